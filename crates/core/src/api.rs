@@ -1,0 +1,205 @@
+//! The wire types of Till's two HTTP APIs (ARCHITECTURE §5), shared by the
+//! app, the reference back office and the bridge so that both ends of every
+//! call are the same code.
+//!
+//! - **OMS** (`/api/v1`, `Authorization: Bearer <register token>`): the
+//!   catalog, idempotent order upserts (one and in batches), order look-ups,
+//!   and the payments the bridge reports.
+//! - **Bridge** (`/v1`, `X-Pairing-Token`): start a card payment by
+//!   reference, ask its status, cancel it.
+//!
+//! Conventions, the same everywhere: JSON; an amount is an integer of the
+//! currency's minor unit next to its `currency` code, never a float: an
+//! object `{"amount": 1250, "currency": "EUR"}` inside documents (orders,
+//! catalogs), or the two fields side by side in flat messages (a payment
+//! start, status or report); times are
+//! milliseconds since the Unix epoch (`*_at`); errors are an [`ApiError`]
+//! body with a machine-readable `error` code, a sentence for people and,
+//! for validation errors, the offending `field`. The golden files under
+//! `crates/core/tests/fixtures/` pin the exact JSON of each type.
+
+use crate::catalog::{Category, Product, TaxRate};
+use crate::money::{Currency, Money};
+use crate::order::{CardDetails, Order, OrderId};
+use crate::payment::{BridgeStatus, PaymentRef};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Version prefix of the OMS API.
+pub const OMS_API_PREFIX: &str = "/api/v1";
+/// Version prefix of the bridge API.
+pub const BRIDGE_API_PREFIX: &str = "/v1";
+/// The bridge's pairing header.
+pub const PAIRING_HEADER: &str = "X-Pairing-Token";
+/// Products per catalog page: about 1.5 MB of JSON, big enough that 100,000
+/// products take 20 requests, small enough for one IndexedDB transaction.
+pub const CATALOG_PAGE_SIZE: usize = 5_000;
+
+/// The error body of both APIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A stable code: `invalid_order`, `unauthorized`, `conflict`, ...
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The field at fault, for validation errors (`totals.total`, `lines[0].quantity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            error: error.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+/// `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// `GET /api/v1/catalog?cursor=&limit=`: one page of products; categories
+/// and tax rates come whole with every page (they are few). The ETag of the
+/// response is `catalog_version`; a client that sends it back in
+/// `If-None-Match` gets 304 while nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub catalog_version: String,
+    pub currency: Currency,
+    pub categories: Vec<Category>,
+    pub tax_rates: Vec<TaxRate>,
+    pub products: Vec<Product>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    pub products_total: u64,
+}
+
+/// A payment the bridge reported to the OMS (`POST /api/v1/payments`).
+/// Brand and last four digits only: a full card number never leaves the
+/// terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReport {
+    pub reference: PaymentRef,
+    pub order_id: OrderId,
+    #[serde(flatten)]
+    pub amount: Money,
+    pub status: ReportedStatus,
+    #[serde(flatten)]
+    pub card: CardDetails,
+    pub approved_at: Timestamp,
+}
+
+/// Only approvals are reported; the enum leaves room for refunds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportedStatus {
+    Approved,
+}
+
+/// An order as the OMS holds it: the latest version the register sent, and
+/// the payments the bridge reported for it (also those that arrived before
+/// the order did). The answer to `PUT /orders/{id}` and `GET /orders/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredOrder {
+    pub order: Order,
+    #[serde(default)]
+    pub payments: Vec<PaymentReport>,
+}
+
+/// `GET /api/v1/orders/{id}` for an id the OMS has payments for but no order
+/// yet: what "Download" and reconciliation need to know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLookup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    #[serde(default)]
+    pub payments: Vec<PaymentReport>,
+}
+
+/// `GET /api/v1/orders?register=&date=`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub orders: Vec<StoredOrder>,
+}
+
+/// `POST /api/v1/orders:batch`. Generic so that a server can take each
+/// order as raw JSON and validate it alone: one bad order must not sink
+/// the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRequest<T = Order> {
+    pub orders: Vec<T>,
+}
+
+/// One result per order of a batch, in the request's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// The order id as sent (absent when the item had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The HTTP status this order would have had on its own `PUT`.
+    pub status: u16,
+    /// The version the OMS now holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// `POST /v1/payments` on the bridge: `{reference, order_id, amount, currency}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartPayment {
+    pub reference: PaymentRef,
+    pub order_id: OrderId,
+    #[serde(flatten)]
+    pub amount: Money,
+}
+
+/// The bridge's answer about a payment: to a start (202), a status query or
+/// a cancel (200, or 409 with the real status when it is too late).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentStatusResponse {
+    pub reference: PaymentRef,
+    #[serde(flatten)]
+    pub status: BridgeStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_request_is_flat_and_strict() {
+        let json = r#"{"reference":"9b2f3c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5e","order_id":"0191d5a8-7c3e-7000-8000-000000000001","amount":1250,"currency":"EUR"}"#;
+        let s: StartPayment = serde_json::from_str(json).unwrap();
+        assert_eq!(s.amount, Money::new(1250, Currency::EUR).unwrap());
+        assert_eq!(serde_json::to_string(&s).unwrap(), json);
+        for bad in [
+            json.replace("1250", "12.5"),
+            json.replace("1250", "\"1250\""),
+            json.replace("EUR", "EURO"),
+            json.replace("7000", "4000"),
+            json.replace(r#""amount":1250,"#, ""),
+            json.replace('}', r#","card_number":"4242424242424242"}"#),
+        ] {
+            assert!(serde_json::from_str::<StartPayment>(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! # till-core: every business rule of Till, and nothing else
+//!
+//! Till is a point-of-sale register that runs in a tablet's browser, keeps
+//! selling when the internet is down and takes card payments through a
+//! terminal on the store's LAN. The rules that decide what a sale costs, when
+//! an order is paid, what the card-payment popup may offer and when an order
+//! is sent again to the back office all live here, as plain Rust.
+//!
+//! Why a crate of its own, with no browser, server, async runtime, clock or
+//! random number generator in it:
+//!
+//! - **Deterministic tests.** Every function that depends on time takes `now`
+//!   as an argument ([`time::Timestamp`]); every id (order ids, payment
+//!   references) is created by the caller and passed in. A test can therefore
+//!   drive a 30-second cancel window or a five-minute backoff in microseconds,
+//!   and the same inputs always give the same outputs.
+//! - **One truth for three programs.** The browser app, the reference back
+//!   office (till-oms) and the LAN bridge (till-bridge) all link this crate, so
+//!   the wire types ([`api`]) and the validation of an order are the same
+//!   code on both ends of every HTTP call.
+//! - **Sans-IO state machines.** The card payment ([`payment::PaymentSession`])
+//!   and the sync queue ([`outbox::Outbox`]) follow quinn-proto's shape:
+//!   inputs are pushed in with the current time, commands for the shell come
+//!   out, and `poll_timeout` says when to call back. The shell (the app)
+//!   performs the I/O and renders; it never decides.
+//!
+//! Money is integer minor units with a currency ([`money::Money`]); no float
+//! ever holds an amount.
+
+pub mod api;
+pub mod cart;
+pub mod catalog;
+pub mod money;
+pub mod order;
+pub mod outbox;
+pub mod payment;
+pub mod time;
+
+pub use money::{Currency, Money};
+pub use time::{Duration, Timestamp};

@@ -1,0 +1,1100 @@
+//! Orders: a sale frozen at the moment it was rung up, and the rules for how
+//! it may change afterwards.
+//!
+//! An order is born in the browser from the cart. Its id is a UUID v7 made
+//! by the caller (time-ordered, so the back office's index stays append-only
+//! and ids sort by creation), and its human number is
+//! `<register>-<yyyymmdd>-<seq>` with a per-register sequence kept by the app.
+//! It carries a snapshot of its lines and totals, so a later catalog change
+//! never rewrites a past sale.
+//!
+//! Every change bumps [`Order::version`]. The back office upserts by
+//! `(id, version)`: the same version twice is stored once, a newer one
+//! replaces, an older one is ignored. That is what makes the sync idempotent.
+//!
+//! Status rules (the seed article's, and what a store owner expects):
+//!
+//! - `open` → `paid` only when the tenders cover the total;
+//! - `open` → `unpaid` when the cashier closes a card payment whose result
+//!   never arrived ("Close & back to Register"): the payment is *pending
+//!   confirmation*, and an approval found later still turns the order paid;
+//! - an order whose payment is pending confirmation cannot be voided: the
+//!   customer may have been charged;
+//! - a paid order with a card tender is not voided here: the card must be
+//!   refunded first.
+
+use crate::cart::{compute_totals, Cart, CartError, CartLine, Discount, Totals};
+use crate::money::{Currency, Money, MoneyError};
+use crate::payment::PaymentRef;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+use uuid::Uuid;
+
+/// Longest register id: it is printed in every order number.
+pub const REGISTER_ID_LEN_MAX: usize = 16;
+/// Highest sequence number of one register on one day; 6 digits is far
+/// beyond a day's sales and keeps order numbers short.
+pub const SEQ_MAX: u32 = 999_999;
+/// Most tenders on one order (split payments): enough for a group paying
+/// separately, small enough to fit a receipt.
+pub const TENDERS_MAX: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrderError {
+    #[error("order id {0:?} is not a UUID v7")]
+    BadId(String),
+    #[error("register id {0:?}: use 1 to {REGISTER_ID_LEN_MAX} letters, digits or '_'")]
+    BadRegisterId(String),
+    #[error("date {0:?} is not a valid yyyy-mm-dd date")]
+    BadDate(String),
+    #[error("order number {0:?} is not <register>-<yyyymmdd>-<seq>")]
+    BadNumber(String),
+    #[error("an order needs at least one line")]
+    Empty,
+    #[error("this order is {status}; only an open order can take a payment")]
+    NotOpen { status: &'static str },
+    #[error("the payment ({amount}) is more than the amount due ({due})")]
+    Overpaid { amount: Money, due: Money },
+    #[error("a payment must be more than zero")]
+    ZeroTender,
+    #[error("cash received ({received}) is less than the amount it pays ({amount})")]
+    CashShort { received: Money, amount: Money },
+    #[error("an order takes at most {TENDERS_MAX} payments")]
+    TooManyTenders,
+    #[error("card payment {0} is not the one this order is waiting for")]
+    UnexpectedPayment(PaymentRef),
+    #[error("Payment pending confirmation — do not void")]
+    VoidWhilePending,
+    #[error("refund the card payment before voiding this order")]
+    VoidNeedsRefund,
+    #[error("this order is already voided")]
+    AlreadyVoided,
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Cart(#[from] CartError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+impl OrderError {
+    fn invalid(field: impl Into<String>, message: impl fmt::Display) -> OrderError {
+        OrderError::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The field a validation error names, for a 422 body.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            OrderError::Invalid { field, .. } => Some(field),
+            OrderError::BadId(_) => Some("id"),
+            OrderError::BadNumber(_) | OrderError::BadRegisterId(_) | OrderError::BadDate(_) => {
+                Some("number")
+            }
+            OrderError::Empty => Some("lines"),
+            _ => None,
+        }
+    }
+}
+
+/// An order's id: a UUID version 7, created by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrderId(Uuid);
+
+impl OrderId {
+    pub fn from_uuid(u: Uuid) -> Result<OrderId, OrderError> {
+        if u.get_version_num() == 7 {
+            Ok(OrderId(u))
+        } else {
+            Err(OrderError::BadId(u.to_string()))
+        }
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl FromStr for OrderId {
+    type Err = OrderError;
+    fn from_str(s: &str) -> Result<OrderId, OrderError> {
+        let u = Uuid::parse_str(s).map_err(|_| OrderError::BadId(s.to_owned()))?;
+        OrderId::from_uuid(u)
+    }
+}
+
+impl TryFrom<String> for OrderId {
+    type Error = OrderError;
+    fn try_from(s: String) -> Result<OrderId, OrderError> {
+        s.parse()
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(id: OrderId) -> String {
+        id.0.hyphenated().to_string()
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+/// The register an order was rung up on, as printed in its number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegisterId(String);
+
+impl RegisterId {
+    pub fn new(s: impl Into<String>) -> Result<RegisterId, OrderError> {
+        let s = s.into();
+        let ok = !s.is_empty()
+            && s.len() <= REGISTER_ID_LEN_MAX
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(RegisterId(s))
+        } else {
+            Err(OrderError::BadRegisterId(s))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RegisterId {
+    type Error = OrderError;
+    fn try_from(s: String) -> Result<RegisterId, OrderError> {
+        RegisterId::new(s)
+    }
+}
+
+impl From<RegisterId> for String {
+    fn from(r: RegisterId) -> String {
+        r.0
+    }
+}
+
+impl fmt::Display for RegisterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The store's business day, in the store's time zone (the caller decides
+/// which day "now" belongs to; core reads no clock and no zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BusinessDate {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl BusinessDate {
+    pub fn new(year: u16, month: u8, day: u8) -> Result<BusinessDate, OrderError> {
+        let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => 0,
+        };
+        if (2000..=9999).contains(&year) && day >= 1 && day <= days {
+            Ok(BusinessDate { year, month, day })
+        } else {
+            Err(OrderError::BadDate(format!(
+                "{year:04}-{month:02}-{day:02}"
+            )))
+        }
+    }
+
+    /// `yyyymmdd`, as in order numbers.
+    pub fn compact(&self) -> String {
+        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+    }
+
+    fn parse_compact(s: &str) -> Option<BusinessDate> {
+        if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        BusinessDate::new(
+            s[0..4].parse().ok()?,
+            s[4..6].parse().ok()?,
+            s[6..8].parse().ok()?,
+        )
+        .ok()
+    }
+}
+
+impl FromStr for BusinessDate {
+    type Err = OrderError;
+    /// `yyyy-mm-dd`.
+    fn from_str(s: &str) -> Result<BusinessDate, OrderError> {
+        let bad = || OrderError::BadDate(s.to_owned());
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(bad());
+        }
+        BusinessDate::parse_compact(&format!("{}{}{}", &s[0..4], &s[5..7], &s[8..10]))
+            .ok_or_else(bad)
+    }
+}
+
+impl TryFrom<String> for BusinessDate {
+    type Error = OrderError;
+    fn try_from(s: String) -> Result<BusinessDate, OrderError> {
+        s.parse()
+    }
+}
+
+impl From<BusinessDate> for String {
+    fn from(d: BusinessDate) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for BusinessDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// `<register>-<yyyymmdd>-<seq>`, e.g. `R1-20261127-0042`: what the cashier
+/// reads to a customer and what a receipt prints. Sequence numbers are
+/// zero-padded to four digits; only this canonical form parses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrderNumber {
+    register: RegisterId,
+    date: BusinessDate,
+    seq: u32,
+}
+
+impl OrderNumber {
+    pub fn new(
+        register: RegisterId,
+        date: BusinessDate,
+        seq: u32,
+    ) -> Result<OrderNumber, OrderError> {
+        if seq == 0 || seq > SEQ_MAX {
+            return Err(OrderError::BadNumber(format!(
+                "{register}-{}-{seq}",
+                date.compact()
+            )));
+        }
+        Ok(OrderNumber {
+            register,
+            date,
+            seq,
+        })
+    }
+
+    pub fn register(&self) -> &RegisterId {
+        &self.register
+    }
+
+    pub fn date(&self) -> BusinessDate {
+        self.date
+    }
+
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+}
+
+impl FromStr for OrderNumber {
+    type Err = OrderError;
+    fn from_str(s: &str) -> Result<OrderNumber, OrderError> {
+        let bad = || OrderError::BadNumber(s.to_owned());
+        let mut parts = s.split('-');
+        let (Some(r), Some(d), Some(q), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let register = RegisterId::new(r).map_err(|_| bad())?;
+        let date = BusinessDate::parse_compact(d).ok_or_else(bad)?;
+        if q.is_empty() || q.len() > 6 || !q.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n = OrderNumber::new(register, date, q.parse().map_err(|_| bad())?)?;
+        // Only the canonical spelling: "R1-20261127-42" and "-00042" are not
+        // the same text as the printed number, so they are refused.
+        if n.to_string() != s {
+            return Err(bad());
+        }
+        Ok(n)
+    }
+}
+
+impl TryFrom<String> for OrderNumber {
+    type Error = OrderError;
+    fn try_from(s: String) -> Result<OrderNumber, OrderError> {
+        s.parse()
+    }
+}
+
+impl From<OrderNumber> for String {
+    fn from(n: OrderNumber) -> String {
+        n.to_string()
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}-{}-{:04}",
+            self.register,
+            self.date.compact(),
+            self.seq
+        )
+    }
+}
+
+/// What the card terminal reported for an approved payment. Never a full
+/// card number: brand and last four digits are all a receipt needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardDetails {
+    pub brand: String,
+    pub last4: String,
+    pub auth_code: String,
+}
+
+impl CardDetails {
+    pub fn validate(&self) -> Result<(), OrderError> {
+        if self.last4.len() != 4 || !self.last4.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(OrderError::invalid("last4", "must be exactly four digits"));
+        }
+        let printable = |s: &str, max: usize| {
+            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        };
+        if !printable(&self.brand, 32) {
+            return Err(OrderError::invalid(
+                "brand",
+                "must be 1 to 32 printable characters",
+            ));
+        }
+        if !printable(&self.auth_code, 32) {
+            return Err(OrderError::invalid(
+                "auth_code",
+                "must be 1 to 32 printable characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One payment towards an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Tender {
+    /// `amount` is what goes towards the order; `received` is what the
+    /// customer handed over; the difference is the change given back.
+    Cash { amount: Money, received: Money },
+    Card {
+        amount: Money,
+        reference: PaymentRef,
+        #[serde(flatten)]
+        card: CardDetails,
+    },
+}
+
+impl Tender {
+    /// Cash towards `due`: the whole of `received` when it is less than the
+    /// amount due (a split payment), else exactly the amount due with change.
+    pub fn cash(received: Money, due: Money) -> Result<Tender, OrderError> {
+        if received.is_negative() || received.is_zero() {
+            return Err(OrderError::ZeroTender);
+        }
+        let amount = if received.minor() < due.minor() {
+            received
+        } else {
+            due
+        };
+        Ok(Tender::Cash { amount, received })
+    }
+
+    pub fn amount(&self) -> Money {
+        match self {
+            Tender::Cash { amount, .. } | Tender::Card { amount, .. } => *amount,
+        }
+    }
+
+    /// Change given back: zero for cards.
+    pub fn change(&self) -> Result<Money, MoneyError> {
+        match self {
+            Tender::Cash { amount, received } => received.checked_sub(*amount),
+            Tender::Card { amount, .. } => Ok(Money::zero(amount.currency())),
+        }
+    }
+
+    pub fn method(&self) -> &'static str {
+        match self {
+            Tender::Cash { .. } => "cash",
+            Tender::Card { .. } => "card",
+        }
+    }
+}
+
+/// Why an order is unpaid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnpaidReason {
+    /// The terminal may have charged the customer; the result has not
+    /// reached the register yet. Reconciliation will find out.
+    PendingConfirmation,
+    /// The payment is known to have failed (declined, or unknown to the
+    /// bridge and the back office after the terminal's timeout): collect again.
+    PaymentFailed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OrderStatus {
+    Open,
+    Paid,
+    Unpaid {
+        reference: PaymentRef,
+        reason: UnpaidReason,
+    },
+    Voided,
+}
+
+impl OrderStatus {
+    /// The word Register Sales shows.
+    pub fn label(&self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Unpaid { .. } => "unpaid",
+            OrderStatus::Voided => "voided",
+        }
+    }
+
+    pub fn is_pending_confirmation(&self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Unpaid {
+                reason: UnpaidReason::PendingConfirmation,
+                ..
+            }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub number: OrderNumber,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub currency: Currency,
+    pub lines: Vec<CartLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_discount: Option<Discount>,
+    pub totals: Totals,
+    #[serde(default)]
+    pub tenders: Vec<Tender>,
+    pub status: OrderStatus,
+    /// Starts at 1, +1 on every change; the back office keeps the highest.
+    pub version: u32,
+}
+
+impl Order {
+    /// Freezes a cart into an open order.
+    pub fn from_cart(
+        id: OrderId,
+        number: OrderNumber,
+        cart: &Cart,
+        now: Timestamp,
+    ) -> Result<Order, OrderError> {
+        if cart.is_empty() {
+            return Err(OrderError::Empty);
+        }
+        let totals = cart.totals()?;
+        Ok(Order {
+            id,
+            number,
+            created_at: now,
+            updated_at: now,
+            currency: cart.currency,
+            lines: cart.lines.clone(),
+            order_discount: cart.order_discount,
+            totals,
+            tenders: Vec::new(),
+            status: OrderStatus::Open,
+            version: 1,
+        })
+    }
+
+    pub fn register(&self) -> &RegisterId {
+        self.number.register()
+    }
+
+    /// Σ tenders.
+    pub fn tendered(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.currency, self.tenders.iter().map(Tender::amount))
+    }
+
+    /// What is still to pay; zero once paid.
+    pub fn due(&self) -> Result<Money, MoneyError> {
+        let due = self.totals.total.checked_sub(self.tendered()?)?;
+        Ok(if due.is_negative() {
+            Money::zero(self.currency)
+        } else {
+            due
+        })
+    }
+
+    /// Σ change given back on cash tenders.
+    pub fn change(&self) -> Result<Money, MoneyError> {
+        self.tenders
+            .iter()
+            .try_fold(Money::zero(self.currency), |acc, t| {
+                acc.checked_add(t.change()?)
+            })
+    }
+
+    fn touch(&mut self, now: Timestamp) {
+        self.version = self.version.saturating_add(1);
+        self.updated_at = now;
+    }
+
+    fn check_tender(&self, tender: &Tender) -> Result<(), OrderError> {
+        let amount = tender.amount();
+        if amount.currency() != self.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: amount.currency(),
+            }
+            .into());
+        }
+        if amount.is_negative() || amount.is_zero() {
+            return Err(OrderError::ZeroTender);
+        }
+        let due = self.due()?;
+        if amount.minor() > due.minor() {
+            return Err(OrderError::Overpaid { amount, due });
+        }
+        match tender {
+            Tender::Cash { received, amount } if received.minor() < amount.minor() => {
+                Err(OrderError::CashShort {
+                    received: *received,
+                    amount: *amount,
+                })
+            }
+            Tender::Card { card, .. } => card.validate(),
+            _ => Ok(()),
+        }?;
+        if self.tenders.len() >= TENDERS_MAX {
+            return Err(OrderError::TooManyTenders);
+        }
+        Ok(())
+    }
+
+    /// Records a payment on an open order. The order turns paid when the
+    /// tenders cover the total; otherwise the rest stays due (split tender).
+    pub fn add_tender(&mut self, tender: Tender, now: Timestamp) -> Result<(), OrderError> {
+        if self.status != OrderStatus::Open {
+            return Err(OrderError::NotOpen {
+                status: self.status.label(),
+            });
+        }
+        self.check_tender(&tender)?;
+        self.tenders.push(tender);
+        if self.due()?.is_zero() {
+            self.status = OrderStatus::Paid;
+        }
+        self.touch(now);
+        Ok(())
+    }
+
+    /// "Close & back to Register": the card result never arrived. The order
+    /// leaves the register as unpaid, its payment pending confirmation.
+    pub fn close_unpaid(
+        &mut self,
+        reference: PaymentRef,
+        now: Timestamp,
+    ) -> Result<(), OrderError> {
+        if self.status != OrderStatus::Open {
+            return Err(OrderError::NotOpen {
+                status: self.status.label(),
+            });
+        }
+        self.status = OrderStatus::Unpaid {
+            reference,
+            reason: UnpaidReason::PendingConfirmation,
+        };
+        self.touch(now);
+        Ok(())
+    }
+
+    /// An approval for the card payment this order waits for, found by
+    /// reconciliation or "Download", or arriving late. Applies to an open
+    /// order too (the approval of a resumed session). Idempotent: the same
+    /// approval twice changes nothing the second time.
+    pub fn confirm_card(
+        &mut self,
+        amount: Money,
+        reference: PaymentRef,
+        card: CardDetails,
+        now: Timestamp,
+    ) -> Result<(), OrderError> {
+        let already = self
+            .tenders
+            .iter()
+            .any(|t| matches!(t, Tender::Card { reference: r, .. } if *r == reference));
+        if already {
+            return Ok(());
+        }
+        match &self.status {
+            OrderStatus::Open => {}
+            OrderStatus::Unpaid {
+                reference: waiting, ..
+            } if *waiting == reference => {}
+            OrderStatus::Unpaid { .. } => return Err(OrderError::UnexpectedPayment(reference)),
+            other => {
+                return Err(OrderError::NotOpen {
+                    status: other.label(),
+                })
+            }
+        }
+        let tender = Tender::Card {
+            amount,
+            reference,
+            card,
+        };
+        self.check_tender(&tender)?;
+        self.tenders.push(tender);
+        self.status = if self.due()?.is_zero() {
+            OrderStatus::Paid
+        } else {
+            OrderStatus::Open
+        };
+        self.touch(now);
+        Ok(())
+    }
+
+    /// The awaited payment is known to have failed: the order stays unpaid,
+    /// flagged "payment failed — collect again".
+    pub fn mark_payment_failed(
+        &mut self,
+        reference: PaymentRef,
+        now: Timestamp,
+    ) -> Result<(), OrderError> {
+        match &self.status {
+            OrderStatus::Unpaid {
+                reference: waiting,
+                reason: UnpaidReason::PendingConfirmation,
+            } if *waiting == reference => {
+                self.status = OrderStatus::Unpaid {
+                    reference,
+                    reason: UnpaidReason::PaymentFailed,
+                };
+                self.touch(now);
+                Ok(())
+            }
+            _ => Err(OrderError::UnexpectedPayment(reference)),
+        }
+    }
+
+    /// Voids the order, unless money may have moved.
+    pub fn void(&mut self, now: Timestamp) -> Result<(), OrderError> {
+        match &self.status {
+            OrderStatus::Voided => return Err(OrderError::AlreadyVoided),
+            s if s.is_pending_confirmation() => return Err(OrderError::VoidWhilePending),
+            _ => {}
+        }
+        if self
+            .tenders
+            .iter()
+            .any(|t| matches!(t, Tender::Card { .. }))
+        {
+            return Err(OrderError::VoidNeedsRefund);
+        }
+        self.status = OrderStatus::Voided;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Checks an order that came from elsewhere (an API body, a stored
+    /// record): every amount in its currency, the totals equal what till-core
+    /// computes from its lines, the tenders consistent with its status.
+    /// Errors name the field.
+    pub fn validate(&self) -> Result<(), OrderError> {
+        if self.lines.is_empty() {
+            return Err(OrderError::Empty);
+        }
+        if self.version == 0 {
+            return Err(OrderError::invalid("version", "starts at 1"));
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            if line.unit_price.currency() != self.currency {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].unit_price"),
+                    "is not in the order's currency",
+                ));
+            }
+            if line.unit_price.is_negative() {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].unit_price"),
+                    "must not be negative",
+                ));
+            }
+        }
+        let expected = compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
+            .map_err(|e| OrderError::invalid("lines", e))?;
+        let t = &self.totals;
+        for (field, got, want) in [
+            ("totals.subtotal", t.subtotal, expected.subtotal),
+            ("totals.discounts", t.discounts, expected.discounts),
+            (
+                "totals.order_discount",
+                t.order_discount,
+                expected.order_discount,
+            ),
+            (
+                "totals.exclusive_tax",
+                t.exclusive_tax,
+                expected.exclusive_tax,
+            ),
+            ("totals.total", t.total, expected.total),
+        ] {
+            if got != want {
+                return Err(OrderError::invalid(
+                    field,
+                    format!("is {got}, the lines add up to {want}"),
+                ));
+            }
+        }
+        if t.taxes != expected.taxes {
+            return Err(OrderError::invalid(
+                "totals.taxes",
+                "do not match the lines",
+            ));
+        }
+        if t.lines != expected.lines {
+            return Err(OrderError::invalid(
+                "totals.lines",
+                "do not match the lines",
+            ));
+        }
+        if self.tenders.len() > TENDERS_MAX {
+            return Err(OrderError::TooManyTenders);
+        }
+        for (i, tender) in self.tenders.iter().enumerate() {
+            let field = format!("tenders[{i}]");
+            let amount = tender.amount();
+            if amount.currency() != self.currency {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "is not in the order's currency",
+                ));
+            }
+            if amount.is_negative() || amount.is_zero() {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "must be more than zero",
+                ));
+            }
+            match tender {
+                Tender::Cash { amount, received }
+                    if received.minor() < amount.minor()
+                        || received.currency() != self.currency =>
+                {
+                    return Err(OrderError::invalid(
+                        format!("{field}.received"),
+                        "is less than the amount",
+                    ));
+                }
+                Tender::Card { card, .. } => card.validate().map_err(|e| match e {
+                    OrderError::Invalid { field: f, message } => OrderError::Invalid {
+                        field: format!("{field}.{f}"),
+                        message,
+                    },
+                    other => other,
+                })?,
+                _ => {}
+            }
+        }
+        let tendered = self.tendered()?;
+        if tendered.minor() > t.total.minor() {
+            return Err(OrderError::invalid(
+                "tenders",
+                format!("add up to {tendered}, more than the total {}", t.total),
+            ));
+        }
+        if self.status == OrderStatus::Paid && tendered != t.total {
+            return Err(OrderError::invalid(
+                "status",
+                format!(
+                    "is paid, but the tenders add up to {tendered} of {}",
+                    t.total
+                ),
+            ));
+        }
+        if self.updated_at < self.created_at {
+            return Err(OrderError::invalid("updated_at", "is before created_at"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::catalog::{fixtures::small, ProductId};
+
+    pub(crate) fn order_id(n: u128) -> OrderId {
+        // A v7 UUID: version nibble 7, variant bits 10.
+        let raw = (n & 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF)
+            | 0x0000_0000_0000_7000_8000_0000_0000_0000;
+        OrderId::from_uuid(Uuid::from_u128(raw)).unwrap()
+    }
+
+    pub(crate) fn pref(n: u128) -> PaymentRef {
+        PaymentRef::from_uuid(Uuid::from_u128(
+            n | 0x0000_0000_0000_4000_8000_0000_0000_0000,
+        ))
+    }
+
+    pub(crate) fn number(seq: u32) -> OrderNumber {
+        OrderNumber::new(
+            RegisterId::new("R1").unwrap(),
+            BusinessDate::new(2026, 11, 27).unwrap(),
+            seq,
+        )
+        .unwrap()
+    }
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::EUR).unwrap()
+    }
+
+    /// An open order of one coffee (3.50) and one croissant (1.95): 5.45.
+    pub(crate) fn order() -> Order {
+        let c = small();
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&c, &ProductId::new("coffee").unwrap())
+            .unwrap();
+        cart.add_by_id(&c, &ProductId::new("croissant").unwrap())
+            .unwrap();
+        Order::from_cart(order_id(1), number(42), &cart, Timestamp(1_000)).unwrap()
+    }
+
+    fn card() -> CardDetails {
+        CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A1B2C3".into(),
+        }
+    }
+
+    #[test]
+    fn order_numbers_print_and_parse_canonically() {
+        let n = number(42);
+        assert_eq!(n.to_string(), "R1-20261127-0042");
+        assert_eq!("R1-20261127-0042".parse::<OrderNumber>().unwrap(), n);
+        assert_eq!(
+            "SHOP_2-20240229-123456"
+                .parse::<OrderNumber>()
+                .unwrap()
+                .seq(),
+            123_456
+        );
+        for bad in [
+            "R1-20261127-42",
+            "R1-20261127-00042",
+            "R1-20261127-0000",
+            "R1-20261131-0001",
+            "R1-20230229-0001",
+            "R-1-20261127-0001",
+            "-20261127-0001",
+            "R1-2026112-0001",
+            "R1-20261127-1234567",
+            "R1 -20261127-0001",
+        ] {
+            assert!(
+                bad.parse::<OrderNumber>().is_err(),
+                "{bad} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn order_ids_must_be_uuid_v7() {
+        assert!("0191d5a8-7c3e-7000-8000-000000000001"
+            .parse::<OrderId>()
+            .is_ok());
+        assert!(matches!(
+            "0191d5a8-7c3e-4000-8000-000000000001".parse::<OrderId>(),
+            Err(OrderError::BadId(_))
+        ));
+        assert!("not-a-uuid".parse::<OrderId>().is_err());
+    }
+
+    #[test]
+    fn an_empty_cart_makes_no_order() {
+        let cart = Cart::new(Currency::EUR);
+        assert_eq!(
+            Order::from_cart(order_id(1), number(1), &cart, Timestamp(0)),
+            Err(OrderError::Empty)
+        );
+    }
+
+    #[test]
+    fn paid_only_when_tenders_cover_the_total() {
+        let mut o = order();
+        assert_eq!(o.totals.total, eur(545));
+        o.add_tender(
+            Tender::cash(eur(200), o.due().unwrap()).unwrap(),
+            Timestamp(2_000),
+        )
+        .unwrap();
+        assert_eq!(o.status, OrderStatus::Open);
+        assert_eq!(o.due().unwrap(), eur(345));
+        assert_eq!(o.version, 2);
+        o.add_tender(
+            Tender::cash(eur(500), o.due().unwrap()).unwrap(),
+            Timestamp(3_000),
+        )
+        .unwrap();
+        assert_eq!(o.status, OrderStatus::Paid);
+        assert_eq!(o.change().unwrap(), eur(155));
+        assert_eq!(o.version, 3);
+        assert!(matches!(
+            o.add_tender(Tender::cash(eur(1), eur(1)).unwrap(), Timestamp(4_000)),
+            Err(OrderError::NotOpen { .. })
+        ));
+        o.validate().unwrap();
+    }
+
+    #[test]
+    fn tenders_are_checked() {
+        let mut o = order();
+        let over = Tender::Card {
+            amount: eur(546),
+            reference: pref(1),
+            card: card(),
+        };
+        assert!(matches!(
+            o.add_tender(over, Timestamp(2)),
+            Err(OrderError::Overpaid { .. })
+        ));
+        let bad_card = Tender::Card {
+            amount: eur(100),
+            reference: pref(1),
+            card: CardDetails {
+                brand: "VISA".into(),
+                last4: "4242424242424242".into(),
+                auth_code: "X".into(),
+            },
+        };
+        assert!(matches!(
+            o.add_tender(bad_card, Timestamp(2)),
+            Err(OrderError::Invalid { .. })
+        ));
+        assert_eq!(Tender::cash(eur(0), eur(1)), Err(OrderError::ZeroTender));
+        assert_eq!(o.version, 1, "refused tenders change nothing");
+    }
+
+    #[test]
+    fn close_unpaid_then_late_approval_turns_paid() {
+        let mut o = order();
+        o.close_unpaid(pref(7), Timestamp(2_000)).unwrap();
+        assert_eq!(o.status.label(), "unpaid");
+        assert!(o.status.is_pending_confirmation());
+        assert_eq!(o.void(Timestamp(2_500)), Err(OrderError::VoidWhilePending));
+        assert_eq!(
+            OrderError::VoidWhilePending.to_string(),
+            "Payment pending confirmation — do not void"
+        );
+        assert_eq!(
+            o.confirm_card(eur(545), pref(8), card(), Timestamp(3_000)),
+            Err(OrderError::UnexpectedPayment(pref(8)))
+        );
+        o.confirm_card(eur(545), pref(7), card(), Timestamp(3_000))
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Paid);
+        let v = o.version;
+        o.confirm_card(eur(545), pref(7), card(), Timestamp(4_000))
+            .unwrap();
+        assert_eq!(o.version, v, "the same approval twice changes nothing");
+        assert_eq!(o.void(Timestamp(5_000)), Err(OrderError::VoidNeedsRefund));
+        o.validate().unwrap();
+    }
+
+    #[test]
+    fn failed_payment_stays_unpaid_and_may_be_voided() {
+        let mut o = order();
+        o.close_unpaid(pref(7), Timestamp(2_000)).unwrap();
+        o.mark_payment_failed(pref(7), Timestamp(3_000)).unwrap();
+        assert_eq!(
+            o.status,
+            OrderStatus::Unpaid {
+                reference: pref(7),
+                reason: UnpaidReason::PaymentFailed
+            }
+        );
+        o.void(Timestamp(4_000)).unwrap();
+        assert_eq!(o.status.label(), "voided");
+        assert_eq!(o.void(Timestamp(5_000)), Err(OrderError::AlreadyVoided));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut o = order();
+        o.totals.total = eur(1);
+        assert_eq!(o.validate().unwrap_err().field(), Some("totals.total"));
+
+        let mut o = order();
+        o.lines.clear();
+        assert_eq!(o.validate().unwrap_err().field(), Some("lines"));
+
+        let mut o = order();
+        o.status = OrderStatus::Paid;
+        assert_eq!(o.validate().unwrap_err().field(), Some("status"));
+
+        let mut o = order();
+        o.lines[0].unit_price = eur(-350);
+        assert_eq!(
+            o.validate().unwrap_err().field(),
+            Some("lines[0].unit_price")
+        );
+
+        let mut o = order();
+        o.tenders.push(Tender::Card {
+            amount: eur(100),
+            reference: pref(1),
+            card: CardDetails {
+                last4: "12".into(),
+                ..card()
+            },
+        });
+        assert_eq!(o.validate().unwrap_err().field(), Some("tenders[0].last4"));
+
+        order().validate().unwrap();
+    }
+
+    #[test]
+    fn an_order_survives_json_and_refuses_bad_numbers_on_the_way_in() {
+        let o = order();
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(serde_json::from_value::<Order>(json.clone()).unwrap(), o);
+        let mut bad = json;
+        bad["number"] = "R1-2026-1".into();
+        assert!(serde_json::from_value::<Order>(bad).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Points in time and durations, as plain integers of milliseconds.
+//!
+//! till-core never reads a clock: the caller passes `now` to every rule that
+//! depends on time. Milliseconds since the Unix epoch are what both the
+//! browser (`Date.now()`) and the servers can produce without conversion, are
+//! exact in an `i64` for hundreds of millions of years, and make simulated
+//! clocks in tests trivial (`now + Duration::from_secs(31)`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::{Add, Sub};
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+/// A non-negative span of time in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Duration(pub u64);
+
+impl Timestamp {
+    pub const fn from_millis(ms: i64) -> Self {
+        Self(ms)
+    }
+
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// The time elapsed since `earlier`, or zero if `earlier` is later (a clock
+    /// that stepped back must never produce a negative duration).
+    pub fn saturating_since(self, earlier: Timestamp) -> Duration {
+        Duration(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+}
+
+impl Duration {
+    pub const ZERO: Duration = Duration(0);
+
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    pub const fn from_secs(s: u64) -> Self {
+        Self(s * 1000)
+    }
+
+    pub const fn from_mins(m: u64) -> Self {
+        Self(m * 60_000)
+    }
+
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// Whole seconds, rounded up: what a countdown shows ("Cancel (29 s)").
+    pub const fn as_secs_ceil(self) -> u64 {
+        self.0.div_ceil(1000)
+    }
+}
+
+impl Add<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    /// Saturates instead of overflowing: a deadline past the end of time is
+    /// still a deadline that never comes.
+    fn add(self, rhs: Duration) -> Timestamp {
+        let ms = i64::try_from(rhs.0).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_add(ms))
+    }
+}
+
+impl Sub<Timestamp> for Timestamp {
+    type Output = Duration;
+
+    fn sub(self, rhs: Timestamp) -> Duration {
+        self.saturating_since(rhs)
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_multiple_of(1000) {
+            write!(f, "{} s", self.0 / 1000)
+        } else {
+            write!(f, "{} ms", self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        assert_eq!(Timestamp(i64::MAX - 5) + Duration(10), Timestamp(i64::MAX));
+        assert_eq!(Timestamp(10) - Timestamp(20), Duration::ZERO);
+        assert_eq!(Timestamp(1500) - Timestamp(200), Duration(1300));
+    }
+
+    #[test]
+    fn countdown_rounds_up_so_it_never_shows_zero_early() {
+        assert_eq!(Duration(29_001).as_secs_ceil(), 30);
+        assert_eq!(Duration(29_000).as_secs_ceil(), 29);
+        assert_eq!(Duration(1).as_secs_ceil(), 1);
+        assert_eq!(Duration(0).as_secs_ceil(), 0);
+    }
+}
