@@ -1,1 +1,21 @@
-//! stub
+//! # till: the register in the browser
+//!
+//! A Leptos single-page app compiled to WebAssembly: the register, the
+//! payment page and the card-payment popup a cashier uses all day. This crate
+//! renders state and performs effects (IndexedDB, HTTP to the back office
+//! and the LAN bridge, timers); every decision about money, orders and
+//! payments is made by `till-core`, which this crate only calls.
+//!
+//! `main.rs` only installs the panic hook and mounts [`app::App`]; the app is
+//! a library so that browser tests (wasm-bindgen-test) can mount it too.
+
+pub mod app;
+pub mod pages;
+
+pub use app::App;
+
+/// Mounts the app on the page's `<body>`. Called once by `main`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

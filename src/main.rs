@@ -1,1 +1,5 @@
-fn main() {}
+//! The entry point Trunk builds: everything lives in the library.
+
+fn main() {
+    till::start();
+}

@@ -1,1 +1,63 @@
-fn main() {}
+//! # xtask: the two commands a newcomer runs, and the benchmarks
+//!
+//! - `cargo xtask serve`: installs what is missing, builds the app in
+//!   release mode and starts the whole system on this machine, then prints
+//!   the URL to open.
+//! - `cargo xtask test`: installs what is missing and runs every tier in
+//!   order: formatting, lints, native tests, browser tests (headless
+//!   Chromium), end-to-end tests (Playwright against the real servers). It
+//!   prints a count per tier and fails if any tier fails or runs no test.
+//! - `cargo xtask bench`: the performance figures, as a table and as JSON.
+//!
+//! Why a Rust program and not a shell script: it runs wherever cargo does,
+//! it can parse test output and manage server processes properly, and it
+//! needs nothing but the standard library (so its own build takes seconds on
+//! a fresh machine, before anything else is installed).
+
+mod bench;
+mod proc;
+mod serve;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  serve [--lan] [--port N]   build the app and start Till (OMS serving the app); prints the URL
+  test [TIER...]             run every test tier, or only the named ones:
+                             fmt, clippy, native, browser, e2e
+  bench                      run the benchmarks; prints a table and JSON
+  install                    only install what is missing (toolchain target, Trunk,
+                             wasm-bindgen-cli, wasm-opt, Chromium, npm packages)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve::run(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("install") => tools::ensure_all(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors are sentences for the person at the terminal.
+pub type Result<T = ()> = std::result::Result<T, String>;

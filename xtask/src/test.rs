@@ -1,0 +1,337 @@
+//! `cargo xtask test`: every tier, in order, with a count per tier.
+//!
+//! fmt → clippy → native (`cargo test` of core, servers and xtask) →
+//! browser (wasm-bindgen-test in headless Chromium) → e2e (Playwright
+//! driving the release build served by the real OMS). Every tier runs even
+//! if an earlier one failed, so one run shows everything that is wrong; the
+//! command fails if any tier failed or a test tier ran no test.
+
+use crate::proc::{self, fmt_duration, root, step, Server};
+use crate::tools;
+use crate::Result;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The native test crates: the app is tested in the browser instead (a
+/// native build of it would compile for minutes to run nothing).
+const NATIVE_CRATES: &[&str] = &["till-core", "till-oms", "till-bridge", "xtask"];
+const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e"];
+
+struct Outcome {
+    tier: &'static str,
+    passed: u64,
+    failed: u64,
+    ok: bool,
+    counts_tests: bool,
+    took: Duration,
+    note: String,
+}
+
+pub fn run(args: &[String]) -> Result {
+    for a in args {
+        if !TIERS.contains(&a.as_str()) {
+            return Err(format!(
+                "unknown tier {a:?}; tiers are {}",
+                TIERS.join(", ")
+            ));
+        }
+    }
+    let wanted = |t: &str| args.is_empty() || args.iter().any(|a| a == t);
+    let needs_wasm = wanted("browser") || wanted("e2e") || wanted("clippy");
+    let needs_browser = wanted("browser") || wanted("e2e");
+
+    step("Checking the tools (installs only what is missing)");
+    if needs_wasm {
+        tools::ensure_build_tools()?;
+    }
+    if needs_browser {
+        tools::ensure_browser()?;
+    }
+    tools::fetch()?;
+
+    let mut outcomes = Vec::new();
+    for &tier in TIERS.iter().filter(|t| wanted(t)) {
+        step(&format!("Tier: {tier}"));
+        let started = Instant::now();
+        let mut o = match tier {
+            "fmt" => check(
+                "fmt",
+                Command::new("cargo").args(["fmt", "--all", "--check"]),
+            ),
+            "clippy" => clippy(),
+            "native" => native(),
+            "browser" => browser(),
+            "e2e" => e2e(),
+            _ => unreachable!("tiers are checked above"),
+        };
+        o.took = started.elapsed();
+        outcomes.push(o);
+    }
+    report(&outcomes)
+}
+
+fn check(tier: &'static str, cmd: &mut Command) -> Outcome {
+    let ok = proc::run(cmd.current_dir(root())).is_ok();
+    Outcome {
+        tier,
+        passed: 0,
+        failed: 0,
+        ok,
+        counts_tests: false,
+        took: Duration::ZERO,
+        note: String::new(),
+    }
+}
+
+fn clippy() -> Outcome {
+    // Native for the whole workspace, and the app again for wasm32, where
+    // its browser-only code is compiled.
+    let native = proc::run(
+        Command::new("cargo")
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root()),
+    );
+    let wasm = proc::run(
+        Command::new("cargo")
+            .args([
+                "clippy",
+                "-p",
+                "till",
+                "--target",
+                tools::WASM_TARGET,
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root()),
+    );
+    Outcome {
+        tier: "clippy",
+        passed: 0,
+        failed: 0,
+        ok: native.is_ok() && wasm.is_ok(),
+        counts_tests: false,
+        took: Duration::ZERO,
+        note: String::new(),
+    }
+}
+
+/// Sums cargo's `test result: ok. N passed; M failed; ...` lines.
+fn cargo_counts(output: &str) -> (u64, u64) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for line in output.lines() {
+        if let Some(rest) = line.trim().strip_prefix("test result: ") {
+            for part in rest.split([';', '.']) {
+                let mut w = part.split_whitespace();
+                match (w.next().and_then(|n| n.parse::<u64>().ok()), w.next()) {
+                    (Some(n), Some("passed")) => passed += n,
+                    (Some(n), Some("failed")) => failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    (passed, failed)
+}
+
+fn tests_outcome(
+    tier: &'static str,
+    result: Result<(bool, String)>,
+    counts: fn(&str) -> (u64, u64),
+) -> Outcome {
+    match result {
+        Ok((ok, out)) => {
+            let (passed, failed) = counts(&out);
+            Outcome {
+                tier,
+                passed,
+                failed,
+                ok: ok && failed == 0,
+                counts_tests: true,
+                took: Duration::ZERO,
+                note: String::new(),
+            }
+        }
+        Err(e) => Outcome {
+            tier,
+            passed: 0,
+            failed: 0,
+            ok: false,
+            counts_tests: true,
+            took: Duration::ZERO,
+            note: e,
+        },
+    }
+}
+
+fn native() -> Outcome {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["test", "--locked", "--no-fail-fast"]);
+    for c in NATIVE_CRATES {
+        cmd.args(["-p", c]);
+    }
+    tests_outcome(
+        "native",
+        proc::run_captured(cmd.current_dir(root())),
+        cargo_counts,
+    )
+}
+
+fn browser() -> Outcome {
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "test",
+        "--locked",
+        "--no-fail-fast",
+        "--target",
+        tools::WASM_TARGET,
+        "-p",
+        "till",
+        "--tests",
+    ])
+    .env("CHROMEDRIVER", tools::chromedriver())
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        "wasm-bindgen-test-runner",
+    )
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+    .current_dir(root());
+    tests_outcome("browser", proc::run_captured(&mut cmd), cargo_counts)
+}
+
+/// Playwright's closing lines: `  12 passed (8.1s)`, `  1 failed`, `  2 flaky`.
+fn playwright_counts(output: &str) -> (u64, u64) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for line in output.lines() {
+        let mut w = line.split_whitespace();
+        match (
+            w.next().and_then(|n| n.parse::<u64>().ok()),
+            w.next(),
+            w.next(),
+        ) {
+            (Some(n), Some("passed"), _) => passed = n,
+            (Some(n), Some("failed" | "flaky" | "interrupted"), None) => failed += n,
+            _ => {}
+        }
+    }
+    (passed, failed)
+}
+
+fn e2e() -> Outcome {
+    let run = || -> Result<(bool, String)> {
+        tools::build_app()?;
+        step("Building the servers (release)");
+        proc::run(
+            Command::new("cargo")
+                .args(["build", "--release", "--locked", "-p", "till-oms"])
+                .current_dir(root()),
+        )?;
+        let data = tempdir("till-e2e")?;
+        let oms = Server::start(
+            "oms",
+            Command::new(root().join("target/release/till-oms"))
+                .args(["--listen", "127.0.0.1:0", "--dist"])
+                .arg(root().join("dist"))
+                .current_dir(&data),
+            "listening on ",
+            Duration::from_secs(30),
+        )?;
+        step(&format!("Playwright against {}", oms.url));
+        let result = proc::run_captured(
+            Command::new(root().join("node_modules/.bin/playwright"))
+                .args(["test", "--config", "tests/e2e/playwright.config.mjs"])
+                .env("TILL_BASE_URL", &oms.url)
+                .env("TILL_CHROMIUM", tools::chromium())
+                .current_dir(root()),
+        );
+        drop(oms);
+        let _ = std::fs::remove_dir_all(&data);
+        result
+    };
+    tests_outcome("e2e", run(), playwright_counts)
+}
+
+/// A fresh folder under the system's temporary directory.
+pub fn tempdir(prefix: &str) -> Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn report(outcomes: &[Outcome]) -> Result {
+    println!(
+        "\n{:<8} {:>7} {:>7} {:>9}  result",
+        "tier", "passed", "failed", "time"
+    );
+    let (mut passed, mut failed, mut bad) = (0, 0, Vec::new());
+    for o in outcomes {
+        let empty = o.counts_tests && o.passed == 0;
+        let verdict = match (o.ok, empty) {
+            (false, _) => "FAILED",
+            (true, true) => "NO TESTS",
+            (true, false) => "ok",
+        };
+        let (p, f) = if o.counts_tests {
+            (o.passed.to_string(), o.failed.to_string())
+        } else {
+            ("-".into(), "-".into())
+        };
+        println!(
+            "{:<8} {:>7} {:>7} {:>9}  {verdict} {}",
+            o.tier,
+            p,
+            f,
+            fmt_duration(o.took),
+            o.note
+        );
+        passed += o.passed;
+        failed += o.failed;
+        if !o.ok || empty {
+            bad.push(o.tier);
+        }
+    }
+    // The plain closing line any CI reads.
+    println!("\ntotal: {passed} passed, {failed} failed");
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("tiers that did not pass: {}", bad.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_cargo_test_results_across_binaries() {
+        let out = "test result: ok. 39 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.32s\n\
+                   no tests to run!\n\
+                   test result: FAILED. 10 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.06s\n\
+                   test result: ok. 1 passed; 0 failed; 0 ignored; 0 filtered out; finished in 0.04s";
+        assert_eq!(cargo_counts(out), (50, 1));
+    }
+
+    #[test]
+    fn counts_playwright_results() {
+        let out = "  ✓  1 [chromium] › register.spec.mjs:3:1 › shows the register (1.2s)\n\n  1 failed\n    [chromium] › x.spec.mjs\n  7 passed (9.3s)";
+        assert_eq!(playwright_counts(out), (7, 1));
+        assert_eq!(playwright_counts("  2 passed (1.0s)"), (2, 0));
+    }
+}
