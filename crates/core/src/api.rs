@@ -90,6 +90,7 @@ pub struct CatalogPage {
 /// Brand and last four digits only: a full card number never leaves the
 /// terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentReport {
     pub reference: PaymentRef,
     pub order_id: OrderId,

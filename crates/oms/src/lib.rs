@@ -1,49 +1,109 @@
 //! # till-oms: Till's reference back office
 //!
-//! The OMS is where orders end up: the registers sync to it, the bridge
-//! reports card payments to it, and it serves the built app to the tablets
-//! (so the app and its API share one origin). Real deployments may point the
-//! app at any back office that implements the same API.
+//! The OMS is where orders end up: registers sync to it, the bridge reports
+//! card payments to it, and it serves the built app to the tablets (so the
+//! app and its API share one origin). Real deployments may point the app at
+//! any back office that implements the same API, described in
+//! `openapi.json` (served at `/api/v1/openapi.json`).
 //!
-//! This crate is a library with a thin `main.rs`, so that tests start the
-//! real server on port 0 ([`Application::build`]) and talk to it over a real
-//! socket.
+//! Shape (after zero-to-production and the axum examples): a library with a
+//! thin `main.rs`; [`Application::build`] binds first, so tests start the
+//! real server on port 0 and talk to it over a socket; handlers ([`api`])
+//! parse into till-core types and return one error type ([`error::AppError`]),
+//! always a JSON body; storage sits behind a trait ([`store::Store`]) with a
+//! SQLite implementation, so PostgreSQL can follow for chains of stores.
 //!
-//! Today it serves the app and answers `GET /api/v1/health`; the order,
-//! catalog and payment API follows the OpenAPI description of ARCHITECTURE §5.
+//! Why the idempotency rules matter: a tablet on shop Wi-Fi loses answers.
+//! It resends, and the OMS must store each order exactly once whatever
+//! arrives twice, late or out of order. `PUT /orders/{id}` upserts by id and
+//! version; `POST /orders:batch` does the same for up to 500 orders in one
+//! transaction, each judged on its own.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod faults;
+pub mod statics;
+pub mod store;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::routing::{any, get, post, put};
+use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use till_core::api::{ApiError, Health};
+use std::sync::Arc;
+use store::{SqliteStore, Store};
+use till_core::money::Currency;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest request body: 500 orders fit easily; anything bigger is a mistake.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// The database file inside the data folder.
+pub const DATABASE_FILE: &str = "oms.sqlite3";
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// The built app (Trunk's `dist/`).
-    pub dist: PathBuf,
+    /// The built app (Trunk's `dist/`); without it only the API is served.
+    pub dist: Option<PathBuf>,
+    /// Where the database lives; created on first start.
+    pub data: PathBuf,
+    pub tokens: auth::Tokens,
+    /// The bridge's origin (`http://192.168.1.20:7878`), allowed in the
+    /// app's Content-Security-Policy `connect-src`.
+    pub bridge_origin: Option<String>,
+    /// The currency of the demo catalog written on first start.
+    pub currency: Currency,
+    /// Enables `/_faults` (tests only).
+    pub faults: bool,
 }
 
-/// A bound, not yet running server: binding first lets a test ask for port 0
-/// and learn the real port before serving.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<auth::Tokens>,
+    pub faults: Option<Arc<faults::Faults>>,
+}
+
+/// A bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
 }
 
 impl Application {
-    pub async fn build(config: Config) -> std::io::Result<Application> {
-        let listener = TcpListener::bind(config.listen).await?;
+    pub async fn build(config: Config) -> Result<Application, String> {
+        std::fs::create_dir_all(&config.data)
+            .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
+        let path = config.data.join(DATABASE_FILE);
+        let store =
+            SqliteStore::open(&path).map_err(|e| format!("database {}: {e}", path.display()))?;
+        if store.catalog_meta().map_err(|e| e.to_string())?.is_none() {
+            let meta = store
+                .replace_catalog(&demo::demo_catalog(config.currency))
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                "first start: wrote the demo catalog ({} products, {})",
+                meta.products_total,
+                meta.currency
+            );
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let state = AppState {
+            store: Arc::new(store),
+            tokens: Arc::new(config.tokens.clone()),
+            faults: config.faults.then(|| Arc::new(faults::Faults::default())),
+        };
         Ok(Application {
             listener,
-            router: router(&config),
+            router: router(&config, state),
         })
     }
 
@@ -60,35 +120,48 @@ impl Application {
     }
 }
 
-fn router(config: &Config) -> Router {
-    let index = config.dist.join("index.html");
-    // App routes (/, /pay, /sales, /settings) all answer with index.html;
-    // the app's router takes it from there.
-    let app = ServeDir::new(&config.dist).fallback(ServeFile::new(index));
+fn router(config: &Config, state: AppState) -> Router {
     let api = Router::new()
-        .route("/health", get(health))
-        .fallback(api_not_found);
-    Router::new()
+        .route("/health", get(api::health))
+        .route("/openapi.json", get(api::openapi))
+        .route("/catalog", get(api::catalog))
+        .route("/orders", get(api::list_orders))
+        .route("/orders:batch", post(api::post_batch))
+        .route("/orders/{id}", put(api::put_order).get(api::get_order))
+        .route("/payments", post(api::post_payment))
+        .fallback(api::api_not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+
+    // Any other /api path is an API mistake, not an app route: JSON 404.
+    let mut app = Router::new()
         .nest("/api/v1", api)
-        .fallback_service(app)
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-}
-
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
-}
-
-async fn api_not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        Json(ApiError::new("not_found", "no such API route")),
-    )
+        .route("/api", any(api::api_not_found))
+        .route("/api/{*rest}", any(api::api_not_found));
+    if state.faults.is_some() {
+        app = app.nest("/_faults", faults::routes());
+    }
+    let app = match &config.dist {
+        Some(dist) => {
+            let csp = statics::content_security_policy(dist, config.bridge_origin.as_deref());
+            let csp = HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+            let files = Router::new()
+                .fallback_service(files)
+                .layer(axum::middleware::from_fn(move |req, next| {
+                    statics::headers(csp.clone(), req, next)
+                }));
+            app.merge(files)
+        }
+        None => app,
+    };
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::inject,
+    ))
+    .layer(CompressionLayer::new())
+    .with_state(state)
 }
 
 async fn shutdown_signal() {

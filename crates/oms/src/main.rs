@@ -1,9 +1,13 @@
-//! `till-oms`: starts the reference back office.
+//! `till-oms`: starts the reference back office, or generates a large catalog.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use till_oms::{Application, Config};
+use std::process::ExitCode;
+use till_core::money::Currency;
+use till_oms::auth::Tokens;
+use till_oms::store::{SqliteStore, Store};
+use till_oms::{demo, Application, Config, DATABASE_FILE};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,48 +16,105 @@ use till_oms::{Application, Config};
     about = "Till's reference back office; serves the built app"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "TILL_OMS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Folder of the built app (Trunk's output).
-    #[arg(long, env = "TILL_DIST", default_value = "dist")]
-    dist: PathBuf,
+    /// Folder of the built app (Trunk's output); omit to serve the API only.
+    #[arg(long, env = "TILL_DIST")]
+    dist: Option<PathBuf>,
+    /// Data folder; the database is created there on first start.
+    #[arg(long, env = "TILL_DATA", default_value = "data")]
+    data: PathBuf,
+    /// A register and its token, REGISTER=TOKEN; repeat, or separate with commas.
+    #[arg(
+        long = "register-token",
+        env = "TILL_REGISTER_TOKENS",
+        value_delimiter = ','
+    )]
+    register_tokens: Vec<String>,
+    /// The token the bridge uses to report payments.
+    #[arg(long, env = "TILL_BRIDGE_TOKEN")]
+    bridge_token: Option<String>,
+    /// The bridge's origin, allowed in the app's Content-Security-Policy.
+    #[arg(long, env = "TILL_BRIDGE_ORIGIN")]
+    bridge_origin: Option<String>,
+    /// Currency of the demo catalog written on first start (ISO 4217).
+    #[arg(long, env = "TILL_CURRENCY", default_value = "EUR")]
+    currency: String,
+    /// Enable the /_faults controls (for tests; never in a store).
+    #[arg(long)]
+    faults: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replace the catalog with a generated one (for benchmarks).
+    GenCatalog {
+        #[arg(long, default_value_t = 100_000)]
+        products: usize,
+    },
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    if !args.dist.join("index.html").is_file() {
-        eprintln!(
-            "till-oms: {} has no index.html; build the app first (cargo xtask serve does)",
-            args.dist.display()
-        );
-        return std::process::ExitCode::from(2);
-    }
-    let app = match Application::build(Config {
-        listen: args.listen,
-        dist: args.dist,
-    })
-    .await
-    {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("till-oms: cannot listen on {}: {e}", args.listen);
-            return std::process::ExitCode::from(2);
-        }
-    };
-    // xtask and people read this line to find the server.
-    println!("till-oms listening on http://{}", app.local_addr());
-    match app.run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("till-oms: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let currency = Currency::from_code(&args.currency).map_err(|e| e.to_string())?;
+    if let Some(Command::GenCatalog { products }) = args.command {
+        std::fs::create_dir_all(&args.data).map_err(|e| e.to_string())?;
+        let store = SqliteStore::open(&args.data.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
+        let meta = store
+            .replace_catalog(&demo::generated_catalog(products, currency))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "wrote a catalog of {} products (version {})",
+            meta.products_total, meta.version
+        );
+        return Ok(());
+    }
+    if let Some(dist) = &args.dist {
+        if !dist.join("index.html").is_file() {
+            return Err(format!(
+                "{} has no index.html; build the app first (cargo xtask serve does)",
+                dist.display()
+            ));
+        }
+    }
+    let registers = Tokens::parse_register_pairs(&args.register_tokens)?;
+    if registers.is_empty() {
+        return Err("no register token configured: pass --register-token R1=<token> (or TILL_REGISTER_TOKENS)".into());
+    }
+    let config = Config {
+        listen: args.listen,
+        dist: args.dist,
+        data: args.data,
+        tokens: Tokens {
+            registers,
+            bridge: args.bridge_token,
+        },
+        bridge_origin: args.bridge_origin,
+        currency,
+        faults: args.faults,
+    };
+    let app = Application::build(config).await?;
+    // xtask and people read this line to find the server.
+    println!("till-oms listening on http://{}", app.local_addr());
+    app.run().await.map_err(|e| e.to_string())
 }

@@ -1,22 +1,49 @@
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use till_core::api::PaymentReport;
+use till_core::cart::Cart;
+use till_core::catalog::{fixtures::small, ProductId};
+use till_core::money::{Currency, Money};
+use till_core::order::{CardDetails, Order, OrderId};
+use till_core::payment::PaymentRef;
+use till_core::time::Timestamp;
+use till_oms::auth::Tokens;
 use till_oms::{Application, Config};
+use uuid::Uuid;
+
+pub const REGISTER_TOKEN: &str = "r1-test-token";
+pub const OTHER_REGISTER_TOKEN: &str = "r2-test-token";
+pub const BRIDGE_TOKEN: &str = "bridge-test-token";
+pub const BRIDGE_ORIGIN: &str = "http://192.0.2.10:7878";
 
 pub struct TestApp {
     pub address: String,
-    pub dist: PathBuf,
+    pub data: PathBuf,
+    pub client: Client,
 }
 
-/// A small stand-in for Trunk's output, in a fresh temporary folder.
-fn fake_dist() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "till-oms-test-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh folder under the system's temporary directory.
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small stand-in for Trunk's output, with an inline loader like Trunk's.
+fn fake_dist() -> PathBuf {
+    let dir = temp_dir("till-oms-dist");
     std::fs::write(
         dir.join("index.html"),
-        "<!doctype html><title>Till</title><body></body>",
+        "<!doctype html><title>Till</title><script type=\"module\">\nimport init from '/till-0123456789abcdef.js';\nawait init();\n</script><body></body>",
     )
     .unwrap();
     std::fs::write(
@@ -24,67 +51,214 @@ fn fake_dist() -> PathBuf {
         b"\0asm\x01\0\0\0",
     )
     .unwrap();
+    std::fs::write(
+        dir.join("till-0123456789abcdef.js"),
+        "export default function init() {}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
     dir
 }
 
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
+pub fn config(data: PathBuf) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: Some(fake_dist()),
+        data,
+        tokens: Tokens {
+            registers: Tokens::parse_register_pairs(&[
+                format!("R1={REGISTER_TOKEN}"),
+                format!("R2={OTHER_REGISTER_TOKEN}"),
+            ])
+            .unwrap(),
+            bridge: Some(BRIDGE_TOKEN.into()),
+        },
+        bridge_origin: Some(BRIDGE_ORIGIN.into()),
+        currency: Currency::EUR,
+        faults: true,
+    }
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let data = config.data.clone();
+    let app = Application::build(config).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run());
+    TestApp {
+        address,
+        data,
+        client: Client::builder().no_gzip().build().unwrap(),
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let dist = fake_dist();
-    let app = Application::build(Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        dist: dist.clone(),
-    })
-    .await
-    .unwrap();
-    let address = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run());
-    TestApp { address, dist }
+    spawn_with(config(temp_dir("till-oms-data"))).await
 }
 
-/// A minimal HTTP/1.1 GET over a real socket; returns status, headers and body.
-pub async fn get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let body = buf[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(REGISTER_TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put_order(&self, order: &Order) -> Response {
+        self.put_json(
+            &format!("/api/v1/orders/{}", order.id),
+            &serde_json::to_value(order).unwrap(),
+        )
+        .await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(REGISTER_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn fault(&self, what: &str, body: Value) {
+        let r = self
+            .client
+            .post(self.url(&format!("/_faults/{what}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    /// Opens the database read-only, to check what was (not) written.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data.join(till_oms::DATABASE_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
         .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR).unwrap()
+}
+
+/// A v7 order id from a number.
+pub fn order_id(n: u128) -> OrderId {
+    let raw =
+        (n & 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF) | 0x0191_0000_0000_7000_8000_0000_0000_0000;
+    OrderId::from_uuid(Uuid::from_u128(raw)).unwrap()
+}
+
+pub fn reference(n: u128) -> PaymentRef {
+    PaymentRef::from_uuid(Uuid::from_u128(
+        n | 0x0000_0000_0000_4000_8000_0000_0000_0000,
+    ))
+}
+
+/// An open order of register R1: a coffee (3.50) and a croissant (1.95).
+pub fn order(n: u128) -> Order {
+    order_of("R1", n)
+}
+
+pub fn order_of(register: &str, n: u128) -> Order {
+    let c = small();
+    let mut cart = Cart::new(Currency::EUR);
+    cart.add_by_id(&c, &ProductId::new("coffee").unwrap())
+        .unwrap();
+    cart.add_by_id(&c, &ProductId::new("croissant").unwrap())
+        .unwrap();
+    let number = format!("{register}-20261127-{:04}", n % 10_000)
         .parse()
         .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body)
+    Order::from_cart(
+        order_id(n),
+        number,
+        &cart,
+        Timestamp::from_millis(1_795_766_400_000 + n as i64),
+    )
+    .unwrap()
 }
 
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+pub fn report(order: &Order, n: u128) -> PaymentReport {
+    PaymentReport {
+        reference: reference(n),
+        order_id: order.id,
+        amount: order.totals.total,
+        status: till_core::api::ReportedStatus::Approved,
+        card: CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: format!("A{n}"),
+        },
+        approved_at: Timestamp::from_millis(1_795_766_500_000),
+    }
+}
+
+/// Checks a JSON value against a schema of the served OpenAPI document.
+pub fn assert_schema(component: &str, value: &Value) {
+    let doc: Value = serde_json::from_str(till_oms::api::OPENAPI).unwrap();
+    let schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{component}"),
+        "components": doc["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{component} does not match the OpenAPI document: {errors:#?}\n{value:#}"
+    );
+}
+
+/// The body as JSON, checked against the schema its status promises.
+pub async fn body_as(r: Response, component: &str) -> Value {
+    let v: Value = r.json().await.unwrap();
+    assert_schema(component, &v);
+    v
+}
+
+/// An error answer: status, JSON body matching ApiError, and its code.
+pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "expected {status} {code}");
+    assert!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json")),
+        "errors are JSON"
+    );
+    let v = body_as(r, "ApiError").await;
+    assert_eq!(v["error"], code, "{v}");
+    v
 }

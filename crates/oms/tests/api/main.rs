@@ -1,5 +1,12 @@
-//! The OMS over a real socket: one test binary, `helpers::spawn_app` starts
-//! the server on port 0.
+//! The OMS over real sockets: one test binary; `helpers::spawn_app` starts
+//! the real server on port 0 with its own data folder.
 
 mod helpers;
+
+mod auth;
+mod bad_input;
+mod catalog;
+mod faults;
+mod orders;
+mod payments;
 mod serving;

@@ -1,0 +1,383 @@
+//! The handlers of `/api/v1`. Each parses its input into till-core types
+//! (which validate themselves), checks who is calling, and hands the work to
+//! the store on the blocking pool. Nothing here knows SQL; the store knows
+//! nothing of HTTP.
+
+use crate::auth::Caller;
+use crate::error::{AppError, AppJson};
+use crate::faults;
+use crate::store::{PaymentWrite, Store, StoreError, Upsert, UpsertResult};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use till_core::api::{
+    BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
+    StoredOrder, CATALOG_PAGE_SIZE,
+};
+use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
+use till_core::outbox::BATCH_MAX;
+use till_core::time::Timestamp;
+
+/// The largest catalog page a client may ask for.
+const CATALOG_PAGE_MAX: usize = 20_000;
+
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// Runs store work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AppError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The catalog page as sent: products embedded as stored.
+#[derive(Serialize)]
+struct CatalogPageOut<'a> {
+    catalog_version: &'a str,
+    currency: &'a str,
+    categories: &'a RawValue,
+    tax_rates: &'a RawValue,
+    products: &'a [Box<RawValue>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+    products_total: u64,
+}
+
+pub async fn catalog(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    query: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    caller.register()?;
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(CATALOG_PAGE_SIZE);
+    if limit == 0 || limit > CATALOG_PAGE_MAX {
+        return Err(AppError::invalid(
+            "invalid_query",
+            format!("limit must be 1 to {CATALOG_PAGE_MAX}"),
+        )
+        .with_field("limit"));
+    }
+    let Some(meta) = blocking(&state.store, |s| s.catalog_meta()).await? else {
+        return Err(AppError::not_found("no catalog yet"));
+    };
+    let etag = format!("\"{}\"", meta.version);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let etag_value = HeaderValue::from_str(&etag).map_err(AppError::internal)?;
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    }
+    let cursor = q.cursor;
+    let page = blocking(&state.store, move |s| {
+        s.catalog_page(cursor.as_deref(), limit)
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found("no catalog yet"))?;
+    let body = serde_json::to_vec(&CatalogPageOut {
+        catalog_version: &page.meta.version,
+        currency: page.meta.currency.code(),
+        categories: &page.categories,
+        tax_rates: &page.tax_rates,
+        products: &page.products,
+        next_cursor: page.next_cursor.as_deref(),
+        products_total: page.meta.products_total,
+    })
+    .map_err(AppError::internal)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, etag_value),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Parses one order, naming the field at fault, and checks its rules.
+fn parse_order(json: &str) -> Result<Order, AppError> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let order: Order = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            return AppError::bad_request(format!("malformed JSON: {}", e.inner()));
+        }
+        let field = e.path().to_string();
+        AppError::invalid("invalid_order", format!("{field}: {}", e.inner())).with_field(field)
+    })?;
+    order.validate().map_err(|e| {
+        let err = AppError::invalid("invalid_order", e.to_string());
+        match e.field() {
+            Some(f) => err.with_field(f),
+            None => err,
+        }
+    })?;
+    Ok(order)
+}
+
+fn check_writer(caller: &Caller, order: &Order) -> Result<(), AppError> {
+    let register = caller.register()?;
+    if register != order.register() {
+        return Err(AppError::forbidden(format!(
+            "this token belongs to register {register}; order {} is register {}'s",
+            order.number,
+            order.register()
+        )));
+    }
+    Ok(())
+}
+
+fn upsert_answer(result: UpsertResult) -> Result<StoredOrder, AppError> {
+    if result.outcome == Upsert::Conflict {
+        return Err(AppError::conflict(format!(
+            "order {} version {} is already stored with different content; send a new version",
+            result.stored.order.id, result.stored.order.version
+        )));
+    }
+    Ok(result.stored)
+}
+
+pub async fn put_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<StoredOrder>, AppError> {
+    caller.register()?;
+    let id: OrderId = id.parse().map_err(|e: till_core::order::OrderError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
+    let order = parse_order(text)?;
+    if order.id != id {
+        return Err(AppError::invalid(
+            "invalid_order",
+            format!("the body is order {}, the path says {id}", order.id),
+        )
+        .with_field("id"));
+    }
+    check_writer(&caller, &order)?;
+    let now = now();
+    let mut results = blocking(&state.store, move |s| {
+        s.upsert_orders(std::slice::from_ref(&order), now)
+    })
+    .await?;
+    if state
+        .faults
+        .as_ref()
+        .is_some_and(|f| f.take_drop_after_commit())
+    {
+        faults::drop_connection();
+    }
+    Ok(Json(upsert_answer(results.remove(0))?))
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: Option<String>,
+}
+
+pub async fn post_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(batch): AppJson<BatchRequest<Box<RawValue>>>,
+) -> Result<Json<BatchResponse>, AppError> {
+    caller.register()?;
+    if batch.orders.len() > BATCH_MAX {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {BATCH_MAX} orders per batch"),
+        )
+        .with_field("orders"));
+    }
+    // Validate each alone: a bad order gets its own error, the good ones go on.
+    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(batch.orders.len());
+    let mut good = Vec::new();
+    let mut positions = Vec::new();
+    for (i, raw) in batch.orders.iter().enumerate() {
+        let id = serde_json::from_str::<IdOnly>(raw.get())
+            .ok()
+            .and_then(|x| x.id);
+        match parse_order(raw.get()).and_then(|o| check_writer(&caller, &o).map(|()| o)) {
+            Ok(order) => {
+                positions.push(i);
+                good.push(order);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(BatchResult {
+                id,
+                status: e.status.as_u16(),
+                version: None,
+                error: Some(e.body),
+            })),
+        }
+    }
+    let now = now();
+    let stored = blocking(&state.store, move |s| s.upsert_orders(&good, now)).await?;
+    if state
+        .faults
+        .as_ref()
+        .is_some_and(|f| f.take_drop_after_commit())
+    {
+        faults::drop_connection();
+    }
+    for (pos, r) in positions.into_iter().zip(stored) {
+        let id = Some(r.stored.order.id.to_string());
+        let version = Some(r.stored.order.version);
+        results[pos] = Some(match upsert_answer(r) {
+            Ok(_) => BatchResult {
+                id,
+                status: 200,
+                version,
+                error: None,
+            },
+            Err(e) => BatchResult {
+                id,
+                status: e.status.as_u16(),
+                version,
+                error: Some(e.body),
+            },
+        });
+    }
+    Ok(Json(BatchResponse {
+        results: results
+            .into_iter()
+            .map(|r| r.expect("every position answered"))
+            .collect(),
+    }))
+}
+
+pub async fn get_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderLookup>, AppError> {
+    caller.register()?;
+    let id: OrderId = id.parse().map_err(|e: till_core::order::OrderError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })?;
+    let found = blocking(&state.store, move |s| s.order(&id)).await?;
+    if found.order.is_none() && found.payments.is_empty() {
+        return Err(AppError::not_found(format!(
+            "no order {id} and no payment for it"
+        )));
+    }
+    Ok(Json(found))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayQuery {
+    register: String,
+    date: String,
+}
+
+pub async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<OrderList>, AppError> {
+    caller.register()?;
+    let Query(q) = query?;
+    let register = RegisterId::new(q.register)
+        .map_err(|e| AppError::invalid("invalid_query", e.to_string()).with_field("register"))?;
+    let date: BusinessDate = q.date.parse().map_err(|e: till_core::order::OrderError| {
+        AppError::invalid("invalid_query", e.to_string()).with_field("date")
+    })?;
+    let orders = blocking(&state.store, move |s| s.orders_of_day(&register, date)).await?;
+    Ok(Json(OrderList { orders }))
+}
+
+pub async fn post_payment(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Json<PaymentReport>, AppError> {
+    caller.bridge()?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let report: PaymentReport = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        AppError::invalid("invalid_payment", format!("{field}: {}", e.inner())).with_field(field)
+    })?;
+    report.card.validate().map_err(|e| {
+        let err = AppError::invalid("invalid_payment", e.to_string());
+        match e.field() {
+            Some(f) => err.with_field(f),
+            None => err,
+        }
+    })?;
+    if report.amount.is_negative() || report.amount.is_zero() {
+        return Err(
+            AppError::invalid("invalid_payment", "amount must be more than zero")
+                .with_field("amount"),
+        );
+    }
+    let now = now();
+    let r = report.clone();
+    match blocking(&state.store, move |s| s.record_payment(&r, now)).await? {
+        PaymentWrite::Created | PaymentWrite::Unchanged => Ok(Json(report)),
+        PaymentWrite::Conflict(_) => Err(AppError::conflict(format!(
+            "payment {} is already recorded with different details",
+            report.reference
+        ))),
+    }
+}
+
+pub async fn api_not_found() -> AppError {
+    AppError::not_found("no such API route")
+}
+
+pub async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}

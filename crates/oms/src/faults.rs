@@ -1,0 +1,207 @@
+//! Fault controls for tests, only when the OMS is started with `--faults`.
+//!
+//! `/_faults` lets a test make the back office misbehave on purpose, the way
+//! real networks do, instead of relying on timing luck:
+//!
+//! - `POST /_faults/fail {"count": N}`: the next N API requests get 503;
+//! - `POST /_faults/latency {"ms": N}`: every API request waits N ms first;
+//! - `POST /_faults/drop-after-commit {"count": N}`: the next N order writes
+//!   (`PUT /orders/{id}`, `POST /orders:batch`) commit, then the connection
+//!   is dropped without an answer: the lost-response case;
+//! - `POST /_faults/down {"seconds": D}`: for D seconds every request (but
+//!   `/_faults`) has its connection dropped, as if the server were gone;
+//! - `POST /_faults/reset`, `GET /_faults`.
+
+use crate::error::{AppError, AppJson};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Longest latency or outage a test may ask for: tests must end.
+const FAULT_DURATION_MAX_MS: u64 = 120_000;
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    fail_next: AtomicU32,
+    latency_ms: AtomicU64,
+    drop_after_commit: AtomicU32,
+    down_until: Mutex<Option<Instant>>,
+}
+
+/// Raised to abandon a connection without answering. Hyper drops the
+/// connection of a request whose handler unwinds; `resume_unwind` skips the
+/// panic hook, so nothing is printed as if it were a bug.
+struct DropConnection;
+
+pub fn drop_connection() -> ! {
+    std::panic::resume_unwind(Box::new(DropConnection))
+}
+
+fn take(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl Faults {
+    fn is_down(&self) -> bool {
+        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        match *down {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                *down = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Whether this order write must be committed and then left unanswered.
+    pub fn take_drop_after_commit(&self) -> bool {
+        take(&self.drop_after_commit)
+    }
+}
+
+/// Applies the active faults to every request outside `/_faults`.
+pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(faults) = state.faults.clone() else {
+        return next.run(req).await;
+    };
+    if req.uri().path().starts_with("/_faults") {
+        return next.run(req).await;
+    }
+    if faults.is_down() {
+        drop_connection();
+    }
+    let latency = faults.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if take(&faults.fail_next) {
+        return AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "fault injected: 503",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Count {
+    count: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Millis {
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seconds {
+    seconds: u64,
+}
+
+#[derive(Serialize)]
+struct FaultState {
+    fail_next: u32,
+    latency_ms: u64,
+    drop_after_commit: u32,
+    down: bool,
+}
+
+fn faults(state: &AppState) -> &Faults {
+    state
+        .faults
+        .as_deref()
+        .expect("the /_faults routes exist only with faults on")
+}
+
+fn bounded(ms: u64) -> Result<u64, AppError> {
+    if ms > FAULT_DURATION_MAX_MS {
+        Err(AppError::invalid(
+            "invalid_fault",
+            format!("at most {FAULT_DURATION_MAX_MS} ms"),
+        ))
+    } else {
+        Ok(ms)
+    }
+}
+
+async fn show(State(state): State<AppState>) -> Json<FaultState> {
+    let f = faults(&state);
+    Json(FaultState {
+        fail_next: f.fail_next.load(Ordering::SeqCst),
+        latency_ms: f.latency_ms.load(Ordering::SeqCst),
+        drop_after_commit: f.drop_after_commit.load(Ordering::SeqCst),
+        down: f.is_down(),
+    })
+}
+
+async fn fail(State(state): State<AppState>, AppJson(c): AppJson<Count>) -> Json<FaultState> {
+    faults(&state).fail_next.store(c.count, Ordering::SeqCst);
+    show(State(state)).await
+}
+
+async fn latency(
+    State(state): State<AppState>,
+    AppJson(m): AppJson<Millis>,
+) -> Result<Json<FaultState>, AppError> {
+    faults(&state)
+        .latency_ms
+        .store(bounded(m.ms)?, Ordering::SeqCst);
+    Ok(show(State(state)).await)
+}
+
+async fn drop_after_commit(
+    State(state): State<AppState>,
+    AppJson(c): AppJson<Count>,
+) -> Json<FaultState> {
+    faults(&state)
+        .drop_after_commit
+        .store(c.count, Ordering::SeqCst);
+    show(State(state)).await
+}
+
+async fn down(
+    State(state): State<AppState>,
+    AppJson(s): AppJson<Seconds>,
+) -> Result<Json<FaultState>, AppError> {
+    let ms = bounded(s.seconds.saturating_mul(1000))?;
+    *faults(&state)
+        .down_until
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + Duration::from_millis(ms));
+    Ok(show(State(state)).await)
+}
+
+async fn reset(State(state): State<AppState>) -> Json<FaultState> {
+    let f = faults(&state);
+    f.fail_next.store(0, Ordering::SeqCst);
+    f.latency_ms.store(0, Ordering::SeqCst);
+    f.drop_after_commit.store(0, Ordering::SeqCst);
+    *f.down_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    show(State(state)).await
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(show))
+        .route("/fail", post(fail))
+        .route("/latency", post(latency))
+        .route("/drop-after-commit", post(drop_after_commit))
+        .route("/down", post(down))
+        .route("/reset", post(reset))
+}

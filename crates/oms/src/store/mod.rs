@@ -1,0 +1,160 @@
+//! Storage of the back office, behind a trait.
+//!
+//! The reference OMS stores everything in one SQLite file ([`SqliteStore`]);
+//! a chain of stores would put the same trait in front of PostgreSQL. The
+//! contract every implementation keeps:
+//!
+//! - **Durable commits**: when a write method returns `Ok`, the data
+//!   survives a power cut.
+//! - **All or nothing**: each method is one transaction; on error nothing of
+//!   it is written.
+//! - **Idempotent order upserts** decided by [`decide`]: same id, version
+//!   and body stores nothing new; a higher version replaces; a lower one
+//!   changes nothing; the same version with another body is a conflict.
+//! - **Idempotent payment reports** by reference.
+//!
+//! Methods are synchronous (SQLite is); the HTTP layer calls them on
+//! tokio's blocking pool.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use serde_json::value::RawValue;
+use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
+use till_core::catalog::{Category, Product, TaxRate};
+use till_core::money::Currency;
+use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
+use till_core::time::Timestamp;
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError(format!("sqlite: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> StoreError {
+        StoreError(format!("stored JSON: {e}"))
+    }
+}
+
+/// A whole catalog, as written by the demo data or `gen-catalog`.
+#[derive(Debug, Clone)]
+pub struct CatalogData {
+    pub currency: Currency,
+    pub categories: Vec<Category>,
+    pub tax_rates: Vec<TaxRate>,
+    pub products: Vec<Product>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogMeta {
+    /// Changes whenever the catalog does; the ETag of `GET /catalog`.
+    pub version: String,
+    pub currency: Currency,
+    pub products_total: u64,
+}
+
+/// One page of the catalog with products as stored JSON (no re-encoding on
+/// the hot path of a 100,000-product download).
+pub struct RawCatalogPage {
+    pub meta: CatalogMeta,
+    pub categories: Box<RawValue>,
+    pub tax_rates: Box<RawValue>,
+    pub products: Vec<Box<RawValue>>,
+    pub next_cursor: Option<String>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Created,
+    Replaced,
+    /// Same id, version and body: nothing to do.
+    Unchanged,
+    /// An older version: the stored newer one stays.
+    Stale,
+    /// Same version, another body: refused.
+    Conflict,
+}
+
+/// The idempotency rule of `PUT /orders/{id}`, given what is stored.
+pub fn decide(stored: Option<(u32, &str)>, version: u32, body: &str) -> Upsert {
+    match stored {
+        None => Upsert::Created,
+        Some((v, _)) if version > v => Upsert::Replaced,
+        Some((v, _)) if version < v => Upsert::Stale,
+        Some((_, b)) if b == body => Upsert::Unchanged,
+        Some(_) => Upsert::Conflict,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpsertResult {
+    pub outcome: Upsert,
+    /// The order as stored after the upsert (the newer one when stale).
+    pub stored: StoredOrder,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentWrite {
+    Created,
+    Unchanged,
+    /// A different report for a known reference; the stored one stays.
+    Conflict(PaymentReport),
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
+    /// Products with ids after `cursor`, in id order, at most `limit`.
+    fn catalog_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<RawCatalogPage>, StoreError>;
+    fn replace_catalog(&self, data: &CatalogData) -> Result<CatalogMeta, StoreError>;
+    /// Upserts every order in one transaction; one result per order, in order.
+    fn upsert_orders(
+        &self,
+        orders: &[Order],
+        now: Timestamp,
+    ) -> Result<Vec<UpsertResult>, StoreError>;
+    fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError>;
+    /// A register's orders of one business day, oldest first.
+    fn orders_of_day(
+        &self,
+        register: &RegisterId,
+        date: BusinessDate,
+    ) -> Result<Vec<StoredOrder>, StoreError>;
+    fn record_payment(
+        &self,
+        report: &PaymentReport,
+        now: Timestamp,
+    ) -> Result<PaymentWrite, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idempotency_rule() {
+        assert_eq!(decide(None, 1, "a"), Upsert::Created);
+        assert_eq!(decide(Some((1, "a")), 2, "b"), Upsert::Replaced);
+        assert_eq!(decide(Some((2, "b")), 1, "a"), Upsert::Stale);
+        assert_eq!(decide(Some((2, "b")), 2, "b"), Upsert::Unchanged);
+        assert_eq!(decide(Some((2, "b")), 2, "c"), Upsert::Conflict);
+    }
+}

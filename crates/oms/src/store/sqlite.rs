@@ -1,0 +1,359 @@
+//! The SQLite store: one file in the data folder, WAL, `synchronous=FULL`.
+//!
+//! WAL lets readers (catalog downloads, Register Sales) proceed while a batch
+//! commits; `synchronous=FULL` makes every commit durable, which is the
+//! point of a back office. One connection behind a mutex: SQLite has one
+//! writer anyway, and a batch of 500 orders is one transaction.
+
+use super::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Mutex;
+use till_core::api::OrderLookup;
+
+/// Schema migrations, applied in order on start; `PRAGMA user_version` is
+/// the number applied. Never edit one that shipped: add the next.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE categories (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE tax_rates (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE products (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE orders (
+        id TEXT PRIMARY KEY,
+        register TEXT NOT NULL,
+        business_date TEXT NOT NULL,
+        number TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX orders_by_register_day ON orders (register, business_date, created_at);
+    CREATE TABLE payments (
+        reference TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX payments_by_order ON payments (order_id);
+"#];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// An in-memory database, for unit tests.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let applied: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError(format!(
+                "the database has schema version {applied}, newer than this till-oms ({}); upgrade till-oms",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done SQLite
+        // transaction (it rolls back on drop), so the connection is fine.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn payments_of(conn: &Connection, order_id: &str) -> Result<Vec<PaymentReport>, StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM payments WHERE order_id = ?1 ORDER BY received_at, reference",
+        )?;
+        let rows = stmt.query_map([order_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?)?);
+        }
+        Ok(out)
+    }
+
+    fn stored_order(conn: &Connection, id: &str) -> Result<Option<(u32, String)>, StoreError> {
+        Ok(conn
+            .prepare_cached("SELECT version, body FROM orders WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+            .optional()?)
+    }
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+impl Store for SqliteStore {
+    fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError> {
+        let conn = self.conn();
+        let (Some(version), Some(currency)) = (
+            meta_get(&conn, "catalog_version")?,
+            meta_get(&conn, "currency")?,
+        ) else {
+            return Ok(None);
+        };
+        let total: i64 = conn.query_row("SELECT count(*) FROM products", [], |r| r.get(0))?;
+        let currency = Currency::from_code(&currency).map_err(|e| StoreError(e.to_string()))?;
+        Ok(Some(CatalogMeta {
+            version,
+            currency,
+            products_total: total as u64,
+        }))
+    }
+
+    fn catalog_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<RawCatalogPage>, StoreError> {
+        let Some(meta) = self.catalog_meta()? else {
+            return Ok(None);
+        };
+        let conn = self.conn();
+        let join = |table: &str| -> Result<Box<RawValue>, StoreError> {
+            let mut stmt = conn.prepare(&format!("SELECT body FROM {table} ORDER BY position"))?;
+            let bodies = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)
+        };
+        let categories = join("categories")?;
+        let tax_rates = join("tax_rates")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT id, body FROM products WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+        let mut rows = stmt.query(params![cursor.unwrap_or(""), (limit + 1) as i64])?;
+        let mut products = Vec::with_capacity(limit);
+        let mut last_id = None;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            if products.len() == limit {
+                more = true;
+                break;
+            }
+            last_id = Some(row.get::<_, String>(0)?);
+            products.push(RawValue::from_string(row.get::<_, String>(1)?)?);
+        }
+        Ok(Some(RawCatalogPage {
+            meta,
+            categories,
+            tax_rates,
+            products,
+            next_cursor: if more { last_id } else { None },
+        }))
+    }
+
+    fn replace_catalog(&self, data: &CatalogData) -> Result<CatalogMeta, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut hash = Sha256::new();
+        tx.execute_batch("DELETE FROM categories; DELETE FROM tax_rates; DELETE FROM products;")?;
+        for (i, c) in data.categories.iter().enumerate() {
+            let body = serde_json::to_string(c)?;
+            hash.update(body.as_bytes());
+            tx.execute(
+                "INSERT INTO categories (position, body) VALUES (?1, ?2)",
+                params![i as i64, body],
+            )?;
+        }
+        for (i, t) in data.tax_rates.iter().enumerate() {
+            let body = serde_json::to_string(t)?;
+            hash.update(body.as_bytes());
+            tx.execute(
+                "INSERT INTO tax_rates (position, body) VALUES (?1, ?2)",
+                params![i as i64, body],
+            )?;
+        }
+        {
+            let mut ins = tx.prepare("INSERT INTO products (id, body) VALUES (?1, ?2)")?;
+            for p in &data.products {
+                let body = serde_json::to_string(p)?;
+                hash.update(body.as_bytes());
+                ins.execute(params![p.id.as_str(), body])?;
+            }
+        }
+        hash.update(data.currency.code().as_bytes());
+        let digest = hash.finalize();
+        let version = format!(
+            "c-{}",
+            digest
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('catalog_version', ?1)",
+            [&version],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('currency', ?1)",
+            [data.currency.code()],
+        )?;
+        tx.commit()?;
+        Ok(CatalogMeta {
+            version,
+            currency: data.currency,
+            products_total: data.products.len() as u64,
+        })
+    }
+
+    fn upsert_orders(
+        &self,
+        orders: &[Order],
+        now: Timestamp,
+    ) -> Result<Vec<UpsertResult>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(orders.len());
+        for order in orders {
+            let id = order.id.to_string();
+            let body = serde_json::to_string(order)?;
+            let stored = Self::stored_order(&tx, &id)?;
+            let outcome = decide(
+                stored.as_ref().map(|(v, b)| (*v, b.as_str())),
+                order.version,
+                &body,
+            );
+            let kept = match outcome {
+                Upsert::Created | Upsert::Replaced => {
+                    tx.prepare_cached(
+                        "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT (id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at,
+                             body = excluded.body, number = excluded.number, register = excluded.register,
+                             business_date = excluded.business_date, created_at = excluded.created_at",
+                    )?
+                    .execute(params![
+                        id,
+                        order.register().as_str(),
+                        order.number.date().to_string(),
+                        order.number.to_string(),
+                        order.version,
+                        order.created_at.as_millis(),
+                        now.as_millis(),
+                        body
+                    ])?;
+                    order.clone()
+                }
+                Upsert::Unchanged => order.clone(),
+                Upsert::Stale | Upsert::Conflict => {
+                    let (_, b) = stored.expect("stale and conflict imply a stored order");
+                    serde_json::from_str(&b)?
+                }
+            };
+            let payments = Self::payments_of(&tx, &id)?;
+            results.push(UpsertResult {
+                outcome,
+                stored: StoredOrder {
+                    order: kept,
+                    payments,
+                },
+            });
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError> {
+        let conn = self.conn();
+        let id = id.to_string();
+        let order = match Self::stored_order(&conn, &id)? {
+            Some((_, body)) => Some(serde_json::from_str(&body)?),
+            None => None,
+        };
+        Ok(OrderLookup {
+            order,
+            payments: Self::payments_of(&conn, &id)?,
+        })
+    }
+
+    fn orders_of_day(
+        &self,
+        register: &RegisterId,
+        date: BusinessDate,
+    ) -> Result<Vec<StoredOrder>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, body FROM orders WHERE register = ?1 AND business_date = ?2 ORDER BY created_at, id",
+        )?;
+        let rows = stmt
+            .query_map(params![register.as_str(), date.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, body) in rows {
+            out.push(StoredOrder {
+                order: serde_json::from_str(&body)?,
+                payments: Self::payments_of(&conn, &id)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn record_payment(
+        &self,
+        report: &PaymentReport,
+        now: Timestamp,
+    ) -> Result<PaymentWrite, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let reference = report.reference.to_string();
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT body FROM payments WHERE reference = ?1",
+                [&reference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let result = match existing {
+            Some(body) => {
+                let stored: PaymentReport = serde_json::from_str(&body)?;
+                if &stored == report {
+                    PaymentWrite::Unchanged
+                } else {
+                    PaymentWrite::Conflict(stored)
+                }
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO payments (reference, order_id, received_at, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![reference, report.order_id.to_string(), now.as_millis(), serde_json::to_string(report)?],
+                )?;
+                PaymentWrite::Created
+            }
+        };
+        tx.commit()?;
+        Ok(result)
+    }
+}

@@ -1,0 +1,269 @@
+use crate::helpers::*;
+use serde_json::json;
+use till_core::order::Tender;
+use till_core::time::Timestamp;
+
+#[tokio::test]
+async fn put_creates_and_the_same_put_again_answers_the_same() {
+    let app = spawn_app().await;
+    let o = order(1);
+    let first = app.put_order(&o).await;
+    assert_eq!(first.status(), 200);
+    let first = body_as(first, "StoredOrder").await;
+    let again = app.put_order(&o).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(body_as(again, "StoredOrder").await, first);
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 1);
+}
+
+#[tokio::test]
+async fn a_higher_version_replaces_and_a_lower_one_changes_nothing() {
+    let app = spawn_app().await;
+    let v1 = order(2);
+    let mut v2 = v1.clone();
+    v2.add_tender(
+        Tender::cash(eur(1000), v2.due().unwrap()).unwrap(),
+        Timestamp::from_millis(v1.created_at.as_millis() + 10),
+    )
+    .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(app.put_order(&v1).await.status(), 200);
+    let r = body_as(app.put_order(&v2).await, "StoredOrder").await;
+    assert_eq!(r["order"]["version"], 2);
+    assert_eq!(r["order"]["status"]["state"], "paid");
+    // The old version arrives late: 200 with the stored newer order.
+    let late = app.put_order(&v1).await;
+    assert_eq!(late.status(), 200);
+    let late = body_as(late, "StoredOrder").await;
+    assert_eq!(late["order"]["version"], 2);
+    assert_eq!(app.count("SELECT version FROM orders"), 2);
+}
+
+#[tokio::test]
+async fn the_same_version_with_another_body_is_a_conflict() {
+    let app = spawn_app().await;
+    let o = order(3);
+    assert_eq!(app.put_order(&o).await.status(), 200);
+    let mut other = o.clone();
+    other.updated_at = Timestamp::from_millis(o.updated_at.as_millis() + 1);
+    assert_error(app.put_order(&other).await, 409, "conflict").await;
+    let stored: String = app
+        .db()
+        .query_row("SELECT body FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        stored,
+        serde_json::to_string(&o).unwrap(),
+        "the stored order is untouched"
+    );
+}
+
+async fn assert_invalid(app: &TestApp, body: serde_json::Value, field: &str) {
+    let id = body["id"]
+        .as_str()
+        .unwrap_or("0191d5a8-7c3e-7000-8000-000000000001")
+        .to_owned();
+    let r = app.put_json(&format!("/api/v1/orders/{id}"), &body).await;
+    let e = assert_error(r, 422, "invalid_order").await;
+    assert_eq!(e["field"], field, "{e}");
+}
+
+#[tokio::test]
+async fn invalid_orders_get_422_naming_the_field_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let good = serde_json::to_value(order(4)).unwrap();
+
+    let mut v = good.clone();
+    v["totals"]["total"]["amount"] = json!(1);
+    assert_invalid(&app, v, "totals.total").await;
+
+    let mut v = good.clone();
+    v["currency"] = json!("XXX");
+    assert_invalid(&app, v, "currency").await;
+
+    let mut v = good.clone();
+    v["lines"][0]["unit_price"]["amount"] = json!(-350);
+    assert_invalid(&app, v, "lines[0].unit_price").await;
+
+    let mut v = good.clone();
+    v["lines"] = json!([]);
+    assert_invalid(&app, v, "lines").await;
+
+    let mut v = good.clone();
+    v["number"] = json!("R1-2026-1");
+    assert_invalid(&app, v, "number").await;
+
+    let mut v = good.clone();
+    v["lines"][0]["quantity"] = json!("two");
+    assert_invalid(&app, v, "lines[0].quantity").await;
+
+    let mut v = good.clone();
+    v["tenders"] = json!([{"method": "card", "amount": {"amount": 545, "currency": "EUR"},
+        "reference": "9b2f3c1e-5d6a-4b7c-8d9e-0f1a2b3c4d5e", "brand": "VISA", "last4": "4242424242424242", "auth_code": "X"}]);
+    assert_invalid(&app, v, "tenders[0].last4").await;
+
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 0);
+}
+
+#[tokio::test]
+async fn the_path_and_the_body_must_name_the_same_order() {
+    let app = spawn_app().await;
+    let o = order(5);
+    let r = app
+        .put_json(
+            &format!("/api/v1/orders/{}", order_id(6)),
+            &serde_json::to_value(&o).unwrap(),
+        )
+        .await;
+    assert_eq!(assert_error(r, 422, "invalid_order").await["field"], "id");
+    let r = app
+        .put_json(
+            "/api/v1/orders/not-a-uuid",
+            &serde_json::to_value(&o).unwrap(),
+        )
+        .await;
+    assert_error(r, 422, "invalid_id").await;
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 0);
+}
+
+#[tokio::test]
+async fn a_register_writes_only_its_own_orders() {
+    let app = spawn_app().await;
+    let theirs = order_of("R2", 7);
+    assert_error(app.put_order(&theirs).await, 403, "forbidden").await;
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 0);
+}
+
+#[tokio::test]
+async fn batch_stores_the_good_and_answers_each() {
+    let app = spawn_app().await;
+    let good: Vec<_> = (10..15).map(order).collect();
+    let mut bad = serde_json::to_value(order(15)).unwrap();
+    bad["totals"]["total"]["amount"] = json!(2);
+    let mut orders: Vec<_> = good
+        .iter()
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect();
+    orders.insert(2, bad);
+    orders.push(json!({"garbage": true}));
+    orders.push(serde_json::to_value(order_of("R2", 16)).unwrap());
+    let r = app
+        .post_json(
+            "/api/v1/orders:batch",
+            REGISTER_TOKEN,
+            &json!({ "orders": orders }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let v = body_as(r, "BatchResponse").await;
+    let statuses: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![200, 200, 422, 200, 200, 200, 422, 403]);
+    assert_eq!(v["results"][2]["id"], order_id(15).to_string());
+    assert_eq!(v["results"][2]["error"]["field"], "totals.total");
+    assert!(v["results"][6].get("id").is_none());
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 5);
+
+    // The same batch again stores nothing new and answers the same.
+    let again = app
+        .post_json(
+            "/api/v1/orders:batch",
+            REGISTER_TOKEN,
+            &json!({ "orders": orders }),
+        )
+        .await;
+    assert_eq!(body_as(again, "BatchResponse").await, v);
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 5);
+}
+
+#[tokio::test]
+async fn a_batch_holds_at_most_500_orders() {
+    let app = spawn_app().await;
+    let one = serde_json::to_value(order(20)).unwrap();
+    // 501 copies of a small order still fit in 1 MiB? No: keep them tiny.
+    let orders: Vec<_> = (0..501).map(|_| json!({})).collect();
+    let r = app
+        .post_json(
+            "/api/v1/orders:batch",
+            REGISTER_TOKEN,
+            &json!({ "orders": orders }),
+        )
+        .await;
+    assert_error(r, 413, "batch_too_large").await;
+    let r = app
+        .post_json(
+            "/api/v1/orders:batch",
+            REGISTER_TOKEN,
+            &json!({ "orders": [one] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_registers_day_lists_its_orders() {
+    let app = spawn_app().await;
+    for n in 30..33 {
+        assert_eq!(app.put_order(&order(n)).await.status(), 200);
+    }
+    let r = app.get("/api/v1/orders?register=R1&date=2026-11-27").await;
+    assert_eq!(r.status(), 200);
+    let v = body_as(r, "OrderList").await;
+    assert_eq!(v["orders"].as_array().unwrap().len(), 3);
+    let other_day = body_as(
+        app.get("/api/v1/orders?register=R1&date=2026-11-28").await,
+        "OrderList",
+    )
+    .await;
+    assert_eq!(other_day["orders"].as_array().unwrap().len(), 0);
+    assert_error(
+        app.get("/api/v1/orders?register=R1&date=2026-13-01").await,
+        422,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/orders?register=R-1&date=2026-11-27").await,
+        422,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/orders?register=R1").await,
+        400,
+        "bad_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn orders_survive_a_restart() {
+    let data = temp_dir("till-oms-restart");
+    let o = order(40);
+    {
+        let app = spawn_with(config(data.clone())).await;
+        assert_eq!(app.put_order(&o).await.status(), 200);
+    }
+    let app = spawn_with(config(data)).await;
+    let v = body_as(
+        app.get(&format!("/api/v1/orders/{}", o.id)).await,
+        "OrderLookup",
+    )
+    .await;
+    assert_eq!(v["order"]["id"], o.id.to_string());
+}
+
+#[tokio::test]
+async fn an_unknown_order_is_404() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get(&format!("/api/v1/orders/{}", order_id(99))).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
