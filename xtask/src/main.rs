@@ -17,6 +17,7 @@
 mod bench;
 mod proc;
 mod serve;
+mod system;
 mod test;
 mod tools;
 
@@ -26,7 +27,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  serve [--lan] [--port N]   build the app and start Till (OMS serving the app); prints the URL
+  serve [--lan] [--port N]   build the app and start Till (OMS serving the app, bridge with the
+                             simulated terminal); prints the URL and the tokens to enter
   test [TIER...]             run every test tier, or only the named ones:
                              fmt, clippy, native, browser, e2e
   bench                      run the benchmarks; prints a table and JSON

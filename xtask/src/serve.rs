@@ -1,14 +1,14 @@
 //! `cargo xtask serve`: the whole system on this machine.
 //!
 //! Builds the app (release) and the servers, starts the OMS serving the app
-//! on an embedded database in `./data`, and prints the URL to open. Ctrl-C
-//! stops everything.
+//! and the bridge with the simulated terminal, both on embedded SQLite
+//! databases under `./data`, and prints what to open and type. Ctrl-C stops
+//! everything.
 
-use crate::proc::{self, root, step, Server};
+use crate::proc::{root, step};
+use crate::system::{self, Options, DEV_PAIRING_TOKEN, DEV_REGISTER, DEV_REGISTER_TOKEN};
 use crate::tools;
 use crate::Result;
-use std::process::Command;
-use std::time::Duration;
 
 pub fn run(args: &[String]) -> Result {
     let mut port = 8080u16;
@@ -31,41 +31,37 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     tools::build_app()?;
-    step("Building the servers (release)");
-    proc::run(
-        Command::new("cargo")
-            .args(["build", "--release", "--locked", "-p", "till-oms"])
-            .current_dir(root()),
-    )?;
-
-    let data = root().join("data");
-    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let host = if lan { "0.0.0.0" } else { "127.0.0.1" };
+    system::build_servers()?;
     step("Starting Till");
-    let mut oms = Server::start(
-        "oms",
-        Command::new(root().join("target/release/till-oms"))
-            .arg("--listen")
-            .arg(format!("{host}:{port}"))
-            .arg("--dist")
-            .arg(root().join("dist"))
-            .current_dir(&data),
-        "listening on ",
-        Duration::from_secs(30),
-    )?;
-    let url = if lan {
-        format!("http://localhost:{port}")
-    } else {
-        oms.url.clone()
-    };
+    let mut sys = system::start(&Options {
+        host: if lan { "0.0.0.0" } else { "127.0.0.1" },
+        oms_port: port,
+        bridge_port: 7878,
+        data: root().join("data"),
+        faults: false,
+        sim_delay_ms: None,
+        terminal_timeout_secs: None,
+    })?;
+    let app = format!("http://127.0.0.1:{port}");
     println!();
-    println!("  Till is running.");
-    println!("  Open the register:  {url}/");
+    println!("  Till is running. Open the register:  {app}/");
+    println!();
+    println!("  First run asks for these (development values):");
+    println!("    OMS URL         {app}");
+    println!("    register id     {DEV_REGISTER}");
+    println!("    register token  {DEV_REGISTER_TOKEN}");
+    println!("    bridge URL      {}", sys.bridge_url());
+    println!("    pairing token   {DEV_PAIRING_TOKEN}");
+    println!();
+    println!("  The simulated terminal decides by the amount's last two digits:");
+    println!("    00-49 approved (3 s) · 51 declined · 52 result hidden 120 s · 53 result lost, reported to the OMS after 60 s");
+    println!("    54 terminal never answers · 55 approved after 40 s   (the \"Card tests\" category has one item for each)");
     if lan {
-        println!("  From a tablet on this network: http://<this machine's LAN address>:{port}/");
-        println!("  (offline mode and card payments need HTTPS on a LAN address; see the README)");
+        println!();
+        println!("  On the LAN: http://<this machine's address>:{port}/ (offline mode and card payments need HTTPS; see the README)");
     }
-    println!("  Stop with Ctrl-C.");
     println!();
-    oms.wait()
+    println!("  Data lives in ./data. Stop with Ctrl-C.");
+    println!();
+    sys.oms.wait()
 }

@@ -6,7 +6,8 @@
 //! if an earlier one failed, so one run shows everything that is wrong; the
 //! command fails if any tier failed or a test tier ran no test.
 
-use crate::proc::{self, fmt_duration, root, step, Server};
+use crate::proc::{self, fmt_duration, root, step};
+use crate::system;
 use crate::tools;
 use crate::Result;
 use std::process::Command;
@@ -232,31 +233,34 @@ fn playwright_counts(output: &str) -> (u64, u64) {
 fn e2e() -> Outcome {
     let run = || -> Result<(bool, String)> {
         tools::build_app()?;
-        step("Building the servers (release)");
-        proc::run(
-            Command::new("cargo")
-                .args(["build", "--release", "--locked", "-p", "till-oms"])
-                .current_dir(root()),
-        )?;
+        system::build_servers()?;
         let data = tempdir("till-e2e")?;
-        let oms = Server::start(
-            "oms",
-            Command::new(root().join("target/release/till-oms"))
-                .args(["--listen", "127.0.0.1:0", "--dist"])
-                .arg(root().join("dist"))
-                .current_dir(&data),
-            "listening on ",
-            Duration::from_secs(30),
-        )?;
-        step(&format!("Playwright against {}", oms.url));
+        let sys = system::start(&system::Options {
+            host: "127.0.0.1",
+            oms_port: 0,
+            bridge_port: 0,
+            data: data.clone(),
+            faults: true,
+            sim_delay_ms: Some(1000),
+            terminal_timeout_secs: Some(20),
+        })?;
+        step(&format!(
+            "Playwright against {} (bridge {})",
+            sys.oms_url(),
+            sys.bridge_url()
+        ));
         let result = proc::run_captured(
             Command::new(root().join("node_modules/.bin/playwright"))
                 .args(["test", "--config", "tests/e2e/playwright.config.mjs"])
-                .env("TILL_BASE_URL", &oms.url)
+                .env("TILL_BASE_URL", sys.oms_url())
+                .env("TILL_BRIDGE_URL", sys.bridge_url())
+                .env("TILL_REGISTER_ID", system::DEV_REGISTER)
+                .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
+                .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
                 .env("TILL_CHROMIUM", tools::chromium())
                 .current_dir(root()),
         );
-        drop(oms);
+        drop(sys);
         let _ = std::fs::remove_dir_all(&data);
         result
     };

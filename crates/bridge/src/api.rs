@@ -1,0 +1,278 @@
+//! The bridge's HTTP API (`/v1`) and the simulator's controls (`/_sim`).
+//!
+//! Every request needs the pairing token in `X-Pairing-Token`; the register
+//! learns it once, when it is paired. Errors are the JSON `ApiError` body;
+//! a cancel that comes too late is a 409 whose body is the real status.
+
+use crate::journal::{BridgeError, Started};
+use crate::simulator::{Behaviour, Simulator};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::atomic::Ordering;
+use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, PAIRING_HEADER};
+use till_core::payment::PaymentRef;
+use till_core::time::Timestamp;
+
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+pub struct Error(StatusCode, ApiError);
+
+impl Error {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Error {
+        Error(status, ApiError::new(code, message))
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<BridgeError> for Error {
+    fn from(e: BridgeError) -> Error {
+        match e {
+            BridgeError::Conflict(s) => Error::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "payment {} is already known with another order or amount",
+                    s.reference
+                ),
+            ),
+            BridgeError::NotFound => Error::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no payment with this reference",
+            ),
+            BridgeError::TooLate(s) => {
+                Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
+            }
+            BridgeError::Terminal(e) => Error::new(StatusCode::BAD_GATEWAY, "terminal_error", e),
+            BridgeError::Storage(e) => {
+                tracing::error!("{e}");
+                Error::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the bridge failed; check its log",
+                )
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks the pairing token; applies `/_sim/down`.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(PAIRING_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !constant_time_eq(presented.as_bytes(), state.pairing_token.as_bytes()) {
+        let msg = if presented.is_empty() {
+            "missing X-Pairing-Token: pair this register first"
+        } else {
+            "wrong pairing token"
+        };
+        return Error::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
+    }
+    if state.down.load(Ordering::SeqCst) && !req.uri().path().starts_with("/_sim") {
+        // Gone, as far as the register can tell: no answer at all.
+        std::panic::resume_unwind(Box::new("bridge down (simulated)"));
+    }
+    next.run(req).await
+}
+
+fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
+    s.parse().map_err(|e: till_core::payment::PaymentError| {
+        Error::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_reference",
+            e.to_string(),
+        )
+    })
+}
+
+/// Runs journal work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&crate::journal::Bridge) -> Result<T, BridgeError> + Send + 'static,
+) -> Result<T, Error> {
+    let bridge = state.bridge.clone();
+    tokio::task::spawn_blocking(move || f(&bridge))
+        .await
+        .map_err(|e| Error::from(BridgeError::Storage(e.to_string())))?
+        .map_err(Error::from)
+}
+
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body is not UTF-8",
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let req: StartPayment = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            return Error::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("malformed JSON: {}", e.inner()),
+            );
+        }
+        let field = e.path().to_string();
+        Error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::new("invalid_payment", format!("{field}: {}", e.inner())).with_field(field),
+        )
+    })?;
+    if req.amount.is_negative() || req.amount.is_zero() {
+        return Err(Error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::new("invalid_payment", "amount must be more than zero").with_field("amount"),
+        ));
+    }
+    let now = now();
+    let amount = req.amount;
+    let (started, answer) = blocking(&state, move |b| b.start(&req, now)).await?;
+    if started == Started::New {
+        tracing::info!("payment {} started: {amount}", answer.reference);
+    }
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<Json<PaymentStatusResponse>, Error> {
+    let reference = parse_ref(&reference)?;
+    let now = now();
+    Ok(Json(
+        blocking(&state, move |b| b.status(&reference, now)).await?,
+    ))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<Response, Error> {
+    let reference = parse_ref(&reference)?;
+    let now = now();
+    match blocking(&state, move |b| {
+        b.cancel(&reference, now).map(Ok).or_else(|e| match e {
+            BridgeError::TooLate(s) => Ok(Err(s)),
+            other => Err(other),
+        })
+    })
+    .await?
+    {
+        Ok(cancelled) => Ok(Json(cancelled).into_response()),
+        // Too late: 409 with the real status, so the popup can show it.
+        Err(real) => Ok((StatusCode::CONFLICT, Json(real)).into_response()),
+    }
+}
+
+pub async fn not_found() -> Error {
+    Error::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+pub async fn method_not_allowed() -> Error {
+    Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+// ---- /_sim: simulator controls ----
+
+fn sim(state: &AppState) -> &Simulator {
+    state
+        .simulator
+        .as_deref()
+        .expect("/_sim routes exist only with the simulator")
+}
+
+pub async fn sim_next(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Behaviour>, Error> {
+    let behaviour: Behaviour = serde_json::from_slice(&body).map_err(|e| {
+        Error::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_behaviour",
+            e.to_string(),
+        )
+    })?;
+    sim(&state).set_next(behaviour.clone());
+    Ok(Json(behaviour))
+}
+
+pub async fn sim_reveal(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, Error> {
+    let reference = parse_ref(&reference)?;
+    if sim(&state).reveal(&reference) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the terminal has no such payment",
+        ))
+    }
+}
+
+pub async fn sim_report(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, Error> {
+    let reference = parse_ref(&reference)?;
+    let now = now();
+    let report = sim(&state).report_now(&reference, now).ok_or_else(|| {
+        Error::new(
+            StatusCode::CONFLICT,
+            "not_charged",
+            "the terminal has not captured an approval for it",
+        )
+    })?;
+    blocking(&state, move |b| b.queue(&report, now)).await?;
+    state.wake_reporter.notify_one();
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn sim_down(State(state): State<AppState>) -> StatusCode {
+    state.down.store(true, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+pub async fn sim_up(State(state): State<AppState>) -> StatusCode {
+    state.down.store(false, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+pub async fn sim_charges(State(state): State<AppState>) -> Json<Vec<crate::simulator::Charge>> {
+    Json(sim(&state).charges())
+}

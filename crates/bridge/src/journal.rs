@@ -1,0 +1,423 @@
+//! The bridge's journal: every payment it accepted and every report it owes
+//! the back office, in its own SQLite file.
+//!
+//! A payment is written before the terminal is asked to charge, and a
+//! report is queued in the same transaction that records an approval, so a
+//! restart of the bridge at any point loses neither. Commits are durable
+//! (`synchronous=FULL`).
+
+use crate::terminal::{Cancel, ChargeRequest, Poll, Terminal};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use till_core::api::{PaymentReport, PaymentStatusResponse, ReportedStatus, StartPayment};
+use till_core::money::Money;
+use till_core::order::{CardDetails, OrderId};
+use till_core::outbox::backoff;
+use till_core::payment::{BridgeStatus, PaymentRef};
+use till_core::time::Timestamp;
+
+/// Reports sent to the OMS per round.
+pub const REPORTS_PER_ROUND: usize = 50;
+
+#[derive(Debug)]
+pub enum BridgeError {
+    /// The reference is known with another order or amount.
+    Conflict(PaymentStatusResponse),
+    NotFound,
+    /// Cancel came too late: the real status.
+    TooLate(PaymentStatusResponse),
+    Terminal(String),
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for BridgeError {
+    fn from(e: rusqlite::Error) -> BridgeError {
+        BridgeError::Storage(format!("journal: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for BridgeError {
+    fn from(e: serde_json::Error) -> BridgeError {
+        BridgeError::Storage(format!("journal JSON: {e}"))
+    }
+}
+
+/// Whether a start created the payment or found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    New,
+    Existing,
+}
+
+/// How a report delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    Retry(String),
+    /// Refused for good (a 4xx): kept, not retried, logged.
+    Parked(String),
+}
+
+struct Row {
+    order_id: OrderId,
+    amount: Money,
+    status: BridgeStatus,
+}
+
+pub struct Bridge {
+    conn: Mutex<Connection>,
+    terminal: Arc<dyn Terminal>,
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS payments (
+        reference TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS reports (
+        reference TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        parked TEXT,
+        last_error TEXT
+    );";
+
+impl Bridge {
+    pub fn open(path: &Path, terminal: Arc<dyn Terminal>) -> Result<Bridge, String> {
+        let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::setup(conn, terminal)
+    }
+
+    pub fn in_memory(terminal: Arc<dyn Terminal>) -> Result<Bridge, String> {
+        Self::setup(
+            Connection::open_in_memory().map_err(|e| e.to_string())?,
+            terminal,
+        )
+    }
+
+    fn setup(conn: Connection, terminal: Arc<dyn Terminal>) -> Result<Bridge, String> {
+        let e = |e: rusqlite::Error| format!("journal: {e}");
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
+        conn.execute_batch(SCHEMA).map_err(e)?;
+        Ok(Bridge {
+            conn: Mutex::new(conn),
+            terminal,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn row(conn: &Connection, reference: &PaymentRef) -> Result<Option<Row>, BridgeError> {
+        let found = conn
+            .query_row(
+                "SELECT order_id, amount, status FROM payments WHERE reference = ?1",
+                [reference.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((order_id, amount, status)) = found else {
+            return Ok(None);
+        };
+        Ok(Some(Row {
+            order_id: serde_json::from_value(serde_json::Value::String(order_id))?,
+            amount: serde_json::from_str(&amount)?,
+            status: serde_json::from_str(&status)?,
+        }))
+    }
+
+    /// Asks the terminal about a processing payment and records what changed
+    /// (with its OMS report, in one transaction).
+    fn refresh(
+        &self,
+        conn: &mut Connection,
+        reference: &PaymentRef,
+        now: Timestamp,
+    ) -> Result<Option<Row>, BridgeError> {
+        let Some(row) = Self::row(conn, reference)? else {
+            return Ok(None);
+        };
+        if row.status != BridgeStatus::Processing {
+            return Ok(Some(row));
+        }
+        let status = match self.terminal.poll(reference, now) {
+            Poll::Pending => return Ok(Some(row)),
+            Poll::Approved(card) => BridgeStatus::Approved {
+                amount: row.amount,
+                card,
+            },
+            Poll::Declined(reason) => BridgeStatus::Declined { reason },
+            Poll::TimedOut => BridgeStatus::NotFound,
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE payments SET status = ?2, updated_at = ?3 WHERE reference = ?1",
+            params![
+                reference.to_string(),
+                serde_json::to_string(&status)?,
+                now.as_millis()
+            ],
+        )?;
+        if let BridgeStatus::Approved { amount, card } = &status {
+            Self::queue_report(
+                &tx,
+                &report(*reference, row.order_id, *amount, card.clone(), now),
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(Row { status, ..row }))
+    }
+
+    fn queue_report(
+        conn: &Connection,
+        report: &PaymentReport,
+        now: Timestamp,
+    ) -> Result<(), BridgeError> {
+        conn.execute(
+            "INSERT OR IGNORE INTO reports (reference, body, next_attempt_at) VALUES (?1, ?2, ?3)",
+            params![
+                report.reference.to_string(),
+                serde_json::to_string(report)?,
+                now.as_millis()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Starts a payment, or answers with the existing one: one reference is
+    /// one charge, whatever arrives twice.
+    pub fn start(
+        &self,
+        req: &StartPayment,
+        now: Timestamp,
+    ) -> Result<(Started, PaymentStatusResponse), BridgeError> {
+        let mut conn = self.lock();
+        if let Some(row) = self.refresh(&mut conn, &req.reference, now)? {
+            let answer = PaymentStatusResponse {
+                reference: req.reference,
+                status: row.status,
+            };
+            if row.order_id != req.order_id || row.amount != req.amount {
+                return Err(BridgeError::Conflict(answer));
+            }
+            return Ok((Started::Existing, answer));
+        }
+        // Journal first: a crash after this line leaves a payment the bridge
+        // knows, never a charge it does not.
+        conn.execute(
+            "INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            params![
+                req.reference.to_string(),
+                req.order_id.to_string(),
+                serde_json::to_string(&req.amount)?,
+                now.as_millis(),
+                serde_json::to_string(&BridgeStatus::Processing)?
+            ],
+        )?;
+        let charge = ChargeRequest {
+            reference: req.reference,
+            order_id: req.order_id,
+            amount: req.amount,
+        };
+        if let Err(e) = self.terminal.begin(&charge, now) {
+            // The terminal refused at once: nothing was charged.
+            let status = BridgeStatus::Declined {
+                reason: format!("terminal error: {e}"),
+            };
+            conn.execute(
+                "UPDATE payments SET status = ?2 WHERE reference = ?1",
+                params![req.reference.to_string(), serde_json::to_string(&status)?],
+            )?;
+            return Err(BridgeError::Terminal(e));
+        }
+        Ok((
+            Started::New,
+            PaymentStatusResponse {
+                reference: req.reference,
+                status: BridgeStatus::Processing,
+            },
+        ))
+    }
+
+    pub fn status(
+        &self,
+        reference: &PaymentRef,
+        now: Timestamp,
+    ) -> Result<PaymentStatusResponse, BridgeError> {
+        let mut conn = self.lock();
+        let status = self
+            .refresh(&mut conn, reference, now)?
+            .map(|r| r.status)
+            .unwrap_or(BridgeStatus::NotFound);
+        Ok(PaymentStatusResponse {
+            reference: *reference,
+            status,
+        })
+    }
+
+    /// Cancels if the terminal has not captured yet; otherwise the real status.
+    pub fn cancel(
+        &self,
+        reference: &PaymentRef,
+        now: Timestamp,
+    ) -> Result<PaymentStatusResponse, BridgeError> {
+        let mut conn = self.lock();
+        let row = self
+            .refresh(&mut conn, reference, now)?
+            .ok_or(BridgeError::NotFound)?;
+        let answer = |status| PaymentStatusResponse {
+            reference: *reference,
+            status,
+        };
+        match row.status {
+            BridgeStatus::Cancelled => Ok(answer(BridgeStatus::Cancelled)),
+            BridgeStatus::Processing => match self.terminal.cancel(reference, now) {
+                Cancel::Cancelled => {
+                    conn.execute(
+                        "UPDATE payments SET status = ?2, updated_at = ?3 WHERE reference = ?1",
+                        params![
+                            reference.to_string(),
+                            serde_json::to_string(&BridgeStatus::Cancelled)?,
+                            now.as_millis()
+                        ],
+                    )?;
+                    Ok(answer(BridgeStatus::Cancelled))
+                }
+                Cancel::TooLate => {
+                    // Captured: tell the real status, as far as it is known.
+                    let row = self
+                        .refresh(&mut conn, reference, now)?
+                        .ok_or(BridgeError::NotFound)?;
+                    Err(BridgeError::TooLate(answer(row.status)))
+                }
+            },
+            other => Err(BridgeError::TooLate(answer(other))),
+        }
+    }
+
+    /// Brings every processing payment up to date and queues the reports the
+    /// terminal made by itself. Called on a timer.
+    pub fn tick(&self, now: Timestamp) -> Result<(), BridgeError> {
+        let mut conn = self.lock();
+        let processing: Vec<String> = {
+            let mut stmt =
+                conn.prepare_cached("SELECT reference FROM payments WHERE status = ?1")?;
+            let rows = stmt
+                .query_map([serde_json::to_string(&BridgeStatus::Processing)?], |r| {
+                    r.get(0)
+                })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for r in processing {
+            if let Ok(reference) = r.parse::<PaymentRef>() {
+                self.refresh(&mut conn, &reference, now)?;
+            }
+        }
+        for report in self.terminal.direct_reports(now) {
+            Self::queue_report(&conn, &report, now)?;
+        }
+        Ok(())
+    }
+
+    /// Queues a report (the simulator's "report now").
+    pub fn queue(&self, report: &PaymentReport, now: Timestamp) -> Result<(), BridgeError> {
+        Self::queue_report(&self.lock(), report, now)
+    }
+
+    /// Reports due at `now`, oldest first.
+    pub fn due_reports(&self, now: Timestamp) -> Result<Vec<PaymentReport>, BridgeError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT body FROM reports WHERE delivered_at IS NULL AND parked IS NULL AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now.as_millis(), REPORTS_PER_ROUND as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?)?);
+        }
+        Ok(out)
+    }
+
+    /// Records how a delivery went; `jitter` in 0..=1000.
+    pub fn delivered(
+        &self,
+        reference: &PaymentRef,
+        outcome: Delivery,
+        now: Timestamp,
+        jitter: u16,
+    ) -> Result<(), BridgeError> {
+        let conn = self.lock();
+        let r = reference.to_string();
+        match outcome {
+            Delivery::Delivered => {
+                conn.execute("UPDATE reports SET delivered_at = ?2, attempts = attempts + 1 WHERE reference = ?1", params![r, now.as_millis()])?;
+            }
+            Delivery::Parked(reason) => {
+                tracing::error!("the OMS refused the report of payment {r}: {reason}");
+                conn.execute(
+                    "UPDATE reports SET parked = ?2, attempts = attempts + 1 WHERE reference = ?1",
+                    params![r, reason],
+                )?;
+            }
+            Delivery::Retry(reason) => {
+                let attempts: u32 = conn.query_row(
+                    "SELECT attempts FROM reports WHERE reference = ?1",
+                    [&r],
+                    |row| row.get(0),
+                )?;
+                let next = now + backoff(attempts + 1, jitter);
+                conn.execute(
+                    "UPDATE reports SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE reference = ?1",
+                    params![r, next.as_millis(), reason],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports not yet delivered (for the log and the tests).
+    pub fn pending_reports(&self) -> Result<u64, BridgeError> {
+        let n: i64 = self.lock().query_row(
+            "SELECT count(*) FROM reports WHERE delivered_at IS NULL AND parked IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}
+
+fn report(
+    reference: PaymentRef,
+    order_id: OrderId,
+    amount: Money,
+    card: CardDetails,
+    now: Timestamp,
+) -> PaymentReport {
+    PaymentReport {
+        reference,
+        order_id,
+        amount,
+        status: ReportedStatus::Approved,
+        card,
+        approved_at: now,
+    }
+}

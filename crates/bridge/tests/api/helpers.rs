@@ -1,0 +1,235 @@
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use till_bridge::reporter::OmsTarget;
+use till_bridge::simulator::SimConfig;
+use till_bridge::{Application, Config};
+use till_core::time::Duration as TillDuration;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub const PAIRING: &str = "pairing-test-token";
+pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
+pub const OMS_REGISTER_TOKEN: &str = "r1-test-token";
+pub const OMS_BRIDGE_TOKEN: &str = "bridge-test-token";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct TestBridge {
+    pub address: String,
+    pub data: PathBuf,
+    pub client: Client,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Approvals take 300 ms and the terminal gives up after 3 s, so tests run
+/// fast; `/_sim/next` sets anything else.
+pub fn sim_config() -> SimConfig {
+    SimConfig {
+        approve_delay: TillDuration::from_millis(300),
+        terminal_timeout: TillDuration::from_secs(3),
+    }
+}
+
+pub async fn spawn_bridge(data: PathBuf, oms: Option<&TestOms>) -> TestBridge {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data: data.clone(),
+        pairing_token: PAIRING.into(),
+        allow_origins: vec![APP_ORIGIN.into()],
+        oms: oms.map(|o| OmsTarget {
+            url: o.address.clone(),
+            token: OMS_BRIDGE_TOKEN.into(),
+        }),
+        simulator: Some(sim_config()),
+    };
+    let app = Application::build(config).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    let server = tokio::spawn(app.run());
+    TestBridge {
+        address,
+        data,
+        client: Client::new(),
+        server,
+    }
+}
+
+impl TestBridge {
+    /// Stops the bridge as a crash would: no goodbye.
+    pub async fn kill(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        // Let the blocking pool drop its handles on the journal.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("X-Pairing-Token", PAIRING)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("X-Pairing-Token", PAIRING)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn start(&self, reference: &str, amount: i64) -> Response {
+        self.post("/v1/payments", &start_body(reference, amount))
+            .await
+    }
+
+    pub async fn status(&self, reference: &str) -> Value {
+        let r = self.get(&format!("/v1/payments/{reference}")).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Polls the status until `want`, for at most `within`.
+    pub async fn wait_for(&self, reference: &str, want: &str, within: Duration) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let s = self.status(reference).await;
+            if s["status"] == want {
+                return s;
+            }
+            assert!(
+                started.elapsed() < within,
+                "payment {reference} is {s}, not {want}, after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn next(&self, behaviour: Value) {
+        assert_eq!(self.post("/_sim/next", &behaviour).await.status(), 200);
+    }
+
+    pub async fn charges(&self) -> Vec<Value> {
+        self.get("/_sim/charges").await.json().await.unwrap()
+    }
+
+    pub fn journal_count(&self, sql: &str) -> i64 {
+        let db = rusqlite_open(&self.data.join(till_bridge::JOURNAL_FILE));
+        db.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+fn rusqlite_open(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+}
+
+pub fn new_reference() -> String {
+    Uuid::new_v4().to_string()
+}
+
+pub fn order_id_for(reference: &str) -> String {
+    // A v7 id derived from the reference, so each test's order is distinct.
+    let u = Uuid::parse_str(reference).unwrap().as_u128();
+    let raw =
+        (u & 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF) | 0x0000_0000_0000_7000_8000_0000_0000_0000;
+    Uuid::from_u128(raw).to_string()
+}
+
+pub fn start_body(reference: &str, amount: i64) -> Value {
+    json!({"reference": reference, "order_id": order_id_for(reference), "amount": amount, "currency": "EUR"})
+}
+
+pub struct TestOms {
+    pub address: String,
+    pub client: Client,
+}
+
+pub async fn spawn_oms() -> TestOms {
+    let config = till_oms::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: None,
+        data: temp_dir("till-bridge-oms"),
+        tokens: till_oms::auth::Tokens {
+            registers: till_oms::auth::Tokens::parse_register_pairs(&[format!(
+                "R1={OMS_REGISTER_TOKEN}"
+            )])
+            .unwrap(),
+            bridge: Some(OMS_BRIDGE_TOKEN.into()),
+        },
+        bridge_origin: None,
+        currency: till_core::money::Currency::EUR,
+        faults: true,
+    };
+    let app = till_oms::Application::build(config).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run());
+    TestOms {
+        address,
+        client: Client::new(),
+    }
+}
+
+impl TestOms {
+    /// The payments the OMS holds for an order id.
+    pub async fn payments_of(&self, order_id: &str) -> Vec<Value> {
+        let r = self
+            .client
+            .get(format!("{}/api/v1/orders/{order_id}", self.address))
+            .bearer_auth(OMS_REGISTER_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 404 {
+            return Vec::new();
+        }
+        let v: Value = r.json().await.unwrap();
+        v["payments"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn wait_for_payment(&self, order_id: &str, within: Duration) -> Vec<Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let p = self.payments_of(order_id).await;
+            if !p.is_empty() {
+                return p;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the OMS has no payment for {order_id} after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fault(&self, what: &str, body: Value) {
+        let r = self
+            .client
+            .post(format!("{}/_faults/{what}", self.address))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}

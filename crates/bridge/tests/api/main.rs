@@ -1,0 +1,8 @@
+//! The bridge over real sockets, with its simulated terminal, and a real
+//! OMS for the reports.
+
+mod helpers;
+
+mod bad_input;
+mod payments;
+mod reports;

@@ -1,0 +1,207 @@
+use crate::helpers::*;
+use serde_json::json;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn approves_and_charges_once() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    let resp = b.start(&r, 1000).await;
+    assert_eq!(resp.status(), 202);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["status"], "processing");
+    let s = b.wait_for(&r, "approved", SOON).await;
+    assert_eq!(s["amount"], 1000);
+    assert_eq!(s["currency"], "EUR");
+    assert_eq!(s["last4"].as_str().unwrap().len(), 4);
+    assert!(s["brand"].is_string() && s["auth_code"].is_string());
+    assert_eq!(b.charges().await.len(), 1);
+}
+
+#[tokio::test]
+async fn declines_51_with_the_reason() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    b.start(&r, 1051).await;
+    let s = b.wait_for(&r, "declined", SOON).await;
+    assert_eq!(s["reason"], "insufficient funds");
+    assert!(b.charges().await.is_empty());
+}
+
+#[tokio::test]
+async fn hides_52_until_revealed() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    b.start(&r, 1052).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        b.status(&r).await["status"],
+        "processing",
+        "captured, but hidden"
+    );
+    assert_eq!(b.charges().await.len(), 1, "the customer was charged");
+    assert_eq!(
+        b.post(&format!("/_sim/payments/{r}/reveal"), &json!(null))
+            .await
+            .status(),
+        204
+    );
+    b.wait_for(&r, "approved", SOON).await;
+}
+
+#[tokio::test]
+async fn never_answers_54_and_then_forgets_it() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    b.start(&r, 1054).await;
+    assert_eq!(b.status(&r).await["status"], "processing");
+    b.wait_for(&r, "not_found", SOON).await;
+    assert!(b.charges().await.is_empty());
+}
+
+#[tokio::test]
+async fn approves_late_like_55() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 1500}))
+        .await;
+    let r = new_reference();
+    b.start(&r, 1055).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(b.status(&r).await["status"], "processing");
+    b.wait_for(&r, "approved", SOON).await;
+}
+
+#[tokio::test]
+async fn ten_identical_starts_at_once_charge_once() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    let body = start_body(&r, 1200);
+    let requests = (0..10).map(|_| {
+        let client = b.client.clone();
+        let url = b.url("/v1/payments");
+        let body = body.clone();
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("X-Pairing-Token", PAIRING)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for s in futures_join(requests).await {
+        assert_eq!(s, 202);
+    }
+    b.wait_for(&r, "approved", SOON).await;
+    let charges = b.charges().await;
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(charges[0]["reference"], r);
+    assert_eq!(b.journal_count("SELECT count(*) FROM payments"), 1);
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_known_reference_with_another_body_is_409() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r = new_reference();
+    assert_eq!(b.start(&r, 1000).await.status(), 202);
+    let resp = b.start(&r, 999).await;
+    assert_eq!(resp.status(), 409);
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["error"], "conflict");
+    assert_eq!(
+        b.start(&r, 1000).await.status(),
+        202,
+        "the same body again is fine"
+    );
+}
+
+#[tokio::test]
+async fn cancel_inside_the_window_and_after_capture() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 5000}))
+        .await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    let resp = b
+        .post(&format!("/v1/payments/{r}/cancel"), &json!(null))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap()["status"],
+        "cancelled"
+    );
+    assert_eq!(b.status(&r).await["status"], "cancelled");
+    assert!(b.charges().await.is_empty());
+
+    let r2 = new_reference();
+    b.start(&r2, 1000).await;
+    b.wait_for(&r2, "approved", SOON).await;
+    let resp = b
+        .post(&format!("/v1/payments/{r2}/cancel"), &json!(null))
+        .await;
+    assert_eq!(resp.status(), 409);
+    let real: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(real["status"], "approved", "the real result, not an error");
+
+    let resp = b
+        .post(
+            &format!("/v1/payments/{}/cancel", new_reference()),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn an_unknown_reference_is_not_found() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    assert_eq!(b.status(&new_reference()).await["status"], "not_found");
+}
+
+#[tokio::test]
+async fn a_restart_mid_payment_loses_nothing_and_charges_once() {
+    let data = temp_dir("till-bridge-restart");
+    let b = spawn_bridge(data.clone(), None).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 800})).await;
+    let r = new_reference();
+    assert_eq!(b.start(&r, 1000).await.status(), 202);
+    b.kill().await;
+
+    let b = spawn_bridge(data, None).await;
+    b.wait_for(&r, "approved", SOON).await;
+    assert_eq!(
+        b.start(&r, 1000).await.status(),
+        202,
+        "the register's retry finds it"
+    );
+    assert_eq!(b.charges().await.len(), 1);
+}
+
+#[tokio::test]
+async fn down_drops_connections_until_up() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    assert_eq!(b.post("/_sim/down", &json!(null)).await.status(), 204);
+    let r = b
+        .client
+        .get(b.url("/v1/health"))
+        .header("X-Pairing-Token", PAIRING)
+        .send()
+        .await;
+    assert!(r.is_err(), "no answer while down");
+    assert_eq!(b.post("/_sim/up", &json!(null)).await.status(), 204);
+    assert_eq!(b.get("/v1/health").await.status(), 200);
+}

@@ -1,0 +1,87 @@
+use crate::helpers::*;
+use serde_json::json;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn approvals_reach_the_oms() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_for(&r, "approved", SOON).await;
+    let payments = oms.wait_for_payment(&order_id_for(&r), SOON).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["reference"], r);
+    assert_eq!(payments[0]["amount"], 1000);
+}
+
+#[tokio::test]
+async fn a_result_the_bridge_never_learns_is_reported_by_the_terminal() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 100, "bridge_never_learns": true, "report_to_oms_after_ms": 500})).await;
+    let r = new_reference();
+    b.start(&r, 1053).await;
+    oms.wait_for_payment(&order_id_for(&r), SOON).await;
+    assert_eq!(
+        b.status(&r).await["status"],
+        "processing",
+        "the bridge still does not know"
+    );
+}
+
+#[tokio::test]
+async fn report_now_sends_a_hidden_approval() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 0, "hide_result": true}))
+        .await;
+    let r = new_reference();
+    b.start(&r, 1052).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        b.post(&format!("/_sim/payments/{r}/report"), &json!(null))
+            .await
+            .status(),
+        202
+    );
+    oms.wait_for_payment(&order_id_for(&r), SOON).await;
+}
+
+#[tokio::test]
+async fn reports_wait_while_the_oms_is_down_and_arrive_once_it_is_back() {
+    let oms = spawn_oms().await;
+    oms.fault("fail", json!({"count": 2})).await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_for(&r, "approved", SOON).await;
+    let payments = oms.wait_for_payment(&order_id_for(&r), SOON).await;
+    assert_eq!(payments.len(), 1);
+}
+
+#[tokio::test]
+async fn a_pending_report_survives_a_bridge_restart() {
+    let data = temp_dir("till-bridge-report-restart");
+    // First life: no OMS configured, so the report waits in the journal.
+    let b = spawn_bridge(data.clone(), None).await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_for(&r, "approved", SOON).await;
+    assert_eq!(
+        b.journal_count("SELECT count(*) FROM reports WHERE delivered_at IS NULL"),
+        1
+    );
+    b.kill().await;
+
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(data, Some(&oms)).await;
+    oms.wait_for_payment(&order_id_for(&r), SOON).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        b.journal_count("SELECT count(*) FROM reports WHERE delivered_at IS NULL"),
+        0
+    );
+}
