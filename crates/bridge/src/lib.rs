@@ -136,6 +136,7 @@ impl Drop for AbortOnDrop {
 fn router(config: &Config, state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/v1/health", get(api::health))
+        .route("/v1/openapi.json", get(api::openapi))
         .route("/v1/payments", post(api::start))
         .route("/v1/payments/{reference}", get(api::status))
         .route("/v1/payments/{reference}/cancel", post(api::cancel));

@@ -86,8 +86,7 @@ async fn bad_bodies_are_refused_and_nothing_is_written() {
             &body[..body.len().min(120)]
         );
         if status != 413 {
-            let e: serde_json::Value = resp.json().await.unwrap();
-            assert!(e["error"].is_string() && e["message"].is_string(), "{e}");
+            body_as(resp, "ApiError").await;
         }
     }
     assert_eq!(b.journal_count("SELECT count(*) FROM payments"), 0);

@@ -107,7 +107,9 @@ impl TestBridge {
     pub async fn status(&self, reference: &str) -> Value {
         let r = self.get(&format!("/v1/payments/{reference}")).await;
         assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
+        let v = r.json().await.unwrap();
+        assert_schema("PaymentStatus", &v);
+        v
     }
 
     /// Polls the status until `want`, for at most `within`.
@@ -131,7 +133,12 @@ impl TestBridge {
     }
 
     pub async fn charges(&self) -> Vec<Value> {
-        self.get("/_sim/charges").await.json().await.unwrap()
+        let v: Value = self.get("/_sim/charges").await.json().await.unwrap();
+        assert_schema_value(
+            &serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/Charge"}}),
+            &v,
+        );
+        v.as_array().unwrap().clone()
     }
 
     pub fn journal_count(&self, sql: &str) -> i64 {
@@ -232,4 +239,35 @@ impl TestOms {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
+}
+
+/// Checks a JSON value against a schema of the bridge's OpenAPI document.
+pub fn assert_schema(component: &str, value: &Value) {
+    assert_schema_value(
+        &json!({"$ref": format!("#/components/schemas/{component}")}),
+        value,
+    );
+}
+
+fn assert_schema_value(schema: &Value, value: &Value) {
+    let doc: Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
+    let mut root = schema.clone();
+    root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    root["components"] = doc["components"].clone();
+    let validator = jsonschema::validator_for(&root).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "does not match the OpenAPI document: {errors:#?}\n{value:#}"
+    );
+}
+
+/// The body of an answer, checked against the component its status promises.
+pub async fn body_as(r: Response, component: &str) -> Value {
+    let v: Value = r.json().await.unwrap();
+    assert_schema(component, &v);
+    v
 }

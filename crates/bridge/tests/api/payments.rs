@@ -10,7 +10,7 @@ async fn approves_and_charges_once() {
     let r = new_reference();
     let resp = b.start(&r, 1000).await;
     assert_eq!(resp.status(), 202);
-    let v: serde_json::Value = resp.json().await.unwrap();
+    let v = body_as(resp, "PaymentStatus").await;
     assert_eq!(v["status"], "processing");
     let s = b.wait_for(&r, "approved", SOON).await;
     assert_eq!(s["amount"], 1000);
@@ -120,7 +120,7 @@ async fn a_known_reference_with_another_body_is_409() {
     assert_eq!(b.start(&r, 1000).await.status(), 202);
     let resp = b.start(&r, 999).await;
     assert_eq!(resp.status(), 409);
-    let e: serde_json::Value = resp.json().await.unwrap();
+    let e = body_as(resp, "ApiError").await;
     assert_eq!(e["error"], "conflict");
     assert_eq!(
         b.start(&r, 1000).await.status(),
@@ -154,7 +154,7 @@ async fn cancel_inside_the_window_and_after_capture() {
         .post(&format!("/v1/payments/{r2}/cancel"), &json!(null))
         .await;
     assert_eq!(resp.status(), 409);
-    let real: serde_json::Value = resp.json().await.unwrap();
+    let real = body_as(resp, "PaymentStatus").await;
     assert_eq!(real["status"], "approved", "the real result, not an error");
 
     let resp = b
@@ -204,4 +204,17 @@ async fn down_drops_connections_until_up() {
     assert!(r.is_err(), "no answer while down");
     assert_eq!(b.post("/_sim/up", &json!(null)).await.status(), 204);
     assert_eq!(b.get("/v1/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_one_the_tests_check_against() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let served: serde_json::Value = b.get("/v1/openapi.json").await.json().await.unwrap();
+    let ours: serde_json::Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
+    assert_eq!(served, ours);
+    assert_eq!(served["openapi"], "3.1.0");
+    assert!(served["info"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("| 53 |"));
 }

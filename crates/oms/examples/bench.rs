@@ -1,0 +1,271 @@
+//! OMS benchmarks, run by `cargo xtask bench`: batch ingest with durable
+//! commits, and the download of a 100,000-product catalog, each next to the
+//! raw SQLite work it wraps, measured in the same run.
+//!
+//! The server runs in this process on a real socket (port 0); the client is
+//! reqwest. Figures are printed as a table and as one JSON line.
+
+use reqwest::Client;
+use rusqlite::{params, Connection};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use till_core::cart::Cart;
+use till_core::catalog::{fixtures::small, ProductId};
+use till_core::money::Currency;
+use till_core::order::{Order, OrderId};
+use till_core::time::Timestamp;
+use till_oms::auth::Tokens;
+use till_oms::store::{SqliteStore, Store};
+use till_oms::{demo, Application, Config, DATABASE_FILE};
+use uuid::Uuid;
+
+const TOKEN: &str = "bench-register-token";
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn orders(n: usize) -> Vec<Order> {
+    let c = small();
+    let mut cart = Cart::new(Currency::EUR);
+    for id in ["coffee", "croissant", "mug"] {
+        cart.add_by_id(&c, &ProductId::new(id).unwrap()).unwrap();
+    }
+    (0..n)
+        .map(|i| {
+            let raw = (i as u128 + 1) | 0x0191_0000_0000_7000_8000_0000_0000_0000;
+            let id = OrderId::from_uuid(Uuid::from_u128(raw)).unwrap();
+            let number = format!("R1-20261127-{:04}", i % 999_999 + 1)
+                .parse()
+                .unwrap();
+            Order::from_cart(
+                id,
+                number,
+                &cart,
+                Timestamp::from_millis(1_795_766_400_000 + i as i64),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+struct Row {
+    name: &'static str,
+    value: f64,
+    unit: &'static str,
+    baseline: Option<(&'static str, f64)>,
+}
+
+#[tokio::main]
+async fn main() {
+    let order_count = arg("--orders", 20_000);
+    let product_count = arg("--products", 100_000);
+    let data = temp_dir("till-oms-bench");
+
+    // The catalog, written the way gen-catalog writes it.
+    let store = SqliteStore::open(&data.join(DATABASE_FILE)).unwrap();
+    let t = Instant::now();
+    let catalog = demo::generated_catalog(product_count, Currency::EUR);
+    store.replace_catalog(&catalog).unwrap();
+    let catalog_write = t.elapsed();
+    drop(store);
+
+    let app = Application::build(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: None,
+        data: data.clone(),
+        tokens: Tokens {
+            registers: Tokens::parse_register_pairs(&[format!("R1={TOKEN}")]).unwrap(),
+            bridge: None,
+        },
+        bridge_origin: None,
+        currency: Currency::EUR,
+        faults: false,
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run());
+    let client = Client::builder()
+        .no_gzip()
+        .pool_max_idle_per_host(4)
+        .build()
+        .unwrap();
+
+    // Catalog download, every page, plain and gzip.
+    let mut download = Vec::new();
+    for gzip in [false, true] {
+        let t = Instant::now();
+        let (mut bytes, mut products, mut cursor) = (0usize, 0usize, None::<String>);
+        loop {
+            let mut url = format!("{base}/api/v1/catalog");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("?cursor={c}"));
+            }
+            let mut req = client.get(url).bearer_auth(TOKEN);
+            if gzip {
+                req = req.header("Accept-Encoding", "gzip");
+            }
+            let body = req.send().await.unwrap().bytes().await.unwrap();
+            bytes += body.len();
+            let page: serde_json::Value = if gzip {
+                use std::io::Read;
+                let mut s = String::new();
+                flate2_decode(&body).read_to_string(&mut s).unwrap();
+                serde_json::from_str(&s).unwrap()
+            } else {
+                serde_json::from_slice(&body).unwrap()
+            };
+            products += page["products"].as_array().unwrap().len();
+            match page.get("next_cursor").and_then(|c| c.as_str()) {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(products, product_count);
+        download.push((t.elapsed(), bytes));
+    }
+    // Baseline: reading the same product rows straight from SQLite.
+    let conn = Connection::open(data.join(DATABASE_FILE)).unwrap();
+    let t = Instant::now();
+    let mut stmt = conn
+        .prepare("SELECT body FROM products ORDER BY id")
+        .unwrap();
+    let raw_bytes: usize = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| b.unwrap().len())
+        .sum();
+    let raw_read = t.elapsed();
+
+    // Batch ingest: batches of 500, durable commits, over HTTP.
+    let all = orders(order_count);
+    let batches: Vec<String> = all
+        .chunks(500)
+        .map(|c| json!({ "orders": c }).to_string())
+        .collect();
+    let t = Instant::now();
+    for body in &batches {
+        let r = client
+            .post(format!("{base}/api/v1/orders:batch"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let ingest = t.elapsed();
+    // Baseline: the same rows inserted raw, same pragmas, same transactions.
+    let raw_db = temp_dir("till-oms-bench-raw").join("raw.sqlite3");
+    let mut raw = Connection::open(&raw_db).unwrap();
+    raw.pragma_update(None, "journal_mode", "WAL").unwrap();
+    raw.pragma_update(None, "synchronous", "FULL").unwrap();
+    raw.execute_batch("CREATE TABLE orders (id TEXT PRIMARY KEY, register TEXT, business_date TEXT, number TEXT, version INTEGER, created_at INTEGER, received_at INTEGER, body TEXT)").unwrap();
+    let bodies: Vec<(String, String)> = all
+        .iter()
+        .map(|o| (o.id.to_string(), serde_json::to_string(o).unwrap()))
+        .collect();
+    let t = Instant::now();
+    for chunk in bodies.chunks(500) {
+        let tx = raw.transaction().unwrap();
+        for (id, body) in chunk {
+            tx.execute(
+                "INSERT INTO orders VALUES (?1, 'R1', '2026-11-27', ?1, 1, 0, 0, ?2)",
+                params![id, body],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let raw_ingest = t.elapsed();
+
+    let per_sec = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    let rows = [
+        Row {
+            name: "oms_batch_ingest",
+            value: per_sec(order_count, ingest),
+            unit: "orders/s",
+            baseline: Some(("raw_sqlite_insert", per_sec(order_count, raw_ingest))),
+        },
+        Row {
+            name: "catalog_download_100k_ms",
+            value: download[0].0.as_secs_f64() * 1000.0,
+            unit: "ms",
+            baseline: Some(("raw_sqlite_read_ms", raw_read.as_secs_f64() * 1000.0)),
+        },
+        Row {
+            name: "catalog_download_100k_bytes",
+            value: download[0].1 as f64,
+            unit: "bytes",
+            baseline: Some(("raw_product_json_bytes", raw_bytes as f64)),
+        },
+        Row {
+            name: "catalog_download_100k_gzip_ms",
+            value: download[1].0.as_secs_f64() * 1000.0,
+            unit: "ms",
+            baseline: None,
+        },
+        Row {
+            name: "catalog_download_100k_gzip_bytes",
+            value: download[1].1 as f64,
+            unit: "bytes",
+            baseline: None,
+        },
+        Row {
+            name: "catalog_write_100k_ms",
+            value: catalog_write.as_secs_f64() * 1000.0,
+            unit: "ms",
+            baseline: None,
+        },
+    ];
+    println!("OMS benchmarks ({order_count} orders in batches of 500, {product_count} products; server and client in one process)");
+    println!(
+        "{:<34} {:>14} {:<9} {:<24} {:>14} {:>7}",
+        "benchmark", "value", "unit", "baseline", "baseline", "ratio"
+    );
+    for r in &rows {
+        match r.baseline {
+            Some((name, b)) => println!(
+                "{:<34} {:>14.1} {:<9} {:<24} {:>14.1} {:>7.2}",
+                r.name,
+                r.value,
+                r.unit,
+                name,
+                b,
+                r.value / b
+            ),
+            None => println!("{:<34} {:>14.1} {:<9}", r.name, r.value, r.unit),
+        }
+    }
+    let json: Vec<_> = rows
+        .iter()
+        .map(|r| json!({"name": r.name, "value": r.value, "unit": r.unit, "baseline": r.baseline.map(|(n, v)| json!({"name": n, "value": v}))}))
+        .collect();
+    println!(
+        "{}",
+        json!({ "suite": "oms", "orders": order_count, "products": product_count, "results": json })
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A gzip reader over the downloaded bytes.
+fn flate2_decode(bytes: &[u8]) -> impl std::io::Read + '_ {
+    flate2::read::GzDecoder::new(bytes)
+}
