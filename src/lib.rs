@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod pages;
+pub mod store;
 
 pub use app::App;
 

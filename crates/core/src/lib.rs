@@ -34,6 +34,7 @@ pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod payment;
+pub mod search;
 pub mod time;
 
 pub use money::{Currency, Money};

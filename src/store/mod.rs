@@ -1,0 +1,243 @@
+//! The register's IndexedDB: where everything lives first.
+//!
+//! One database, `till`, schema version 1 (see [`schema`]):
+//!
+//! | store | key | indexes | what |
+//! |---|---|---|---|
+//! | `settings` | `"settings"` | | OMS URL, register, tokens, bridge |
+//! | `meta` | a name | | catalog ETag and version, the open cart, the order sequence |
+//! | `products` | `id` | `sku`, `barcode` (multi-entry), `category` | the catalog |
+//! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
+//! | `outbox` | `[order_id, version]` | `due` | what the OMS has not stored yet |
+//! | `payments` | `reference` | `order`, `state` | card payment attempts |
+//!
+//! Rules (STYLE, TOOLCHAIN): compute first, then open one transaction that
+//! holds only IndexedDB requests, commit it explicitly, and abort it on the
+//! error path (dropping a transaction does not abort it; awaiting anything
+//! else inside it lets it auto-commit). Writes that must survive a power cut
+//! (orders, outbox entries, payment attempts) use **strict durability**:
+//! Chrome's default is relaxed, which may lose the last writes on a crash.
+
+pub mod repo;
+pub mod schema;
+
+use idb::{Database, Error as IdbError, Transaction, TransactionMode, TransactionResult};
+use js_sys::{Array, Function, Object, Reflect};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbDatabase, IdbTransaction};
+
+pub use schema::{DB_NAME, DB_VERSION};
+
+/// Why a storage operation failed, in words a cashier can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The device is out of storage for this site: the sale must stop.
+    QuotaExceeded,
+    /// IndexedDB is not available (private mode, blocked storage).
+    Unavailable(String),
+    /// A stored record does not read back as expected.
+    Corrupt(String),
+    /// Anything else IndexedDB reported.
+    Failed(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::QuotaExceeded => f.write_str(
+                "This device is out of storage space for Till. Nothing was lost, but no new sale can be saved: \
+                 free space (or sync and export orders) before continuing.",
+            ),
+            StoreError::Unavailable(e) => write!(f, "The browser's storage is not available ({e}). Till cannot save sales here."),
+            StoreError::Corrupt(e) => write!(f, "A stored record could not be read: {e}"),
+            StoreError::Failed(e) => write!(f, "Saving failed: {e}"),
+        }
+    }
+}
+
+/// Maps a DOMException (by name) to a storage error.
+pub fn from_dom_error(name: &str, message: &str) -> StoreError {
+    match name {
+        "QuotaExceededError" => StoreError::QuotaExceeded,
+        "InvalidStateError" | "UnknownError" if message.to_lowercase().contains("quota") => {
+            StoreError::QuotaExceeded
+        }
+        _ => StoreError::Failed(format!("{name}: {message}")),
+    }
+}
+
+impl From<IdbError> for StoreError {
+    fn from(e: IdbError) -> StoreError {
+        let text = e.to_string();
+        if text.contains("QuotaExceeded") {
+            StoreError::QuotaExceeded
+        } else {
+            StoreError::Failed(text)
+        }
+    }
+}
+
+impl From<serde_wasm_bindgen::Error> for StoreError {
+    fn from(e: serde_wasm_bindgen::Error) -> StoreError {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+fn js_error(e: JsValue) -> StoreError {
+    match e.dyn_ref::<web_sys::DomException>() {
+        Some(d) => from_dom_error(&d.name(), &d.message()),
+        None => StoreError::Failed(format!("{e:?}")),
+    }
+}
+
+/// Rust values go in as plain JS objects (readable in DevTools, indexable).
+pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
+    Ok(serde_wasm_bindgen::from_value(value)?)
+}
+
+/// An open database.
+#[derive(Clone)]
+pub struct Db {
+    raw: IdbDatabase,
+}
+
+impl Db {
+    /// Opens (creating or upgrading) the database `name`.
+    pub async fn open(name: &str) -> Result<Db, StoreError> {
+        let db = schema::open(name).await?;
+        Ok(Db { raw: db.into() })
+    }
+
+    fn idb(&self) -> Database {
+        Database::from(self.raw.clone())
+    }
+
+    pub fn close(&self) {
+        self.raw.close();
+    }
+
+    pub fn version(&self) -> u32 {
+        self.raw.version() as u32
+    }
+
+    pub fn store_names(&self) -> Vec<String> {
+        self.idb().store_names()
+    }
+
+    /// A read-only transaction.
+    pub fn read(&self, stores: &[&str]) -> Result<Transaction, StoreError> {
+        Ok(self.idb().transaction(stores, TransactionMode::ReadOnly)?)
+    }
+
+    /// A read-write transaction with Chrome's default (relaxed) durability:
+    /// for what can be downloaded again (the catalog).
+    pub fn write_relaxed(&self, stores: &[&str]) -> Result<Transaction, StoreError> {
+        Ok(self.idb().transaction(stores, TransactionMode::ReadWrite)?)
+    }
+
+    /// A read-write transaction with `durability: "strict"`: committed means
+    /// on disk. web-sys exposes the options only as an unstable API, so the
+    /// call goes through `Reflect`.
+    pub fn write_strict(&self, stores: &[&str]) -> Result<Transaction, StoreError> {
+        let names = Array::new();
+        for s in stores {
+            names.push(&JsValue::from_str(s));
+        }
+        let options = Object::new();
+        Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
+        let transaction: Function = Reflect::get(&self.raw, &"transaction".into())
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(js_error)?;
+        let tx = transaction
+            .call3(&self.raw, &names, &"readwrite".into(), &options)
+            .map_err(js_error)?;
+        Ok(Transaction::from(
+            tx.dyn_into::<IdbTransaction>().map_err(js_error)?,
+        ))
+    }
+
+    /// Runs one logical write in one transaction: `ops` issues the requests;
+    /// on its error the transaction is aborted (nothing of it is written);
+    /// otherwise it is committed and awaited.
+    pub async fn commit<F, Fut>(&self, tx: Transaction, ops: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: std::future::Future<Output = (Transaction, Result<(), StoreError>)>,
+    {
+        let (tx, result) = ops(tx).await;
+        if let Err(e) = result {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        let raw: IdbTransaction = tx.into();
+        let tx = Transaction::from(raw.clone());
+        match tx.commit()?.await {
+            Ok(TransactionResult::Committed) => Ok(()),
+            Ok(TransactionResult::Aborted) => Err(raw
+                .error()
+                .map(|d| from_dom_error(&d.name(), &d.message()))
+                .unwrap_or(StoreError::Failed("the transaction was aborted".into()))),
+            Err(e) => Err(raw
+                .error()
+                .map(|d| from_dom_error(&d.name(), &d.message()))
+                .unwrap_or_else(|| e.into())),
+        }
+    }
+
+    /// Reads one value by key from `store`.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        key: &JsValue,
+    ) -> Result<Option<T>, StoreError> {
+        let tx = self.read(&[store])?;
+        let value = tx.object_store(store)?.get(key.clone())?.await?;
+        match value {
+            Some(v) => Ok(Some(from_js(v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every value of `store`.
+    pub async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StoreError> {
+        let tx = self.read(&[store])?;
+        let values = tx.object_store(store)?.get_all(None, None)?.await?;
+        values.into_iter().map(from_js).collect()
+    }
+
+    pub async fn count(&self, store: &str) -> Result<u32, StoreError> {
+        let tx = self.read(&[store])?;
+        Ok(tx.object_store(store)?.count(None)?.await?)
+    }
+
+    /// Puts one value (out-of-line key) in a store, strictly.
+    pub async fn put_keyed<T: Serialize>(
+        &self,
+        store: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let v = to_js(value)?;
+        let key = JsValue::from_str(key);
+        let name = store.to_owned();
+        self.commit(self.write_strict(&[store])?, |tx| async move {
+            let r = async {
+                tx.object_store(&name)?.put(&v, Some(&key))?.await?;
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+}

@@ -1,0 +1,180 @@
+//! Typed operations on the stores, one logical operation per transaction.
+
+use super::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS};
+use super::{from_js, to_js, Db, StoreError};
+use serde::{Deserialize, Serialize};
+use till_core::cart::Cart;
+use till_core::catalog::{Category, Product, TaxRate};
+use till_core::money::Currency;
+use till_core::order::Order;
+use till_core::outbox::{OutboxChange, OutboxEntry};
+use till_core::payment::Attempt;
+use wasm_bindgen::JsValue;
+
+/// What the register needs to reach the back office and the bridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub oms_url: String,
+    pub register_id: String,
+    pub register_token: String,
+    pub bridge_url: String,
+    pub pairing_token: String,
+    /// Seconds the card popup waits for a result; till-core's default when absent.
+    #[serde(default)]
+    pub result_wait_secs: Option<u64>,
+}
+
+/// The catalog's header, stored beside its products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogMeta {
+    /// The ETag of the last complete download.
+    pub version: String,
+    pub currency: Currency,
+    pub categories: Vec<Category>,
+    pub tax_rates: Vec<TaxRate>,
+    pub products_total: u64,
+}
+
+const SETTINGS_KEY: &str = "settings";
+const CATALOG_KEY: &str = "catalog";
+const CART_KEY: &str = "cart";
+
+impl Db {
+    pub async fn settings(&self) -> Result<Option<Settings>, StoreError> {
+        self.get(SETTINGS, &JsValue::from_str(SETTINGS_KEY)).await
+    }
+
+    pub async fn save_settings(&self, s: &Settings) -> Result<(), StoreError> {
+        self.put_keyed(SETTINGS, SETTINGS_KEY, s).await
+    }
+
+    pub async fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError> {
+        self.get(META, &JsValue::from_str(CATALOG_KEY)).await
+    }
+
+    /// Stores one chunk of a download. The first chunk clears the old
+    /// products; the meta is written with the last chunk, so an interrupted
+    /// download is never taken for a complete catalog.
+    pub async fn store_catalog_chunk(
+        &self,
+        products: &[Product],
+        first: bool,
+        meta: Option<&CatalogMeta>,
+    ) -> Result<(), StoreError> {
+        let values = products.iter().map(to_js).collect::<Result<Vec<_>, _>>()?;
+        let meta = meta.map(to_js).transpose()?;
+        self.commit(self.write_relaxed(&[PRODUCTS, META])?, |tx| async move {
+            let r = async {
+                let store = tx.object_store(PRODUCTS)?;
+                let meta_store = tx.object_store(META)?;
+                if first {
+                    store.clear()?.await?;
+                    meta_store.delete(JsValue::from_str(CATALOG_KEY))?.await?;
+                }
+                for v in &values {
+                    store.put(v, None)?;
+                }
+                if let Some(m) = &meta {
+                    meta_store
+                        .put(m, Some(&JsValue::from_str(CATALOG_KEY)))?
+                        .await?;
+                }
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+
+    pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        self.all(PRODUCTS).await
+    }
+
+    pub async fn cart(&self) -> Result<Option<Cart>, StoreError> {
+        self.get(META, &JsValue::from_str(CART_KEY)).await
+    }
+
+    /// The open cart, saved on every change so a reload keeps it.
+    pub async fn save_cart(&self, cart: &Cart) -> Result<(), StoreError> {
+        self.put_keyed(META, CART_KEY, cart).await
+    }
+
+    /// An order and its outbox changes, in one strict transaction: the sale
+    /// and the promise to sync it are written together or not at all.
+    pub async fn save_order(
+        &self,
+        order: &Order,
+        outbox: &[OutboxChange],
+    ) -> Result<(), StoreError> {
+        let order = to_js(order)?;
+        let mut puts = Vec::new();
+        let mut deletes = Vec::new();
+        for c in outbox {
+            match c {
+                OutboxChange::Put(e) => puts.push(to_js(e)?),
+                OutboxChange::Delete { order_id, version } => {
+                    let key = js_sys::Array::of2(
+                        &JsValue::from_str(&order_id.to_string()),
+                        &JsValue::from(*version),
+                    );
+                    deletes.push(JsValue::from(key));
+                }
+            }
+        }
+        self.commit(self.write_strict(&[ORDERS, OUTBOX])?, |tx| async move {
+            let r = async {
+                tx.object_store(ORDERS)?.put(&order, None)?.await?;
+                let out = tx.object_store(OUTBOX)?;
+                for k in deletes {
+                    out.delete(k)?.await?;
+                }
+                for v in &puts {
+                    out.put(v, None)?.await?;
+                }
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+
+    pub async fn orders(&self) -> Result<Vec<Order>, StoreError> {
+        self.all(ORDERS).await
+    }
+
+    pub async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.all(OUTBOX).await
+    }
+
+    /// A card payment attempt, strictly: written before its request leaves.
+    pub async fn save_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        let v = to_js(attempt)?;
+        self.commit(self.write_strict(&[PAYMENTS])?, |tx| async move {
+            let r = async {
+                tx.object_store(PAYMENTS)?.put(&v, None)?.await?;
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+
+    pub async fn attempts(&self) -> Result<Vec<Attempt>, StoreError> {
+        self.all(PAYMENTS).await
+    }
+
+    /// Reads a raw record, for tests of stored-record handling.
+    pub async fn raw(&self, store: &str, key: &JsValue) -> Result<Option<JsValue>, StoreError> {
+        let tx = self.read(&[store])?;
+        Ok(tx.object_store(store)?.get(key.clone())?.await?)
+    }
+}
+
+/// Reads a stored value, turning a record that does not parse into a clear
+/// error rather than a panic.
+pub fn parse_record<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
+    from_js(v)
+}
