@@ -1,20 +1,218 @@
-//! The app shell: the router and the pages it switches between.
+//! The app shell: opens the store, decides between first-run setup and the
+//! register, and keeps the status bar current.
 
+use crate::components::status_bar::StatusBar;
+use crate::net::oms::{CatalogSync, Oms};
+use crate::pages::pay::PayPage;
 use crate::pages::register::RegisterPage;
+use crate::pages::settings::SettingsPage;
+use crate::state::{AppState, CatalogView, Reach};
+use crate::store::{Db, DB_NAME};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use std::sync::Arc;
+use std::time::Duration;
+use till_core::cart::Cart;
+use till_core::money::Currency;
+
+/// How often the back office is asked whether it is there: "Online" means
+/// it answered within about this long.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
 
 #[component]
 pub fn App() -> impl IntoView {
+    let opened = LocalResource::new(|| async { Db::open(DB_NAME).await });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Opening Till…"</p> }>
+            {move || opened.get().map(|r| match r {
+                Ok(db) => view! { <Shell db=db/> }.into_any(),
+                Err(e) => view! {
+                    <section class="page"><h1>"Till cannot start"</h1><p role="alert">{e.to_string()}</p></section>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Shell(db: Db) -> impl IntoView {
+    let state = AppState {
+        db: db.clone(),
+        settings: RwSignal::new(None),
+        catalog: RwSignal::new(None),
+        cart: RwSignal::new(Cart::new(Currency::EUR)),
+        download: RwSignal::new(None),
+        oms: RwSignal::new(Reach::Unknown),
+        bridge: RwSignal::new(Reach::Unknown),
+        persistent: RwSignal::new(None),
+        unsynced: RwSignal::new(0),
+        alert: RwSignal::new(None),
+    };
+    provide_context(state.clone());
+    let loaded = RwSignal::new(false);
+
+    // Start: settings, the stored catalog and cart, then the network.
+    {
+        let state = state.clone();
+        spawn_local(async move {
+            match state.db.settings().await {
+                Ok(s) => state.settings.set(s),
+                Err(e) => state.alert.set(Some(e.to_string())),
+            }
+            load_catalog(&state).await;
+            match state.db.cart().await {
+                Ok(Some(cart)) => state.cart.set(cart),
+                Ok(None) => {}
+                Err(e) => state
+                    .alert
+                    .set(Some(format!("The open cart could not be restored: {e}"))),
+            }
+            if let Ok(entries) = state.db.outbox().await {
+                state.unsynced.set(entries.len());
+            }
+            state
+                .persistent
+                .set(crate::components::status_bar::persisted().await);
+            loaded.set(true);
+            if state.settings.get_untracked().is_some() {
+                sync_catalog(state.clone()).await;
+            }
+        });
+    }
+
+    // Save the cart on every change, once it has been restored.
+    {
+        let state = state.clone();
+        Effect::new(move |_| {
+            let cart = state.cart.get();
+            if !loaded.get() {
+                return;
+            }
+            let db = state.db.clone();
+            let alert = state.alert;
+            spawn_local(async move {
+                if let Err(e) = db.save_cart(&cart).await {
+                    alert.set(Some(e.to_string()));
+                }
+            });
+        });
+    }
+
+    // Are the back office and the bridge there? Now, whenever the settings
+    // change, and on a timer.
+    {
+        let state = state.clone();
+        Effect::new(move |_| {
+            if state.settings.get().is_some() {
+                spawn_local(check_reach(state.clone()));
+            }
+        });
+    }
+    {
+        let state = state.clone();
+        set_interval(
+            move || spawn_local(check_reach(state.clone())),
+            HEALTH_INTERVAL,
+        );
+    }
+
+    let configured = move || state.settings.get().is_some();
     view! {
         <Router>
+            <StatusBar/>
             <main class="till">
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=RegisterPage/>
-                </Routes>
+                <Show when=move || loaded.get() fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
+                        <Routes fallback=NotFound>
+                            <Route path=path!("/") view=RegisterPage/>
+                            <Route path=path!("/pay") view=PayPage/>
+                            <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
+                        </Routes>
+                    </Show>
+                </Show>
             </main>
         </Router>
+    }
+}
+
+/// Asks the back office and the bridge whether they are there.
+pub async fn check_reach(state: AppState) {
+    let Some(s) = state.settings.get_untracked() else {
+        return;
+    };
+    let bridge = crate::net::bridge::Bridge {
+        base: s.bridge_url.clone(),
+        token: s.pairing_token.clone(),
+    };
+    let oms = Oms {
+        base: s.oms_url,
+        token: s.register_token,
+    };
+    state.oms.set(if oms.health().await.is_ok() {
+        Reach::Online
+    } else {
+        Reach::Offline
+    });
+    state.bridge.set(if bridge.health().await.is_ok() {
+        Reach::Online
+    } else {
+        Reach::Offline
+    });
+}
+
+/// Loads the catalog stored in IndexedDB (works offline).
+pub async fn load_catalog(state: &AppState) {
+    let meta = match state.db.catalog_meta().await {
+        Ok(Some(m)) => m,
+        Ok(None) => return,
+        Err(e) => {
+            state.alert.set(Some(e.to_string()));
+            return;
+        }
+    };
+    match state.db.products().await {
+        Ok(products) => match CatalogView::build(meta, products) {
+            Ok(view) => {
+                let currency = view.meta.currency;
+                state.catalog.set(Some(Arc::new(view)));
+                state.cart.update(|c| {
+                    if c.is_empty() {
+                        c.currency = currency;
+                    }
+                });
+            }
+            Err(e) => state.alert.set(Some(e)),
+        },
+        Err(e) => state.alert.set(Some(e.to_string())),
+    }
+}
+
+/// Downloads the catalog if it changed, with progress, then loads it.
+pub async fn sync_catalog(state: AppState) {
+    let Some(s) = state.settings.get_untracked() else {
+        return;
+    };
+    let oms = Oms {
+        base: s.oms_url,
+        token: s.register_token,
+    };
+    let download = state.download;
+    let result = oms
+        .sync_catalog(&state.db, move |done, total| {
+            download.set(Some((done, total)))
+        })
+        .await;
+    state.download.set(None);
+    match result {
+        Ok(CatalogSync::Unchanged) => state.oms.set(Reach::Online),
+        Ok(CatalogSync::Downloaded { .. }) => {
+            state.oms.set(Reach::Online);
+            load_catalog(&state).await;
+        }
+        Err(crate::net::oms::NetError::Unreachable(_)) => state.oms.set(Reach::Offline),
+        Err(e) => state.alert.set(Some(e.to_string())),
     }
 }
 

@@ -10,7 +10,11 @@
 //! a library so that browser tests (wasm-bindgen-test) can mount it too.
 
 pub mod app;
+pub mod components;
+pub mod net;
 pub mod pages;
+pub mod platform;
+pub mod state;
 pub mod store;
 
 pub use app::App;

@@ -1,3 +1,5 @@
 //! One module per route.
 
+pub mod pay;
 pub mod register;
+pub mod settings;

@@ -1,12 +1,212 @@
-//! The Register page: where a sale is rung up.
+//! The Register page: where a sale is rung up. Category tabs, a search box,
+//! product tiles, barcode scanning, and the cart.
 
+use crate::components::cart::CartPanel;
+use crate::components::status_bar::group;
+use crate::state::use_app;
+use leptos::ev;
 use leptos::prelude::*;
+use till_core::search::RESULTS_MAX;
+
+/// A scanner types a whole code within this many milliseconds between keys;
+/// a person does not.
+const SCAN_KEY_GAP_MS: f64 = 60.0;
+/// Tiles shown for a category before asking to search.
+const TILES_MAX: usize = RESULTS_MAX;
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let app = use_app();
+    let query = RwSignal::new(String::new());
+    let category = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+
+    let add = move |slot: usize| {
+        let Some(view) = app.catalog.get_untracked() else {
+            return;
+        };
+        let product = &view.products[slot];
+        let result = app
+            .cart
+            .try_update(|c| c.add_by_id(&view.catalog, &product.id).map(|_| ()));
+        match result {
+            Some(Err(e)) => notice.set(Some(e.to_string())),
+            _ => notice.set(None),
+        }
+    };
+    let add_barcode = move |code: &str| -> bool {
+        let Some(view) = app.catalog.get_untracked() else {
+            return false;
+        };
+        let result = app.cart.try_update(|c| {
+            c.add_by_barcode(&view.catalog, code)
+                .map(|l| l.name.clone())
+        });
+        match result {
+            Some(Ok(name)) => {
+                notice.set(Some(format!("Added {name}")));
+                true
+            }
+            Some(Err(e)) => {
+                notice.set(Some(e.to_string()));
+                false
+            }
+            None => false,
+        }
+    };
+
+    // Scanners type digits then Enter, wherever the focus is. Keys typed
+    // into a field stay that field's (the search box handles Enter itself).
+    let buffer = StoredValue::new((String::new(), 0.0f64));
+    let handle = window_event_listener(ev::keydown, move |e: web_sys::KeyboardEvent| {
+        let in_field = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if in_field {
+            return;
+        }
+        let now = js_sys::Date::now();
+        let key = e.key();
+        buffer.update_value(|(buf, last)| {
+            if now - *last > SCAN_KEY_GAP_MS * 10.0 {
+                buf.clear();
+            }
+            *last = now;
+            if key.len() == 1 && key.chars().all(|c| c.is_ascii_alphanumeric()) {
+                buf.push_str(&key);
+            } else if key == "Enter" && buf.len() >= 4 {
+                let code = std::mem::take(buf);
+                add_barcode(&code);
+            } else if key != "Shift" {
+                buf.clear();
+            }
+        });
+    });
+    on_cleanup(move || handle.remove());
+
+    // What the tiles show: search results, or the chosen category.
+    let shown = Memo::new(move |_| {
+        let Some(view) = app.catalog.get() else {
+            return (Vec::new(), 0);
+        };
+        let q = query.get();
+        if !q.trim().is_empty() {
+            let (slots, total) = view.index.search(&q, TILES_MAX);
+            return (
+                slots.into_iter().map(|s| s as usize).collect::<Vec<_>>(),
+                total,
+            );
+        }
+        let cat = category
+            .get()
+            .or_else(|| view.categories.first().map(|c| c.id.to_string()));
+        let all = cat
+            .and_then(|c| view.by_category.get(&c))
+            .cloned()
+            .unwrap_or_default();
+        let total = all.len();
+        (all.into_iter().take(TILES_MAX).collect(), total)
+    });
+
+    let tiles = move || {
+        let Some(view) = app.catalog.get() else {
+            return ().into_any();
+        };
+        let (slots, _) = shown.get();
+        slots
+            .into_iter()
+            .map(|slot| {
+                let p = &view.products[slot];
+                let name = p.name.clone();
+                let label = name.clone();
+                let price = p.price.to_string();
+                view! {
+                    <button class="tile" aria-label=label on:click=move |_| add(slot)>
+                        <span class="tile-name">{name}</span>
+                        <span class="tile-price">{price}</span>
+                    </button>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let tabs = move || {
+        let Some(view) = app.catalog.get() else {
+            return ().into_any();
+        };
+        let first = view.categories.first().map(|c| c.id.to_string());
+        view.categories
+            .iter()
+            .map(|c| {
+                let id = c.id.to_string();
+                let id2 = id.clone();
+                let first = first.clone();
+                let selected = move || category.get().or(first.clone()).as_deref() == Some(id.as_str()) && query.get().trim().is_empty();
+                view! {
+                    <button
+                        role="tab"
+                        class="tab"
+                        aria-selected=move || selected().to_string()
+                        on:click=move |_| { category.set(Some(id2.clone())); query.set(String::new()); }
+                    >{c.name.clone()}</button>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let summary = move || {
+        let (slots, total) = shown.get();
+        if total > slots.len() {
+            Some(format!(
+                "Showing {} of {}: type to narrow",
+                group(slots.len() as u64),
+                group(total as u64)
+            ))
+        } else if !query.get().trim().is_empty() && total == 0 {
+            Some("No product matches".to_owned())
+        } else {
+            None
+        }
+    };
+
     view! {
         <section class="page register" aria-labelledby="register-heading">
             <h1 id="register-heading">"Register"</h1>
+            <div class="register-layout">
+                <div class="catalog">
+                    <input
+                        class="search"
+                        type="search"
+                        aria-label="Search products"
+                        placeholder="Search products"
+                        autocomplete="off"
+                        prop:value=move || query.get()
+                        on:input=move |ev| query.set(event_target_value(&ev))
+                        on:keydown=move |ev: web_sys::KeyboardEvent| {
+                            if ev.key() == "Enter" {
+                                let q = query.get_untracked();
+                                let code = q.trim();
+                                if !code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric()) && add_barcode(code) {
+                                    query.set(String::new());
+                                }
+                            }
+                        }
+                    />
+                    <div class="tabs" role="tablist" aria-label="Categories">{tabs}</div>
+                    {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+                    {move || summary().map(|s| view! { <p class="summary">{s}</p> })}
+                    <Show
+                        when=move || app.catalog.get().is_some()
+                        fallback=move || view! {
+                            <p class="empty">{move || if app.download.get().is_some() { "Downloading the catalog…" } else { "No catalog yet: the register downloads it from the back office as soon as it is reachable." }}</p>
+                        }
+                    >
+                        <div class="tiles">{tiles}</div>
+                    </Show>
+                </div>
+                <CartPanel/>
+            </div>
         </section>
     }
 }

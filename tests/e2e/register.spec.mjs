@@ -1,16 +1,98 @@
 // The register, as a cashier finds it.
 import { test, expect } from "@playwright/test";
+import { setUp, cart } from "./helpers.mjs";
 
-test("the app opens on the register", async ({ page }) => {
+test("first run asks for the setup, then opens the register", async ({ page }) => {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto("/");
-  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
+  await setUp(page);
   await expect(page).toHaveTitle("Till");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Online");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("0 unsynced");
   expect(errors).toEqual([]);
 });
 
+test("products are added by tile, by search and by barcode, and the totals add up", async ({ page }) => {
+  await setUp(page);
+  const c = cart(page);
+  await expect(c.getByRole("button", { name: /^Pay/ })).toBeDisabled();
+
+  await page.getByRole("button", { name: "Espresso", exact: true }).click();
+  await page.getByLabel("Search products").fill("crois");
+  await page.getByRole("button", { name: "Croissant", exact: true }).click();
+  await page.getByLabel("Search products").fill("");
+
+  // A scanner types the digits and Enter, wherever the focus is.
+  await page.getByRole("heading", { name: "Register" }).click();
+  await page.keyboard.type("2000000000015");
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("Added Espresso")).toBeVisible();
+  await expect(c.getByLabel("Quantity of Espresso")).toHaveText("2");
+
+  // Espresso 2 × €2.40 (VAT 20 % incl.) + Croissant €1.95 (VAT 5.5 % incl.):
+  // total €6.75; tax €0.80 + €0.10.
+  await expect(c.getByLabel("Subtotal")).toHaveText("€6.75");
+  await expect(c.getByLabel("Discounts")).toHaveText("€0.00");
+  await expect(c.getByLabel("Tax")).toHaveText("€0.90");
+  await expect(c.getByLabel("Total", { exact: true })).toHaveText("€6.75");
+  await expect(c.getByRole("button", { name: "Pay €6.75" })).toBeEnabled();
+
+  await page.keyboard.type("9999999");
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("no product with barcode 9999999")).toBeVisible();
+});
+
+test("cart edits: quantity, discounts, remove, clear with confirmation", async ({ page }) => {
+  await setUp(page);
+  const c = cart(page);
+  await page.getByRole("button", { name: "Cappuccino", exact: true }).click();
+  await c.getByRole("button", { name: "Increase Cappuccino" }).click();
+  await c.getByRole("button", { name: "Increase Cappuccino" }).click();
+  await c.getByRole("button", { name: "Decrease Cappuccino" }).click();
+  await expect(c.getByLabel("Quantity of Cappuccino")).toHaveText("2");
+  await expect(c.getByLabel("Total", { exact: true })).toHaveText("€7.60");
+
+  await c.getByLabel("Discount for Cappuccino (%)").fill("10");
+  await c.getByLabel("Discount for Cappuccino (%)").press("Tab");
+  await expect(c.getByLabel("Total", { exact: true })).toHaveText("€6.84");
+  await c.getByLabel("Order discount %").fill("150");
+  await c.getByLabel("Order discount %").press("Tab");
+  await expect(c.getByRole("alert")).toContainText("more than 100 %");
+  await expect(c.getByLabel("Total", { exact: true })).toHaveText("€6.84");
+
+  await page.getByRole("button", { name: "Espresso", exact: true }).click();
+  await c.getByRole("button", { name: "Remove Espresso" }).click();
+  await expect(c.getByText("Espresso")).toHaveCount(0);
+
+  await c.getByRole("button", { name: "Clear cart" }).click();
+  await c.getByRole("button", { name: "Keep" }).click();
+  await expect(c.getByLabel("Quantity of Cappuccino")).toHaveText("2");
+  await c.getByRole("button", { name: "Clear cart" }).click();
+  await c.getByRole("button", { name: "Yes, clear" }).click();
+  await expect(c.getByText("The cart is empty")).toBeVisible();
+});
+
+test("the open cart survives a reload", async ({ page }) => {
+  await setUp(page);
+  await page.getByRole("button", { name: "Flat white", exact: true }).click();
+  await page.getByRole("button", { name: "Flat white", exact: true }).click();
+  await expect(cart(page).getByLabel("Quantity of Flat white")).toHaveText("2");
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+  await expect(cart(page).getByLabel("Quantity of Flat white")).toHaveText("2");
+});
+
+test("category tabs switch the tiles", async ({ page }) => {
+  await setUp(page);
+  await page.getByRole("tab", { name: "Bakery" }).click();
+  await expect(page.getByRole("tab", { name: "Bakery" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("button", { name: "Baguette", exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Espresso", exact: true })).toHaveCount(0);
+});
+
 test("an unknown address says so and leads back to the register", async ({ page }) => {
+  await setUp(page);
   await page.goto("/no-such-page");
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
   await page.getByRole("link", { name: "Back to Register" }).click();

@@ -8,7 +8,7 @@ const pairingToken = process.env.TILL_PAIRING_TOKEN;
 
 test("the app's page reaches the OMS and the bridge", async ({ page }) => {
   await page.goto("/");
-  await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
   const result = await page.evaluate(
     async ({ bridge, registerToken, pairingToken }) => {
       const oms = await fetch("/api/v1/catalog?limit=1", { headers: { Authorization: `Bearer ${registerToken}` } });

@@ -74,6 +74,8 @@ pub enum CartError {
     NotInCart(String),
     #[error("a discount cannot be more than 100 %")]
     PercentTooHigh,
+    #[error("{0:?} is not a percentage (e.g. 10 or 12.5)")]
+    BadPercent(String),
     #[error("a discount cannot be negative")]
     NegativeDiscount,
     #[error("the discount ({discount}) is more than the amount it applies to ({amount})")]
@@ -124,6 +126,38 @@ impl Discount {
         };
         Ok(Money::new(minor.min(amount.minor()), amount.currency())?)
     }
+}
+
+/// Parses a percentage a person typed ("10", "12.5", "7,25") into basis
+/// points, without floats: at most two decimals, from 0 to 100.
+pub fn parse_percent(input: &str) -> Result<u32, CartError> {
+    let s = input.trim().trim_end_matches('%').trim();
+    let (whole, frac) = s.split_once(['.', ',']).unwrap_or((s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if s.is_empty()
+        || !digits(whole)
+        || !digits(frac)
+        || frac.len() > 2
+        || whole.len() > 3
+        || (whole.is_empty() && frac.is_empty())
+    {
+        return Err(CartError::BadPercent(input.to_owned()));
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| CartError::BadPercent(input.to_owned()))?
+    };
+    let frac: u32 = format!("{frac:0<2}")
+        .parse()
+        .map_err(|_| CartError::BadPercent(input.to_owned()))?;
+    let bp = whole * 100 + frac;
+    if bp > 10_000 {
+        return Err(CartError::PercentTooHigh);
+    }
+    Ok(bp)
 }
 
 /// One line of the cart: a snapshot of the product as it was sold (a later
@@ -699,6 +733,19 @@ mod tests {
             cart.add_by_id(&c, &pid("coffee")),
             Err(CartError::WrongCurrency { .. })
         ));
+    }
+
+    #[test]
+    fn percentages_are_parsed_without_floats() {
+        assert_eq!(parse_percent("10"), Ok(1000));
+        assert_eq!(parse_percent("12.5"), Ok(1250));
+        assert_eq!(parse_percent(" 7,25 %"), Ok(725));
+        assert_eq!(parse_percent("100"), Ok(10_000));
+        assert_eq!(parse_percent("0"), Ok(0));
+        assert_eq!(parse_percent("100.01"), Err(CartError::PercentTooHigh));
+        for bad in ["", "-5", "abc", "1.234", "1e2", "1000", "."] {
+            assert!(parse_percent(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,152 @@
+//! The cart: lines, discounts, totals, and the way to payment.
+
+use crate::state::use_app;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use till_core::cart::{parse_percent, Discount};
+use till_core::catalog::ProductId;
+
+/// Basis points as a person writes a percentage: 1000 → "10", 1250 → "12.5".
+fn percent_text(bp: u32) -> String {
+    let (whole, frac) = (bp / 100, bp % 100);
+    match frac {
+        0 => whole.to_string(),
+        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        f => format!("{whole}.{f:02}"),
+    }
+}
+
+#[component]
+pub fn CartPanel() -> impl IntoView {
+    let app = use_app();
+    let cart = app.cart;
+    let totals = Memo::new(move |_| cart.with(|c| c.totals().map_err(|e| e.to_string())));
+    let confirm_clear = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+
+    let set_qty = move |id: ProductId, q: u32| {
+        cart.update(|c| {
+            if let Err(e) = c.set_quantity(&id, q) {
+                error.set(Some(e.to_string()));
+            }
+        })
+    };
+    let lines = move || {
+        let c = cart.get();
+        let t = totals.get().ok();
+        c.lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let id = l.product_id.clone();
+                let (dec, inc, rm, disc) = (id.clone(), id.clone(), id.clone(), id.clone());
+                let q = l.quantity;
+                let name = l.name.clone();
+                let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.gross.checked_sub(lt.discount).map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
+                let discount_value = match l.discount {
+                    Some(Discount::Percent { basis_points }) => percent_text(basis_points),
+                    _ => String::new(),
+                };
+                view! {
+                    <li class="line">
+                        <span class="line-name">{name.clone()}</span>
+                        <span class="qty">
+                            <button aria-label=format!("Decrease {name}") on:click=move |_| set_qty(dec.clone(), q.saturating_sub(1))>"−"</button>
+                            <span aria-label=format!("Quantity of {name}")>{q}</span>
+                            <button aria-label=format!("Increase {name}") on:click=move |_| set_qty(inc.clone(), q + 1)>"+"</button>
+                        </span>
+                        <span class="line-total">{line_total}</span>
+                        <label class="line-discount">
+                            <span>"Discount %"</span>
+                            <input
+                                type="text"
+                                inputmode="decimal"
+                                aria-label=format!("Discount for {name} (%)")
+                                prop:value=discount_value
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
+                                    match d {
+                                        Ok(d) => cart.update(|c| if let Err(e) = c.set_line_discount(&disc, d) { error.set(Some(e.to_string())) }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                }
+                            />
+                        </label>
+                        <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty(rm.clone(), 0)>"✕"</button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let order_discount_value = move || match cart.get().order_discount {
+        Some(Discount::Percent { basis_points }) => percent_text(basis_points),
+        _ => String::new(),
+    };
+    let total_text = move || {
+        totals
+            .get()
+            .map(|t| t.total.to_string())
+            .unwrap_or_default()
+    };
+    let row = move |label: &'static str, f: fn(&till_core::cart::Totals) -> String| {
+        view! {
+            <div class="total-row">
+                <dt>{label}</dt>
+                <dd><output aria-label=label>{move || totals.get().map(|t| f(&t)).unwrap_or_default()}</output></dd>
+            </div>
+        }
+    };
+    view! {
+        <section class="cart" aria-label="Cart">
+            <h2>"Cart"</h2>
+            <Show when=move || cart.with(|c| c.is_empty())>
+                <p class="empty">"The cart is empty. Tap a product or scan a barcode."</p>
+            </Show>
+            <ul class="lines">{lines}</ul>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <label class="order-discount">
+                <span>"Order discount %"</span>
+                <input
+                    type="text"
+                    inputmode="decimal"
+                    prop:value=order_discount_value
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
+                        match d {
+                            Ok(d) => cart.update(|c| if let Err(e) = c.set_order_discount(d) { error.set(Some(e.to_string())) } else { error.set(None) }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }
+                    }
+                />
+            </label>
+            <dl class="totals">
+                {row("Subtotal", |t| t.subtotal.to_string())}
+                {row("Discounts", |t| t.discounts.to_string())}
+                {row("Tax", |t| t.tax().map(|m| m.to_string()).unwrap_or_default())}
+                {row("Total", |t| t.total.to_string())}
+            </dl>
+            <button
+                class="pay"
+                disabled=move || cart.with(|c| c.is_empty())
+                on:click=move |_| navigate("/pay", Default::default())
+            >
+                {move || format!("Pay {}", total_text())}
+            </button>
+            <Show
+                when=move || confirm_clear.get()
+                fallback=move || view! {
+                    <button class="clear" disabled=move || cart.with(|c| c.is_empty()) on:click=move |_| confirm_clear.set(true)>"Clear cart"</button>
+                }
+            >
+                <div class="confirm" role="group" aria-label="Clear the cart?">
+                    <span>{move || format!("Remove all {} items?", cart.with(|c| c.item_count()))}</span>
+                    <button on:click=move |_| { cart.update(|c| c.clear()); confirm_clear.set(false); }>"Yes, clear"</button>
+                    <button on:click=move |_| confirm_clear.set(false)>"Keep"</button>
+                </div>
+            </Show>
+        </section>
+    }
+}

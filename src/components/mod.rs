@@ -1,0 +1,4 @@
+//! Pieces of pages.
+
+pub mod cart;
+pub mod status_bar;

@@ -1,0 +1,80 @@
+//! The status bar on every page: is the back office there, how much has not
+//! reached it, is the bridge there, will the browser keep our data. Also
+//! where alerts and the catalog download's progress show.
+
+use crate::state::{use_app, Reach};
+use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// Groups thousands: 40000 → "40,000".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether storage is persistent, asking for it when it is not yet
+/// (`navigator.storage.persist()`); `None` where the browser cannot say.
+pub async fn persisted() -> Option<bool> {
+    let storage = web_sys::window()?.navigator().storage();
+    let already = JsFuture::from(storage.persisted().ok()?)
+        .await
+        .ok()?
+        .as_bool();
+    if already == Some(true) {
+        return Some(true);
+    }
+    JsFuture::from(storage.persist().ok()?)
+        .await
+        .ok()?
+        .as_bool()
+}
+
+#[component]
+pub fn StatusBar() -> impl IntoView {
+    let app = use_app();
+    let oms = move || match app.oms.get() {
+        Reach::Online => ("Online", "ok"),
+        Reach::Offline => ("Offline", "bad"),
+        Reach::Unknown => ("Checking…", "unknown"),
+    };
+    let bridge = move || match app.bridge.get() {
+        Reach::Online => "Bridge: connected",
+        Reach::Offline => "Bridge: not reachable",
+        Reach::Unknown => "Bridge: —",
+    };
+    let storage = move || match app.persistent.get() {
+        Some(true) => "Storage: persistent",
+        Some(false) => "Storage: not persistent",
+        None => "Storage: unknown",
+    };
+    let unsynced = move || format!("{} unsynced", app.unsynced.get());
+    view! {
+        <header class="status-bar" role="status" aria-label="Status">
+            <a class="brand" href="/">"Till"</a>
+            <span class=move || format!("pill {}", oms().1)>{move || oms().0}</span>
+            <span class="pill">{unsynced}</span>
+            <span class="pill">{bridge}</span>
+            <span class="pill">{storage}</span>
+            <a class="settings-link" href="/settings">"Settings"</a>
+        </header>
+        {move || app.download.get().map(|(done, total)| view! {
+            <div class="download">
+                <label for="catalog-progress">{format!("Downloading catalog {} / {}", group(done), group(total))}</label>
+                <progress id="catalog-progress" max=total.to_string() value=done.to_string()></progress>
+            </div>
+        })}
+        {move || app.alert.get().map(|msg| view! {
+            <div class="alert" role="alert">
+                <span>{msg}</span>
+                <button on:click=move |_| app.alert.set(None)>"Dismiss"</button>
+            </div>
+        })}
+    }
+}

@@ -1,0 +1,163 @@
+//! The OMS client: what the register asks the back office.
+
+use crate::store::repo::CatalogMeta;
+use crate::store::{Db, StoreError};
+use gloo_net::http::Request;
+use till_core::api::{ApiError, CatalogPage, CATALOG_PAGE_SIZE};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// No answer: offline, the server is down, or the request timed out.
+    Unreachable(String),
+    /// The server answered with an error.
+    Refused {
+        status: u16,
+        message: String,
+    },
+    /// The answer does not parse.
+    BadAnswer(String),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetError::Unreachable(_) => f.write_str("The back office cannot be reached."),
+            NetError::Refused { status: 401, .. } => {
+                f.write_str("The back office refused the register token: check Settings.")
+            }
+            NetError::Refused { status, message } => {
+                write!(f, "The back office answered {status}: {message}")
+            }
+            NetError::BadAnswer(e) => write!(f, "The back office's answer could not be read: {e}"),
+            NetError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<StoreError> for NetError {
+    fn from(e: StoreError) -> NetError {
+        NetError::Store(e)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Oms {
+    pub base: String,
+    pub token: String,
+}
+
+/// The outcome of a catalog sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogSync {
+    Unchanged,
+    Downloaded { products: u64 },
+}
+
+impl Oms {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base.trim_end_matches('/'))
+    }
+
+    pub async fn health(&self) -> Result<(), NetError> {
+        let r = Request::get(&self.url("/health"))
+            .send()
+            .await
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        if r.ok() {
+            Ok(())
+        } else {
+            Err(NetError::Refused {
+                status: r.status(),
+                message: r.status_text(),
+            })
+        }
+    }
+
+    async fn page(
+        &self,
+        cursor: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> Result<Option<CatalogPage>, NetError> {
+        let mut url = self.url(&format!("/catalog?limit={CATALOG_PAGE_SIZE}"));
+        if let Some(c) = cursor {
+            url.push_str("&cursor=");
+            url.push_str(
+                &js_sys::encode_uri_component(c)
+                    .as_string()
+                    .unwrap_or_default(),
+            );
+        }
+        let mut req = Request::get(&url).header("Authorization", &format!("Bearer {}", self.token));
+        if let Some(etag) = if_none_match {
+            req = req.header("If-None-Match", &format!("\"{etag}\""));
+        }
+        let r = req
+            .send()
+            .await
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        match r.status() {
+            304 => Ok(None),
+            200 => r
+                .json::<CatalogPage>()
+                .await
+                .map(Some)
+                .map_err(|e| NetError::BadAnswer(e.to_string())),
+            status => {
+                let message = r
+                    .json::<ApiError>()
+                    .await
+                    .map(|e| e.message)
+                    .unwrap_or_else(|_| r.status_text());
+                Err(NetError::Refused { status, message })
+            }
+        }
+    }
+
+    /// Downloads the catalog into IndexedDB when it changed, page by page,
+    /// each page one transaction; `progress(done, total)` after each.
+    pub async fn sync_catalog(
+        &self,
+        db: &Db,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<CatalogSync, NetError> {
+        let known = db.catalog_meta().await?.map(|m| m.version);
+        let Some(mut page) = self.page(None, known.as_deref()).await? else {
+            return Ok(CatalogSync::Unchanged);
+        };
+        let version = page.catalog_version.clone();
+        let total = page.products_total;
+        let mut done = 0u64;
+        let mut first = true;
+        loop {
+            // Every page must come from the same catalog version; a catalog
+            // that changes mid-download is fetched again next time.
+            if page.catalog_version != version {
+                return Err(NetError::BadAnswer(
+                    "the catalog changed during the download; it will be fetched again".into(),
+                ));
+            }
+            done += page.products.len() as u64;
+            let last = page.next_cursor.is_none();
+            let meta = last.then(|| CatalogMeta {
+                version: version.clone(),
+                currency: page.currency,
+                categories: page.categories.clone(),
+                tax_rates: page.tax_rates.clone(),
+                products_total: total,
+            });
+            db.store_catalog_chunk(&page.products, first, meta.as_ref())
+                .await?;
+            first = false;
+            progress(done, total);
+            let Some(cursor) = page.next_cursor.take() else {
+                break;
+            };
+            page = self
+                .page(Some(&cursor), None)
+                .await?
+                .ok_or_else(|| NetError::BadAnswer("304 for a later page".into()))?;
+        }
+        Ok(CatalogSync::Downloaded { products: done })
+    }
+}

@@ -1,0 +1,145 @@
+//! Settings, and the first-run setup: where the back office and the bridge
+//! are, and which register this is.
+
+use crate::platform;
+use crate::state::use_app;
+use crate::store::repo::Settings;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::order::RegisterId;
+
+fn check_url(label: &str, url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/').to_owned();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(format!("{label} must start with http:// or https://"))
+    }
+}
+
+fn validate(f: &Settings) -> Result<Settings, String> {
+    let register_id = RegisterId::new(f.register_id.trim())
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let need = |label: &str, v: &str| {
+        if v.trim().is_empty() {
+            Err(format!("Enter the {label}"))
+        } else {
+            Ok(v.trim().to_owned())
+        }
+    };
+    Ok(Settings {
+        oms_url: check_url("The OMS URL", &f.oms_url)?,
+        register_id,
+        register_token: need("register token", &f.register_token)?,
+        bridge_url: check_url("The bridge URL", &f.bridge_url)?,
+        pairing_token: need("pairing token", &f.pairing_token)?,
+        result_wait_secs: f.result_wait_secs,
+    })
+}
+
+#[component]
+pub fn SettingsPage(first_run: bool) -> impl IntoView {
+    let app = use_app();
+    let persistent = app.persistent;
+    let current = app.settings.get_untracked();
+    let field = |v: Option<String>| RwSignal::new(v.unwrap_or_default());
+    let oms_url = field(
+        current
+            .as_ref()
+            .map(|s| s.oms_url.clone())
+            .or_else(|| Some(platform::origin())),
+    );
+    let register_id = field(current.as_ref().map(|s| s.register_id.clone()));
+    let register_token = field(current.as_ref().map(|s| s.register_token.clone()));
+    let bridge_url = field(current.as_ref().map(|s| s.bridge_url.clone()));
+    let pairing_token = field(current.as_ref().map(|s| s.pairing_token.clone()));
+    let result_wait = field(
+        current
+            .as_ref()
+            .and_then(|s| s.result_wait_secs)
+            .map(|s| s.to_string()),
+    );
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(false);
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let wait = result_wait.get_untracked();
+        let result_wait_secs = if wait.trim().is_empty() {
+            None
+        } else {
+            match wait.trim().parse::<u64>() {
+                Ok(s) if (1..=600).contains(&s) => Some(s),
+                _ => {
+                    error.set(Some(
+                        "The card result wait is a number of seconds from 1 to 600".into(),
+                    ));
+                    return;
+                }
+            }
+        };
+        let form = Settings {
+            oms_url: oms_url.get_untracked(),
+            register_id: register_id.get_untracked(),
+            register_token: register_token.get_untracked(),
+            bridge_url: bridge_url.get_untracked(),
+            pairing_token: pairing_token.get_untracked(),
+            result_wait_secs,
+        };
+        let settings = match validate(&form) {
+            Ok(s) => s,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
+        let app = app.clone();
+        spawn_local(async move {
+            match app.db.save_settings(&settings).await {
+                Ok(()) => {
+                    error.set(None);
+                    saved.set(true);
+                    app.settings.set(Some(settings));
+                    app.persistent
+                        .set(crate::components::status_bar::persisted().await);
+                    crate::app::sync_catalog(app.clone()).await;
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+
+    let input = move |label: &'static str, signal: RwSignal<String>, kind: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input type=kind prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) autocomplete="off"/>
+            </label>
+        }
+    };
+    view! {
+        <section class="page settings">
+            <h1>{if first_run { "Set up this register" } else { "Settings" }}</h1>
+            {first_run.then(|| view! { <p>"Till needs to know where its back office and card terminal bridge are. Your store's administrator has these values."</p> })}
+            <form on:submit=save>
+                {input("OMS URL", oms_url, "url")}
+                {input("Register id", register_id, "text")}
+                {input("Register token", register_token, "password")}
+                {input("Bridge URL", bridge_url, "url")}
+                {input("Pairing token", pairing_token, "password")}
+                {input("Card result wait (seconds)", result_wait, "text")}
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
+                {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
+            </form>
+            <p class="storage">
+                {move || match persistent.get() {
+                    Some(true) => "Storage is persistent: the browser will not clear Till's data to free space.",
+                    Some(false) => "Storage is not persistent: the browser may clear Till's data when the device runs low on space. Install Till as an app to make it persistent.",
+                    None => "This browser cannot say whether storage is persistent.",
+                }}
+            </p>
+        </section>
+    }
+}

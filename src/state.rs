@@ -1,0 +1,101 @@
+//! The app's state, shared through context: plain domain types in signals
+//! (`RwSignal<Cart>`), derived values in memos. Effects only talk to the
+//! outside world.
+
+use crate::store::repo::{CatalogMeta, Settings};
+use crate::store::Db;
+use leptos::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use till_core::cart::Cart;
+use till_core::catalog::{Catalog, Category, Product};
+use till_core::search::SearchIndex;
+
+/// The catalog as the register uses it: products in name order, the
+/// checked catalog for cart rules, and the search index.
+pub struct CatalogView {
+    pub catalog: Catalog,
+    /// Active products, by name; a search slot is an index here.
+    pub products: Vec<Product>,
+    pub index: SearchIndex,
+    pub by_category: HashMap<String, Vec<usize>>,
+    pub categories: Vec<Category>,
+    pub meta: CatalogMeta,
+}
+
+impl CatalogView {
+    /// Builds the view; products that break the catalog's rules are left
+    /// out and counted, never trusted.
+    pub fn build(meta: CatalogMeta, stored: Vec<Product>) -> Result<CatalogView, String> {
+        let mut products: Vec<Product> = stored
+            .into_iter()
+            .filter(|p| p.validate().is_ok())
+            .collect();
+        let catalog = Catalog::new(
+            meta.currency,
+            meta.categories.clone(),
+            meta.tax_rates.clone(),
+            products.clone(),
+        )
+        .map_err(|e| {
+            format!("the stored catalog is inconsistent ({e}); it will be downloaded again")
+        })?;
+        products.retain(|p| p.active);
+        products.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        let index = SearchIndex::build(&products);
+        let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in products.iter().enumerate() {
+            by_category
+                .entry(p.category.to_string())
+                .or_default()
+                .push(i);
+        }
+        let categories = meta
+            .categories
+            .iter()
+            .filter(|c| by_category.contains_key(c.id.as_str()))
+            .cloned()
+            .collect();
+        Ok(CatalogView {
+            catalog,
+            products,
+            index,
+            by_category,
+            categories,
+            meta,
+        })
+    }
+}
+
+/// How the back office looks from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Unknown,
+    Online,
+    Offline,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: RwSignal<Option<Settings>>,
+    pub catalog: RwSignal<Option<Arc<CatalogView>>>,
+    pub cart: RwSignal<Cart>,
+    /// (done, total) while a catalog download runs.
+    pub download: RwSignal<Option<(u64, u64)>>,
+    pub oms: RwSignal<Reach>,
+    pub bridge: RwSignal<Reach>,
+    pub persistent: RwSignal<Option<bool>>,
+    pub unsynced: RwSignal<usize>,
+    /// A problem the cashier must see (storage, network, bad data).
+    pub alert: RwSignal<Option<String>>,
+}
+
+pub fn use_app() -> AppState {
+    expect_context::<AppState>()
+}
