@@ -49,8 +49,12 @@ fn Shell(db: Db) -> impl IntoView {
         persistent: RwSignal::new(None),
         unsynced: RwSignal::new(0),
         alert: RwSignal::new(None),
+        owner: RwSignal::new(None),
+        update_available: RwSignal::new(false),
     };
     provide_context(state.clone());
+    crate::locks::acquire(state.owner);
+    crate::pwa::register(state.update_available);
     let loaded = RwSignal::new(false);
 
     // Start: settings, the stored catalog and cart, then the network.
@@ -119,11 +123,18 @@ fn Shell(db: Db) -> impl IntoView {
     }
 
     let configured = move || state.settings.get().is_some();
+    let owner = state.owner;
     view! {
         <Router>
             <StatusBar/>
             <main class="till">
-                <Show when=move || loaded.get() fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                <Show when=move || owner.get() != Some(false) fallback=|| view! {
+                    <section class="page">
+                        <h1>"Till is open in another tab"</h1>
+                        <p>"Only one tab can sell at a time. Use the other tab, or close it: this one takes over by itself."</p>
+                    </section>
+                }>
+                <Show when=move || loaded.get() && owner.get() == Some(true) fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=RegisterPage/>
@@ -131,6 +142,7 @@ fn Shell(db: Db) -> impl IntoView {
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
                         </Routes>
                     </Show>
+                </Show>
                 </Show>
             </main>
         </Router>

@@ -11,9 +11,11 @@
 
 pub mod app;
 pub mod components;
+pub mod locks;
 pub mod net;
 pub mod pages;
 pub mod platform;
+pub mod pwa;
 pub mod state;
 pub mod store;
 

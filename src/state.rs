@@ -94,6 +94,10 @@ pub struct AppState {
     pub unsynced: RwSignal<usize>,
     /// A problem the cashier must see (storage, network, bad data).
     pub alert: RwSignal<Option<String>>,
+    /// Whether this tab owns the register (Web Locks); `None` while asking.
+    pub owner: RwSignal<Option<bool>>,
+    /// A new version has installed and waits for "reload".
+    pub update_available: RwSignal<bool>,
 }
 
 pub fn use_app() -> AppState {

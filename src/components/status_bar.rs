@@ -70,6 +70,12 @@ pub fn StatusBar() -> impl IntoView {
                 <progress id="catalog-progress" max=total.to_string() value=done.to_string()></progress>
             </div>
         })}
+        {move || app.update_available.get().then(|| view! {
+            <div class="update" role="status">
+                <span>"A new version of Till is ready."</span>
+                <button on:click=move |_| crate::pwa::apply_update()>"Update available — reload"</button>
+            </div>
+        })}
         {move || app.alert.get().map(|msg| view! {
             <div class="alert" role="alert">
                 <span>{msg}</span>

@@ -71,6 +71,33 @@ pub fn build_servers() -> Result {
     )
 }
 
+/// A second OMS with a large generated catalog (for the download progress
+/// and big-catalog tests): it serves the app on its own origin.
+pub fn start_big_catalog_oms(data: &std::path::Path, products: usize) -> Result<Server> {
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let oms = root().join("target/release/till-oms");
+    proc::run(
+        Command::new(&oms)
+            .arg("gen-catalog")
+            .arg("--products")
+            .arg(products.to_string())
+            .arg("--data")
+            .arg(data),
+    )?;
+    Server::start(
+        "oms-big",
+        Command::new(&oms)
+            .args(["--listen", "127.0.0.1:0", "--dist"])
+            .arg(root().join("dist"))
+            .arg("--data")
+            .arg(data)
+            .arg("--register-token")
+            .arg(format!("{DEV_REGISTER}={DEV_REGISTER_TOKEN}")),
+        "listening on ",
+        Duration::from_secs(30),
+    )
+}
+
 pub fn start(opts: &Options) -> Result<System> {
     let oms_port = if opts.oms_port == 0 {
         free_port()?

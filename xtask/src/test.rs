@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 /// native build of it would compile for minutes to run nothing).
 const NATIVE_CRATES: &[&str] = &["till-core", "till-oms", "till-bridge", "xtask"];
 const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e"];
+/// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
+/// for the download's progress to be seen.
+const BIG_CATALOG_PRODUCTS: usize = 30_000;
 
 struct Outcome {
     tier: &'static str,
@@ -244,22 +247,30 @@ fn e2e() -> Outcome {
             sim_delay_ms: Some(1000),
             terminal_timeout_secs: Some(20),
         })?;
+        let big = system::start_big_catalog_oms(&data.join("big"), BIG_CATALOG_PRODUCTS)?;
         step(&format!(
-            "Playwright against {} (bridge {})",
+            "Playwright against {} (bridge {}, large catalog {})",
             sys.oms_url(),
-            sys.bridge_url()
+            sys.bridge_url(),
+            big.url
         ));
         let result = proc::run_captured(
             Command::new(root().join("node_modules/.bin/playwright"))
                 .args(["test", "--config", "tests/e2e/playwright.config.mjs"])
                 .env("TILL_BASE_URL", sys.oms_url())
                 .env("TILL_BRIDGE_URL", sys.bridge_url())
+                .env("TILL_BIG_CATALOG_URL", &big.url)
+                .env(
+                    "TILL_BIG_CATALOG_PRODUCTS",
+                    BIG_CATALOG_PRODUCTS.to_string(),
+                )
                 .env("TILL_REGISTER_ID", system::DEV_REGISTER)
                 .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
                 .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
                 .env("TILL_CHROMIUM", tools::chromium())
                 .current_dir(root()),
         );
+        drop(big);
         drop(sys);
         let _ = std::fs::remove_dir_all(&data);
         result

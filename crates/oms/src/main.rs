@@ -25,7 +25,7 @@ struct Args {
     #[arg(long, env = "TILL_DIST")]
     dist: Option<PathBuf>,
     /// Data folder; the database is created there on first start.
-    #[arg(long, env = "TILL_DATA", default_value = "data")]
+    #[arg(long, env = "TILL_DATA", default_value = "data", global = true)]
     data: PathBuf,
     /// A register and its token, REGISTER=TOKEN; repeat, or separate with commas.
     #[arg(
@@ -41,7 +41,7 @@ struct Args {
     #[arg(long, env = "TILL_BRIDGE_ORIGIN")]
     bridge_origin: Option<String>,
     /// Currency of the demo catalog written on first start (ISO 4217).
-    #[arg(long, env = "TILL_CURRENCY", default_value = "EUR")]
+    #[arg(long, env = "TILL_CURRENCY", default_value = "EUR", global = true)]
     currency: String,
     /// Enable the /_faults controls (for tests; never in a store).
     #[arg(long)]

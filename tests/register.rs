@@ -1,0 +1,103 @@
+//! The Register page in headless Chromium, mounted with a catalog of our
+//! choosing.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use std::sync::Arc;
+use till::pages::register::RegisterPage;
+use till::state::{AppState, CatalogView, Reach};
+use till::store::repo::CatalogMeta;
+use till::store::Db;
+use till_core::cart::Cart;
+use till_core::catalog::{fixtures, Category, CategoryId};
+use till_core::money::Currency;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+
+async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Element {
+    let db = Db::open(&format!("till-test-{}", js_sys::Math::random()))
+        .await
+        .unwrap();
+    let meta = CatalogMeta {
+        version: "c-test".into(),
+        currency: Currency::EUR,
+        categories: vec![Category {
+            id: CategoryId::new("general").unwrap(),
+            name: "General".into(),
+        }],
+        tax_rates: vec![fixtures::vat_standard()],
+        products_total: products.len() as u64,
+    };
+    let view = CatalogView::build(meta, products).unwrap();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        provide_context(AppState {
+            db: db.clone(),
+            settings: RwSignal::new(None),
+            catalog: RwSignal::new(Some(Arc::new(view))),
+            cart: RwSignal::new(Cart::new(Currency::EUR)),
+            download: RwSignal::new(None),
+            oms: RwSignal::new(Reach::Unknown),
+            bridge: RwSignal::new(Reach::Unknown),
+            persistent: RwSignal::new(None),
+            unsynced: RwSignal::new(0),
+            alert: RwSignal::new(None),
+            owner: RwSignal::new(Some(true)),
+            update_available: RwSignal::new(false),
+        });
+        view! { <leptos_router::components::Router><RegisterPage/></leptos_router::components::Router> }
+    });
+    handle.forget();
+    gloo_timers::future::TimeoutFuture::new(20).await;
+    host
+}
+
+#[wasm_bindgen_test]
+async fn untrusted_product_names_render_as_text() {
+    let mut p = fixtures::product("xss", 100, &fixtures::vat_standard(), "123456");
+    p.name = XSS.into();
+    let host = mount_with(vec![p]).await;
+    assert!(
+        host.query_selector("img").unwrap().is_none(),
+        "no element was made from the name"
+    );
+    let tile = host.query_selector("button.tile").unwrap().expect("a tile");
+    assert_eq!(tile.get_attribute("aria-label").as_deref(), Some(XSS));
+    assert!(
+        tile.text_content().unwrap().contains(XSS),
+        "the name shows literally"
+    );
+
+    // And in the cart, after a tap.
+    tile.unchecked_ref::<web_sys::HtmlElement>().click();
+    gloo_timers::future::TimeoutFuture::new(20).await;
+    let line = host
+        .query_selector(".line-name")
+        .unwrap()
+        .expect("a cart line");
+    assert_eq!(line.text_content().as_deref(), Some(XSS));
+    assert!(host.query_selector("img").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_tap_adds_the_product_and_the_pay_button_shows_the_total() {
+    let p = fixtures::product("coffee", 350, &fixtures::vat_standard(), "4000000000016");
+    let host = mount_with(vec![p]).await;
+    let pay = host.query_selector("button.pay").unwrap().unwrap();
+    assert!(
+        pay.has_attribute("disabled"),
+        "Pay is disabled while the cart is empty"
+    );
+    let tile = host.query_selector("button.tile").unwrap().unwrap();
+    tile.unchecked_ref::<web_sys::HtmlElement>().click();
+    tile.unchecked_ref::<web_sys::HtmlElement>().click();
+    gloo_timers::future::TimeoutFuture::new(20).await;
+    assert_eq!(pay.text_content().as_deref(), Some("Pay €7.00"));
+    assert!(!pay.has_attribute("disabled"));
+}
