@@ -80,12 +80,6 @@ impl From<IdbError> for StoreError {
     }
 }
 
-impl From<serde_wasm_bindgen::Error> for StoreError {
-    fn from(e: serde_wasm_bindgen::Error) -> StoreError {
-        StoreError::Corrupt(e.to_string())
-    }
-}
-
 fn js_error(e: JsValue) -> StoreError {
     match e.dyn_ref::<web_sys::DomException>() {
         Some(d) => from_dom_error(&d.name(), &d.message()),
@@ -93,15 +87,18 @@ fn js_error(e: JsValue) -> StoreError {
     }
 }
 
-/// Rust values go in as plain JS objects (readable in DevTools, indexable).
+/// Rust values go in as plain JS objects (readable in DevTools, indexable),
+/// by way of JSON: the app already carries serde_json for the network, and
+/// one serializer instead of two keeps the download smaller.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(|e| StoreError::Corrupt(format!("{e:?}")))
 }
 
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
-    Ok(serde_wasm_bindgen::from_value(value)?)
+    let json =
+        js_sys::JSON::stringify(&value).map_err(|e| StoreError::Corrupt(format!("{e:?}")))?;
+    serde_json::from_str(&String::from(json)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// An open database.

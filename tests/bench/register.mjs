@@ -1,0 +1,145 @@
+// Register benchmarks, run by `cargo xtask bench` against the release build
+// served by a real OMS holding a large generated catalog. Each figure is
+// printed next to a baseline measured in the same run, as a table and as
+// one JSON line. Nothing here asserts: people compare.
+import { chromium } from "playwright-core";
+import { gzipSync } from "node:zlib";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const base = process.env.TILL_BENCH_OMS_URL;
+const products = Number(process.env.TILL_BENCH_PRODUCTS);
+const dist = process.env.TILL_DIST;
+const env = {
+  registerId: process.env.TILL_REGISTER_ID,
+  registerToken: process.env.TILL_REGISTER_TOKEN,
+  pairingToken: process.env.TILL_PAIRING_TOKEN,
+};
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const median = (xs) => percentile(xs, 50);
+const results = [];
+const record = (name, value, unit, baseline) => results.push({ name, value, unit, baseline });
+
+// 1. The app shell's transfer size: wasm + JS + CSS, gzip.
+let gz = 0;
+let raw = 0;
+for (const f of readdirSync(dist)) {
+  if (/\.(wasm|js|css)$/.test(f) && f !== "sw.js") {
+    const bytes = readFileSync(join(dist, f));
+    raw += bytes.length;
+    gz += gzipSync(bytes).length;
+  }
+}
+record("app_shell_gzip_bytes", gz, "bytes", { name: "app_shell_raw_bytes", value: raw });
+
+const browser = await chromium.launch({
+  executablePath: process.env.TILL_CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+
+// 2. First catalog download of all products, from "Start selling" to tiles.
+await page.goto(base + "/");
+await page.getByLabel("Register id").fill(env.registerId);
+await page.getByLabel("Register token").fill(env.registerToken);
+await page.getByLabel("Bridge URL").fill("http://127.0.0.1:9");
+await page.getByLabel("Pairing token").fill(env.pairingToken);
+const t0 = Date.now();
+await page.getByRole("button", { name: "Start selling" }).click();
+await page.getByText(/Showing 200 of/).waitFor({ timeout: 300_000 });
+const download = Date.now() - t0;
+// Baseline: the same pages fetched and parsed, stored nowhere.
+const fetchOnly = await page.evaluate(async (token) => {
+  const t = performance.now();
+  let cursor = null;
+  do {
+    const r = await fetch("/api/v1/catalog" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""), { headers: { Authorization: `Bearer ${token}` } });
+    const page = await r.json();
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return performance.now() - t;
+}, env.registerToken);
+record("first_catalog_download_ms", download, "ms", { name: "fetch_and_parse_only_ms", value: fetchOnly });
+
+// 3. From navigation to a usable register, with every product in IndexedDB.
+const usable = [];
+for (let i = 0; i < 3; i++) {
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll("button.tile").length > 0, null, { timeout: 60_000 });
+  usable.push(await page.evaluate(() => performance.now()));
+}
+const rawRead = await page.evaluate(
+  () =>
+    new Promise((resolve, reject) => {
+      const t = performance.now();
+      const open = indexedDB.open("till");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const req = open.result.transaction("products").objectStore("products").getAll();
+        req.onsuccess = () => resolve(performance.now() - t);
+        req.onerror = () => reject(req.error);
+      };
+    }),
+);
+record("time_to_usable_register_ms", median(usable), "ms", { name: "raw_indexeddb_getall_ms", value: rawRead });
+
+// 4. Search: one keystroke to updated tiles, typed letter by letter.
+const words = ["creme cheese 1", "cafe bread", "smoked olives 99", "gen-00123", "organic", "jalapeno soup 4", "deja pate", "200000010000"];
+const latencies = await page.evaluate(async (words) => {
+  const input = document.querySelector('input[aria-label="Search products"]');
+  const out = [];
+  for (const w of words) {
+    for (let i = 1; i <= w.length; i++) {
+      const t = performance.now();
+      input.value = w.slice(0, i);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      await new Promise((r) => setTimeout(r, 0));
+      out.push(performance.now() - t);
+    }
+    input.value = "";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return out;
+}, words);
+// Baseline: a naive scan (lower-case substring over every name) per keystroke.
+const naive = await page.evaluate(
+  (words) =>
+    new Promise((resolve) => {
+      const open = indexedDB.open("till");
+      open.onsuccess = () => {
+        const req = open.result.transaction("products").objectStore("products").getAll();
+        req.onsuccess = () => {
+          const names = req.result.map((p) => p.name.toLowerCase());
+          const out = [];
+          for (const w of words)
+            for (let i = 1; i <= w.length; i++) {
+              const q = w.slice(0, i);
+              const t = performance.now();
+              let n = 0;
+              for (const name of names) if (name.includes(q)) n++;
+              out.push(performance.now() - t);
+            }
+          resolve(out);
+        };
+      };
+    }),
+  words,
+);
+record("search_keystroke_p50_ms", percentile(latencies, 50), "ms", { name: "naive_js_scan_p50_ms", value: percentile(naive, 50) });
+record("search_keystroke_p95_ms", percentile(latencies, 95), "ms", { name: "naive_js_scan_p95_ms", value: percentile(naive, 95) });
+await browser.close();
+
+console.log(`Register benchmarks (${products.toLocaleString("en-US")} products; headless Chromium; targets: shell ≤ 200 KB gzip, usable ≤ 1.5 s, search p95 ≤ 16 ms, download ≤ 10 s)`);
+const pad = (s, n) => String(s).padEnd(n);
+const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1)).padStart(12);
+console.log(pad("benchmark", 30) + pad("value", 13) + pad("unit", 7) + pad("baseline", 26) + "baseline".padStart(12) + "   ratio");
+for (const r of results) {
+  const b = r.baseline;
+  console.log(pad(r.name, 30) + num(r.value) + " " + pad(r.unit, 7) + (b ? pad(b.name, 26) + num(b.value) + "   " + (r.value / b.value).toFixed(2) : ""));
+}
+console.log(JSON.stringify({ suite: "register", products, results }));
