@@ -4,6 +4,7 @@
 use crate::components::status_bar::StatusBar;
 use crate::net::oms::{CatalogSync, Oms};
 use crate::pages::pay::PayPage;
+use crate::pages::receipt::ReceiptPage;
 use crate::pages::register::RegisterPage;
 use crate::pages::settings::SettingsPage;
 use crate::state::{AppState, CatalogView, Reach};
@@ -51,6 +52,11 @@ fn Shell(db: Db) -> impl IntoView {
         alert: RwSignal::new(None),
         owner: RwSignal::new(None),
         update_available: RwSignal::new(false),
+        order: RwSignal::new(None),
+        card: Default::default(),
+        pay_message: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        goto: RwSignal::new(None),
     };
     provide_context(state.clone());
     crate::locks::acquire(state.owner);
@@ -76,11 +82,19 @@ fn Shell(db: Db) -> impl IntoView {
             if let Ok(entries) = state.db.outbox().await {
                 state.unsynced.set(entries.len());
             }
+            match state.db.current_order().await {
+                Ok(order) => state
+                    .order
+                    .set(order.filter(|o| o.status == till_core::order::OrderStatus::Open)),
+                Err(e) => state.alert.set(Some(e.to_string())),
+            }
             state
                 .persistent
                 .set(crate::components::status_bar::persisted().await);
             loaded.set(true);
             if state.settings.get_untracked().is_some() {
+                // A card payment interrupted by a reload or crash comes back first.
+                crate::payment::resume(state.clone()).await;
                 sync_catalog(state.clone()).await;
             }
         });
@@ -126,6 +140,7 @@ fn Shell(db: Db) -> impl IntoView {
     let owner = state.owner;
     view! {
         <Router>
+            <Navigator/>
             <StatusBar/>
             <main class="till">
                 <Show when=move || owner.get() != Some(false) fallback=|| view! {
@@ -139,6 +154,7 @@ fn Shell(db: Db) -> impl IntoView {
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=RegisterPage/>
                             <Route path=path!("/pay") view=PayPage/>
+                            <Route path=path!("/receipt/:id") view=ReceiptPage/>
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
                         </Routes>
                     </Show>
@@ -226,6 +242,19 @@ pub async fn sync_catalog(state: AppState) {
         Err(crate::net::oms::NetError::Unreachable(_)) => state.oms.set(Reach::Offline),
         Err(e) => state.alert.set(Some(e.to_string())),
     }
+}
+
+/// Performs navigations asked for by code outside components.
+#[component]
+fn Navigator() -> impl IntoView {
+    let app = crate::state::use_app();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(to) = app.goto.get() {
+            app.goto.set(None);
+            navigate(&to, Default::default());
+        }
+    });
 }
 
 /// An unknown address: say so, and offer the way back.

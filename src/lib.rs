@@ -14,8 +14,10 @@ pub mod components;
 pub mod locks;
 pub mod net;
 pub mod pages;
+pub mod payment;
 pub mod platform;
 pub mod pwa;
+pub mod sale;
 pub mod state;
 pub mod store;
 

@@ -98,6 +98,17 @@ pub struct AppState {
     pub owner: RwSignal<Option<bool>>,
     /// A new version has installed and waits for "reload".
     pub update_available: RwSignal<bool>,
+    /// The order of the sale in progress (created at the first payment).
+    pub order: RwSignal<Option<till_core::order::Order>>,
+    /// The card payment popup's session.
+    pub card: crate::payment::Card,
+    /// What the payment page says after a card attempt ended (declined,
+    /// cancelled, failed).
+    pub pay_message: RwSignal<Option<String>>,
+    /// A message for the register page (an order closed unpaid).
+    pub notice: RwSignal<Option<String>>,
+    /// Where to go next (set by code outside components; the shell navigates).
+    pub goto: RwSignal<Option<String>>,
 }
 
 pub fn use_app() -> AppState {

@@ -50,6 +50,11 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
             alert: RwSignal::new(None),
             owner: RwSignal::new(Some(true)),
             update_available: RwSignal::new(false),
+            order: RwSignal::new(None),
+            card: Default::default(),
+            pay_message: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            goto: RwSignal::new(None),
         });
         view! { <leptos_router::components::Router><RegisterPage/></leptos_router::components::Router> }
     });

@@ -1,5 +1,6 @@
 //! One module per route.
 
 pub mod pay;
+pub mod receipt;
 pub mod register;
 pub mod settings;

@@ -21,7 +21,17 @@ pub fn RegisterPage() -> impl IntoView {
     let category = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
 
+    // Once part of the sale is paid, the cart is the order: no more edits.
+    let locked = move || {
+        app.order
+            .with_untracked(|o| o.as_ref().is_some_and(|o| !o.tenders.is_empty()))
+    };
     let add = move |slot: usize| {
+        if locked() {
+            return notice.set(Some(
+                "Part of this sale is paid: finish the payment first.".into(),
+            ));
+        }
         let Some(view) = app.catalog.get_untracked() else {
             return;
         };
@@ -35,6 +45,12 @@ pub fn RegisterPage() -> impl IntoView {
         }
     };
     let add_barcode = move |code: &str| -> bool {
+        if locked() {
+            notice.set(Some(
+                "Part of this sale is paid: finish the payment first.".into(),
+            ));
+            return false;
+        }
         let Some(view) = app.catalog.get_untracked() else {
             return false;
         };
@@ -173,6 +189,12 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <section class="page register" aria-labelledby="register-heading">
             <h1 id="register-heading">"Register"</h1>
+            {move || app.notice.get().map(|n| view! {
+                <div class="sale-notice" role="alert">
+                    <span>{n}</span>
+                    <button on:click=move |_| app.notice.set(None)>"OK"</button>
+                </div>
+            })}
             <div class="register-layout">
                 <div class="catalog">
                     <input

@@ -38,6 +38,7 @@ pub struct CatalogMeta {
 const SETTINGS_KEY: &str = "settings";
 const CATALOG_KEY: &str = "catalog";
 const CART_KEY: &str = "cart";
+const CURRENT_ORDER_KEY: &str = "current_order";
 
 impl Db {
     pub async fn settings(&self) -> Result<Option<Settings>, StoreError> {
@@ -108,29 +109,13 @@ impl Db {
         outbox: &[OutboxChange],
     ) -> Result<(), StoreError> {
         let order = to_js(order)?;
-        let mut puts = Vec::new();
-        let mut deletes = Vec::new();
-        for c in outbox {
-            match c {
-                OutboxChange::Put(e) => puts.push(to_js(e)?),
-                OutboxChange::Delete { order_id, version } => {
-                    let key = js_sys::Array::of2(
-                        &JsValue::from_str(&order_id.to_string()),
-                        &JsValue::from(*version),
-                    );
-                    deletes.push(JsValue::from(key));
-                }
-            }
-        }
+        let changes = outbox.to_vec();
         self.commit(self.write_strict(&[ORDERS, OUTBOX])?, |tx| async move {
             let r = async {
                 tx.object_store(ORDERS)?.put(&order, None)?.await?;
                 let out = tx.object_store(OUTBOX)?;
-                for k in deletes {
-                    out.delete(k)?.await?;
-                }
-                for v in &puts {
-                    out.put(v, None)?.await?;
+                for c in &changes {
+                    apply_outbox_change(&out, c).await?;
                 }
                 Ok(())
             }
@@ -138,6 +123,99 @@ impl Db {
             (tx, r)
         })
         .await
+    }
+
+    /// Creates the order for the open cart: takes the next sequence number
+    /// of `date`, and writes the order, its outbox entry and the pointer to
+    /// it in one strict transaction. `make` builds the order from the
+    /// sequence number (pure: no other await inside the transaction).
+    pub async fn create_order(
+        &self,
+        date_key: &str,
+        make: impl FnOnce(u32) -> Result<(Order, Vec<OutboxChange>), String>,
+    ) -> Result<Order, StoreError> {
+        let seq_key = JsValue::from_str(&format!("seq:{date_key}"));
+        let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let out = slot.clone();
+        self.commit(
+            self.write_strict(&[META, ORDERS, OUTBOX])?,
+            |tx| async move {
+                let r = async {
+                    let meta = tx.object_store(META)?;
+                    let last: u32 = match meta.get(seq_key.clone())?.await? {
+                        Some(v) => from_js(v)?,
+                        None => 0,
+                    };
+                    let (order, changes) = make(last + 1).map_err(StoreError::Failed)?;
+                    meta.put(&to_js(&(last + 1))?, Some(&seq_key))?.await?;
+                    meta.put(
+                        &to_js(&order.id)?,
+                        Some(&JsValue::from_str(CURRENT_ORDER_KEY)),
+                    )?
+                    .await?;
+                    tx.object_store(ORDERS)?.put(&to_js(&order)?, None)?.await?;
+                    let outbox = tx.object_store(OUTBOX)?;
+                    for c in &changes {
+                        apply_outbox_change(&outbox, c).await?;
+                    }
+                    *out.borrow_mut() = Some(order);
+                    Ok(())
+                }
+                .await;
+                (tx, r)
+            },
+        )
+        .await?;
+        let order = slot.borrow_mut().take();
+        order.ok_or_else(|| StoreError::Failed("the order was not created".into()))
+    }
+
+    /// The order of the sale in progress, if any.
+    pub async fn current_order(&self) -> Result<Option<Order>, StoreError> {
+        let id: Option<String> = self
+            .get(META, &JsValue::from_str(CURRENT_ORDER_KEY))
+            .await?;
+        match id {
+            Some(id) => self.get(ORDERS, &JsValue::from_str(&id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The sale is over (paid, or closed unpaid): the cart empties and the
+    /// register is ready for the next one, in one transaction with the
+    /// order's last version.
+    pub async fn finish_sale(
+        &self,
+        order: &Order,
+        outbox: &[OutboxChange],
+        empty_cart: &Cart,
+    ) -> Result<(), StoreError> {
+        let order = to_js(order)?;
+        let cart = to_js(empty_cart)?;
+        let changes = outbox.to_vec();
+        self.commit(
+            self.write_strict(&[META, ORDERS, OUTBOX])?,
+            |tx| async move {
+                let r = async {
+                    tx.object_store(ORDERS)?.put(&order, None)?.await?;
+                    let out = tx.object_store(OUTBOX)?;
+                    for c in &changes {
+                        apply_outbox_change(&out, c).await?;
+                    }
+                    let meta = tx.object_store(META)?;
+                    meta.delete(JsValue::from_str(CURRENT_ORDER_KEY))?.await?;
+                    meta.put(&cart, Some(&JsValue::from_str(CART_KEY)))?.await?;
+                    Ok(())
+                }
+                .await;
+                (tx, r)
+            },
+        )
+        .await
+    }
+
+    pub async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        self.get(ORDERS, &JsValue::from_str(id)).await
     }
 
     pub async fn orders(&self) -> Result<Vec<Order>, StoreError> {
@@ -177,4 +255,23 @@ impl Db {
 /// error rather than a panic.
 pub fn parse_record<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
     from_js(v)
+}
+
+async fn apply_outbox_change(
+    store: &idb::ObjectStore,
+    change: &OutboxChange,
+) -> Result<(), StoreError> {
+    match change {
+        OutboxChange::Put(e) => {
+            store.put(&to_js(e)?, None)?.await?;
+        }
+        OutboxChange::Delete { order_id, version } => {
+            let key = js_sys::Array::of2(
+                &JsValue::from_str(&order_id.to_string()),
+                &JsValue::from(*version),
+            );
+            store.delete(JsValue::from(key))?.await?;
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ export const env = {
 };
 
 /// First run: fill in the setup form the way a store's administrator would.
-export async function setUp(page) {
+export async function setUp(page, { resultWait } = {}) {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
   await expect(page.getByLabel("OMS URL")).toHaveValue(new URL(page.url()).origin);
@@ -17,6 +17,7 @@ export async function setUp(page) {
   await page.getByLabel("Register token").fill(env.registerToken);
   await page.getByLabel("Bridge URL").fill(env.bridge);
   await page.getByLabel("Pairing token").fill(env.pairingToken);
+  if (resultWait) await page.getByLabel("Card result wait (seconds)").fill(String(resultWait));
   await page.getByRole("button", { name: "Start selling" }).click();
   await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
   await expect(page.getByRole("button", { name: "Espresso", exact: true })).toBeVisible();
@@ -24,4 +25,63 @@ export async function setUp(page) {
 
 export function cart(page) {
   return page.getByRole("region", { name: "Cart" });
+}
+
+const pairing = () => ({ "X-Pairing-Token": env.pairingToken });
+
+/// Sets the simulated terminal's behaviour for the next payment.
+export async function simNext(request, behaviour) {
+  const r = await request.post(`${env.bridge}/_sim/next`, { headers: pairing(), data: behaviour });
+  expect(r.ok()).toBe(true);
+}
+
+export async function simPost(request, path) {
+  return request.post(`${env.bridge}${path}`, { headers: pairing() });
+}
+
+/// Every charge the terminal made; fails if any reference was charged twice.
+export async function charges(request) {
+  const list = await (await request.get(`${env.bridge}/_sim/charges`, { headers: pairing() })).json();
+  const refs = list.map((c) => c.reference);
+  expect(new Set(refs).size, `charged twice: ${JSON.stringify(list)}`).toBe(refs.length);
+  return list;
+}
+
+/// Reads a store of the register's IndexedDB.
+export async function stored(page, store) {
+  return page.evaluate(
+    (store) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("till");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction(store).objectStore(store).getAll();
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        };
+      }),
+    store,
+  );
+}
+
+/// The payments the OMS holds for an order.
+export async function omsPayments(request, orderId) {
+  const r = await request.get(`/api/v1/orders/${orderId}`, { headers: { Authorization: `Bearer ${env.registerToken}` } });
+  return r.ok() ? (await r.json()).payments : [];
+}
+
+/// Adds one product by its tile (searching for it first) and opens the payment page.
+export async function ringUp(page, name) {
+  await page.getByLabel("Search products").fill(name.split(" (")[0]);
+  await page.getByRole("button", { name, exact: true }).click();
+  await page.getByLabel("Search products").fill("");
+}
+
+export async function goPay(page) {
+  await cart(page).getByRole("button", { name: /^Pay / }).click();
+  await expect(page.getByRole("heading", { name: "Payment" })).toBeVisible();
+}
+
+export function dialog(page) {
+  return page.getByRole("dialog", { name: "Card payment" });
 }

@@ -66,6 +66,12 @@ pub enum OrderError {
     TooManyTenders,
     #[error("card payment {0} is not the one this order is waiting for")]
     UnexpectedPayment(PaymentRef),
+    #[error("part of this order is paid: finish the payment before changing the sale")]
+    PartlyPaid,
+    #[error("enter the amount tendered")]
+    NoAmount,
+    #[error("{received} is far more than the {due} due: check the amount tendered")]
+    AbsurdTender { received: Money, due: Money },
     #[error("Payment pending confirmation — do not void")]
     VoidWhilePending,
     #[error("refund the card payment before voiding this order")]
@@ -412,6 +418,54 @@ pub enum Tender {
     },
 }
 
+/// Cash handed over is at most this many times the amount due (and at most
+/// [`CASH_TENDER_MAX_MAJOR`] major units above it): more is a typing
+/// mistake (an extra zero), not a customer.
+pub const CASH_TENDER_MAX_FACTOR: i64 = 100;
+/// Cash handed over may always exceed the amount due by up to this many
+/// major units (a 500 note for a small purchase).
+pub const CASH_TENDER_MAX_MAJOR: i64 = 1_000;
+
+/// Checks what a cashier typed as cash tendered for `due`.
+pub fn check_cash(received: Money, due: Money) -> Result<(), OrderError> {
+    if received.is_negative() {
+        return Err(MoneyError::Negative.into());
+    }
+    if received.is_zero() {
+        return Err(OrderError::ZeroTender);
+    }
+    let slack = CASH_TENDER_MAX_MAJOR.saturating_mul(due.currency().minor_per_major());
+    let limit = due
+        .minor()
+        .saturating_mul(CASH_TENDER_MAX_FACTOR)
+        .max(due.minor().saturating_add(slack));
+    if received.minor() > limit {
+        return Err(OrderError::AbsurdTender { received, due });
+    }
+    Ok(())
+}
+
+/// Quick amounts for the cash keypad: the exact amount, then the next round
+/// amounts a customer is likely to hand over (next whole unit, next 5, 10,
+/// 20, 50, 100 units), without repeats, at most five.
+pub fn quick_cash(due: Money) -> Vec<Money> {
+    let per = due.currency().minor_per_major();
+    let mut out = vec![due];
+    for step in [1, 5, 10, 20, 50, 100] {
+        let unit = step * per;
+        let next = (due.minor() / unit + 1) * unit;
+        if let Ok(m) = Money::new(next, due.currency()) {
+            if !out.contains(&m) && m.minor() > due.minor() {
+                out.push(m);
+            }
+        }
+        if out.len() == 5 {
+            break;
+        }
+    }
+    out
+}
+
 impl Tender {
     /// Cash towards `due`: the whole of `received` when it is less than the
     /// amount due (a split payment), else exactly the amount due with change.
@@ -538,6 +592,41 @@ impl Order {
             status: OrderStatus::Open,
             version: 1,
         })
+    }
+
+    /// Takes the cart's new content while nothing has been paid yet (the
+    /// cashier went back to the register and changed the sale).
+    pub fn replace_cart(&mut self, cart: &Cart, now: Timestamp) -> Result<(), OrderError> {
+        if self.status != OrderStatus::Open {
+            return Err(OrderError::NotOpen {
+                status: self.status.label(),
+            });
+        }
+        if !self.tenders.is_empty() {
+            return Err(OrderError::PartlyPaid);
+        }
+        if cart.is_empty() {
+            return Err(OrderError::Empty);
+        }
+        if cart.lines == self.lines
+            && cart.order_discount == self.order_discount
+            && cart.currency == self.currency
+        {
+            return Ok(());
+        }
+        self.totals = cart.totals()?;
+        self.lines = cart.lines.clone();
+        self.order_discount = cart.order_discount;
+        self.currency = cart.currency;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Whether the order holds exactly this cart.
+    pub fn holds(&self, cart: &Cart) -> bool {
+        cart.lines == self.lines
+            && cart.order_discount == self.order_discount
+            && cart.currency == self.currency
     }
 
     pub fn register(&self) -> &RegisterId {
@@ -901,6 +990,53 @@ pub(crate) mod tests {
             last4: "4242".into(),
             auth_code: "A1B2C3".into(),
         }
+    }
+
+    #[test]
+    fn cash_tendered_is_checked_for_typing_mistakes() {
+        assert_eq!(check_cash(eur(0), eur(545)), Err(OrderError::ZeroTender));
+        check_cash(eur(1000), eur(545)).unwrap();
+        check_cash(eur(50_000), eur(545)).unwrap(); // a 500 note
+        assert!(matches!(
+            check_cash(eur(10_000_000), eur(545)),
+            Err(OrderError::AbsurdTender { .. })
+        ));
+        check_cash(eur(10_000_000), eur(100_000)).unwrap();
+    }
+
+    #[test]
+    fn quick_cash_offers_exact_then_round_amounts() {
+        assert_eq!(
+            quick_cash(eur(675)),
+            vec![eur(675), eur(700), eur(1000), eur(2000), eur(5000)]
+        );
+        assert_eq!(
+            quick_cash(eur(2000)),
+            vec![eur(2000), eur(2100), eur(2500), eur(3000), eur(4000)]
+        );
+    }
+
+    #[test]
+    fn the_cart_may_change_until_something_is_paid() {
+        let c = small();
+        let mut o = order();
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&c, &ProductId::new("mug").unwrap()).unwrap();
+        o.replace_cart(&cart, Timestamp(2_000)).unwrap();
+        assert!(o.holds(&cart));
+        assert_eq!(o.version, 2);
+        assert_eq!(o.totals.total, eur(1307));
+        o.replace_cart(&cart, Timestamp(3_000)).unwrap();
+        assert_eq!(o.version, 2, "the same cart changes nothing");
+        o.add_tender(
+            Tender::cash(eur(100), o.due().unwrap()).unwrap(),
+            Timestamp(4_000),
+        )
+        .unwrap();
+        assert_eq!(
+            o.replace_cart(&Cart::new(Currency::EUR), Timestamp(5_000)),
+            Err(OrderError::PartlyPaid)
+        );
     }
 
     #[test]
