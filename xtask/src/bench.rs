@@ -12,6 +12,10 @@
 //!   IndexedDB read of the products; search keystroke latency p50/p95 next
 //!   to a naive scan of the names.
 //!
+//! - Sale commit (`tests/bench_store.rs`, ignored by the test tiers): an
+//!   order and its outbox entry in one strict transaction, next to a raw
+//!   strict `put` of the same record.
+//!
 //! Benchmarks are never assertions: they report, and a person compares.
 
 use crate::proc::{self, root, step};
@@ -45,6 +49,31 @@ pub fn run(args: &[String]) -> Result {
     tools::ensure_all()?;
     tools::build_app()?;
     system::build_servers()?;
+    step("Sale commit: order + outbox (strict) next to a raw strict put, in headless Chromium");
+    proc::run(
+        Command::new("cargo")
+            .args([
+                "test",
+                "--locked",
+                "--release",
+                "--target",
+                tools::WASM_TARGET,
+                "-p",
+                "till",
+                "--test",
+                "bench_store",
+                "--",
+                "--include-ignored",
+                "--nocapture",
+            ])
+            .env("CHROMEDRIVER", tools::chromedriver())
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .current_dir(root()),
+    )?;
+
     let data = tempdir("till-bench")?;
     let oms = system::start_big_catalog_oms(&data, BENCH_PRODUCTS)?;
     step(&format!(
