@@ -57,6 +57,9 @@ fn Shell(db: Db) -> impl IntoView {
         pay_message: RwSignal::new(None),
         notice: RwSignal::new(None),
         goto: RwSignal::new(None),
+        sync_progress: RwSignal::new(None),
+        sync_wake: RwSignal::new(0),
+        parked: RwSignal::new(0),
     };
     provide_context(state.clone());
     crate::locks::acquire(state.owner);
@@ -97,6 +100,7 @@ fn Shell(db: Db) -> impl IntoView {
                 crate::payment::resume(state.clone()).await;
                 sync_catalog(state.clone()).await;
             }
+            crate::sync::start(state.clone());
         });
     }
 
@@ -136,6 +140,21 @@ fn Shell(db: Db) -> impl IntoView {
         );
     }
 
+    // Leaving with unsynced orders asks first: they live only here until synced.
+    {
+        let unsynced = state.unsynced;
+        let handle = window_event_listener(
+            leptos::ev::beforeunload,
+            move |e: web_sys::BeforeUnloadEvent| {
+                if unsynced.get_untracked() > 0 {
+                    e.prevent_default();
+                    e.set_return_value("Some orders have not reached the back office yet.");
+                }
+            },
+        );
+        on_cleanup(move || handle.remove());
+    }
+
     let configured = move || state.settings.get().is_some();
     let owner = state.owner;
     view! {
@@ -155,6 +174,10 @@ fn Shell(db: Db) -> impl IntoView {
                             <Route path=path!("/") view=RegisterPage/>
                             <Route path=path!("/pay") view=PayPage/>
                             <Route path=path!("/receipt/:id") view=ReceiptPage/>
+                            <Route path=path!("/sales") view=crate::pages::sales::SalesPage/>
+                            <Route path=path!("/sales/:id") view=crate::pages::sales::OrderPage/>
+                            <Route path=path!("/safety") view=crate::pages::safety::SafetyPage/>
+                            <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
                         </Routes>
                     </Show>

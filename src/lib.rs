@@ -20,6 +20,7 @@ pub mod pwa;
 pub mod sale;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 pub use app::App;
 

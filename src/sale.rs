@@ -37,6 +37,8 @@ async fn refresh_unsynced(app: &AppState) {
     if let Ok(entries) = app.db.outbox().await {
         app.unsynced.set(entries.len());
     }
+    // A new order version: let the sync worker send it now.
+    app.sync_wake.update(|n| *n += 1);
 }
 
 /// The order for the cart: the current one (updated if the cart changed and

@@ -109,6 +109,12 @@ pub struct AppState {
     pub notice: RwSignal<Option<String>>,
     /// Where to go next (set by code outside components; the shell navigates).
     pub goto: RwSignal<Option<String>>,
+    /// (sent, total) while the sync worker drains the outbox.
+    pub sync_progress: RwSignal<Option<(usize, usize)>>,
+    /// Bumped to wake the sync worker (a new sale, the network is back).
+    pub sync_wake: RwSignal<u64>,
+    /// Outbox entries the OMS refused, kept for a person to look at.
+    pub parked: RwSignal<usize>,
 }
 
 pub fn use_app() -> AppState {

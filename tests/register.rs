@@ -55,6 +55,9 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
             pay_message: RwSignal::new(None),
             notice: RwSignal::new(None),
             goto: RwSignal::new(None),
+            sync_progress: RwSignal::new(None),
+            sync_wake: RwSignal::new(0),
+            parked: RwSignal::new(0),
         });
         view! { <leptos_router::components::Router><RegisterPage/></leptos_router::components::Router> }
     });

@@ -192,3 +192,61 @@ async fn a_stored_record_that_does_not_parse_is_a_clear_error() {
     let err = db.settings().await.unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
+
+#[wasm_bindgen_test]
+async fn outbox_rounds_update_entries_but_never_bring_back_a_superseded_one() {
+    let db = fresh().await;
+    let o = order(3, 3);
+    let t = Timestamp::from_millis(1_000);
+    let mut outbox = Outbox::default();
+    db.save_order(&o, &outbox.enqueue(o.id, 1, t))
+        .await
+        .unwrap();
+
+    // A sync round starts with v1 in memory...
+    let mut round = Outbox::new(db.outbox().await.unwrap());
+    // ...meanwhile the sale pays: v2 supersedes v1.
+    let mut v2 = o.clone();
+    v2.version = 2;
+    let mut sale = Outbox::new(db.outbox().await.unwrap());
+    db.save_order(&v2, &sale.enqueue(o.id, 2, t)).await.unwrap();
+    // The round's retry of v1 must not resurrect it.
+    let changes = round.record(
+        o.id,
+        1,
+        till_core::outbox::Outcome::Retry {
+            reason: "offline".into(),
+        },
+        t,
+        500,
+    );
+    db.apply_outbox(&changes).await.unwrap();
+    let stored: Vec<_> = db
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(stored, vec![2]);
+
+    // A rejection parks the entry, kept and visible.
+    let mut round = Outbox::new(db.outbox().await.unwrap());
+    let changes = round.record(
+        o.id,
+        2,
+        till_core::outbox::Outcome::from_http(422, "totals.total: wrong"),
+        t,
+        500,
+    );
+    db.apply_outbox(&changes).await.unwrap();
+    let entries = db.outbox().await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].is_parked());
+
+    // Stored removes it.
+    let mut round = Outbox::new(entries);
+    let changes = round.record(o.id, 2, till_core::outbox::Outcome::Stored, t, 500);
+    db.apply_outbox(&changes).await.unwrap();
+    assert!(db.outbox().await.unwrap().is_empty());
+}

@@ -54,15 +54,23 @@ pub fn StatusBar() -> impl IntoView {
         Some(false) => "Storage: not persistent",
         None => "Storage: unknown",
     };
-    let unsynced = move || format!("{} unsynced", app.unsynced.get());
+    let unsynced = move || match app.sync_progress.get() {
+        Some((done, total)) => format!("Syncing {} / {}", group(done as u64), group(total as u64)),
+        None => format!("{} unsynced", app.unsynced.get()),
+    };
     view! {
         <header class="status-bar" role="status" aria-label="Status">
             <a class="brand" href="/">"Till"</a>
             <span class=move || format!("pill {}", oms().1)>{move || oms().0}</span>
-            <span class="pill">{unsynced}</span>
+            <a class="pill" href="/safety" aria-label=move || format!("Data safety: {}", unsynced())>{unsynced}</a>
             <span class="pill">{bridge}</span>
             <span class="pill">{storage}</span>
-            <a class="settings-link" href="/settings">"Settings"</a>
+            <nav class="nav" aria-label="Pages">
+                <a href="/">"Register"</a>
+                <a href="/sales">"Register Sales"</a>
+                <a href="/day-end">"Day end"</a>
+                <a href="/settings">"Settings"</a>
+            </nav>
         </header>
         {move || app.download.get().map(|(done, total)| view! {
             <div class="download">

@@ -3,7 +3,10 @@
 use crate::store::repo::CatalogMeta;
 use crate::store::{Db, StoreError};
 use gloo_net::http::Request;
-use till_core::api::{ApiError, CatalogPage, CATALOG_PAGE_SIZE};
+use till_core::api::{
+    ApiError, BatchRequest, BatchResponse, CatalogPage, OrderList, OrderLookup, CATALOG_PAGE_SIZE,
+};
+use till_core::order::{BusinessDate, Order, OrderId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetError {
@@ -112,6 +115,83 @@ impl Oms {
                 Err(NetError::Refused { status, message })
             }
         }
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    async fn refused(r: gloo_net::http::Response) -> NetError {
+        let status = r.status();
+        let message = r
+            .json::<ApiError>()
+            .await
+            .map(|e| e.message)
+            .unwrap_or_else(|_| r.status_text());
+        NetError::Refused { status, message }
+    }
+
+    /// `POST /orders:batch`: one result per order, in order.
+    pub async fn send_batch(&self, orders: &[Order]) -> Result<BatchResponse, NetError> {
+        let req = Request::post(&self.url("/orders:batch"))
+            .header("Authorization", &self.auth())
+            .json(&BatchRequest {
+                orders: orders.iter().collect::<Vec<_>>(),
+            })
+            .map_err(|e| NetError::BadAnswer(e.to_string()))?;
+        let r = req
+            .send()
+            .await
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        if r.status() != 200 {
+            return Err(Self::refused(r).await);
+        }
+        let body: BatchResponse = r
+            .json()
+            .await
+            .map_err(|e| NetError::BadAnswer(e.to_string()))?;
+        if body.results.len() != orders.len() {
+            return Err(NetError::BadAnswer(format!(
+                "{} results for {} orders",
+                body.results.len(),
+                orders.len()
+            )));
+        }
+        Ok(body)
+    }
+
+    /// `GET /orders/{id}`: the order and the payments reported for it;
+    /// `None` when the OMS knows neither.
+    pub async fn order(&self, id: &OrderId) -> Result<Option<OrderLookup>, NetError> {
+        let r = Request::get(&self.url(&format!("/orders/{id}")))
+            .header("Authorization", &self.auth())
+            .send()
+            .await
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        match r.status() {
+            200 => r
+                .json()
+                .await
+                .map(Some)
+                .map_err(|e| NetError::BadAnswer(e.to_string())),
+            404 => Ok(None),
+            _ => Err(Self::refused(r).await),
+        }
+    }
+
+    /// `GET /orders?register=&date=`: the OMS's copy of a register's day.
+    pub async fn day(&self, register: &str, date: BusinessDate) -> Result<OrderList, NetError> {
+        let r = Request::get(&self.url(&format!("/orders?register={register}&date={date}")))
+            .header("Authorization", &self.auth())
+            .send()
+            .await
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        if r.status() != 200 {
+            return Err(Self::refused(r).await);
+        }
+        r.json()
+            .await
+            .map_err(|e| NetError::BadAnswer(e.to_string()))
     }
 
     /// Downloads the catalog into IndexedDB when it changed, page by page,

@@ -1,6 +1,9 @@
 //! One module per route.
 
+pub mod dayend;
 pub mod pay;
 pub mod receipt;
 pub mod register;
+pub mod safety;
+pub mod sales;
 pub mod settings;

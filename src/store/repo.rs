@@ -170,6 +170,29 @@ impl Db {
         order.ok_or_else(|| StoreError::Failed("the order was not created".into()))
     }
 
+    /// Raises the day's order sequence to at least `seen` (what the back
+    /// office already holds for this register), so that a register whose
+    /// storage was lost never hands out a number twice.
+    pub async fn raise_sequence(&self, date_key: &str, seen: u32) -> Result<(), StoreError> {
+        let key = JsValue::from_str(&format!("seq:{date_key}"));
+        self.commit(self.write_strict(&[META])?, |tx| async move {
+            let r = async {
+                let meta = tx.object_store(META)?;
+                let last: u32 = match meta.get(key.clone())?.await? {
+                    Some(v) => from_js(v)?,
+                    None => 0,
+                };
+                if seen > last {
+                    meta.put(&to_js(&seen)?, Some(&key))?.await?;
+                }
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+
     /// The order of the sale in progress, if any.
     pub async fn current_order(&self) -> Result<Option<Order>, StoreError> {
         let id: Option<String> = self
@@ -211,6 +234,37 @@ impl Db {
                 (tx, r)
             },
         )
+        .await
+    }
+
+    /// Writes back what a sync round learned, strictly. Only entries that
+    /// still exist are updated: a sale may have superseded one while the
+    /// round was on the network, and a stale copy must not come back.
+    pub async fn apply_outbox(&self, changes: &[OutboxChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let changes = changes.to_vec();
+        self.commit(self.write_strict(&[OUTBOX])?, |tx| async move {
+            let r = async {
+                let out = tx.object_store(OUTBOX)?;
+                for c in &changes {
+                    if let OutboxChange::Put(e) = c {
+                        let key = js_sys::Array::of2(
+                            &JsValue::from_str(&e.order_id.to_string()),
+                            &JsValue::from(e.version),
+                        );
+                        if out.get(JsValue::from(key))?.await?.is_none() {
+                            continue;
+                        }
+                    }
+                    apply_outbox_change(&out, c).await?;
+                }
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
         .await
     }
 

@@ -10,6 +10,8 @@ export const env = {
 
 /// First run: fill in the setup form the way a store's administrator would.
 export async function setUp(page, { resultWait } = {}) {
+  // "Leave with unsynced orders?" is answered "leave" in tests that reload.
+  page.on("dialog", (d) => d.accept());
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
   await expect(page.getByLabel("OMS URL")).toHaveValue(new URL(page.url()).origin);

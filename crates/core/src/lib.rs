@@ -34,6 +34,8 @@ pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod payment;
+pub mod reconcile;
+pub mod report;
 pub mod search;
 pub mod time;
 

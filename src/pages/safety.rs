@@ -1,0 +1,162 @@
+//! Data safety: what has not reached the back office yet, what it refused,
+//! whether the browser keeps our data, and a way to take the unsynced
+//! orders out of the browser.
+
+use crate::platform;
+use crate::state::use_app;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::outbox::{EntryState, Outbox, OutboxEntry};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+fn mb(bytes: f64) -> String {
+    let mut mb = (bytes / 1_048_576.0 * 10.0).round() as i64;
+    if mb == 0 && bytes > 0.0 {
+        mb = 1;
+    }
+    format!("{}.{} MB", mb / 10, mb % 10)
+}
+
+async fn estimate() -> Option<(f64, f64)> {
+    let storage = web_sys::window()?.navigator().storage();
+    let e = JsFuture::from(storage.estimate().ok()?).await.ok()?;
+    let get = |k: &str| {
+        js_sys::Reflect::get(&e, &k.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    Some((get("usage")?, get("quota")?))
+}
+
+/// Offers a JSON file of the unsynced orders for download.
+fn export(json: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let parts = js_sys::Array::of1(&json.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(&format!("till-unsynced-{}.json", crate::sale::today()));
+    a.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}
+
+#[component]
+pub fn SafetyPage() -> impl IntoView {
+    let app = use_app();
+    let entries = RwSignal::new(Vec::<OutboxEntry>::new());
+    let usage = RwSignal::new(None::<(f64, f64)>);
+    let message = RwSignal::new(None::<String>);
+    let load = {
+        let app = app.clone();
+        move || {
+            let app = app.clone();
+            spawn_local(async move {
+                entries.set(app.db.outbox().await.unwrap_or_default());
+                usage.set(estimate().await);
+            });
+        }
+    };
+    load();
+    let retry = {
+        let app = app.clone();
+        let load = load.clone();
+        move |e: OutboxEntry| {
+            let app = app.clone();
+            let load = load.clone();
+            spawn_local(async move {
+                let mut outbox = Outbox::new(app.db.outbox().await.unwrap_or_default());
+                let changes = outbox.unpark(e.order_id, e.version, platform::now());
+                if let Err(err) = app.db.apply_outbox(&changes).await {
+                    message.set(Some(err.to_string()));
+                }
+                app.sync_wake.update(|n| *n += 1);
+                load();
+            });
+        }
+    };
+    let do_export = {
+        let app = app.clone();
+        move |_| {
+            let app = app.clone();
+            spawn_local(async move {
+                let ids: std::collections::HashSet<String> = app
+                    .db
+                    .outbox()
+                    .await
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| e.order_id.to_string())
+                    .collect();
+                let orders: Vec<_> = app
+                    .db
+                    .orders()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|o| ids.contains(&o.id.to_string()))
+                    .collect();
+                let json = serde_json::to_string_pretty(
+                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders }),
+                )
+                .unwrap_or_default();
+                match export(&json) {
+                    Ok(()) => message.set(Some(format!("Exported {} orders.", orders.len()))),
+                    Err(e) => message.set(Some(format!("The export failed: {e:?}"))),
+                }
+            });
+        }
+    };
+    let oldest = move || {
+        entries
+            .with(|e| e.iter().map(|e| e.enqueued_at).min())
+            .map(|t| {
+                let mins = platform::now().saturating_since(t).as_millis() / 60_000;
+                if mins == 0 {
+                    "less than a minute".to_owned()
+                } else {
+                    format!("{mins} min")
+                }
+            })
+    };
+    view! {
+        <section class="page safety">
+            <h1>"Data safety"</h1>
+            {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
+            <dl class="facts">
+                <div><dt>"Unsynced orders"</dt><dd aria-label="Unsynced orders">{move || entries.with(|e| e.len())}</dd></div>
+                <div><dt>"Oldest unsynced"</dt><dd>{move || oldest().unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Storage"</dt><dd>{move || match app.persistent.get() {
+                    Some(true) => "persistent",
+                    Some(false) => "not persistent: the browser may clear it when space runs low",
+                    None => "unknown",
+                }}</dd></div>
+                <div><dt>"Storage used"</dt><dd>{move || usage.get().map(|(u, q)| format!("{} of {}", mb(u), mb(q))).unwrap_or_else(|| "unknown".into())}</dd></div>
+            </dl>
+            <h2>"Refused by the back office"</h2>
+            {move || {
+                let parked: Vec<OutboxEntry> = entries.get().into_iter().filter(|e| e.is_parked()).collect();
+                if parked.is_empty() {
+                    return view! { <p>"None."</p> }.into_any();
+                }
+                let retry = retry.clone();
+                view! {
+                    <ul class="parked">
+                        {parked.into_iter().map(|e| {
+                            let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
+                            let retry = retry.clone();
+                            let e2 = e.clone();
+                            view! { <li><span>{format!("Order {} v{} — {reason}", e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <button on:click=do_export>"Export unsynced orders"</button>
+        </section>
+    }
+}
