@@ -15,8 +15,6 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use std::sync::Arc;
 use std::time::Duration;
-use till_core::cart::Cart;
-use till_core::money::Currency;
 
 /// How often the back office is asked whether it is there: "Online" means
 /// it answered within about this long.
@@ -39,28 +37,7 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Shell(db: Db) -> impl IntoView {
-    let state = AppState {
-        db: db.clone(),
-        settings: RwSignal::new(None),
-        catalog: RwSignal::new(None),
-        cart: RwSignal::new(Cart::new(Currency::EUR)),
-        download: RwSignal::new(None),
-        oms: RwSignal::new(Reach::Unknown),
-        bridge: RwSignal::new(Reach::Unknown),
-        persistent: RwSignal::new(None),
-        unsynced: RwSignal::new(0),
-        alert: RwSignal::new(None),
-        owner: RwSignal::new(None),
-        update_available: RwSignal::new(false),
-        order: RwSignal::new(None),
-        card: Default::default(),
-        pay_message: RwSignal::new(None),
-        notice: RwSignal::new(None),
-        goto: RwSignal::new(None),
-        sync_progress: RwSignal::new(None),
-        sync_wake: RwSignal::new(0),
-        parked: RwSignal::new(0),
-    };
+    let state = AppState::new(db.clone());
     provide_context(state.clone());
     crate::locks::acquire(state.owner);
     crate::pwa::register(state.update_available);

@@ -117,6 +117,34 @@ pub struct AppState {
     pub parked: RwSignal<usize>,
 }
 
+impl AppState {
+    /// The state of a register that has just opened its database.
+    pub fn new(db: Db) -> AppState {
+        AppState {
+            db,
+            settings: RwSignal::new(None),
+            catalog: RwSignal::new(None),
+            cart: RwSignal::new(Cart::new(till_core::money::Currency::EUR)),
+            download: RwSignal::new(None),
+            oms: RwSignal::new(Reach::Unknown),
+            bridge: RwSignal::new(Reach::Unknown),
+            persistent: RwSignal::new(None),
+            unsynced: RwSignal::new(0),
+            alert: RwSignal::new(None),
+            owner: RwSignal::new(None),
+            update_available: RwSignal::new(false),
+            order: RwSignal::new(None),
+            card: Default::default(),
+            pay_message: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            goto: RwSignal::new(None),
+            sync_progress: RwSignal::new(None),
+            sync_wake: RwSignal::new(0),
+            parked: RwSignal::new(0),
+        }
+    }
+}
+
 pub fn use_app() -> AppState {
     expect_context::<AppState>()
 }

@@ -5,10 +5,9 @@
 use leptos::prelude::*;
 use std::sync::Arc;
 use till::pages::register::RegisterPage;
-use till::state::{AppState, CatalogView, Reach};
+use till::state::{AppState, CatalogView};
 use till::store::repo::CatalogMeta;
 use till::store::Db;
-use till_core::cart::Cart;
 use till_core::catalog::{fixtures, Category, CategoryId};
 use till_core::money::Currency;
 use wasm_bindgen::JsCast;
@@ -37,28 +36,10 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
     let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
-        provide_context(AppState {
-            db: db.clone(),
-            settings: RwSignal::new(None),
-            catalog: RwSignal::new(Some(Arc::new(view))),
-            cart: RwSignal::new(Cart::new(Currency::EUR)),
-            download: RwSignal::new(None),
-            oms: RwSignal::new(Reach::Unknown),
-            bridge: RwSignal::new(Reach::Unknown),
-            persistent: RwSignal::new(None),
-            unsynced: RwSignal::new(0),
-            alert: RwSignal::new(None),
-            owner: RwSignal::new(Some(true)),
-            update_available: RwSignal::new(false),
-            order: RwSignal::new(None),
-            card: Default::default(),
-            pay_message: RwSignal::new(None),
-            notice: RwSignal::new(None),
-            goto: RwSignal::new(None),
-            sync_progress: RwSignal::new(None),
-            sync_wake: RwSignal::new(0),
-            parked: RwSignal::new(0),
-        });
+        let state = AppState::new(db.clone());
+        state.catalog.set(Some(Arc::new(view)));
+        state.owner.set(Some(true));
+        provide_context(state);
         view! { <leptos_router::components::Router><RegisterPage/></leptos_router::components::Router> }
     });
     handle.forget();

@@ -205,11 +205,14 @@ impl Db {
         }
     }
 
-    /// Every value of `store`.
+    /// Every value of `store`. One `JSON.stringify` of the whole list and one
+    /// parse, rather than one per record: a 100,000-product catalog loads
+    /// in a fraction of the time.
     pub async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StoreError> {
         let tx = self.read(&[store])?;
         let values = tx.object_store(store)?.get_all(None, None)?.await?;
-        values.into_iter().map(from_js).collect()
+        let array: Array = values.into_iter().collect();
+        from_js(array.into())
     }
 
     pub async fn count(&self, store: &str) -> Result<u32, StoreError> {

@@ -12,6 +12,9 @@
 //!   IndexedDB read of the products; search keystroke latency p50/p95 next
 //!   to a naive scan of the names.
 //!
+//! - Sync (`tests/bench/sync.mjs`): the register draining 1,000 and 10,000
+//!   queued orders to a real OMS, next to posting the same number of orders
+//!   straight to the batch endpoint.
 //! - Sale commit (`tests/bench_store.rs`, ignored by the test tiers): an
 //!   order and its outbox entry in one strict transaction, next to a raw
 //!   strict `put` of the same record.
@@ -93,6 +96,30 @@ pub fn run(args: &[String]) -> Result {
             .current_dir(root()),
     );
     drop(oms);
+    result?;
+
+    let sys = system::start(&system::Options {
+        host: "127.0.0.1",
+        oms_port: 0,
+        bridge_port: 0,
+        data: data.join("sync"),
+        faults: false,
+        sim_delay_ms: None,
+        terminal_timeout_secs: None,
+    })?;
+    step("Sync: draining 1,000 and 10,000 queued orders to the OMS (a minute or two)");
+    let result = proc::run(
+        Command::new("node")
+            .arg("tests/bench/sync.mjs")
+            .env("TILL_BENCH_OMS_URL", sys.oms_url())
+            .env("TILL_BENCH_BRIDGE_URL", sys.bridge_url())
+            .env("TILL_REGISTER_ID", system::DEV_REGISTER)
+            .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
+            .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
+            .env("TILL_CHROMIUM", tools::chromium())
+            .current_dir(root()),
+    );
+    drop(sys);
     let _ = std::fs::remove_dir_all(&data);
     result
 }

@@ -63,7 +63,7 @@ pub fn ensure_trunk() -> Result {
         return Ok(());
     }
     step(&format!(
-        "Installing Trunk {TRUNK_VERSION} from crates.io (first run only: about 15 minutes on 2 cores)"
+        "Installing Trunk {TRUNK_VERSION} from crates.io (first run only: about 6 to 15 minutes on 2 cores)"
     ));
     timed("Trunk", || {
         proc::run(Command::new("cargo").args([
@@ -110,7 +110,7 @@ pub fn ensure_wasm_bindgen() -> Result {
         return Ok(());
     }
     step(&format!(
-        "Installing wasm-bindgen-cli {version} from crates.io (first run only: about 5 minutes; also gives wasm-bindgen-test-runner)"
+        "Installing wasm-bindgen-cli {version} from crates.io (first run only: about 3 to 5 minutes; also gives wasm-bindgen-test-runner)"
     ));
     // Not --locked: its lockfile pins a webpki-roots release the registry no longer has.
     timed("wasm-bindgen-cli", || {
