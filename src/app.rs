@@ -72,6 +72,14 @@ fn Shell(db: Db) -> impl IntoView {
                 .persistent
                 .set(crate::components::status_bar::persisted().await);
             loaded.set(true);
+            // Only the tab that owns the register resumes payments and
+            // syncs; another tab waits (and reloads when it takes over).
+            while state.owner.get_untracked().is_none() {
+                gloo_timers::future::TimeoutFuture::new(20).await;
+            }
+            if state.owner.get_untracked() != Some(true) {
+                return;
+            }
             if state.settings.get_untracked().is_some() {
                 // A card payment interrupted by a reload or crash comes back first.
                 crate::payment::resume(state.clone()).await;
