@@ -8,15 +8,15 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use till_core::cart::Cart;
-use till_core::catalog::{Catalog, Category, Product};
+use till_core::catalog::{Catalog, Category, Product, ProductId};
 use till_core::search::SearchIndex;
 
-/// The catalog as the register uses it: products in name order, the
-/// checked catalog for cart rules, and the search index.
+/// The catalog as the register uses it: the checked catalog for cart
+/// rules, its active products in name order (a search slot is an index
+/// into `order`), and the search index.
 pub struct CatalogView {
     pub catalog: Catalog,
-    /// Active products, by name; a search slot is an index here.
-    pub products: Vec<Product>,
+    order: Vec<ProductId>,
     pub index: SearchIndex,
     pub by_category: HashMap<String, Vec<usize>>,
     pub categories: Vec<Category>,
@@ -25,9 +25,9 @@ pub struct CatalogView {
 
 impl CatalogView {
     /// Builds the view; products that break the catalog's rules are left
-    /// out and counted, never trusted.
+    /// out, never trusted.
     pub fn build(meta: CatalogMeta, stored: Vec<Product>) -> Result<CatalogView, String> {
-        let mut products: Vec<Product> = stored
+        let products: Vec<Product> = stored
             .into_iter()
             .filter(|p| p.validate().is_ok())
             .collect();
@@ -35,26 +35,22 @@ impl CatalogView {
             meta.currency,
             meta.categories.clone(),
             meta.tax_rates.clone(),
-            products.clone(),
+            products,
         )
         .map_err(|e| {
             format!("the stored catalog is inconsistent ({e}); it will be downloaded again")
         })?;
-        products.retain(|p| p.active);
-        products.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        });
-        let index = SearchIndex::build(&products);
+        let mut active: Vec<&Product> = catalog.products().filter(|p| p.active).collect();
+        active.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
+        let index = SearchIndex::build(active.iter().copied());
         let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, p) in products.iter().enumerate() {
+        for (i, p) in active.iter().enumerate() {
             by_category
                 .entry(p.category.to_string())
                 .or_default()
                 .push(i);
         }
+        let order = active.iter().map(|p| p.id.clone()).collect();
         let categories = meta
             .categories
             .iter()
@@ -63,12 +59,27 @@ impl CatalogView {
             .collect();
         Ok(CatalogView {
             catalog,
-            products,
+            order,
             index,
             by_category,
             categories,
             meta,
         })
+    }
+
+    /// The product in search slot `slot` (name order).
+    pub fn product(&self, slot: usize) -> &Product {
+        self.catalog
+            .product(&self.order[slot])
+            .expect("slots are built from the catalog's own products")
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
     }
 }
 

@@ -35,7 +35,7 @@ pub fn RegisterPage() -> impl IntoView {
         let Some(view) = app.catalog.get_untracked() else {
             return;
         };
-        let product = &view.products[slot];
+        let product = view.product(slot);
         let result = app
             .cart
             .try_update(|c| c.add_by_id(&view.catalog, &product.id).map(|_| ()));
@@ -133,7 +133,7 @@ pub fn RegisterPage() -> impl IntoView {
         slots
             .into_iter()
             .map(|slot| {
-                let p = &view.products[slot];
+                let p = view.product(slot);
                 let name = p.name.clone();
                 let label = name.clone();
                 let price = p.price.to_string();
