@@ -23,19 +23,13 @@ pub fn today() -> BusinessDate {
 
 /// The outbox changes for a new version of `order`.
 async fn outbox_changes(app: &AppState, order: &Order) -> Result<Vec<OutboxChange>, StoreError> {
-    let entries = app.db.outbox().await?;
-    let mut outbox = Outbox::new(
-        entries
-            .into_iter()
-            .filter(|e| e.order_id == order.id)
-            .collect(),
-    );
+    let mut outbox = Outbox::new(app.db.outbox_of(&order.id).await?);
     Ok(outbox.enqueue(order.id, order.version, platform::now()))
 }
 
 async fn refresh_unsynced(app: &AppState) {
-    if let Ok(entries) = app.db.outbox().await {
-        app.unsynced.set(entries.len());
+    if let Ok(n) = app.db.count(crate::store::schema::OUTBOX).await {
+        app.unsynced.set(n as usize);
     }
     // A new order version: let the sync worker send it now.
     app.sync_wake.update(|n| *n += 1);
@@ -67,8 +61,6 @@ pub async fn ensure_order(app: &AppState) -> Result<Order, String> {
     let date = today();
     let now = platform::now();
     let id = platform::new_order_id();
-    let entries = app.db.outbox().await.map_err(|e| e.to_string())?;
-    let _ = entries;
     let order = app
         .db
         .create_order(&date.compact(), move |seq| {

@@ -250,3 +250,21 @@ async fn outbox_rounds_update_entries_but_never_bring_back_a_superseded_one() {
     db.apply_outbox(&changes).await.unwrap();
     assert!(db.outbox().await.unwrap().is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn an_orders_outbox_entries_are_read_without_the_rest_of_the_queue() {
+    let db = fresh().await;
+    let t = Timestamp::from_millis(1_000);
+    let (a, b) = (order(10, 10), order(11, 11));
+    let mut outbox = Outbox::default();
+    db.save_order(&a, &outbox.enqueue(a.id, 1, t))
+        .await
+        .unwrap();
+    db.save_order(&b, &outbox.enqueue(b.id, 1, t))
+        .await
+        .unwrap();
+    let mine = db.outbox_of(&a.id).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].order_id, a.id);
+    assert_eq!(db.count(OUTBOX).await.unwrap(), 2);
+}

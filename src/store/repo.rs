@@ -280,6 +280,25 @@ impl Db {
         self.all(OUTBOX).await
     }
 
+    /// The outbox entries of one order (a key range on `[order_id, version]`),
+    /// without reading the rest of the queue.
+    pub async fn outbox_of(
+        &self,
+        order_id: &till_core::order::OrderId,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let id = JsValue::from_str(&order_id.to_string());
+        let lower = js_sys::Array::of2(&id, &JsValue::from(0));
+        let upper = js_sys::Array::of2(&id, &JsValue::from(u32::MAX));
+        let range = idb::KeyRange::bound(&lower.into(), &upper.into(), None, None)?;
+        let tx = self.read(&[OUTBOX])?;
+        let values = tx
+            .object_store(OUTBOX)?
+            .get_all(Some(range.into()), None)?
+            .await?;
+        let array: js_sys::Array = values.into_iter().collect();
+        from_js(array.into())
+    }
+
     /// A card payment attempt, strictly: written before its request leaves.
     pub async fn save_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
         let v = to_js(attempt)?;
