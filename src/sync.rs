@@ -63,9 +63,19 @@ pub fn start(app: AppState) {
                     next_due = drain(&app).await;
                 }
                 let reach = (app.oms.get_untracked(), app.bridge.get_untracked());
+                let oms_back = reach.0 == Reach::Online && last_reach.0 == Reach::Offline;
                 let came_back = (reach.0 == Reach::Online && last_reach.0 != Reach::Online)
                     || (reach.1 == Reach::Online && last_reach.1 != Reach::Online);
                 last_reach = reach;
+                if oms_back {
+                    // The health probe answered: send now, not after the backoff.
+                    if let Ok(entries) = app.db.outbox().await {
+                        let changes = Outbox::new(entries).retry_now(platform::now());
+                        if app.db.apply_outbox(&changes).await.is_ok() {
+                            next_due = drain(&app).await;
+                        }
+                    }
+                }
                 if came_back || last_reconcile.is_none_or(|t| now >= t + RECONCILE_INTERVAL) {
                     last_reconcile = Some(now);
                     reconcile_pending(&app).await;

@@ -266,6 +266,20 @@ impl Outbox {
         changes
     }
 
+    /// The back office is known to be back (its health probe answered):
+    /// every pending entry becomes due now instead of waiting out its
+    /// backoff. Parked entries stay parked.
+    pub fn retry_now(&mut self, now: Timestamp) -> Vec<OutboxChange> {
+        self.entries
+            .iter_mut()
+            .filter(|e| !e.is_parked() && e.next_attempt_at > now)
+            .map(|e| {
+                e.next_attempt_at = now;
+                OutboxChange::Put(e.clone())
+            })
+            .collect()
+    }
+
     /// Puts a parked entry back in the queue (the cashier pressed "Retry"
     /// after the cause was fixed).
     pub fn unpark(&mut self, order_id: OrderId, version: u32, now: Timestamp) -> Vec<OutboxChange> {
@@ -398,6 +412,31 @@ mod tests {
             .all(|e| e.order_id == order_id(1)));
         let _ = o.unpark(order_id(2), 1, T0 + Duration::from_secs(5));
         assert_eq!(o.parked().count(), 0);
+    }
+
+    #[test]
+    fn when_the_oms_is_back_pending_entries_are_due_at_once() {
+        let mut o = Outbox::default();
+        let _ = o.enqueue(order_id(1), 1, T0);
+        let _ = o.enqueue(order_id(2), 1, T0);
+        for _ in 0..8 {
+            let _ = o.record(
+                order_id(1),
+                1,
+                Outcome::Retry {
+                    reason: "down".into(),
+                },
+                T0,
+                1000,
+            );
+        }
+        let _ = o.record(order_id(2), 1, Outcome::from_http(422, "bad"), T0, 0);
+        assert!(o.next_due().unwrap() > T0 + Duration::from_mins(1));
+        let later = T0 + Duration::from_secs(5);
+        let changes = o.retry_now(later);
+        assert_eq!(changes.len(), 1, "only the pending entry");
+        assert_eq!(o.next_due(), Some(later));
+        assert_eq!(o.parked().count(), 1);
     }
 
     #[test]
