@@ -85,14 +85,7 @@ pub fn SafetyPage() -> impl IntoView {
         move |_| {
             let app = app.clone();
             spawn_local(async move {
-                let ids: std::collections::HashSet<String> = app
-                    .db
-                    .outbox()
-                    .await
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|e| e.order_id.to_string())
-                    .collect();
+                let ids = app.db.unsynced_order_ids().await.unwrap_or_default();
                 let orders: Vec<_> = app
                     .db
                     .orders()

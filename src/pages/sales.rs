@@ -67,14 +67,7 @@ pub fn SalesPage() -> impl IntoView {
                 let mine = |o: &Order| {
                     o.number.date() == today && o.register().as_str() == settings.register_id
                 };
-                let outbox: HashSet<String> = app
-                    .db
-                    .outbox()
-                    .await
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|e| e.order_id.to_string())
-                    .collect();
+                let outbox = app.db.unsynced_order_ids().await.unwrap_or_default();
                 let mut rows: Vec<Row> = app
                     .db
                     .orders()

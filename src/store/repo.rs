@@ -280,6 +280,18 @@ impl Db {
         self.all(OUTBOX).await
     }
 
+    /// The ids of the orders the OMS has not stored yet (pending or parked).
+    pub async fn unsynced_order_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        Ok(self
+            .outbox()
+            .await?
+            .iter()
+            .map(|e| e.order_id.to_string())
+            .collect())
+    }
+
     /// The outbox entries of one order (a key range on `[order_id, version]`),
     /// without reading the rest of the queue.
     pub async fn outbox_of(
