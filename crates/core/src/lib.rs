@@ -18,11 +18,14 @@
 //!   office (till-oms) and the LAN bridge (till-bridge) all link this crate, so
 //!   the wire types ([`api`]) and the validation of an order are the same
 //!   code on both ends of every HTTP call.
-//! - **Sans-IO state machines.** The card payment ([`payment::PaymentSession`])
-//!   and the sync queue ([`outbox::Outbox`]) follow quinn-proto's shape:
-//!   inputs are pushed in with the current time, commands for the shell come
-//!   out, and `poll_timeout` says when to call back. The shell (the app)
-//!   performs the I/O and renders; it never decides.
+//! - **Sans-IO state machines.** The whole register ([`register::Register`])
+//!   and its parts, the card payment ([`payment::PaymentSession`]) and the
+//!   sync driver ([`sync::SyncDriver`]), follow quinn-proto's shape: inputs
+//!   are pushed in with the current time, commands for the shell come out,
+//!   and `poll_timeout` says when to call back. The shell (the app, or the
+//!   simulator in `crates/sim`) performs the I/O and renders; it never
+//!   decides. Every write to an order goes through one path
+//!   ([`update::plan`]), run inside the storage transaction.
 //!
 //! Money is integer minor units with a currency ([`money::Money`]); no float
 //! ever holds an amount.
@@ -30,14 +33,18 @@
 pub mod api;
 pub mod cart;
 pub mod catalog;
+#[cfg(any(test, feature = "testing"))]
+pub mod memstore;
 pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod payment;
-pub mod reconcile;
+pub mod register;
 pub mod report;
 pub mod search;
+pub mod sync;
 pub mod time;
+pub mod update;
 
 pub use money::{Currency, Money};
 pub use time::{Duration, Timestamp};

@@ -18,14 +18,19 @@
 //! - `open` → `unpaid` when the cashier closes a card payment whose result
 //!   never arrived ("Close & back to Register"): the payment is *pending
 //!   confirmation*, and an approval found later still turns the order paid;
-//! - an order whose payment is pending confirmation cannot be voided: the
-//!   customer may have been charged;
+//! - an order with a card payment in doubt (live in the popup, or closed
+//!   pending confirmation) cannot be voided, and its cart cannot change: the
+//!   customer may have been charged, for exactly that total;
 //! - a paid order with a card tender is not voided here: the card must be
-//!   refunded first.
+//!   refunded first;
+//! - a card approval is always recorded on its order: as a tender when the
+//!   order can take it, otherwise (the order was meanwhile paid another way,
+//!   voided, or the approval is more than what is due) as a **refund due**,
+//!   shown with its amount. An approval is never dropped.
 
 use crate::cart::{compute_totals, Cart, CartError, CartLine, Discount, Totals};
 use crate::money::{Currency, Money, MoneyError};
-use crate::payment::PaymentRef;
+use crate::payment::{Attempt, PaymentRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -41,6 +46,10 @@ pub const SEQ_MAX: u32 = 999_999;
 /// Most tenders on one order (split payments): enough for a group paying
 /// separately, small enough to fit a receipt.
 pub const TENDERS_MAX: usize = 20;
+/// Most card approvals recorded beyond an order's total (refunds due): each
+/// is a payment the terminal really took; more than a handful on one order
+/// means something is badly wrong, and the order stays readable.
+pub const REFUNDS_DUE_MAX: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OrderError {
@@ -50,6 +59,8 @@ pub enum OrderError {
     BadRegisterId(String),
     #[error("date {0:?} is not a valid yyyy-mm-dd date")]
     BadDate(String),
+    #[error("The tablet's clock says {0}: set the right date and time, then try again. Nothing was lost.")]
+    WrongClock(String),
     #[error("order number {0:?} is not <register>-<yyyymmdd>-<seq>")]
     BadNumber(String),
     #[error("an order needs at least one line")]
@@ -74,6 +85,12 @@ pub enum OrderError {
     AbsurdTender { received: Money, due: Money },
     #[error("Payment pending confirmation — do not void")]
     VoidWhilePending,
+    #[error("A card payment is in progress for this sale: finish it on the terminal first")]
+    CardInProgress,
+    #[error("Part of this sale is paid: finish the payment first")]
+    CartLocked,
+    #[error("a card approval is recorded at most {REFUNDS_DUE_MAX} times beyond an order's total")]
+    TooManyRefundsDue,
     #[error("refund the card payment before voiding this order")]
     VoidNeedsRefund,
     #[error("this order is already voided")]
@@ -224,6 +241,16 @@ impl BusinessDate {
                 "{year:04}-{month:02}-{day:02}"
             )))
         }
+    }
+
+    /// The business day of `now` on a tablet `utc_offset_min` minutes ahead
+    /// of UTC. A clock outside the years 2000 to 9999 is an operating error
+    /// the cashier can fix, not a reason to stop the register.
+    pub fn at(now: Timestamp, utc_offset_min: i32) -> Result<BusinessDate, OrderError> {
+        let (year, month, day) = crate::time::civil_date(now, utc_offset_min);
+        let wrong = || OrderError::WrongClock(format!("{year:04}-{month:02}-{day:02}"));
+        let year = u16::try_from(year).map_err(|_| wrong())?;
+        BusinessDate::new(year, month, day).map_err(|_| wrong())
     }
 
     /// `yyyymmdd`, as in order numbers.
@@ -549,6 +576,28 @@ impl OrderStatus {
     }
 }
 
+/// A card approval the order could not take as a tender (it was meanwhile
+/// paid another way, voided, or the approval exceeds what was due): the money
+/// is the customer's and must go back. Recorded, never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDue {
+    pub amount: Money,
+    pub reference: PaymentRef,
+    #[serde(flatten)]
+    pub card: CardDetails,
+}
+
+/// What [`Order::record_card`] did with an approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardRecorded {
+    /// A tender of the order.
+    Tender,
+    /// Beyond what the order could take: a refund due.
+    RefundDue,
+    /// This approval was recorded before: nothing changed.
+    AlreadyRecorded,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
@@ -562,6 +611,9 @@ pub struct Order {
     pub totals: Totals,
     #[serde(default)]
     pub tenders: Vec<Tender>,
+    /// Card approvals the order could not take: money to give back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_due: Vec<RefundDue>,
     pub status: OrderStatus,
     /// Starts at 1, +1 on every change; the back office keeps the highest.
     pub version: u32,
@@ -589,6 +641,7 @@ impl Order {
             order_discount: cart.order_discount,
             totals,
             tenders: Vec::new(),
+            refund_due: Vec::new(),
             status: OrderStatus::Open,
             version: 1,
         })
@@ -657,9 +710,11 @@ impl Order {
             })
     }
 
+    /// A new version. A clock that stepped back never moves `updated_at`
+    /// backwards (the back office checks it is not before `created_at`).
     fn touch(&mut self, now: Timestamp) {
         self.version = self.version.saturating_add(1);
-        self.updated_at = now;
+        self.updated_at = now.max(self.updated_at);
     }
 
     fn check_tender(&self, tender: &Tender) -> Result<(), OrderError> {
@@ -731,59 +786,72 @@ impl Order {
         Ok(())
     }
 
-    /// An approval for the card payment this order waits for, found by
-    /// reconciliation or "Download", or arriving late. Applies to an open
-    /// order too (the approval of a resumed session). Idempotent: the same
-    /// approval twice changes nothing the second time.
-    pub fn confirm_card(
+    /// Records a card approval, found live, by reconciliation or by
+    /// "Download". Never refuses a real approval: when the order cannot take
+    /// it as a tender (paid another way meanwhile, voided, more than is
+    /// due), it is kept as a refund due. Idempotent by reference: the same
+    /// approval twice changes nothing the second time. Errors only for an
+    /// approval that is not well-formed (currency, card details, amount).
+    pub fn record_card(
         &mut self,
         amount: Money,
         reference: PaymentRef,
         card: CardDetails,
         now: Timestamp,
-    ) -> Result<(), OrderError> {
-        let already = self
+    ) -> Result<CardRecorded, OrderError> {
+        let as_tender = self
             .tenders
             .iter()
             .any(|t| matches!(t, Tender::Card { reference: r, .. } if *r == reference));
-        if already {
-            return Ok(());
-        }
-        match &self.status {
-            OrderStatus::Open => {}
-            OrderStatus::Unpaid {
-                reference: waiting, ..
-            } if *waiting == reference => {}
-            OrderStatus::Unpaid { .. } => return Err(OrderError::UnexpectedPayment(reference)),
-            other => {
-                return Err(OrderError::NotOpen {
-                    status: other.label(),
-                })
-            }
+        if as_tender || self.refund_due.iter().any(|r| r.reference == reference) {
+            return Ok(CardRecorded::AlreadyRecorded);
         }
         let tender = Tender::Card {
             amount,
             reference,
-            card,
+            card: card.clone(),
         };
-        self.check_tender(&tender)?;
-        self.tenders.push(tender);
-        self.status = if self.due()?.is_zero() {
-            OrderStatus::Paid
-        } else {
-            OrderStatus::Open
-        };
-        self.touch(now);
-        Ok(())
+        let takes_tenders = matches!(self.status, OrderStatus::Open | OrderStatus::Unpaid { .. });
+        match self.check_tender(&tender) {
+            Ok(()) if takes_tenders => {
+                self.tenders.push(tender);
+                if self.due()?.is_zero() {
+                    self.status = OrderStatus::Paid;
+                }
+                self.touch(now);
+                Ok(CardRecorded::Tender)
+            }
+            Ok(()) | Err(OrderError::Overpaid { .. } | OrderError::TooManyTenders) => {
+                if amount.currency() != self.currency || amount.is_negative() || amount.is_zero() {
+                    return Err(OrderError::ZeroTender);
+                }
+                card.validate()?;
+                if self.refund_due.len() >= REFUNDS_DUE_MAX {
+                    return Err(OrderError::TooManyRefundsDue);
+                }
+                self.refund_due.push(RefundDue {
+                    amount,
+                    reference,
+                    card,
+                });
+                self.touch(now);
+                Ok(CardRecorded::RefundDue)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// The awaited payment is known to have failed: the order stays unpaid,
-    /// flagged "payment failed — collect again".
-    pub fn mark_payment_failed(
-        &mut self,
-        reference: PaymentRef,
-        now: Timestamp,
-    ) -> Result<(), OrderError> {
+    /// What is owed back to the customer: the sum of the refunds due.
+    pub fn refund_due_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.currency, self.refund_due.iter().map(|r| r.amount))
+    }
+
+    /// A closed card payment was settled without a charge (declined,
+    /// cancelled, never received): the order stays unpaid, flagged "payment
+    /// failed — collect again". Returns whether the order changed: when it
+    /// no longer waits for that payment (another approval paid it), it
+    /// stays as it is.
+    pub fn mark_payment_failed(&mut self, reference: PaymentRef, now: Timestamp) -> bool {
         match &self.status {
             OrderStatus::Unpaid {
                 reference: waiting,
@@ -794,18 +862,27 @@ impl Order {
                     reason: UnpaidReason::PaymentFailed,
                 };
                 self.touch(now);
-                Ok(())
+                true
             }
-            _ => Err(OrderError::UnexpectedPayment(reference)),
+            _ => false,
         }
     }
 
-    /// Voids the order, unless money may have moved.
-    pub fn void(&mut self, now: Timestamp) -> Result<(), OrderError> {
-        match &self.status {
-            OrderStatus::Voided => return Err(OrderError::AlreadyVoided),
-            s if s.is_pending_confirmation() => return Err(OrderError::VoidWhilePending),
-            _ => {}
+    /// Whether the order may be voided, given its card attempts: never while
+    /// a card payment is in doubt (live or pending confirmation), never with
+    /// a card tender (refund it first).
+    pub fn can_void<'a>(
+        &self,
+        attempts: impl IntoIterator<Item = &'a Attempt>,
+    ) -> Result<(), OrderError> {
+        if self.status == OrderStatus::Voided {
+            return Err(OrderError::AlreadyVoided);
+        }
+        let in_doubt = attempts
+            .into_iter()
+            .any(|a| a.order_id == self.id && a.state.is_in_doubt());
+        if in_doubt || self.status.is_pending_confirmation() {
+            return Err(OrderError::VoidWhilePending);
         }
         if self
             .tenders
@@ -814,9 +891,79 @@ impl Order {
         {
             return Err(OrderError::VoidNeedsRefund);
         }
+        Ok(())
+    }
+
+    /// Voids the order, unless money may have moved.
+    pub fn void<'a>(
+        &mut self,
+        attempts: impl IntoIterator<Item = &'a Attempt>,
+        now: Timestamp,
+    ) -> Result<(), OrderError> {
+        self.can_void(attempts)?;
         self.status = OrderStatus::Voided;
         self.touch(now);
         Ok(())
+    }
+
+    /// Whether the sale's cart may still change: only while the order is
+    /// open, nothing is paid and no card payment is live or in doubt (the
+    /// terminal is charging exactly this total).
+    pub fn accepts_cart_edits<'a>(
+        &self,
+        attempts: impl IntoIterator<Item = &'a Attempt>,
+    ) -> Result<(), OrderError> {
+        self.accepts_payment(attempts)?;
+        if !self.tenders.is_empty() {
+            return Err(OrderError::CartLocked);
+        }
+        Ok(())
+    }
+
+    /// Whether the order may take another payment now: open, and no card
+    /// payment live or in doubt on it.
+    pub fn accepts_payment<'a>(
+        &self,
+        attempts: impl IntoIterator<Item = &'a Attempt>,
+    ) -> Result<(), OrderError> {
+        if self.status != OrderStatus::Open {
+            return Err(OrderError::NotOpen {
+                status: self.status.label(),
+            });
+        }
+        let live = attempts
+            .into_iter()
+            .any(|a| a.order_id == self.id && (a.state.is_in_doubt() || a.state.is_live()));
+        if live {
+            return Err(OrderError::CardInProgress);
+        }
+        Ok(())
+    }
+
+    /// The status as Register Sales and the order page say it, given the
+    /// order's card attempts.
+    pub fn status_text<'a>(&self, attempts: impl IntoIterator<Item = &'a Attempt>) -> String {
+        let in_doubt = attempts
+            .into_iter()
+            .any(|a| a.order_id == self.id && a.state.is_in_doubt());
+        let mut text = match &self.status {
+            OrderStatus::Unpaid {
+                reason: UnpaidReason::PaymentFailed,
+                ..
+            } => "unpaid — payment failed, collect again".to_owned(),
+            OrderStatus::Unpaid { .. } => "unpaid — payment pending confirmation".to_owned(),
+            OrderStatus::Open if in_doubt => "open — card payment in progress".to_owned(),
+            s => s.label().to_owned(),
+        };
+        if in_doubt && !matches!(self.status, OrderStatus::Unpaid { .. } | OrderStatus::Open) {
+            text.push_str(" — a card payment is pending confirmation");
+        }
+        if let Ok(due) = self.refund_due_total() {
+            if !due.is_zero() {
+                text.push_str(&format!(" — refund due {due}"));
+            }
+        }
+        text
     }
 
     /// Checks an order that came from elsewhere (an API body, a stored
@@ -918,6 +1065,26 @@ impl Order {
                 })?,
                 _ => {}
             }
+        }
+        if self.refund_due.len() > REFUNDS_DUE_MAX {
+            return Err(OrderError::TooManyRefundsDue);
+        }
+        for (i, r) in self.refund_due.iter().enumerate() {
+            let field = format!("refund_due[{i}]");
+            if r.amount.currency() != self.currency || r.amount.is_negative() || r.amount.is_zero()
+            {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "must be more than zero, in the order's currency",
+                ));
+            }
+            r.card.validate().map_err(|e| match e {
+                OrderError::Invalid { field: f, message } => OrderError::Invalid {
+                    field: format!("{field}.{f}"),
+                    message,
+                },
+                other => other,
+            })?;
         }
         let tendered = self.tendered()?;
         if tendered.minor() > t.total.minor() {
@@ -1071,6 +1238,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_clock_before_2000_is_an_error_not_a_panic() {
+        assert_eq!(
+            BusinessDate::at(Timestamp(1_795_822_200_000), 60).unwrap(),
+            BusinessDate::new(2026, 11, 28).unwrap()
+        );
+        let err = BusinessDate::at(Timestamp(915_148_800_000 - 1), 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The tablet's clock says 1998-12-31: set the right date and time, then try again. Nothing was lost."
+        );
+        assert!(BusinessDate::at(Timestamp(0), 0).is_err());
+        assert!(BusinessDate::at(Timestamp(i64::MAX), 0).is_err());
+        assert!(BusinessDate::at(Timestamp(i64::MIN), 0).is_err());
+    }
+
+    #[test]
     fn order_ids_must_be_uuid_v7() {
         assert!("0191d5a8-7c3e-7000-8000-000000000001"
             .parse::<OrderId>()
@@ -1147,37 +1330,142 @@ pub(crate) mod tests {
         assert_eq!(o.version, 1, "refused tenders change nothing");
     }
 
+    fn attempt(
+        order: &Order,
+        reference: PaymentRef,
+        state: crate::payment::AttemptState,
+    ) -> Attempt {
+        Attempt {
+            reference,
+            order_id: order.id,
+            amount: order.totals.total,
+            requested_at: Timestamp(1_500),
+            accepted_at: None,
+            state,
+            resyncs_used: 0,
+            note: None,
+            updated_at: Timestamp(1_500),
+        }
+    }
+
     #[test]
     fn close_unpaid_then_late_approval_turns_paid() {
+        use crate::payment::AttemptState;
         let mut o = order();
         o.close_unpaid(pref(7), Timestamp(2_000)).unwrap();
         assert_eq!(o.status.label(), "unpaid");
         assert!(o.status.is_pending_confirmation());
-        assert_eq!(o.void(Timestamp(2_500)), Err(OrderError::VoidWhilePending));
+        let closed = attempt(&o, pref(7), AttemptState::ClosedUnpaid);
+        assert_eq!(
+            o.void([&closed], Timestamp(2_500)),
+            Err(OrderError::VoidWhilePending)
+        );
         assert_eq!(
             OrderError::VoidWhilePending.to_string(),
             "Payment pending confirmation — do not void"
         );
         assert_eq!(
-            o.confirm_card(eur(545), pref(8), card(), Timestamp(3_000)),
-            Err(OrderError::UnexpectedPayment(pref(8)))
+            o.record_card(eur(545), pref(7), card(), Timestamp(3_000)),
+            Ok(CardRecorded::Tender)
         );
-        o.confirm_card(eur(545), pref(7), card(), Timestamp(3_000))
-            .unwrap();
         assert_eq!(o.status, OrderStatus::Paid);
         let v = o.version;
-        o.confirm_card(eur(545), pref(7), card(), Timestamp(4_000))
-            .unwrap();
+        assert_eq!(
+            o.record_card(eur(545), pref(7), card(), Timestamp(4_000)),
+            Ok(CardRecorded::AlreadyRecorded)
+        );
         assert_eq!(o.version, v, "the same approval twice changes nothing");
-        assert_eq!(o.void(Timestamp(5_000)), Err(OrderError::VoidNeedsRefund));
+        assert_eq!(
+            o.void([], Timestamp(5_000)),
+            Err(OrderError::VoidNeedsRefund)
+        );
         o.validate().unwrap();
+    }
+
+    #[test]
+    fn an_approval_the_order_cannot_take_is_a_refund_due_never_dropped() {
+        let mut o = order();
+        o.add_tender(Tender::cash(eur(1000), eur(545)).unwrap(), Timestamp(2_000))
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Paid);
+        assert_eq!(
+            o.record_card(eur(545), pref(9), card(), Timestamp(3_000)),
+            Ok(CardRecorded::RefundDue)
+        );
+        assert_eq!(o.status, OrderStatus::Paid, "still paid, by cash");
+        assert_eq!(o.refund_due_total().unwrap(), eur(545));
+        assert_eq!(o.status_text([]), "paid — refund due €5.45");
+        assert_eq!(
+            o.record_card(eur(545), pref(9), card(), Timestamp(4_000)),
+            Ok(CardRecorded::AlreadyRecorded)
+        );
+        o.validate().unwrap();
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(serde_json::from_value::<Order>(json).unwrap(), o);
+
+        let mut voided = order();
+        voided.void([], Timestamp(2_000)).unwrap();
+        assert_eq!(
+            voided.record_card(eur(100), pref(3), card(), Timestamp(3_000)),
+            Ok(CardRecorded::RefundDue)
+        );
+        let mut open = order();
+        assert_eq!(
+            open.record_card(eur(600), pref(4), card(), Timestamp(3_000)),
+            Ok(CardRecorded::RefundDue),
+            "more than is due"
+        );
+        assert_eq!(open.status, OrderStatus::Open);
+    }
+
+    #[test]
+    fn a_live_card_payment_locks_the_cart_and_refuses_void_and_cash() {
+        use crate::payment::AttemptState;
+        let o = order();
+        o.accepts_cart_edits([]).unwrap();
+        o.can_void([]).unwrap();
+        for state in [
+            AttemptState::Connecting,
+            AttemptState::Requested,
+            AttemptState::Processing,
+            AttemptState::ResultUnknown,
+        ] {
+            let a = attempt(&o, pref(5), state.clone());
+            assert_eq!(
+                o.accepts_cart_edits([&a]),
+                Err(OrderError::CardInProgress),
+                "{state:?}"
+            );
+            assert_eq!(o.accepts_payment([&a]), Err(OrderError::CardInProgress));
+            if state.is_in_doubt() {
+                assert_eq!(o.can_void([&a]), Err(OrderError::VoidWhilePending));
+                assert_eq!(o.status_text([&a]), "open — card payment in progress");
+            }
+        }
+        let declined = attempt(
+            &o,
+            pref(6),
+            AttemptState::Declined {
+                reason: "no".into(),
+            },
+        );
+        o.accepts_cart_edits([&declined]).unwrap();
+        let mut part = order();
+        part.add_tender(Tender::cash(eur(100), eur(545)).unwrap(), Timestamp(2_000))
+            .unwrap();
+        assert_eq!(part.accepts_cart_edits([]), Err(OrderError::CartLocked));
+        part.accepts_payment([]).unwrap();
     }
 
     #[test]
     fn failed_payment_stays_unpaid_and_may_be_voided() {
         let mut o = order();
         o.close_unpaid(pref(7), Timestamp(2_000)).unwrap();
-        o.mark_payment_failed(pref(7), Timestamp(3_000)).unwrap();
+        assert!(
+            !o.mark_payment_failed(pref(8), Timestamp(2_500)),
+            "not the awaited one"
+        );
+        assert!(o.mark_payment_failed(pref(7), Timestamp(3_000)));
         assert_eq!(
             o.status,
             OrderStatus::Unpaid {
@@ -1185,9 +1473,10 @@ pub(crate) mod tests {
                 reason: UnpaidReason::PaymentFailed
             }
         );
-        o.void(Timestamp(4_000)).unwrap();
+        assert_eq!(o.status_text([]), "unpaid — payment failed, collect again");
+        o.void([], Timestamp(4_000)).unwrap();
         assert_eq!(o.status.label(), "voided");
-        assert_eq!(o.void(Timestamp(5_000)), Err(OrderError::AlreadyVoided));
+        assert_eq!(o.void([], Timestamp(5_000)), Err(OrderError::AlreadyVoided));
     }
 
     #[test]

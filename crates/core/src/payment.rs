@@ -1,30 +1,49 @@
-//! The card payment, as one sans-IO state machine: [`PaymentSession`].
+//! The card payment, as one sans-IO state machine per attempt: [`PaymentSession`].
 //!
 //! This is the flow of the vendor article Till grows from (ARCHITECTURE §3):
 //! the cashier picks "Card (mPOS)", a popup opens and the request goes to the
 //! LAN bridge; for 30 seconds the popup offers Cancel; an approval closes the
 //! popup; a decline returns to the payment page; a result that never arrives
 //! offers "Re-sync" twice and then only "Close & back to Register", which
-//! leaves the order unpaid with its payment pending confirmation. An approval
-//! that turns up later, even after Close, still turns the order paid.
+//! leaves the order unpaid with its payment pending confirmation. The same
+//! session then keeps reconciling the closed attempt (bridge and back
+//! office) until an authoritative answer settles it: an approval found later
+//! still turns the order paid.
 //!
 //! The session does no I/O and reads no clock, in the style of quinn-proto:
 //!
-//! - the shell feeds it [`Event`]s (bridge replies, button presses, timer
-//!   ticks) with the current time through [`PaymentSession::handle`];
-//! - `handle` returns [`Command`]s for the shell to carry out **in order**;
-//!   a [`Command::Save`] must be durably written before the shell carries out
-//!   the commands after it (that is the write-ahead rule: the attempt is in
-//!   IndexedDB before the request leaves for the bridge);
+//! - the shell feeds it [`Event`]s (bridge replies, the back office's
+//!   payments, button presses, timer ticks) with the current time through
+//!   [`PaymentSession::handle`];
+//! - `handle` returns [`Command`]s for the shell to carry out **in order**; a
+//!   [`Command::Save`] or [`Command::Record`] must be durably written before
+//!   the commands after it are carried out (the write-ahead rule: the attempt
+//!   is in storage before the start request leaves for the bridge);
 //! - [`PaymentSession::poll_timeout`] says when to feed the next
 //!   [`Event::Tick`]; [`PaymentSession::view`] says what the popup shows.
 //!
+//! Every reply names the reference it answers ([`Event::Replied`]); a reply
+//! about another attempt is ignored here, so a late answer to an earlier,
+//! cancelled attempt can never settle the attempt being charged now. The
+//! register routes replies to their own session (`crate::register`).
+//!
 //! The money-safety rules live here, once, and are tested by property:
-//! a payment is approved only on the bridge's word; a start request is sent
-//! at most once per reference, never again after a reload (a resumed session
-//! asks for the status instead); Cancel is only sent inside the window; no
-//! third re-sync; an approval is never lost, whatever state it arrives in.
+//!
+//! - a payment is approved only on the bridge's or the back office's word,
+//!   for the amount asked, and an approval is recorded whatever state it
+//!   arrives in;
+//! - only an authoritative answer fails a payment: declined, cancelled
+//!   before capture, or "never received" for a request the bridge never
+//!   accepted ([`BridgeStatus::NeverReceived`] is final at the bridge: it
+//!   keeps a tombstone and refuses a start that arrives later). "Not known
+//!   yet" ([`BridgeStatus::Unknown`], no answer, a timeout) is never "not
+//!   charged": such an attempt stays in doubt;
+//! - a start request is sent at most once per reference, and only after the
+//!   bridge answered a probe: a bridge that cannot be reached at that moment
+//!   means nothing was sent, so nothing is in doubt;
+//! - Cancel is only sent inside the window; no third re-sync.
 
+use crate::api::PaymentReport;
 use crate::money::Money;
 use crate::order::{CardDetails, OrderId};
 use crate::time::{Duration, Timestamp};
@@ -63,6 +82,17 @@ pub const STATUS_POLL_INTERVAL_DEFAULT: Duration = Duration::from_secs(1);
 /// tablet, not a lost payment; three in a row (about three seconds) is not.
 pub const UNREACHABLE_POLLS_MAX: u8 = 3;
 
+/// How long the probe before a start may take. A bridge on the store's LAN
+/// answers within milliseconds; five seconds without an answer means it is
+/// not there, and since the start was never sent, nothing was charged.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a closed attempt (pending confirmation) is checked with the
+/// bridge and the back office while the register runs: the article says the
+/// update "could take up to day-end"; every five minutes finds a late report
+/// soon after it lands, and costs two small requests.
+pub const RECONCILE_INTERVAL: Duration = Duration::from_mins(5);
+
 /// Longest decline reason or note kept: a sentence, not a log.
 pub const REASON_LEN_MAX: usize = 200;
 
@@ -89,6 +119,11 @@ impl PaymentRef {
 
     pub fn as_uuid(&self) -> Uuid {
         self.0
+    }
+
+    /// The first eight characters: what a receipt or a list shows.
+    pub fn short(&self) -> String {
+        self.to_string().chars().take(8).collect()
     }
 }
 
@@ -154,7 +189,28 @@ pub enum BridgeStatus {
         reason: String,
     },
     Cancelled,
-    NotFound,
+    /// The bridge has no journal entry for the reference: nothing was
+    /// charged. Final: the bridge keeps a tombstone and refuses a start with
+    /// this reference that arrives later.
+    NeverReceived,
+    /// The request reached the terminal and the outcome is not known (the
+    /// terminal gave up without a result, or lost it): in doubt until the
+    /// terminal or the back office knows.
+    Unknown,
+}
+
+impl BridgeStatus {
+    /// The wire word, for messages and logs.
+    pub fn word(&self) -> &'static str {
+        match self {
+            BridgeStatus::Processing => "processing",
+            BridgeStatus::Approved { .. } => "approved",
+            BridgeStatus::Declined { .. } => "declined",
+            BridgeStatus::Cancelled => "cancelled",
+            BridgeStatus::NeverReceived => "never_received",
+            BridgeStatus::Unknown => "unknown",
+        }
+    }
 }
 
 /// The requests a session asks the shell to make, named so that each reply
@@ -162,6 +218,9 @@ pub enum BridgeStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
+    /// Is the bridge there and does it accept our pairing? Asked before the
+    /// start, so that an unreachable bridge is known not to have anything.
+    Probe,
     Start,
     /// A status query the session makes by itself (while processing, or
     /// once after a reload).
@@ -169,15 +228,17 @@ pub enum Request {
     /// A status query the cashier asked for with "Re-sync".
     Resync,
     Cancel,
+    /// A status query of reconciliation (a closed attempt, or "Download").
+    Reconcile,
 }
 
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// The bridge took the start request (HTTP 202).
+    /// The bridge took the start request (HTTP 202), or answered the probe.
     Accepted,
-    /// The bridge refused the start request (a 4xx other than 401/409 with a
-    /// status): nothing was charged.
+    /// The bridge refused the request with a 4xx that means it did nothing
+    /// (bad pairing token, invalid request): nothing was charged.
     Refused { reason: String },
     /// The bridge said where the payment stands.
     Status(BridgeStatus),
@@ -188,29 +249,54 @@ pub enum Reply {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The bridge answered (or failed to answer) a request about `reference`.
     Replied {
+        reference: PaymentRef,
         to: Request,
         reply: Reply,
+    },
+    /// The back office's payments for the attempt's order (`None`: it could
+    /// not be asked). A report with the attempt's reference is an approval.
+    OmsAnswered {
+        payments: Option<Vec<PaymentReport>>,
+    },
+    /// The write-ahead record of the attempt could not be written: the start
+    /// was not sent.
+    NotSaved {
+        reason: String,
     },
     CancelPressed,
     ResyncPressed,
     ClosePressed,
+    /// Check a closed attempt now (the register started, the bridge or the
+    /// back office came back, the cashier pressed "Download").
+    ReconcileNow,
     /// A timer fired; see [`PaymentSession::poll_timeout`].
     Tick,
 }
 
 impl Event {
-    pub fn status(to: Request, status: BridgeStatus) -> Event {
+    pub fn status(reference: PaymentRef, to: Request, status: BridgeStatus) -> Event {
         Event::Replied {
+            reference,
             to,
             reply: Reply::Status(status),
         }
     }
 
-    pub fn unreachable(to: Request) -> Event {
+    pub fn unreachable(reference: PaymentRef, to: Request) -> Event {
         Event::Replied {
+            reference,
             to,
             reply: Reply::Unreachable,
+        }
+    }
+
+    pub fn accepted(reference: PaymentRef, to: Request) -> Event {
+        Event::Replied {
+            reference,
+            to,
+            reply: Reply::Accepted,
         }
     }
 }
@@ -219,6 +305,9 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AttemptState {
+    /// Asking the bridge whether it is there. Never stored: nothing has been
+    /// sent yet.
+    Connecting,
     /// Written before the request leaves; no answer yet.
     Requested,
     /// The bridge accepted; the terminal is working.
@@ -237,8 +326,8 @@ pub enum AttemptState {
     /// The cashier closed the popup while the result was unknown; the order
     /// is unpaid, its payment pending confirmation.
     ClosedUnpaid,
-    /// The bridge never received the request, or refused it: nothing was
-    /// charged and the cashier may try again.
+    /// Nothing was charged: the bridge never received the request, refused
+    /// it, or could not be reached before it was sent.
     Failed {
         reason: String,
     },
@@ -247,6 +336,7 @@ pub enum AttemptState {
 impl AttemptState {
     pub fn label(&self) -> &'static str {
         match self {
+            AttemptState::Connecting => "connecting",
             AttemptState::Requested => "requested",
             AttemptState::Processing => "processing",
             AttemptState::Cancelling => "cancelling",
@@ -260,7 +350,7 @@ impl AttemptState {
     }
 
     /// The customer may have been charged and the register does not know:
-    /// no new card attempt on the order, no void.
+    /// no new card attempt on the order, no void, no cart edits.
     pub fn is_in_doubt(&self) -> bool {
         matches!(
             self,
@@ -272,9 +362,16 @@ impl AttemptState {
         )
     }
 
-    /// The popup is still open for this attempt (what a reload resumes).
+    /// The popup is open for this attempt (what a reload resumes).
     pub fn is_live(&self) -> bool {
-        self.is_in_doubt() && *self != AttemptState::ClosedUnpaid
+        matches!(
+            self,
+            AttemptState::Connecting
+                | AttemptState::Requested
+                | AttemptState::Processing
+                | AttemptState::Cancelling
+                | AttemptState::ResultUnknown
+        )
     }
 }
 
@@ -315,13 +412,72 @@ pub fn ensure_no_payment_in_doubt<'a>(
     }
 }
 
+/// One line of the manager's "Payments in doubt" list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InDoubt {
+    pub reference: PaymentRef,
+    pub order_id: OrderId,
+    pub amount: Money,
+    /// Since the request was written.
+    pub age: Duration,
+    pub state: &'static str,
+    pub note: Option<String>,
+}
+
+/// Every attempt whose outcome is not known, oldest first: what the manager
+/// checks at day end and after (the list never forgets an attempt; only an
+/// authoritative answer takes it off).
+pub fn in_doubt<'a>(
+    attempts: impl IntoIterator<Item = &'a Attempt>,
+    now: Timestamp,
+) -> Vec<InDoubt> {
+    let mut out: Vec<InDoubt> = attempts
+        .into_iter()
+        .filter(|a| a.state.is_in_doubt())
+        .map(|a| InDoubt {
+            reference: a.reference,
+            order_id: a.order_id,
+            amount: a.amount,
+            age: now.saturating_since(a.requested_at),
+            state: a.state.label(),
+            note: a.note.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.age.cmp(&a.age).then(a.reference.cmp(&b.reference)));
+    out
+}
+
+/// What a settled attempt means for its order. Carried with the attempt in
+/// [`Command::Record`], so both are written in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// Money moved: record the card tender on the order (or, if the order
+    /// cannot take it, as a refund due).
+    Approved { amount: Money, card: CardDetails },
+    /// "Close & back to Register": the order is unpaid, its payment pending
+    /// confirmation.
+    ClosedUnpaid,
+    /// A closed attempt was settled without a charge: the order stays
+    /// unpaid, flagged "payment failed — collect again".
+    Failed { reason: String },
+}
+
 /// What the shell must do, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub enum Command {
     /// Write this attempt durably (strict) before carrying out the next command.
     Save(Attempt),
-    /// `POST /v1/payments`; reply with `Event::Replied { to: Request::Start, .. }`.
+    /// Write this attempt and apply the settlement to its order, in one
+    /// transaction, before carrying out the next command.
+    Record {
+        attempt: Attempt,
+        settlement: Settlement,
+    },
+    /// Ask the bridge whether it is there (`GET /v1/health` with the
+    /// pairing token); reply to `Request::Probe`.
+    Probe { reference: PaymentRef },
+    /// `POST /v1/payments`; reply to `Request::Start`.
     Start {
         reference: PaymentRef,
         order_id: OrderId,
@@ -334,28 +490,21 @@ pub enum Command {
     },
     /// `POST /v1/payments/{reference}/cancel`; reply to `Request::Cancel`.
     Cancel { reference: PaymentRef },
-    /// Record the card tender; the order turns paid when it is covered. One
-    /// transaction with its outbox entry.
-    RecordApproval {
+    /// `GET /api/v1/orders/{order_id}` on the back office; reply with
+    /// [`Event::OmsAnswered`].
+    LookupOms {
         reference: PaymentRef,
         order_id: OrderId,
-        amount: Money,
-        card: CardDetails,
     },
     /// Close the popup and go back to the payment page with this message.
     ReturnToPayment { message: String },
-    /// Close the order as unpaid, payment pending confirmation; clear the
-    /// cart; back to the register.
-    CloseUnpaid {
-        reference: PaymentRef,
-        order_id: OrderId,
-    },
 }
 
 /// What the popup shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
     pub state: AttemptState,
+    pub amount: Money,
     /// Seconds left on the Cancel button, when Cancel is offered.
     pub cancel_secs_left: Option<u64>,
     /// Re-syncs left, when Re-sync is offered (may be offered while one is
@@ -367,16 +516,54 @@ pub struct View {
     pub note: Option<String>,
 }
 
+impl View {
+    /// The popup's headline.
+    pub fn title(&self) -> &'static str {
+        match self.state {
+            AttemptState::Connecting => "Connecting to the terminal…",
+            AttemptState::Requested => "Sending to the terminal…",
+            AttemptState::Cancelling => "Cancelling…",
+            AttemptState::ResultUnknown => "Payment result not received",
+            _ => "Processing…",
+        }
+    }
+
+    /// What the cashier should do now.
+    pub fn instruction(&self) -> &'static str {
+        match self.state {
+            AttemptState::ResultUnknown if self.can_close && self.resyncs_left.is_none() => {
+                "The terminal's result did not reach the register. Close the sale: it stays unpaid and is checked again by itself. Do not charge the customer again."
+            }
+            AttemptState::ResultUnknown => {
+                "The terminal's result did not reach the register. Check the terminal's screen, then Re-sync. Do not charge the customer again."
+            }
+            _ => "Ask the customer to present their card on the terminal.",
+        }
+    }
+}
+
+/// Requests of this session still waiting for their answer.
+#[derive(Debug, Clone, Copy, Default)]
+struct InFlight {
+    probe: bool,
+    start: bool,
+    poll: bool,
+    resync: bool,
+    cancel: bool,
+    reconcile: bool,
+    oms: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct PaymentSession {
     attempt: Attempt,
     config: PaymentConfig,
-    start_in_flight: bool,
-    poll_in_flight: bool,
-    resync_in_flight: bool,
-    cancel_in_flight: bool,
+    in_flight: InFlight,
+    probe_deadline: Option<Timestamp>,
     next_poll_at: Option<Timestamp>,
     unanswered_polls: u8,
+    /// When a closed attempt is next checked with the bridge and the OMS.
+    next_check_at: Option<Timestamp>,
 }
 
 fn clip(reason: &str) -> String {
@@ -384,8 +571,8 @@ fn clip(reason: &str) -> String {
 }
 
 impl PaymentSession {
-    /// Starts a new attempt. The returned commands save it as `requested`
-    /// and then send it: in that order.
+    /// Starts a new attempt: first a probe of the bridge; the attempt is
+    /// saved as `requested` and sent only once the bridge answered.
     pub fn start(
         reference: PaymentRef,
         order_id: OrderId,
@@ -402,26 +589,20 @@ impl PaymentSession {
             amount,
             requested_at: now,
             accepted_at: None,
-            state: AttemptState::Requested,
+            state: AttemptState::Connecting,
             resyncs_used: 0,
             note: None,
             updated_at: now,
         };
         let mut s = PaymentSession::idle(attempt, config);
-        s.start_in_flight = true;
-        let cmds = vec![
-            Command::Save(s.attempt.clone()),
-            Command::Start {
-                reference,
-                order_id,
-                amount,
-            },
-        ];
-        Ok((s, cmds))
+        s.in_flight.probe = true;
+        s.probe_deadline = Some(now + PROBE_TIMEOUT);
+        Ok((s, vec![Command::Probe { reference }]))
     }
 
     /// Picks up a stored attempt after a reload or crash. A live attempt is
-    /// never sent again: the session asks the bridge where it stands.
+    /// never sent again: the session asks the bridge where it stands; a
+    /// closed one is checked with the bridge and the back office at once.
     pub fn resume(
         attempt: Attempt,
         config: PaymentConfig,
@@ -429,12 +610,23 @@ impl PaymentSession {
     ) -> (PaymentSession, Vec<Command>) {
         let mut s = PaymentSession::idle(attempt, config);
         let mut cmds = Vec::new();
-        if s.attempt.state == AttemptState::Cancelling {
-            // The cancel's answer was lost with the page; polling tells.
-            s.set_state(AttemptState::Processing, now, &mut cmds);
-        }
-        if s.attempt.state.is_in_doubt() {
-            cmds.push(s.poll(now));
+        match s.attempt.state {
+            AttemptState::Connecting => {
+                // Never stored by this code; if it was, nothing was sent.
+                s.attempt.state = AttemptState::Failed {
+                    reason: "the register restarted before sending it".into(),
+                };
+            }
+            AttemptState::Cancelling => {
+                // The cancel's answer was lost with the page; polling tells.
+                s.set_state(AttemptState::Processing, now, &mut cmds);
+                cmds.push(s.poll());
+            }
+            AttemptState::Requested | AttemptState::Processing | AttemptState::ResultUnknown => {
+                cmds.push(s.poll())
+            }
+            AttemptState::ClosedUnpaid => cmds.extend(s.reconcile(now)),
+            _ => {}
         }
         (s, cmds)
     }
@@ -443,17 +635,20 @@ impl PaymentSession {
         PaymentSession {
             attempt,
             config,
-            start_in_flight: false,
-            poll_in_flight: false,
-            resync_in_flight: false,
-            cancel_in_flight: false,
+            in_flight: InFlight::default(),
+            probe_deadline: None,
             next_poll_at: None,
             unanswered_polls: 0,
+            next_check_at: None,
         }
     }
 
     pub fn attempt(&self) -> &Attempt {
         &self.attempt
+    }
+
+    pub fn reference(&self) -> PaymentRef {
+        self.attempt.reference
     }
 
     pub fn state(&self) -> &AttemptState {
@@ -478,17 +673,22 @@ impl PaymentSession {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         match self.attempt.state {
-            AttemptState::Requested => Some(self.result_deadline()),
-            AttemptState::Processing | AttemptState::Cancelling => {
-                let poll = if self.poll_in_flight {
+            AttemptState::Connecting => self.probe_deadline,
+            AttemptState::Requested | AttemptState::Processing | AttemptState::Cancelling => {
+                let poll = if self.in_flight.poll {
                     None
                 } else {
                     self.next_poll_at
                 };
                 Some(poll.map_or(self.result_deadline(), |p| p.min(self.result_deadline())))
             }
+            AttemptState::ClosedUnpaid if !self.checking() => self.next_check_at,
             _ => None,
         }
+    }
+
+    fn checking(&self) -> bool {
+        self.in_flight.reconcile || self.in_flight.oms
     }
 
     /// What the popup shows at `now`.
@@ -503,9 +703,10 @@ impl PaymentSession {
         let unknown = state == AttemptState::ResultUnknown;
         let left = RESYNCS_MAX.saturating_sub(self.attempt.resyncs_used);
         View {
+            amount: self.attempt.amount,
             cancel_secs_left,
-            resyncs_left: (unknown && (left > 0 || self.resync_in_flight)).then_some(left),
-            resync_running: self.resync_in_flight,
+            resyncs_left: (unknown && (left > 0 || self.in_flight.resync)).then_some(left),
+            resync_running: self.in_flight.resync,
             can_close: unknown,
             note: self.attempt.note.clone(),
             state,
@@ -517,44 +718,33 @@ impl PaymentSession {
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Command> {
         let mut cmds = Vec::new();
         match event {
-            Event::Replied { to, reply } => self.on_reply(to, reply, now, &mut cmds),
-            Event::CancelPressed => {
-                let in_window = self.cancel_deadline().is_some_and(|d| now < d);
-                if self.attempt.state == AttemptState::Processing
-                    && in_window
-                    && !self.cancel_in_flight
-                {
-                    self.cancel_in_flight = true;
-                    self.set_state(AttemptState::Cancelling, now, &mut cmds);
-                    cmds.push(Command::Cancel {
-                        reference: self.attempt.reference,
-                    });
+            Event::Replied {
+                reference,
+                to,
+                reply,
+            } => {
+                if reference == self.attempt.reference {
+                    self.on_reply(to, reply, now, &mut cmds);
                 }
             }
-            Event::ResyncPressed => {
-                if self.attempt.state == AttemptState::ResultUnknown
-                    && self.attempt.resyncs_used < RESYNCS_MAX
-                    && !self.resync_in_flight
-                {
-                    // Counted when pressed, and saved, so that a reload in
-                    // the middle of a re-sync does not give a third one.
-                    self.attempt.resyncs_used += 1;
-                    self.resync_in_flight = true;
-                    self.attempt.updated_at = now;
-                    cmds.push(Command::Save(self.attempt.clone()));
-                    cmds.push(Command::QueryStatus {
-                        reference: self.attempt.reference,
-                        request: Request::Resync,
-                    });
-                }
-            }
+            Event::OmsAnswered { payments } => self.on_oms(payments, now, &mut cmds),
+            Event::NotSaved { reason } => self.on_not_saved(reason, now, &mut cmds),
+            Event::CancelPressed => self.on_cancel_pressed(now, &mut cmds),
+            Event::ResyncPressed => self.on_resync_pressed(now, &mut cmds),
             Event::ClosePressed => {
                 if self.attempt.state == AttemptState::ResultUnknown {
-                    self.set_state(AttemptState::ClosedUnpaid, now, &mut cmds);
-                    cmds.push(Command::CloseUnpaid {
-                        reference: self.attempt.reference,
-                        order_id: self.attempt.order_id,
+                    self.attempt.state = AttemptState::ClosedUnpaid;
+                    self.attempt.updated_at = now;
+                    self.next_check_at = Some(now + RECONCILE_INTERVAL);
+                    cmds.push(Command::Record {
+                        attempt: self.attempt.clone(),
+                        settlement: Settlement::ClosedUnpaid,
                     });
+                }
+            }
+            Event::ReconcileNow => {
+                if self.attempt.state == AttemptState::ClosedUnpaid {
+                    cmds.extend(self.reconcile(now));
                 }
             }
             Event::Tick => self.on_tick(now, &mut cmds),
@@ -562,26 +752,116 @@ impl PaymentSession {
         cmds
     }
 
-    fn on_tick(&mut self, now: Timestamp, cmds: &mut Vec<Command>) {
-        let waiting = matches!(
-            self.attempt.state,
-            AttemptState::Requested | AttemptState::Processing | AttemptState::Cancelling
-        );
-        if waiting && now >= self.result_deadline() {
-            self.set_state(AttemptState::ResultUnknown, now, cmds);
-            return;
-        }
-        let polling = matches!(
-            self.attempt.state,
-            AttemptState::Processing | AttemptState::Cancelling
-        );
-        if polling && !self.poll_in_flight && self.next_poll_at.is_some_and(|t| now >= t) {
-            cmds.push(self.poll(now));
+    fn on_not_saved(&mut self, reason: String, now: Timestamp, cmds: &mut Vec<Command>) {
+        // Only the write-ahead record matters: without it the start was
+        // held back, so nothing was sent and nothing charged.
+        if self.attempt.state == AttemptState::Requested && self.in_flight.start {
+            self.in_flight.start = false;
+            self.attempt.state = AttemptState::Failed {
+                reason: clip(&reason),
+            };
+            self.attempt.updated_at = now;
+            cmds.push(Command::ReturnToPayment {
+                message: format!(
+                    "The card payment was not started: {reason}. Nothing was charged."
+                ),
+            });
         }
     }
 
-    fn poll(&mut self, _now: Timestamp) -> Command {
-        self.poll_in_flight = true;
+    fn on_cancel_pressed(&mut self, now: Timestamp, cmds: &mut Vec<Command>) {
+        if self.attempt.state == AttemptState::Connecting {
+            // Nothing has left for the bridge yet.
+            self.in_flight.probe = false;
+            self.attempt.state = AttemptState::Failed {
+                reason: "cancelled before it was sent".into(),
+            };
+            self.attempt.updated_at = now;
+            cmds.push(Command::ReturnToPayment {
+                message: "Payment cancelled".into(),
+            });
+            return;
+        }
+        let in_window = self.cancel_deadline().is_some_and(|d| now < d);
+        if self.attempt.state == AttemptState::Processing && in_window && !self.in_flight.cancel {
+            self.in_flight.cancel = true;
+            self.set_state(AttemptState::Cancelling, now, cmds);
+            cmds.push(Command::Cancel {
+                reference: self.attempt.reference,
+            });
+        }
+    }
+
+    fn on_resync_pressed(&mut self, now: Timestamp, cmds: &mut Vec<Command>) {
+        if self.attempt.state == AttemptState::ResultUnknown
+            && self.attempt.resyncs_used < RESYNCS_MAX
+            && !self.in_flight.resync
+        {
+            // Counted when pressed, and saved, so that a reload in the
+            // middle of a re-sync does not give a third one.
+            self.attempt.resyncs_used += 1;
+            self.in_flight.resync = true;
+            self.attempt.updated_at = now;
+            cmds.push(Command::Save(self.attempt.clone()));
+            cmds.push(Command::QueryStatus {
+                reference: self.attempt.reference,
+                request: Request::Resync,
+            });
+            // The terminal may have reported to the back office by itself.
+            if !self.in_flight.oms {
+                self.in_flight.oms = true;
+                cmds.push(self.lookup());
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Timestamp, cmds: &mut Vec<Command>) {
+        let probe_late = self.probe_deadline.is_some_and(|d| now >= d);
+        let check_due = !self.checking() && self.next_check_at.is_some_and(|t| now >= t);
+        match self.attempt.state {
+            AttemptState::Connecting if probe_late => {
+                self.in_flight.probe = false;
+                self.fail_unsent("the payment bridge did not answer", now, cmds);
+            }
+            AttemptState::Requested | AttemptState::Processing | AttemptState::Cancelling => {
+                if now >= self.result_deadline() {
+                    self.set_state(AttemptState::ResultUnknown, now, cmds);
+                } else if !self.in_flight.poll && self.next_poll_at.is_some_and(|t| now >= t) {
+                    cmds.push(self.poll());
+                }
+            }
+            AttemptState::ClosedUnpaid if check_due => cmds.extend(self.reconcile(now)),
+            _ => {}
+        }
+    }
+
+    /// Asks the bridge and the back office about a closed attempt.
+    fn reconcile(&mut self, now: Timestamp) -> Vec<Command> {
+        self.next_check_at = Some(now + RECONCILE_INTERVAL);
+        let mut cmds = Vec::new();
+        if !self.in_flight.reconcile {
+            self.in_flight.reconcile = true;
+            cmds.push(Command::QueryStatus {
+                reference: self.attempt.reference,
+                request: Request::Reconcile,
+            });
+        }
+        if !self.in_flight.oms {
+            self.in_flight.oms = true;
+            cmds.push(self.lookup());
+        }
+        cmds
+    }
+
+    fn lookup(&self) -> Command {
+        Command::LookupOms {
+            reference: self.attempt.reference,
+            order_id: self.attempt.order_id,
+        }
+    }
+
+    fn poll(&mut self) -> Command {
+        self.in_flight.poll = true;
         self.next_poll_at = None;
         Command::QueryStatus {
             reference: self.attempt.reference,
@@ -589,8 +869,8 @@ impl PaymentSession {
         }
     }
 
-    fn schedule_poll(&mut self, now: Timestamp) {
-        self.next_poll_at = Some(now + self.config.poll_interval);
+    fn schedule_poll(&mut self, at: Timestamp) {
+        self.next_poll_at = Some(at);
     }
 
     fn set_state(&mut self, state: AttemptState, now: Timestamp, cmds: &mut Vec<Command>) {
@@ -601,57 +881,138 @@ impl PaymentSession {
         }
     }
 
+    /// Nothing was sent (the probe failed, or was refused): the attempt ends
+    /// without ever being stored.
+    fn fail_unsent(&mut self, why: &str, now: Timestamp, cmds: &mut Vec<Command>) {
+        self.attempt.state = AttemptState::Failed { reason: clip(why) };
+        self.attempt.updated_at = now;
+        cmds.push(Command::ReturnToPayment {
+            message: "The payment bridge is not reachable — nothing was charged. Try again, or take another payment method.".into(),
+        });
+    }
+
     fn on_reply(&mut self, to: Request, reply: Reply, now: Timestamp, cmds: &mut Vec<Command>) {
         match to {
-            Request::Start => self.start_in_flight = false,
-            Request::Poll => self.poll_in_flight = false,
-            Request::Resync => self.resync_in_flight = false,
-            Request::Cancel => self.cancel_in_flight = false,
+            Request::Probe => self.in_flight.probe = false,
+            Request::Start => self.in_flight.start = false,
+            Request::Poll => self.in_flight.poll = false,
+            Request::Resync => self.in_flight.resync = false,
+            Request::Cancel => self.in_flight.cancel = false,
+            Request::Reconcile => self.in_flight.reconcile = false,
         }
-        match reply {
-            Reply::Status(status) => self.on_status(to, status, now, cmds),
-            Reply::Accepted => {
-                if self.attempt.state == AttemptState::Requested {
-                    self.attempt.accepted_at = Some(now);
-                    self.set_state(AttemptState::Processing, now, cmds);
-                    self.schedule_poll(now);
+        let requested = self.attempt.state == AttemptState::Requested;
+        let polling = matches!(
+            self.attempt.state,
+            AttemptState::Requested | AttemptState::Processing | AttemptState::Cancelling
+        );
+        match (to, reply) {
+            // Word about this payment counts whatever was asked.
+            (_, Reply::Status(status)) => self.on_status(to, status, now, cmds),
+            (Request::Probe, reply) => self.on_probe(reply, now, cmds),
+            (Request::Start, Reply::Accepted) if requested => {
+                self.attempt.accepted_at = Some(now);
+                self.set_state(AttemptState::Processing, now, cmds);
+                self.schedule_poll(now + self.config.poll_interval);
+            }
+            (Request::Start, Reply::Refused { reason }) if requested => {
+                let reason = clip(&reason);
+                self.set_state(
+                    AttemptState::Failed {
+                        reason: reason.clone(),
+                    },
+                    now,
+                    cmds,
+                );
+                cmds.push(Command::ReturnToPayment {
+                    message: format!(
+                        "The bridge refused the payment ({reason}). Nothing was charged."
+                    ),
+                });
+            }
+            // The start may or may not have arrived: ask at once. "Never
+            // received" then proves it did not (and can never arrive later).
+            (Request::Start, Reply::Unreachable) if requested && !self.in_flight.poll => {
+                self.schedule_poll(now);
+                cmds.push(self.poll());
+            }
+            (Request::Poll, Reply::Unreachable) if polling => {
+                self.unanswered_polls += 1;
+                if self.unanswered_polls >= UNREACHABLE_POLLS_MAX {
+                    self.set_state(AttemptState::ResultUnknown, now, cmds);
+                } else {
+                    self.schedule_poll(now + self.config.poll_interval);
                 }
+            }
+            // A cancel that got no answer: keep polling, the cashier may
+            // press again while the window lasts.
+            (Request::Cancel, Reply::Unreachable)
+                if self.attempt.state == AttemptState::Cancelling =>
+            {
+                self.set_state(AttemptState::Processing, now, cmds);
+                if !self.in_flight.poll {
+                    self.schedule_poll(now + self.config.poll_interval);
+                }
+            }
+            // A failed re-sync or reconciliation, or an answer too late to
+            // matter: nothing changes.
+            _ => {}
+        }
+    }
+
+    fn on_probe(&mut self, reply: Reply, now: Timestamp, cmds: &mut Vec<Command>) {
+        if self.attempt.state != AttemptState::Connecting {
+            return; // Too late: the attempt was cancelled or timed out unsent.
+        }
+        self.probe_deadline = None;
+        match reply {
+            Reply::Accepted => {
+                self.attempt.requested_at = now;
+                self.attempt.updated_at = now;
+                self.attempt.state = AttemptState::Requested;
+                self.in_flight.start = true;
+                cmds.push(Command::Save(self.attempt.clone()));
+                cmds.push(Command::Start {
+                    reference: self.attempt.reference,
+                    order_id: self.attempt.order_id,
+                    amount: self.attempt.amount,
+                });
             }
             Reply::Refused { reason } => {
-                if self.attempt.state == AttemptState::Requested {
-                    let reason = clip(&reason);
-                    self.set_state(
-                        AttemptState::Failed {
-                            reason: reason.clone(),
-                        },
-                        now,
-                        cmds,
-                    );
-                    cmds.push(Command::ReturnToPayment {
-                        message: format!("The terminal refused the payment: {reason}"),
-                    });
-                }
+                let reason = clip(&reason);
+                self.attempt.state = AttemptState::Failed {
+                    reason: reason.clone(),
+                };
+                self.attempt.updated_at = now;
+                cmds.push(Command::ReturnToPayment {
+                    message: format!(
+                        "The payment bridge refused the register: {reason}. Nothing was charged."
+                    ),
+                });
             }
-            Reply::Unreachable => match (to, &self.attempt.state) {
-                // The request may have arrived: the result is unknown.
-                (Request::Start, AttemptState::Requested) => {
-                    self.set_state(AttemptState::ResultUnknown, now, cmds)
-                }
-                (Request::Poll, AttemptState::Processing | AttemptState::Cancelling) => {
-                    self.unanswered_polls += 1;
-                    if self.unanswered_polls >= UNREACHABLE_POLLS_MAX {
-                        self.set_state(AttemptState::ResultUnknown, now, cmds);
-                    } else {
-                        self.schedule_poll(now);
-                    }
-                }
-                // A cancel that got no answer: keep polling, the cashier may
-                // press again while the window lasts.
-                (Request::Cancel, AttemptState::Cancelling) => {
-                    self.set_state(AttemptState::Processing, now, cmds)
-                }
-                _ => {}
-            },
+            Reply::Status(_) | Reply::Unreachable => {
+                self.fail_unsent("the payment bridge is not reachable", now, cmds)
+            }
+        }
+    }
+
+    fn on_oms(
+        &mut self,
+        payments: Option<Vec<PaymentReport>>,
+        now: Timestamp,
+        cmds: &mut Vec<Command>,
+    ) {
+        self.in_flight.oms = false;
+        let reference = self.attempt.reference;
+        if let Some(report) = payments
+            .into_iter()
+            .flatten()
+            .find(|p| p.reference == reference && p.order_id == self.attempt.order_id)
+        {
+            let status = BridgeStatus::Approved {
+                amount: report.amount,
+                card: report.card,
+            };
+            self.on_status(Request::Reconcile, status, now, cmds);
         }
     }
 
@@ -665,124 +1026,158 @@ impl PaymentSession {
         if to == Request::Poll {
             self.unanswered_polls = 0;
         }
-        let state = self.attempt.state.clone();
-        if matches!(state, AttemptState::Approved { .. }) {
+        if matches!(self.attempt.state, AttemptState::Approved { .. }) {
             return; // Final, and recorded once.
         }
         match status {
-            BridgeStatus::Approved { amount, card } => {
-                if amount != self.attempt.amount {
-                    // Not the payment we asked for: never record it as ours.
-                    self.attempt.note = Some(clip(&format!(
-                        "The terminal reported {amount} for a {} payment; check the terminal's journal",
-                        self.attempt.amount
-                    )));
-                    if state.is_live() {
-                        self.set_state(AttemptState::ResultUnknown, now, cmds);
-                    }
-                    cmds.push(Command::Save(self.attempt.clone()));
-                    return;
-                }
-                if card.validate().is_err() {
-                    self.attempt.note = Some(
-                        "The terminal's answer was incomplete; re-sync or check the terminal"
-                            .into(),
-                    );
-                    if state.is_live() {
-                        self.set_state(AttemptState::ResultUnknown, now, cmds);
-                    }
-                    cmds.push(Command::Save(self.attempt.clone()));
-                    return;
-                }
-                // An approval is applied in every state: money has moved.
-                self.set_state(AttemptState::Approved { card: card.clone() }, now, cmds);
-                cmds.push(Command::RecordApproval {
-                    reference: self.attempt.reference,
-                    order_id: self.attempt.order_id,
-                    amount,
-                    card,
-                });
-            }
-            _ if !state.is_in_doubt() => {} // Declined, cancelled and failed stay so.
+            BridgeStatus::Approved { amount, card } => self.on_approved(amount, card, now, cmds),
+            // Declined, cancelled and failed stay so; an approval (above)
+            // is the only word that changes them.
+            _ if !self.attempt.state.is_in_doubt() => {}
             BridgeStatus::Declined { reason } => {
                 let reason = clip(&reason);
-                self.set_state(
+                self.settle_without_charge(
                     AttemptState::Declined {
                         reason: reason.clone(),
                     },
+                    format!("Payment declined: {reason}"),
+                    format!("declined: {reason}"),
                     now,
                     cmds,
                 );
-                if state != AttemptState::ClosedUnpaid {
-                    cmds.push(Command::ReturnToPayment {
-                        message: format!("Payment declined: {reason}"),
-                    });
-                }
             }
-            BridgeStatus::Cancelled => {
-                self.set_state(AttemptState::Cancelled, now, cmds);
-                if state != AttemptState::ClosedUnpaid {
-                    cmds.push(Command::ReturnToPayment {
-                        message: "Payment cancelled".into(),
-                    });
-                }
-            }
-            BridgeStatus::NotFound
-                if self.attempt.accepted_at.is_none() && state != AttemptState::ClosedUnpaid =>
-            {
-                // Never accepted and unknown to the bridge: it never arrived.
-                self.set_state(
+            BridgeStatus::Cancelled => self.settle_without_charge(
+                AttemptState::Cancelled,
+                "Payment cancelled".into(),
+                "cancelled on the terminal".into(),
+                now,
+                cmds,
+            ),
+            BridgeStatus::NeverReceived if self.attempt.accepted_at.is_none() => self
+                .settle_without_charge(
                     AttemptState::Failed {
-                        reason: "the terminal never received this payment".into(),
+                        reason: "the bridge never received this payment".into(),
                     },
+                    "The payment never reached the terminal. Nothing was charged; try again."
+                        .into(),
+                    "the bridge never received it".into(),
                     now,
                     cmds,
+                ),
+            BridgeStatus::NeverReceived => {
+                // The bridge accepted it once and has lost its journal since:
+                // not an answer anyone can trust with money.
+                self.attempt.note = Some(
+                    "The bridge no longer knows this payment; check the terminal's journal".into(),
                 );
-                cmds.push(Command::ReturnToPayment {
-                    message:
-                        "The terminal never received the payment. Nothing was charged; try again."
-                            .into(),
-                });
+                self.mark_unknown(now, cmds);
             }
-            BridgeStatus::Processing => {
-                if self.attempt.accepted_at.is_none() {
-                    // A request the bridge has, accepted at some time after it
-                    // was written. Counting the cancel window from the write
-                    // is conservative: it closes early, never late.
-                    self.attempt.accepted_at = Some(self.attempt.requested_at);
-                    self.attempt.updated_at = now;
-                    cmds.push(Command::Save(self.attempt.clone()));
-                }
-                match state {
-                    AttemptState::Requested => {
-                        self.set_state(AttemptState::Processing, now, cmds);
-                        self.schedule_poll(now);
-                    }
-                    AttemptState::Cancelling if to == Request::Cancel => {
-                        // Too late to cancel: the terminal is capturing.
-                        self.attempt.note = Some(
-                            "Too late to cancel: the customer is paying on the terminal".into(),
-                        );
-                        self.set_state(AttemptState::Processing, now, cmds);
-                        if !self.poll_in_flight {
-                            self.schedule_poll(now);
-                        }
-                    }
-                    AttemptState::Processing | AttemptState::Cancelling if to == Request::Poll => {
-                        self.schedule_poll(now)
-                    }
-                    // Still processing after the wait: a failed re-sync.
-                    _ => {}
+            BridgeStatus::Unknown => self.mark_unknown(now, cmds),
+            BridgeStatus::Processing => self.on_processing(to, now, cmds),
+        }
+    }
+
+    /// A live attempt whose outcome nobody knows: "Payment result not
+    /// received". A closed one simply stays pending.
+    fn mark_unknown(&mut self, now: Timestamp, cmds: &mut Vec<Command>) {
+        if self.attempt.state.is_live() {
+            self.set_state(AttemptState::ResultUnknown, now, cmds);
+        }
+        // Whatever changed (a note), the stored attempt says it too.
+        if !matches!(cmds.last(), Some(Command::Save(a)) if *a == self.attempt) {
+            self.attempt.updated_at = now;
+            cmds.push(Command::Save(self.attempt.clone()));
+        }
+    }
+
+    fn on_approved(
+        &mut self,
+        amount: Money,
+        card: CardDetails,
+        now: Timestamp,
+        cmds: &mut Vec<Command>,
+    ) {
+        let problem = if amount != self.attempt.amount {
+            Some(format!(
+                "The terminal reported {amount} for a {} payment; check the terminal's journal",
+                self.attempt.amount
+            ))
+        } else if card.validate().is_err() {
+            Some("The terminal's answer was incomplete; re-sync or check the terminal".into())
+        } else {
+            None
+        };
+        if let Some(note) = problem {
+            // Not the payment we asked for: never recorded as ours, never
+            // forgotten either (it stays in doubt with the note).
+            self.attempt.note = Some(clip(&note));
+            if self.attempt.state.is_in_doubt() {
+                self.mark_unknown(now, cmds);
+            }
+            return;
+        }
+        // An approval is applied in every state: money has moved.
+        self.attempt.state = AttemptState::Approved { card: card.clone() };
+        self.attempt.updated_at = now;
+        self.next_check_at = None;
+        cmds.push(Command::Record {
+            attempt: self.attempt.clone(),
+            settlement: Settlement::Approved { amount, card },
+        });
+    }
+
+    /// An authoritative "not charged": a live attempt goes back to the
+    /// payment page; a closed one marks its order "payment failed".
+    fn settle_without_charge(
+        &mut self,
+        state: AttemptState,
+        message: String,
+        reason: String,
+        now: Timestamp,
+        cmds: &mut Vec<Command>,
+    ) {
+        if self.attempt.state == AttemptState::ClosedUnpaid {
+            self.attempt.state = state;
+            self.attempt.updated_at = now;
+            self.next_check_at = None;
+            cmds.push(Command::Record {
+                attempt: self.attempt.clone(),
+                settlement: Settlement::Failed { reason },
+            });
+        } else {
+            self.set_state(state, now, cmds);
+            cmds.push(Command::ReturnToPayment { message });
+        }
+    }
+
+    fn on_processing(&mut self, to: Request, now: Timestamp, cmds: &mut Vec<Command>) {
+        if self.attempt.accepted_at.is_none() && self.attempt.state.is_live() {
+            // A request the bridge has, accepted at some time after it was
+            // written. Counting the cancel window from the write is
+            // conservative: it closes early, never late.
+            self.attempt.accepted_at = Some(self.attempt.requested_at);
+            self.attempt.updated_at = now;
+            cmds.push(Command::Save(self.attempt.clone()));
+        }
+        match self.attempt.state {
+            AttemptState::Requested => {
+                self.set_state(AttemptState::Processing, now, cmds);
+                self.schedule_poll(now + self.config.poll_interval);
+            }
+            AttemptState::Cancelling if to == Request::Cancel => {
+                // Too late to cancel: the terminal is capturing.
+                self.attempt.note =
+                    Some("Too late to cancel: the customer is paying on the terminal".into());
+                self.set_state(AttemptState::Processing, now, cmds);
+                if !self.in_flight.poll {
+                    self.schedule_poll(now + self.config.poll_interval);
                 }
             }
-            BridgeStatus::NotFound => {
-                if matches!(state, AttemptState::Processing | AttemptState::Cancelling) {
-                    // The bridge accepted it and then lost it (the terminal
-                    // timed out): only the back office can tell now.
-                    self.set_state(AttemptState::ResultUnknown, now, cmds);
-                }
-                // Otherwise a failed re-sync, or nothing new after Close.
+            AttemptState::Processing | AttemptState::Cancelling if to == Request::Poll => {
+                self.schedule_poll(now + self.config.poll_interval)
             }
+            // Still processing after the wait: a failed re-sync.
+            _ => {}
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The day-end (Z) report: what a register sold on one business day, from
 //! its own orders. It works offline; it is provisional while orders have not
-//! reached the back office.
+//! reached the back office or a card payment is still in doubt.
 
 use crate::catalog::{TaxMode, TaxRateId};
 use crate::money::{Currency, Money, MoneyError};
@@ -32,8 +32,14 @@ pub struct ZReport {
     pub voids_total: Money,
     /// Orders unpaid (pending confirmation or failed) and still open.
     pub unpaid: Vec<String>,
+    /// Card approvals that arrived after their order was settled another
+    /// way: money to give back.
+    pub refund_due: Money,
     pub unsynced: usize,
-    /// True while anything has not reached the back office.
+    /// Card payments whose outcome is not known yet.
+    pub in_doubt: usize,
+    /// True while anything has not reached the back office, or a card
+    /// payment is in doubt.
     pub provisional: bool,
 }
 
@@ -43,6 +49,7 @@ pub fn z_report(
     currency: Currency,
     orders: &[Order],
     unsynced: usize,
+    in_doubt: usize,
 ) -> Result<ZReport, MoneyError> {
     let zero = Money::zero(currency);
     let mut r = ZReport {
@@ -56,8 +63,10 @@ pub fn z_report(
         voids_count: 0,
         voids_total: zero,
         unpaid: Vec::new(),
+        refund_due: zero,
         unsynced,
-        provisional: unsynced > 0,
+        in_doubt,
+        provisional: unsynced > 0 || in_doubt > 0,
     };
     let mut day: Vec<&Order> = orders
         .iter()
@@ -65,6 +74,7 @@ pub fn z_report(
         .collect();
     day.sort_by_key(|o| o.number.seq());
     for o in day {
+        r.refund_due = r.refund_due.checked_add(o.refund_due_total()?)?;
         match &o.status {
             OrderStatus::Paid => {
                 r.sales_count += 1;
@@ -125,7 +135,7 @@ mod tests {
         .unwrap();
         let mut card = order();
         let due = card.due().unwrap();
-        card.confirm_card(
+        card.record_card(
             due,
             pref(1),
             CardDetails {
@@ -137,16 +147,22 @@ mod tests {
         )
         .unwrap();
         let mut void = order();
-        void.void(Timestamp(4)).unwrap();
+        void.void([], Timestamp(4)).unwrap();
         let mut pending = order();
         pending.close_unpaid(pref(2), Timestamp(5)).unwrap();
-        let r = z_report(date, Currency::EUR, &[cash, card, void, pending], 2).unwrap();
+        let r = z_report(date, Currency::EUR, &[cash, card, void, pending], 2, 0).unwrap();
         assert_eq!(r.sales_count, 2);
         assert_eq!(r.sales_total, eur(1090));
         assert_eq!((r.cash, r.card), (eur(545), eur(545)));
         assert_eq!(r.voids_count, 1);
         assert_eq!(r.unpaid, vec!["R1-20261127-0042".to_owned()]);
         assert!(r.provisional);
+        assert_eq!(r.refund_due, eur(0));
+        let empty = z_report(date, Currency::EUR, &[], 0, 1).unwrap();
+        assert!(
+            empty.provisional,
+            "a payment in doubt keeps the report provisional"
+        );
         let tax: i64 = r.taxes.iter().map(|t| t.tax.minor()).sum();
         assert_eq!(tax, 2 * (58 + 10));
     }

@@ -80,6 +80,25 @@ impl Sub<Timestamp> for Timestamp {
     }
 }
 
+/// The calendar date `(year, month, day)` of `t` in a zone `utc_offset_min`
+/// minutes ahead of UTC (Howard Hinnant's `civil_from_days`, exact for
+/// every `i64` of milliseconds a clock can produce).
+pub fn civil_date(t: Timestamp, utc_offset_min: i32) -> (i64, u8, u8) {
+    let local_ms =
+        t.0.saturating_add(i64::from(utc_offset_min).saturating_mul(60_000));
+    let days = local_ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_multiple_of(1000) {
@@ -99,6 +118,20 @@ mod tests {
         assert_eq!(Timestamp(i64::MAX - 5) + Duration(10), Timestamp(i64::MAX));
         assert_eq!(Timestamp(10) - Timestamp(20), Duration::ZERO);
         assert_eq!(Timestamp(1500) - Timestamp(200), Duration(1300));
+    }
+
+    #[test]
+    fn civil_dates_follow_the_calendar_and_the_zone() {
+        assert_eq!(civil_date(Timestamp(0), 0), (1970, 1, 1));
+        // 2026-11-27T23:30:00Z is already the 28th in Vienna (UTC+1).
+        let t = Timestamp(1_795_822_200_000);
+        assert_eq!(civil_date(t, 0), (2026, 11, 27));
+        assert_eq!(civil_date(t, 60), (2026, 11, 28));
+        assert_eq!(civil_date(t, -600), (2026, 11, 27));
+        assert_eq!(civil_date(Timestamp(951_782_400_000), 0), (2000, 2, 29));
+        assert_eq!(civil_date(Timestamp(-1), 0), (1969, 12, 31));
+        let (y, _, _) = civil_date(Timestamp(i64::MAX), 0);
+        assert!(y > 200_000_000);
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn order() -> Order {
     o.add_tender(Tender::cash(eur(1000), o.due().unwrap()).unwrap(), T0)
         .unwrap();
     let rest = o.due().unwrap();
-    o.confirm_card(rest, reference(), card(), T0).unwrap();
+    o.record_card(rest, reference(), card(), T0).unwrap();
     o
 }
 
@@ -243,7 +243,8 @@ fn bridge_statuses() {
             },
         ),
         ("payment_status_cancelled", BridgeStatus::Cancelled),
-        ("payment_status_not_found", BridgeStatus::NotFound),
+        ("payment_status_never_received", BridgeStatus::NeverReceived),
+        ("payment_status_unknown", BridgeStatus::Unknown),
     ];
     for (name, status) in cases {
         golden(
@@ -267,13 +268,8 @@ fn stored_records_of_the_app() {
         T0,
     )
     .unwrap();
-    let _ = s.handle(
-        Event::Replied {
-            to: Request::Start,
-            reply: Reply::Accepted,
-        },
-        T0,
-    );
+    let _ = s.handle(Event::accepted(reference(), Request::Probe), T0);
+    let _ = s.handle(Event::accepted(reference(), Request::Start), T0);
     golden("attempt_processing", s.attempt());
 
     let mut outbox = Outbox::default();

@@ -22,51 +22,90 @@ fn arb_status() -> impl Strategy<Value = BridgeStatus> {
         1 => Just(BridgeStatus::Approved { amount: eur(AMOUNT + 1), card: CardDetails { brand: "VISA".into(), last4: "4242".into(), auth_code: "OK1".into() } }),
         1 => Just(BridgeStatus::Declined { reason: "insufficient funds".into() }),
         1 => Just(BridgeStatus::Cancelled),
-        1 => Just(BridgeStatus::NotFound),
+        1 => Just(BridgeStatus::NeverReceived),
+        1 => Just(BridgeStatus::Unknown),
     ]
 }
 
 fn arb_request() -> impl Strategy<Value = Request> {
     prop_oneof![
+        Just(Request::Probe),
         Just(Request::Start),
         Just(Request::Poll),
         Just(Request::Resync),
-        Just(Request::Cancel)
+        Just(Request::Cancel),
+        Just(Request::Reconcile),
     ]
+}
+
+/// The session's own reference, mostly; sometimes another attempt's.
+fn arb_reference() -> impl Strategy<Value = PaymentRef> {
+    prop_oneof![9 => Just(reference()), 1 => Just(PaymentRef::from_uuid(Uuid::from_u128(10)))]
+}
+
+fn reference() -> PaymentRef {
+    PaymentRef::from_uuid(Uuid::from_u128(9))
+}
+
+fn order() -> OrderId {
+    OrderId::from_uuid(Uuid::from_u128(0x0191d5a8_7c3e_7000_8000_000000000001)).unwrap()
+}
+
+fn report(minor: i64) -> till_core::api::PaymentReport {
+    till_core::api::PaymentReport {
+        reference: reference(),
+        order_id: order(),
+        amount: eur(minor),
+        status: till_core::api::ReportedStatus::Approved,
+        card: CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "OK1".into(),
+        },
+        approved_at: Timestamp::from_millis(1),
+    }
 }
 
 fn arb_event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        2 => Just(Event::Replied { to: Request::Start, reply: Reply::Accepted }),
-        1 => Just(Event::Replied { to: Request::Start, reply: Reply::Refused { reason: "no".into() } }),
-        4 => (arb_request(), arb_status()).prop_map(|(to, s)| Event::status(to, s)),
-        2 => arb_request().prop_map(Event::unreachable),
+        2 => arb_reference().prop_map(|r| Event::accepted(r, Request::Start)),
+        1 => arb_reference().prop_map(|r| Event::accepted(r, Request::Probe)),
+        1 => arb_reference().prop_map(|r| Event::Replied { reference: r, to: Request::Start, reply: Reply::Refused { reason: "no".into() } }),
+        4 => (arb_reference(), arb_request(), arb_status()).prop_map(|(r, to, s)| Event::status(r, to, s)),
+        2 => (arb_reference(), arb_request()).prop_map(|(r, to)| Event::unreachable(r, to)),
+        1 => prop_oneof![Just(None), Just(Some(vec![])), Just(Some(vec![report(AMOUNT)])), Just(Some(vec![report(AMOUNT + 1)]))]
+            .prop_map(|payments| Event::OmsAnswered { payments }),
         2 => Just(Event::CancelPressed),
         3 => Just(Event::ResyncPressed),
         2 => Just(Event::ClosePressed),
+        1 => Just(Event::ReconcileNow),
         4 => Just(Event::Tick),
     ]
 }
 
 fn is_good_approval(e: &Event) -> bool {
-    matches!(e, Event::Replied { reply: Reply::Status(BridgeStatus::Approved { amount, .. }), .. } if amount.minor() == AMOUNT)
+    match e {
+        Event::Replied {
+            reference: r,
+            reply: Reply::Status(BridgeStatus::Approved { amount, .. }),
+            ..
+        } => *r == reference() && amount.minor() == AMOUNT,
+        Event::OmsAnswered { payments: Some(p) } => p.iter().any(|p| p.amount.minor() == AMOUNT),
+        _ => false,
+    }
 }
 
+/// A session whose probe the bridge answered: its write-ahead record and
+/// start request are out.
 fn start(now: Timestamp) -> (PaymentSession, Vec<Command>) {
-    let order =
-        OrderId::from_uuid(Uuid::from_u128(0x0191d5a8_7c3e_7000_8000_000000000001)).unwrap();
     let config = PaymentConfig {
         result_wait: Duration::from_secs(90),
         poll_interval: Duration::from_secs(1),
     };
-    PaymentSession::start(
-        PaymentRef::from_uuid(Uuid::from_u128(9)),
-        order,
-        eur(AMOUNT),
-        config,
-        now,
-    )
-    .unwrap()
+    let (mut s, mut cmds) =
+        PaymentSession::start(reference(), order(), eur(AMOUNT), config, now).unwrap();
+    cmds.extend(s.handle(Event::accepted(reference(), Request::Probe), now));
+    (s, cmds)
 }
 
 struct Run {
@@ -124,7 +163,15 @@ fn run(steps: &[(u32, Event)], resume_at: Option<usize>) -> Run {
             .count(),
         records: all
             .iter()
-            .filter(|c| matches!(c, Command::RecordApproval { .. }))
+            .filter(|c| {
+                matches!(
+                    c,
+                    Command::Record {
+                        settlement: Settlement::Approved { .. },
+                        ..
+                    }
+                )
+            })
             .count(),
         cancels_outside_window,
         session,

@@ -1,0 +1,206 @@
+//! The register's storage contract, in memory: the reference every shell's
+//! store must match (the browser's IndexedDB in `src/store`, this one in the
+//! simulator and the register's tests).
+//!
+//! Each [`StoreTx`] is one transaction: it reads, decides with till-core
+//! (the update path's [`plan`], the outbox's rules), and writes everything
+//! or nothing. Transactions run one at a time, in the order they are given,
+//! as IndexedDB runs read-write transactions over the same stores.
+//!
+//! The simulator crashes the register between transactions; a transaction
+//! itself is atomic (IndexedDB's guarantee with strict durability), so there
+//! is nothing to crash inside one.
+
+use crate::order::{BusinessDate, Order, OrderId};
+use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
+use crate::payment::{Attempt, PaymentRef};
+use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
+use crate::sync::{DueBatch, OutboxSummary};
+use crate::time::Timestamp;
+use crate::update::{plan, Sale, Snapshot, UpdateError, UpdateRequest};
+use std::collections::BTreeMap;
+
+/// A failure the test or the simulator injects into the next transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The next transaction fails (quota, I/O) and writes nothing.
+    FailNext(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemStore {
+    pub orders: BTreeMap<OrderId, Order>,
+    pub attempts: BTreeMap<PaymentRef, Attempt>,
+    pub outbox: BTreeMap<(OrderId, u32), OutboxEntry>,
+    pub sale: Option<Sale>,
+    pub seqs: BTreeMap<BusinessDate, u32>,
+    faults: Vec<Fault>,
+}
+
+impl MemStore {
+    pub fn inject(&mut self, fault: Fault) {
+        self.faults.push(fault);
+    }
+
+    /// Runs one transaction: all of it, or (on any error) none of it.
+    pub fn execute(&mut self, tx: &StoreTx) -> Result<Stored, StoreFailure> {
+        if let Some(Fault::FailNext(why)) = self.faults.pop() {
+            return Err(StoreFailure::Io(why));
+        }
+        match tx {
+            StoreTx::Load => Ok(Stored::Loaded(Box::new(self.load()))),
+            StoreTx::SaveSale { sale, replaces } => self.save_sale(sale, *replaces),
+            StoreTx::Update(req) => self.update(req),
+            StoreTx::LoadDue { limit, now } => Ok(Stored::Due(self.due(*limit, *now))),
+            StoreTx::ApplyOutbox(changes) => {
+                self.apply_existing(changes);
+                Ok(Stored::Outbox(self.summary()))
+            }
+            StoreTx::RetryNow { now } => {
+                let changes = self.outbox_rules().retry_now(*now);
+                self.apply(&changes);
+                Ok(Stored::Outbox(self.summary()))
+            }
+            StoreTx::Unpark {
+                order_id,
+                version,
+                now,
+            } => {
+                let changes = self.outbox_rules().unpark(*order_id, *version, *now);
+                self.apply(&changes);
+                Ok(Stored::Outbox(self.summary()))
+            }
+            StoreTx::RaiseSequence { date, seen } => {
+                let seq = self.seqs.entry(*date).or_default();
+                *seq = (*seq).max(*seen);
+                Ok(Stored::Done)
+            }
+        }
+    }
+
+    fn load(&self) -> Loaded {
+        let sale_order = self
+            .sale
+            .as_ref()
+            .and_then(|s| self.orders.get(&s.id))
+            .cloned();
+        Loaded {
+            sale: self.sale.clone(),
+            sale_order,
+            attempts: self
+                .attempts
+                .values()
+                .filter(|a| a.state.is_in_doubt() || a.state.is_live())
+                .cloned()
+                .collect(),
+            outbox: self.summary(),
+        }
+    }
+
+    fn save_sale(
+        &mut self,
+        sale: &Sale,
+        replaces: Option<OrderId>,
+    ) -> Result<Stored, StoreFailure> {
+        let stored = self.sale.as_ref().map(|s| s.id);
+        let allowed = match (stored, replaces) {
+            (None, _) => true,
+            (Some(id), None) => id == sale.id,
+            (Some(id), Some(old)) => id == old || id == sale.id,
+        };
+        if !allowed {
+            return Err(StoreFailure::Refused(UpdateError::SaleFinished));
+        }
+        self.sale = Some(sale.clone());
+        Ok(Stored::Done)
+    }
+
+    fn update(&mut self, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
+        let snap = Snapshot {
+            order: self.orders.get(&req.order_id).cloned(),
+            attempts: self
+                .attempts
+                .values()
+                .filter(|a| a.order_id == req.order_id)
+                .cloned()
+                .collect(),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| e.order_id == req.order_id)
+                .cloned()
+                .collect(),
+            sale: self.sale.clone(),
+            last_seq: req
+                .sequence_day()
+                .and_then(|d| self.seqs.get(&d).copied())
+                .unwrap_or(0),
+        };
+        let plan = plan(req, &snap, req.at).map_err(StoreFailure::Refused)?;
+        if let Some(order) = plan.order {
+            self.orders.insert(order.id, order);
+        }
+        if let Some(attempt) = plan.attempt {
+            self.attempts.insert(attempt.reference, attempt);
+        }
+        self.apply(&plan.outbox);
+        if let Some(sale) = plan.sale {
+            self.sale = Some(sale);
+        }
+        if let Some((date, seq)) = plan.seq {
+            self.seqs.insert(date, seq);
+        }
+        Ok(Stored::Updated(Box::new(plan.outcome)))
+    }
+
+    fn outbox_rules(&self) -> Outbox {
+        Outbox::new(self.outbox.values().cloned().collect())
+    }
+
+    fn due(&self, limit: usize, now: Timestamp) -> DueBatch {
+        let rules = self.outbox_rules();
+        let due = rules.due(now, usize::MAX);
+        DueBatch {
+            due_total: due.len(),
+            entries: due
+                .into_iter()
+                .take(limit)
+                .map(|e| (e.clone(), self.orders.get(&e.order_id).cloned()))
+                .collect(),
+            summary: self.summary(),
+        }
+    }
+
+    pub fn summary(&self) -> OutboxSummary {
+        let rules = self.outbox_rules();
+        OutboxSummary {
+            next_due: rules.next_due(),
+            unsynced: rules.unsynced(),
+            parked: rules.parked().count(),
+        }
+    }
+
+    fn apply(&mut self, changes: &[OutboxChange]) {
+        for c in changes {
+            match c {
+                OutboxChange::Put(e) => {
+                    self.outbox.insert(e.key(), e.clone());
+                }
+                OutboxChange::Delete { order_id, version } => {
+                    self.outbox.remove(&(*order_id, *version));
+                }
+            }
+        }
+    }
+
+    /// As [`MemStore::apply`], but a `Put` only updates an entry that still
+    /// exists: a sale may have superseded it while the round was out.
+    fn apply_existing(&mut self, changes: &[OutboxChange]) {
+        for c in changes {
+            match c {
+                OutboxChange::Put(e) if !self.outbox.contains_key(&e.key()) => {}
+                other => self.apply(std::slice::from_ref(other)),
+            }
+        }
+    }
+}

@@ -1,0 +1,1363 @@
+//! The register: the whole policy of one till as one sans-IO machine.
+//!
+//! The browser app and the simulator drive the same [`Register`]. It owns
+//! the current sale, every card payment attempt that is live or in doubt
+//! (one [`PaymentSession`] each, found by reference), the sync driver, the
+//! reconciliation of closed attempts and the health of the back office and
+//! the bridge. It does no I/O and reads no clock:
+//!
+//! - the shell feeds it [`Input`]s with the current time through
+//!   [`Register::handle`]: the cashier's actions, storage results, bridge and
+//!   back-office answers, timer ticks;
+//! - it returns [`Command`]s: storage transactions ([`StoreTx`], each
+//!   answered with [`Input::Stored`] and its [`OpId`]), requests to the
+//!   bridge and the back office (answered with [`Input::Bridge`] and
+//!   [`Input::Oms`]), and what the screen should do ([`UiEvent`]);
+//! - [`Register::poll_timeout`] says when to feed the next [`Input::Tick`];
+//! - queries ([`Register::popup`], [`Register::cart_locked`],
+//!   [`Register::status`], ...) say what the pages show.
+//!
+//! Why one machine: every rule that keeps money safe depends on more than
+//! one part. A reply is routed by its reference to its own attempt, never to
+//! "the current one"; a late result settles its own order through the
+//! update path ([`crate::update`]), which finishes the sale only when it is
+//! the current sale's order; the write-ahead record of an attempt must be on
+//! disk before its start request leaves (the register holds the start back
+//! until the store confirms); a double tap on a payment button finds the
+//! command already running. With all of it in one place, the simulator can
+//! drive the whole register through crashes and faults and check that the
+//! promises hold.
+//!
+//! Ids (order ids, payment references) and jitter come from a ChaCha RNG
+//! seeded by the caller, as in quinn-proto: unpredictable in the browser
+//! (seeded from Web Crypto), replayable in the simulator.
+
+use crate::api::{BatchResult, OrderLookup, StartPayment};
+use crate::cart::Cart;
+use crate::money::{Currency, Money};
+use crate::order::{
+    check_cash, BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus,
+    RegisterId,
+};
+use crate::outbox::OutboxChange;
+use crate::payment::{
+    self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, Reply, Request,
+    Settlement, View,
+};
+use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
+use crate::time::{Duration, Timestamp};
+use crate::update::{Change, Origin, Sale, UpdateError, UpdateRequest, Updated};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How often the back office and the bridge are asked whether they are
+/// there: "Online" in the status bar means an answer within about this long.
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
+/// How soon a write that records money (an approval, a close) is tried
+/// again after the storage failed: it must not be lost, and storage errors
+/// usually clear (the cashier frees space, the tab regains its quota).
+pub const MONEY_WRITE_RETRY: Duration = Duration::from_secs(5);
+/// How soon reading the register's storage at start is tried again.
+pub const LOAD_RETRY: Duration = Duration::from_secs(5);
+
+/// A storage transaction's number, to match its result.
+pub type OpId = u64;
+
+/// How the back office or the bridge looks from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Unknown,
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterConfig {
+    pub register: RegisterId,
+    pub currency: Currency,
+    pub payment: PaymentConfig,
+    /// The tablet's zone: minutes ahead of UTC (the business day follows it).
+    pub utc_offset_min: i32,
+    /// Print the receipt by itself when a sale is paid.
+    pub auto_print: bool,
+}
+
+/// One storage transaction. Each is all or nothing; `Update` runs
+/// [`crate::update::plan`] on a fresh read inside the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTx {
+    /// Read what the register needs at start: answered with [`Stored::Loaded`].
+    Load,
+    /// Write the current sale record: the cart of the stored sale when
+    /// `replaces` is `None` (refused with [`UpdateError::SaleFinished`] if
+    /// the stored sale is another one: a finished sale never comes back),
+    /// or a new sale replacing the finished `replaces`.
+    SaveSale {
+        sale: Sale,
+        replaces: Option<OrderId>,
+    },
+    Update(Box<UpdateRequest>),
+    /// Due outbox entries with their orders: answered with [`Stored::Due`].
+    LoadDue {
+        limit: usize,
+        now: Timestamp,
+    },
+    /// Write outbox changes, skipping entries that no longer exist (a sale
+    /// superseded them meanwhile): answered with [`Stored::Outbox`].
+    ApplyOutbox(Vec<OutboxChange>),
+    /// Every pending entry due at `now`: answered with [`Stored::Outbox`].
+    RetryNow {
+        now: Timestamp,
+    },
+    /// A parked entry back in the queue: answered with [`Stored::Outbox`].
+    Unpark {
+        order_id: OrderId,
+        version: u32,
+        now: Timestamp,
+    },
+    /// Raise the day's sequence to at least `seen`.
+    RaiseSequence {
+        date: BusinessDate,
+        seen: u32,
+    },
+}
+
+/// What the register reads at start.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Loaded {
+    pub sale: Option<Sale>,
+    /// The stored order whose id is the sale's, if it exists.
+    pub sale_order: Option<Order>,
+    /// Every attempt that is live or in doubt, whatever its order.
+    pub attempts: Vec<Attempt>,
+    pub outbox: OutboxSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Loaded(Box<Loaded>),
+    Updated(Box<Updated>),
+    Due(DueBatch),
+    Outbox(OutboxSummary),
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// A rule refused the change; nothing was written.
+    Refused(UpdateError),
+    /// The storage failed (quota, I/O); nothing was written.
+    Io(String),
+}
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreFailure::Refused(e) => e.fmt(f),
+            StoreFailure::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BridgeCall {
+    /// `GET /v1/health`: answered with [`Input::BridgeHealth`].
+    Health,
+    /// `GET /v1/health` before a start: answered with [`Input::Bridge`],
+    /// `to: Request::Probe`.
+    Probe {
+        reference: PaymentRef,
+    },
+    Start(StartPayment),
+    Status {
+        reference: PaymentRef,
+        to: Request,
+    },
+    Cancel {
+        reference: PaymentRef,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OmsCall {
+    Health,
+    SendBatch {
+        batch: u64,
+        orders: Vec<Order>,
+    },
+    Lookup {
+        order_id: OrderId,
+    },
+    /// This register's orders of a day (to align the sequence).
+    Day {
+        date: BusinessDate,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OmsReply {
+    Health {
+        reachable: bool,
+    },
+    Batch {
+        batch: u64,
+        result: Result<Vec<BatchResult>, NetFailure>,
+    },
+    Lookup {
+        order_id: OrderId,
+        result: Result<Option<Box<OrderLookup>>, NetFailure>,
+    },
+    Day {
+        date: BusinessDate,
+        result: Result<Vec<OrderNumber>, NetFailure>,
+    },
+}
+
+/// What the cashier (or the manager) does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    EditCart(Cart),
+    PayCash {
+        received: Money,
+    },
+    PayCard,
+    CancelCard,
+    Resync,
+    CloseCard,
+    Void {
+        order_id: OrderId,
+    },
+    /// Register Sales → the order → Options → Download.
+    Download {
+        order_id: OrderId,
+    },
+    Unpark {
+        order_id: OrderId,
+        version: u32,
+    },
+    /// Sync now (the status bar, a test).
+    SyncNow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Cashier(Action),
+    Stored {
+        op: OpId,
+        result: Result<Stored, StoreFailure>,
+    },
+    Bridge {
+        reference: PaymentRef,
+        to: Request,
+        reply: Reply,
+    },
+    BridgeHealth {
+        reachable: bool,
+    },
+    Oms(OmsReply),
+    /// The browser says the network is back.
+    Online,
+    Tick,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Register,
+    Pay,
+}
+
+/// A message on the register page after a sale ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    /// The order whose receipt "Print receipt" prints.
+    pub receipt: Option<OrderId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiEvent {
+    Navigate(Page),
+    /// Shown on the payment page (why a card payment ended, a refused cash amount).
+    PayMessage(String),
+    /// Shown on the register page (why the cart cannot change).
+    RegisterMessage(String),
+    Notice(Notice),
+    /// Something the cashier must see wherever they are.
+    Alert(String),
+    Print(OrderId),
+    /// An order was written: pages showing it read it again.
+    OrderWritten(OrderId),
+    /// The answer to an action on one order (Void, Download).
+    OrderMessage {
+        order_id: OrderId,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Command {
+    Store { op: OpId, tx: StoreTx },
+    Bridge(BridgeCall),
+    Oms(OmsCall),
+    Ui(UiEvent),
+}
+
+/// The status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub oms: Reach,
+    pub bridge: Reach,
+    pub unsynced: usize,
+    pub parked: usize,
+    pub progress: Option<(usize, usize)>,
+}
+
+/// What a storage operation in flight was for.
+#[derive(Debug, Clone)]
+enum Op {
+    Load,
+    SaveSale,
+    Cash,
+    Void(OrderId),
+    /// A payment session's write, and the commands held back until it is on disk.
+    Session {
+        reference: PaymentRef,
+        rest: Vec<payment::Command>,
+        write_ahead: bool,
+        req: Box<UpdateRequest>,
+    },
+    Sync,
+    RaiseSequence,
+}
+
+pub struct Register {
+    config: RegisterConfig,
+    rng: ChaCha8Rng,
+    loaded: bool,
+    load_at: Option<Timestamp>,
+    sale: Option<Sale>,
+    sale_order: Option<Order>,
+    sessions: BTreeMap<PaymentRef, PaymentSession>,
+    live: Option<PaymentRef>,
+    ops: BTreeMap<OpId, Op>,
+    next_op: OpId,
+    cash_in_flight: bool,
+    sync: SyncDriver,
+    oms: Reach,
+    bridge: Reach,
+    health_at: Option<Timestamp>,
+    oms_probe: bool,
+    bridge_probe: bool,
+    aligned: Option<BusinessDate>,
+    align_in_flight: bool,
+    /// Money writes that failed on the storage, to try again.
+    retries: Vec<(Timestamp, PaymentRef, Box<UpdateRequest>)>,
+    lookups: BTreeSet<OrderId>,
+    downloads: BTreeSet<OrderId>,
+}
+
+impl Register {
+    pub fn new(config: RegisterConfig, seed: [u8; 32]) -> Register {
+        Register {
+            config,
+            rng: ChaCha8Rng::from_seed(seed),
+            loaded: false,
+            load_at: None,
+            sale: None,
+            sale_order: None,
+            sessions: BTreeMap::new(),
+            live: None,
+            ops: BTreeMap::new(),
+            next_op: 1,
+            cash_in_flight: false,
+            sync: SyncDriver::default(),
+            oms: Reach::Unknown,
+            bridge: Reach::Unknown,
+            health_at: None,
+            oms_probe: false,
+            bridge_probe: false,
+            aligned: None,
+            align_in_flight: false,
+            retries: Vec::new(),
+            lookups: BTreeSet::new(),
+            downloads: BTreeSet::new(),
+        }
+    }
+
+    /// The first commands: read the register's storage.
+    #[must_use]
+    pub fn start(&mut self, _now: Timestamp) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.store(Op::Load, StoreTx::Load, &mut out);
+        out
+    }
+
+    pub fn config(&self) -> &RegisterConfig {
+        &self.config
+    }
+
+    /// The tablet's zone changed (daylight saving time, travel).
+    pub fn set_utc_offset(&mut self, utc_offset_min: i32) {
+        self.config.utc_offset_min = utc_offset_min;
+    }
+
+    pub fn set_auto_print(&mut self, on: bool) {
+        self.config.auto_print = on;
+    }
+
+    // ---- ids ----
+
+    /// A new order id: UUID version 7 (milliseconds, then random bits), so
+    /// ids sort by creation and the back office's index stays append-only.
+    pub fn new_order_id(&mut self, now: Timestamp) -> OrderId {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        let ms = u64::try_from(now.as_millis()).unwrap_or(0);
+        b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        b[6] = 0x70 | (b[6] & 0x0F);
+        b[8] = 0x80 | (b[8] & 0x3F);
+        OrderId::from_uuid(uuid::Uuid::from_bytes(b)).expect("built as version 7")
+    }
+
+    fn new_reference(&mut self) -> PaymentRef {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        b[6] = 0x40 | (b[6] & 0x0F);
+        b[8] = 0x80 | (b[8] & 0x3F);
+        PaymentRef::from_uuid(uuid::Uuid::from_bytes(b))
+    }
+
+    // ---- queries ----
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    pub fn sale(&self) -> Option<&Sale> {
+        self.sale.as_ref()
+    }
+
+    /// The current sale's order, once its first payment created it.
+    pub fn sale_order(&self) -> Option<&Order> {
+        self.sale_order.as_ref()
+    }
+
+    /// What is due on the current sale.
+    pub fn due(&self) -> Option<Money> {
+        match &self.sale_order {
+            Some(o) => o.due().ok(),
+            None => self.sale.as_ref()?.cart.totals().ok().map(|t| t.total),
+        }
+    }
+
+    /// The card popup, while an attempt is live.
+    pub fn popup(&self, now: Timestamp) -> Option<View> {
+        let session = self.sessions.get(&self.live?)?;
+        session.state().is_live().then(|| session.view(now))
+    }
+
+    /// Whether the cashier may change the cart now, and why not.
+    pub fn cart_locked(&self) -> Result<(), OrderError> {
+        if self.popup_open() {
+            return Err(OrderError::CardInProgress);
+        }
+        if self.cash_in_flight {
+            return Err(OrderError::CartLocked);
+        }
+        match &self.sale_order {
+            Some(o) => o.accepts_cart_edits(self.attempts()),
+            None => Ok(()),
+        }
+    }
+
+    /// A payment command is running, or the card popup is open: payment
+    /// buttons wait.
+    pub fn is_busy(&self) -> bool {
+        self.cash_in_flight || self.popup_open()
+    }
+
+    fn popup_open(&self) -> bool {
+        self.live
+            .and_then(|r| self.sessions.get(&r))
+            .is_some_and(|s| s.state().is_live())
+    }
+
+    fn attempts(&self) -> impl Iterator<Item = &Attempt> {
+        self.sessions.values().map(PaymentSession::attempt)
+    }
+
+    pub fn status(&self) -> Status {
+        let s = self.sync.summary();
+        Status {
+            oms: self.oms,
+            bridge: self.bridge,
+            unsynced: s.unsynced,
+            parked: s.parked,
+            progress: self.sync.progress(),
+        }
+    }
+
+    /// When to feed the next [`Input::Tick`]; `None` while nothing is timed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let sessions = self
+            .sessions
+            .values()
+            .filter_map(PaymentSession::poll_timeout);
+        let retries = self.retries.iter().map(|(t, _, _)| *t);
+        let sync = if self.loaded {
+            self.sync.poll_timeout()
+        } else {
+            None
+        };
+        sessions
+            .chain(retries)
+            .chain(sync)
+            .chain(self.health_at)
+            .chain(self.load_at)
+            .min()
+    }
+
+    // ---- events ----
+
+    /// Feeds one input at `now`; returns the commands to carry out.
+    #[must_use]
+    pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Command> {
+        let mut out = Vec::new();
+        match input {
+            Input::Cashier(action) => self.on_action(action, now, &mut out),
+            Input::Stored { op, result } => self.on_stored(op, result, now, &mut out),
+            Input::Bridge {
+                reference,
+                to,
+                reply,
+            } => {
+                if reply != Reply::Unreachable {
+                    self.bridge = Reach::Online;
+                }
+                let event = Event::Replied {
+                    reference,
+                    to,
+                    reply,
+                };
+                self.feed(reference, event, now, &mut out);
+            }
+            Input::BridgeHealth { reachable } => self.on_bridge_health(reachable, now, &mut out),
+            Input::Oms(reply) => self.on_oms(reply, now, &mut out),
+            Input::Online => {
+                self.health_at = Some(now);
+                self.sync_event(SyncEvent::Woken, now, &mut out);
+            }
+            Input::Tick => self.on_tick(now, &mut out),
+        }
+        self.after(now, &mut out);
+        out
+    }
+
+    fn after(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        if self.loaded {
+            let cmds = self.sync.on_tick(now);
+            self.sync_commands(cmds, now, out);
+            self.align(now, out);
+        }
+        // Settled attempts leave; the popup closes with its attempt.
+        if !self.popup_open() {
+            self.live = None;
+        }
+        let held: BTreeSet<PaymentRef> = self
+            .ops
+            .values()
+            .filter_map(|op| match op {
+                Op::Session { reference, .. } => Some(*reference),
+                _ => None,
+            })
+            .collect();
+        self.sessions.retain(|r, s| {
+            let open = s.state().is_live() || s.state().is_in_doubt();
+            open || held.contains(r)
+        });
+    }
+
+    fn op(&mut self) -> OpId {
+        let op = self.next_op;
+        self.next_op += 1;
+        op
+    }
+
+    fn store(&mut self, kind: Op, tx: StoreTx, out: &mut Vec<Command>) {
+        let op = self.op();
+        self.ops.insert(op, kind);
+        out.push(Command::Store { op, tx });
+    }
+
+    fn ui(out: &mut Vec<Command>, e: UiEvent) {
+        out.push(Command::Ui(e));
+    }
+
+    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        if self.load_at.is_some_and(|t| now >= t) {
+            self.load_at = None;
+            self.store(Op::Load, StoreTx::Load, out);
+        }
+        let due: Vec<PaymentRef> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(r, _)| *r)
+            .collect();
+        for r in due {
+            self.feed(r, Event::Tick, now, out);
+        }
+        let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition(|(t, _, _)| *t <= now);
+        self.retries = later;
+        for (_, reference, req) in ready {
+            let kind = Op::Session {
+                reference,
+                rest: Vec::new(),
+                write_ahead: false,
+                req: req.clone(),
+            };
+            self.store(kind, StoreTx::Update(req), out);
+        }
+        if self.loaded && self.health_at.is_some_and(|t| now >= t) {
+            self.health_at = Some(now + HEALTH_INTERVAL);
+            if !self.oms_probe {
+                self.oms_probe = true;
+                out.push(Command::Oms(OmsCall::Health));
+            }
+            if !self.bridge_probe {
+                self.bridge_probe = true;
+                out.push(Command::Bridge(BridgeCall::Health));
+            }
+        }
+    }
+
+    // ---- start ----
+
+    fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Command>) {
+        self.loaded = true;
+        let sale_order = l
+            .sale_order
+            .filter(|o| l.sale.as_ref().is_some_and(|s| s.id == o.id));
+        match (l.sale, sale_order) {
+            // The update path finishes a sale with its order; an order that
+            // is no longer open means that sale is over.
+            (Some(_), Some(o)) if o.status != OrderStatus::Open => {
+                self.new_sale(Some(o.id), now, out)
+            }
+            (Some(sale), order) => {
+                self.sale = Some(sale);
+                self.sale_order = order;
+            }
+            (None, _) => self.new_sale(None, now, out),
+        }
+        let _ = self
+            .sync
+            .handle(SyncEvent::Summary(l.outbox), now, &mut || 0);
+        self.sync_event(SyncEvent::Woken, now, out);
+        let mut live: Option<(Timestamp, PaymentRef)> = None;
+        for attempt in l.attempts {
+            let reference = attempt.reference;
+            if self.sessions.contains_key(&reference) {
+                continue;
+            }
+            if attempt.state.is_live() && live.is_none_or(|(t, _)| attempt.requested_at > t) {
+                live = Some((attempt.requested_at, reference));
+            }
+            let (session, cmds) = PaymentSession::resume(attempt, self.config.payment, now);
+            self.sessions.insert(reference, session);
+            self.session_commands(reference, cmds, now, out);
+        }
+        if let Some((_, reference)) = live {
+            // A card payment interrupted by a reload comes back first.
+            self.live = Some(reference);
+            Self::ui(out, UiEvent::Navigate(Page::Pay));
+        }
+        self.health_at = Some(now);
+    }
+
+    fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Command>) {
+        let sale = Sale {
+            id: self.new_order_id(now),
+            cart: Cart::new(self.config.currency),
+        };
+        self.sale = Some(sale.clone());
+        self.sale_order = None;
+        self.store(Op::SaveSale, StoreTx::SaveSale { sale, replaces }, out);
+    }
+
+    // ---- the cashier ----
+
+    fn on_action(&mut self, action: Action, now: Timestamp, out: &mut Vec<Command>) {
+        if !self.loaded {
+            Self::ui(
+                out,
+                UiEvent::Alert("Till is still starting: try again in a moment.".into()),
+            );
+            return;
+        }
+        match action {
+            Action::EditCart(cart) => self.edit_cart(cart, out),
+            Action::PayCash { received } => self.pay_cash(received, now, out),
+            Action::PayCard => self.pay_card(now, out),
+            Action::CancelCard => self.feed_live(Event::CancelPressed, now, out),
+            Action::Resync => self.feed_live(Event::ResyncPressed, now, out),
+            Action::CloseCard => self.feed_live(Event::ClosePressed, now, out),
+            Action::Void { order_id } => {
+                let req = UpdateRequest {
+                    order_id,
+                    change: Change::Void,
+                    origin: None,
+                    next_sale: self.new_order_id(now),
+                    at: now,
+                };
+                self.store(Op::Void(order_id), StoreTx::Update(Box::new(req)), out);
+            }
+            Action::Download { order_id } => self.download(order_id, now, out),
+            Action::Unpark { order_id, version } => {
+                let tx = StoreTx::Unpark {
+                    order_id,
+                    version,
+                    now,
+                };
+                self.store(Op::Sync, tx, out);
+            }
+            Action::SyncNow => self.sync_event(SyncEvent::Woken, now, out),
+        }
+    }
+
+    fn edit_cart(&mut self, cart: Cart, out: &mut Vec<Command>) {
+        if let Err(e) = self.cart_locked() {
+            Self::ui(out, UiEvent::RegisterMessage(e.to_string()));
+            return;
+        }
+        let Some(sale) = self.sale.as_mut() else {
+            return;
+        };
+        if sale.cart == cart {
+            return;
+        }
+        sale.cart = cart;
+        let sale = sale.clone();
+        let tx = StoreTx::SaveSale {
+            sale,
+            replaces: None,
+        };
+        self.store(Op::SaveSale, tx, out);
+    }
+
+    /// The current sale's origin for a new order: its cart, numbered on
+    /// today's business day (or the clock error the cashier must fix).
+    fn origin(&self, now: Timestamp) -> Result<Origin, OrderError> {
+        let sale = self.sale.as_ref().ok_or(OrderError::Empty)?;
+        if sale.cart.is_empty() {
+            return Err(OrderError::Empty);
+        }
+        Ok(Origin {
+            register: self.config.register.clone(),
+            date: BusinessDate::at(now, self.config.utc_offset_min)?,
+            cart: sale.cart.clone(),
+        })
+    }
+
+    fn pay_cash(&mut self, received: Money, now: Timestamp, out: &mut Vec<Command>) {
+        if self.cash_in_flight {
+            return; // A double tap: the first one is running.
+        }
+        if self.popup_open() {
+            Self::ui(
+                out,
+                UiEvent::PayMessage(OrderError::CardInProgress.to_string()),
+            );
+            return;
+        }
+        let checked = self.origin(now).and_then(|origin| {
+            let due = self.due().ok_or(OrderError::Empty)?;
+            check_cash(received, due)?;
+            Ok(origin)
+        });
+        let origin = match checked {
+            Ok(o) => o,
+            Err(e) => return Self::ui(out, UiEvent::PayMessage(e.to_string())),
+        };
+        let Some(sale) = &self.sale else { return };
+        let req = UpdateRequest {
+            order_id: sale.id,
+            change: Change::Cash { received },
+            origin: Some(origin),
+            next_sale: self.new_order_id(now),
+            at: now,
+        };
+        self.cash_in_flight = true;
+        self.store(Op::Cash, StoreTx::Update(Box::new(req)), out);
+    }
+
+    fn pay_card(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        if self.is_busy() {
+            return; // A double tap, or a card payment already live.
+        }
+        let checked = self.origin(now).and_then(|_| {
+            if let Some(o) = &self.sale_order {
+                o.accepts_payment(self.attempts())?;
+            }
+            self.due().ok_or(OrderError::Empty)
+        });
+        let due = match checked {
+            Ok(d) => d,
+            Err(e) => return Self::ui(out, UiEvent::PayMessage(e.to_string())),
+        };
+        let Some(sale_id) = self.sale.as_ref().map(|s| s.id) else {
+            return;
+        };
+        let reference = self.new_reference();
+        match PaymentSession::start(reference, sale_id, due, self.config.payment, now) {
+            Ok((session, cmds)) => {
+                self.sessions.insert(reference, session);
+                self.live = Some(reference);
+                self.session_commands(reference, cmds, now, out);
+            }
+            Err(e) => Self::ui(out, UiEvent::PayMessage(e.to_string())),
+        }
+    }
+
+    fn feed_live(&mut self, event: Event, now: Timestamp, out: &mut Vec<Command>) {
+        if let Some(r) = self.live {
+            self.feed(r, event, now, out);
+        }
+    }
+
+    fn download(&mut self, order_id: OrderId, now: Timestamp, out: &mut Vec<Command>) {
+        let closed: Vec<PaymentRef> = self
+            .sessions
+            .values()
+            .filter(|s| s.attempt().order_id == order_id)
+            .map(PaymentSession::reference)
+            .collect();
+        for r in closed {
+            self.feed(r, Event::ReconcileNow, now, out);
+        }
+        self.downloads.insert(order_id);
+        self.lookup(order_id, out);
+    }
+
+    fn lookup(&mut self, order_id: OrderId, out: &mut Vec<Command>) {
+        if self.lookups.insert(order_id) {
+            out.push(Command::Oms(OmsCall::Lookup { order_id }));
+        }
+    }
+
+    // ---- payment sessions ----
+
+    /// Routes an event to the attempt it is about; an attempt the register
+    /// no longer tracks (settled) ignores it.
+    fn feed(
+        &mut self,
+        reference: PaymentRef,
+        event: Event,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(session) = self.sessions.get_mut(&reference) else {
+            return;
+        };
+        let cmds = session.handle(event, now);
+        self.session_commands(reference, cmds, now, out);
+    }
+
+    /// Carries out a session's commands in order; a write holds back the
+    /// rest until the store confirms it.
+    fn session_commands(
+        &mut self,
+        reference: PaymentRef,
+        cmds: Vec<payment::Command>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        let mut rest = cmds.into_iter().peekable();
+        while let Some(cmd) = rest.next() {
+            match cmd {
+                payment::Command::Save(attempt) => {
+                    let write_ahead = attempt.state == AttemptState::Requested
+                        && matches!(rest.peek(), Some(payment::Command::Start { .. }));
+                    if !write_ahead {
+                        let change = Change::Attempt(attempt);
+                        return self.session_write(
+                            reference,
+                            change,
+                            None,
+                            rest.collect(),
+                            now,
+                            out,
+                        );
+                    }
+                    // The write-ahead record also creates the sale's order if
+                    // needed: it needs the cart and today's date.
+                    match self.origin(now) {
+                        Ok(origin) => {
+                            let change = Change::CardRequested { attempt };
+                            return self.session_write(
+                                reference,
+                                change,
+                                Some(origin),
+                                rest.collect(),
+                                now,
+                                out,
+                            );
+                        }
+                        Err(e) => {
+                            let reason = e.to_string();
+                            return self.feed(reference, Event::NotSaved { reason }, now, out);
+                        }
+                    }
+                }
+                payment::Command::Record {
+                    attempt,
+                    settlement,
+                } => {
+                    let change = Change::Settle {
+                        attempt,
+                        settlement,
+                    };
+                    return self.session_write(reference, change, None, rest.collect(), now, out);
+                }
+                payment::Command::Probe { reference } => {
+                    out.push(Command::Bridge(BridgeCall::Probe { reference }))
+                }
+                payment::Command::Start {
+                    reference,
+                    order_id,
+                    amount,
+                } => out.push(Command::Bridge(BridgeCall::Start(StartPayment {
+                    reference,
+                    order_id,
+                    amount,
+                }))),
+                payment::Command::QueryStatus { reference, request } => {
+                    out.push(Command::Bridge(BridgeCall::Status {
+                        reference,
+                        to: request,
+                    }))
+                }
+                payment::Command::Cancel { reference } => {
+                    out.push(Command::Bridge(BridgeCall::Cancel { reference }))
+                }
+                payment::Command::LookupOms { order_id, .. } => self.lookup(order_id, out),
+                payment::Command::ReturnToPayment { message } => {
+                    Self::ui(out, UiEvent::PayMessage(message))
+                }
+            }
+        }
+    }
+
+    fn session_write(
+        &mut self,
+        reference: PaymentRef,
+        change: Change,
+        origin: Option<Origin>,
+        rest: Vec<payment::Command>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(order_id) = change.attempt().map(|a| a.order_id) else {
+            return;
+        };
+        let write_ahead = origin.is_some();
+        let req = Box::new(UpdateRequest {
+            order_id,
+            change,
+            origin,
+            next_sale: self.new_order_id(now),
+            at: now,
+        });
+        let kind = Op::Session {
+            reference,
+            rest,
+            write_ahead,
+            req: req.clone(),
+        };
+        self.store(kind, StoreTx::Update(req), out);
+    }
+
+    // ---- storage results ----
+
+    fn on_stored(
+        &mut self,
+        op: OpId,
+        result: Result<Stored, StoreFailure>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(kind) = self.ops.remove(&op) else {
+            return;
+        };
+        match (kind, result) {
+            (Op::Load, Ok(Stored::Loaded(l))) => self.on_loaded(*l, now, out),
+            (Op::Load, Err(e)) => {
+                self.load_at = Some(now + LOAD_RETRY);
+                Self::ui(
+                    out,
+                    UiEvent::Alert(format!("Till could not read its storage: {e}")),
+                );
+            }
+            (Op::Cash, result) => {
+                self.cash_in_flight = false;
+                match result {
+                    Ok(Stored::Updated(u)) => self.on_updated(*u, now, out),
+                    Err(e) => Self::ui(out, UiEvent::PayMessage(e.to_string())),
+                    Ok(_) => {}
+                }
+            }
+            (Op::Void(order_id), result) => {
+                let text = match result {
+                    Ok(Stored::Updated(u)) => {
+                        let text = format!("Order {} was voided.", u.order.number);
+                        self.on_updated(*u, now, out);
+                        text
+                    }
+                    Err(e) => e.to_string(),
+                    Ok(_) => return,
+                };
+                Self::ui(out, UiEvent::OrderMessage { order_id, text });
+            }
+            (
+                Op::Session {
+                    reference,
+                    rest,
+                    write_ahead,
+                    req,
+                },
+                result,
+            ) => self.on_session_stored(reference, rest, write_ahead, req, result, now, out),
+            (Op::Sync, result) => self.on_sync_stored(result, now, out),
+            (Op::SaveSale | Op::RaiseSequence, Err(e)) => {
+                Self::ui(out, UiEvent::Alert(e.to_string()))
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_session_stored(
+        &mut self,
+        reference: PaymentRef,
+        rest: Vec<payment::Command>,
+        write_ahead: bool,
+        req: Box<UpdateRequest>,
+        result: Result<Stored, StoreFailure>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        match result {
+            Ok(Stored::Updated(u)) => {
+                self.on_updated(*u, now, out);
+                self.session_commands(reference, rest, now, out);
+            }
+            Ok(_) => self.session_commands(reference, rest, now, out),
+            Err(e) if write_ahead => {
+                // The start was held back: nothing was sent.
+                let reason = e.to_string();
+                self.feed(reference, Event::NotSaved { reason }, now, out);
+            }
+            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {}
+            Err(StoreFailure::Refused(e)) => {
+                Self::ui(
+                    out,
+                    UiEvent::Alert(format!("Card payment {}: {e}", reference.short())),
+                );
+                self.session_commands(reference, rest, now, out);
+            }
+            Err(StoreFailure::Io(e)) => {
+                if matches!(req.change, Change::Settle { .. }) {
+                    // Money moved (or may have): the record must land.
+                    self.retries.push((now + MONEY_WRITE_RETRY, reference, req));
+                }
+                Self::ui(
+                    out,
+                    UiEvent::Alert(format!(
+                        "Saving a card payment failed: {e}. Till keeps trying."
+                    )),
+                );
+                self.session_commands(reference, rest, now, out);
+            }
+        }
+    }
+
+    /// What follows a committed order change: the sale moves on (only when
+    /// it was the current sale's own order), the sync wakes, the pages hear.
+    fn on_updated(&mut self, u: Updated, now: Timestamp, out: &mut Vec<Command>) {
+        let order = u.order;
+        if let Some(next) = u.next_sale {
+            self.sale = Some(next);
+            self.sale_order = None;
+            Self::ui(out, UiEvent::Navigate(Page::Register));
+            Self::ui(out, UiEvent::Notice(sale_ended_notice(&order)));
+            if order.status == OrderStatus::Paid && self.config.auto_print {
+                Self::ui(out, UiEvent::Print(order.id));
+            }
+        } else if self.sale.as_ref().is_some_and(|s| s.id == order.id) {
+            self.sale_order = Some(order.clone());
+        } else if u.card == Some(CardRecorded::Tender) {
+            Self::ui(
+                out,
+                UiEvent::Alert(format!(
+                    "Order {}: its card payment was confirmed; it is now {}.",
+                    order.number,
+                    order.status.label()
+                )),
+            );
+        }
+        if u.card == Some(CardRecorded::RefundDue) {
+            let due = order
+                .refund_due_total()
+                .map(|m| m.to_string())
+                .unwrap_or_default();
+            Self::ui(
+                out,
+                UiEvent::Alert(format!(
+                    "Order {}: a card payment was approved after the order was settled another way — refund due {due}.",
+                    order.number
+                )),
+            );
+        }
+        if u.changed {
+            self.sync_event(SyncEvent::Woken, now, out);
+        }
+        Self::ui(out, UiEvent::OrderWritten(order.id));
+    }
+
+    // ---- sync ----
+
+    fn sync_event(&mut self, event: SyncEvent, now: Timestamp, out: &mut Vec<Command>) {
+        let rng = &mut self.rng;
+        let cmds = self
+            .sync
+            .handle(event, now, &mut || (rng.next_u32() % 1001) as u16);
+        self.sync_commands(cmds, now, out);
+    }
+
+    fn sync_commands(&mut self, cmds: Vec<SyncCommand>, now: Timestamp, out: &mut Vec<Command>) {
+        for cmd in cmds {
+            match cmd {
+                SyncCommand::LoadDue { limit } => {
+                    let tx = StoreTx::LoadDue { limit, now };
+                    self.store(Op::Sync, tx, out)
+                }
+                SyncCommand::SendBatch { batch, orders } => {
+                    out.push(Command::Oms(OmsCall::SendBatch { batch, orders }))
+                }
+                SyncCommand::ApplyOutbox(changes) => {
+                    self.store(Op::Sync, StoreTx::ApplyOutbox(changes), out)
+                }
+                SyncCommand::RetryNow => {
+                    let tx = StoreTx::RetryNow { now };
+                    self.store(Op::Sync, tx, out)
+                }
+            }
+        }
+    }
+
+    fn on_sync_stored(
+        &mut self,
+        result: Result<Stored, StoreFailure>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        let event = match result {
+            Ok(Stored::Due(batch)) => SyncEvent::Due(batch),
+            Ok(Stored::Outbox(summary)) => SyncEvent::Applied(summary),
+            Ok(_) => return,
+            Err(e) => {
+                Self::ui(
+                    out,
+                    UiEvent::Alert(format!("The sync could not use the storage: {e}")),
+                );
+                SyncEvent::StoreFailed
+            }
+        };
+        self.sync_event(event, now, out);
+    }
+
+    // ---- the back office and the bridge ----
+
+    fn on_oms(&mut self, reply: OmsReply, now: Timestamp, out: &mut Vec<Command>) {
+        match reply {
+            OmsReply::Health { reachable } => {
+                self.oms_probe = false;
+                self.set_oms_reach(reachable, now, out);
+            }
+            OmsReply::Batch { batch, result } => {
+                match &result {
+                    Ok(_) | Err(NetFailure::Refused { .. }) => self.set_oms_reach(true, now, out),
+                    Err(NetFailure::Unreachable) => self.set_oms_reach(false, now, out),
+                    Err(NetFailure::BadAnswer(_)) => {}
+                }
+                self.sync_event(SyncEvent::BatchAnswered { batch, result }, now, out);
+            }
+            OmsReply::Lookup { order_id, result } => self.on_lookup(order_id, result, now, out),
+            OmsReply::Day { date, result } => {
+                self.align_in_flight = false;
+                if let Ok(numbers) = result {
+                    let seen = numbers
+                        .iter()
+                        .filter(|n| *n.register() == self.config.register && n.date() == date)
+                        .map(OrderNumber::seq)
+                        .max()
+                        .unwrap_or(0);
+                    self.aligned = Some(date);
+                    if seen > 0 {
+                        self.store(
+                            Op::RaiseSequence,
+                            StoreTx::RaiseSequence { date, seen },
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_lookup(
+        &mut self,
+        order_id: OrderId,
+        result: Result<Option<Box<OrderLookup>>, NetFailure>,
+        now: Timestamp,
+        out: &mut Vec<Command>,
+    ) {
+        self.lookups.remove(&order_id);
+        let reachable = !matches!(result, Err(NetFailure::Unreachable));
+        self.set_oms_reach(reachable, now, out);
+        let payments = result
+            .ok()
+            .map(|l| l.map(|l| l.payments).unwrap_or_default());
+        let refs: Vec<PaymentRef> = self
+            .sessions
+            .values()
+            .filter(|s| s.attempt().order_id == order_id)
+            .map(PaymentSession::reference)
+            .collect();
+        let before = out.len();
+        for r in refs {
+            let event = Event::OmsAnswered {
+                payments: payments.clone(),
+            };
+            self.feed(r, event, now, out);
+        }
+        if self.downloads.remove(&order_id) {
+            let found = out[before..].iter().any(is_approval_write);
+            let text = match (&payments, found) {
+                (_, true) => "Downloaded: the payment was found and the order is being marked paid.",
+                (None, false) => "The back office cannot be reached. The order is checked again by itself; do not void it.",
+                (Some(_), false) if self.in_doubt(order_id) => {
+                    "The back office has no payment for this order yet. Do not void it; it is checked again by itself."
+                }
+                (Some(_), false) => "Downloaded: nothing changed.",
+            };
+            Self::ui(
+                out,
+                UiEvent::OrderMessage {
+                    order_id,
+                    text: text.into(),
+                },
+            );
+        }
+    }
+
+    fn in_doubt(&self, order_id: OrderId) -> bool {
+        self.attempts()
+            .any(|a| a.order_id == order_id && a.state.is_in_doubt())
+    }
+
+    fn set_oms_reach(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Command>) {
+        let was = self.oms;
+        self.oms = if reachable {
+            Reach::Online
+        } else {
+            Reach::Offline
+        };
+        if reachable && was == Reach::Offline {
+            // Back after an outage: send now, not after the backoff, and
+            // look for the payments that were reported meanwhile.
+            self.sync_event(SyncEvent::OmsBack, now, out);
+            self.reconcile_all(now, out);
+        }
+    }
+
+    fn on_bridge_health(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Command>) {
+        self.bridge_probe = false;
+        let was = self.bridge;
+        self.bridge = if reachable {
+            Reach::Online
+        } else {
+            Reach::Offline
+        };
+        if reachable && was == Reach::Offline {
+            self.reconcile_all(now, out);
+        }
+    }
+
+    fn reconcile_all(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        let refs: Vec<PaymentRef> = self.sessions.keys().copied().collect();
+        for r in refs {
+            self.feed(r, Event::ReconcileNow, now, out);
+        }
+    }
+
+    /// Once a day, when the back office answers: today's numbering continues
+    /// after what it already holds for this register (after lost storage).
+    fn align(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        if self.oms != Reach::Online || self.align_in_flight {
+            return;
+        }
+        let Ok(today) = BusinessDate::at(now, self.config.utc_offset_min) else {
+            return;
+        };
+        if self.aligned != Some(today) {
+            self.align_in_flight = true;
+            out.push(Command::Oms(OmsCall::Day { date: today }));
+        }
+    }
+}
+
+/// A command that records a card approval on its order.
+fn is_approval_write(c: &Command) -> bool {
+    match c {
+        Command::Store {
+            tx: StoreTx::Update(req),
+            ..
+        } => matches!(
+            req.change,
+            Change::Settle {
+                settlement: Settlement::Approved { .. },
+                ..
+            }
+        ),
+        _ => false,
+    }
+}
+
+fn sale_ended_notice(order: &Order) -> Notice {
+    match &order.status {
+        OrderStatus::Paid => {
+            let change = order.change().ok().filter(|c| !c.is_zero());
+            let text = match change {
+                Some(c) => format!("Paid — order {}. Change {c}. Ready for the next sale.", order.number),
+                None => format!("Paid — order {}. Ready for the next sale.", order.number),
+            };
+            Notice {
+                text,
+                receipt: Some(order.id),
+            }
+        }
+        _ => Notice {
+            text: format!(
+                "Order {} was closed unpaid: its card payment is pending confirmation. Do not void it.",
+                order.number
+            ),
+            receipt: None,
+        },
+    }
+}

@@ -1,0 +1,364 @@
+//! The sync driver: when the register drains its outbox to the back office,
+//! batch by batch, and what it writes back, as a sans-IO machine.
+//!
+//! The outbox itself ([`crate::outbox`]) says what is due and how each
+//! answer is classified (stored, retried with capped backoff, parked). This
+//! machine says *when*: it drains when woken (a new order version, the
+//! network is back) or when the earliest entry falls due
+//! ([`SyncDriver::poll_timeout`]), one batch at a time:
+//!
+//! 1. [`SyncCommand::LoadDue`]: read what is due (oldest first, at most
+//!    [`BATCH_MAX`]) with each entry's latest stored order;
+//! 2. [`SyncCommand::SendBatch`]: send those orders; an entry whose order is
+//!    missing is parked at once, visibly (it cannot be sent, and must not
+//!    vanish);
+//! 3. [`SyncCommand::ApplyOutbox`]: write back what the answer settled;
+//! 4. again from 1 while batches are stored; otherwise sleep until the next
+//!    entry is due.
+//!
+//! When the back office comes back after an outage
+//! ([`SyncEvent::OmsBack`]) every pending entry is made due at once
+//! ([`SyncCommand::RetryNow`]) instead of waiting out its backoff. Nothing
+//! here sleeps on a fixed poll.
+
+use crate::api::BatchResult;
+use crate::order::{Order, OrderId};
+use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
+use crate::time::Timestamp;
+
+/// The outbox at a glance, as the store reports it after each round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxSummary {
+    /// When the earliest pending entry falls due; `None` when none waits.
+    pub next_due: Option<Timestamp>,
+    /// Entries not yet stored by the back office (pending and parked).
+    pub unsynced: usize,
+    pub parked: usize,
+}
+
+/// What the store read for one round: the due entries (oldest first, at
+/// most the limit asked) with each one's order as stored now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DueBatch {
+    pub entries: Vec<(OutboxEntry, Option<Order>)>,
+    /// How many entries are due in all (for the progress shown).
+    pub due_total: usize,
+    pub summary: OutboxSummary,
+}
+
+/// Why a whole batch request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetFailure {
+    /// No answer: offline, the server is down, the request timed out, or the
+    /// connection dropped after sending.
+    Unreachable,
+    /// The server answered the whole request with an error status.
+    Refused { status: u16, message: String },
+    /// The answer does not parse, or does not match the request.
+    BadAnswer(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    /// A new order version was written, or someone asked for a sync.
+    Woken,
+    /// The store's summary, at start or after any outbox write.
+    Summary(OutboxSummary),
+    /// The answer to [`SyncCommand::LoadDue`].
+    Due(DueBatch),
+    /// The answer to [`SyncCommand::SendBatch`].
+    BatchAnswered {
+        batch: u64,
+        result: Result<Vec<BatchResult>, NetFailure>,
+    },
+    /// [`SyncCommand::ApplyOutbox`] or [`SyncCommand::RetryNow`] is written.
+    Applied(OutboxSummary),
+    /// A store operation of the drain failed: try again later.
+    StoreFailed,
+    /// The back office answered again after an outage.
+    OmsBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum SyncCommand {
+    LoadDue {
+        limit: usize,
+    },
+    SendBatch {
+        batch: u64,
+        orders: Vec<Order>,
+    },
+    /// Write these outbox changes (entries a sale superseded meanwhile must
+    /// not come back).
+    ApplyOutbox(Vec<OutboxChange>),
+    /// Make every pending entry due now.
+    RetryNow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Loading,
+    /// A batch is on the network: the entries it answers for, and the
+    /// version of each order sent.
+    Sending {
+        batch: u64,
+        outbox: Outbox,
+        sent: Vec<(OrderId, u32, u32)>,
+        changes: Vec<OutboxChange>,
+    },
+    Applying {
+        stored_any: bool,
+    },
+}
+
+/// How long to wait before reading the outbox again after a store failure:
+/// storage errors are rare and usually last (a full disk); the cashier sees
+/// the alert.
+pub const STORE_RETRY: crate::time::Duration = crate::time::Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct SyncDriver {
+    phase: Phase,
+    wake: bool,
+    retry_now: bool,
+    summary: OutboxSummary,
+    progress: Option<(usize, usize)>,
+    done_in_run: usize,
+    batch_seq: u64,
+    store_retry_at: Option<Timestamp>,
+}
+
+impl Default for SyncDriver {
+    fn default() -> Self {
+        SyncDriver {
+            phase: Phase::Idle,
+            wake: false,
+            retry_now: false,
+            summary: OutboxSummary::default(),
+            progress: None,
+            done_in_run: 0,
+            batch_seq: 0,
+            store_retry_at: None,
+        }
+    }
+}
+
+impl SyncDriver {
+    pub fn summary(&self) -> OutboxSummary {
+        self.summary
+    }
+
+    /// `(sent, total)` while a drain runs.
+    pub fn progress(&self) -> Option<(usize, usize)> {
+        self.progress
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Idle
+    }
+
+    /// When to feed [`SyncDriver::on_tick`] next; `None` while a round is
+    /// running (its answer drives it) or nothing is due.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.phase != Phase::Idle {
+            return None;
+        }
+        match self.store_retry_at {
+            Some(t) => Some(t),
+            None if self.wake || self.retry_now => Some(Timestamp(i64::MIN)),
+            None => self.summary.next_due,
+        }
+    }
+
+    /// Starts a round if one is due at `now`.
+    #[must_use]
+    pub fn on_tick(&mut self, now: Timestamp) -> Vec<SyncCommand> {
+        if self.phase != Phase::Idle || self.store_retry_at.is_some_and(|t| now < t) {
+            return Vec::new();
+        }
+        self.store_retry_at = None;
+        if self.retry_now {
+            self.retry_now = false;
+            self.phase = Phase::Applying { stored_any: true };
+            return vec![SyncCommand::RetryNow];
+        }
+        let due = self.summary.next_due.is_some_and(|t| t <= now);
+        if !(self.wake || due) {
+            return Vec::new();
+        }
+        self.wake = false;
+        self.phase = Phase::Loading;
+        vec![SyncCommand::LoadDue { limit: BATCH_MAX }]
+    }
+
+    /// Feeds one event; `jitter` gives a number in 0..=1000 per retried
+    /// entry (the caller's RNG).
+    #[must_use]
+    pub fn handle(
+        &mut self,
+        event: SyncEvent,
+        now: Timestamp,
+        jitter: &mut dyn FnMut() -> u16,
+    ) -> Vec<SyncCommand> {
+        match event {
+            SyncEvent::Woken => self.wake = true,
+            SyncEvent::OmsBack => self.retry_now = true,
+            SyncEvent::Summary(s) => self.summary = s,
+            SyncEvent::Due(batch) => return self.on_due(batch, now, jitter),
+            SyncEvent::BatchAnswered { batch, result } => {
+                return self.on_answer(batch, result, now, jitter)
+            }
+            SyncEvent::Applied(summary) => {
+                self.summary = summary;
+                if let Phase::Applying { stored_any } = self.phase {
+                    // Keep draining while the back office takes batches.
+                    self.wake |= stored_any;
+                }
+                self.phase = Phase::Idle;
+                if !self.wake {
+                    self.end_run();
+                }
+            }
+            SyncEvent::StoreFailed => {
+                self.phase = Phase::Idle;
+                self.store_retry_at = Some(now + STORE_RETRY);
+                self.end_run();
+            }
+        }
+        self.on_tick(now)
+    }
+
+    fn end_run(&mut self) {
+        self.progress = None;
+        self.done_in_run = 0;
+    }
+
+    fn on_due(
+        &mut self,
+        batch: DueBatch,
+        now: Timestamp,
+        jitter: &mut dyn FnMut() -> u16,
+    ) -> Vec<SyncCommand> {
+        self.summary = batch.summary;
+        if batch.entries.is_empty() {
+            self.phase = Phase::Idle;
+            self.end_run();
+            return self.on_tick(now);
+        }
+        let total = self.done_in_run + batch.due_total.max(batch.entries.len());
+        self.progress = Some((self.done_in_run, total));
+        let mut outbox = Outbox::new(batch.entries.iter().map(|(e, _)| e.clone()).collect());
+        let mut changes = Vec::new();
+        let mut orders = Vec::new();
+        let mut sent = Vec::new();
+        for (entry, order) in batch.entries {
+            match order {
+                // The latest version goes: the OMS keeps the highest.
+                Some(order) => {
+                    sent.push((entry.order_id, entry.version, order.version));
+                    orders.push(order);
+                }
+                None => changes.extend(outbox.record(
+                    entry.order_id,
+                    entry.version,
+                    Outcome::Rejected {
+                        status: 0,
+                        reason: "the order is missing on this register".into(),
+                    },
+                    now,
+                    jitter(),
+                )),
+            }
+        }
+        if orders.is_empty() {
+            self.phase = Phase::Applying { stored_any: false };
+            return vec![SyncCommand::ApplyOutbox(changes)];
+        }
+        self.batch_seq += 1;
+        let batch = self.batch_seq;
+        self.phase = Phase::Sending {
+            batch,
+            outbox,
+            sent,
+            changes,
+        };
+        vec![SyncCommand::SendBatch { batch, orders }]
+    }
+
+    fn on_answer(
+        &mut self,
+        batch: u64,
+        result: Result<Vec<BatchResult>, NetFailure>,
+        now: Timestamp,
+        jitter: &mut dyn FnMut() -> u16,
+    ) -> Vec<SyncCommand> {
+        let Phase::Sending {
+            batch: current,
+            mut outbox,
+            sent,
+            mut changes,
+        } = std::mem::replace(&mut self.phase, Phase::Idle)
+        else {
+            return Vec::new(); // An answer to a round given up on.
+        };
+        if batch != current {
+            return Vec::new();
+        }
+        let outcomes = outcomes(&sent, result);
+        let mut stored_any = false;
+        for ((id, entry_version, order_version), outcome) in sent.iter().zip(outcomes) {
+            // Stored settles the version sent (and older); anything else
+            // applies to the entry itself.
+            let key_version = if outcome == Outcome::Stored {
+                stored_any = true;
+                *order_version
+            } else {
+                *entry_version
+            };
+            changes.extend(outbox.record(*id, key_version, outcome, now, jitter()));
+        }
+        self.done_in_run += sent.len();
+        if let Some((_, total)) = self.progress {
+            self.progress = Some((self.done_in_run.min(total), total));
+        }
+        self.phase = Phase::Applying { stored_any };
+        vec![SyncCommand::ApplyOutbox(changes)]
+    }
+}
+
+/// One outcome per order sent, from the batch's answer.
+fn outcomes(
+    sent: &[(OrderId, u32, u32)],
+    result: Result<Vec<BatchResult>, NetFailure>,
+) -> Vec<Outcome> {
+    match result {
+        Ok(results) if results.len() == sent.len() => results
+            .into_iter()
+            .map(|r| Outcome::from_http(r.status, &r.error.map(|e| e.message).unwrap_or_default()))
+            .collect(),
+        Ok(results) => vec![
+            Outcome::Retry {
+                reason: format!("{} results for {} orders", results.len(), sent.len()),
+            };
+            sent.len()
+        ],
+        Err(NetFailure::Refused { status, message }) => {
+            vec![Outcome::from_http(status, &message); sent.len()]
+        }
+        Err(NetFailure::Unreachable) => vec![
+            Outcome::Retry {
+                reason: "the back office cannot be reached".into(),
+            };
+            sent.len()
+        ],
+        Err(NetFailure::BadAnswer(e)) => vec![
+            Outcome::Retry {
+                reason: format!("unreadable answer: {e}"),
+            };
+            sent.len()
+        ],
+    }
+}

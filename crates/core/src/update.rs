@@ -1,0 +1,338 @@
+//! The one order-update path: read, change, bump the version, write the
+//! order, its card attempt and its outbox entry, in one transaction.
+//!
+//! Every write to an order goes through [`plan`], whoever asks for it: the
+//! cashier's cash payment, a card attempt's write-ahead record, a late
+//! approval, "Close & back to Register", reconciliation, Download, Void.
+//! The shell opens one read-write transaction, reads a [`Snapshot`] of the
+//! order *inside* it, calls [`plan`] (pure, synchronous: nothing else is
+//! awaited inside the transaction), writes the [`Plan`] and commits. Because
+//! the read and the write share the transaction, two writers of one order
+//! are serialised by the storage itself:
+//!
+//! - the version always grows from the stored one, so two writers can never
+//!   store the same version with different contents (which the back office
+//!   would refuse as a conflict);
+//! - a double tap on "Confirm" runs twice, and the second run finds the
+//!   sale already finished;
+//! - the double-charge guard, "no void while in doubt" and "no cart edit
+//!   while a card payment is live" are checked against what is stored at
+//!   that moment, not against a page's stale copy;
+//! - an attempt and the order it settles are written together, so a crash
+//!   can never leave an approved attempt on an open order, or a closed
+//!   attempt on an order that is not unpaid.
+//!
+//! The current sale (the cart being rung up, with the id its order will
+//! have) is part of the snapshot: a change finishes the sale only when it is
+//! the current sale's own order. A late result for an earlier order can
+//! therefore never empty the next customer's cart.
+
+use crate::cart::Cart;
+use crate::order::{
+    BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus, RegisterId,
+    Tender, SEQ_MAX,
+};
+use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
+use crate::payment::{Attempt, AttemptState, Settlement};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The sale being rung up: the id its order will have, and its cart. Stored
+/// as one record, so the id survives a reload with the cart: a tap that is
+/// repeated (double tap, retry after a reload) names the same order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub id: OrderId,
+    pub cart: Cart,
+}
+
+/// A change to one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Cash towards the current sale (its order is created first if needed).
+    Cash { received: crate::money::Money },
+    /// The write-ahead record of a new card attempt on the current sale (its
+    /// order is created first if needed). Refused while another attempt on
+    /// the order is in doubt: the double-charge guard.
+    CardRequested { attempt: Attempt },
+    /// A card attempt's new state; the order itself does not change.
+    Attempt(Attempt),
+    /// A card attempt settled, and what that means for its order.
+    Settle {
+        attempt: Attempt,
+        settlement: Settlement,
+    },
+    /// Void the order (refused while money may have moved).
+    Void,
+}
+
+impl Change {
+    /// The attempt this change writes, if any.
+    pub fn attempt(&self) -> Option<&Attempt> {
+        match self {
+            Change::CardRequested { attempt }
+            | Change::Attempt(attempt)
+            | Change::Settle { attempt, .. } => Some(attempt),
+            _ => None,
+        }
+    }
+}
+
+/// Where a new order comes from: the current sale's cart, numbered on this
+/// register's business day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub register: RegisterId,
+    pub date: BusinessDate,
+    pub cart: Cart,
+}
+
+/// One request to the update path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateRequest {
+    pub order_id: OrderId,
+    pub change: Change,
+    /// For the current sale's changes ([`Change::Cash`],
+    /// [`Change::CardRequested`]): the cart, and how to number the order if
+    /// it does not exist yet.
+    pub origin: Option<Origin>,
+    /// The id of the sale that follows, if this change finishes the current one.
+    pub next_sale: OrderId,
+    /// When the register decided the change: the order's new `updated_at`.
+    pub at: Timestamp,
+}
+
+impl UpdateRequest {
+    /// The day whose sequence the transaction must read (`seq:<yyyymmdd>`).
+    pub fn sequence_day(&self) -> Option<BusinessDate> {
+        self.origin.as_ref().map(|o| o.date)
+    }
+}
+
+/// What the store holds, read inside the transaction that will write.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub order: Option<Order>,
+    /// Every card attempt of the order.
+    pub attempts: Vec<Attempt>,
+    /// The order's outbox entries.
+    pub outbox: Vec<OutboxEntry>,
+    /// The current sale record.
+    pub sale: Option<Sale>,
+    /// The last sequence number handed out on the request's
+    /// [`UpdateRequest::sequence_day`] (0 when none, or no origin).
+    pub last_seq: u32,
+}
+
+/// What the transaction writes, then commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The order's new version, when it changed.
+    pub order: Option<Order>,
+    pub attempt: Option<Attempt>,
+    pub outbox: Vec<OutboxChange>,
+    /// The next sale, when this change finished the current one.
+    pub sale: Option<Sale>,
+    /// The day's new last sequence number, when an order was created.
+    pub seq: Option<(BusinessDate, u32)>,
+    pub outcome: Updated,
+}
+
+/// What the update did, for the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The order as it now stands.
+    pub order: Order,
+    pub created: bool,
+    /// The order got a new version (and an outbox entry).
+    pub changed: bool,
+    /// The next sale, when the current one finished.
+    pub next_sale: Option<Sale>,
+    /// What became of a card approval.
+    pub card: Option<CardRecorded>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// A repeated tap, or an action on a sale that has moved on.
+    #[error("This sale is already finished")]
+    SaleFinished,
+    #[error("order {0} is not on this register")]
+    NoOrder(OrderId),
+    #[error("The amount due is now {due}: start the card payment again")]
+    AmountChanged { due: crate::money::Money },
+    #[error("card payment {0} does not belong to this order")]
+    WrongOrder(crate::payment::PaymentRef),
+    /// A stored attempt is further along than this write (a settled attempt
+    /// never goes back in doubt, an approval is final).
+    #[error("card payment {0} is already settled")]
+    AttemptSettled(crate::payment::PaymentRef),
+    #[error("the register handed out {SEQ_MAX} orders today: no more numbers")]
+    OutOfNumbers,
+}
+
+/// Decides the writes for `req` from what the store holds (`snap`, read in
+/// the same transaction) at `now` (normally `req.at`). Errors change
+/// nothing: the shell aborts.
+pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan, UpdateError> {
+    let is_current = snap.sale.as_ref().is_some_and(|s| s.id == req.order_id);
+    let (mut order, created, seq) = order_for(req, snap, is_current, now)?;
+    let before = order.version;
+    let mut card = None;
+    let attempt = match &req.change {
+        Change::Cash { received } => {
+            order.accepts_payment(&snap.attempts)?;
+            let tender = Tender::cash(*received, order.due().map_err(OrderError::from)?)?;
+            order.add_tender(tender, now)?;
+            None
+        }
+        Change::CardRequested { attempt } => {
+            check_attempt(attempt, &order, snap)?;
+            order.accepts_payment(&snap.attempts)?;
+            let due = order.due().map_err(OrderError::from)?;
+            if attempt.amount != due {
+                return Err(UpdateError::AmountChanged { due });
+            }
+            Some(attempt.clone())
+        }
+        Change::Attempt(attempt) => {
+            check_attempt(attempt, &order, snap)?;
+            Some(attempt.clone())
+        }
+        Change::Settle {
+            attempt,
+            settlement,
+        } => {
+            check_attempt(attempt, &order, snap)?;
+            card = settle(&mut order, attempt, settlement, now)?;
+            Some(attempt.clone())
+        }
+        Change::Void => {
+            order.void(&snap.attempts, now)?;
+            None
+        }
+    };
+    let changed = created || order.version != before;
+    let outbox = if changed {
+        Outbox::new(snap.outbox.clone()).enqueue(order.id, order.version, now)
+    } else {
+        Vec::new()
+    };
+    let next_sale = (is_current && order.status != OrderStatus::Open).then(|| Sale {
+        id: req.next_sale,
+        cart: Cart::new(order.currency),
+    });
+    Ok(Plan {
+        order: changed.then(|| order.clone()),
+        attempt,
+        outbox,
+        sale: next_sale.clone(),
+        seq,
+        outcome: Updated {
+            order,
+            created,
+            changed,
+            next_sale,
+            card,
+        },
+    })
+}
+
+type OrderFor = (Order, bool, Option<(BusinessDate, u32)>);
+
+/// The order the change applies to: the stored one, or (for the current
+/// sale's first payment) a new one from the cart with the day's next number.
+fn order_for(
+    req: &UpdateRequest,
+    snap: &Snapshot,
+    is_current: bool,
+    now: Timestamp,
+) -> Result<OrderFor, UpdateError> {
+    let for_sale = matches!(
+        req.change,
+        Change::Cash { .. } | Change::CardRequested { .. }
+    );
+    if !for_sale {
+        let order = snap
+            .order
+            .clone()
+            .ok_or(UpdateError::NoOrder(req.order_id))?;
+        return Ok((order, false, None));
+    }
+    if !is_current {
+        return Err(UpdateError::SaleFinished);
+    }
+    let origin = req.origin.as_ref().ok_or(UpdateError::SaleFinished)?;
+    match snap.order.clone() {
+        Some(mut order) => {
+            if !order.holds(&origin.cart) {
+                order.accepts_cart_edits(&snap.attempts)?;
+                order.replace_cart(&origin.cart, now)?;
+            }
+            Ok((order, false, None))
+        }
+        None => {
+            let seq = snap
+                .last_seq
+                .checked_add(1)
+                .filter(|s| *s <= SEQ_MAX)
+                .ok_or(UpdateError::OutOfNumbers)?;
+            let number = OrderNumber::new(origin.register.clone(), origin.date, seq)?;
+            let order = Order::from_cart(req.order_id, number, &origin.cart, now)?;
+            Ok((order, true, Some((origin.date, seq))))
+        }
+    }
+}
+
+/// An attempt belongs to its order, and a stored attempt never goes back: a
+/// settled one does not return to doubt, an approval is final.
+fn check_attempt(attempt: &Attempt, order: &Order, snap: &Snapshot) -> Result<(), UpdateError> {
+    if attempt.order_id != order.id {
+        return Err(UpdateError::WrongOrder(attempt.reference));
+    }
+    let stored = snap
+        .attempts
+        .iter()
+        .find(|a| a.reference == attempt.reference);
+    if let Some(stored) = stored {
+        let settled = !stored.state.is_in_doubt() && !stored.state.is_live();
+        let approved = matches!(stored.state, AttemptState::Approved { .. });
+        let goes_back = settled && attempt.state.is_in_doubt();
+        let unapproves = approved && !matches!(attempt.state, AttemptState::Approved { .. });
+        if goes_back || unapproves {
+            return Err(UpdateError::AttemptSettled(attempt.reference));
+        }
+    }
+    Ok(())
+}
+
+fn settle(
+    order: &mut Order,
+    attempt: &Attempt,
+    settlement: &Settlement,
+    now: Timestamp,
+) -> Result<Option<CardRecorded>, UpdateError> {
+    match settlement {
+        Settlement::Approved { amount, card } => Ok(Some(order.record_card(
+            *amount,
+            attempt.reference,
+            card.clone(),
+            now,
+        )?)),
+        Settlement::ClosedUnpaid => {
+            // Only an open order closes; one that an approval already paid
+            // stays paid (its status text shows the payment in doubt).
+            if order.status == OrderStatus::Open {
+                order.close_unpaid(attempt.reference, now)?;
+            }
+            Ok(None)
+        }
+        Settlement::Failed { .. } => {
+            order.mark_payment_failed(attempt.reference, now);
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! The whole register (`Register`) on a scripted clock, with the in-memory
+//! reference store: sales, card payments, late results, the sync. Tests
+//! named `hole_*` pin a money-safety hole found in review; each is the
+//! story that went wrong in the first slice, and what must happen instead.
+
+use std::collections::VecDeque;
+use till_core::api::{BatchResult, OrderLookup, PaymentReport, ReportedStatus};
+use till_core::cart::Cart;
+use till_core::catalog::{fixtures::small, ProductId};
+use till_core::memstore::{Fault, MemStore};
+use till_core::money::{Currency, Money};
+use till_core::order::{CardDetails, OrderId, OrderStatus, RegisterId, UnpaidReason};
+use till_core::payment::{AttemptState, BridgeStatus, PaymentConfig, PaymentRef, Reply, Request};
+use till_core::register::*;
+use till_core::sync::NetFailure;
+use till_core::time::{Duration, Timestamp};
+use till_core::update::UpdateError;
+
+/// 2026-11-27T09:00:00Z.
+const T0: Timestamp = Timestamp::from_millis(1_795_770_000_000);
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR).unwrap()
+}
+
+fn card() -> CardDetails {
+    CardDetails {
+        brand: "VISA".into(),
+        last4: "4242".into(),
+        auth_code: "A1B2C3".into(),
+    }
+}
+
+/// The register, its store, and the calls it made that nobody answered yet.
+struct Till {
+    reg: Register,
+    store: MemStore,
+    now: Timestamp,
+    bridge: VecDeque<BridgeCall>,
+    oms: VecDeque<OmsCall>,
+    ui: Vec<UiEvent>,
+    /// Store transactions not yet run (when `hold_store` is on).
+    held: VecDeque<(OpId, StoreTx)>,
+    hold_store: bool,
+}
+
+impl Till {
+    fn new() -> Till {
+        Till::with_store(MemStore::default(), 1)
+    }
+
+    fn with_store(store: MemStore, seed: u8) -> Till {
+        let config = RegisterConfig {
+            register: RegisterId::new("R1").unwrap(),
+            currency: Currency::EUR,
+            payment: PaymentConfig::default(),
+            utc_offset_min: 60,
+            auto_print: false,
+        };
+        let mut reg = Register::new(config, [seed; 32]);
+        let first = reg.start(T0);
+        let mut t = Till {
+            reg,
+            store,
+            now: T0,
+            bridge: VecDeque::new(),
+            oms: VecDeque::new(),
+            ui: Vec::new(),
+            held: VecDeque::new(),
+            hold_store: false,
+        };
+        t.run(first);
+        t
+    }
+
+    /// A reload: the register starts again from what the store holds.
+    fn reload(self, seed: u8) -> Till {
+        let mut t = Till::with_store(self.store, seed);
+        t.now = self.now;
+        t
+    }
+
+    fn run(&mut self, cmds: Vec<Command>) {
+        for c in cmds {
+            match c {
+                Command::Store { op, tx } => {
+                    if self.hold_store {
+                        self.held.push_back((op, tx));
+                    } else {
+                        self.execute(op, tx);
+                    }
+                }
+                Command::Bridge(b) => self.bridge.push_back(b),
+                Command::Oms(o) => self.oms.push_back(o),
+                Command::Ui(u) => self.ui.push(u),
+            }
+        }
+    }
+
+    fn execute(&mut self, op: OpId, tx: StoreTx) {
+        let result = self.store.execute(&tx);
+        let cmds = self.reg.handle(Input::Stored { op, result }, self.now);
+        self.run(cmds);
+    }
+
+    fn release_store(&mut self) {
+        self.hold_store = false;
+        while let Some((op, tx)) = self.held.pop_front() {
+            self.execute(op, tx);
+        }
+    }
+
+    fn input(&mut self, i: Input) {
+        let cmds = self.reg.handle(i, self.now);
+        self.run(cmds);
+    }
+
+    fn act(&mut self, a: Action) {
+        self.input(Input::Cashier(a));
+    }
+
+    fn advance(&mut self, by: Duration) {
+        let end = self.now + by;
+        while let Some(t) = self.reg.poll_timeout() {
+            if t > end {
+                break;
+            }
+            self.now = t.max(self.now);
+            self.input(Input::Tick);
+        }
+        self.now = end;
+    }
+
+    fn add(&mut self, product: &str) {
+        let mut cart = self.reg.sale().unwrap().cart.clone();
+        cart.add_by_id(&small(), &ProductId::new(product).unwrap())
+            .unwrap();
+        self.act(Action::EditCart(cart));
+    }
+
+    /// Takes the bridge calls made so far.
+    fn take_bridge(&mut self) -> Vec<BridgeCall> {
+        self.bridge.drain(..).collect()
+    }
+
+    fn reply(&mut self, reference: PaymentRef, to: Request, reply: Reply) {
+        self.input(Input::Bridge {
+            reference,
+            to,
+            reply,
+        });
+    }
+
+    /// Card (mPOS): answers the probe; returns the reference sent.
+    fn card_started(&mut self) -> PaymentRef {
+        self.act(Action::PayCard);
+        let reference = match self.take_bridge().as_slice() {
+            [BridgeCall::Probe { reference }] => *reference,
+            other => panic!("expected a probe, got {other:?}"),
+        };
+        self.reply(reference, Request::Probe, Reply::Accepted);
+        reference
+    }
+
+    fn notices(&self) -> Vec<&str> {
+        self.ui
+            .iter()
+            .filter_map(|u| match u {
+                UiEvent::Notice(n) => Some(n.text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn order(&self, id: OrderId) -> &till_core::order::Order {
+        &self.store.orders[&id]
+    }
+
+    fn sale_id(&self) -> OrderId {
+        self.reg.sale().unwrap().id
+    }
+}
+
+fn approved(minor: i64) -> Reply {
+    Reply::Status(BridgeStatus::Approved {
+        amount: eur(minor),
+        card: card(),
+    })
+}
+
+/// Rings up a coffee (3.50) and a croissant (1.95): €5.45.
+fn ring_up(t: &mut Till) {
+    t.add("coffee");
+    t.add("croissant");
+    assert_eq!(t.reg.due(), Some(eur(545)));
+}
+
+#[test]
+fn a_cash_sale_is_stored_with_its_outbox_entry_and_the_register_moves_on() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    let o = t.order(id);
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!(o.number.to_string(), "R1-20261127-0001");
+    assert!(t.store.outbox.contains_key(&(id, o.version)));
+    assert_ne!(t.sale_id(), id, "a new sale");
+    assert!(t.reg.sale().unwrap().cart.is_empty());
+    assert!(t.ui.contains(&UiEvent::Navigate(Page::Register)));
+    assert!(t.notices()[0].contains("Change €4.55"));
+    // The sync sends it at once.
+    assert!(t
+        .oms
+        .iter()
+        .any(|c| matches!(c, OmsCall::SendBatch { orders, .. } if orders[0].id == id)));
+}
+
+#[test]
+fn a_card_sale_is_written_ahead_then_sent_then_paid() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    // The write-ahead record (and the order) are on disk before the start.
+    assert_eq!(t.store.attempts[&r].state, AttemptState::Requested);
+    assert_eq!(t.order(id).status, OrderStatus::Open);
+    assert!(
+        matches!(t.take_bridge().as_slice(), [BridgeCall::Start(s)] if s.reference == r && s.amount == eur(545))
+    );
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(Duration::from_secs(1));
+    t.take_bridge();
+    t.reply(r, Request::Poll, approved(545));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    assert!(matches!(
+        t.store.attempts[&r].state,
+        AttemptState::Approved { .. }
+    ));
+    assert!(t.reg.popup(t.now).is_none());
+    assert!(t.ui.contains(&UiEvent::Navigate(Page::Register)));
+    assert!(t.notices()[0].starts_with("Paid — order R1-20261127-0001"));
+}
+
+/// Hole 2: an approval that arrives after "Close & back to Register" (a
+/// re-sync still in flight) settles the order it belongs to, and never
+/// touches the next customer's sale.
+#[test]
+fn hole_02_a_late_approval_settles_its_own_order_not_the_next_sale() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let first = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.take_bridge();
+    t.act(Action::Resync); // in flight...
+    t.take_bridge();
+    t.act(Action::CloseCard);
+    assert!(t.order(first).status.is_pending_confirmation());
+    let next = t.sale_id();
+    assert_ne!(next, first);
+    t.add("mug");
+    let cart_before = t.reg.sale().unwrap().cart.clone();
+    // ... and the re-sync's answer arrives now.
+    t.reply(r, Request::Resync, approved(545));
+    assert_eq!(
+        t.order(first).status,
+        OrderStatus::Paid,
+        "its own order is paid"
+    );
+    assert_eq!(t.sale_id(), next, "the next sale is untouched");
+    assert_eq!(t.reg.sale().unwrap().cart, cart_before);
+    assert_eq!(t.store.sale.as_ref().unwrap().cart, cart_before);
+    assert!(!t.store.orders.contains_key(&next));
+}
+
+/// Hole 5: the attempt and the order it settles are one write. A storage
+/// failure writes neither, and the register tries again until both land.
+#[test]
+fn hole_05_an_approval_and_its_order_are_written_together_or_not_at_all() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.store.inject(Fault::FailNext("disk full".into()));
+    t.reply(r, Request::Poll, approved(545));
+    assert_eq!(
+        t.store.attempts[&r].state,
+        AttemptState::Processing,
+        "nothing written"
+    );
+    assert_eq!(t.order(id).status, OrderStatus::Open, "nothing written");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::Alert(a) if a.contains("disk full"))));
+    t.advance(MONEY_WRITE_RETRY);
+    assert!(matches!(
+        t.store.attempts[&r].state,
+        AttemptState::Approved { .. }
+    ));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+
+    // Close & back to Register: the attempt and the unpaid order together.
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Unreachable);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    assert_eq!(t.store.attempts[&r].state, AttemptState::ClosedUnpaid);
+    assert!(t.order(id).status.is_pending_confirmation());
+}
+
+/// Hole 6: while the terminal is charging, the order cannot be voided and
+/// its cart cannot change, even after leaving the payment page.
+#[test]
+fn hole_06_no_void_and_no_cart_edit_while_a_card_payment_is_live() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    assert_eq!(
+        t.reg.cart_locked().unwrap_err().to_string(),
+        "A card payment is in progress for this sale: finish it on the terminal first"
+    );
+    let cart = t.reg.sale().unwrap().cart.clone();
+    t.add("mug");
+    assert_eq!(t.reg.sale().unwrap().cart, cart, "the edit was refused");
+    t.act(Action::Void { order_id: id });
+    assert_eq!(t.order(id).status, OrderStatus::Open);
+    assert!(t.ui.iter().any(|u| matches!(u, UiEvent::OrderMessage { text, .. } if text == "Payment pending confirmation — do not void")));
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    assert_eq!(t.order(id).status, OrderStatus::Open, "no cash on top");
+    assert_eq!(t.order(id).tenders.len(), 0);
+}
+
+/// Hole 7: a double tap on Confirm makes one paid order, not two.
+#[test]
+fn hole_07_a_double_tap_on_confirm_makes_one_order() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.hold_store = true;
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    t.release_store();
+    assert_eq!(t.store.orders.len(), 1);
+    // Even if the second tap got through (a reload between the two): the
+    // update path finds the sale finished.
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let cart = t.reg.sale().unwrap().cart.clone();
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    let mut stale = Till::with_store(t.store.clone(), 3);
+    stale.store.sale = Some(till_core::update::Sale { id, cart });
+    let mut store = t.store.clone();
+    let req = till_core::update::UpdateRequest {
+        order_id: id,
+        change: till_core::update::Change::Cash {
+            received: eur(1000),
+        },
+        origin: Some(till_core::update::Origin {
+            register: RegisterId::new("R1").unwrap(),
+            date: till_core::order::BusinessDate::new(2026, 11, 27).unwrap(),
+            cart: stale.store.sale.clone().unwrap().cart,
+        }),
+        next_sale: t.sale_id(),
+        at: t.now,
+    };
+    assert!(matches!(
+        store.execute(&StoreTx::Update(Box::new(req))),
+        Err(StoreFailure::Refused(UpdateError::SaleFinished))
+    ));
+    assert_eq!(store.orders.len(), 1);
+}
+
+/// Hole 8: every writer goes through one path that bumps the version from
+/// what is stored, so Void, Download and a late approval never write the
+/// same version with different contents (which the back office refuses
+/// as a conflict and the outbox would park forever).
+#[test]
+fn hole_08_concurrent_writers_never_reuse_a_version() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    let v = t.order(id).version;
+    // Download, a reconciliation answer and a Void, all at once.
+    t.hold_store = true;
+    t.act(Action::Download { order_id: id });
+    t.act(Action::Void { order_id: id });
+    t.reply(r, Request::Reconcile, approved(545));
+    t.release_store();
+    let o = t.order(id);
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!(o.version, v + 1, "one new version, from one writer");
+    let versions: Vec<u32> = t
+        .store
+        .outbox
+        .keys()
+        .filter(|(o, _)| *o == id)
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(versions.iter().all(|x| *x <= o.version));
+}
+
+/// Hole 12: a tablet clock before 2000 (or after 9999) is an error the
+/// cashier can fix, not a panic: nothing is lost, nothing is created.
+#[test]
+fn hole_12_a_wrong_clock_refuses_the_sale_with_a_clear_message() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.now = Timestamp::from_millis(915_148_800_000 - 3_600_001); // 1998-12-31, local
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    assert!(t.store.orders.is_empty());
+    assert!(t.ui.iter().any(|u| matches!(u, UiEvent::PayMessage(m) if m.starts_with("The tablet's clock says 1998-12-31"))));
+    t.act(Action::PayCard);
+    assert!(t.bridge.is_empty(), "no card payment either");
+    assert_eq!(
+        t.reg.sale().unwrap().cart.lines.len(),
+        2,
+        "the cart is kept"
+    );
+    t.now = T0;
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    assert_eq!(t.store.orders.len(), 1);
+}
+
+#[test]
+fn a_reload_mid_payment_resumes_by_asking_and_never_starts_again() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    let mut t = t.reload(2);
+    assert!(t.ui.contains(&UiEvent::Navigate(Page::Pay)));
+    assert!(t.reg.popup(t.now).is_some());
+    let calls = t.take_bridge();
+    assert!(calls.iter().any(
+        |c| matches!(c, BridgeCall::Status { reference, to: Request::Poll } if *reference == r)
+    ));
+    assert!(!calls.iter().any(|c| matches!(c, BridgeCall::Start(_))));
+}
+
+#[test]
+fn the_write_ahead_record_failing_means_nothing_is_sent() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.act(Action::PayCard);
+    let r = match t.take_bridge().as_slice() {
+        [BridgeCall::Probe { reference }] => *reference,
+        other => panic!("{other:?}"),
+    };
+    t.store.inject(Fault::FailNext("quota exceeded".into()));
+    t.reply(r, Request::Probe, Reply::Accepted);
+    assert!(t.take_bridge().is_empty(), "the start never left");
+    assert!(t.reg.popup(t.now).is_none());
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::PayMessage(m) if m.contains("Nothing was charged"))));
+    assert!(t.store.attempts.is_empty());
+}
+
+#[test]
+fn a_closed_order_is_reconciled_when_the_back_office_returns() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    t.oms.clear();
+    t.input(Input::Oms(OmsReply::Health { reachable: false }));
+    t.input(Input::Oms(OmsReply::Health { reachable: true }));
+    assert!(t
+        .oms
+        .iter()
+        .any(|c| matches!(c, OmsCall::Lookup { order_id } if *order_id == id)));
+    let report = PaymentReport {
+        reference: r,
+        order_id: id,
+        amount: eur(545),
+        status: ReportedStatus::Approved,
+        card: card(),
+        approved_at: t.now,
+    };
+    t.input(Input::Oms(OmsReply::Lookup {
+        order_id: id,
+        result: Ok(Some(Box::new(OrderLookup {
+            order: None,
+            payments: vec![report],
+        }))),
+    }));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+}
+
+#[test]
+fn a_decline_of_a_closed_attempt_marks_payment_failed_and_a_later_approval_is_a_refund_due() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    t.reply(
+        r,
+        Request::Reconcile,
+        Reply::Status(BridgeStatus::Declined {
+            reason: "insufficient funds".into(),
+        }),
+    );
+    assert_eq!(
+        t.order(id).status,
+        OrderStatus::Unpaid {
+            reference: r,
+            reason: UnpaidReason::PaymentFailed
+        }
+    );
+    assert!(!t.store.attempts[&r].state.is_in_doubt());
+}
+
+#[test]
+fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
+    let mut t = Till::new();
+    for _ in 0..3 {
+        t.add("coffee");
+        t.act(Action::PayCash { received: eur(350) });
+    }
+    // The first batch fails: the back office is down.
+    let batch = t.oms.iter().find_map(|c| match c {
+        OmsCall::SendBatch { batch, orders } => Some((*batch, orders.len())),
+        _ => None,
+    });
+    let (batch, _) = batch.unwrap();
+    t.oms.clear();
+    t.input(Input::Oms(OmsReply::Batch {
+        batch,
+        result: Err(NetFailure::Unreachable),
+    }));
+    assert_eq!(t.reg.status().oms, Reach::Offline);
+    assert_eq!(t.reg.status().unsynced, 3);
+    // Back: what waits is sent now, not after its backoff.
+    t.input(Input::Oms(OmsReply::Health { reachable: true }));
+    let mut stored = std::collections::BTreeSet::new();
+    while let Some(call) = t.oms.pop_front() {
+        let OmsCall::SendBatch { batch, orders } = call else {
+            continue;
+        };
+        let results = orders
+            .iter()
+            .map(|o| {
+                stored.insert(o.id);
+                BatchResult {
+                    id: Some(o.id.to_string()),
+                    status: 200,
+                    version: Some(o.version),
+                    error: None,
+                }
+            })
+            .collect();
+        t.input(Input::Oms(OmsReply::Batch {
+            batch,
+            result: Ok(results),
+        }));
+    }
+    assert_eq!(stored.len(), 3);
+    assert_eq!(t.reg.status().unsynced, 0);
+    assert!(t.store.outbox.is_empty());
+}
+
+#[test]
+fn the_cart_survives_a_reload_with_its_sale_id() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let t = t.reload(9);
+    assert_eq!(t.sale_id(), id);
+    assert_eq!(t.reg.due(), Some(eur(545)));
+    let _ = Cart::new(Currency::EUR);
+}
