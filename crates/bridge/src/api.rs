@@ -56,6 +56,14 @@ impl From<BridgeError> for Error {
                 "not_found",
                 "no payment with this reference",
             ),
+            BridgeError::Tombstoned(s) => Error::new(
+                StatusCode::CONFLICT,
+                "never_received",
+                format!(
+                    "payment {} was already answered \"never received\": it can no longer be started",
+                    s.reference
+                ),
+            ),
             BridgeError::TooLate(s) => {
                 Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
             }
@@ -91,11 +99,29 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         };
         return Error::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
     }
-    if state.down.load(Ordering::SeqCst) && !req.uri().path().starts_with("/_sim") {
-        // Gone, as far as the register can tell: no answer at all.
+    if req.uri().path().starts_with("/_sim") {
+        return next.run(req).await;
+    }
+    if state.faults.down.load(Ordering::SeqCst) {
+        // Gone, as far as the register can tell: nothing is received.
         std::panic::resume_unwind(Box::new("bridge down (simulated)"));
     }
-    next.run(req).await
+    let latency = state.faults.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    let response = next.run(req).await;
+    if take(&state.faults.drop_replies) {
+        // Done, but the answer is lost on the way back.
+        std::panic::resume_unwind(Box::new("reply dropped (simulated)"));
+    }
+    response
+}
+
+fn take(counter: &std::sync::atomic::AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
@@ -165,11 +191,24 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
     }
     let now = now();
     let amount = req.amount;
-    let (started, answer) = blocking(&state, move |b| b.start(&req, now)).await?;
-    if started == Started::New {
-        tracing::info!("payment {} started: {amount}", answer.reference);
+    let started = blocking(&state, move |b| {
+        b.start(&req, now).map(Ok).or_else(|e| match e {
+            BridgeError::Tombstoned(s) => Ok(Err(s)),
+            other => Err(other),
+        })
+    })
+    .await?;
+    match started {
+        Ok((started, answer)) => {
+            if started == Started::New {
+                tracing::info!("payment {} started: {amount}", answer.reference);
+            }
+            Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+        }
+        // "Never received" is final: 409 with that status, so the register
+        // knows for certain that nothing was charged.
+        Err(never) => Ok((StatusCode::CONFLICT, Json(never)).into_response()),
     }
-    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
 pub async fn status(
@@ -274,12 +313,70 @@ pub async fn sim_report(
 }
 
 pub async fn sim_down(State(state): State<AppState>) -> StatusCode {
-    state.down.store(true, Ordering::SeqCst);
+    state.faults.down.store(true, Ordering::SeqCst);
     StatusCode::NO_CONTENT
 }
 
 pub async fn sim_up(State(state): State<AppState>) -> StatusCode {
-    state.down.store(false, Ordering::SeqCst);
+    state.faults.down.store(false, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+/// Longest latency a test may ask for: tests must end.
+const LATENCY_MAX_MS: u64 = 60_000;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Millis {
+    ms: u64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Count {
+    count: u32,
+}
+
+fn parse_sim<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fault",
+            e.to_string(),
+        )
+    })
+}
+
+/// `POST /_sim/latency {"ms": N}`: every API answer waits N ms, until changed.
+pub async fn sim_latency(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, Error> {
+    let Millis { ms } = parse_sim(&body)?;
+    if ms > LATENCY_MAX_MS {
+        return Err(Error::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fault",
+            format!("ms must be at most {LATENCY_MAX_MS}"),
+        ));
+    }
+    state.faults.latency_ms.store(ms, Ordering::SeqCst);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /_sim/drop-replies {"count": N}`: the next N API requests are
+/// carried out, and their answers lost.
+pub async fn sim_drop_replies(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<StatusCode, Error> {
+    let Count { count } = parse_sim(&body)?;
+    state.faults.drop_replies.store(count, Ordering::SeqCst);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /_sim/reset`: every fault lifted.
+pub async fn sim_reset(State(state): State<AppState>) -> StatusCode {
+    state.faults.down.store(false, Ordering::SeqCst);
+    state.faults.latency_ms.store(0, Ordering::SeqCst);
+    state.faults.drop_replies.store(0, Ordering::SeqCst);
     StatusCode::NO_CONTENT
 }
 

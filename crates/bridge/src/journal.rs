@@ -5,6 +5,18 @@
 //! report is queued in the same transaction that records an approval, so a
 //! restart of the bridge at any point loses neither. Commits are durable
 //! (`synchronous=FULL`).
+//!
+//! The journal never forgets, and tells two kinds of "not found" apart:
+//!
+//! - a reference it has **never received** gets a tombstone the first time
+//!   anyone asks about it (status or cancel), and the answer is
+//!   `never_received`. That answer is final: a start with that reference
+//!   that arrives later (a request delayed on the network) is refused, so
+//!   "never received" really means "nothing was, or ever will be, charged";
+//! - a payment the terminal gave up on without a result (its timeout) is
+//!   `unknown`: the request reached the terminal and nobody knows whether
+//!   the card was charged. It stays in the journal, and the terminal is
+//!   still asked about it: a result it finds later is recorded and reported.
 
 use crate::terminal::{Cancel, ChargeRequest, Poll, Terminal};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -24,6 +36,9 @@ pub const REPORTS_PER_ROUND: usize = 50;
 pub enum BridgeError {
     /// The reference is known with another order or amount.
     Conflict(PaymentStatusResponse),
+    /// A start for a reference the bridge already answered "never
+    /// received" for: refused, so it can never be charged.
+    Tombstoned(PaymentStatusResponse),
     NotFound,
     /// Cancel came too late: the real status.
     TooLate(PaymentStatusResponse),
@@ -78,6 +93,10 @@ const SCHEMA: &str = "
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         status TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS tombstones (
+        reference TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
     );
     CREATE TABLE IF NOT EXISTS reports (
         reference TEXT PRIMARY KEY,
@@ -152,7 +171,9 @@ impl Bridge {
         let Some(row) = Self::row(conn, reference)? else {
             return Ok(None);
         };
-        if row.status != BridgeStatus::Processing {
+        // Only an open question is asked again: processing, or unknown (the
+        // terminal may still find the result it lost).
+        if !matches!(row.status, BridgeStatus::Processing | BridgeStatus::Unknown) {
             return Ok(Some(row));
         }
         let status = match self.terminal.poll(reference, now) {
@@ -161,8 +182,13 @@ impl Bridge {
                 amount: row.amount,
                 card,
             },
-            Poll::Declined(reason) => BridgeStatus::Declined { reason },
-            Poll::TimedOut => BridgeStatus::NotFound,
+            // A decline after "unknown" would be a guess: only a processing
+            // payment can be declined by the terminal's answer.
+            Poll::Declined(reason) if row.status == BridgeStatus::Processing => {
+                BridgeStatus::Declined { reason }
+            }
+            Poll::TimedOut if row.status == BridgeStatus::Processing => BridgeStatus::Unknown,
+            Poll::Declined(_) | Poll::TimedOut => return Ok(Some(row)),
         };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -200,14 +226,48 @@ impl Bridge {
         Ok(())
     }
 
+    fn is_tombstoned(conn: &Connection, reference: &PaymentRef) -> Result<bool, BridgeError> {
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM tombstones WHERE reference = ?1",
+                [reference.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// "Never received", for good: a later start with this reference is refused.
+    fn tombstone(
+        conn: &Connection,
+        reference: &PaymentRef,
+        now: Timestamp,
+    ) -> Result<PaymentStatusResponse, BridgeError> {
+        conn.execute(
+            "INSERT OR IGNORE INTO tombstones (reference, created_at) VALUES (?1, ?2)",
+            params![reference.to_string(), now.as_millis()],
+        )?;
+        Ok(PaymentStatusResponse {
+            reference: *reference,
+            status: BridgeStatus::NeverReceived,
+        })
+    }
+
     /// Starts a payment, or answers with the existing one: one reference is
-    /// one charge, whatever arrives twice.
+    /// one charge, whatever arrives twice. A reference the bridge already
+    /// called "never received" is refused.
     pub fn start(
         &self,
         req: &StartPayment,
         now: Timestamp,
     ) -> Result<(Started, PaymentStatusResponse), BridgeError> {
         let mut conn = self.lock();
+        if Self::is_tombstoned(&conn, &req.reference)? {
+            return Err(BridgeError::Tombstoned(PaymentStatusResponse {
+                reference: req.reference,
+                status: BridgeStatus::NeverReceived,
+            }));
+        }
         if let Some(row) = self.refresh(&mut conn, &req.reference, now)? {
             let answer = PaymentStatusResponse {
                 reference: req.reference,
@@ -261,14 +321,13 @@ impl Bridge {
         now: Timestamp,
     ) -> Result<PaymentStatusResponse, BridgeError> {
         let mut conn = self.lock();
-        let status = self
-            .refresh(&mut conn, reference, now)?
-            .map(|r| r.status)
-            .unwrap_or(BridgeStatus::NotFound);
-        Ok(PaymentStatusResponse {
-            reference: *reference,
-            status,
-        })
+        match self.refresh(&mut conn, reference, now)? {
+            Some(row) => Ok(PaymentStatusResponse {
+                reference: *reference,
+                status: row.status,
+            }),
+            None => Self::tombstone(&conn, reference, now),
+        }
     }
 
     /// Cancels if the terminal has not captured yet; otherwise the real status.
@@ -278,9 +337,10 @@ impl Bridge {
         now: Timestamp,
     ) -> Result<PaymentStatusResponse, BridgeError> {
         let mut conn = self.lock();
-        let row = self
-            .refresh(&mut conn, reference, now)?
-            .ok_or(BridgeError::NotFound)?;
+        let Some(row) = self.refresh(&mut conn, reference, now)? else {
+            // Cancelling what never arrived: it never will.
+            return Self::tombstone(&conn, reference, now);
+        };
         let answer = |status| PaymentStatusResponse {
             reference: *reference,
             status,
@@ -316,12 +376,16 @@ impl Bridge {
     pub fn tick(&self, now: Timestamp) -> Result<(), BridgeError> {
         let mut conn = self.lock();
         let processing: Vec<String> = {
-            let mut stmt =
-                conn.prepare_cached("SELECT reference FROM payments WHERE status = ?1")?;
-            let rows = stmt
-                .query_map([serde_json::to_string(&BridgeStatus::Processing)?], |r| {
-                    r.get(0)
-                })?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT reference FROM payments WHERE status = ?1 OR status = ?2",
+            )?;
+            let rows = stmt.query_map(
+                [
+                    serde_json::to_string(&BridgeStatus::Processing)?,
+                    serde_json::to_string(&BridgeStatus::Unknown)?,
+                ],
+                |r| r.get(0),
+            )?;
             rows.collect::<Result<_, _>>()?
         };
         for r in processing {

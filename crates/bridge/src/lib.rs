@@ -29,7 +29,7 @@ use journal::Bridge;
 use simulator::{SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -57,8 +57,20 @@ pub struct AppState {
     pub bridge: Arc<Bridge>,
     pub simulator: Option<Arc<Simulator>>,
     pub pairing_token: Arc<str>,
-    pub down: Arc<AtomicBool>,
+    pub faults: Arc<Faults>,
     pub wake_reporter: Arc<Notify>,
+}
+
+/// Faults a test injects through `/_sim` (simulator only). Each lasts until
+/// the test lifts it: no test depends on an outage being long enough.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Every API request is dropped unanswered, before anything is done.
+    pub down: AtomicBool,
+    /// Every API answer waits this long.
+    pub latency_ms: AtomicU64,
+    /// The next N API requests are carried out, then their answers dropped.
+    pub drop_replies: AtomicU32,
 }
 
 pub struct Application {
@@ -90,7 +102,7 @@ impl Application {
             bridge,
             simulator: Some(simulator),
             pairing_token: config.pairing_token.clone().into(),
-            down: Arc::new(AtomicBool::new(false)),
+            faults: Arc::new(Faults::default()),
             wake_reporter: Arc::new(Notify::new()),
         };
         let listener = TcpListener::bind(config.listen)
@@ -147,6 +159,9 @@ fn router(config: &Config, state: AppState) -> Router {
             .route("/_sim/payments/{reference}/report", post(api::sim_report))
             .route("/_sim/down", post(api::sim_down))
             .route("/_sim/up", post(api::sim_up))
+            .route("/_sim/latency", post(api::sim_latency))
+            .route("/_sim/drop-replies", post(api::sim_drop_replies))
+            .route("/_sim/reset", post(api::sim_reset))
             .route("/_sim/charges", get(api::sim_charges));
     }
     let origins: Vec<HeaderValue> = config

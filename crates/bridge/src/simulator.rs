@@ -10,7 +10,7 @@
 //! | 00–49 (and any ending not below) | approves after the configured delay (3 s) |
 //! | 51 | declines: "insufficient funds" |
 //! | 52 | approves, but the result is hidden from the bridge for 120 s |
-//! | 53 | approves; the bridge never learns (processing, then not found after the terminal timeout); the terminal reports it to the OMS after 60 s |
+//! | 53 | approves; the bridge never learns (processing, then unknown after the terminal timeout: in doubt); the terminal reports it to the OMS after 60 s |
 //! | 54 | never answers; the payment expires after the terminal timeout |
 //! | 55 | approves after 40 s (after the cancel window) |
 //!
@@ -69,7 +69,7 @@ pub struct Behaviour {
     #[serde(default)]
     pub hide_result_ms: Option<u64>,
     /// The bridge never learns the result (unless revealed): it sees the
-    /// payment processing until the terminal timeout, then not found.
+    /// payment processing until the terminal timeout, then unknown.
     #[serde(default)]
     pub bridge_never_learns: bool,
     /// The terminal reports an approval to the OMS by itself this long

@@ -8,8 +8,10 @@
 //! - `POST /_faults/drop-after-commit {"count": N}`: the next N order writes
 //!   (`PUT /orders/{id}`, `POST /orders:batch`) commit, then the connection
 //!   is dropped without an answer: the lost-response case;
-//! - `POST /_faults/down {"seconds": D}`: for D seconds every request (but
-//!   `/_faults`) has its connection dropped, as if the server were gone;
+//! - `POST /_faults/down`: every request (but `/_faults`) has its
+//!   connection dropped, as if the server were gone, until `POST
+//!   /_faults/up` or `/_faults/reset`. An outage lasts until the test lifts
+//!   it: a test never depends on the work it waits for beating a clock;
 //! - `POST /_faults/reset`, `GET /_faults`.
 
 use crate::error::{AppError, AppJson};
@@ -21,11 +23,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
-/// Longest latency or outage a test may ask for: tests must end.
+/// Longest latency a test may ask for: tests must end.
 const FAULT_DURATION_MAX_MS: u64 = 120_000;
 
 #[derive(Debug, Default)]
@@ -33,7 +34,7 @@ pub struct Faults {
     fail_next: AtomicU32,
     latency_ms: AtomicU64,
     drop_after_commit: AtomicU32,
-    down_until: Mutex<Option<Instant>>,
+    down: AtomicBool,
 }
 
 /// Raised to abandon a connection without answering. Hyper drops the
@@ -53,15 +54,7 @@ fn take(counter: &AtomicU32) -> bool {
 
 impl Faults {
     fn is_down(&self) -> bool {
-        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
-        match *down {
-            Some(t) if Instant::now() < t => true,
-            Some(_) => {
-                *down = None;
-                false
-            }
-            None => false,
-        }
+        self.down.load(Ordering::SeqCst)
     }
 
     /// Whether this order write must be committed and then left unanswered.
@@ -106,12 +99,6 @@ struct Count {
 #[serde(deny_unknown_fields)]
 struct Millis {
     ms: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Seconds {
-    seconds: u64,
 }
 
 #[derive(Serialize)]
@@ -175,16 +162,14 @@ async fn drop_after_commit(
     show(State(state)).await
 }
 
-async fn down(
-    State(state): State<AppState>,
-    AppJson(s): AppJson<Seconds>,
-) -> Result<Json<FaultState>, AppError> {
-    let ms = bounded(s.seconds.saturating_mul(1000))?;
-    *faults(&state)
-        .down_until
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + Duration::from_millis(ms));
-    Ok(show(State(state)).await)
+async fn down(State(state): State<AppState>) -> Json<FaultState> {
+    faults(&state).down.store(true, Ordering::SeqCst);
+    show(State(state)).await
+}
+
+async fn up(State(state): State<AppState>) -> Json<FaultState> {
+    faults(&state).down.store(false, Ordering::SeqCst);
+    show(State(state)).await
 }
 
 async fn reset(State(state): State<AppState>) -> Json<FaultState> {
@@ -192,7 +177,7 @@ async fn reset(State(state): State<AppState>) -> Json<FaultState> {
     f.fail_next.store(0, Ordering::SeqCst);
     f.latency_ms.store(0, Ordering::SeqCst);
     f.drop_after_commit.store(0, Ordering::SeqCst);
-    *f.down_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    f.down.store(false, Ordering::SeqCst);
     show(State(state)).await
 }
 
@@ -203,5 +188,6 @@ pub fn routes() -> Router<AppState> {
         .route("/latency", post(latency))
         .route("/drop-after-commit", post(drop_after_commit))
         .route("/down", post(down))
+        .route("/up", post(up))
         .route("/reset", post(reset))
 }

@@ -52,13 +52,40 @@ async fn hides_52_until_revealed() {
 }
 
 #[tokio::test]
-async fn never_answers_54_and_then_forgets_it() {
+async fn never_answers_54_and_then_is_unknown_never_forgotten() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let r = new_reference();
     b.start(&r, 1054).await;
     assert_eq!(b.status(&r).await["status"], "processing");
-    b.wait_for(&r, "not_found", SOON).await;
+    // The terminal gave up without a result: nobody knows whether the card
+    // was charged. In doubt, and kept.
+    b.wait_for(&r, "unknown", SOON).await;
+    assert_eq!(b.start(&r, 1054).await.status(), 202, "still known");
     assert!(b.charges().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_result_found_after_unknown_is_recorded_and_reported() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 0, "bridge_never_learns": true}))
+        .await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_for(&r, "unknown", SOON).await;
+    assert_eq!(
+        b.charges().await.len(),
+        1,
+        "charged, though the bridge does not know"
+    );
+    assert_eq!(
+        b.post(&format!("/_sim/payments/{r}/reveal"), &json!(null))
+            .await
+            .status(),
+        204
+    );
+    b.wait_for(&r, "approved", SOON).await;
+    oms.wait_for_payment(&order_id_for(&r), SOON).await;
 }
 
 #[tokio::test]
@@ -157,19 +184,68 @@ async fn cancel_inside_the_window_and_after_capture() {
     let real = body_as(resp, "PaymentStatus").await;
     assert_eq!(real["status"], "approved", "the real result, not an error");
 
+    let never = new_reference();
     let resp = b
-        .post(
-            &format!("/v1/payments/{}/cancel", new_reference()),
-            &json!(null),
-        )
+        .post(&format!("/v1/payments/{never}/cancel"), &json!(null))
         .await;
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        body_as(resp, "PaymentStatus").await["status"],
+        "never_received"
+    );
+    assert_eq!(
+        b.start(&never, 1000).await.status(),
+        409,
+        "and never will be"
+    );
 }
 
 #[tokio::test]
-async fn an_unknown_reference_is_not_found() {
+async fn never_received_is_final_a_late_start_is_refused_and_charges_nothing() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
-    assert_eq!(b.status(&new_reference()).await["status"], "not_found");
+    let r = new_reference();
+    let s = b.status(&r).await;
+    assert_eq!(s["status"], "never_received");
+    assert_schema("PaymentStatus", &s);
+    // The start was delayed on the network and arrives now.
+    let late = b.start(&r, 1000).await;
+    assert_eq!(late.status(), 409);
+    let body = body_as(late, "PaymentStatus").await;
+    assert_eq!(body["status"], "never_received");
+    assert_eq!(b.status(&r).await["status"], "never_received");
+    assert!(b.charges().await.is_empty());
+    assert_eq!(b.journal_count("SELECT count(*) FROM payments"), 0);
+    assert_eq!(b.journal_count("SELECT count(*) FROM tombstones"), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_reply_is_carried_out_and_the_status_tells() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    assert_eq!(
+        b.post("/_sim/drop-replies", &json!({"count": 1}))
+            .await
+            .status(),
+        204
+    );
+    let r = new_reference();
+    let lost = b
+        .client
+        .post(b.url("/v1/payments"))
+        .header("X-Pairing-Token", PAIRING)
+        .json(&start_body(&r, 1000))
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer is lost");
+    b.wait_for(&r, "approved", SOON).await;
+    assert_eq!(b.charges().await.len(), 1);
+    assert_eq!(
+        b.post("/_sim/latency", &json!({"ms": 999_999}))
+            .await
+            .status(),
+        422,
+        "faults are bounded"
+    );
+    assert_eq!(b.post("/_sim/reset", &json!(null)).await.status(), 204);
 }
 
 #[tokio::test]

@@ -267,3 +267,23 @@ async fn an_unknown_order_is_404() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_order_with_a_refund_due_is_stored_and_documented() {
+    let app = spawn_app().await;
+    let mut o = order(40);
+    let at = Timestamp::from_millis(o.created_at.as_millis() + 10);
+    o.add_tender(Tender::cash(eur(1000), o.due().unwrap()).unwrap(), at)
+        .unwrap();
+    // The card approval arrived after the order was paid in cash.
+    let card = report(&o, 41).card;
+    o.record_card(o.totals.total, reference(41), card, at)
+        .unwrap();
+    assert_eq!(o.refund_due.len(), 1);
+    let stored = body_as(app.put_order(&o).await, "StoredOrder").await;
+    assert_eq!(
+        stored["order"]["refund_due"][0]["amount"]["amount"],
+        o.totals.total.minor()
+    );
+    assert_eq!(stored["order"]["status"]["state"], "paid");
+}
