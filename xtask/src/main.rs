@@ -8,6 +8,8 @@
 //!   Chromium), end-to-end tests (Playwright against the real servers). It
 //!   prints a count per tier and fails if any tier fails or runs no test.
 //! - `cargo xtask bench`: the performance figures, as a table and as JSON.
+//! - `cargo xtask sim`: the deterministic whole-system simulator: one seed
+//!   replayed, or a long campaign.
 //!
 //! Why a Rust program and not a shell script: it runs wherever cargo does,
 //! it can parse test output and manage server processes properly, and it
@@ -17,6 +19,7 @@
 mod bench;
 mod proc;
 mod serve;
+mod sim;
 mod system;
 mod test;
 mod tools;
@@ -32,6 +35,8 @@ commands:
   test [TIER...]             run every test tier, or only the named ones:
                              fmt, clippy, native, browser, e2e
   bench                      run the benchmarks; prints a table and JSON
+  sim --seed S               replay one seed of the whole-system simulator
+  sim --seeds N [--from S]   a simulator campaign; prints seeds per second
   install                    only install what is missing (toolchain target, Trunk,
                              wasm-bindgen-cli, wasm-opt, Chromium, npm packages)
 ";
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         Some("serve") => serve::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("sim") => sim::run(&args[1..]),
         Some("install") => tools::ensure_all(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

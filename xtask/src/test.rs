@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The native test crates: the app is tested in the browser instead (a
 /// native build of it would compile for minutes to run nothing).
-const NATIVE_CRATES: &[&str] = &["till-core", "till-oms", "till-bridge", "xtask"];
+const NATIVE_CRATES: &[&str] = &["till-core", "till-oms", "till-bridge", "till-sim", "xtask"];
 const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e"];
 /// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
 /// for the download's progress to be seen.

@@ -647,6 +647,41 @@ impl PaymentSession {
         &self.attempt
     }
 
+    /// The clock stepped back (it was wrong, and was corrected): times set
+    /// from the wrong clock lie in the future and would wait that long.
+    /// Each is pulled back to what it would be now, erring safe: the
+    /// cancel window closes at once (it must never close late), the result
+    /// wait and the next check restart from now.
+    #[must_use]
+    pub fn clock_stepped_back(&mut self, now: Timestamp) -> Vec<Command> {
+        let mut cmds = Vec::new();
+        let past = Timestamp::from_millis(now.as_millis() - CANCEL_WINDOW.as_millis() as i64);
+        let mut moved = false;
+        if self.attempt.accepted_at.is_some_and(|t| t > now) {
+            self.attempt.accepted_at = Some(past);
+            moved = true;
+        }
+        if self.attempt.requested_at > now {
+            self.attempt.requested_at = past;
+            moved = true;
+        }
+        if self.attempt.updated_at > now {
+            self.attempt.updated_at = now;
+        }
+        let soon = |t: &mut Option<Timestamp>, by: Duration| {
+            if let Some(x) = t {
+                *x = (*x).min(now + by);
+            }
+        };
+        soon(&mut self.next_poll_at, self.config.poll_interval);
+        soon(&mut self.next_check_at, RECONCILE_INTERVAL);
+        soon(&mut self.probe_deadline, PROBE_TIMEOUT);
+        if moved && self.attempt.state.is_in_doubt() {
+            cmds.push(Command::Save(self.attempt.clone()));
+        }
+        cmds
+    }
+
     pub fn reference(&self) -> PaymentRef {
         self.attempt.reference
     }

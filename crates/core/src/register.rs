@@ -61,6 +61,10 @@ pub const MONEY_WRITE_RETRY: Duration = Duration::from_secs(5);
 /// How soon reading the register's storage at start is tried again.
 pub const LOAD_RETRY: Duration = Duration::from_secs(5);
 
+/// How far back the clock may step before the register treats it as a
+/// corrected wrong clock: NTP's small corrections are not.
+pub const CLOCK_STEP_BACK: Duration = Duration::from_mins(1);
+
 /// A storage transaction's number, to match its result.
 pub type OpId = u64;
 
@@ -356,6 +360,8 @@ pub struct Register {
     retries: Vec<(Timestamp, PaymentRef, Box<UpdateRequest>)>,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
+    /// The latest time seen, to notice a clock that stepped back.
+    latest: Option<Timestamp>,
 }
 
 impl Register {
@@ -383,6 +389,7 @@ impl Register {
             retries: Vec::new(),
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
+            latest: None,
         }
     }
 
@@ -502,20 +509,22 @@ impl Register {
     /// When to feed the next [`Input::Tick`]; `None` while nothing is timed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        // Only timers whose tick makes progress: a timer that is always
+        // due and never served would spin the shell.
         let sessions = self
             .sessions
             .values()
             .filter_map(PaymentSession::poll_timeout);
         let retries = self.retries.iter().map(|(t, _, _)| *t);
-        let sync = if self.loaded {
-            self.sync.poll_timeout()
+        let (sync, health) = if self.loaded {
+            (self.sync.poll_timeout(), self.health_at)
         } else {
-            None
+            (None, None)
         };
         sessions
             .chain(retries)
             .chain(sync)
-            .chain(self.health_at)
+            .chain(health)
             .chain(self.load_at)
             .min()
     }
@@ -526,6 +535,7 @@ impl Register {
     #[must_use]
     pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Command> {
         let mut out = Vec::new();
+        self.watch_clock(now, &mut out);
         match input {
             Input::Cashier(action) => self.on_action(action, now, &mut out),
             Input::Stored { op, result } => self.on_stored(op, result, now, &mut out),
@@ -546,14 +556,43 @@ impl Register {
             }
             Input::BridgeHealth { reachable } => self.on_bridge_health(reachable, now, &mut out),
             Input::Oms(reply) => self.on_oms(reply, now, &mut out),
-            Input::Online => {
+            // Before the storage is read there is nothing to sync yet; the
+            // start wakes the sync and probes the servers anyway.
+            Input::Online if self.loaded => {
                 self.health_at = Some(now);
                 self.sync_event(SyncEvent::Woken, now, &mut out);
             }
+            Input::Online => {}
             Input::Tick => self.on_tick(now, &mut out),
         }
         self.after(now, &mut out);
         out
+    }
+
+    /// A clock that steps back was wrong and has been corrected: every time
+    /// set from it lies in the future. Timers are pulled in, and what waits
+    /// in the outbox is sent now rather than a day late.
+    fn watch_clock(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+        let stepped_back = self.latest.is_some_and(|t| now + CLOCK_STEP_BACK < t);
+        self.latest = Some(
+            self.latest
+                .map_or(now, |t| if stepped_back { now } else { t.max(now) }),
+        );
+        if !stepped_back || !self.loaded {
+            return;
+        }
+        let refs: Vec<PaymentRef> = self.sessions.keys().copied().collect();
+        for r in refs {
+            if let Some(s) = self.sessions.get_mut(&r) {
+                let cmds = s.clock_stepped_back(now);
+                self.session_commands(r, cmds, now, out);
+            }
+        }
+        for (t, _, _) in &mut self.retries {
+            *t = (*t).min(now);
+        }
+        self.health_at = Some(now);
+        self.sync_event(SyncEvent::ClockSteppedBack, now, out);
     }
 
     fn after(&mut self, now: Timestamp, out: &mut Vec<Command>) {
@@ -640,6 +679,7 @@ impl Register {
 
     fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Command>) {
         self.loaded = true;
+        let seen = latest_stored(&l);
         let sale_order = l
             .sale_order
             .filter(|o| l.sale.as_ref().is_some_and(|s| s.id == o.id));
@@ -655,9 +695,9 @@ impl Register {
             }
             (None, _) => self.new_sale(None, now, out),
         }
-        let _ = self
-            .sync
-            .handle(SyncEvent::Summary(l.outbox), now, &mut || 0);
+        // Whatever the driver asks for is carried out: a round it starts
+        // and nobody performs would stall the sync for good.
+        self.sync_event(SyncEvent::Summary(l.outbox), now, out);
         self.sync_event(SyncEvent::Woken, now, out);
         let mut live: Option<(Timestamp, PaymentRef)> = None;
         for attempt in l.attempts {
@@ -678,6 +718,10 @@ impl Register {
             Self::ui(out, UiEvent::Navigate(Page::Pay));
         }
         self.health_at = Some(now);
+        // What was stored says how late it has been; a clock now behind that
+        // was corrected since (or is wrong now): pull the timers in.
+        self.latest = Some(seen.max(now));
+        self.watch_clock(now, out);
     }
 
     fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Command>) {
@@ -1320,6 +1364,24 @@ impl Register {
             out.push(Command::Oms(OmsCall::Day { date: today }));
         }
     }
+}
+
+/// The latest time the stored records show the register has seen: an
+/// outbox entry falls due at most one backoff after its last try.
+fn latest_stored(l: &Loaded) -> Timestamp {
+    let due = l.outbox.next_due.map(|t| {
+        Timestamp::from_millis(
+            t.as_millis()
+                .saturating_sub(crate::outbox::BACKOFF_CAP.as_millis() as i64),
+        )
+    });
+    let attempts = l.attempts.iter().map(|a| a.updated_at);
+    let order = l.sale_order.as_ref().map(|o| o.updated_at);
+    attempts
+        .chain(due)
+        .chain(order)
+        .max()
+        .unwrap_or(Timestamp::from_millis(i64::MIN))
 }
 
 /// A command that records a card approval on its order.

@@ -77,6 +77,9 @@ pub enum SyncEvent {
     StoreFailed,
     /// The back office answered again after an outage.
     OmsBack,
+    /// The register's clock stepped back: times set from the wrong clock
+    /// lie in the future. Everything pending is made due now.
+    ClockSteppedBack,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +209,10 @@ impl SyncDriver {
         match event {
             SyncEvent::Woken => self.wake = true,
             SyncEvent::OmsBack => self.retry_now = true,
+            SyncEvent::ClockSteppedBack => {
+                self.retry_now = true;
+                self.store_retry_at = self.store_retry_at.map(|t| t.min(now + STORE_RETRY));
+            }
             SyncEvent::Summary(s) => self.summary = s,
             SyncEvent::Due(batch) => return self.on_due(batch, now, jitter),
             SyncEvent::BatchAnswered { batch, result } => {
@@ -223,8 +230,11 @@ impl SyncDriver {
                 }
             }
             SyncEvent::StoreFailed => {
+                // Whatever the failed round was for still waits: read the
+                // outbox again after the pause.
                 self.phase = Phase::Idle;
                 self.store_retry_at = Some(now + STORE_RETRY);
+                self.wake = true;
                 self.end_run();
             }
         }

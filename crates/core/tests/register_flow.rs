@@ -603,3 +603,113 @@ fn the_cart_survives_a_reload_with_its_sale_id() {
     assert_eq!(t.reg.due(), Some(eur(545)));
     let _ = Cart::new(Currency::EUR);
 }
+
+// ---- bugs the simulator found (crates/sim/tests/seeds.rs) ----
+
+fn sends_a_batch(t: &Till) -> bool {
+    t.oms.iter().any(|c| matches!(c, OmsCall::SendBatch { .. }))
+}
+
+/// Seed 0: the orders queued before a reload leave right after it.
+#[test]
+fn sim_found_the_sync_runs_right_after_a_reload() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.input(Input::Oms(OmsReply::Health { reachable: false }));
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    let t = t.reload(5);
+    assert!(sends_a_batch(&t), "the queued order is sent at start");
+}
+
+/// Seed 9: no timer is offered before the storage is read (the shell
+/// would spin on a timer that is always due and never served).
+#[test]
+fn sim_found_no_timer_spins_before_the_register_has_loaded() {
+    let config = RegisterConfig {
+        register: RegisterId::new("R1").unwrap(),
+        currency: Currency::EUR,
+        payment: PaymentConfig::default(),
+        utc_offset_min: 0,
+        auto_print: false,
+    };
+    let mut reg = Register::new(config, [7; 32]);
+    let _ = reg.start(T0);
+    let _ = reg.handle(Input::Online, T0);
+    assert_eq!(reg.poll_timeout(), None);
+    let _ = reg.handle(Input::Tick, T0);
+    assert_eq!(reg.poll_timeout(), None);
+}
+
+/// Seed 30: a closed payment's next check, scheduled while the tablet's
+/// clock was a day ahead, is pulled in when the clock is corrected.
+#[test]
+fn sim_found_a_corrected_clock_pulls_the_reconciliation_in() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.now = t.now + Duration::from_mins(26 * 60); // the clock jumps ahead
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    t.take_bridge();
+    t.now = T0 + Duration::from_mins(5); // and is corrected
+    t.input(Input::Tick);
+    t.advance(till_core::payment::RECONCILE_INTERVAL);
+    assert!(
+        t.take_bridge().iter().any(|c| matches!(
+            c,
+            BridgeCall::Status {
+                to: Request::Reconcile,
+                ..
+            }
+        )),
+        "checked within five minutes of the correction, not a day later"
+    );
+}
+
+/// Seeds 274 and 4836: after a storage failure the sync reads the outbox
+/// again after its pause, and the pause is not a day long when the clock
+/// that timed it was a day ahead.
+#[test]
+fn sim_found_a_failed_outbox_read_is_tried_again_soon() {
+    let mut t = Till::new();
+    t.now = t.now + Duration::from_mins(26 * 60);
+    ring_up(&mut t);
+    t.store.inject(Fault::FailNext("the disk is full".into()));
+    t.act(Action::SyncNow);
+    t.oms.clear();
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    t.now = T0;
+    t.input(Input::Tick);
+    t.advance(till_core::sync::STORE_RETRY);
+    assert!(sends_a_batch(&t));
+}
+
+/// Seed 100104: times stored under a clock that was ahead (an outbox retry
+/// a day away) are pulled in when the register starts with a right clock.
+#[test]
+fn sim_found_times_stored_under_a_wrong_clock_are_pulled_in_at_start() {
+    let mut t = Till::new();
+    t.now = t.now + Duration::from_mins(26 * 60);
+    ring_up(&mut t);
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    let batch = t.oms.iter().find_map(|c| match c {
+        OmsCall::SendBatch { batch, .. } => Some(*batch),
+        _ => None,
+    });
+    t.input(Input::Oms(OmsReply::Batch {
+        batch: batch.unwrap(),
+        result: Err(NetFailure::Unreachable),
+    }));
+    let mut t = t.reload(6);
+    t.oms.clear();
+    t.now = T0;
+    let t = t.reload(8);
+    assert!(sends_a_batch(&t), "sent now, not in a day");
+}

@@ -1,0 +1,251 @@
+//! The people and the weather: a cashier who does what cashiers do (and
+//! what they should not: double taps, reloads mid-payment), a terminal whose
+//! card holders and network behave randomly, and faults that come and go.
+
+use crate::world::{Ev, Faults, World};
+use till_bridge::simulator::{Behaviour, Outcome};
+use till_core::catalog::{fixtures::small, ProductId};
+use till_core::money::Money;
+use till_core::payment::{AttemptState, PaymentRef};
+use till_core::register::{Action, Input};
+use till_core::time::{Duration, Timestamp};
+
+/// Payments whose result the terminal hides from the bridge, until revealed.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviours {
+    pub hidden: Vec<PaymentRef>,
+}
+
+const PRODUCTS: [&str; 3] = ["coffee", "croissant", "mug"];
+
+/// The cashier's next move; the next one is scheduled.
+pub fn act(w: &mut World) {
+    let pause = if w.quiescing {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(300 + w.below(20_000))
+    };
+    w.schedule(w.now + pause, Ev::Cashier);
+    if !w.reg.is_loaded() {
+        return;
+    }
+    if w.quiescing {
+        return popup_action(w, true);
+    }
+    w.actions_done += 1;
+    if w.reg.popup(w.reg_now()).is_some() {
+        if w.config.faults && w.chance(40) {
+            return w.crash();
+        }
+        return popup_action(w, false);
+    }
+    match w.below(1000) {
+        0..300 => add_item(w),
+        300..350 => remove_item(w),
+        350..480 => pay_cash(w),
+        480..650 => w.input(Input::Cashier(Action::PayCard)),
+        650..680 => void_any(w),
+        680..710 => download_any(w),
+        710..750 if w.config.faults => w.crash(),
+        750..765 if w.config.faults => jump_clock(w),
+        765..800 => reveal_one(w),
+        800..820 => w.input(Input::Cashier(Action::SyncNow)),
+        _ => {}
+    }
+}
+
+/// What the cashier does with the card popup open.
+fn popup_action(w: &mut World, settle: bool) {
+    let Some(view) = w.reg.popup(w.reg_now()) else {
+        return;
+    };
+    let action = match view.state {
+        AttemptState::ResultUnknown => match view.resyncs_left {
+            Some(n) if n > 0 && !view.resync_running && (settle || w.chance(600)) => {
+                Some(Action::Resync)
+            }
+            _ if view.can_close && (settle || w.chance(700)) => Some(Action::CloseCard),
+            _ => None,
+        },
+        AttemptState::Processing if view.cancel_secs_left.is_some() && !settle && w.chance(150) => {
+            Some(Action::CancelCard)
+        }
+        _ => None,
+    };
+    if let Some(a) = action {
+        w.input(Input::Cashier(a));
+    }
+}
+
+fn add_item(w: &mut World) {
+    let Some(sale) = w.reg.sale() else { return };
+    let mut cart = sale.cart.clone();
+    let product = PRODUCTS[w.below(PRODUCTS.len() as u64) as usize];
+    if cart
+        .add_by_id(&small(), &ProductId::new(product).expect("a product id"))
+        .is_ok()
+    {
+        w.input(Input::Cashier(Action::EditCart(cart)));
+    }
+}
+
+fn remove_item(w: &mut World) {
+    let Some(sale) = w.reg.sale() else { return };
+    let mut cart = sale.cart.clone();
+    let Some(line) = cart.lines.first().map(|l| l.product_id.clone()) else {
+        return;
+    };
+    if cart.remove(&line).is_ok() {
+        w.input(Input::Cashier(Action::EditCart(cart)));
+    }
+}
+
+fn pay_cash(w: &mut World) {
+    let Some(due) = w.reg.due() else { return };
+    if due.is_zero() {
+        return;
+    }
+    let per = due.currency().minor_per_major();
+    let received = match w.below(3) {
+        0 => due,
+        1 => Money::new((due.minor() / (5 * per) + 1) * 5 * per, due.currency()).unwrap_or(due),
+        // Part of it: a split payment, the rest by card or cash later.
+        _ => Money::new((due.minor() / 2).max(1), due.currency()).unwrap_or(due),
+    };
+    w.input(Input::Cashier(Action::PayCash { received }));
+    if w.chance(200) {
+        // A double tap.
+        w.input(Input::Cashier(Action::PayCash { received }));
+    }
+}
+
+fn void_any(w: &mut World) {
+    let ids: Vec<_> = w.store.orders.keys().copied().collect();
+    if ids.is_empty() {
+        return;
+    }
+    let order_id = ids[w.below(ids.len() as u64) as usize];
+    w.input(Input::Cashier(Action::Void { order_id }));
+}
+
+fn download_any(w: &mut World) {
+    let ids: Vec<_> = w.store.orders.keys().copied().collect();
+    if ids.is_empty() {
+        return;
+    }
+    let order_id = ids[w.below(ids.len() as u64) as usize];
+    w.input(Input::Cashier(Action::Download { order_id }));
+}
+
+/// The tablet's clock jumps: forward to tomorrow, back a few minutes, or
+/// to a date long gone (and back again later).
+fn jump_clock(w: &mut World) {
+    let hour: i64 = 3_600_000;
+    w.skew_ms = match w.below(5) {
+        0 => w.skew_ms + 26 * hour,
+        1 => w.skew_ms - 5 * 60_000,
+        2 => -(w.now.as_millis() - 915_000_000_000), // 1998-12-30
+        3 => w.skew_ms + 2 * hour,
+        _ => 0,
+    };
+    let skew = w.skew_ms;
+    w.note(|| format!("clock jumps: the tablet is {skew} ms off"));
+    w.input(Input::Tick);
+}
+
+fn reveal_one(w: &mut World) {
+    if w.behaviours.hidden.is_empty() {
+        return;
+    }
+    let i = w.below(w.behaviours.hidden.len() as u64) as usize;
+    let r = w.behaviours.hidden.swap_remove(i);
+    w.bridge.terminal.reveal(&r);
+}
+
+/// What the terminal will do with the next payment it starts.
+pub fn terminal_behaviour(w: &mut World) -> Behaviour {
+    let base = Behaviour {
+        outcome: Outcome::Approve,
+        delay_ms: Some(w.below(15_000)),
+        decline_reason: None,
+        hide_result: false,
+        hide_result_ms: None,
+        bridge_never_learns: false,
+        report_to_oms_after_ms: None,
+    };
+    match w.below(100) {
+        0..40 => base,
+        40..50 => Behaviour {
+            delay_ms: Some(20_000 + w.below(70_000)),
+            ..base
+        },
+        50..62 => Behaviour {
+            outcome: Outcome::Decline,
+            decline_reason: Some("insufficient funds".into()),
+            ..base
+        },
+        62..72 => Behaviour {
+            hide_result: true,
+            hide_result_ms: (w.below(2) == 0).then(|| 10_000 + w.below(1_800_000)),
+            ..base
+        },
+        72..82 => Behaviour {
+            bridge_never_learns: true,
+            report_to_oms_after_ms: Some(w.below(7_200_000)),
+            ..base
+        },
+        82..90 => Behaviour {
+            outcome: Outcome::NoAnswer,
+            ..base
+        },
+        _ => Behaviour {
+            delay_ms: Some(w.below(3_000)),
+            ..base
+        },
+    }
+}
+
+/// Faults come and go.
+pub fn faults(w: &mut World) {
+    if w.quiescing {
+        return;
+    }
+    let next = w.now + Duration::from_millis(20_000 + w.below(280_000));
+    w.schedule(next, Ev::FaultsChange);
+    w.faults = if w.chance(300) {
+        Faults::default()
+    } else {
+        Faults {
+            oms_down: w.chance(250),
+            bridge_down: w.chance(150),
+            oms_503: w.below(200) as u32,
+            lose_request: w.below(100) as u32,
+            lose_reply: w.below(150) as u32,
+            commit_then_drop: w.below(200) as u32,
+            store_fail: w.below(20) as u32,
+            latency_max_ms: 50 + w.below(5_000),
+        }
+    };
+    let f = w.faults.clone();
+    w.note(|| format!("faults: {f:?}"));
+    // The register notices the network by itself (health probes); the
+    // browser also tells it when it comes back.
+    w.input(Input::Online);
+}
+
+/// The faults stop, the clock is right, the terminal finds every result it
+/// hid: what follows must settle everything.
+pub fn start_quiescing(w: &mut World) {
+    w.quiescing = true;
+    w.faults = Faults::default();
+    w.skew_ms = 0;
+    w.note(|| "QUIESCE: faults lifted, clock right, hidden results revealed".into());
+    let all: Vec<PaymentRef> = w.bridge.orders.keys().copied().collect();
+    for r in all {
+        w.bridge.terminal.reveal(&r);
+    }
+    w.behaviours.hidden.clear();
+    w.input(Input::Online);
+    let at: Timestamp = w.now;
+    w.schedule(at, Ev::Cashier);
+}

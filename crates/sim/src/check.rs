@@ -1,0 +1,302 @@
+//! The promises, checked: after every step where they must always hold, and
+//! once more after the faults stopped and everything settled.
+//!
+//! (a) every committed sale reaches the back office exactly once, at its
+//!     latest version, and nothing else does;
+//! (b) no reference is charged twice, and no order is charged beyond its
+//!     total unless it shows "refund due" for the difference;
+//! (c) after the faults stop and reconciliation runs, every terminal
+//!     approval is recorded on its order;
+//! (d) no order with a payment in doubt is ever voided, and no charged
+//!     payment is ever shown as failed, declined or "collect again";
+//! (e) order numbers are unique per register and day;
+//! (f) the current sale is never changed by another order's events.
+
+use crate::world::World;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use till_core::money::Money;
+use till_core::order::{Order, OrderId, OrderStatus, Tender, UnpaidReason};
+use till_core::payment::{AttemptState, PaymentRef};
+use till_core::register::{StoreFailure, StoreTx, Stored};
+use till_core::update::Sale;
+use till_oms::store::Store;
+
+/// A broken promise, with the seed that replays it and the last events.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub seed: u64,
+    pub invariant: &'static str,
+    pub detail: String,
+    pub trace: Vec<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "seed {}: invariant {} broken: {}",
+            self.seed, self.invariant, self.detail
+        )?;
+        writeln!(f, "replay: cargo xtask sim --seed {}", self.seed)?;
+        writeln!(f, "last events:")?;
+        for line in &self.trace {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Violation {}
+
+fn broken(w: &World, invariant: &'static str, detail: String) -> Violation {
+    Violation {
+        seed: w.seed,
+        invariant,
+        detail,
+        trace: w.trace.iter().cloned().collect(),
+    }
+}
+
+/// The run went on without end: something re-arms itself without progress.
+pub fn livelock(w: &World) -> Violation {
+    let detail = format!(
+        "more than {} events without settling",
+        crate::world::EVENTS_MAX
+    );
+    broken(w, "progress", detail)
+}
+
+/// Checks made as each storage transaction commits: (e) and (f).
+pub fn after_transaction(
+    w: &mut World,
+    tx: &StoreTx,
+    sale_before: Option<&Sale>,
+    result: &Result<Stored, StoreFailure>,
+) {
+    let (StoreTx::Update(req), Ok(Stored::Updated(u))) = (tx, result) else {
+        return;
+    };
+    let sale_after = w.store.sale.as_ref();
+    if sale_after != sale_before && sale_before.is_some_and(|s| s.id != req.order_id) {
+        let detail = format!(
+            "a change to order {} replaced the current sale {:?}",
+            req.order_id,
+            sale_before.map(|s| s.id)
+        );
+        w.found
+            .get_or_insert(broken(w, "(f) the current sale is its own", detail));
+    }
+    if u.created {
+        let same = w
+            .store
+            .orders
+            .values()
+            .filter(|o| o.number == u.order.number)
+            .count();
+        if same > 1 {
+            let detail = format!("number {} is used {same} times", u.order.number);
+            w.found
+                .get_or_insert(broken(w, "(e) unique order numbers", detail));
+        }
+    }
+}
+
+/// Checks after every event: what must never happen, even for a moment.
+pub fn step_checks(w: &mut World) -> Result<(), Violation> {
+    if let Some(v) = w.found.take() {
+        return Err(v);
+    }
+    for o in w.store.orders.values() {
+        if o.status != OrderStatus::Voided {
+            continue;
+        }
+        let in_doubt = w
+            .store
+            .attempts
+            .values()
+            .any(|a| a.order_id == o.id && a.state.is_in_doubt());
+        if in_doubt {
+            let detail = format!("order {} was voided with a card payment in doubt", o.number);
+            return Err(broken(w, "(d) no void while in doubt", detail));
+        }
+    }
+    if w.report.events.is_multiple_of(64) {
+        charged_never_failed(w)?;
+    }
+    Ok(())
+}
+
+/// (d): a payment the terminal charged is never called declined,
+/// cancelled, failed or "collect again".
+fn charged_never_failed(w: &World) -> Result<(), Violation> {
+    for charge in w.bridge.terminal.charges() {
+        let r = charge.reference;
+        if let Some(a) = w.store.attempts.get(&r) {
+            let wrong = matches!(
+                a.state,
+                AttemptState::Declined { .. }
+                    | AttemptState::Cancelled
+                    | AttemptState::Failed { .. }
+            );
+            if wrong {
+                let detail = format!("charged payment {r} is stored as {}", a.state.label());
+                return Err(broken(w, "(d) never failed while charged", detail));
+            }
+        }
+        let failed_order = w.store.orders.values().any(|o| {
+            matches!(o.status, OrderStatus::Unpaid { reference, reason: UnpaidReason::PaymentFailed } if reference == r)
+        });
+        if failed_order {
+            let detail =
+                format!("the order of charged payment {r} says payment failed, collect again");
+            return Err(broken(w, "(d) never failed while charged", detail));
+        }
+    }
+    Ok(())
+}
+
+/// Whether everything has settled after the faults stopped: nothing in
+/// flight, nothing unsynced, every report delivered, every charge recorded.
+pub fn settled(w: &World) -> bool {
+    if w.now.as_millis() % 60_000 > 5_000 || !w.reg.is_loaded() {
+        return false; // Checked about once a simulated minute.
+    }
+    let busy = w.events.values().any(|e| {
+        !matches!(
+            e,
+            crate::world::Ev::Cashier | crate::world::Ev::Reporter | crate::world::Ev::Tick { .. }
+        )
+    });
+    // The storage is the truth; the register's own count may be stale.
+    let unsynced = !w.store.outbox.is_empty();
+    if busy || w.store_pending() > 0 || unsynced || w.reg.popup(w.reg_now()).is_some() {
+        return false;
+    }
+    if w.bridge.journal.pending_reports().unwrap_or(1) > 0 {
+        return false;
+    }
+    unrecorded_charges(w).is_empty()
+}
+
+/// Charged references not (yet) recorded on their order in the register.
+fn unrecorded_charges(w: &World) -> Vec<PaymentRef> {
+    w.bridge
+        .terminal
+        .charges()
+        .into_iter()
+        .map(|c| c.reference)
+        .filter(|r| {
+            let order = w.bridge.orders.get(r).and_then(|id| w.store.orders.get(id));
+            !order.is_some_and(|o| records(o, r))
+        })
+        .collect()
+}
+
+fn records(o: &Order, r: &PaymentRef) -> bool {
+    let tender = o
+        .tenders
+        .iter()
+        .any(|t| matches!(t, Tender::Card { reference, .. } if reference == r));
+    tender || o.refund_due.iter().any(|x| x.reference == *r)
+}
+
+/// The checks once everything settled.
+pub fn final_checks(w: &World) -> Result<(), Violation> {
+    reached_the_back_office(w)?;
+    charges_are_recorded_once(w)?;
+    charged_never_failed(w)?;
+    numbers_are_unique(w)
+}
+
+/// (a) every committed sale reaches the back office exactly once, at its
+/// latest version; the back office holds nothing the register does not.
+fn reached_the_back_office(w: &World) -> Result<(), Violation> {
+    if !w.store.outbox.is_empty() || w.store_pending() > 0 {
+        let parked = w.store.outbox.values().filter(|e| e.is_parked()).count();
+        let detail = format!(
+            "{} orders still unsynced ({parked} parked) three hours after the faults stopped",
+            w.store.outbox.len()
+        );
+        return Err(broken(w, "(a) every sale reaches the back office", detail));
+    }
+    for o in w.store.orders.values() {
+        let held = w
+            .oms
+            .store
+            .order(&o.id)
+            .map_err(|e| broken(w, "(a) every sale reaches the back office", e.to_string()))?;
+        match held.order {
+            Some(h) if h == *o => {}
+            Some(h) => {
+                let detail = format!(
+                    "order {} is v{} on the register, v{} in the back office",
+                    o.number, o.version, h.version
+                );
+                return Err(broken(w, "(a) every sale reaches the back office", detail));
+            }
+            None => {
+                let detail = format!("order {} never reached the back office", o.number);
+                return Err(broken(w, "(a) every sale reaches the back office", detail));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// (b) and (c): one charge per reference, every charge recorded on its
+/// order, and an order never charged beyond its total unless the excess
+/// shows as a refund due.
+fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
+    let charges = w.bridge.terminal.charges();
+    let mut seen = BTreeSet::new();
+    let mut per_order: BTreeMap<OrderId, i64> = BTreeMap::new();
+    for c in &charges {
+        if !seen.insert(c.reference) {
+            return Err(broken(
+                w,
+                "(b) one charge per reference",
+                format!("{} charged twice", c.reference),
+            ));
+        }
+        let order = w.bridge.orders[&c.reference];
+        *per_order.entry(order).or_default() += c.amount.minor();
+    }
+    if let Some(r) = unrecorded_charges(w).first() {
+        let detail = format!("payment {r} was charged and is not recorded on its order");
+        return Err(broken(w, "(c) every approval is recorded", detail));
+    }
+    for (id, charged) in per_order {
+        let o = &w.store.orders[&id];
+        let card: i64 = o
+            .tenders
+            .iter()
+            .filter(|t| matches!(t, Tender::Card { .. }))
+            .map(|t| t.amount().minor())
+            .sum();
+        let refund = o.refund_due_total().map(|m: Money| m.minor()).unwrap_or(0);
+        if charged != card + refund || card > o.totals.total.minor() {
+            let detail = format!(
+                "order {} (total {}) was charged {charged} by card; it records {card} as tenders and {refund} as refund due",
+                o.number, o.totals.total
+            );
+            return Err(broken(w, "(b) no order charged beyond its total", detail));
+        }
+    }
+    Ok(())
+}
+
+/// (e) in the register and in the back office.
+fn numbers_are_unique(w: &World) -> Result<(), Violation> {
+    let mut seen = BTreeSet::new();
+    for o in w.store.orders.values() {
+        if !seen.insert(o.number.clone()) {
+            return Err(broken(
+                w,
+                "(e) unique order numbers",
+                format!("{} is used twice", o.number),
+            ));
+        }
+    }
+    Ok(())
+}
