@@ -1,24 +1,22 @@
 //! The app shell: opens the store, decides between first-run setup and the
-//! register, and keeps the status bar current.
+//! register, starts the register in the tab that owns it, and keeps the
+//! card popup and the receipt printer above every page.
 
+use crate::components::card_dialog::CardDialog;
+use crate::components::print_area::PrintArea;
 use crate::components::status_bar::StatusBar;
 use crate::net::oms::{CatalogSync, Oms};
 use crate::pages::pay::PayPage;
 use crate::pages::receipt::ReceiptPage;
 use crate::pages::register::RegisterPage;
 use crate::pages::settings::SettingsPage;
-use crate::state::{AppState, CatalogView, Reach};
+use crate::state::{AppState, CatalogView};
 use crate::store::{Db, DB_NAME};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often the back office is asked whether it is there: "Online" means
-/// it answered within about this long.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -38,42 +36,26 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell(db: Db) -> impl IntoView {
     let state = AppState::new(db.clone());
-    provide_context(state.clone());
+    provide_context(state);
     crate::locks::acquire(state.owner);
     crate::pwa::register(state.update_available);
     let loaded = RwSignal::new(false);
 
-    // Start: settings, the stored catalog and cart, then the network.
+    // Start: settings and the stored catalog, then (in the tab that owns
+    // the register) the register itself and the catalog download.
     {
-        let state = state.clone();
         spawn_local(async move {
-            match state.db.settings().await {
+            match state.db().settings().await {
                 Ok(s) => state.settings.set(s),
                 Err(e) => state.alert.set(Some(e.to_string())),
             }
             load_catalog(&state).await;
-            match state.db.cart().await {
-                Ok(Some(cart)) => state.cart.set(cart),
-                Ok(None) => {}
-                Err(e) => state
-                    .alert
-                    .set(Some(format!("The open cart could not be restored: {e}"))),
-            }
-            if let Ok(entries) = state.db.outbox().await {
-                state.unsynced.set(entries.len());
-            }
-            match state.db.current_order().await {
-                Ok(order) => state
-                    .order
-                    .set(order.filter(|o| o.status == till_core::order::OrderStatus::Open)),
-                Err(e) => state.alert.set(Some(e.to_string())),
-            }
             state
                 .persistent
                 .set(crate::components::status_bar::persisted().await);
             loaded.set(true);
-            // Only the tab that owns the register resumes payments and
-            // syncs; another tab waits (and reloads when it takes over).
+            // Only the tab that owns the register runs it; another tab
+            // waits (and reloads when it takes over).
             while state.owner.get_untracked().is_none() {
                 gloo_timers::future::TimeoutFuture::new(20).await;
             }
@@ -81,57 +63,29 @@ fn Shell(db: Db) -> impl IntoView {
                 return;
             }
             if state.settings.get_untracked().is_some() {
-                // A card payment interrupted by a reload or crash comes back first.
-                crate::payment::resume(state.clone()).await;
-                sync_catalog(state.clone()).await;
+                crate::runner::start(&state);
+                sync_catalog(state).await;
             }
-            crate::sync::start(state.clone());
         });
     }
 
-    // Save the cart on every change, once it has been restored.
+    // The browser says the network is back: the register asks at once.
     {
-        let state = state.clone();
-        Effect::new(move |_| {
-            let cart = state.cart.get();
-            if !loaded.get() {
-                return;
-            }
-            let db = state.db.clone();
-            let alert = state.alert;
-            spawn_local(async move {
-                if let Err(e) = db.save_cart(&cart).await {
-                    alert.set(Some(e.to_string()));
-                }
-            });
+        let handle = window_event_listener(leptos::ev::online, move |_| {
+            crate::runner::dispatch(&state, till_core::register::Input::Online)
         });
-    }
-
-    // Are the back office and the bridge there? Now, whenever the settings
-    // change, and on a timer.
-    {
-        let state = state.clone();
-        Effect::new(move |_| {
-            if state.settings.get().is_some() {
-                spawn_local(check_reach(state.clone()));
-            }
-        });
-    }
-    {
-        let state = state.clone();
-        set_interval(
-            move || spawn_local(check_reach(state.clone())),
-            HEALTH_INTERVAL,
-        );
+        on_cleanup(move || handle.remove());
     }
 
     // Leaving with unsynced orders asks first: they live only here until synced.
     {
-        let unsynced = state.unsynced;
         let handle = window_event_listener(
             leptos::ev::beforeunload,
             move |e: web_sys::BeforeUnloadEvent| {
-                if unsynced.get_untracked() > 0 {
+                let unsynced = state
+                    .machine
+                    .with_value(|m| m.as_ref().map_or(0, |r| r.status().unsynced));
+                if unsynced > 0 {
                     e.prevent_default();
                     e.set_return_value("Some orders have not reached the back office yet.");
                 }
@@ -169,38 +123,17 @@ fn Shell(db: Db) -> impl IntoView {
                 </Show>
                 </Show>
             </main>
+            // Above every page: a live card payment cannot be left behind by
+            // navigating away, and a receipt prints from anywhere.
+            <CardDialog/>
+            <PrintArea/>
         </Router>
     }
 }
 
-/// Asks the back office and the bridge whether they are there.
-pub async fn check_reach(state: AppState) {
-    let Some(s) = state.settings.get_untracked() else {
-        return;
-    };
-    let bridge = crate::net::bridge::Bridge {
-        base: s.bridge_url.clone(),
-        token: s.pairing_token.clone(),
-    };
-    let oms = Oms {
-        base: s.oms_url,
-        token: s.register_token,
-    };
-    state.oms.set(if oms.health().await.is_ok() {
-        Reach::Online
-    } else {
-        Reach::Offline
-    });
-    state.bridge.set(if bridge.health().await.is_ok() {
-        Reach::Online
-    } else {
-        Reach::Offline
-    });
-}
-
 /// Loads the catalog stored in IndexedDB (works offline).
 pub async fn load_catalog(state: &AppState) {
-    let meta = match state.db.catalog_meta().await {
+    let meta = match state.db().catalog_meta().await {
         Ok(Some(m)) => m,
         Ok(None) => return,
         Err(e) => {
@@ -208,16 +141,19 @@ pub async fn load_catalog(state: &AppState) {
             return;
         }
     };
-    match state.db.products().await {
+    match state.db().products().await {
         Ok(products) => match CatalogView::build(meta, products) {
             Ok(view) => {
                 let currency = view.meta.currency;
                 state.catalog.set(Some(Arc::new(view)));
-                state.cart.update(|c| {
-                    if c.is_empty() {
+                // An empty sale takes the catalog's currency.
+                let cart = state.cart();
+                if cart.is_empty() && cart.currency != currency {
+                    let _ = crate::runner::edit_cart(state, |c| {
                         c.currency = currency;
-                    }
-                });
+                        Ok::<(), String>(())
+                    });
+                }
             }
             Err(e) => state.alert.set(Some(e)),
         },
@@ -236,18 +172,16 @@ pub async fn sync_catalog(state: AppState) {
     };
     let download = state.download;
     let result = oms
-        .sync_catalog(&state.db, move |done, total| {
+        .sync_catalog(&state.db(), move |done, total| {
             download.set(Some((done, total)))
         })
         .await;
     state.download.set(None);
     match result {
-        Ok(CatalogSync::Unchanged) => state.oms.set(Reach::Online),
-        Ok(CatalogSync::Downloaded { .. }) => {
-            state.oms.set(Reach::Online);
-            load_catalog(&state).await;
-        }
-        Err(crate::net::oms::NetError::Unreachable(_)) => state.oms.set(Reach::Offline),
+        Ok(CatalogSync::Unchanged) => {}
+        Ok(CatalogSync::Downloaded { .. }) => load_catalog(&state).await,
+        // Offline: the stored catalog serves; the next start tries again.
+        Err(crate::net::oms::NetError::Unreachable(_)) => {}
         Err(e) => state.alert.set(Some(e.to_string())),
     }
 }

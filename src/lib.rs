@@ -4,23 +4,22 @@
 //! payment page and the card-payment popup a cashier uses all day. This crate
 //! renders state and performs effects (IndexedDB, HTTP to the back office
 //! and the LAN bridge, timers); every decision about money, orders and
-//! payments is made by `till-core`, which this crate only calls.
+//! payments is made by `till-core`'s `Register`, which [`runner`] drives.
 //!
 //! `main.rs` only installs the panic hook and mounts [`app::App`]; the app is
 //! a library so that browser tests (wasm-bindgen-test) can mount it too.
 
 pub mod app;
 pub mod components;
+pub mod error;
 pub mod locks;
 pub mod net;
 pub mod pages;
-pub mod payment;
 pub mod platform;
 pub mod pwa;
-pub mod sale;
+pub mod runner;
 pub mod state;
 pub mod store;
-pub mod sync;
 
 pub use app::App;
 

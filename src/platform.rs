@@ -1,10 +1,7 @@
 //! The only place that reads the clock, makes ids and random numbers, or
 //! asks the browser about the world. Everything else receives these values.
 
-use till_core::order::OrderId;
-use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
-use uuid::Uuid;
 
 pub fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)
@@ -23,29 +20,15 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A new order id: UUID version 7 (48 bits of milliseconds, then random), so
-/// ids sort by creation and the back office's index stays append-only.
-pub fn new_order_id() -> OrderId {
-    let ms = now().as_millis().max(0) as u64;
-    let mut b: [u8; 16] = random_bytes();
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    b[6] = 0x70 | (b[6] & 0x0F);
-    b[8] = 0x80 | (b[8] & 0x3F);
-    OrderId::from_uuid(Uuid::from_bytes(b)).expect("built as version 7")
+/// The seed of the register's RNG (order ids, payment references,
+/// jitter): 32 bytes from Web Crypto.
+pub fn seed() -> [u8; 32] {
+    random_bytes()
 }
 
-/// A new card payment reference: UUID version 4.
-pub fn new_payment_ref() -> PaymentRef {
-    let mut b: [u8; 16] = random_bytes();
-    b[6] = 0x40 | (b[6] & 0x0F);
-    b[8] = 0x80 | (b[8] & 0x3F);
-    PaymentRef::from_uuid(Uuid::from_bytes(b))
-}
-
-/// Jitter for backoffs, in 0..=1000.
-pub fn jitter() -> u16 {
-    let [a, b] = random_bytes::<2>();
-    u16::from_be_bytes([a, b]) % 1001
+/// The tablet's zone, in minutes ahead of UTC (the business day follows it).
+pub fn utc_offset_min() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
 /// The origin that served the app: the default OMS URL.

@@ -1,14 +1,19 @@
-//! The app's state, shared through context: plain domain types in signals
-//! (`RwSignal<Cart>`), derived values in memos. Effects only talk to the
-//! outside world.
+//! The app's state, shared through context. The register's state lives in
+//! till-core's [`Register`] (one machine, driven by [`crate::runner`]);
+//! pages read it through [`AppState::register`], which tracks `rev` so a
+//! view re-renders after every input. What only the screen needs (messages,
+//! where to go next) sits in signals beside it.
 
 use crate::store::repo::{CatalogMeta, Settings};
 use crate::store::Db;
+use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use till_core::cart::Cart;
 use till_core::catalog::{Catalog, Category, Product, ProductId};
+use till_core::order::OrderId;
+use till_core::register::{Notice, Register};
 use till_core::search::SearchIndex;
 
 /// The catalog as the register uses it: the checked catalog for cart
@@ -83,76 +88,95 @@ impl CatalogView {
     }
 }
 
-/// How the back office looks from here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
-    Unknown,
-    Online,
-    Offline,
-}
-
-#[derive(Clone)]
+/// Every field is a signal or a stored value, so the state is `Copy`:
+/// views and handlers capture it freely.
+#[derive(Clone, Copy)]
 pub struct AppState {
-    pub db: Db,
+    db: StoredValue<Db, LocalStorage>,
     pub settings: RwSignal<Option<Settings>>,
     pub catalog: RwSignal<Option<Arc<CatalogView>>>,
-    pub cart: RwSignal<Cart>,
     /// (done, total) while a catalog download runs.
     pub download: RwSignal<Option<(u64, u64)>>,
-    pub oms: RwSignal<Reach>,
-    pub bridge: RwSignal<Reach>,
     pub persistent: RwSignal<Option<bool>>,
-    pub unsynced: RwSignal<usize>,
     /// A problem the cashier must see (storage, network, bad data).
     pub alert: RwSignal<Option<String>>,
     /// Whether this tab owns the register (Web Locks); `None` while asking.
     pub owner: RwSignal<Option<bool>>,
     /// A new version has installed and waits for "reload".
     pub update_available: RwSignal<bool>,
-    /// The order of the sale in progress (created at the first payment).
-    pub order: RwSignal<Option<till_core::order::Order>>,
-    /// The card payment popup's session.
-    pub card: crate::payment::Card,
-    /// What the payment page says after a card attempt ended (declined,
-    /// cancelled, failed).
+    /// The register: every rule of the till, as one sans-IO machine. `None`
+    /// until this tab owns the register and it is set up.
+    pub machine: StoredValue<Option<Register>, LocalStorage>,
+    /// Bumped after every input to the register: views that read it re-render.
+    pub rev: RwSignal<u64>,
+    /// The register's one timer (dropping it cancels it).
+    pub timer: StoredValue<Option<Timeout>, LocalStorage>,
+    /// Why the last card payment ended, a refused cash amount: the payment page.
     pub pay_message: RwSignal<Option<String>>,
-    /// A message for the register page (an order closed unpaid).
-    pub notice: RwSignal<Option<String>>,
+    /// Why the cart could not change: the register page.
+    pub register_message: RwSignal<Option<String>>,
+    /// The last sale ended (paid, or closed unpaid): the register page.
+    pub notice: RwSignal<Option<Notice>>,
     /// Where to go next (set by code outside components; the shell navigates).
     pub goto: RwSignal<Option<String>>,
-    /// (sent, total) while the sync worker drains the outbox.
-    pub sync_progress: RwSignal<Option<(usize, usize)>>,
-    /// Bumped to wake the sync worker (a new sale, the network is back).
-    pub sync_wake: RwSignal<u64>,
-    /// Outbox entries the OMS refused, kept for a person to look at.
-    pub parked: RwSignal<usize>,
+    /// An order's receipt to print now (the notice's button, or automatic).
+    pub print: RwSignal<Option<OrderId>>,
+    /// Bumped when an order is written: pages showing orders read them again.
+    pub orders_rev: RwSignal<u64>,
+    /// The answer to an action on one order (Void, Download).
+    pub order_message: RwSignal<Option<(OrderId, String)>>,
 }
 
 impl AppState {
     /// The state of a register that has just opened its database.
     pub fn new(db: Db) -> AppState {
         AppState {
-            db,
+            db: StoredValue::new_local(db),
             settings: RwSignal::new(None),
             catalog: RwSignal::new(None),
-            cart: RwSignal::new(Cart::new(till_core::money::Currency::EUR)),
             download: RwSignal::new(None),
-            oms: RwSignal::new(Reach::Unknown),
-            bridge: RwSignal::new(Reach::Unknown),
             persistent: RwSignal::new(None),
-            unsynced: RwSignal::new(0),
             alert: RwSignal::new(None),
             owner: RwSignal::new(None),
             update_available: RwSignal::new(false),
-            order: RwSignal::new(None),
-            card: Default::default(),
+            machine: StoredValue::new_local(None),
+            rev: RwSignal::new(0),
+            timer: StoredValue::new_local(None),
             pay_message: RwSignal::new(None),
+            register_message: RwSignal::new(None),
             notice: RwSignal::new(None),
             goto: RwSignal::new(None),
-            sync_progress: RwSignal::new(None),
-            sync_wake: RwSignal::new(0),
-            parked: RwSignal::new(0),
+            print: RwSignal::new(None),
+            orders_rev: RwSignal::new(0),
+            order_message: RwSignal::new(None),
         }
+    }
+
+    /// The register's database (a handle: cheap to clone).
+    pub fn db(&self) -> Db {
+        self.db.get_value()
+    }
+
+    /// Reads the register (tracked: re-runs after every input). `None`
+    /// before it is started.
+    pub fn register<T>(&self, f: impl FnOnce(&Register) -> T) -> Option<T> {
+        self.rev.track();
+        self.machine.with_value(|m| m.as_ref().map(f))
+    }
+
+    /// The current sale's cart (empty before the register has loaded).
+    pub fn cart(&self) -> Cart {
+        let currency = self.currency();
+        self.register(|r| r.sale().map(|s| s.cart.clone()))
+            .flatten()
+            .unwrap_or_else(|| Cart::new(currency))
+    }
+
+    /// The catalog's currency (what a new cart holds).
+    pub fn currency(&self) -> till_core::money::Currency {
+        self.catalog
+            .with_untracked(|c| c.as_ref().map(|c| c.meta.currency))
+            .unwrap_or(till_core::money::Currency::EUR)
     }
 }
 

@@ -1,31 +1,61 @@
-//! Benchmark (not a test): a sale's commit (order + outbox entry, strict
-//! durability, one transaction) next to a raw strict IndexedDB `put` of the
-//! same order record, in the same run. Ignored by the test tiers; run by
-//! `cargo xtask bench`, which prints its table and JSON.
+//! Benchmark (not a test): a sale's commit (the update path: read the
+//! order, its attempts, its outbox entries, the sale and the day's
+//! sequence; write the order, its outbox entry, the next sale and the
+//! sequence; strict durability, one transaction) next to a raw strict
+//! IndexedDB `put` of the same order record, in the same run. Ignored by the
+//! test tiers; run by `cargo xtask bench`, which prints its table and JSON.
 #![cfg(target_arch = "wasm32")]
 
+use till::store::exec::execute;
 use till::store::schema::ORDERS;
 use till::store::{to_js, Db};
 use till_core::cart::Cart;
 use till_core::catalog::{fixtures, ProductId};
-use till_core::money::Currency;
+use till_core::money::{Currency, Money};
 use till_core::order::{BusinessDate, Order, OrderId, OrderNumber, RegisterId};
-use till_core::outbox::Outbox;
+use till_core::register::StoreTx;
 use till_core::time::Timestamp;
+use till_core::update::{Change, Origin, Sale, UpdateRequest};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const ROUNDS: u32 = 200;
 
-fn order(n: u32) -> Order {
+fn cart() -> Cart {
     let c = fixtures::small();
     let mut cart = Cart::new(Currency::EUR);
     for id in ["coffee", "croissant", "mug"] {
         cart.add_by_id(&c, &ProductId::new(id).unwrap()).unwrap();
     }
+    cart
+}
+
+fn id(n: u32) -> OrderId {
     let raw = u128::from(n) | 0x0191_0000_0000_7000_8000_0000_0000_0000;
-    let id = OrderId::from_uuid(uuid::Uuid::from_u128(raw)).unwrap();
+    OrderId::from_uuid(uuid::Uuid::from_u128(raw)).unwrap()
+}
+
+/// A cash sale of the cart, as the register commits it.
+fn cash_sale(n: u32) -> StoreTx {
+    StoreTx::Update(Box::new(UpdateRequest {
+        order_id: id(n),
+        change: Change::Cash {
+            received: Money::new(5_000, Currency::EUR).unwrap(),
+        },
+        origin: Some(Origin {
+            register: RegisterId::new("R1").unwrap(),
+            date: BusinessDate::new(2026, 11, 27).unwrap(),
+            cart: cart(),
+        }),
+        next_sale: id(n + 1),
+        at: Timestamp::from_millis(1_000),
+    }))
+}
+
+fn order(n: u32) -> Order {
+    let cart = cart();
+    let id = id(n);
     let number = OrderNumber::new(
         RegisterId::new("R1").unwrap(),
         BusinessDate::new(2026, 11, 27).unwrap(),
@@ -62,16 +92,25 @@ async fn bench_sale_commit_vs_raw_strict_put() {
         .unwrap();
     let mut sale = Vec::new();
     let mut raw = Vec::new();
+    let first = Sale {
+        id: id(1),
+        cart: cart(),
+    };
+    let save = StoreTx::SaveSale {
+        sale: first,
+        replaces: None,
+    };
+    execute(&db, &save).await.unwrap();
     for n in 1..=ROUNDS {
-        // The sale, as the register commits it.
-        let o = order(n);
-        let changes = Outbox::default().enqueue(o.id, o.version, Timestamp::from_millis(1_000));
+        // The sale, as the register commits it (each finishes the sale and
+        // names the next one, as the register does).
+        let tx = cash_sale(n);
         let t = now_ms();
-        db.save_order(&o, &changes).await.unwrap();
+        execute(&db, &tx).await.unwrap();
         sale.push(now_ms() - t);
 
         // The same record, put raw in a strict transaction.
-        let o = order(n + ROUNDS);
+        let o = order(n + 10 * ROUNDS);
         let t = now_ms();
         let value = to_js(&o).unwrap();
         let tx = db.write_strict(&[ORDERS]).unwrap();

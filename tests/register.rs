@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use std::sync::Arc;
 use till::pages::register::RegisterPage;
 use till::state::{AppState, CatalogView};
-use till::store::repo::CatalogMeta;
+use till::store::repo::{CatalogMeta, Settings};
 use till::store::Db;
 use till_core::catalog::{fixtures, Category, CategoryId};
 use till_core::money::Currency;
@@ -35,16 +35,47 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
+    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let out = slot.clone();
     let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
         let state = AppState::new(db.clone());
         state.catalog.set(Some(Arc::new(view)));
         state.owner.set(Some(true));
+        // Nothing listens there: the register works offline.
+        state.settings.set(Some(Settings {
+            oms_url: "http://127.0.0.1:9".into(),
+            register_id: "R1".into(),
+            register_token: "t".into(),
+            bridge_url: "http://127.0.0.1:9".into(),
+            pairing_token: "p".into(),
+            result_wait_secs: None,
+            auto_print: false,
+        }));
+        till::runner::start(&state);
+        *out.borrow_mut() = Some(state);
         provide_context(state);
         view! { <leptos_router::components::Router><RegisterPage/></leptos_router::components::Router> }
     });
     handle.forget();
-    gloo_timers::future::TimeoutFuture::new(20).await;
+    let state = slot.borrow().expect("mounted");
+    until(|| {
+        state
+            .machine
+            .with_value(|m| m.as_ref().is_some_and(|r| r.is_loaded()))
+    })
+    .await;
     host
+}
+
+/// Waits (a bounded number of frames) until `cond` holds.
+async fn until(cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+    panic!("the condition never held");
 }
 
 #[wasm_bindgen_test]
@@ -65,7 +96,7 @@ async fn untrusted_product_names_render_as_text() {
 
     // And in the cart, after a tap.
     tile.unchecked_ref::<web_sys::HtmlElement>().click();
-    gloo_timers::future::TimeoutFuture::new(20).await;
+    until(|| host.query_selector(".line-name").unwrap().is_some()).await;
     let line = host
         .query_selector(".line-name")
         .unwrap()
@@ -78,7 +109,7 @@ async fn untrusted_product_names_render_as_text() {
 async fn a_tap_adds_the_product_and_the_pay_button_shows_the_total() {
     let p = fixtures::product("coffee", 350, &fixtures::vat_standard(), "4000000000016");
     let host = mount_with(vec![p]).await;
-    let pay = host.query_selector("button.pay").unwrap().unwrap();
+    let pay = host.query_selector("button.pay-button").unwrap().unwrap();
     assert!(
         pay.has_attribute("disabled"),
         "Pay is disabled while the cart is empty"
@@ -86,7 +117,6 @@ async fn a_tap_adds_the_product_and_the_pay_button_shows_the_total() {
     let tile = host.query_selector("button.tile").unwrap().unwrap();
     tile.unchecked_ref::<web_sys::HtmlElement>().click();
     tile.unchecked_ref::<web_sys::HtmlElement>().click();
-    gloo_timers::future::TimeoutFuture::new(20).await;
-    assert_eq!(pay.text_content().as_deref(), Some("Pay €7.00"));
+    until(|| pay.text_content().as_deref() == Some("Pay €7.00")).await;
     assert!(!pay.has_attribute("disabled"));
 }

@@ -1,16 +1,20 @@
 //! The IndexedDB store in headless Chromium: schema, round trips, strict
-//! durability, and what happens when a write fails.
+//! durability, what happens when a write fails, and the register's
+//! transactions meaning exactly what till-core's reference store means.
 #![cfg(target_arch = "wasm32")]
 
+use till::store::exec::execute;
 use till::store::repo::{CatalogMeta, Settings};
 use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS};
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
-use till_core::cart::Cart;
 use till_core::catalog::{fixtures, ProductId};
-use till_core::money::Currency;
-use till_core::order::{BusinessDate, Order, OrderId, OrderNumber, RegisterId};
-use till_core::outbox::Outbox;
-use till_core::time::Timestamp;
+use till_core::memstore::MemStore;
+use till_core::money::{Currency, Money};
+use till_core::order::CardDetails;
+use till_core::order::{OrderStatus, RegisterId};
+use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
+use till_core::register::*;
+use till_core::time::{Duration, Timestamp};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -20,22 +24,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn fresh() -> Db {
     let name = format!("till-test-{}", js_sys::Math::random());
     Db::open(&name).await.unwrap()
-}
-
-fn order(n: u128, seq: u32) -> Order {
-    let c = fixtures::small();
-    let mut cart = Cart::new(Currency::EUR);
-    cart.add_by_id(&c, &ProductId::new("coffee").unwrap())
-        .unwrap();
-    let raw = n | 0x0191_0000_0000_7000_8000_0000_0000_0000;
-    let id = OrderId::from_uuid(uuid::Uuid::from_u128(raw)).unwrap();
-    let number = OrderNumber::new(
-        RegisterId::new("R1").unwrap(),
-        BusinessDate::new(2026, 11, 27).unwrap(),
-        seq,
-    )
-    .unwrap();
-    Order::from_cart(id, number, &cart, Timestamp::from_millis(1_000)).unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -50,7 +38,7 @@ async fn an_empty_database_is_upgraded_to_the_current_schema() {
 }
 
 #[wasm_bindgen_test]
-async fn settings_and_the_cart_round_trip() {
+async fn settings_round_trip() {
     let db = fresh().await;
     assert_eq!(db.settings().await.unwrap(), None);
     let s = Settings {
@@ -60,15 +48,10 @@ async fn settings_and_the_cart_round_trip() {
         bridge_url: "http://127.0.0.1:7878".into(),
         pairing_token: "dev-pairing-token".into(),
         result_wait_secs: Some(5),
+        auto_print: true,
     };
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
-
-    let c = fixtures::small();
-    let mut cart = Cart::new(Currency::EUR);
-    cart.add_by_id(&c, &ProductId::new("mug").unwrap()).unwrap();
-    db.save_cart(&cart).await.unwrap();
-    assert_eq!(db.cart().await.unwrap(), Some(cart));
 }
 
 #[wasm_bindgen_test]
@@ -105,39 +88,6 @@ async fn the_catalog_is_stored_in_chunks_and_complete_only_with_its_meta() {
         .unwrap();
     assert_eq!(db.count(PRODUCTS).await.unwrap(), 1);
     assert_eq!(db.catalog_meta().await.unwrap(), None);
-}
-
-#[wasm_bindgen_test]
-async fn an_order_and_its_outbox_entry_are_written_together() {
-    let db = fresh().await;
-    let o = order(1, 1);
-    let mut outbox = Outbox::default();
-    let changes = outbox.enqueue(o.id, o.version, Timestamp::from_millis(1_000));
-    db.save_order(&o, &changes).await.unwrap();
-    assert_eq!(db.orders().await.unwrap(), vec![o.clone()]);
-    assert_eq!(db.outbox().await.unwrap(), outbox.entries().to_vec());
-}
-
-#[wasm_bindgen_test]
-async fn a_failed_write_aborts_and_loses_nothing_already_written() {
-    let db = fresh().await;
-    let first = order(1, 7);
-    let mut outbox = Outbox::default();
-    let changes = outbox.enqueue(first.id, 1, Timestamp::from_millis(1));
-    db.save_order(&first, &changes).await.unwrap();
-
-    // Another order with the same number violates the unique index: the
-    // whole transaction (order and outbox entry) must be rolled back.
-    let clash = order(2, 7);
-    let changes = outbox.enqueue(clash.id, 1, Timestamp::from_millis(2));
-    let err = db.save_order(&clash, &changes).await.unwrap_err();
-    assert!(matches!(err, StoreError::Failed(_)), "{err:?}");
-    assert_eq!(db.orders().await.unwrap(), vec![first]);
-    assert_eq!(
-        db.outbox().await.unwrap().len(),
-        1,
-        "the clash's outbox entry was not written"
-    );
 }
 
 #[wasm_bindgen_test]
@@ -193,78 +143,283 @@ async fn a_stored_record_that_does_not_parse_is_a_clear_error() {
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
 
-#[wasm_bindgen_test]
-async fn outbox_rounds_update_entries_but_never_bring_back_a_superseded_one() {
-    let db = fresh().await;
-    let o = order(3, 3);
-    let t = Timestamp::from_millis(1_000);
-    let mut outbox = Outbox::default();
-    db.save_order(&o, &outbox.enqueue(o.id, 1, t))
-        .await
-        .unwrap();
+// ---- the register's transactions ----
 
-    // A sync round starts with v1 in memory...
-    let mut round = Outbox::new(db.outbox().await.unwrap());
-    // ...meanwhile the sale pays: v2 supersedes v1.
-    let mut v2 = o.clone();
-    v2.version = 2;
-    let mut sale = Outbox::new(db.outbox().await.unwrap());
-    db.save_order(&v2, &sale.enqueue(o.id, 2, t)).await.unwrap();
-    // The round's retry of v1 must not resurrect it.
-    let changes = round.record(
-        o.id,
-        1,
-        till_core::outbox::Outcome::Retry {
-            reason: "offline".into(),
-        },
-        t,
-        500,
-    );
-    db.apply_outbox(&changes).await.unwrap();
-    let stored: Vec<_> = db
-        .outbox()
-        .await
+/// 2026-11-27T09:00:00Z.
+const T0: Timestamp = Timestamp::from_millis(1_795_770_000_000);
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR).unwrap()
+}
+
+/// A register driven against till-core's reference store, recording every
+/// transaction it ran and what the reference store answered.
+struct Session {
+    reg: Register,
+    mem: MemStore,
+    log: Vec<(StoreTx, Result<Stored, StoreFailure>)>,
+    bridge: Vec<BridgeCall>,
+    oms: Vec<OmsCall>,
+    now: Timestamp,
+}
+
+impl Session {
+    fn new() -> Session {
+        let config = RegisterConfig {
+            register: RegisterId::new("R1").unwrap(),
+            currency: Currency::EUR,
+            payment: PaymentConfig::default(),
+            utc_offset_min: 60,
+            auto_print: false,
+        };
+        let mut reg = Register::new(config, [3; 32]);
+        let first = reg.start(T0);
+        let mut s = Session {
+            reg,
+            mem: MemStore::default(),
+            log: Vec::new(),
+            bridge: Vec::new(),
+            oms: Vec::new(),
+            now: T0,
+        };
+        s.run(first);
+        s
+    }
+
+    fn run(&mut self, cmds: Vec<Command>) {
+        for c in cmds {
+            match c {
+                Command::Store { op, tx } => {
+                    let result = self.mem.execute(&tx);
+                    self.log.push((tx, result.clone()));
+                    let more = self.reg.handle(Input::Stored { op, result }, self.now);
+                    self.run(more);
+                }
+                Command::Bridge(b) => self.bridge.push(b),
+                Command::Oms(o) => self.oms.push(o),
+                Command::Ui(_) => {}
+            }
+        }
+    }
+
+    fn input(&mut self, i: Input) {
+        self.now = self.now + Duration::from_millis(500);
+        let cmds = self.reg.handle(i, self.now);
+        self.run(cmds);
+    }
+
+    fn add(&mut self, product: &str) {
+        let mut cart = self.reg.sale().unwrap().cart.clone();
+        cart.add_by_id(&fixtures::small(), &ProductId::new(product).unwrap())
+            .unwrap();
+        self.input(Input::Cashier(Action::EditCart(cart)));
+    }
+
+    /// Answers the bridge's calls made so far with `reply`.
+    fn answer_bridge(&mut self, reply: impl Fn(&BridgeCall) -> Reply) {
+        for call in std::mem::take(&mut self.bridge) {
+            let (reference, to) = match &call {
+                BridgeCall::Probe { reference } => (*reference, Request::Probe),
+                BridgeCall::Start(s) => (s.reference, Request::Start),
+                BridgeCall::Status { reference, to } => (*reference, *to),
+                BridgeCall::Cancel { reference } => (*reference, Request::Cancel),
+                BridgeCall::Health => continue,
+            };
+            let reply = reply(&call);
+            self.input(Input::Bridge {
+                reference,
+                to,
+                reply,
+            });
+        }
+    }
+
+    /// Stores every batch sent so far.
+    fn answer_batches(&mut self) {
+        for call in std::mem::take(&mut self.oms) {
+            if let OmsCall::SendBatch { batch, orders } = call {
+                let results = orders
+                    .iter()
+                    .map(|o| till_core::api::BatchResult {
+                        id: Some(o.id.to_string()),
+                        status: 200,
+                        version: Some(o.version),
+                        error: None,
+                    })
+                    .collect();
+                self.input(Input::Oms(OmsReply::Batch {
+                    batch,
+                    result: Ok(results),
+                }));
+            }
+        }
+    }
+}
+
+fn approved(call: &BridgeCall) -> Reply {
+    match call {
+        BridgeCall::Status { .. } => Reply::Status(BridgeStatus::Approved {
+            amount: eur(1200),
+            card: CardDetails {
+                brand: "VISA".into(),
+                last4: "4242".into(),
+                auth_code: "A1".into(),
+            },
+        }),
+        _ => Reply::Accepted,
+    }
+}
+
+/// A day of the register: cash, a card sale, a card sale closed unpaid, a
+/// refused void, a void, a sync, an outage, a stale sale write, a reload.
+fn a_day() -> Session {
+    let mut s = Session::new();
+    s.add("coffee");
+    s.add("croissant");
+    s.input(Input::Cashier(Action::PayCash {
+        received: eur(1000),
+    }));
+    s.answer_batches();
+    s.add("mug");
+    s.input(Input::Cashier(Action::PayCard));
+    s.answer_bridge(approved); // probe
+    s.answer_bridge(approved); // start
+    s.input(Input::Tick);
+    s.answer_bridge(approved); // poll: approved
+    s.add("coffee");
+    s.input(Input::Cashier(Action::PayCard));
+    s.answer_bridge(|_| Reply::Accepted); // probe
+    s.answer_bridge(|_| Reply::Accepted); // start
+    s.now = s.now + PaymentConfig::default().result_wait;
+    s.input(Input::Tick);
+    s.bridge.clear();
+    s.input(Input::Cashier(Action::CloseCard));
+    let pending = s
+        .mem
+        .orders
+        .values()
+        .find(|o| o.status.is_pending_confirmation())
         .unwrap()
-        .into_iter()
-        .map(|e| e.version)
-        .collect();
-    assert_eq!(stored, vec![2]);
+        .id;
+    let cash = s
+        .mem
+        .orders
+        .values()
+        .find(|o| {
+            o.status == OrderStatus::Paid && o.tenders.len() == 1 && o.tenders[0].method() == "cash"
+        })
+        .unwrap()
+        .id;
+    s.input(Input::Cashier(Action::Void { order_id: pending }));
+    s.input(Input::Cashier(Action::Void { order_id: cash }));
+    s.input(Input::Oms(OmsReply::Health { reachable: false }));
+    s.input(Input::Oms(OmsReply::Health { reachable: true }));
+    s.answer_batches();
+    s.run(vec![Command::Store {
+        op: 9_999,
+        tx: StoreTx::SaveSale {
+            sale: till_core::update::Sale {
+                id: pending,
+                cart: till_core::cart::Cart::new(Currency::EUR),
+            },
+            replaces: None,
+        },
+    }]);
+    s.run(vec![Command::Store {
+        op: 10_000,
+        tx: StoreTx::RaiseSequence {
+            date: till_core::order::BusinessDate::new(2026, 11, 27).unwrap(),
+            seen: 40,
+        },
+    }]);
+    s.run(vec![Command::Store {
+        op: 10_001,
+        tx: StoreTx::Load,
+    }]);
+    s
+}
 
-    // A rejection parks the entry, kept and visible.
-    let mut round = Outbox::new(db.outbox().await.unwrap());
-    let changes = round.record(
-        o.id,
-        2,
-        till_core::outbox::Outcome::from_http(422, "totals.total: wrong"),
-        t,
-        500,
-    );
-    db.apply_outbox(&changes).await.unwrap();
-    let entries = db.outbox().await.unwrap();
-    assert_eq!(entries.len(), 1);
-    assert!(entries[0].is_parked());
-
-    // Stored removes it.
-    let mut round = Outbox::new(entries);
-    let changes = round.record(o.id, 2, till_core::outbox::Outcome::Stored, t, 500);
-    db.apply_outbox(&changes).await.unwrap();
-    assert!(db.outbox().await.unwrap().is_empty());
+/// Results compared as values; a load's attempts in reference order.
+fn normal(r: &Result<Stored, StoreFailure>) -> Result<Stored, StoreFailure> {
+    match r {
+        Ok(Stored::Loaded(l)) => {
+            let mut l = l.clone();
+            l.attempts.sort_by_key(|a| a.reference);
+            Ok(Stored::Loaded(l))
+        }
+        other => other.clone(),
+    }
 }
 
 #[wasm_bindgen_test]
-async fn an_orders_outbox_entries_are_read_without_the_rest_of_the_queue() {
+async fn indexeddb_runs_the_registers_transactions_as_the_reference_store_does() {
+    let day = a_day();
+    assert!(
+        day.log.len() > 20,
+        "a day of many transactions: {}",
+        day.log.len()
+    );
+    assert!(
+        day.log
+            .iter()
+            .any(|(_, r)| matches!(r, Err(StoreFailure::Refused(_)))),
+        "some refused"
+    );
     let db = fresh().await;
-    let t = Timestamp::from_millis(1_000);
-    let (a, b) = (order(10, 10), order(11, 11));
-    let mut outbox = Outbox::default();
-    db.save_order(&a, &outbox.enqueue(a.id, 1, t))
-        .await
+    for (i, (tx, expected)) in day.log.iter().enumerate() {
+        let got = execute(&db, tx).await;
+        assert_eq!(normal(&got), normal(expected), "transaction {i}: {tx:?}");
+    }
+    let mut orders = db.orders().await.unwrap();
+    orders.sort_by_key(|o| o.id);
+    assert_eq!(orders, day.mem.orders.values().cloned().collect::<Vec<_>>());
+    let mut attempts = db.attempts().await.unwrap();
+    attempts.sort_by_key(|a| a.reference);
+    assert_eq!(
+        attempts,
+        day.mem.attempts.values().cloned().collect::<Vec<_>>()
+    );
+    let mut outbox = db.outbox().await.unwrap();
+    outbox.sort_by_key(|e| e.key());
+    assert_eq!(outbox, day.mem.outbox.values().cloned().collect::<Vec<_>>());
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_update_writes_nothing() {
+    let db = fresh().await;
+    let mut s = Session::new();
+    s.add("coffee");
+    s.input(Input::Cashier(Action::PayCash {
+        received: eur(1000),
+    }));
+    for (tx, _) in &s.log {
+        execute(&db, tx).await.unwrap();
+    }
+    let paid = s.mem.orders.values().next().unwrap().clone();
+    // The same cash tap again (a double tap that got through): refused.
+    let (tx, _) = s
+        .log
+        .iter()
+        .find(|(tx, _)| matches!(tx, StoreTx::Update(_)))
         .unwrap();
-    db.save_order(&b, &outbox.enqueue(b.id, 1, t))
-        .await
+    let again = execute(&db, tx).await;
+    assert!(matches!(again, Err(StoreFailure::Refused(_))), "{again:?}");
+    assert_eq!(db.orders().await.unwrap(), vec![paid]);
+    assert_eq!(db.outbox().await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_sale_of_the_first_slice_is_picked_up() {
+    let db = fresh().await;
+    // What the first slice stored: the open cart and the current order's id.
+    let mut cart = till_core::cart::Cart::new(Currency::EUR);
+    cart.add_by_id(&fixtures::small(), &ProductId::new("mug").unwrap())
         .unwrap();
-    let mine = db.outbox_of(&a.id).await.unwrap();
-    assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0].order_id, a.id);
-    assert_eq!(db.count(OUTBOX).await.unwrap(), 2);
+    let id: till_core::order::OrderId = "0191d5a8-7c3e-7000-8000-000000000001".parse().unwrap();
+    db.put_keyed(META, "cart", &cart).await.unwrap();
+    db.put_keyed(META, "current_order", &id).await.unwrap();
+    let Ok(Stored::Loaded(l)) = execute(&db, &StoreTx::Load).await else {
+        panic!("loaded")
+    };
+    assert_eq!(l.sale, Some(till_core::update::Sale { id, cart }));
 }

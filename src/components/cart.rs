@@ -1,10 +1,16 @@
-//! The cart: lines, discounts, totals, and the way to payment.
+//! The cart: lines, discounts, totals, and the way to payment. Every change
+//! goes through the register, which refuses it while part of the sale is
+//! paid or a card payment is live (and says why).
 
+use crate::runner::edit_cart;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use till_core::cart::{parse_percent, Discount};
 use till_core::catalog::ProductId;
+
+/// One edit of the cart, checked by till-core's cart rules.
+type CartChange = Box<dyn FnOnce(&mut till_core::cart::Cart) -> Result<(), String>>;
 
 /// Basis points as a person writes a percentage: 1000 → "10", 1250 → "12.5".
 fn percent_text(bp: u32) -> String {
@@ -19,20 +25,28 @@ fn percent_text(bp: u32) -> String {
 #[component]
 pub fn CartPanel() -> impl IntoView {
     let app = use_app();
-    let cart = app.cart;
+    let cart = Memo::new(move |_| app.cart());
     let totals = Memo::new(move |_| cart.with(|c| c.totals().map_err(|e| e.to_string())));
     let confirm_clear = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let navigate = use_navigate();
-
-    let set_qty = move |id: ProductId, q: u32| {
-        cart.update(|c| {
-            if let Err(e) = c.set_quantity(&id, q) {
-                error.set(Some(e.to_string()));
-            }
-        })
+    let edit = {
+        move |change: CartChange| match edit_cart(&app, change) {
+            Ok(()) => error.set(None),
+            Err(e) => error.set(Some(e)),
+        }
     };
+    let set_qty = {
+        move |id: ProductId, q: u32| {
+            edit(Box::new(move |c| {
+                c.set_quantity(&id, q).map_err(|e| e.to_string())
+            }))
+        }
+    };
+    let edit_line = edit;
     let lines = move || {
+        let edit_line = edit_line;
+        let set_qty = set_qty;
         let c = cart.get();
         let t = totals.get().ok();
         c.lines
@@ -41,6 +55,7 @@ pub fn CartPanel() -> impl IntoView {
             .map(|(i, l)| {
                 let id = l.product_id.clone();
                 let (dec, inc, rm, disc) = (id.clone(), id.clone(), id.clone(), id.clone());
+                let (set_qty, set_qty2, set_qty3, edit_line) = (set_qty, set_qty, set_qty, edit_line);
                 let q = l.quantity;
                 let name = l.name.clone();
                 let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.gross.checked_sub(lt.discount).map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
@@ -54,7 +69,7 @@ pub fn CartPanel() -> impl IntoView {
                         <span class="qty">
                             <button aria-label=format!("Decrease {name}") on:click=move |_| set_qty(dec.clone(), q.saturating_sub(1))>"−"</button>
                             <span aria-label=format!("Quantity of {name}")>{q}</span>
-                            <button aria-label=format!("Increase {name}") on:click=move |_| set_qty(inc.clone(), q + 1)>"+"</button>
+                            <button aria-label=format!("Increase {name}") on:click=move |_| set_qty2(inc.clone(), q + 1)>"+"</button>
                         </span>
                         <span class="line-total">{line_total}</span>
                         <label class="line-discount">
@@ -68,13 +83,16 @@ pub fn CartPanel() -> impl IntoView {
                                     let v = event_target_value(&ev);
                                     let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
                                     match d {
-                                        Ok(d) => cart.update(|c| if let Err(e) = c.set_line_discount(&disc, d) { error.set(Some(e.to_string())) }),
+                                        Ok(d) => {
+                                            let disc = disc.clone();
+                                            edit_line(Box::new(move |c| c.set_line_discount(&disc, d).map_err(|e| e.to_string())))
+                                        }
                                         Err(e) => error.set(Some(e.to_string())),
                                     }
                                 }
                             />
                         </label>
-                        <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty(rm.clone(), 0)>"✕"</button>
+                        <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty3(rm.clone(), 0)>"✕"</button>
                     </li>
                 }
             })
@@ -98,6 +116,8 @@ pub fn CartPanel() -> impl IntoView {
             </div>
         }
     };
+    let edit_order = edit;
+    let edit_clear = edit;
     view! {
         <section class="cart" aria-label="Cart">
             <h2>"Cart"</h2>
@@ -116,7 +136,7 @@ pub fn CartPanel() -> impl IntoView {
                         let v = event_target_value(&ev);
                         let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
                         match d {
-                            Ok(d) => cart.update(|c| if let Err(e) = c.set_order_discount(d) { error.set(Some(e.to_string())) } else { error.set(None) }),
+                            Ok(d) => edit_order(Box::new(move |c| c.set_order_discount(d).map_err(|e| e.to_string()))),
                             Err(e) => error.set(Some(e.to_string())),
                         }
                     }
@@ -129,7 +149,7 @@ pub fn CartPanel() -> impl IntoView {
                 {row("Total", |t| t.total.to_string())}
             </dl>
             <button
-                class="pay"
+                class="pay-button"
                 disabled=move || cart.with(|c| c.is_empty())
                 on:click=move |_| navigate("/pay", Default::default())
             >
@@ -143,7 +163,7 @@ pub fn CartPanel() -> impl IntoView {
             >
                 <div class="confirm" role="group" aria-label="Clear the cart?">
                     <span>{move || format!("Remove all {} items?", cart.with(|c| c.item_count()))}</span>
-                    <button on:click=move |_| { cart.update(|c| c.clear()); confirm_clear.set(false); }>"Yes, clear"</button>
+                    <button on:click=move |_| { edit_clear(Box::new(|c| { c.clear(); Ok(()) })); confirm_clear.set(false); }>"Yes, clear"</button>
                     <button on:click=move |_| confirm_clear.set(false)>"Keep"</button>
                 </div>
             </Show>

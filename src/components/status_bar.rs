@@ -2,8 +2,9 @@
 //! reached it, is the bridge there, will the browser keep our data. Also
 //! where alerts and the catalog download's progress show.
 
-use crate::state::{use_app, Reach};
+use crate::state::use_app;
 use leptos::prelude::*;
+use till_core::register::{Reach, Status};
 use wasm_bindgen_futures::JsFuture;
 
 /// Groups thousands: 40000 → "40,000".
@@ -39,12 +40,22 @@ pub async fn persisted() -> Option<bool> {
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let app = use_app();
-    let oms = move || match app.oms.get() {
+    let status = Memo::new(move |_| -> Status {
+        app.register(|r| r.status()).unwrap_or(Status {
+            oms: Reach::Unknown,
+            bridge: Reach::Unknown,
+            unsynced: 0,
+            parked: 0,
+            progress: None,
+        })
+    });
+    let (s1, s2, s3) = (status, status, status);
+    let oms = move || match s1.get().oms {
         Reach::Online => ("Online", "ok"),
         Reach::Offline => ("Offline", "bad"),
         Reach::Unknown => ("Checking…", "unknown"),
     };
-    let bridge = move || match app.bridge.get() {
+    let bridge = move || match s2.get().bridge {
         Reach::Online => "Bridge: connected",
         Reach::Offline => "Bridge: not reachable",
         Reach::Unknown => "Bridge: —",
@@ -54,9 +65,14 @@ pub fn StatusBar() -> impl IntoView {
         Some(false) => "Storage: not persistent",
         None => "Storage: unknown",
     };
-    let unsynced = move || match app.sync_progress.get() {
-        Some((done, total)) => format!("Syncing {} / {}", group(done as u64), group(total as u64)),
-        None => format!("{} unsynced", app.unsynced.get()),
+    let unsynced = move || {
+        let s = s3.get();
+        match s.progress {
+            Some((done, total)) => {
+                format!("Syncing {} / {}", group(done as u64), group(total as u64))
+            }
+            None => format!("{} unsynced", s.unsynced),
+        }
     };
     view! {
         <header class="status-bar" role="status" aria-label="Status">

@@ -1,11 +1,12 @@
 //! The bridge client: the card terminal's side of the store's LAN. Every
-//! answer is turned into a till-core [`Reply`] for the payment session; a
-//! body that does not parse counts as no answer, never as a result.
+//! answer becomes a till-core [`Reply`] for the payment session: a body that
+//! does not parse, a 5xx, a timeout or a dropped connection is "no answer"
+//! (the request may or may not have arrived), never a result.
 
-use crate::net::oms::NetError;
-use gloo_net::http::{Request, Response};
+use super::{deadline, BRIDGE_TIMEOUT_MS};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, PAIRING_HEADER};
-use till_core::payment::{BridgeStatus, PaymentRef, Reply};
+use till_core::payment::{PaymentRef, Reply};
 
 #[derive(Debug, Clone)]
 pub struct Bridge {
@@ -13,10 +14,26 @@ pub struct Bridge {
     pub token: String,
 }
 
-async fn status_of(r: Response, reference: &PaymentRef) -> Option<BridgeStatus> {
-    let body = r.json::<PaymentStatusResponse>().await.ok()?;
-    // An answer about another payment is no answer about this one.
-    (body.reference == *reference).then_some(body.status)
+/// The status in a body, if it is about this reference.
+async fn status_of(r: Response, reference: &PaymentRef) -> Reply {
+    match r.json::<PaymentStatusResponse>().await {
+        // An answer about another payment is no answer about this one.
+        Ok(body) if body.reference == *reference => Reply::Status(body.status),
+        _ => Reply::Unreachable,
+    }
+}
+
+async fn refused(r: Response) -> Reply {
+    let status = r.status();
+    let reason = match status {
+        401 => "the bridge refused this register's pairing token: check Settings".to_owned(),
+        _ => r
+            .json::<ApiError>()
+            .await
+            .map(|e| e.message)
+            .unwrap_or_else(|_| format!("HTTP {status}")),
+    };
+    Reply::Refused { reason }
 }
 
 impl Bridge {
@@ -24,29 +41,45 @@ impl Bridge {
         format!("{}/v1{path}", self.base.trim_end_matches('/'))
     }
 
-    /// Reachable and paired (the pairing token is accepted).
-    pub async fn health(&self) -> Result<(), NetError> {
-        let r = Request::get(&self.url("/health"))
-            .header(PAIRING_HEADER, &self.token)
+    fn get(&self, path: &str) -> RequestBuilder {
+        Request::get(&self.url(path)).header(PAIRING_HEADER, &self.token)
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        Request::post(&self.url(path)).header(PAIRING_HEADER, &self.token)
+    }
+
+    /// Reachable and paired.
+    pub async fn health(&self) -> bool {
+        matches!(self.probe().await, Reply::Accepted)
+    }
+
+    /// Asked before a start: `Accepted` when the bridge answers and accepts
+    /// the pairing token; `Refused` when it answers no (nothing will be
+    /// sent); `Unreachable` when it does not answer at all.
+    pub async fn probe(&self) -> Reply {
+        let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+        match self
+            .get("/health")
+            .abort_signal(signal.as_ref())
             .send()
             .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
-        if r.ok() {
-            Ok(())
-        } else {
-            Err(NetError::Refused {
-                status: r.status(),
-                message: r.status_text(),
-            })
+        {
+            Err(_) => Reply::Unreachable,
+            Ok(r) if r.ok() => Reply::Accepted,
+            Ok(r) if (400..500).contains(&r.status()) => refused(r).await,
+            Ok(_) => Reply::Unreachable,
         }
     }
 
     /// `POST /v1/payments`.
     pub async fn start(&self, req: &StartPayment) -> Reply {
-        let sent = Request::post(&self.url("/payments"))
-            .header(PAIRING_HEADER, &self.token)
-            .json(req);
-        let Ok(sent) = sent else {
+        let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+        let Ok(sent) = self
+            .post("/payments")
+            .abort_signal(signal.as_ref())
+            .json(req)
+        else {
             return Reply::Refused {
                 reason: "the payment could not be encoded".into(),
             };
@@ -54,48 +87,31 @@ impl Bridge {
         match sent.send().await {
             Err(_) => Reply::Unreachable,
             Ok(r) if r.status() == 202 || r.status() == 200 => Reply::Accepted,
-            Ok(r) if r.status() == 401 => Reply::Refused {
-                reason: "the bridge refused the pairing token (check Settings)".into(),
-            },
-            Ok(r) if (400..500).contains(&r.status()) => {
-                let reason = r
-                    .json::<ApiError>()
-                    .await
-                    .map(|e| e.message)
-                    .unwrap_or_else(|_| format!("HTTP {}", r.status()));
-                Reply::Refused { reason }
-            }
+            // "never received", for good (a PaymentStatus body); a conflict
+            // (an ApiError body) is no answer the register can trust.
+            Ok(r) if r.status() == 409 => status_of(r, &req.reference).await,
+            Ok(r) if matches!(r.status(), 400 | 401 | 413 | 422) => refused(r).await,
             Ok(_) => Reply::Unreachable,
         }
     }
 
     /// `GET /v1/payments/{reference}`.
     pub async fn status(&self, reference: &PaymentRef) -> Reply {
-        match Request::get(&self.url(&format!("/payments/{reference}")))
-            .header(PAIRING_HEADER, &self.token)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 200 => status_of(r, reference)
-                .await
-                .map(Reply::Status)
-                .unwrap_or(Reply::Unreachable),
+        let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+        let path = format!("/payments/{reference}");
+        match self.get(&path).abort_signal(signal.as_ref()).send().await {
+            Ok(r) if r.status() == 200 => status_of(r, reference).await,
             _ => Reply::Unreachable,
         }
     }
 
-    /// `POST /v1/payments/{reference}/cancel`: cancelled, or (409) the real status.
+    /// `POST /v1/payments/{reference}/cancel`: cancelled, never received,
+    /// or (409) the real status.
     pub async fn cancel(&self, reference: &PaymentRef) -> Reply {
-        match Request::post(&self.url(&format!("/payments/{reference}/cancel")))
-            .header(PAIRING_HEADER, &self.token)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 200 || r.status() == 409 => status_of(r, reference)
-                .await
-                .map(Reply::Status)
-                .unwrap_or(Reply::Unreachable),
-            Ok(r) if r.status() == 404 => Reply::Status(BridgeStatus::NotFound),
+        let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+        let path = format!("/payments/{reference}/cancel");
+        match self.post(&path).abort_signal(signal.as_ref()).send().await {
+            Ok(r) if r.status() == 200 || r.status() == 409 => status_of(r, reference).await,
             _ => Reply::Unreachable,
         }
     }

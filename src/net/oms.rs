@@ -1,12 +1,17 @@
-//! The OMS client: what the register asks the back office.
+//! The OMS client: what the register asks the back office. The register's
+//! own calls answer in till-core's terms ([`NetFailure`]); the pages' calls
+//! (the catalog, a day's orders) in [`NetError`], a sentence for the cashier.
 
+use super::{deadline, OMS_TIMEOUT_MS};
 use crate::store::repo::CatalogMeta;
 use crate::store::{Db, StoreError};
-use gloo_net::http::Request;
+use gloo_net::http::{Request, RequestBuilder, Response};
 use till_core::api::{
-    ApiError, BatchRequest, BatchResponse, CatalogPage, OrderList, OrderLookup, CATALOG_PAGE_SIZE,
+    ApiError, BatchRequest, BatchResponse, BatchResult, CatalogPage, OrderList, OrderLookup,
+    CATALOG_PAGE_SIZE,
 };
-use till_core::order::{BusinessDate, Order, OrderId};
+use till_core::order::{BusinessDate, Order, OrderId, OrderNumber};
+use till_core::sync::NetFailure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetError {
@@ -44,6 +49,27 @@ impl From<StoreError> for NetError {
     }
 }
 
+impl From<NetError> for NetFailure {
+    fn from(e: NetError) -> NetFailure {
+        match e {
+            NetError::Unreachable(_) => NetFailure::Unreachable,
+            NetError::Refused { status, message } => NetFailure::Refused { status, message },
+            NetError::BadAnswer(m) => NetFailure::BadAnswer(m),
+            NetError::Store(e) => NetFailure::BadAnswer(e.to_string()),
+        }
+    }
+}
+
+/// Sends with the back office's deadline; no answer is `Unreachable`.
+async fn send(builder: RequestBuilder) -> Result<Response, NetError> {
+    let (signal, _t) = deadline(OMS_TIMEOUT_MS);
+    builder
+        .abort_signal(signal.as_ref())
+        .send()
+        .await
+        .map_err(|e| NetError::Unreachable(e.to_string()))
+}
+
 #[derive(Debug, Clone)]
 pub struct Oms {
     pub base: String,
@@ -62,19 +88,9 @@ impl Oms {
         format!("{}/api/v1{path}", self.base.trim_end_matches('/'))
     }
 
-    pub async fn health(&self) -> Result<(), NetError> {
-        let r = Request::get(&self.url("/health"))
-            .send()
-            .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
-        if r.ok() {
-            Ok(())
-        } else {
-            Err(NetError::Refused {
-                status: r.status(),
-                message: r.status_text(),
-            })
-        }
+    /// Whether the back office answers (its health endpoint, no token).
+    pub async fn health(&self) -> bool {
+        matches!(send(Request::get(&self.url("/health"))).await, Ok(r) if r.ok())
     }
 
     async fn page(
@@ -95,10 +111,7 @@ impl Oms {
         if let Some(etag) = if_none_match {
             req = req.header("If-None-Match", &format!("\"{etag}\""));
         }
-        let r = req
-            .send()
-            .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        let r = send(req).await?;
         match r.status() {
             304 => Ok(None),
             200 => r
@@ -121,7 +134,7 @@ impl Oms {
         format!("Bearer {}", self.token)
     }
 
-    async fn refused(r: gloo_net::http::Response) -> NetError {
+    async fn refused(r: Response) -> NetError {
         let status = r.status();
         let message = r
             .json::<ApiError>()
@@ -132,42 +145,33 @@ impl Oms {
     }
 
     /// `POST /orders:batch`: one result per order, in order.
-    pub async fn send_batch(&self, orders: &[Order]) -> Result<BatchResponse, NetError> {
+    pub async fn send_batch(&self, orders: &[Order]) -> Result<Vec<BatchResult>, NetFailure> {
+        let (signal, _t) = deadline(OMS_TIMEOUT_MS);
         let req = Request::post(&self.url("/orders:batch"))
             .header("Authorization", &self.auth())
+            .abort_signal(signal.as_ref())
             .json(&BatchRequest {
                 orders: orders.iter().collect::<Vec<_>>(),
             })
-            .map_err(|e| NetError::BadAnswer(e.to_string()))?;
-        let r = req
-            .send()
-            .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+            .map_err(|e| NetFailure::BadAnswer(e.to_string()))?;
+        let r = req.send().await.map_err(|_| NetFailure::Unreachable)?;
         if r.status() != 200 {
-            return Err(Self::refused(r).await);
+            return Err(Self::refused(r).await.into());
         }
         let body: BatchResponse = r
             .json()
             .await
-            .map_err(|e| NetError::BadAnswer(e.to_string()))?;
-        if body.results.len() != orders.len() {
-            return Err(NetError::BadAnswer(format!(
-                "{} results for {} orders",
-                body.results.len(),
-                orders.len()
-            )));
-        }
-        Ok(body)
+            .map_err(|e| NetFailure::BadAnswer(e.to_string()))?;
+        Ok(body.results)
     }
 
     /// `GET /orders/{id}`: the order and the payments reported for it;
     /// `None` when the OMS knows neither.
     pub async fn order(&self, id: &OrderId) -> Result<Option<OrderLookup>, NetError> {
-        let r = Request::get(&self.url(&format!("/orders/{id}")))
-            .header("Authorization", &self.auth())
-            .send()
-            .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        let r = send(
+            Request::get(&self.url(&format!("/orders/{id}"))).header("Authorization", &self.auth()),
+        )
+        .await?;
         match r.status() {
             200 => r
                 .json()
@@ -181,17 +185,24 @@ impl Oms {
 
     /// `GET /orders?register=&date=`: the OMS's copy of a register's day.
     pub async fn day(&self, register: &str, date: BusinessDate) -> Result<OrderList, NetError> {
-        let r = Request::get(&self.url(&format!("/orders?register={register}&date={date}")))
-            .header("Authorization", &self.auth())
-            .send()
-            .await
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+        let url = self.url(&format!("/orders?register={register}&date={date}"));
+        let r = send(Request::get(&url).header("Authorization", &self.auth())).await?;
         if r.status() != 200 {
             return Err(Self::refused(r).await);
         }
         r.json()
             .await
             .map_err(|e| NetError::BadAnswer(e.to_string()))
+    }
+
+    /// The numbers of a register's orders of a day (to align the sequence).
+    pub async fn day_numbers(
+        &self,
+        register: &str,
+        date: BusinessDate,
+    ) -> Result<Vec<OrderNumber>, NetFailure> {
+        let list = self.day(register, date).await?;
+        Ok(list.orders.into_iter().map(|s| s.order.number).collect())
     }
 
     /// Downloads the catalog into IndexedDB when it changed, page by page,

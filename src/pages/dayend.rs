@@ -1,43 +1,48 @@
 //! Day-end: the Z report of this register's business day, from its own
-//! orders, offline or not; provisional while anything is unsynced.
+//! orders, offline or not; provisional while anything is unsynced or a card
+//! payment is in doubt. A failed read is an error, never a report of zero.
 
-use crate::sale;
-use crate::state::use_app;
+use crate::error::AppError;
+use crate::platform;
+use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use till_core::order::BusinessDate;
 use till_core::report::{z_report, ZReport};
+
+async fn build(app: &AppState) -> Result<ZReport, AppError> {
+    let settings = app
+        .settings
+        .get_untracked()
+        .ok_or(AppError::Rule("Set up the register first.".into()))?;
+    let today = BusinessDate::at(platform::now(), platform::utc_offset_min())
+        .map_err(|e| AppError::Rule(e.to_string()))?;
+    let orders: Vec<_> = app
+        .db()
+        .orders()
+        .await?
+        .into_iter()
+        .filter(|o| o.register().as_str() == settings.register_id)
+        .collect();
+    let unsynced = app.db().outbox().await?.len();
+    let in_doubt = app
+        .db()
+        .attempts()
+        .await?
+        .iter()
+        .filter(|a| a.state.is_in_doubt())
+        .count();
+    z_report(today, app.currency(), &orders, unsynced, in_doubt)
+        .map_err(|e| AppError::Rule(e.to_string()))
+}
 
 #[component]
 pub fn DayEndPage() -> impl IntoView {
     let app = use_app();
-    let report = RwSignal::new(None::<Result<ZReport, String>>);
-    let close_day = {
-        let app = app.clone();
-        move |_| {
-            let app = app.clone();
-            spawn_local(async move {
-                let Some(settings) = app.settings.get_untracked() else {
-                    return;
-                };
-                let currency = app
-                    .catalog
-                    .get_untracked()
-                    .map(|c| c.meta.currency)
-                    .unwrap_or(app.cart.get_untracked().currency);
-                let orders: Vec<_> = app
-                    .db
-                    .orders()
-                    .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|o| o.register().as_str() == settings.register_id)
-                    .collect();
-                let unsynced = app.db.outbox().await.map(|e| e.len()).unwrap_or(0);
-                report.set(Some(
-                    z_report(sale::today(), currency, &orders, unsynced).map_err(|e| e.to_string()),
-                ));
-            });
-        }
+    let report = RwSignal::new(None::<Result<ZReport, AppError>>);
+    let close_day = move |_| {
+        let app = app;
+        spawn_local(async move { report.set(Some(build(&app).await)) });
     };
     view! {
         <section class="page day-end">
@@ -47,12 +52,12 @@ pub fn DayEndPage() -> impl IntoView {
                 <button on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Print"</button>
             </div>
             {move || report.get().map(|r| match r {
-                Err(e) => view! { <p role="alert">{e}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{format!("The Z report could not be made: {e}")}</p> }.into_any(),
                 Ok(r) => view! {
                     <article class="receipt z-report" aria-label="Z report">
                         <header>
                             <strong>"Z report " {r.date.to_string()}</strong>
-                            {r.provisional.then(|| view! { <div class="provisional">{format!("PROVISIONAL: {} not yet in the back office", r.unsynced)}</div> })}
+                            {r.provisional.then(|| view! { <div class="provisional">{format!("PROVISIONAL: {} not yet in the back office, {} card payments in doubt", r.unsynced, r.in_doubt)}</div> })}
                         </header>
                         <dl>
                             <div><dt>"Sales"</dt><dd aria-label="Sales count">{r.sales_count}</dd></div>
@@ -62,6 +67,8 @@ pub fn DayEndPage() -> impl IntoView {
                             {r.taxes.iter().map(|t| view! { <div class="sub"><dt>{format!("{} on {}", t.name, t.base)}</dt><dd>{t.tax.to_string()}</dd></div> }).collect_view()}
                             <div><dt>"Voids"</dt><dd aria-label="Voids">{format!("{} ({})", r.voids_count, r.voids_total)}</dd></div>
                             <div><dt>"Unpaid / pending"</dt><dd aria-label="Unpaid orders">{if r.unpaid.is_empty() { "none".to_owned() } else { r.unpaid.join(", ") }}</dd></div>
+                            <div><dt>"Refund due"</dt><dd aria-label="Refund due">{r.refund_due.to_string()}</dd></div>
+                            <div><dt>"Card payments in doubt"</dt><dd aria-label="Payments in doubt">{r.in_doubt}</dd></div>
                             <div><dt>"Unsynced"</dt><dd aria-label="Unsynced">{r.unsynced}</dd></div>
                         </dl>
                     </article>

@@ -1,15 +1,14 @@
 //! The Payment page: what is due, cash with change, card through the
-//! terminal (the "Card payment" popup), split tender.
+//! terminal (the "Card payment" popup, shown above every page), split
+//! tender. The register decides; this page sends the cashier's taps and
+//! shows what the register says.
 
-use crate::payment;
-use crate::platform;
-use crate::sale;
+use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use till_core::money::Money;
 use till_core::order::{check_cash, quick_cash, Tender};
-use till_core::payment::{AttemptState, Event};
+use till_core::register::Action;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -21,44 +20,36 @@ enum Method {
 pub fn PayPage() -> impl IntoView {
     let app = use_app();
     let method = RwSignal::new(Method::None);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-
-    // The order exists from the first payment on; until then, the cart says what is due.
-    let due = Memo::new(move |_| match app.order.get() {
-        Some(o) => o.due().ok(),
-        None => app.cart.with(|c| c.totals().ok().map(|t| t.total)),
-    });
-    let paid_so_far = move || app.order.get().map(|o| o.tenders).unwrap_or_default();
-
-    let card_click = {
-        let app = app.clone();
-        move |_| {
-            let app = app.clone();
-            error.set(None);
-            app.pay_message.set(None);
-            busy.set(true);
-            spawn_local(async move {
-                let result = match sale::ensure_order(&app).await {
-                    Ok(order) => payment::start(app.clone(), order).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = result {
-                    error.set(Some(e));
-                }
-                busy.set(false);
-            });
+    let due = Memo::new(move |_| app.register(|r| r.due()).flatten());
+    let busy = { move || app.register(|r| r.is_busy()).unwrap_or(true) };
+    let tenders = {
+        move || {
+            app.register(|r| r.sale_order().map(|o| o.tenders.clone()))
+                .flatten()
+                .unwrap_or_default()
         }
     };
-
+    let number = {
+        move || {
+            app.register(|r| r.sale_order().map(|o| o.number.to_string()))
+                .flatten()
+        }
+    };
+    let card_click = {
+        move |_| {
+            app.pay_message.set(None);
+            act(&app, Action::PayCard);
+        }
+    };
+    let busy2 = busy;
     view! {
-        <section class="page pay">
+        <section class="page pay-page">
             <h1>"Payment"</h1>
             {move || app.pay_message.get().map(|m| view! { <p class="pay-message" role="alert">{m}</p> })}
-            {move || app.order.get().map(|o| view! { <p class="order-number">"Order " {o.number.to_string()}</p> })}
+            {move || number().map(|n| view! { <p class="order-number">"Order " {n}</p> })}
             <p class="due">"Amount due: " <strong aria-label="Amount due">{move || due.get().map(|d| d.to_string()).unwrap_or_default()}</strong></p>
             {move || {
-                let tenders = paid_so_far();
+                let tenders = tenders();
                 (!tenders.is_empty()).then(|| view! {
                     <ul class="tenders" aria-label="Paid so far">
                         {tenders.into_iter().map(|t| view! { <li>{tender_text(&t)}</li> }).collect_view()}
@@ -66,15 +57,13 @@ pub fn PayPage() -> impl IntoView {
                 })
             }}
             <div class="methods" role="group" aria-label="Payment method">
-                <button on:click=move |_| { method.set(Method::Cash); error.set(None); } aria-pressed=move || (method.get() == Method::Cash).to_string()>"Cash"</button>
-                <button on:click=card_click disabled=move || busy.get()>"Card (mPOS)"</button>
+                <button on:click=move |_| method.set(Method::Cash) aria-pressed=move || (method.get() == Method::Cash).to_string()>"Cash"</button>
+                <button on:click=card_click disabled=busy2>"Card (mPOS)"</button>
             </div>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <Show when=move || method.get() == Method::Cash>
                 <CashPanel due=due/>
             </Show>
             <a class="button" href="/">"Back to Register"</a>
-            <CardDialog/>
         </section>
     }
 }
@@ -88,43 +77,45 @@ pub fn tender_text(t: &Tender) -> String {
     }
 }
 
+/// What the cashier typed, checked by till-core's rules.
+fn parse_tendered(text: &str, due: Option<Money>) -> Result<Money, String> {
+    let due = due.ok_or("Nothing is due")?;
+    if text.trim().is_empty() {
+        return Err("Enter the amount tendered".into());
+    }
+    let m = Money::parse(text, due.currency()).map_err(|e| e.to_string())?;
+    check_cash(m, due).map_err(|e| e.to_string())?;
+    Ok(m)
+}
+
+fn confirm_cash(
+    app: &AppState,
+    text: RwSignal<String>,
+    due: Option<Money>,
+    error: RwSignal<Option<String>>,
+) {
+    match parse_tendered(&text.get_untracked(), due) {
+        Ok(received) => {
+            error.set(None);
+            app.pay_message.set(None);
+            act(app, Action::PayCash { received });
+            text.set(String::new());
+        }
+        Err(e) => error.set(Some(e)),
+    }
+}
+
 #[component]
 fn CashPanel(due: Memo<Option<Money>>) -> impl IntoView {
     let app = use_app();
     let tendered = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let parsed = move || -> Result<Money, String> {
-        let due = due.get().ok_or("Nothing is due")?;
-        let text = tendered.get();
-        if text.trim().is_empty() {
-            return Err("Enter the amount tendered".into());
-        }
-        let m = Money::parse(&text, due.currency()).map_err(|e| e.to_string())?;
-        check_cash(m, due).map_err(|e| e.to_string())?;
-        Ok(m)
-    };
     let change = move || {
-        let (Ok(m), Some(d)) = (parsed(), due.get()) else {
-            return None;
-        };
-        m.checked_sub(d).ok().filter(|c| !c.is_negative())
+        let m = parse_tendered(&tendered.get(), due.get()).ok()?;
+        m.checked_sub(due.get()?).ok().filter(|c| !c.is_negative())
     };
-    let confirm = {
-        let app = app.clone();
-        move |_| {
-            let received = match parsed() {
-                Ok(m) => m,
-                Err(e) => return error.set(Some(e)),
-            };
-            let app = app.clone();
-            spawn_local(async move {
-                match pay_cash(&app, received).await {
-                    Ok(()) => tendered.set(String::new()),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        }
-    };
+    let busy = { move || app.register(|r| r.is_busy()).unwrap_or(true) };
+    let confirm = move |_| confirm_cash(&app, tendered, due.get_untracked(), error);
     view! {
         <div class="cash" role="group" aria-label="Cash">
             <label class="field">
@@ -141,84 +132,7 @@ fn CashPanel(due: Memo<Option<Money>>) -> impl IntoView {
             </div>
             <p class="change">"Change due: " <strong aria-label="Change due">{move || change().map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</strong></p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button class="confirm" on:click=confirm>"Confirm"</button>
+            <button class="confirm" disabled=busy on:click=confirm>"Confirm"</button>
         </div>
-    }
-}
-
-async fn pay_cash(app: &AppState, received: Money) -> Result<(), String> {
-    let mut order = sale::ensure_order(app).await?;
-    let due = order.due().map_err(|e| e.to_string())?;
-    let tender = Tender::cash(received, due).map_err(|e| e.to_string())?;
-    order
-        .add_tender(tender, platform::now())
-        .map_err(|e| e.to_string())?;
-    let paid = order.status == till_core::order::OrderStatus::Paid;
-    let id = order.id;
-    sale::record(app, order).await.map_err(|e| e.to_string())?;
-    app.pay_message.set(None);
-    if paid {
-        app.goto.set(Some(format!("/receipt/{id}")));
-    }
-    Ok(())
-}
-
-/// The "Card payment" popup: renders the session's view, sends the buttons.
-#[component]
-fn CardDialog() -> impl IntoView {
-    let app = use_app();
-    // The countdown needs the clock: tick while the popup is open.
-    let tick = RwSignal::new(0u64);
-    let handle = set_interval_with_handle(
-        move || tick.update(|t| *t += 1),
-        std::time::Duration::from_millis(250),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(h) = handle {
-            h.clear();
-        }
-    });
-    let card = app.card;
-    let open = move || card.is_open();
-    let app2 = app.clone();
-    let body = move || {
-        tick.track();
-        let v = card.view()?;
-        let app = app2.clone();
-        let (a1, a2, a3) = (app.clone(), app.clone(), app.clone());
-        let title = match &v.state {
-            AttemptState::ResultUnknown => "Payment result not received",
-            AttemptState::Cancelling => "Cancelling…",
-            AttemptState::Requested => "Sending to the terminal…",
-            _ => "Processing…",
-        };
-        Some(view! {
-            <p class="card-state" role="status">{title}</p>
-            {v.note.clone().map(|n| view! { <p class="note">{n}</p> })}
-            {matches!(v.state, AttemptState::Processing | AttemptState::Requested | AttemptState::Cancelling)
-                .then(|| view! { <p>"Ask the customer to present their card on the terminal."</p> })}
-            {v.cancel_secs_left.map(|s| view! {
-                <button class="cancel" on:click=move |_| payment::feed(a1.clone(), Event::CancelPressed)>{format!("Cancel ({s} s)")}</button>
-            })}
-            {v.resyncs_left.map(|left| view! {
-                <button class="resync" disabled=v.resync_running on:click=move |_| payment::feed(a2.clone(), Event::ResyncPressed)>
-                    {format!("Re-sync ({left} left)")}
-                </button>
-            })}
-            {v.can_close.then(|| view! {
-                <button class="close" on:click=move |_| payment::feed(a3.clone(), Event::ClosePressed)>"Close & back to Register"</button>
-            })}
-        })
-    };
-    view! {
-        <Show when=open>
-            <div class="backdrop">
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="card-title">
-                    <h2 id="card-title">"Card payment"</h2>
-                    {body.clone()}
-                </div>
-            </div>
-        </Show>
     }
 }

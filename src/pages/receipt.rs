@@ -11,7 +11,7 @@ use till_core::order::Order;
 pub fn ReceiptPage() -> impl IntoView {
     let app = use_app();
     let params = use_params_map();
-    let db = app.db.clone();
+    let db = app.db().clone();
     let order = LocalResource::new(move || {
         let id = params.with(|p| p.get("id").unwrap_or_default());
         let db = db.clone();
@@ -30,7 +30,7 @@ pub fn ReceiptPage() -> impl IntoView {
                     </select>
                 </label>
                 <button on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Print"</button>
-                <a class="button" href="/">"New sale"</a>
+                <a class="button" href="/">"Back to Register"</a>
             </div>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || order.get().map(|r| match r {

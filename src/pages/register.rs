@@ -3,6 +3,7 @@
 
 use crate::components::cart::CartPanel;
 use crate::components::status_bar::group;
+use crate::runner::edit_cart;
 use crate::state::use_app;
 use leptos::ev;
 use leptos::prelude::*;
@@ -21,53 +22,55 @@ pub fn RegisterPage() -> impl IntoView {
     let category = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
 
-    // Once part of the sale is paid, the cart is the order: no more edits.
-    let locked = move || {
-        app.order
-            .with_untracked(|o| o.as_ref().is_some_and(|o| !o.tenders.is_empty()))
-    };
-    let add = move |slot: usize| {
-        if locked() {
-            return notice.set(Some(
-                "Part of this sale is paid: finish the payment first.".into(),
-            ));
-        }
-        let Some(view) = app.catalog.get_untracked() else {
-            return;
-        };
-        let product = view.product(slot);
-        let result = app
-            .cart
-            .try_update(|c| c.add_by_id(&view.catalog, &product.id).map(|_| ()));
-        match result {
-            Some(Err(e)) => notice.set(Some(e.to_string())),
-            _ => notice.set(None),
+    // Whether the cart may change is the register's rule (a payment made,
+    // a card payment live); it says why not.
+    let locked = {
+        move || {
+            app.machine
+                .with_value(|m| m.as_ref().and_then(|r| r.cart_locked().err()))
+                .map(|e| e.to_string())
         }
     };
-    let add_barcode = move |code: &str| -> bool {
-        if locked() {
-            notice.set(Some(
-                "Part of this sale is paid: finish the payment first.".into(),
-            ));
-            return false;
+    let add = {
+        let (app, locked) = (app, locked);
+        move |slot: usize| {
+            if let Some(why) = locked() {
+                return notice.set(Some(why));
+            }
+            let Some(view) = app.catalog.get_untracked() else {
+                return;
+            };
+            let id = view.product(slot).id.clone();
+            match edit_cart(&app, |c| c.add_by_id(&view.catalog, &id).map(|_| ())) {
+                Ok(()) => notice.set(None),
+                Err(e) => notice.set(Some(e)),
+            }
         }
-        let Some(view) = app.catalog.get_untracked() else {
-            return false;
-        };
-        let result = app.cart.try_update(|c| {
-            c.add_by_barcode(&view.catalog, code)
-                .map(|l| l.name.clone())
-        });
-        match result {
-            Some(Ok(name)) => {
-                notice.set(Some(format!("Added {name}")));
-                true
+    };
+    let add_barcode = {
+        move |code: &str| -> bool {
+            if let Some(why) = locked() {
+                notice.set(Some(why));
+                return false;
             }
-            Some(Err(e)) => {
-                notice.set(Some(e.to_string()));
-                false
+            let Some(view) = app.catalog.get_untracked() else {
+                return false;
+            };
+            let mut name = String::new();
+            let result = edit_cart(&app, |c| {
+                c.add_by_barcode(&view.catalog, code)
+                    .map(|l| name = l.name.clone())
+            });
+            match result {
+                Ok(()) => {
+                    notice.set(Some(format!("Added {name}")));
+                    true
+                }
+                Err(e) => {
+                    notice.set(Some(e));
+                    false
+                }
             }
-            None => false,
         }
     };
 
@@ -189,11 +192,22 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <section class="page register" aria-labelledby="register-heading">
             <h1 id="register-heading">"Register"</h1>
-            {move || app.notice.get().map(|n| view! {
-                <div class="sale-notice" role="alert">
-                    <span>{n}</span>
-                    <button on:click=move |_| app.notice.set(None)>"OK"</button>
-                </div>
+            {move || app.notice.get().map(|n| {
+                let receipt = n.receipt;
+                view! {
+                    <div class="sale-notice" role="alert">
+                        <span>{n.text.clone()}</span>
+                        <span class="sale-notice-actions">
+                            {receipt.map(|id| view! {
+                                <button on:click=move |_| app.print.set(Some(id))>"Print receipt"</button>
+                            })}
+                            <button on:click=move |_| app.notice.set(None)>"OK"</button>
+                        </span>
+                    </div>
+                }
+            })}
+            {move || app.register_message.get().map(|m| view! {
+                <p class="notice" role="status">{m}</p>
             })}
             <div class="register-layout">
                 <div class="catalog">

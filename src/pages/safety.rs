@@ -3,10 +3,12 @@
 //! orders out of the browser.
 
 use crate::platform;
+use crate::runner::act;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use till_core::outbox::{EntryState, Outbox, OutboxEntry};
+use till_core::outbox::{EntryState, OutboxEntry};
+use till_core::register::Action;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -40,7 +42,8 @@ fn export(json: &str) -> Result<(), wasm_bindgen::JsValue> {
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
     a.set_href(&url);
-    a.set_download(&format!("till-unsynced-{}.json", crate::sale::today()));
+    let (y, m, d) = till_core::time::civil_date(platform::now(), platform::utc_offset_min());
+    a.set_download(&format!("till-unsynced-{y:04}-{m:02}-{d:02}.json"));
     a.click();
     web_sys::Url::revoke_object_url(&url)?;
     Ok(())
@@ -50,54 +53,73 @@ fn export(json: &str) -> Result<(), wasm_bindgen::JsValue> {
 pub fn SafetyPage() -> impl IntoView {
     let app = use_app();
     let entries = RwSignal::new(Vec::<OutboxEntry>::new());
+    let read_error = RwSignal::new(None::<String>);
     let usage = RwSignal::new(None::<(f64, f64)>);
     let message = RwSignal::new(None::<String>);
     let load = {
-        let app = app.clone();
         move || {
-            let app = app.clone();
+            let app = app;
             spawn_local(async move {
-                entries.set(app.db.outbox().await.unwrap_or_default());
+                // A failed read is an error on screen, never "0 unsynced".
+                match app.db().outbox().await {
+                    Ok(e) => {
+                        entries.set(e);
+                        read_error.set(None);
+                    }
+                    Err(e) => {
+                        read_error.set(Some(format!("The unsynced orders could not be read: {e}")))
+                    }
+                }
                 usage.set(estimate().await);
             });
         }
     };
     load();
     let retry = {
-        let app = app.clone();
-        let load = load.clone();
         move |e: OutboxEntry| {
-            let app = app.clone();
-            let load = load.clone();
-            spawn_local(async move {
-                let mut outbox = Outbox::new(app.db.outbox().await.unwrap_or_default());
-                let changes = outbox.unpark(e.order_id, e.version, platform::now());
-                if let Err(err) = app.db.apply_outbox(&changes).await {
-                    message.set(Some(err.to_string()));
-                }
-                app.sync_wake.update(|n| *n += 1);
-                load();
-            });
+            act(
+                &app,
+                Action::Unpark {
+                    order_id: e.order_id,
+                    version: e.version,
+                },
+            );
+            message.set(Some(format!(
+                "Order {} v{} is queued again.",
+                e.order_id, e.version
+            )));
+            load();
         }
     };
     let do_export = {
-        let app = app.clone();
         move |_| {
-            let app = app.clone();
+            let app = app;
             spawn_local(async move {
-                let ids = app.db.unsynced_order_ids().await.unwrap_or_default();
-                let orders: Vec<_> = app
-                    .db
-                    .orders()
-                    .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|o| ids.contains(&o.id.to_string()))
-                    .collect();
-                let json = serde_json::to_string_pretty(
+                let read = async {
+                    let ids = app.db().unsynced_order_ids().await?;
+                    let orders: Vec<_> = app
+                        .db()
+                        .orders()
+                        .await?
+                        .into_iter()
+                        .filter(|o| ids.contains(&o.id.to_string()))
+                        .collect();
+                    Ok::<_, crate::store::StoreError>(orders)
+                };
+                let orders = match read.await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        return message.set(Some(format!(
+                        "The export failed: the orders could not be read ({e}). Nothing was lost."
+                    )))
+                    }
+                };
+                let json = match serde_json::to_string_pretty(
                     &serde_json::json!({ "exported_at": platform::now(), "orders": orders }),
-                )
-                .unwrap_or_default();
+                ) {
+                    Ok(j) => j,
+                    Err(e) => return message.set(Some(format!("The export failed: {e}"))),
+                };
                 match export(&json) {
                     Ok(()) => message.set(Some(format!("Exported {} orders.", orders.len()))),
                     Err(e) => message.set(Some(format!("The export failed: {e:?}"))),
@@ -121,8 +143,9 @@ pub fn SafetyPage() -> impl IntoView {
         <section class="page safety">
             <h1>"Data safety"</h1>
             {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
+            {move || read_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <dl class="facts">
-                <div><dt>"Unsynced orders"</dt><dd aria-label="Unsynced orders">{move || entries.with(|e| e.len())}</dd></div>
+                <div><dt>"Unsynced orders"</dt><dd aria-label="Unsynced orders">{move || if read_error.get().is_some() { "unknown".to_owned() } else { entries.with(|e| e.len()).to_string() }}</dd></div>
                 <div><dt>"Oldest unsynced"</dt><dd>{move || oldest().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Storage"</dt><dd>{move || match app.persistent.get() {
                     Some(true) => "persistent",
@@ -137,12 +160,11 @@ pub fn SafetyPage() -> impl IntoView {
                 if parked.is_empty() {
                     return view! { <p>"None."</p> }.into_any();
                 }
-                let retry = retry.clone();
+                let retry = retry;
                 view! {
                     <ul class="parked">
                         {parked.into_iter().map(|e| {
                             let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
-                            let retry = retry.clone();
                             let e2 = e.clone();
                             view! { <li><span>{format!("Order {} v{} — {reason}", e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
                         }).collect_view()}

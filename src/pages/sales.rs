@@ -1,18 +1,24 @@
-//! Register Sales: today's orders of this register, merged from IndexedDB
-//! and (when reachable) the back office's copy; each order's details, and
-//! its Options: Download (the manual re-sync of the seed article), Print
-//! receipt, Void.
+//! Register Sales: today's orders of this register, and every earlier one
+//! that still needs someone (a payment in doubt, a sync, a refund), merged
+//! with the back office's copy when it answers; the manager's "Payments in
+//! doubt" with their age; each order's details and Options: Download (the
+//! manual re-sync of the seed article), Print receipt, Void. Which orders
+//! show, what their status says and whether Void is allowed are till-core's
+//! rules.
 
+use crate::error::AppError;
 use crate::net::oms::Oms;
 use crate::pages::pay::tender_text;
 use crate::platform;
-use crate::sale;
+use crate::runner::act;
 use crate::state::use_app;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
-use till_core::order::{Order, OrderStatus, UnpaidReason};
+use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
+use till_core::payment::{in_doubt, Attempt, InDoubt};
+use till_core::register::Action;
+use till_core::report::{register_sales, SalesRow};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Filter {
@@ -21,24 +27,14 @@ enum Filter {
     NotSynced,
 }
 
-/// One row: the order, whether it still waits for the OMS, and whether it
-/// only exists in the OMS's copy ("online data").
+/// What the page shows: the rows, the back office's rows this register
+/// does not hold ("online data"), and the payments in doubt.
 #[derive(Clone)]
-struct Row {
-    order: Order,
-    unsynced: bool,
-    online_only: bool,
-}
-
-pub fn status_text(o: &Order) -> String {
-    match &o.status {
-        OrderStatus::Unpaid {
-            reason: UnpaidReason::PaymentFailed,
-            ..
-        } => "unpaid — payment failed, collect again".into(),
-        OrderStatus::Unpaid { .. } => "unpaid".into(),
-        s => s.label().into(),
-    }
+struct Listing {
+    rows: Vec<SalesRow>,
+    online: Vec<Order>,
+    attempts: Vec<Attempt>,
+    doubt: Vec<InDoubt>,
 }
 
 fn time_of(o: &Order) -> String {
@@ -48,64 +44,76 @@ fn time_of(o: &Order) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
+fn age_text(d: till_core::time::Duration) -> String {
+    let mins = d.as_millis() / 60_000;
+    match mins {
+        0 => "less than a minute".into(),
+        1..=119 => format!("{mins} min"),
+        120..=2879 => format!("{} h", mins / 60),
+        _ => format!("{} days", mins / 1440),
+    }
+}
+
+async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
+    let settings = app
+        .settings
+        .get_untracked()
+        .ok_or(AppError::Rule("Set up the register first.".into()))?;
+    let today = BusinessDate::at(platform::now(), platform::utc_offset_min())
+        .map_err(|e| AppError::Rule(e.to_string()))?;
+    let register =
+        RegisterId::new(settings.register_id.clone()).map_err(|e| AppError::Rule(e.to_string()))?;
+    let attempts = app.db().attempts().await?;
+    let unsynced: HashSet<OrderId> = app
+        .db()
+        .outbox()
+        .await?
+        .iter()
+        .map(|e| e.order_id)
+        .collect();
+    let rows = register_sales(
+        app.db().orders().await?,
+        &attempts,
+        &unsynced,
+        &register,
+        today,
+    );
+    let oms = Oms {
+        base: settings.oms_url.clone(),
+        token: settings.register_token.clone(),
+    };
+    // The back office's copy is extra information: when it does not
+    // answer, the register's own list stands (the status bar says offline).
+    let known: HashSet<OrderId> = rows.iter().map(|r| r.order.id).collect();
+    let online = match oms.day(&settings.register_id, today).await {
+        Ok(list) => list
+            .orders
+            .into_iter()
+            .map(|s| s.order)
+            .filter(|o| !known.contains(&o.id))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let doubt = in_doubt(&attempts, platform::now());
+    Ok(Listing {
+        rows,
+        online,
+        attempts,
+        doubt,
+    })
+}
+
 #[component]
 pub fn SalesPage() -> impl IntoView {
     let app = use_app();
     let filter = RwSignal::new(Filter::All);
-    let rows = LocalResource::new({
-        let app = app.clone();
+    let listing = LocalResource::new({
         move || {
-            let app = app.clone();
-            // Reload when a sale or a sync changes things.
-            app.unsynced.track();
-            app.sync_wake.track();
-            async move {
-                let Some(settings) = app.settings.get_untracked() else {
-                    return Vec::new();
-                };
-                let today = sale::today();
-                let mine = |o: &Order| {
-                    o.number.date() == today && o.register().as_str() == settings.register_id
-                };
-                let outbox = app.db.unsynced_order_ids().await.unwrap_or_default();
-                let mut rows: Vec<Row> = app
-                    .db
-                    .orders()
-                    .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(mine)
-                    .map(|o| Row {
-                        unsynced: outbox.contains(&o.id.to_string()),
-                        order: o,
-                        online_only: false,
-                    })
-                    .collect();
-                let oms = Oms {
-                    base: settings.oms_url.clone(),
-                    token: settings.register_token.clone(),
-                };
-                if let Ok(list) = oms.day(&settings.register_id, today).await {
-                    let known: HashSet<_> = rows.iter().map(|r| r.order.id).collect();
-                    rows.extend(
-                        list.orders
-                            .into_iter()
-                            .filter(|s| !known.contains(&s.order.id))
-                            .map(|s| Row {
-                                order: s.order,
-                                unsynced: false,
-                                online_only: true,
-                            }),
-                    );
-                }
-                rows.sort_by(|a, b| {
-                    b.order
-                        .created_at
-                        .cmp(&a.order.created_at)
-                        .then(b.order.number.seq().cmp(&a.order.number.seq()))
-                });
-                rows
-            }
+            let app = app;
+            // Read again when an order is written or a sync round ends.
+            app.orders_rev.track();
+            app.register(|r| r.status().unsynced);
+            async move { load(&app).await }
         }
     });
     let filter_button = move |label: &'static str, f: Filter| {
@@ -122,38 +130,9 @@ pub fn SalesPage() -> impl IntoView {
                 {filter_button("Not synced", Filter::NotSynced)}
             </div>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || rows.get().map(|rows| {
-                    let f = filter.get();
-                    let shown: Vec<Row> = rows.into_iter().filter(|r| match f {
-                        Filter::All => true,
-                        Filter::Unpaid => matches!(r.order.status, OrderStatus::Unpaid { .. }),
-                        Filter::NotSynced => r.unsynced,
-                    }).collect();
-                    if shown.is_empty() {
-                        return view! { <p class="empty">"No orders to show."</p> }.into_any();
-                    }
-                    view! {
-                        <table class="sales-table">
-                            <thead><tr><th>"Order"</th><th>"Time"</th><th>"Total"</th><th>"Status"</th></tr></thead>
-                            <tbody>
-                                {shown.into_iter().map(|r| {
-                                    let href = format!("/sales/{}", r.order.id);
-                                    view! {
-                                        <tr>
-                                            <td><a href=href>{r.order.number.to_string()}</a></td>
-                                            <td>{time_of(&r.order)}</td>
-                                            <td>{r.order.totals.total.to_string()}</td>
-                                            <td>
-                                                <span class="status">{status_text(&r.order)}</span>
-                                                {r.unsynced.then(|| view! { <span class="flag">" · not synced"</span> })}
-                                                {r.online_only.then(|| view! { <span class="flag">" · online data"</span> })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()
+                {move || listing.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" role="alert">{format!("Register Sales could not be read: {e}")}</p> }.into_any(),
+                    Ok(l) => view! { <SalesTable listing=l filter=filter.get()/> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -161,124 +140,196 @@ pub fn SalesPage() -> impl IntoView {
 }
 
 #[component]
+fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
+    let Listing {
+        rows,
+        online,
+        attempts,
+        doubt,
+    } = listing;
+    let shown: Vec<SalesRow> = rows
+        .into_iter()
+        .filter(|r| match filter {
+            Filter::All => true,
+            Filter::Unpaid => {
+                matches!(r.order.status, till_core::order::OrderStatus::Unpaid { .. }) || r.in_doubt
+            }
+            Filter::NotSynced => r.unsynced,
+        })
+        .collect();
+    let online = if filter == Filter::All {
+        online
+    } else {
+        Default::default()
+    };
+    let table = if shown.is_empty() && online.is_empty() {
+        view! { <p class="empty">"No orders to show."</p> }.into_any()
+    } else {
+        let row = move |o: Order, unsynced: bool, earlier: bool, online: bool, status: String| {
+            let href = format!("/sales/{}", o.id);
+            let when = if earlier {
+                format!("{} {}", o.number.date(), time_of(&o))
+            } else {
+                time_of(&o)
+            };
+            view! {
+                <tr>
+                    <td><a href=href>{o.number.to_string()}</a></td>
+                    <td>{when}</td>
+                    <td>{o.totals.total.to_string()}</td>
+                    <td>
+                        <span class="status">{status}</span>
+                        {unsynced.then(|| view! { <span class="flag">" · not synced"</span> })}
+                        {online.then(|| view! { <span class="flag">" · online data"</span> })}
+                    </td>
+                </tr>
+            }
+        };
+        view! {
+            <table class="sales-table">
+                <thead><tr><th>"Order"</th><th>"Time"</th><th>"Total"</th><th>"Status"</th></tr></thead>
+                <tbody>
+                    {shown.into_iter().map(|r| {
+                        let status = r.order.status_text(&attempts);
+                        row(r.order, r.unsynced, r.earlier, false, status)
+                    }).collect_view()}
+                    {online.into_iter().map(|o| {
+                        let status = o.status_text([]);
+                        row(o, false, false, true, status)
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        {table}
+        <h2>"Payments in doubt"</h2>
+        {if doubt.is_empty() {
+            view! { <p class="empty" aria-label="Payments in doubt">"None: every card payment's outcome is known."</p> }.into_any()
+        } else {
+            view! {
+                <p>"The terminal may have charged these; each stays here until the terminal or the back office says what happened. Do not charge the customer again."</p>
+                <ul class="doubt" aria-label="Payments in doubt">
+                    {doubt.into_iter().map(|d| {
+                        let href = format!("/sales/{}", d.order_id);
+                        view! {
+                            <li>
+                                <a href=href>{format!("{} — {} ({}), {} ago", d.amount, d.state, d.reference.short(), age_text(d.age))}</a>
+                                {d.note.map(|n| view! { <span class="note">{format!(" — {n}")}</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+    }
+}
+
+#[derive(Clone)]
+struct Detail {
+    order: Order,
+    attempts: Vec<Attempt>,
+}
+
+async fn detail(app: &crate::state::AppState, id: &str) -> Result<Option<Detail>, AppError> {
+    let Some(order) = app.db().order(id).await? else {
+        return Ok(None);
+    };
+    let attempts = app.db().attempts_of(&order.id).await?;
+    Ok(Some(Detail { order, attempts }))
+}
+
+#[component]
 pub fn OrderPage() -> impl IntoView {
     let app = use_app();
     let params = use_params_map();
-    let order = RwSignal::new(None::<Order>);
-    let attempts = RwSignal::new(Vec::new());
-    let message = RwSignal::new(None::<String>);
-    let menu = RwSignal::new(false);
-    let confirm_void = RwSignal::new(false);
-    let load = {
-        let app = app.clone();
+    let loaded = LocalResource::new({
         move || {
-            let app = app.clone();
-            let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
-            spawn_local(async move {
-                let o = app.db.order(&id).await.ok().flatten();
-                if let Some(o) = &o {
-                    attempts.set(crate::payment::attempts_of(&app, o).await);
-                }
-                order.set(o);
-            });
+            let app = app;
+            app.orders_rev.track();
+            let id = params.with(|p| p.get("id").unwrap_or_default());
+            async move { detail(&app, &id).await }
         }
-    };
-    load();
-    let download = {
-        let app = app.clone();
-        let load = load.clone();
-        move |_| {
-            let app = app.clone();
-            let load = load.clone();
-            menu.set(false);
-            let Some(o) = order.get_untracked() else {
-                return;
-            };
-            message.set(Some("Downloading…".into()));
-            spawn_local(async move {
-                let updated = crate::sync::reconcile_one(&app, &o.id).await;
-                message.set(Some(match updated.map(|u| u.status) {
-                    Some(OrderStatus::Paid) if o.status != OrderStatus::Paid => "Downloaded: the payment was found and the order is paid.".into(),
-                    Some(OrderStatus::Unpaid { reason: UnpaidReason::PendingConfirmation, .. }) => {
-                        "The back office has no payment for this order yet. Do not void it; try again later.".into()
-                    }
-                    Some(_) => "Downloaded: nothing changed.".into(),
-                    None => "The order could not be downloaded.".into(),
-                }));
-                load();
-            });
-        }
-    };
-    let void = {
-        let app = app.clone();
-        let load = load.clone();
-        move |_| {
-            let app = app.clone();
-            let load = load.clone();
-            confirm_void.set(false);
-            let Some(mut o) = order.get_untracked() else {
-                return;
-            };
-            spawn_local(async move {
-                match o.void(platform::now()) {
-                    Ok(()) => match sale::save(&app, &o).await {
-                        Ok(()) => message.set(Some(format!("Order {} was voided.", o.number))),
-                        Err(e) => message.set(Some(e.to_string())),
-                    },
-                    Err(e) => message.set(Some(e.to_string())),
-                }
-                load();
-            });
-        }
-    };
+    });
     view! {
         <section class="page order-detail">
-            {move || order.get().map(|o| {
-                let pending = o.status.is_pending_confirmation();
-                let void_block = match (&o.status, o.tenders.iter().any(|t| matches!(t, till_core::order::Tender::Card { .. }))) {
-                    (OrderStatus::Voided, _) => Some("Already voided"),
-                    _ if pending => Some("Payment pending confirmation — do not void"),
-                    (_, true) => Some("Refund the card payment before voiding"),
-                    _ => None,
-                };
-                let receipt = format!("/receipt/{}", o.id);
-                let download = download.clone();
-                let void = void.clone();
-                view! {
-                    <h1>"Order " {o.number.to_string()}</h1>
-                    <p class="status-line">"Status: " <strong aria-label="Order status">{status_text(&o)}</strong></p>
-                    {move || message.get().map(|m| view! { <p role="status" class="message">{m}</p> })}
-                    <div class="options">
-                        <button aria-haspopup="menu" aria-expanded=move || menu.get().to_string() on:click=move |_| menu.update(|m| *m = !*m)>"Options"</button>
-                        <Show when=move || menu.get()>
-                            <div role="menu" class="menu">
-                                <button role="menuitem" on:click=download.clone()>"Download"</button>
-                                <a role="menuitem" class="button" href=receipt.clone()>"Print receipt"</a>
-                                <button role="menuitem" disabled=void_block.is_some() title=void_block.unwrap_or("") on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
-                                {void_block.map(|r| view! { <p class="reason">{r}</p> })}
-                            </div>
-                        </Show>
-                    </div>
-                    <Show when=move || confirm_void.get()>
-                        <div class="confirm" role="group" aria-label="Void this order?">
-                            <span>"Void this order? It stays on record as voided."</span>
-                            <button on:click=void.clone()>"Yes, void"</button>
-                            <button on:click=move |_| confirm_void.set(false)>"Keep"</button>
-                        </div>
-                    </Show>
-                    <h2>"Lines"</h2>
-                    <ul>{o.lines.iter().map(|l| view! { <li>{format!("{} × {} — {}", l.quantity, l.name, l.unit_price)}</li> }).collect_view()}</ul>
-                    <p>"Total: " {o.totals.total.to_string()}</p>
-                    <h2>"Payments"</h2>
-                    <ul aria-label="Payments">{o.tenders.iter().map(|t| view! { <li>{tender_text(t)}</li> }).collect_view()}</ul>
-                    <h2>"Card payment attempts"</h2>
-                    <ul aria-label="Card payment attempts">
-                        {move || attempts.get().into_iter().map(|a| view! {
-                            <li>{format!("{} — {} ({})", a.amount, a.state.label(), &a.reference.to_string()[..8])}</li>
-                        }).collect_view()}
-                    </ul>
-                }
-            })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || loaded.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" role="alert">{format!("The order could not be read: {e}")}</p> }.into_any(),
+                    Ok(None) => view! { <p role="alert">"No such order on this register."</p> }.into_any(),
+                    Ok(Some(d)) => view! { <OrderDetail detail=d/> }.into_any(),
+                })}
+            </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn OrderDetail(detail: Detail) -> impl IntoView {
+    let app = use_app();
+    let Detail { order: o, attempts } = detail;
+    let id = o.id;
+    let menu = RwSignal::new(false);
+    let confirm_void = RwSignal::new(false);
+    let void_block = o.can_void(&attempts).err().map(|e| e.to_string());
+    let status = o.status_text(&attempts);
+    let receipt = format!("/receipt/{}", o.id);
+    let message = move || {
+        app.order_message
+            .get()
+            .filter(|(o, _)| *o == id)
+            .map(|(_, m)| m)
+    };
+    let (a1, a2) = (use_app(), use_app());
+    let download = move |_| {
+        menu.set(false);
+        a1.order_message.set(Some((id, "Downloading…".into())));
+        act(&a1, Action::Download { order_id: id });
+    };
+    let void = move |_| {
+        confirm_void.set(false);
+        act(&a2, Action::Void { order_id: id });
+    };
+    let blocked = void_block.clone();
+    view! {
+        <h1>"Order " {o.number.to_string()}</h1>
+        <p class="status-line">"Status: " <strong aria-label="Order status">{status}</strong></p>
+        {move || message().map(|m| view! { <p role="status" class="message">{m}</p> })}
+        <div class="options">
+            <button aria-haspopup="menu" aria-expanded=move || menu.get().to_string() on:click=move |_| menu.update(|m| *m = !*m)>"Options"</button>
+            <Show when=move || menu.get()>
+                <div role="menu" class="menu">
+                    <button role="menuitem" on:click=download>"Download"</button>
+                    <a role="menuitem" class="button" href=receipt.clone()>"Print receipt"</a>
+                    <button role="menuitem" disabled=blocked.is_some() title=blocked.clone().unwrap_or_default() on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
+                    {blocked.clone().map(|r| view! { <p class="reason">{r}</p> })}
+                </div>
+            </Show>
+        </div>
+        <Show when=move || confirm_void.get()>
+            <div class="confirm" role="group" aria-label="Void this order?">
+                <span>"Void this order? It stays on record as voided."</span>
+                <button on:click=void>"Yes, void"</button>
+                <button on:click=move |_| confirm_void.set(false)>"Keep"</button>
+            </div>
+        </Show>
+        <h2>"Lines"</h2>
+        <ul>{o.lines.iter().map(|l| view! { <li>{format!("{} × {} — {}", l.quantity, l.name, l.unit_price)}</li> }).collect_view()}</ul>
+        <p>"Total: " {o.totals.total.to_string()}</p>
+        <h2>"Payments"</h2>
+        <ul aria-label="Payments">{o.tenders.iter().map(|t| view! { <li>{tender_text(t)}</li> }).collect_view()}</ul>
+        {(!o.refund_due.is_empty()).then(|| view! {
+            <h2>"Refund due"</h2>
+            <ul aria-label="Refund due">{o.refund_due.iter().map(|r| view! {
+                <li>{format!("{} to {} •••• {} (card payment {} was approved after this order was settled)", r.amount, r.card.brand, r.card.last4, r.reference.short())}</li>
+            }).collect_view()}</ul>
+        })}
+        <h2>"Card payment attempts"</h2>
+        <ul aria-label="Card payment attempts">
+            {attempts.iter().map(|a| view! {
+                <li>{format!("{} — {} ({})", a.amount, a.state.label(), a.reference.short())}</li>
+            }).collect_view()}
+        </ul>
     }
 }

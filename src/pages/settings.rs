@@ -35,6 +35,7 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         bridge_url: check_url("The bridge URL", &f.bridge_url)?,
         pairing_token: need("pairing token", &f.pairing_token)?,
         result_wait_secs: f.result_wait_secs,
+        auto_print: f.auto_print,
     })
 }
 
@@ -60,6 +61,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             .and_then(|s| s.result_wait_secs)
             .map(|s| s.to_string()),
     );
+    let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
 
@@ -86,6 +88,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             bridge_url: bridge_url.get_untracked(),
             pairing_token: pairing_token.get_untracked(),
             result_wait_secs,
+            auto_print: auto_print.get_untracked(),
         };
         let settings = match validate(&form) {
             Ok(s) => s,
@@ -94,16 +97,19 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 return;
             }
         };
-        let app = app.clone();
+        let app = app;
         spawn_local(async move {
-            match app.db.save_settings(&settings).await {
+            match app.db().save_settings(&settings).await {
                 Ok(()) => {
                     error.set(None);
                     saved.set(true);
                     app.settings.set(Some(settings));
                     app.persistent
                         .set(crate::components::status_bar::persisted().await);
-                    crate::app::sync_catalog(app.clone()).await;
+                    // The register starts (or starts again) from its storage
+                    // with the new settings.
+                    crate::runner::start(&app);
+                    crate::app::sync_catalog(app).await;
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -129,6 +135,10 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 {input("Bridge URL", bridge_url, "url")}
                 {input("Pairing token", pairing_token, "password")}
                 {input("Card result wait (seconds)", result_wait, "text")}
+                <label class="field checkbox">
+                    <input type="checkbox" prop:checked=move || auto_print.get() on:change=move |ev| auto_print.set(event_target_checked(&ev))/>
+                    <span>"Print the receipt by itself when a sale is paid"</span>
+                </label>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
                 {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}

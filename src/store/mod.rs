@@ -5,11 +5,17 @@
 //! | store | key | indexes | what |
 //! |---|---|---|---|
 //! | `settings` | `"settings"` | | OMS URL, register, tokens, bridge |
-//! | `meta` | a name | | catalog ETag and version, the open cart, the order sequence |
+//! | `meta` | a name | | catalog ETag and version, the current sale (its id and cart), the order sequence per day |
 //! | `products` | `id` | `sku`, `barcode` (multi-entry), `category` | the catalog |
 //! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
 //! | `outbox` | `[order_id, version]` | `due` | what the OMS has not stored yet |
 //! | `payments` | `reference` | `order`, `state` | card payment attempts |
+//!
+//! Every write the register decides goes through [`exec::execute`]: one
+//! [`till_core::register::StoreTx`] is one transaction, with the same
+//! meaning as till-core's in-memory reference store (`memstore`), which the
+//! simulator and the register's tests use. A browser test runs the same
+//! transactions against both and compares.
 //!
 //! Rules (STYLE, TOOLCHAIN): compute first, then open one transaction that
 //! holds only IndexedDB requests, commit it explicitly, and abort it on the
@@ -18,6 +24,7 @@
 //! (orders, outbox entries, payment attempts) use **strict durability**:
 //! Chrome's default is relaxed, which may lose the last writes on a crash.
 
+pub mod exec;
 pub mod repo;
 pub mod schema;
 
@@ -165,11 +172,13 @@ impl Db {
 
     /// Runs one logical write in one transaction: `ops` issues the requests;
     /// on its error the transaction is aborted (nothing of it is written);
-    /// otherwise it is committed and awaited.
-    pub async fn commit<F, Fut>(&self, tx: Transaction, ops: F) -> Result<(), StoreError>
+    /// otherwise it is committed and awaited. `E` lets a caller carry its
+    /// own refusals (a rule that said no) beside storage errors.
+    pub async fn commit<F, Fut, E>(&self, tx: Transaction, ops: F) -> Result<(), E>
     where
         F: FnOnce(Transaction) -> Fut,
-        Fut: std::future::Future<Output = (Transaction, Result<(), StoreError>)>,
+        Fut: std::future::Future<Output = (Transaction, Result<(), E>)>,
+        E: From<StoreError>,
     {
         let (tx, result) = ops(tx).await;
         if let Err(e) = result {
@@ -178,16 +187,18 @@ impl Db {
         }
         let raw: IdbTransaction = tx.into();
         let tx = Transaction::from(raw.clone());
-        match tx.commit()?.await {
+        let committed = tx.commit().map_err(StoreError::from)?.await;
+        let failed = |fallback: StoreError| {
+            raw.error()
+                .map(|d| from_dom_error(&d.name(), &d.message()))
+                .unwrap_or(fallback)
+        };
+        match committed {
             Ok(TransactionResult::Committed) => Ok(()),
-            Ok(TransactionResult::Aborted) => Err(raw
-                .error()
-                .map(|d| from_dom_error(&d.name(), &d.message()))
-                .unwrap_or(StoreError::Failed("the transaction was aborted".into()))),
-            Err(e) => Err(raw
-                .error()
-                .map(|d| from_dom_error(&d.name(), &d.message()))
-                .unwrap_or_else(|| e.into())),
+            Ok(TransactionResult::Aborted) => {
+                Err(failed(StoreError::Failed("the transaction was aborted".into())).into())
+            }
+            Err(e) => Err(failed(e.into()).into()),
         }
     }
 

@@ -15,7 +15,15 @@ async function attemptFor(page) {
   return attempts.sort((a, b) => b.requested_at - a.requested_at)[0];
 }
 
-test("approve: the popup closes by itself, the order is paid, the OMS has the payment", async ({ page, request }) => {
+/// The seed article: a successful payment "will automatically close your
+/// payment and bring you back to the register page".
+async function backOnTheRegister(page) {
+  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+}
+
+test("approve: the popup closes by itself, back to the register, the order is paid, the OMS has the payment", async ({ page, request }) => {
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);
@@ -23,17 +31,17 @@ test("approve: the popup closes by itself, the order is paid, the OMS has the pa
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await expect(dialog(page)).toBeVisible();
   await expect(dialog(page).getByText("Processing…")).toBeVisible();
+  await expect(dialog(page).getByText("€2.40")).toBeVisible();
   await expect(dialog(page).getByRole("button", { name: /^Cancel \(\d+ s\)$/ })).toBeVisible();
   await expect(dialog(page)).toHaveCount(0, { timeout: 15_000 });
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible();
+  await backOnTheRegister(page);
+  const attempt = await attemptFor(page);
+  expect(attempt.state).toBe("approved");
+  await page.goto(`/receipt/${attempt.order_id}`);
   const receipt = page.getByRole("article", { name: "Receipt" });
   await expect(receipt).toContainText("PAID");
   await expect(receipt).toContainText("Card €2.40");
-  const attempt = await attemptFor(page);
-  expect(attempt.state).toBe("approved");
   await expect.poll(async () => (await omsPayments(request, attempt.order_id)).length, { timeout: 15_000 }).toBe(1);
-  await page.getByRole("link", { name: "New sale" }).click();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
 });
 
 test("decline: back to the payment page with the reason", async ({ page, request }) => {
@@ -60,7 +68,7 @@ test("cancel within 30 s: back to the payment page, then pay by cash", async ({ 
   await page.getByRole("button", { name: "€5.00" }).click();
   await expect(page.getByLabel("Change due")).toHaveText("€1.20");
   await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(page.getByRole("article", { name: "Receipt" })).toContainText("Change");
+  await expect(page.getByRole("alert").filter({ hasText: "Change €1.20" })).toBeVisible();
   const attempt = await attemptFor(page);
   expect(attempt.state).toBe("cancelled");
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(0);
@@ -76,7 +84,7 @@ test("cancel after capture: the popup shows the real result", async ({ page, req
   await expect(dialog(page).getByText("Too late to cancel")).toBeVisible();
   const attempt = await attemptFor(page);
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await backOnTheRegister(page);
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(1);
 });
 
@@ -92,7 +100,7 @@ test("hidden result: the first Re-sync finds it and the order is paid", async ({
   const attempt = await attemptFor(page);
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
   await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await backOnTheRegister(page);
   await expect.poll(async () => (await omsPayments(request, attempt.order_id)).length, { timeout: 15_000 }).toBe(1);
 });
 
@@ -127,8 +135,13 @@ test("split tender: part cash, the rest by card", async ({ page }) => {
   await expect(page.getByLabel("Amount due")).toHaveText("€6.00");
   await expect(page.getByRole("list", { name: "Paid so far" })).toContainText("Cash €4.00");
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await backOnTheRegister(page);
+  // "Print receipt" on the notice prints this sale's receipt.
+  await page.getByRole("button", { name: "Print receipt" }).click();
+  const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
+  await page.goto(`/receipt/${order.id}`);
   const receipt = page.getByRole("article", { name: "Receipt" });
-  await expect(receipt).toContainText("Card €6.00", { timeout: 15_000 });
+  await expect(receipt).toContainText("Card €6.00");
   await expect(receipt).toContainText("Cash €4.00");
   await expect(receipt).toContainText("PAID");
 });
@@ -179,8 +192,11 @@ test("the double-charge guard refuses a second card attempt while one is in doub
       }),
     order.id,
   );
+  // The register did not know of it (it was planted behind its back): the
+  // guard inside the write-ahead transaction refuses, before anything is sent.
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await expect(page.getByRole("alert")).toContainText("A card payment for this order is still pending confirmation");
+  await expect(page.getByRole("alert").filter({ hasText: "A card payment is in progress for this sale" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: "Nothing was charged" })).toBeVisible();
   await expect(dialog(page)).toHaveCount(0);
 });
 
@@ -193,7 +209,7 @@ test("reload while processing: the popup comes back after a status query, and on
   await expect(dialog(page).getByText("Processing…")).toBeVisible();
   await page.reload();
   await expect(dialog(page)).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await backOnTheRegister(page);
   const attempt = await attemptFor(page);
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(1);
   expect(await stored(page, "payments")).toHaveLength(1);
@@ -213,7 +229,7 @@ test("reload while the result is unknown: the popup comes back in the same state
   const attempt = await attemptFor(page);
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
   await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await backOnTheRegister(page);
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(1);
 });
 
@@ -226,13 +242,20 @@ test("reload while requested: the bridge never got it, so nothing was charged an
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await expect(dialog(page)).toBeVisible();
   await expect.poll(async () => (await stored(page, "payments")).map((a) => a.state)).toEqual(["requested"]);
-  // The reload abandons the held request: the bridge never hears of it.
+  // The reload abandons the held request: the bridge never hears of it,
+  // and says so for good (a start that arrived now would be refused).
   await page.reload();
-  await expect(page.getByRole("alert").filter({ hasText: "never received the payment" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: "never reached the terminal" })).toBeVisible({ timeout: 15_000 });
   expect((await stored(page, "payments")).map((a) => a.state)).toEqual(["failed"]);
   await page.unroute(`${env.bridge}/v1/payments`);
+  const held = (await stored(page, "payments"))[0];
+  const late = await request.post(`${env.bridge}/v1/payments`, {
+    headers: { "X-Pairing-Token": env.pairingToken },
+    data: { reference: held.reference, order_id: held.order_id, amount: held.amount.amount, currency: held.amount.currency },
+  });
+  expect(late.status(), "a late start of a never-received payment is refused").toBe(409);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await backOnTheRegister(page);
   const all = await stored(page, "payments");
   expect(all.map((a) => a.state).sort()).toEqual(["approved", "failed"]);
   const failed = all.find((a) => a.state === "failed");

@@ -33,7 +33,7 @@ test("with the OMS down and no network, the register still opens and rings up it
   await serviceWorkerReady(page);
   await expect(page.getByRole("button", { name: "Espresso", exact: true })).toBeVisible();
 
-  await request.post("/_faults/down", { data: { seconds: 120 } });
+  await request.post("/_faults/down", { data: null });
   try {
     await context.setOffline(true);
     await page.reload();

@@ -17,9 +17,9 @@ async function cashSale(page, name) {
   const due = await page.getByLabel("Amount due").textContent();
   await page.getByRole("button", { name: due, exact: true }).click();
   await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible();
-  await page.getByRole("link", { name: "New sale" }).click();
+  // Paid: back on the register by itself, ready for the next sale.
   await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
 }
 
 async function omsDay(request) {
@@ -44,16 +44,18 @@ async function closeUnpaid(page, request, name) {
 }
 
 test("50 sales while the OMS is down all reach it exactly once when it is back", async ({ page, request }) => {
-  test.setTimeout(180_000);
+  // However long the 50 sales take on this machine, the back office stays
+  // down until the test lifts it (hole 14: a fixed outage once ended first).
+  test.setTimeout(300_000);
   await setUp(page);
-  await request.post("/_faults/down", { data: { seconds: 120 } });
+  await request.post("/_faults/down", { data: null });
   for (let i = 0; i < 50; i++) await cashSale(page, "Espresso");
   const ids = (await stored(page, "orders")).map((o) => o.id);
   expect(ids).toHaveLength(50);
   await expect(page.getByRole("status", { name: "Status" })).toContainText("50 unsynced");
-  // Back, but slow: the drain's progress shows.
-  await request.post("/_faults/reset", { data: null });
+  // Back, but slow: the drain's progress shows while the batch is on its way.
   await request.post("/_faults/latency", { data: { ms: 3000 } });
+  await request.post("/_faults/up", { data: null });
   await expect(page.getByText(/Syncing \d+ \/ 50/)).toBeVisible({ timeout: 60_000 });
   await expect(page.getByRole("status", { name: "Status" })).toContainText("0 unsynced", { timeout: 60_000 });
   const inOms = (await omsDay(request)).filter((o) => ids.includes(o.id));
@@ -89,7 +91,7 @@ test("the seed article end to end: unpaid, reported to the OMS, Options → Down
   await expect.poll(async () => (await omsPayments(request, attempt.order_id)).length, { timeout: 15_000 }).toBe(1);
 
   await row().getByRole("link", { name: order.number }).click();
-  await expect(page.getByLabel("Order status")).toHaveText("unpaid");
+  await expect(page.getByLabel("Order status")).toHaveText("unpaid — payment pending confirmation");
   await page.getByRole("button", { name: "Options" }).click();
   await page.getByRole("menuitem", { name: "Download" }).click();
   await expect(page.getByLabel("Order status")).toHaveText("paid", { timeout: 15_000 });
@@ -140,7 +142,7 @@ test("the Z report's totals equal the sales made", async ({ page, request }) => 
   await ringUp(page, "Mocha"); // €4.40 by card
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await expect(page.getByRole("heading", { name: "Receipt" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
   await page.getByRole("link", { name: "Day end" }).click();
   await page.getByRole("button", { name: "Close day" }).click();
   const z = page.getByRole("article", { name: "Z report" });
@@ -149,11 +151,12 @@ test("the Z report's totals equal the sales made", async ({ page, request }) => 
   await expect(z.getByLabel("Cash total")).toHaveText("€4.35");
   await expect(z.getByLabel("Card total")).toHaveText("€4.40");
   await expect(z.getByLabel("Unpaid orders")).toHaveText("none");
+  await expect(z.getByLabel("Payments in doubt")).toHaveText("0");
 });
 
 test("the data safety panel shows what is unsynced and exports it", async ({ page, request }) => {
   await setUp(page);
-  await request.post("/_faults/down", { data: { seconds: 60 } });
+  await request.post("/_faults/down", { data: null });
   await cashSale(page, "Espresso");
   await page.getByRole("link", { name: /Data safety: 1 unsynced/ }).click();
   await expect(page.getByRole("heading", { name: "Data safety" })).toBeVisible();

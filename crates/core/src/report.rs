@@ -113,6 +113,60 @@ pub fn z_report(
     Ok(r)
 }
 
+/// One row of Register Sales.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalesRow {
+    pub order: Order,
+    /// The back office has not stored its latest version yet.
+    pub unsynced: bool,
+    /// A card payment of it is in doubt (live, or pending confirmation).
+    pub in_doubt: bool,
+    /// Rung up on an earlier business day (shown because it still needs
+    /// someone: a payment in doubt, a sync, a refund).
+    pub earlier: bool,
+}
+
+/// What Register Sales lists: this register's orders of `today`, and from
+/// any earlier day every order that still needs someone: a card payment in
+/// doubt (its Download must stay reachable), an order not yet in the back
+/// office, a refund due. Newest first.
+pub fn register_sales(
+    orders: Vec<Order>,
+    attempts: &[crate::payment::Attempt],
+    unsynced: &std::collections::HashSet<crate::order::OrderId>,
+    register: &crate::order::RegisterId,
+    today: BusinessDate,
+) -> Vec<SalesRow> {
+    let mut rows: Vec<SalesRow> = orders
+        .into_iter()
+        .filter(|o| o.register() == register)
+        .filter_map(|order| {
+            let in_doubt = attempts
+                .iter()
+                .any(|a| a.order_id == order.id && a.state.is_in_doubt());
+            let unsynced = unsynced.contains(&order.id);
+            let earlier = order.number.date() != today;
+            let needs_someone = in_doubt
+                || unsynced
+                || order.status.is_pending_confirmation()
+                || !order.refund_due.is_empty();
+            (!earlier || needs_someone).then_some(SalesRow {
+                order,
+                unsynced,
+                in_doubt,
+                earlier,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.order
+            .created_at
+            .cmp(&a.order.created_at)
+            .then(b.order.number.cmp(&a.order.number))
+    });
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +219,37 @@ mod tests {
         );
         let tax: i64 = r.taxes.iter().map(|t| t.tax.minor()).sum();
         assert_eq!(tax, 2 * (58 + 10));
+    }
+
+    /// Hole 10: a pending order from an earlier day stays in Register
+    /// Sales, so its Download stays reachable; a settled one does not.
+    #[test]
+    fn register_sales_keeps_earlier_orders_that_still_need_someone() {
+        let today = BusinessDate::new(2026, 11, 28).unwrap();
+        let mut pending = order(); // rung up on 2026-11-27
+        pending.close_unpaid(pref(2), Timestamp(5)).unwrap();
+        let mut done = order();
+        done.id = crate::order::tests::order_id(2);
+        done.add_tender(
+            Tender::cash(eur(1000), done.due().unwrap()).unwrap(),
+            Timestamp(2),
+        )
+        .unwrap();
+        let register = crate::order::RegisterId::new("R1").unwrap();
+        let rows = register_sales(
+            vec![pending.clone(), done.clone()],
+            &[],
+            &Default::default(),
+            &register,
+            today,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].order.id, pending.id);
+        assert!(rows[0].earlier);
+        let unsynced = [done.id].into_iter().collect();
+        let rows = register_sales(vec![done.clone()], &[], &unsynced, &register, today);
+        assert_eq!(rows.len(), 1, "not yet in the back office");
+        let other = crate::order::RegisterId::new("R2").unwrap();
+        assert!(register_sales(vec![done], &[], &unsynced, &other, today).is_empty());
     }
 }

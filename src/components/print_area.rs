@@ -1,0 +1,47 @@
+//! Prints a receipt from wherever the cashier is: the register's notice
+//! ("Print receipt"), or by itself when a sale is paid and the store turned
+//! automatic printing on. The receipt renders in a print-only area and the
+//! browser's print dialog opens; the screen stays where it was.
+
+use crate::pages::receipt::Receipt;
+use crate::state::use_app;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::order::Order;
+
+#[component]
+pub fn PrintArea() -> impl IntoView {
+    let app = use_app();
+    let order = RwSignal::new(None::<Order>);
+    {
+        Effect::new(move |_| {
+            let Some(id) = app.print.get() else { return };
+            let app = app;
+            spawn_local(async move {
+                match app.db().order(&id.to_string()).await {
+                    Ok(Some(o)) => order.set(Some(o)),
+                    Ok(None) => app
+                        .alert
+                        .set(Some("That order is not on this register.".into())),
+                    Err(e) => app.alert.set(Some(e.to_string())),
+                }
+                app.print.set(None);
+            });
+        });
+    }
+    // Once the receipt is in the page, print it (the dialog blocks until
+    // the cashier is done), then take it out again.
+    Effect::new(move |_| {
+        if order.get().is_some() {
+            if let Some(w) = web_sys::window() {
+                let _ = w.print();
+            }
+            order.set(None);
+        }
+    });
+    view! {
+        <div class="print-area" aria-hidden="true">
+            {move || order.get().map(|o| view! { <Receipt order=o/> })}
+        </div>
+    }
+}

@@ -1,0 +1,242 @@
+//! The register's effect runner: carries out what till-core's [`Register`]
+//! asks for and feeds back what happened. It decides nothing.
+//!
+//! - [`dispatch`] hands one input to the register with the current time,
+//!   then performs the commands it returns: a storage transaction
+//!   ([`crate::store::exec`]), a request to the bridge or the back office,
+//!   or something the screen must show;
+//! - every answer comes back through [`dispatch`] as an input;
+//! - one browser timer is armed from the register's `poll_timeout` after
+//!   every input (nothing here polls on a fixed interval).
+//!
+//! Storage transactions are started in the order the register issued them
+//! (each task opens its transaction before its first await, and tasks start
+//! in spawn order): IndexedDB then runs them in that order.
+
+use crate::net::bridge::Bridge;
+use crate::net::oms::Oms;
+use crate::platform;
+use crate::state::AppState;
+use crate::store::exec;
+use crate::store::repo::Settings;
+use gloo_timers::callback::Timeout;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::cart::Cart;
+use till_core::payment::{PaymentConfig, Request};
+use till_core::register::{
+    Action, BridgeCall, Command, Input, OmsCall, OmsReply, Page, Register, RegisterConfig, UiEvent,
+};
+use till_core::time::Duration;
+
+/// The register's configuration from the settings.
+fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String> {
+    let register = till_core::order::RegisterId::new(settings.register_id.clone())
+        .map_err(|e| e.to_string())?;
+    let mut payment = PaymentConfig::default();
+    if let Some(secs) = settings.result_wait_secs {
+        payment.result_wait = Duration::from_secs(secs);
+    }
+    Ok(RegisterConfig {
+        register,
+        currency: app.currency(),
+        payment,
+        utc_offset_min: platform::utc_offset_min(),
+        auto_print: settings.auto_print,
+    })
+}
+
+/// Creates the register of this tab and starts it (reads its storage,
+/// resumes an interrupted card payment, syncs, reconciles).
+pub fn start(app: &AppState) {
+    let Some(settings) = app.settings.get_untracked() else {
+        return;
+    };
+    let config = match config(&settings, app) {
+        Ok(c) => c,
+        Err(e) => return app.alert.set(Some(e)),
+    };
+    let mut register = Register::new(config, platform::seed());
+    let first = register.start(platform::now());
+    app.machine.set_value(Some(register));
+    perform_all(app, first);
+}
+
+/// Feeds one input to the register and performs what follows.
+pub fn dispatch(app: &AppState, input: Input) {
+    let now = platform::now();
+    let offset = platform::utc_offset_min();
+    let cmds = app
+        .machine
+        .try_update_value(|m| {
+            m.as_mut().map(|r| {
+                r.set_utc_offset(offset);
+                r.handle(input, now)
+            })
+        })
+        .flatten();
+    if let Some(cmds) = cmds {
+        perform_all(app, cmds);
+    }
+}
+
+/// A cashier's action.
+pub fn act(app: &AppState, action: Action) {
+    dispatch(app, Input::Cashier(action));
+}
+
+/// Changes the current sale's cart through the register (which refuses
+/// while the cart is locked, and says why).
+pub fn edit_cart<E: std::fmt::Display>(
+    app: &AppState,
+    change: impl FnOnce(&mut Cart) -> Result<(), E>,
+) -> Result<(), String> {
+    let mut cart = app.cart();
+    change(&mut cart).map_err(|e| e.to_string())?;
+    act(app, Action::EditCart(cart));
+    Ok(())
+}
+
+fn perform_all(app: &AppState, cmds: Vec<Command>) {
+    for c in cmds {
+        perform(app, c);
+    }
+    app.rev.update(|n| *n += 1);
+    arm_timer(app);
+}
+
+fn perform(app: &AppState, cmd: Command) {
+    match cmd {
+        Command::Store { op, tx } => {
+            let app = *app;
+            spawn_local(async move {
+                let result = exec::execute(&app.db(), &tx).await;
+                dispatch(&app, Input::Stored { op, result });
+            });
+        }
+        Command::Bridge(call) => {
+            let Some(settings) = app.settings.get_untracked() else {
+                return;
+            };
+            let app = *app;
+            spawn_local(async move {
+                let input = bridge_call(&settings, call).await;
+                dispatch(&app, input);
+            });
+        }
+        Command::Oms(call) => {
+            let Some(settings) = app.settings.get_untracked() else {
+                return;
+            };
+            let app = *app;
+            spawn_local(async move {
+                let reply = oms_call(&settings, call).await;
+                dispatch(&app, Input::Oms(reply));
+            });
+        }
+        Command::Ui(e) => ui(app, e),
+    }
+}
+
+fn bridge_of(s: &Settings) -> Bridge {
+    Bridge {
+        base: s.bridge_url.clone(),
+        token: s.pairing_token.clone(),
+    }
+}
+
+async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
+    let bridge = bridge_of(settings);
+    let (reference, to, reply) = match call {
+        BridgeCall::Health => {
+            return Input::BridgeHealth {
+                reachable: bridge.health().await,
+            }
+        }
+        BridgeCall::Probe { reference } => (reference, Request::Probe, bridge.probe().await),
+        BridgeCall::Start(s) => (s.reference, Request::Start, bridge.start(&s).await),
+        BridgeCall::Status { reference, to } => (reference, to, bridge.status(&reference).await),
+        BridgeCall::Cancel { reference } => {
+            (reference, Request::Cancel, bridge.cancel(&reference).await)
+        }
+    };
+    Input::Bridge {
+        reference,
+        to,
+        reply,
+    }
+}
+
+async fn oms_call(settings: &Settings, call: OmsCall) -> OmsReply {
+    let oms = Oms {
+        base: settings.oms_url.clone(),
+        token: settings.register_token.clone(),
+    };
+    match call {
+        OmsCall::Health => OmsReply::Health {
+            reachable: oms.health().await,
+        },
+        OmsCall::SendBatch { batch, orders } => OmsReply::Batch {
+            batch,
+            result: oms.send_batch(&orders).await,
+        },
+        OmsCall::Lookup { order_id } => OmsReply::Lookup {
+            order_id,
+            result: oms
+                .order(&order_id)
+                .await
+                .map(|l| l.map(Box::new))
+                .map_err(Into::into),
+        },
+        OmsCall::Day { date } => OmsReply::Day {
+            date,
+            result: oms.day_numbers(&settings.register_id, date).await,
+        },
+    }
+}
+
+/// What the screen does with the register's word.
+fn ui(app: &AppState, e: UiEvent) {
+    match e {
+        UiEvent::Navigate(page) => {
+            if page == Page::Register {
+                app.pay_message.set(None);
+            }
+            app.goto.set(Some(
+                match page {
+                    Page::Register => "/",
+                    Page::Pay => "/pay",
+                }
+                .into(),
+            ));
+        }
+        UiEvent::PayMessage(m) => app.pay_message.set(Some(m)),
+        UiEvent::RegisterMessage(m) => app.register_message.set(Some(m)),
+        UiEvent::Notice(n) => app.notice.set(Some(n)),
+        UiEvent::Alert(m) => app.alert.set(Some(m)),
+        UiEvent::Print(id) => app.print.set(Some(id)),
+        UiEvent::OrderWritten(_) => app.orders_rev.update(|n| *n += 1),
+        UiEvent::OrderMessage { order_id, text } => app.order_message.set(Some((order_id, text))),
+    }
+}
+
+/// One timer, at the register's `poll_timeout`.
+fn arm_timer(app: &AppState) {
+    let next = app
+        .machine
+        .with_value(|m| m.as_ref().and_then(Register::poll_timeout));
+    let app2 = *app;
+    let timer = next.map(|at| {
+        let wait = at
+            .saturating_since(platform::now())
+            .as_millis()
+            .min(u64::from(u32::MAX)) as u32;
+        // The tick runs after the timer's callback has returned: the
+        // dispatch re-arms (drops) this very timer.
+        Timeout::new(wait, move || {
+            spawn_local(async move { dispatch(&app2, Input::Tick) });
+        })
+    });
+    // Replacing the old timer drops (cancels) it.
+    app.timer.set_value(timer);
+}
