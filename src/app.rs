@@ -41,8 +41,7 @@ fn Shell(db: Db) -> impl IntoView {
     crate::pwa::register(state.update_available);
     let loaded = RwSignal::new(false);
 
-    // Start: settings and the stored catalog, then (in the tab that owns
-    // the register) the register itself and the catalog download.
+    // Start: settings and the stored catalog.
     {
         spawn_local(async move {
             match state.db().settings().await {
@@ -54,18 +53,22 @@ fn Shell(db: Db) -> impl IntoView {
                 .persistent
                 .set(crate::components::status_bar::persisted().await);
             loaded.set(true);
-            // Only the tab that owns the register runs it; another tab
-            // waits (and reloads when it takes over).
-            while state.owner.get_untracked().is_none() {
-                gloo_timers::future::TimeoutFuture::new(20).await;
-            }
-            if state.owner.get_untracked() != Some(true) {
+        });
+    }
+
+    // Then, once this tab owns the register (Web Locks) and it is set up:
+    // the register itself and the catalog download. Another tab waits (and
+    // reloads when it takes over).
+    {
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            let ready = loaded.get() && state.owner.get() == Some(true);
+            if !ready || started.get_value() || state.settings.get_untracked().is_none() {
                 return;
             }
-            if state.settings.get_untracked().is_some() {
-                crate::runner::start(&state);
-                sync_catalog(state).await;
-            }
+            started.set_value(true);
+            crate::runner::start(&state);
+            spawn_local(sync_catalog(state));
         });
     }
 

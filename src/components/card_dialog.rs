@@ -11,7 +11,24 @@ use till_core::register::Action;
 #[component]
 pub fn CardDialog() -> impl IntoView {
     let app = use_app();
-    // The countdown needs the clock: tick while the popup is open.
+    let open = move || app.register(|r| r.popup(platform::now()).is_some()) == Some(true);
+    view! {
+        <Show when=open>
+            <div class="backdrop">
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="card-title">
+                    <h2 id="card-title">"Card payment"</h2>
+                    <CardBody/>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// The popup's content. Mounted only while the popup is open, so its
+/// countdown ticker runs only then.
+#[component]
+fn CardBody() -> impl IntoView {
+    let app = use_app();
     let tick = RwSignal::new(0u64);
     let handle = set_interval_with_handle(
         move || tick.update(|t| *t += 1),
@@ -23,42 +40,25 @@ pub fn CardDialog() -> impl IntoView {
             h.clear();
         }
     });
-    let view_now = {
-        move || {
-            tick.track();
-            app.register(|r| r.popup(platform::now())).flatten()
-        }
-    };
-    let open = { move || view_now().is_some() };
-    let body = move || {
-        let v = view_now()?;
-        let (a1, a2, a3) = (app, app, app);
+    move || {
+        tick.track();
+        let v = app.register(|r| r.popup(platform::now())).flatten()?;
         Some(view! {
             <p class="card-amount">{v.amount.to_string()}</p>
             <p class="card-state" role="status">{v.title()}</p>
             <p class="card-instruction">{v.instruction()}</p>
             {v.note.clone().map(|n| view! { <p class="note">{n}</p> })}
             {v.cancel_secs_left.map(|s| view! {
-                <button class="cancel" on:click=move |_| act(&a1, Action::CancelCard)>{format!("Cancel ({s} s)")}</button>
+                <button class="cancel" on:click=move |_| act(&app, Action::CancelCard)>{format!("Cancel ({s} s)")}</button>
             })}
             {v.resyncs_left.map(|left| view! {
-                <button class="resync" disabled=v.resync_running on:click=move |_| act(&a2, Action::Resync)>
+                <button class="resync" disabled=v.resync_running on:click=move |_| act(&app, Action::Resync)>
                     {format!("Re-sync ({left} left)")}
                 </button>
             })}
             {v.can_close.then(|| view! {
-                <button class="close" on:click=move |_| act(&a3, Action::CloseCard)>"Close & back to Register"</button>
+                <button class="close" on:click=move |_| act(&app, Action::CloseCard)>"Close & back to Register"</button>
             })}
         })
-    };
-    view! {
-        <Show when=open>
-            <div class="backdrop">
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="card-title">
-                    <h2 id="card-title">"Card payment"</h2>
-                    {body}
-                </div>
-            </div>
-        </Show>
     }
 }

@@ -215,7 +215,8 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
                         let href = format!("/sales/{}", d.order_id);
                         view! {
                             <li>
-                                <a href=href>{format!("{} — {} ({}), {} ago", d.amount, d.state, d.reference.short(), age_text(d.age))}</a>
+                                <a href=href>{format!("{} — {}", d.amount, d.state)}</a>
+                                <span class="doubt-detail">{format!(" (payment {}, {} ago)", d.reference.short(), age_text(d.age))}</span>
                                 {d.note.map(|n| view! { <span class="note">{format!(" — {n}")}</span> })}
                             </li>
                         }

@@ -28,7 +28,7 @@ await page.getByRole("button", { name: /^Pay / }).click();
 await page.getByRole("button", { name: "Cash" }).click();
 await page.getByRole("button", { name: "€2.40", exact: true }).click();
 await page.getByRole("button", { name: "Confirm" }).click();
-await page.getByRole("heading", { name: "Receipt" }).waitFor();
+await page.getByRole("alert").filter({ hasText: /^Paid — order/ }).waitFor();
 await page.getByText("0 unsynced").waitFor({ timeout: 30_000 });
 
 const template = await page.evaluate(

@@ -23,7 +23,7 @@ async function backOnTheRegister(page) {
   await expect(cart(page).getByText("The cart is empty")).toBeVisible();
 }
 
-test("approve: the popup closes by itself, back to the register, the order is paid, the OMS has the payment", async ({ page, request }) => {
+test("hole 16: approve: the popup closes by itself, back to the register, the order is paid, the OMS has the payment", async ({ page, request }) => {
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);

@@ -43,7 +43,7 @@ async function closeUnpaid(page, request, name) {
   return attempts.find((a) => a.state === "closed_unpaid");
 }
 
-test("50 sales while the OMS is down all reach it exactly once when it is back", async ({ page, request }) => {
+test("hole 14: 50 sales while the OMS is down all reach it exactly once when it is back", async ({ page, request }) => {
   // However long the 50 sales take on this machine, the back office stays
   // down until the test lifts it (hole 14: a fixed outage once ended first).
   test.setTimeout(300_000);

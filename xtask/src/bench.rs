@@ -15,9 +15,16 @@
 //! - Sync (`tests/bench/sync.mjs`): the register draining 1,000 and 10,000
 //!   queued orders to a real OMS, next to posting the same number of orders
 //!   straight to the batch endpoint.
-//! - Sale commit (`tests/bench_store.rs`, ignored by the test tiers): an
-//!   order and its outbox entry in one strict transaction, next to a raw
+//! - Sale commit (`tests/bench_store.rs`, ignored by the test tiers): a
+//!   cash sale through the update path (read, decide, write order, outbox
+//!   entry, next sale, sequence) in one strict transaction, next to a raw
 //!   strict `put` of the same record.
+//! - Money safety: the deterministic simulator (`crates/sim`) over a
+//!   campaign of seeds, in seeds per second; and the browser chaos run
+//!   (`tests/e2e/chaos.spec.mjs`) of 200 sales through a seeded mix of
+//!   faults against the real OMS and bridge, whose figures (lost,
+//!   duplicated, stale in the OMS, double-charged, charged but not
+//!   recorded) have a goal of 0.
 //!
 //! Benchmarks are never assertions: they report, and a person compares.
 
@@ -98,6 +105,9 @@ pub fn run(args: &[String]) -> Result {
     drop(oms);
     result?;
 
+    simulator()?;
+    chaos(&data)?;
+
     let sys = system::start(&system::Options {
         host: "127.0.0.1",
         oms_port: 0,
@@ -122,4 +132,122 @@ pub fn run(args: &[String]) -> Result {
     drop(sys);
     let _ = std::fs::remove_dir_all(&data);
     result
+}
+
+/// Seeds of the simulator run by the bench (about a minute on 2 cores).
+const SIM_SEEDS: u64 = 10_000;
+/// Sales of the browser chaos run.
+const CHAOS_SALES: usize = 200;
+
+/// The whole-system simulator over a campaign of seeds.
+fn simulator() -> Result {
+    step(&format!("Simulator: {SIM_SEEDS} seeds (release)"));
+    proc::run(
+        Command::new("cargo")
+            .args(["build", "--release", "--locked", "-p", "till-sim"])
+            .current_dir(root()),
+    )?;
+    let (ok, out) = proc::run_captured(
+        Command::new(root().join("target/release/till-sim"))
+            .args(["--seeds", &SIM_SEEDS.to_string(), "--from", "5000000"])
+            .current_dir(root()),
+    )?;
+    let per_sec = out
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|w| w[1] == "seeds/s;")
+        .and_then(|w| w[0].parse::<f64>().ok());
+    println!("\nMoney safety: simulator (goal: every seed passes; a few thousand seeds a minute)");
+    println!("{:<28} {:>9} {:<8}", "benchmark", "value", "unit");
+    println!("{:<28} {:>9} {:<8}", "sim_seeds", SIM_SEEDS, "seeds");
+    println!(
+        "{:<28} {:>9.1} {:<8}",
+        "sim_seeds_per_s",
+        per_sec.unwrap_or(0.0),
+        "seeds/s"
+    );
+    println!(
+        "{{\"suite\":\"simulator\",\"results\":[{{\"name\":\"sim_seeds_passed\",\"value\":{},\"goal\":{SIM_SEEDS}}},{{\"name\":\"sim_seeds_per_s\",\"value\":{:.1}}}]}}",
+        if ok { SIM_SEEDS } else { 0 },
+        per_sec.unwrap_or(0.0)
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err("a simulator seed broke a promise (its seed and trace are above)".into())
+    }
+}
+
+/// The browser chaos run: sales through faults, then the figures.
+fn chaos(data: &std::path::Path) -> Result {
+    let sys = system::start(&system::Options {
+        host: "127.0.0.1",
+        oms_port: 0,
+        bridge_port: 0,
+        data: data.join("chaos"),
+        faults: true,
+        sim_delay_ms: Some(1000),
+        terminal_timeout_secs: Some(20),
+    })?;
+    step(&format!(
+        "Chaos: {CHAOS_SALES} sales through faults against the real OMS and bridge (about ten minutes)"
+    ));
+    let result = proc::run_captured(
+        Command::new(root().join("node_modules/.bin/playwright"))
+            .args([
+                "test",
+                "--config",
+                "tests/e2e/playwright.config.mjs",
+                "chaos",
+            ])
+            .env("TILL_CHAOS_SALES", CHAOS_SALES.to_string())
+            .env("TILL_BASE_URL", sys.oms_url())
+            .env("TILL_BRIDGE_URL", sys.bridge_url())
+            .env("TILL_REGISTER_ID", system::DEV_REGISTER)
+            .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
+            .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
+            .env("TILL_CHROMIUM", tools::chromium())
+            .current_dir(root()),
+    );
+    drop(sys);
+    let (ok, out) = result?;
+    let figures = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CHAOS "))
+        .unwrap_or("{}")
+        .to_owned();
+    println!("\nMoney safety: browser chaos run (goal: 0 for every figure but sales)");
+    println!("{:<28} {:>9} {:>6}", "figure", "value", "goal");
+    for name in [
+        "sales",
+        "lost",
+        "duplicated",
+        "stale_in_oms",
+        "double_charged",
+        "charged_not_recorded",
+    ] {
+        let value = json_number(&figures, name).map_or("?".into(), |v| v.to_string());
+        let goal = if name == "sales" {
+            CHAOS_SALES.to_string()
+        } else {
+            "0".into()
+        };
+        println!("{name:<28} {value:>9} {goal:>6}");
+    }
+    println!("{{\"suite\":\"chaos\",\"figures\":{figures}}}");
+    if ok {
+        Ok(())
+    } else {
+        Err("the chaos run failed (its output is above)".into())
+    }
+}
+
+/// The number after `"name":` in a flat JSON object.
+fn json_number(json: &str, name: &str) -> Option<u64> {
+    let rest = &json[json.find(&format!("\"{name}\":"))? + name.len() + 3..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }

@@ -254,9 +254,14 @@ fn e2e() -> Outcome {
             sys.bridge_url(),
             big.url
         ));
+        let mut playwright = Command::new(root().join("node_modules/.bin/playwright"));
+        playwright.args(["test", "--config", "tests/e2e/playwright.config.mjs"]);
+        // After a deliberate change to a screen: new baselines, to review.
+        if std::env::var_os("TILL_UPDATE_SCREENSHOTS").is_some() {
+            playwright.arg("--update-snapshots");
+        }
         let result = proc::run_captured(
-            Command::new(root().join("node_modules/.bin/playwright"))
-                .args(["test", "--config", "tests/e2e/playwright.config.mjs"])
+            playwright
                 .env("TILL_BASE_URL", sys.oms_url())
                 .env("TILL_BRIDGE_URL", sys.bridge_url())
                 .env("TILL_BIG_CATALOG_URL", &big.url)

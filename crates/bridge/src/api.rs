@@ -372,8 +372,10 @@ pub async fn sim_drop_replies(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /_sim/reset`: every fault lifted.
+/// `POST /_sim/reset`: every fault lifted, and a next behaviour no payment
+/// took is forgotten: the terminal is back to its defaults.
 pub async fn sim_reset(State(state): State<AppState>) -> StatusCode {
+    sim(&state).clear_next();
     state.faults.down.store(false, Ordering::SeqCst);
     state.faults.latency_ms.store(0, Ordering::SeqCst);
     state.faults.drop_replies.store(0, Ordering::SeqCst);

@@ -244,6 +244,11 @@ impl Simulator {
         self.lock().next = Some(behaviour);
     }
 
+    /// Forgets a next behaviour no payment has taken yet.
+    pub fn clear_next(&self) {
+        self.lock().next = None;
+    }
+
     /// Makes a hidden (or never-learned) result visible to the bridge.
     pub fn reveal(&self, reference: &PaymentRef) -> bool {
         let mut s = self.lock();

@@ -224,7 +224,7 @@ mod tests {
     /// Hole 10: a pending order from an earlier day stays in Register
     /// Sales, so its Download stays reachable; a settled one does not.
     #[test]
-    fn register_sales_keeps_earlier_orders_that_still_need_someone() {
+    fn hole_10_register_sales_keeps_earlier_orders_that_still_need_someone() {
         let today = BusinessDate::new(2026, 11, 28).unwrap();
         let mut pending = order(); // rung up on 2026-11-27
         pending.close_unpaid(pref(2), Timestamp(5)).unwrap();

@@ -294,3 +294,13 @@ async fn the_served_document_is_the_one_the_tests_check_against() {
         .unwrap()
         .contains("| 53 |"));
 }
+
+#[tokio::test]
+async fn reset_puts_the_terminal_back_to_its_defaults() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    b.next(json!({"outcome": "decline", "delay_ms": 0})).await;
+    assert_eq!(b.post("/_sim/reset", &json!(null)).await.status(), 204);
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_for(&r, "approved", SOON).await;
+}

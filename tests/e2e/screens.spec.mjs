@@ -1,0 +1,109 @@
+// What the cashier sees, compared pixel by pixel with committed baselines
+// (taken in this same Chromium): a view that becomes unreadable (white text
+// on a white panel once hid the card popup's state, and neither axe nor the
+// DOM-reading tests noticed) fails here.
+//
+// The tablet's clock is fixed to a day no other test sells on, so order
+// numbers and dates are the same on every run; what still moves (a clock
+// time, a countdown) is masked. Regenerate after a deliberate change with
+// `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
+import { test, expect } from "@playwright/test";
+import { setUp, cart, simNext, simPost, stored, ringUp, goPay, dialog } from "./helpers.mjs";
+
+const DAY = new Date("2030-01-15T10:00:00");
+
+test.use({ viewport: { width: 1024, height: 768 } });
+
+const shot = { maxDiffPixelRatio: 0.01, animations: "disabled", caret: "hide" };
+
+test.beforeEach(async ({ page }) => {
+  await page.clock.install({ time: DAY });
+});
+
+/// The status bar settled: the back office and the bridge answered, nothing waits.
+async function settled(page) {
+  const status = page.getByRole("status", { name: "Status" });
+  await expect(status).toContainText("Online");
+  await expect(status).toContainText("Bridge: connected");
+  await expect(status).toContainText("0 unsynced");
+}
+
+async function cashSale(page, name) {
+  await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByLabel("Amount tendered").fill("10");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+}
+
+test("the register, the payment page, the receipt and Register Sales", async ({ page }) => {
+  await setUp(page);
+  await settled(page);
+  await expect(page).toHaveScreenshot("register-empty.png", shot);
+
+  await ringUp(page, "Espresso");
+  await ringUp(page, "Croissant");
+  await expect(cart(page).getByLabel("Total", { exact: true })).toHaveText("€4.35");
+  await expect(page).toHaveScreenshot("register-cart.png", shot);
+
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByLabel("Amount tendered").fill("10");
+  await expect(page.getByLabel("Change due")).toHaveText("€5.65");
+  await expect(page).toHaveScreenshot("payment-cash.png", shot);
+
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+  await settled(page);
+  await expect(page).toHaveScreenshot("register-paid-notice.png", shot);
+
+  const [order] = await stored(page, "orders");
+  await page.goto(`/receipt/${order.id}`);
+  const receipt = page.getByRole("article", { name: "Receipt" });
+  await expect(receipt).toContainText("PAID");
+  await expect(page).toHaveScreenshot("receipt.png", { ...shot, mask: [receipt.locator("header div").nth(1)] });
+
+  await page.getByRole("link", { name: "Back to Register" }).click();
+  await cashSale(page, "Mocha");
+  await page.getByRole("link", { name: "Register Sales" }).click();
+  await expect(page.getByRole("row")).toHaveCount(3);
+  await settled(page);
+  await expect(page).toHaveScreenshot("register-sales.png", { ...shot, mask: [page.locator("tbody td:nth-child(2)")] });
+});
+
+test("hole 15: every state of the card popup is readable", async ({ page, request }) => {
+  await setUp(page, { resultWait: 3 });
+  await settled(page);
+  await simNext(request, { outcome: "approve", delay_ms: 60000 });
+  await ringUp(page, "Cappuccino");
+  await goPay(page);
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  // Processing, with the Cancel window (its countdown masked).
+  await expect(dialog(page).getByText("Processing…")).toBeVisible();
+  const cancel = dialog(page).getByRole("button", { name: /^Cancel/ });
+  await expect(page).toHaveScreenshot("card-processing.png", { ...shot, mask: [cancel] });
+  await cancel.click();
+  await expect(page.getByRole("alert").filter({ hasText: "Payment cancelled" })).toBeVisible();
+  await expect(page).toHaveScreenshot("payment-card-cancelled.png", shot);
+
+  // The result is lost: Re-sync twice, then only Close.
+  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(dialog(page).getByRole("button", { name: "Re-sync (2 left)" })).toBeVisible({ timeout: 15_000 });
+  await expect(page).toHaveScreenshot("card-result-unknown.png", shot);
+  await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click();
+  await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
+  await expect(dialog(page).getByRole("button", { name: /Re-sync/ })).toHaveCount(0);
+  await expect(page).toHaveScreenshot("card-close-only.png", shot);
+  await dialog(page).getByRole("button", { name: "Close & back to Register" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "closed unpaid" })).toBeVisible();
+  await expect(page).toHaveScreenshot("register-closed-unpaid.png", shot);
+
+  // The manager's list of payments in doubt.
+  const [attempt] = (await stored(page, "payments")).filter((a) => a.state === "closed_unpaid");
+  await page.getByRole("link", { name: "Register Sales" }).click();
+  await expect(page.getByRole("list", { name: "Payments in doubt" })).toBeVisible();
+  await expect(page).toHaveScreenshot("register-sales-in-doubt.png", { ...shot, mask: [page.locator("tbody td:nth-child(2)"), page.locator(".doubt-detail")] });
+  await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
+});
