@@ -25,7 +25,7 @@ use leptos::task::spawn_local;
 use till_core::cart::Cart;
 use till_core::payment::{PaymentConfig, Request};
 use till_core::register::{
-    Action, BridgeCall, Command, Input, OmsCall, OmsReply, Page, Register, RegisterConfig, UiEvent,
+    Action, BridgeCall, Effect, Input, OmsCall, OmsReply, Page, Register, RegisterConfig, UiEvent,
 };
 use till_core::time::Duration;
 
@@ -97,7 +97,7 @@ pub fn edit_cart<E: std::fmt::Display>(
     Ok(())
 }
 
-fn perform_all(app: &AppState, cmds: Vec<Command>) {
+fn perform_all(app: &AppState, cmds: Vec<Effect>) {
     for c in cmds {
         perform(app, c);
     }
@@ -105,16 +105,16 @@ fn perform_all(app: &AppState, cmds: Vec<Command>) {
     arm_timer(app);
 }
 
-fn perform(app: &AppState, cmd: Command) {
+fn perform(app: &AppState, cmd: Effect) {
     match cmd {
-        Command::Store { op, tx } => {
+        Effect::Store { op, tx } => {
             let app = *app;
             spawn_local(async move {
                 let result = exec::execute(&app.db(), &tx).await;
                 dispatch(&app, Input::Stored { op, result });
             });
         }
-        Command::Bridge(call) => {
+        Effect::Bridge(call) => {
             let Some(settings) = app.settings.get_untracked() else {
                 return;
             };
@@ -124,7 +124,7 @@ fn perform(app: &AppState, cmd: Command) {
                 dispatch(&app, input);
             });
         }
-        Command::Oms(call) => {
+        Effect::Oms(call) => {
             let Some(settings) = app.settings.get_untracked() else {
                 return;
             };
@@ -134,7 +134,7 @@ fn perform(app: &AppState, cmd: Command) {
                 dispatch(&app, Input::Oms(reply));
             });
         }
-        Command::Ui(e) => ui(app, e),
+        Effect::Ui(e) => ui(app, e),
     }
 }
 

@@ -172,6 +172,25 @@ impl AppState {
             .unwrap_or_else(|| Cart::new(currency))
     }
 
+    /// The settings, or the error that says the register is not set up.
+    pub fn set_up(&self) -> Result<Settings, crate::error::AppError> {
+        self.settings
+            .get_untracked()
+            .ok_or(crate::error::AppError::Rule(
+                "Set up the register first.".into(),
+            ))
+    }
+
+    /// Today's business day on this tablet's clock (a wrong clock is an
+    /// error the cashier can fix, not a panic).
+    pub fn business_day(&self) -> Result<till_core::order::BusinessDate, crate::error::AppError> {
+        till_core::order::BusinessDate::at(
+            crate::platform::now(),
+            crate::platform::utc_offset_min(),
+        )
+        .map_err(|e| crate::error::AppError::Rule(e.to_string()))
+    }
+
     /// The catalog's currency (what a new cart holds).
     pub fn currency(&self) -> till_core::money::Currency {
         self.catalog

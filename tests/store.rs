@@ -8,12 +8,11 @@ use till::store::repo::{CatalogMeta, Settings};
 use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS};
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
-use till_core::memstore::MemStore;
-use till_core::money::{Currency, Money};
-use till_core::order::CardDetails;
-use till_core::order::{OrderStatus, RegisterId};
+use till_core::money::Currency;
+use till_core::order::OrderStatus;
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::register::*;
+use till_core::testing::{eur, register_config, MemStore};
 use till_core::time::{Duration, Timestamp};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -148,10 +147,6 @@ async fn a_stored_record_that_does_not_parse_is_a_clear_error() {
 /// 2026-11-27T09:00:00Z.
 const T0: Timestamp = Timestamp::from_millis(1_795_770_000_000);
 
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::EUR).unwrap()
-}
-
 /// A register driven against till-core's reference store, recording every
 /// transaction it ran and what the reference store answered.
 struct Session {
@@ -165,14 +160,7 @@ struct Session {
 
 impl Session {
     fn new() -> Session {
-        let config = RegisterConfig {
-            register: RegisterId::new("R1").unwrap(),
-            currency: Currency::EUR,
-            payment: PaymentConfig::default(),
-            utc_offset_min: 60,
-            auto_print: false,
-        };
-        let mut reg = Register::new(config, [3; 32]);
+        let mut reg = Register::new(register_config(60), [3; 32]);
         let first = reg.start(T0);
         let mut s = Session {
             reg,
@@ -186,18 +174,18 @@ impl Session {
         s
     }
 
-    fn run(&mut self, cmds: Vec<Command>) {
+    fn run(&mut self, cmds: Vec<Effect>) {
         for c in cmds {
             match c {
-                Command::Store { op, tx } => {
+                Effect::Store { op, tx } => {
                     let result = self.mem.execute(&tx);
                     self.log.push((tx, result.clone()));
                     let more = self.reg.handle(Input::Stored { op, result }, self.now);
                     self.run(more);
                 }
-                Command::Bridge(b) => self.bridge.push(b),
-                Command::Oms(o) => self.oms.push(o),
-                Command::Ui(_) => {}
+                Effect::Bridge(b) => self.bridge.push(b),
+                Effect::Oms(o) => self.oms.push(o),
+                Effect::Ui(_) => {}
             }
         }
     }
@@ -260,11 +248,7 @@ fn approved(call: &BridgeCall) -> Reply {
     match call {
         BridgeCall::Status { .. } => Reply::Status(BridgeStatus::Approved {
             amount: eur(1200),
-            card: CardDetails {
-                brand: "VISA".into(),
-                last4: "4242".into(),
-                auth_code: "A1".into(),
-            },
+            card: till_core::testing::card(),
         }),
         _ => Reply::Accepted,
     }
@@ -315,7 +299,7 @@ fn a_day() -> Session {
     s.input(Input::Oms(OmsReply::Health { reachable: false }));
     s.input(Input::Oms(OmsReply::Health { reachable: true }));
     s.answer_batches();
-    s.run(vec![Command::Store {
+    s.run(vec![Effect::Store {
         op: 9_999,
         tx: StoreTx::SaveSale {
             sale: till_core::update::Sale {
@@ -325,14 +309,14 @@ fn a_day() -> Session {
             replaces: None,
         },
     }]);
-    s.run(vec![Command::Store {
+    s.run(vec![Effect::Store {
         op: 10_000,
         tx: StoreTx::RaiseSequence {
             date: till_core::order::BusinessDate::new(2026, 11, 27).unwrap(),
             seen: 40,
         },
     }]);
-    s.run(vec![Command::Store {
+    s.run(vec![Effect::Store {
         op: 10_001,
         tx: StoreTx::Load,
     }]);

@@ -3,20 +3,14 @@
 //! payment is in doubt. A failed read is an error, never a report of zero.
 
 use crate::error::AppError;
-use crate::platform;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use till_core::order::BusinessDate;
 use till_core::report::{z_report, ZReport};
 
 async fn build(app: &AppState) -> Result<ZReport, AppError> {
-    let settings = app
-        .settings
-        .get_untracked()
-        .ok_or(AppError::Rule("Set up the register first.".into()))?;
-    let today = BusinessDate::at(platform::now(), platform::utc_offset_min())
-        .map_err(|e| AppError::Rule(e.to_string()))?;
+    let settings = app.set_up()?;
+    let today = app.business_day()?;
     let orders: Vec<_> = app
         .db()
         .orders()

@@ -15,7 +15,7 @@ use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
-use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
+use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::register::Action;
 use till_core::report::{register_sales, SalesRow};
@@ -55,12 +55,8 @@ fn age_text(d: till_core::time::Duration) -> String {
 }
 
 async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
-    let settings = app
-        .settings
-        .get_untracked()
-        .ok_or(AppError::Rule("Set up the register first.".into()))?;
-    let today = BusinessDate::at(platform::now(), platform::utc_offset_min())
-        .map_err(|e| AppError::Rule(e.to_string()))?;
+    let settings = app.set_up()?;
+    let today = app.business_day()?;
     let register =
         RegisterId::new(settings.register_id.clone()).map_err(|e| AppError::Rule(e.to_string()))?;
     let attempts = app.db().attempts().await?;

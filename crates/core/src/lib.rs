@@ -43,6 +43,8 @@ pub mod register;
 pub mod report;
 pub mod search;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod update;
 

@@ -966,6 +966,75 @@ impl Order {
         text
     }
 
+    /// Each tender in the order's currency, more than zero, well-formed.
+    fn validate_tenders(&self) -> Result<(), OrderError> {
+        if self.tenders.len() > TENDERS_MAX {
+            return Err(OrderError::TooManyTenders);
+        }
+        for (i, tender) in self.tenders.iter().enumerate() {
+            let field = format!("tenders[{i}]");
+            let amount = tender.amount();
+            if amount.currency() != self.currency {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "is not in the order's currency",
+                ));
+            }
+            if amount.is_negative() || amount.is_zero() {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "must be more than zero",
+                ));
+            }
+            match tender {
+                Tender::Cash { amount, received }
+                    if received.minor() < amount.minor()
+                        || received.currency() != self.currency =>
+                {
+                    return Err(OrderError::invalid(
+                        format!("{field}.received"),
+                        "is less than the amount",
+                    ));
+                }
+                Tender::Card { card, .. } => card.validate().map_err(|e| match e {
+                    OrderError::Invalid { field: f, message } => OrderError::Invalid {
+                        field: format!("{field}.{f}"),
+                        message,
+                    },
+                    other => other,
+                })?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Each refund due in the order's currency, more than zero, with valid
+    /// card details.
+    fn validate_refunds_due(&self) -> Result<(), OrderError> {
+        if self.refund_due.len() > REFUNDS_DUE_MAX {
+            return Err(OrderError::TooManyRefundsDue);
+        }
+        for (i, r) in self.refund_due.iter().enumerate() {
+            let field = format!("refund_due[{i}]");
+            if r.amount.currency() != self.currency || r.amount.is_negative() || r.amount.is_zero()
+            {
+                return Err(OrderError::invalid(
+                    format!("{field}.amount"),
+                    "must be more than zero, in the order's currency",
+                ));
+            }
+            r.card.validate().map_err(|e| match e {
+                OrderError::Invalid { field: f, message } => OrderError::Invalid {
+                    field: format!("{field}.{f}"),
+                    message,
+                },
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Checks an order that came from elsewhere (an API body, a stored
     /// record): every amount in its currency, the totals equal what till-core
     /// computes from its lines, the tenders consistent with its status.
@@ -1028,64 +1097,8 @@ impl Order {
                 "do not match the lines",
             ));
         }
-        if self.tenders.len() > TENDERS_MAX {
-            return Err(OrderError::TooManyTenders);
-        }
-        for (i, tender) in self.tenders.iter().enumerate() {
-            let field = format!("tenders[{i}]");
-            let amount = tender.amount();
-            if amount.currency() != self.currency {
-                return Err(OrderError::invalid(
-                    format!("{field}.amount"),
-                    "is not in the order's currency",
-                ));
-            }
-            if amount.is_negative() || amount.is_zero() {
-                return Err(OrderError::invalid(
-                    format!("{field}.amount"),
-                    "must be more than zero",
-                ));
-            }
-            match tender {
-                Tender::Cash { amount, received }
-                    if received.minor() < amount.minor()
-                        || received.currency() != self.currency =>
-                {
-                    return Err(OrderError::invalid(
-                        format!("{field}.received"),
-                        "is less than the amount",
-                    ));
-                }
-                Tender::Card { card, .. } => card.validate().map_err(|e| match e {
-                    OrderError::Invalid { field: f, message } => OrderError::Invalid {
-                        field: format!("{field}.{f}"),
-                        message,
-                    },
-                    other => other,
-                })?,
-                _ => {}
-            }
-        }
-        if self.refund_due.len() > REFUNDS_DUE_MAX {
-            return Err(OrderError::TooManyRefundsDue);
-        }
-        for (i, r) in self.refund_due.iter().enumerate() {
-            let field = format!("refund_due[{i}]");
-            if r.amount.currency() != self.currency || r.amount.is_negative() || r.amount.is_zero()
-            {
-                return Err(OrderError::invalid(
-                    format!("{field}.amount"),
-                    "must be more than zero, in the order's currency",
-                ));
-            }
-            r.card.validate().map_err(|e| match e {
-                OrderError::Invalid { field: f, message } => OrderError::Invalid {
-                    field: format!("{field}.{f}"),
-                    message,
-                },
-                other => other,
-            })?;
-        }
+        self.validate_tenders()?;
+        self.validate_refunds_due()?;
         let tendered = self.tendered()?;
         if tendered.minor() > t.total.minor() {
             return Err(OrderError::invalid(

@@ -9,7 +9,7 @@
 //! - the shell feeds it [`Input`]s with the current time through
 //!   [`Register::handle`]: the cashier's actions, storage results, bridge and
 //!   back-office answers, timer ticks;
-//! - it returns [`Command`]s: storage transactions ([`StoreTx`], each
+//! - it returns [`Effect`]s: storage transactions ([`StoreTx`], each
 //!   answered with [`Input::Stored`] and its [`OpId`]), requests to the
 //!   bridge and the back office (answered with [`Input::Bridge`] and
 //!   [`Input::Oms`]), and what the screen should do ([`UiEvent`]);
@@ -301,7 +301,7 @@ pub enum UiEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum Command {
+pub enum Effect {
     Store { op: OpId, tx: StoreTx },
     Bridge(BridgeCall),
     Oms(OmsCall),
@@ -395,7 +395,7 @@ impl Register {
 
     /// The first commands: read the register's storage.
     #[must_use]
-    pub fn start(&mut self, _now: Timestamp) -> Vec<Command> {
+    pub fn start(&mut self, _now: Timestamp) -> Vec<Effect> {
         let mut out = Vec::new();
         self.store(Op::Load, StoreTx::Load, &mut out);
         out
@@ -533,7 +533,7 @@ impl Register {
 
     /// Feeds one input at `now`; returns the commands to carry out.
     #[must_use]
-    pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Command> {
+    pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
         let mut out = Vec::new();
         self.watch_clock(now, &mut out);
         match input {
@@ -572,7 +572,7 @@ impl Register {
     /// A clock that steps back was wrong and has been corrected: every time
     /// set from it lies in the future. Timers are pulled in, and what waits
     /// in the outbox is sent now rather than a day late.
-    fn watch_clock(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn watch_clock(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let stepped_back = self.latest.is_some_and(|t| now + CLOCK_STEP_BACK < t);
         self.latest = Some(
             self.latest
@@ -595,7 +595,7 @@ impl Register {
         self.sync_event(SyncEvent::ClockSteppedBack, now, out);
     }
 
-    fn after(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn after(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         if self.loaded {
             let cmds = self.sync.on_tick(now);
             self.sync_commands(cmds, now, out);
@@ -625,17 +625,17 @@ impl Register {
         op
     }
 
-    fn store(&mut self, kind: Op, tx: StoreTx, out: &mut Vec<Command>) {
+    fn store(&mut self, kind: Op, tx: StoreTx, out: &mut Vec<Effect>) {
         let op = self.op();
         self.ops.insert(op, kind);
-        out.push(Command::Store { op, tx });
+        out.push(Effect::Store { op, tx });
     }
 
-    fn ui(out: &mut Vec<Command>, e: UiEvent) {
-        out.push(Command::Ui(e));
+    fn ui(out: &mut Vec<Effect>, e: UiEvent) {
+        out.push(Effect::Ui(e));
     }
 
-    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         if self.load_at.is_some_and(|t| now >= t) {
             self.load_at = None;
             self.store(Op::Load, StoreTx::Load, out);
@@ -666,18 +666,18 @@ impl Register {
             self.health_at = Some(now + HEALTH_INTERVAL);
             if !self.oms_probe {
                 self.oms_probe = true;
-                out.push(Command::Oms(OmsCall::Health));
+                out.push(Effect::Oms(OmsCall::Health));
             }
             if !self.bridge_probe {
                 self.bridge_probe = true;
-                out.push(Command::Bridge(BridgeCall::Health));
+                out.push(Effect::Bridge(BridgeCall::Health));
             }
         }
     }
 
     // ---- start ----
 
-    fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Effect>) {
         self.loaded = true;
         let seen = latest_stored(&l);
         let sale_order = l
@@ -724,7 +724,7 @@ impl Register {
         self.watch_clock(now, out);
     }
 
-    fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Command>) {
+    fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Effect>) {
         let sale = Sale {
             id: self.new_order_id(now),
             cart: Cart::new(self.config.currency),
@@ -736,7 +736,7 @@ impl Register {
 
     // ---- the cashier ----
 
-    fn on_action(&mut self, action: Action, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_action(&mut self, action: Action, now: Timestamp, out: &mut Vec<Effect>) {
         if !self.loaded {
             Self::ui(
                 out,
@@ -774,7 +774,7 @@ impl Register {
         }
     }
 
-    fn edit_cart(&mut self, cart: Cart, out: &mut Vec<Command>) {
+    fn edit_cart(&mut self, cart: Cart, out: &mut Vec<Effect>) {
         if let Err(e) = self.cart_locked() {
             Self::ui(out, UiEvent::RegisterMessage(e.to_string()));
             return;
@@ -808,7 +808,7 @@ impl Register {
         })
     }
 
-    fn pay_cash(&mut self, received: Money, now: Timestamp, out: &mut Vec<Command>) {
+    fn pay_cash(&mut self, received: Money, now: Timestamp, out: &mut Vec<Effect>) {
         if self.cash_in_flight {
             return; // A double tap: the first one is running.
         }
@@ -840,7 +840,7 @@ impl Register {
         self.store(Op::Cash, StoreTx::Update(Box::new(req)), out);
     }
 
-    fn pay_card(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn pay_card(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         if self.is_busy() {
             return; // A double tap, or a card payment already live.
         }
@@ -868,13 +868,13 @@ impl Register {
         }
     }
 
-    fn feed_live(&mut self, event: Event, now: Timestamp, out: &mut Vec<Command>) {
+    fn feed_live(&mut self, event: Event, now: Timestamp, out: &mut Vec<Effect>) {
         if let Some(r) = self.live {
             self.feed(r, event, now, out);
         }
     }
 
-    fn download(&mut self, order_id: OrderId, now: Timestamp, out: &mut Vec<Command>) {
+    fn download(&mut self, order_id: OrderId, now: Timestamp, out: &mut Vec<Effect>) {
         let closed: Vec<PaymentRef> = self
             .sessions
             .values()
@@ -888,9 +888,9 @@ impl Register {
         self.lookup(order_id, out);
     }
 
-    fn lookup(&mut self, order_id: OrderId, out: &mut Vec<Command>) {
+    fn lookup(&mut self, order_id: OrderId, out: &mut Vec<Effect>) {
         if self.lookups.insert(order_id) {
-            out.push(Command::Oms(OmsCall::Lookup { order_id }));
+            out.push(Effect::Oms(OmsCall::Lookup { order_id }));
         }
     }
 
@@ -898,13 +898,7 @@ impl Register {
 
     /// Routes an event to the attempt it is about; an attempt the register
     /// no longer tracks (settled) ignores it.
-    fn feed(
-        &mut self,
-        reference: PaymentRef,
-        event: Event,
-        now: Timestamp,
-        out: &mut Vec<Command>,
-    ) {
+    fn feed(&mut self, reference: PaymentRef, event: Event, now: Timestamp, out: &mut Vec<Effect>) {
         let Some(session) = self.sessions.get_mut(&reference) else {
             return;
         };
@@ -919,82 +913,86 @@ impl Register {
         reference: PaymentRef,
         cmds: Vec<payment::Command>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         let mut rest = cmds.into_iter().peekable();
         while let Some(cmd) = rest.next() {
-            match cmd {
+            let change = match cmd {
                 payment::Command::Save(attempt) => {
                     let write_ahead = attempt.state == AttemptState::Requested
                         && matches!(rest.peek(), Some(payment::Command::Start { .. }));
-                    if !write_ahead {
-                        let change = Change::Attempt(attempt);
-                        return self.session_write(
-                            reference,
-                            change,
-                            None,
-                            rest.collect(),
-                            now,
-                            out,
-                        );
+                    if write_ahead {
+                        let held = rest.collect();
+                        return self.write_ahead(reference, attempt, held, now, out);
                     }
-                    // The write-ahead record also creates the sale's order if
-                    // needed: it needs the cart and today's date.
-                    match self.origin(now) {
-                        Ok(origin) => {
-                            let change = Change::CardRequested { attempt };
-                            return self.session_write(
-                                reference,
-                                change,
-                                Some(origin),
-                                rest.collect(),
-                                now,
-                                out,
-                            );
-                        }
-                        Err(e) => {
-                            let reason = e.to_string();
-                            return self.feed(reference, Event::NotSaved { reason }, now, out);
-                        }
-                    }
+                    Change::Attempt(attempt)
                 }
                 payment::Command::Record {
                     attempt,
                     settlement,
-                } => {
-                    let change = Change::Settle {
-                        attempt,
-                        settlement,
-                    };
-                    return self.session_write(reference, change, None, rest.collect(), now, out);
+                } => Change::Settle {
+                    attempt,
+                    settlement,
+                },
+                other => {
+                    self.session_io(other, out);
+                    continue;
                 }
-                payment::Command::Probe { reference } => {
-                    out.push(Command::Bridge(BridgeCall::Probe { reference }))
-                }
-                payment::Command::Start {
-                    reference,
-                    order_id,
-                    amount,
-                } => out.push(Command::Bridge(BridgeCall::Start(StartPayment {
-                    reference,
-                    order_id,
-                    amount,
-                }))),
-                payment::Command::QueryStatus { reference, request } => {
-                    out.push(Command::Bridge(BridgeCall::Status {
-                        reference,
-                        to: request,
-                    }))
-                }
-                payment::Command::Cancel { reference } => {
-                    out.push(Command::Bridge(BridgeCall::Cancel { reference }))
-                }
-                payment::Command::LookupOms { order_id, .. } => self.lookup(order_id, out),
-                payment::Command::ReturnToPayment { message } => {
-                    Self::ui(out, UiEvent::PayMessage(message))
-                }
+            };
+            // A write holds back the rest until the store confirms it.
+            return self.session_write(reference, change, None, rest.collect(), now, out);
+        }
+    }
+
+    /// The write-ahead record of an attempt, which also creates the sale's
+    /// order if needed (it needs the cart and today's date); the start
+    /// request waits for it.
+    fn write_ahead(
+        &mut self,
+        reference: PaymentRef,
+        attempt: Attempt,
+        held: Vec<payment::Command>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        match self.origin(now) {
+            Ok(origin) => {
+                let change = Change::CardRequested { attempt };
+                self.session_write(reference, change, Some(origin), held, now, out)
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.feed(reference, Event::NotSaved { reason }, now, out)
             }
         }
+    }
+
+    /// A session's request to the bridge or the back office, or its word
+    /// for the screen.
+    fn session_io(&mut self, cmd: payment::Command, out: &mut Vec<Effect>) {
+        let call = match cmd {
+            payment::Command::Probe { reference } => BridgeCall::Probe { reference },
+            payment::Command::Start {
+                reference,
+                order_id,
+                amount,
+            } => BridgeCall::Start(StartPayment {
+                reference,
+                order_id,
+                amount,
+            }),
+            payment::Command::QueryStatus { reference, request } => BridgeCall::Status {
+                reference,
+                to: request,
+            },
+            payment::Command::Cancel { reference } => BridgeCall::Cancel { reference },
+            payment::Command::LookupOms { order_id, .. } => return self.lookup(order_id, out),
+            payment::Command::ReturnToPayment { message } => {
+                return Self::ui(out, UiEvent::PayMessage(message))
+            }
+            payment::Command::Save(_) | payment::Command::Record { .. } => return,
+        };
+        out.push(Effect::Bridge(call));
     }
 
     fn session_write(
@@ -1004,7 +1002,7 @@ impl Register {
         origin: Option<Origin>,
         rest: Vec<payment::Command>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         let Some(order_id) = change.attempt().map(|a| a.order_id) else {
             return;
@@ -1033,7 +1031,7 @@ impl Register {
         op: OpId,
         result: Result<Stored, StoreFailure>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         let Some(kind) = self.ops.remove(&op) else {
             return;
@@ -1093,7 +1091,7 @@ impl Register {
         req: Box<UpdateRequest>,
         result: Result<Stored, StoreFailure>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         match result {
             Ok(Stored::Updated(u)) => {
@@ -1132,7 +1130,7 @@ impl Register {
 
     /// What follows a committed order change: the sale moves on (only when
     /// it was the current sale's own order), the sync wakes, the pages hear.
-    fn on_updated(&mut self, u: Updated, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_updated(&mut self, u: Updated, now: Timestamp, out: &mut Vec<Effect>) {
         let order = u.order;
         if let Some(next) = u.next_sale {
             self.sale = Some(next);
@@ -1175,7 +1173,7 @@ impl Register {
 
     // ---- sync ----
 
-    fn sync_event(&mut self, event: SyncEvent, now: Timestamp, out: &mut Vec<Command>) {
+    fn sync_event(&mut self, event: SyncEvent, now: Timestamp, out: &mut Vec<Effect>) {
         let rng = &mut self.rng;
         let cmds = self
             .sync
@@ -1183,7 +1181,7 @@ impl Register {
         self.sync_commands(cmds, now, out);
     }
 
-    fn sync_commands(&mut self, cmds: Vec<SyncCommand>, now: Timestamp, out: &mut Vec<Command>) {
+    fn sync_commands(&mut self, cmds: Vec<SyncCommand>, now: Timestamp, out: &mut Vec<Effect>) {
         for cmd in cmds {
             match cmd {
                 SyncCommand::LoadDue { limit } => {
@@ -1191,7 +1189,7 @@ impl Register {
                     self.store(Op::Sync, tx, out)
                 }
                 SyncCommand::SendBatch { batch, orders } => {
-                    out.push(Command::Oms(OmsCall::SendBatch { batch, orders }))
+                    out.push(Effect::Oms(OmsCall::SendBatch { batch, orders }))
                 }
                 SyncCommand::ApplyOutbox(changes) => {
                     self.store(Op::Sync, StoreTx::ApplyOutbox(changes), out)
@@ -1208,7 +1206,7 @@ impl Register {
         &mut self,
         result: Result<Stored, StoreFailure>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         let event = match result {
             Ok(Stored::Due(batch)) => SyncEvent::Due(batch),
@@ -1227,7 +1225,7 @@ impl Register {
 
     // ---- the back office and the bridge ----
 
-    fn on_oms(&mut self, reply: OmsReply, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_oms(&mut self, reply: OmsReply, now: Timestamp, out: &mut Vec<Effect>) {
         match reply {
             OmsReply::Health { reachable } => {
                 self.oms_probe = false;
@@ -1269,7 +1267,7 @@ impl Register {
         order_id: OrderId,
         result: Result<Option<Box<OrderLookup>>, NetFailure>,
         now: Timestamp,
-        out: &mut Vec<Command>,
+        out: &mut Vec<Effect>,
     ) {
         self.lookups.remove(&order_id);
         let reachable = !matches!(result, Err(NetFailure::Unreachable));
@@ -1315,7 +1313,7 @@ impl Register {
             .any(|a| a.order_id == order_id && a.state.is_in_doubt())
     }
 
-    fn set_oms_reach(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Command>) {
+    fn set_oms_reach(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Effect>) {
         let was = self.oms;
         self.oms = if reachable {
             Reach::Online
@@ -1330,7 +1328,7 @@ impl Register {
         }
     }
 
-    fn on_bridge_health(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Command>) {
+    fn on_bridge_health(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Effect>) {
         self.bridge_probe = false;
         let was = self.bridge;
         self.bridge = if reachable {
@@ -1343,7 +1341,7 @@ impl Register {
         }
     }
 
-    fn reconcile_all(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn reconcile_all(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let refs: Vec<PaymentRef> = self.sessions.keys().copied().collect();
         for r in refs {
             self.feed(r, Event::ReconcileNow, now, out);
@@ -1352,7 +1350,7 @@ impl Register {
 
     /// Once a day, when the back office answers: today's numbering continues
     /// after what it already holds for this register (after lost storage).
-    fn align(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    fn align(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         if self.oms != Reach::Online || self.align_in_flight {
             return;
         }
@@ -1361,7 +1359,7 @@ impl Register {
         };
         if self.aligned != Some(today) {
             self.align_in_flight = true;
-            out.push(Command::Oms(OmsCall::Day { date: today }));
+            out.push(Effect::Oms(OmsCall::Day { date: today }));
         }
     }
 }
@@ -1385,9 +1383,9 @@ fn latest_stored(l: &Loaded) -> Timestamp {
 }
 
 /// A command that records a card approval on its order.
-fn is_approval_write(c: &Command) -> bool {
+fn is_approval_write(c: &Effect) -> bool {
     match c {
-        Command::Store {
+        Effect::Store {
             tx: StoreTx::Update(req),
             ..
         } => matches!(

@@ -7,29 +7,17 @@ use std::collections::VecDeque;
 use till_core::api::{BatchResult, OrderLookup, PaymentReport, ReportedStatus};
 use till_core::cart::Cart;
 use till_core::catalog::{fixtures::small, ProductId};
-use till_core::memstore::{Fault, MemStore};
-use till_core::money::{Currency, Money};
-use till_core::order::{CardDetails, OrderId, OrderStatus, RegisterId, UnpaidReason};
+use till_core::money::Currency;
+use till_core::order::{OrderId, OrderStatus, RegisterId, UnpaidReason};
 use till_core::payment::{AttemptState, BridgeStatus, PaymentConfig, PaymentRef, Reply, Request};
 use till_core::register::*;
 use till_core::sync::NetFailure;
+use till_core::testing::{card, eur, register_config, Fault, MemStore};
 use till_core::time::{Duration, Timestamp};
 use till_core::update::UpdateError;
 
 /// 2026-11-27T09:00:00Z.
 const T0: Timestamp = Timestamp::from_millis(1_795_770_000_000);
-
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::EUR).unwrap()
-}
-
-fn card() -> CardDetails {
-    CardDetails {
-        brand: "VISA".into(),
-        last4: "4242".into(),
-        auth_code: "A1B2C3".into(),
-    }
-}
 
 /// The register, its store, and the calls it made that nobody answered yet.
 struct Till {
@@ -50,14 +38,7 @@ impl Till {
     }
 
     fn with_store(store: MemStore, seed: u8) -> Till {
-        let config = RegisterConfig {
-            register: RegisterId::new("R1").unwrap(),
-            currency: Currency::EUR,
-            payment: PaymentConfig::default(),
-            utc_offset_min: 60,
-            auto_print: false,
-        };
-        let mut reg = Register::new(config, [seed; 32]);
+        let mut reg = Register::new(register_config(60), [seed; 32]);
         let first = reg.start(T0);
         let mut t = Till {
             reg,
@@ -80,19 +61,19 @@ impl Till {
         t
     }
 
-    fn run(&mut self, cmds: Vec<Command>) {
+    fn run(&mut self, cmds: Vec<Effect>) {
         for c in cmds {
             match c {
-                Command::Store { op, tx } => {
+                Effect::Store { op, tx } => {
                     if self.hold_store {
                         self.held.push_back((op, tx));
                     } else {
                         self.execute(op, tx);
                     }
                 }
-                Command::Bridge(b) => self.bridge.push_back(b),
-                Command::Oms(o) => self.oms.push_back(o),
-                Command::Ui(u) => self.ui.push(u),
+                Effect::Bridge(b) => self.bridge.push_back(b),
+                Effect::Oms(o) => self.oms.push_back(o),
+                Effect::Ui(u) => self.ui.push(u),
             }
         }
     }
@@ -186,6 +167,16 @@ fn approved(minor: i64) -> Reply {
         amount: eur(minor),
         card: card(),
     })
+}
+
+/// A card payment of the sale whose result never comes, closed unpaid:
+/// returns its reference.
+fn close_unpaid(t: &mut Till) -> PaymentRef {
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::CloseCard);
+    r
 }
 
 /// Rings up a coffee (3.50) and a croissant (1.95): €5.45.
@@ -398,10 +389,7 @@ fn hole_08_concurrent_writers_never_reuse_a_version() {
     let mut t = Till::new();
     ring_up(&mut t);
     let id = t.sale_id();
-    let r = t.card_started();
-    t.reply(r, Request::Start, Reply::Accepted);
-    t.advance(PaymentConfig::default().result_wait);
-    t.act(Action::CloseCard);
+    let r = close_unpaid(&mut t);
     let v = t.order(id).version;
     // Download, a reconciliation answer and a Void, all at once.
     t.hold_store = true;
@@ -489,10 +477,7 @@ fn a_closed_order_is_reconciled_when_the_back_office_returns() {
     let mut t = Till::new();
     ring_up(&mut t);
     let id = t.sale_id();
-    let r = t.card_started();
-    t.reply(r, Request::Start, Reply::Accepted);
-    t.advance(PaymentConfig::default().result_wait);
-    t.act(Action::CloseCard);
+    let r = close_unpaid(&mut t);
     t.oms.clear();
     t.input(Input::Oms(OmsReply::Health { reachable: false }));
     t.input(Input::Oms(OmsReply::Health { reachable: true }));
@@ -523,10 +508,7 @@ fn a_decline_of_a_closed_attempt_marks_payment_failed_and_a_later_approval_is_a_
     let mut t = Till::new();
     ring_up(&mut t);
     let id = t.sale_id();
-    let r = t.card_started();
-    t.reply(r, Request::Start, Reply::Accepted);
-    t.advance(PaymentConfig::default().result_wait);
-    t.act(Action::CloseCard);
+    let r = close_unpaid(&mut t);
     t.reply(
         r,
         Request::Reconcile,
@@ -627,14 +609,7 @@ fn sim_found_the_sync_runs_right_after_a_reload() {
 /// would spin on a timer that is always due and never served).
 #[test]
 fn sim_found_no_timer_spins_before_the_register_has_loaded() {
-    let config = RegisterConfig {
-        register: RegisterId::new("R1").unwrap(),
-        currency: Currency::EUR,
-        payment: PaymentConfig::default(),
-        utc_offset_min: 0,
-        auto_print: false,
-    };
-    let mut reg = Register::new(config, [7; 32]);
+    let mut reg = Register::new(register_config(0), [7; 32]);
     let _ = reg.start(T0);
     let _ = reg.handle(Input::Online, T0);
     assert_eq!(reg.poll_timeout(), None);

@@ -15,11 +15,8 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use till_core::memstore::{Fault, MemStore};
-use till_core::money::Currency;
-use till_core::order::RegisterId;
-use till_core::payment::PaymentConfig;
 use till_core::register::{
-    BridgeCall, Command, Input, OmsCall, OpId, Register, RegisterConfig, StoreTx, UiEvent,
+    BridgeCall, Effect, Input, OmsCall, OpId, Register, RegisterConfig, StoreTx, UiEvent,
 };
 use till_core::time::{Duration, Timestamp};
 
@@ -144,14 +141,9 @@ fn trace_max() -> usize {
         .unwrap_or(400)
 }
 
+/// The simulated register: R1, in euros, an hour ahead of UTC.
 pub fn register_config() -> RegisterConfig {
-    RegisterConfig {
-        register: RegisterId::new("R1").expect("a register id"),
-        currency: Currency::EUR,
-        payment: PaymentConfig::default(),
-        utc_offset_min: 60,
-        auto_print: false,
-    }
+    till_core::testing::register_config(60)
 }
 
 /// One whole run: the cashier's day with faults, then quiet until
@@ -325,10 +317,10 @@ impl World {
         self.dispatch(cmds);
     }
 
-    pub fn dispatch(&mut self, cmds: Vec<Command>) {
+    pub fn dispatch(&mut self, cmds: Vec<Effect>) {
         for c in cmds {
             match c {
-                Command::Store { op, tx } => {
+                Effect::Store { op, tx } => {
                     self.note(|| format!("store   <- #{op} {}", crate::trace::tx(&tx)));
                     self.store_queue.push_back((op, tx, self.epoch));
                     let at = self.store_free_at.max(self.now)
@@ -336,9 +328,9 @@ impl World {
                     self.store_free_at = at;
                     self.schedule(at, Ev::StoreRun);
                 }
-                Command::Bridge(call) => self.send_bridge(call),
-                Command::Oms(call) => self.send_oms(call),
-                Command::Ui(e) => {
+                Effect::Bridge(call) => self.send_bridge(call),
+                Effect::Oms(call) => self.send_oms(call),
+                Effect::Ui(e) => {
                     self.note(|| format!("screen  <- {e:?}"));
                     self.ui.push(e);
                 }
