@@ -29,14 +29,17 @@ pub fn PrintArea() -> impl IntoView {
             });
         });
     }
-    // Once the receipt is in the page, print it (the dialog blocks until
-    // the cashier is done), then take it out again.
+    // Once the receipt is in the page (the next frame: the view renders
+    // first), print it (the dialog blocks until the cashier is done), then
+    // take it out again.
     Effect::new(move |_| {
         if order.get().is_some() {
-            if let Some(w) = web_sys::window() {
-                let _ = w.print();
-            }
-            order.set(None);
+            request_animation_frame(move || {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.print();
+                }
+                order.set(None);
+            });
         }
     });
     view! {

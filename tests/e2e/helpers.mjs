@@ -41,12 +41,28 @@ export async function simPost(request, path) {
   return request.post(`${env.bridge}${path}`, { headers: pairing() });
 }
 
-/// Every charge the terminal made; fails if any reference was charged twice.
+/// Every charge the terminal made; fails if any reference was charged
+/// twice, or any order was charged by two card payments (no test here pays
+/// one order twice by card: a second charge would be a double charge).
 export async function charges(request) {
   const list = await (await request.get(`${env.bridge}/_sim/charges`, { headers: pairing() })).json();
   const refs = list.map((c) => c.reference);
-  expect(new Set(refs).size, `charged twice: ${JSON.stringify(list)}`).toBe(refs.length);
+  expect(new Set(refs).size, `a reference charged twice: ${JSON.stringify(list)}`).toBe(refs.length);
+  const orders = list.filter((c) => c.order_id).map((c) => c.order_id);
+  expect(new Set(orders).size, `an order charged twice: ${JSON.stringify(list)}`).toBe(orders.length);
   return list;
+}
+
+/// Counts the print dialogs the page opens (headless Chromium has none).
+export async function countPrints(page) {
+  await page.addInitScript(() => {
+    window.__prints = [];
+    window.print = () => window.__prints.push(document.querySelector(".print-area")?.innerText ?? "");
+  });
+}
+
+export async function prints(page) {
+  return page.evaluate(() => window.__prints);
 }
 
 /// Reads a store of the register's IndexedDB.

@@ -3,7 +3,7 @@
 // luck), plus cash and split tender. After each case: no reference charged
 // twice, and approved payments reach the OMS.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, charges, stored, omsPayments, ringUp, goPay, dialog, env } from "./helpers.mjs";
+import { setUp, cart, simNext, simPost, charges, stored, omsPayments, ringUp, goPay, dialog, env, countPrints, prints } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await charges(request);
@@ -260,4 +260,35 @@ test("reload while requested: the bridge never got it, so nothing was charged an
   expect(all.map((a) => a.state).sort()).toEqual(["approved", "failed"]);
   const failed = all.find((a) => a.state === "failed");
   expect((await charges(request)).filter((c) => c.reference === failed.reference)).toHaveLength(0);
+});
+
+test("hole 16: the receipt prints from the register's notice, or by itself when the store turns it on", async ({ page }) => {
+  await countPrints(page);
+  await setUp(page);
+  await ringUp(page, "Espresso");
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "€5.00" }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Paid — order" })).toBeVisible();
+  expect(await prints(page), "nothing prints unless asked").toEqual([]);
+  await page.getByRole("button", { name: "Print receipt" }).click();
+  await expect.poll(async () => (await prints(page)).length).toBe(1);
+  const [first] = await prints(page);
+  expect(first).toContain("Espresso");
+  expect(first).toContain("Change");
+
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Print the receipt by itself when a sale is paid").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.getByRole("link", { name: "Register", exact: true }).click();
+  await ringUp(page, "Croissant");
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "€1.95" }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
+  await expect.poll(async () => (await prints(page)).length).toBe(2);
+  expect((await prints(page))[1]).toContain("Croissant");
 });

@@ -141,6 +141,10 @@ impl Default for SimConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
     pub reference: PaymentRef,
+    /// The order the payment was started for (absent in charges recorded
+    /// before the bridge kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<till_core::order::OrderId>,
     #[serde(flatten)]
     pub amount: Money,
     pub charged_at: Timestamp,
@@ -311,6 +315,7 @@ impl Simulator {
             p.charged = true;
             let charge = Charge {
                 reference: p.charge.reference,
+                order_id: Some(p.charge.order_id),
                 amount: p.charge.amount,
                 charged_at: self.capture_at(p),
             };

@@ -653,7 +653,10 @@ impl Register {
             .into_iter()
             .partition(|(t, _, _)| *t <= now);
         self.retries = later;
-        for (_, reference, req) in ready {
+        for (_, reference, mut req) in ready {
+            // Written now: the time it was first decided may have come from a
+            // clock that has since been corrected.
+            req.at = now;
             let kind = Op::Session {
                 reference,
                 rest: Vec::new(),

@@ -688,3 +688,46 @@ fn sim_found_times_stored_under_a_wrong_clock_are_pulled_in_at_start() {
     let t = t.reload(8);
     assert!(sends_a_batch(&t), "sent now, not in a day");
 }
+
+/// Seed 100631 (a long day, bridge restarts): an approval whose write
+/// failed while the tablet's clock was a day ahead, retried after the clock
+/// was corrected, is written with the corrected time: its outbox entry is
+/// due now, not in a day.
+#[test]
+fn sim_found_a_retried_money_write_is_stamped_when_it_is_retried() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.now = t.now + Duration::from_mins(26 * 60);
+    t.store.inject(Fault::FailNext("the disk is full".into()));
+    t.reply(r, Request::Poll, approved(545));
+    assert_eq!(t.order(id).status, OrderStatus::Open, "not written yet");
+    // The first version's batch got no answer.
+    let sent: Vec<u64> = t
+        .oms
+        .drain(..)
+        .filter_map(|c| match c {
+            OmsCall::SendBatch { batch, .. } => Some(batch),
+            _ => None,
+        })
+        .collect();
+    for batch in sent {
+        t.input(Input::Oms(OmsReply::Batch {
+            batch,
+            result: Err(NetFailure::Unreachable),
+        }));
+    }
+    t.now = T0 + Duration::from_secs(10); // the clock is corrected
+    t.oms.clear();
+    t.input(Input::Tick);
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    let entry = t.store.outbox.values().find(|e| e.order_id == id).unwrap();
+    assert!(
+        entry.next_attempt_at <= t.now,
+        "due now: {:?}",
+        entry.next_attempt_at
+    );
+    assert!(sends_a_batch(&t));
+}

@@ -228,6 +228,9 @@ pub fn faults(w: &mut World) {
     };
     let f = w.faults.clone();
     w.note(|| format!("faults: {f:?}"));
+    if w.chance(150) {
+        w.restart_bridge();
+    }
     // The register notices the network by itself (health probes); the
     // browser also tells it when it comes back.
     w.input(Input::Online);

@@ -29,6 +29,8 @@
 //! - the tablet: reloads and crashes at any point; a crash lets a prefix of
 //!   the pending storage transactions commit and loses the rest, and every
 //!   answer still on its way to the old page;
+//! - the bridge: restarts that lose the requests it was handling (its
+//!   journal survives);
 //! - the terminal: approvals after any delay, declines, results hidden from
 //!   the bridge, results the bridge never learns (reported to the back
 //!   office hours later), terminals that never answer;

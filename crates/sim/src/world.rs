@@ -465,6 +465,25 @@ impl World {
         self.schedule(at, Ev::Deliver { epoch, input });
     }
 
+    /// The bridge restarts: its journal and the terminal's memory are on
+    /// disk and survive; the requests it was handling are lost, and their
+    /// callers get no answer.
+    pub fn restart_bridge(&mut self) {
+        let in_flight: Vec<(Timestamp, u64)> = self
+            .events
+            .iter()
+            .filter(|(_, e)| matches!(e, Ev::AtBridge { .. }))
+            .map(|(k, _)| *k)
+            .collect();
+        self.note(|| format!("BRIDGE RESTART: {} requests lost", in_flight.len()));
+        for key in in_flight {
+            if let Some(Ev::AtBridge { epoch, call, .. }) = self.events.remove(&key) {
+                let input = BridgeSide::unanswered(&call);
+                self.schedule(self.now + NET_TIMEOUT, Ev::Deliver { epoch, input });
+            }
+        }
+    }
+
     /// The tablet reloads (or crashes): a prefix of the storage queue
     /// commits, the rest is lost, and so is every answer on its way to the
     /// old page. The register starts again from its storage.

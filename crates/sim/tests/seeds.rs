@@ -99,3 +99,12 @@ fn seed_4836_a_failed_outbox_read_is_tried_again() {
 fn seed_100104_times_stored_under_a_wrong_clock_are_pulled_in_at_start() {
     must_pass(100_104, 400);
 }
+
+/// Found by seed 100631 (a long day, with bridge restarts): an approval's
+/// write failed while the clock was a day ahead; retried after the clock
+/// was corrected, it still carried the old time, and its order waited a day
+/// to reach the back office.
+#[test]
+fn seed_100631_a_retried_money_write_is_stamped_when_it_is_retried() {
+    must_pass(100_631, 400);
+}
