@@ -59,7 +59,16 @@ pub fn start(app: &AppState) {
     let mut register = Register::new(config, platform::seed());
     let first = register.start(platform::now());
     app.machine.set_value(Some(register));
+    // Answers to the replaced register's requests are not this one's.
+    app.generation.update_value(|g| *g += 1);
     perform_all(app, first);
+}
+
+/// Feeds an answer to the register that asked, if it still runs.
+fn answer(app: &AppState, generation: u64, input: Input) {
+    if app.generation.get_value() == generation {
+        dispatch(app, input);
+    }
 }
 
 /// Feeds one input to the register and performs what follows.
@@ -106,12 +115,13 @@ fn perform_all(app: &AppState, cmds: Vec<Effect>) {
 }
 
 fn perform(app: &AppState, cmd: Effect) {
+    let generation = app.generation.get_value();
     match cmd {
         Effect::Store { op, tx } => {
             let app = *app;
             spawn_local(async move {
                 let result = exec::execute(&app.db(), &tx).await;
-                dispatch(&app, Input::Stored { op, result });
+                answer(&app, generation, Input::Stored { op, result });
             });
         }
         Effect::Bridge(call) => {
@@ -121,7 +131,7 @@ fn perform(app: &AppState, cmd: Effect) {
             let app = *app;
             spawn_local(async move {
                 let input = bridge_call(&settings, call).await;
-                dispatch(&app, input);
+                answer(&app, generation, input);
             });
         }
         Effect::Oms(call) => {
@@ -131,7 +141,7 @@ fn perform(app: &AppState, cmd: Effect) {
             let app = *app;
             spawn_local(async move {
                 let reply = oms_call(&settings, call).await;
-                dispatch(&app, Input::Oms(reply));
+                answer(&app, generation, Input::Oms(reply));
             });
         }
         Effect::Ui(e) => ui(app, e),

@@ -111,6 +111,9 @@ pub struct AppState {
     pub rev: RwSignal<u64>,
     /// The register's one timer (dropping it cancels it).
     pub timer: StoredValue<Option<Timeout>, LocalStorage>,
+    /// Which register answers belong to: a new one (Settings saved) does not
+    /// take the answers to its predecessor's requests.
+    pub generation: StoredValue<u64>,
     /// Why the last card payment ended, a refused cash amount: the payment page.
     pub pay_message: RwSignal<Option<String>>,
     /// Why the cart could not change: the register page.
@@ -142,6 +145,7 @@ impl AppState {
             machine: StoredValue::new_local(None),
             rev: RwSignal::new(0),
             timer: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
             pay_message: RwSignal::new(None),
             register_message: RwSignal::new(None),
             notice: RwSignal::new(None),

@@ -18,7 +18,7 @@ use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry};
 use till_core::payment::Attempt;
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
-use till_core::sync::{DueBatch, OutboxSummary};
+use till_core::sync::DueBatch;
 use till_core::update::{plan, Sale, Snapshot, UpdateError, UpdateRequest};
 use wasm_bindgen::JsValue;
 
@@ -135,14 +135,6 @@ async fn all_outbox(tx: &Transaction) -> Result<Vec<OutboxEntry>, StoreError> {
     from_js(array.into())
 }
 
-fn summary_of(outbox: &Outbox) -> OutboxSummary {
-    OutboxSummary {
-        next_due: outbox.next_due(),
-        unsynced: outbox.unsynced(),
-        parked: outbox.parked().count(),
-    }
-}
-
 /// Attempts live or in doubt, through the `state` index (one query per
 /// such state), not the whole history of attempts.
 async fn open_attempts(tx: &Transaction) -> Result<Vec<Attempt>, StoreError> {
@@ -177,7 +169,7 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
         sale,
         sale_order,
         attempts,
-        outbox: summary_of(&outbox),
+        outbox: outbox.summary(),
     })
 }
 
@@ -337,7 +329,7 @@ async fn due(
     Ok(DueBatch {
         entries,
         due_total: due.len(),
-        summary: summary_of(&outbox),
+        summary: outbox.summary(),
     })
 }
 
@@ -357,7 +349,7 @@ async fn outbox_write(
             let changes = decide(&mut outbox);
             apply_changes(&tx, &changes, existing_only).await?;
             let after = Outbox::new(all_outbox(&tx).await?);
-            *out.borrow_mut() = Some(summary_of(&after));
+            *out.borrow_mut() = Some(after.summary());
             Ok::<(), TxError>(())
         }
         .await;

@@ -172,12 +172,7 @@ impl MemStore {
     }
 
     pub fn summary(&self) -> OutboxSummary {
-        let rules = self.outbox_rules();
-        OutboxSummary {
-            next_due: rules.next_due(),
-            unsynced: rules.unsynced(),
-            parked: rules.parked().count(),
-        }
+        self.outbox_rules().summary()
     }
 
     fn apply(&mut self, changes: &[OutboxChange]) {

@@ -1370,7 +1370,7 @@ impl Register {
 /// The latest time the stored records show the register has seen: an
 /// outbox entry falls due at most one backoff after its last try.
 fn latest_stored(l: &Loaded) -> Timestamp {
-    let due = l.outbox.next_due.map(|t| {
+    let due = l.outbox.latest_due.map(|t| {
         Timestamp::from_millis(
             t.as_millis()
                 .saturating_sub(crate::outbox::BACKOFF_CAP.as_millis() as i64),
@@ -1385,7 +1385,7 @@ fn latest_stored(l: &Loaded) -> Timestamp {
         .unwrap_or(Timestamp::from_millis(i64::MIN))
 }
 
-/// A command that records a card approval on its order.
+/// An effect that records a card approval on its order.
 fn is_approval_write(c: &Effect) -> bool {
     match c {
         Effect::Store {

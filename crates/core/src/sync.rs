@@ -26,14 +26,31 @@ use crate::order::{Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
 use crate::time::Timestamp;
 
-/// The outbox at a glance, as the store reports it after each round.
+/// The outbox at a glance, as the store reports it after each round
+/// ([`Outbox::summary`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutboxSummary {
     /// When the earliest pending entry falls due; `None` when none waits.
     pub next_due: Option<Timestamp>,
+    /// When the latest pending entry falls due: a time far ahead of the
+    /// clock means it was scheduled by a clock that was wrong.
+    pub latest_due: Option<Timestamp>,
     /// Entries not yet stored by the back office (pending and parked).
     pub unsynced: usize,
     pub parked: usize,
+}
+
+impl Outbox {
+    /// The outbox at a glance, for the register.
+    pub fn summary(&self) -> OutboxSummary {
+        let pending = self.entries().iter().filter(|e| !e.is_parked());
+        OutboxSummary {
+            next_due: self.next_due(),
+            latest_due: pending.map(|e| e.next_attempt_at).max(),
+            unsynced: self.unsynced(),
+            parked: self.parked().count(),
+        }
+    }
 }
 
 /// What the store read for one round: the due entries (oldest first, at

@@ -731,3 +731,34 @@ fn sim_found_a_retried_money_write_is_stamped_when_it_is_retried() {
     );
     assert!(sends_a_batch(&t));
 }
+
+/// Seed 201057: at start, the latest time the outbox was scheduled for (not
+/// the earliest) shows that a clock was ahead: an entry a day ahead is sent
+/// now, beside one that was already due.
+#[test]
+fn sim_found_the_latest_scheduled_entry_shows_a_clock_that_was_ahead() {
+    let mut t = Till::new();
+    for product in ["coffee", "mug"] {
+        t.add(product);
+        t.act(Action::PayCash {
+            received: eur(5000),
+        });
+    }
+    let mut store = t.store.clone();
+    let mut entries: Vec<_> = store.outbox.values_mut().collect();
+    assert_eq!(entries.len(), 2);
+    entries[0].next_attempt_at = T0 + Duration::from_secs(10);
+    entries[1].next_attempt_at = T0 + Duration::from_mins(26 * 60);
+    let mut t = Till::with_store(store, 4);
+    t.advance(Duration::from_secs(15));
+    let sent: std::collections::BTreeSet<OrderId> = t
+        .oms
+        .iter()
+        .filter_map(|c| match c {
+            OmsCall::SendBatch { orders, .. } => Some(orders.iter().map(|o| o.id)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(sent.len(), 2, "both sent now, not one of them in a day");
+}

@@ -108,3 +108,11 @@ fn seed_100104_times_stored_under_a_wrong_clock_are_pulled_in_at_start() {
 fn seed_100631_a_retried_money_write_is_stamped_when_it_is_retried() {
     must_pass(100_631, 400);
 }
+
+/// Found by seed 201057: after a reload, the register judged the clock by
+/// the earliest due outbox entry; an entry scheduled by a clock a day ahead
+/// waited a day.
+#[test]
+fn seed_201057_the_latest_scheduled_entry_shows_a_clock_that_was_ahead() {
+    must_pass(201_057, 60);
+}
