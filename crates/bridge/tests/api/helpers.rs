@@ -128,6 +128,19 @@ impl TestBridge {
         }
     }
 
+    /// Waits until `cond` holds, asking again every 50 ms, at most `within`.
+    pub async fn wait_until<F, Fut>(&self, cond: F, within: Duration)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let end = std::time::Instant::now() + within;
+        while !cond().await {
+            assert!(std::time::Instant::now() < end, "the condition never held");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn next(&self, behaviour: Value) {
         assert_eq!(self.post("/_sim/next", &behaviour).await.status(), 200);
     }

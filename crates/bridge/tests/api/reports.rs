@@ -40,13 +40,17 @@ async fn report_now_sends_a_hidden_approval() {
         .await;
     let r = new_reference();
     b.start(&r, 1052).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        b.post(&format!("/_sim/payments/{r}/report"), &json!(null))
-            .await
-            .status(),
-        202
-    );
+    // Reported as soon as the terminal has captured it.
+    b.wait_until(
+        || async {
+            b.post(&format!("/_sim/payments/{r}/report"), &json!(null))
+                .await
+                .status()
+                == 202
+        },
+        SOON,
+    )
+    .await;
     oms.wait_for_payment(&order_id_for(&r), SOON).await;
 }
 
@@ -79,9 +83,12 @@ async fn a_pending_report_survives_a_bridge_restart() {
     let oms = spawn_oms().await;
     let b = spawn_bridge(data, Some(&oms)).await;
     oms.wait_for_payment(&order_id_for(&r), SOON).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        b.journal_count("SELECT count(*) FROM reports WHERE delivered_at IS NULL"),
-        0
-    );
+    // The delivery is marked once the OMS answered: wait for that mark.
+    b.wait_until(
+        || async {
+            b.journal_count("SELECT count(*) FROM reports WHERE delivered_at IS NULL") == 0
+        },
+        SOON,
+    )
+    .await;
 }
