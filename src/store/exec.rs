@@ -13,6 +13,7 @@ use super::schema::{META, ORDERS, OUTBOX, PAYMENTS};
 use super::{from_js, to_js, Db, StoreError};
 use idb::{KeyRange, Query, Transaction};
 use std::cell::RefCell;
+use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry};
@@ -118,28 +119,26 @@ async fn get<T: serde::de::DeserializeOwned>(
 /// The current sale; from the first slice's cart and current order when
 /// this register has not written one yet.
 async fn read_sale(tx: &Transaction) -> Result<Option<Sale>, StoreError> {
-    if let Some(sale) = get::<Sale>(tx, META, JsValue::from_str(SALE_KEY)).await? {
-        return Ok(Some(sale));
-    }
-    let cart = get(tx, META, JsValue::from_str(LEGACY_CART_KEY)).await?;
-    let id = get::<OrderId>(tx, META, JsValue::from_str(LEGACY_ORDER_KEY)).await?;
-    Ok(match (id, cart) {
-        (Some(id), Some(cart)) => Some(Sale { id, cart }),
-        _ => None,
-    })
+    let meta = tx.object_store(META)?;
+    let sale = meta.get(JsValue::from_str(SALE_KEY))?.into_future();
+    let cart = meta.get(JsValue::from_str(LEGACY_CART_KEY))?.into_future();
+    let id = meta.get(JsValue::from_str(LEGACY_ORDER_KEY))?.into_future();
+    Ok(sale_or_legacy(
+        parse(sale.await?)?,
+        parse(cart.await?)?,
+        parse(id.await?)?,
+    ))
 }
 
 async fn all_outbox(tx: &Transaction) -> Result<Vec<OutboxEntry>, StoreError> {
-    let values = tx.object_store(OUTBOX)?.get_all(None, None)?.await?;
-    let array: js_sys::Array = values.into_iter().collect();
-    from_js(array.into())
+    parse_all(tx.object_store(OUTBOX)?.get_all(None, None)?.await?)
 }
 
 /// Attempts live or in doubt, through the `state` index (one query per
-/// such state), not the whole history of attempts.
+/// such state, all issued at once), not the whole history of attempts.
 async fn open_attempts(tx: &Transaction) -> Result<Vec<Attempt>, StoreError> {
     let index = tx.object_store(PAYMENTS)?.index("state")?;
-    let mut out = Vec::new();
+    let mut pending = Vec::new();
     for state in [
         "requested",
         "processing",
@@ -147,11 +146,12 @@ async fn open_attempts(tx: &Transaction) -> Result<Vec<Attempt>, StoreError> {
         "result_unknown",
         "closed_unpaid",
     ] {
-        let values = index
-            .get_all(Some(Query::Key(JsValue::from_str(state))), None)?
-            .await?;
-        let array: js_sys::Array = values.into_iter().collect();
-        out.extend(from_js::<Vec<Attempt>>(array.into())?);
+        let query = Query::Key(JsValue::from_str(state));
+        pending.push(index.get_all(Some(query), None)?.into_future());
+    }
+    let mut out = Vec::new();
+    for p in pending {
+        out.extend(parse_all::<Attempt>(p.await?)?);
     }
     Ok(out)
 }
@@ -208,37 +208,64 @@ async fn save_sale(
     Ok(Stored::Done)
 }
 
-/// What the update path needs, read inside its transaction.
+/// What the update path needs, read inside its transaction. Every read is
+/// issued before the first await (one round trip, not seven); each
+/// request's handlers are attached as it is issued (`into_future`), so no
+/// answer can arrive before someone listens for it.
 async fn snapshot(tx: &Transaction, req: &UpdateRequest) -> Result<Snapshot, StoreError> {
     let id = JsValue::from_str(&req.order_id.to_string());
-    let order = get::<Order>(tx, ORDERS, id.clone()).await?;
-    let values = tx
+    let order = tx.object_store(ORDERS)?.get(id.clone())?.into_future();
+    let attempts = tx
         .object_store(PAYMENTS)?
         .index("order")?
-        .get_all(Some(Query::Key(id.clone())), None)?
-        .await?;
-    let attempts: Vec<Attempt> = from_js(values.into_iter().collect::<js_sys::Array>().into())?;
+        .get_all(Some(Query::Key(id)), None)?
+        .into_future();
     let range = KeyRange::bound(
         &outbox_key(&req.order_id, 0),
         &outbox_key(&req.order_id, u32::MAX),
         None,
         None,
     )?;
-    let values = tx
+    let outbox = tx
         .object_store(OUTBOX)?
         .get_all(Some(Query::KeyRange(range)), None)?
-        .await?;
-    let outbox: Vec<OutboxEntry> = from_js(values.into_iter().collect::<js_sys::Array>().into())?;
-    let last_seq = match req.sequence_day() {
-        Some(d) => get::<u32>(tx, META, seq_key(d)).await?.unwrap_or(0),
+        .into_future();
+    let meta = tx.object_store(META)?;
+    let seq = match req.sequence_day() {
+        Some(d) => Some(meta.get(seq_key(d))?.into_future()),
+        None => None,
+    };
+    // Issues its own reads at once, while the ones above are in flight.
+    let sale = read_sale(tx).await?;
+    let last_seq = match seq {
+        Some(f) => parse::<u32>(f.await?)?.unwrap_or(0),
         None => 0,
     };
     Ok(Snapshot {
-        order,
-        attempts,
-        outbox,
-        sale: read_sale(tx).await?,
+        order: parse(order.await?)?,
+        attempts: parse_all(attempts.await?)?,
+        outbox: parse_all(outbox.await?)?,
+        sale,
         last_seq,
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: Option<JsValue>) -> Result<Option<T>, StoreError> {
+    v.map(from_js).transpose()
+}
+
+fn parse_all<T: serde::de::DeserializeOwned>(values: Vec<JsValue>) -> Result<Vec<T>, StoreError> {
+    from_js(values.into_iter().collect::<js_sys::Array>().into())
+}
+
+fn sale_or_legacy(
+    sale: Option<Sale>,
+    cart: Option<till_core::cart::Cart>,
+    id: Option<OrderId>,
+) -> Option<Sale> {
+    sale.or(match (id, cart) {
+        (Some(id), Some(cart)) => Some(Sale { id, cart }),
+        _ => None,
     })
 }
 
@@ -253,23 +280,7 @@ async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
         let r = async {
             let snap = snapshot(&tx, &req).await?;
             let plan = plan(&req, &snap, req.at).map_err(TxError::Refused)?;
-            if let Some(order) = &plan.order {
-                tx.object_store(ORDERS)?.put(&to_js(order)?, None)?.await?;
-            }
-            if let Some(attempt) = &plan.attempt {
-                tx.object_store(PAYMENTS)?
-                    .put(&to_js(attempt)?, None)?
-                    .await?;
-            }
-            apply_changes(&tx, &plan.outbox, false).await?;
-            let meta = tx.object_store(META)?;
-            if let Some(sale) = &plan.sale {
-                meta.put(&to_js(sale)?, Some(&JsValue::from_str(SALE_KEY)))?
-                    .await?;
-            }
-            if let Some((date, seq)) = plan.seq {
-                meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.await?;
-            }
+            write_plan(&tx, &plan).await?;
             *out.borrow_mut() = Some(plan.outcome);
             Ok::<(), TxError>(())
         }
@@ -282,6 +293,52 @@ async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
     outcome
         .map(|u| Stored::Updated(Box::new(u)))
         .ok_or_else(|| StoreFailure::Io("the update wrote nothing".into()))
+}
+
+/// Issues every write of a plan, then waits for them all.
+async fn write_plan(tx: &Transaction, plan: &till_core::update::Plan) -> Result<(), TxError> {
+    let mut pending = Vec::new();
+    if let Some(order) = &plan.order {
+        pending.push(
+            tx.object_store(ORDERS)?
+                .put(&to_js(order)?, None)?
+                .into_future(),
+        );
+    }
+    if let Some(attempt) = &plan.attempt {
+        pending.push(
+            tx.object_store(PAYMENTS)?
+                .put(&to_js(attempt)?, None)?
+                .into_future(),
+        );
+    }
+    let meta = tx.object_store(META)?;
+    if let Some(sale) = &plan.sale {
+        pending.push(
+            meta.put(&to_js(sale)?, Some(&JsValue::from_str(SALE_KEY)))?
+                .into_future(),
+        );
+    }
+    if let Some((date, seq)) = plan.seq {
+        pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+    }
+    let outbox = tx.object_store(OUTBOX)?;
+    let mut deletes = Vec::new();
+    for c in &plan.outbox {
+        match c {
+            OutboxChange::Put(e) => pending.push(outbox.put(&to_js(e)?, None)?.into_future()),
+            OutboxChange::Delete { order_id, version } => {
+                deletes.push(outbox.delete(outbox_key(order_id, *version))?.into_future())
+            }
+        }
+    }
+    for p in pending {
+        p.await?;
+    }
+    for d in deletes {
+        d.await?;
+    }
+    Ok(())
 }
 
 /// Writes outbox changes; with `existing_only`, a `Put` updates only an
