@@ -57,7 +57,9 @@ pub enum CatalogError {
     },
 }
 
-fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), CatalogError> {
+/// Text a person reads (names, SKUs): not blank, at most `max` characters,
+/// no control characters (which would break a receipt or a log line).
+pub fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), CatalogError> {
     if s.trim().is_empty() {
         return Err(CatalogError::Empty { field });
     }

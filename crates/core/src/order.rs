@@ -1046,7 +1046,14 @@ impl Order {
         if self.version == 0 {
             return Err(OrderError::invalid("version", "starts at 1"));
         }
+        if self.lines.len() > crate::cart::LINES_MAX {
+            return Err(OrderError::invalid(
+                "lines",
+                format!("at most {} lines", crate::cart::LINES_MAX),
+            ));
+        }
         for (i, line) in self.lines.iter().enumerate() {
+            check_line(i, line)?;
             if line.unit_price.currency() != self.currency {
                 return Err(OrderError::invalid(
                     format!("lines[{i}].unit_price"),
@@ -1120,6 +1127,27 @@ impl Order {
         }
         Ok(())
     }
+}
+
+/// Line `i`'s text, as a person reads it on a receipt, and its quantity.
+fn check_line(i: usize, line: &CartLine) -> Result<(), OrderError> {
+    use crate::catalog::{check_text, ID_LEN_MAX, NAME_LEN_MAX};
+    let field = |f: &str| format!("lines[{i}].{f}");
+    check_text("sku", &line.sku, ID_LEN_MAX).map_err(|e| OrderError::invalid(field("sku"), e))?;
+    check_text("name", &line.name, NAME_LEN_MAX)
+        .map_err(|e| OrderError::invalid(field("name"), e))?;
+    check_text("name", &line.tax_rate.name, NAME_LEN_MAX)
+        .map_err(|e| OrderError::invalid(field("tax_rate.name"), e))?;
+    line.tax_rate
+        .validate()
+        .map_err(|e| OrderError::invalid(field("tax_rate.basis_points"), e))?;
+    if line.quantity == 0 || line.quantity > crate::cart::QUANTITY_MAX {
+        return Err(OrderError::invalid(
+            field("quantity"),
+            format!("must be 1 to {}", crate::cart::QUANTITY_MAX),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1312,6 +1340,25 @@ pub(crate) mod tests {
             Err(OrderError::NotOpen { .. })
         ));
         o.validate().unwrap();
+    }
+
+    #[test]
+    fn line_text_and_count_are_bounded() {
+        let field = |o: &Order| o.validate().unwrap_err().field().map(str::to_owned);
+        let mut o = order();
+        o.lines[0].name = "Coffee\u{7}".into();
+        assert_eq!(field(&o).as_deref(), Some("lines[0].name"));
+        let mut o = order();
+        o.lines[1].sku = "x".repeat(crate::catalog::ID_LEN_MAX + 1);
+        assert_eq!(field(&o).as_deref(), Some("lines[1].sku"));
+        let mut o = order();
+        o.lines[0].tax_rate.name = "VAT\n".into();
+        assert_eq!(field(&o).as_deref(), Some("lines[0].tax_rate.name"));
+        let mut o = order();
+        let line = o.lines[0].clone();
+        o.lines = vec![line; crate::cart::LINES_MAX + 1];
+        assert_eq!(field(&o).as_deref(), Some("lines"));
+        order().validate().unwrap();
     }
 
     #[test]

@@ -356,6 +356,24 @@ impl SyncDriver {
     }
 }
 
+/// One order's result. Stored means stored at the version sent: when the
+/// back office answers with a higher version, someone else wrote the order,
+/// and the register's version was not taken. That is parked with the reason,
+/// never counted as synced.
+fn judge(r: BatchResult, sent_version: u32) -> Outcome {
+    let outcome = Outcome::from_http(r.status, &r.error.map(|e| e.message).unwrap_or_default());
+    match (outcome, r.version) {
+        (Outcome::Stored, Some(held)) if held > sent_version => Outcome::Rejected {
+            status: 409,
+            reason: format!(
+                "the back office holds version {held} of this order, newer than this register's \
+                 version {sent_version}: it was changed elsewhere, and this version was not stored"
+            ),
+        },
+        (outcome, _) => outcome,
+    }
+}
+
 /// One outcome per order sent, from the batch's answer.
 fn outcomes(
     sent: &[(OrderId, u32, u32)],
@@ -364,7 +382,8 @@ fn outcomes(
     match result {
         Ok(results) if results.len() == sent.len() => results
             .into_iter()
-            .map(|r| Outcome::from_http(r.status, &r.error.map(|e| e.message).unwrap_or_default()))
+            .zip(sent)
+            .map(|(r, (_, _, sent_version))| judge(r, *sent_version))
             .collect(),
         Ok(results) => vec![
             Outcome::Retry {

@@ -575,6 +575,42 @@ fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
     assert!(t.store.outbox.is_empty());
 }
 
+/// The back office answers "stored" with a higher version than the one
+/// sent: another writer changed the order. This register's version was not
+/// taken, so it is parked with the reason, never counted as synced.
+#[test]
+fn a_higher_version_at_the_back_office_is_parked_not_synced() {
+    let mut t = Till::new();
+    t.add("coffee");
+    t.act(Action::PayCash { received: eur(350) });
+    let (batch, sent) = t
+        .oms
+        .iter()
+        .find_map(|c| match c {
+            OmsCall::SendBatch { batch, orders } => Some((*batch, orders[0].clone())),
+            _ => None,
+        })
+        .unwrap();
+    t.oms.clear();
+    t.input(Input::Oms(OmsReply::Batch {
+        batch,
+        result: Ok(vec![BatchResult {
+            id: Some(sent.id.to_string()),
+            status: 200,
+            version: Some(sent.version + 3),
+            error: None,
+        }]),
+    }));
+    assert_eq!(t.reg.status().unsynced, 1, "not synced");
+    let entry = t.store.outbox.values().next().unwrap();
+    assert!(entry.is_parked(), "{entry:?}");
+    let reason = entry.last_error.clone().unwrap();
+    assert!(
+        reason.contains(&format!("holds version {}", sent.version + 3)),
+        "{reason}"
+    );
+}
+
 #[test]
 fn the_cart_survives_a_reload_with_its_sale_id() {
     let mut t = Till::new();

@@ -89,10 +89,12 @@ async fn main() {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
         data: data.clone(),
-        tokens: Tokens {
-            registers: Tokens::parse_register_pairs(&[format!("R1={TOKEN}")]).unwrap(),
-            bridge: None,
-        },
+        tokens: Tokens::new(
+            Tokens::parse_register_pairs(&[format!("R1={TOKEN}")]).unwrap(),
+            None,
+            None,
+        )
+        .unwrap(),
         bridge_origin: None,
         currency: Currency::EUR,
         faults: false,

@@ -3,10 +3,11 @@
 //! the store on the blocking pool. Nothing here knows SQL; the store knows
 //! nothing of HTTP.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Writer};
 use crate::error::{AppError, AppJson};
 use crate::faults;
-use crate::store::{PaymentWrite, Store, StoreError, Upsert, UpsertResult};
+use crate::schema::Schemas;
+use crate::store::{HistoryEntry, PaymentWrite, Store, StoreError, Upsert, UpsertResult};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 use std::sync::Arc;
 use till_core::api::{
     BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
@@ -86,7 +88,7 @@ pub async fn catalog(
     headers: HeaderMap,
     query: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
-    caller.register()?;
+    caller.reader()?;
     let Query(q) = query?;
     let limit = q.limit.unwrap_or(CATALOG_PAGE_SIZE);
     if limit == 0 || limit > CATALOG_PAGE_MAX {
@@ -138,13 +140,13 @@ pub async fn catalog(
         .into_response())
 }
 
-/// Parses one order, naming the field at fault, and checks its rules.
-fn parse_order(json: &str) -> Result<Order, AppError> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let order: Order = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        if e.inner().is_syntax() || e.inner().is_eof() {
-            return AppError::bad_request(format!("malformed JSON: {}", e.inner()));
-        }
+/// Parses one order, naming the field at fault: first against the
+/// document's schema (unknown fields, bounds), then till-core's rules.
+fn parse_order(schemas: &Schemas, json: &str) -> Result<Order, AppError> {
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    schemas.check_order(&value)?;
+    let order: Order = serde_path_to_error::deserialize(&value).map_err(|e| {
         let field = e.path().to_string();
         AppError::invalid("invalid_order", format!("{field}: {}", e.inner())).with_field(field)
     })?;
@@ -158,26 +160,33 @@ fn parse_order(json: &str) -> Result<Order, AppError> {
     Ok(order)
 }
 
-fn check_writer(caller: &Caller, order: &Order) -> Result<(), AppError> {
-    let register = caller.register()?;
-    if register != order.register() {
+/// The register writing `order`: only its own register may.
+fn check_writer(caller: &Caller, order: &Order) -> Result<Writer, AppError> {
+    let writer = caller.writer()?;
+    if &writer.register != order.register() {
         return Err(AppError::forbidden(format!(
-            "this token belongs to register {register}; order {} is register {}'s",
+            "this token belongs to register {}; order {} is register {}'s",
+            writer.register,
             order.number,
             order.register()
         )));
     }
-    Ok(())
+    Ok(writer)
 }
 
 fn upsert_answer(result: UpsertResult) -> Result<StoredOrder, AppError> {
-    if result.outcome == Upsert::Conflict {
-        return Err(AppError::conflict(format!(
+    match result.outcome {
+        Upsert::Conflict => Err(AppError::conflict(format!(
             "order {} version {} is already stored with different content; send a new version",
             result.stored.order.id, result.stored.order.version
-        )));
+        ))),
+        Upsert::OtherRegister => Err(AppError::forbidden(format!(
+            "order {} belongs to register {}; nothing was changed",
+            result.stored.order.id,
+            result.stored.order.register()
+        ))),
+        _ => Ok(result.stored),
     }
-    Ok(result.stored)
 }
 
 pub async fn put_order(
@@ -186,13 +195,13 @@ pub async fn put_order(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<StoredOrder>, AppError> {
-    caller.register()?;
+    caller.writer()?;
     let id: OrderId = id.parse().map_err(|e: till_core::order::OrderError| {
         AppError::invalid("invalid_id", e.to_string()).with_field("id")
     })?;
     let text =
         std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
-    let order = parse_order(text)?;
+    let order = parse_order(&state.schemas, text)?;
     if order.id != id {
         return Err(AppError::invalid(
             "invalid_order",
@@ -200,10 +209,10 @@ pub async fn put_order(
         )
         .with_field("id"));
     }
-    check_writer(&caller, &order)?;
+    let writer = check_writer(&caller, &order)?;
     let now = now();
     let mut results = blocking(&state.store, move |s| {
-        s.upsert_orders(std::slice::from_ref(&order), now)
+        s.upsert_orders(std::slice::from_ref(&order), &writer, now)
     })
     .await?;
     if state
@@ -226,7 +235,7 @@ pub async fn post_batch(
     caller: Caller,
     AppJson(batch): AppJson<BatchRequest<Box<RawValue>>>,
 ) -> Result<Json<BatchResponse>, AppError> {
-    caller.register()?;
+    let writer = caller.writer()?;
     if batch.orders.len() > BATCH_MAX {
         return Err(AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -243,7 +252,9 @@ pub async fn post_batch(
         let id = serde_json::from_str::<IdOnly>(raw.get())
             .ok()
             .and_then(|x| x.id);
-        match parse_order(raw.get()).and_then(|o| check_writer(&caller, &o).map(|()| o)) {
+        match parse_order(&state.schemas, raw.get())
+            .and_then(|o| check_writer(&caller, &o).map(|_| o))
+        {
             Ok(order) => {
                 positions.push(i);
                 good.push(order);
@@ -258,7 +269,7 @@ pub async fn post_batch(
         }
     }
     let now = now();
-    let stored = blocking(&state.store, move |s| s.upsert_orders(&good, now)).await?;
+    let stored = blocking(&state.store, move |s| s.upsert_orders(&good, &writer, now)).await?;
     if state
         .faults
         .as_ref()
@@ -292,22 +303,58 @@ pub async fn post_batch(
     }))
 }
 
+/// An order and its payments. A register reads only its own orders; an
+/// order id the OMS holds no order for answers with the payments reported
+/// for it (reconciliation asks before the order has synced; the id is a
+/// random UUID only its register knows).
 pub async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<OrderLookup>, AppError> {
-    caller.register()?;
-    let id: OrderId = id.parse().map_err(|e: till_core::order::OrderError| {
-        AppError::invalid("invalid_id", e.to_string()).with_field("id")
-    })?;
+    caller.reader()?;
+    let id = parse_id(&id)?;
     let found = blocking(&state.store, move |s| s.order(&id)).await?;
+    if let Some(order) = &found.order {
+        caller.may_read(order.register())?;
+    }
     if found.order.is_none() && found.payments.is_empty() {
         return Err(AppError::not_found(format!(
             "no order {id} and no payment for it"
         )));
     }
     Ok(Json(found))
+}
+
+fn parse_id(id: &str) -> Result<OrderId, AppError> {
+    id.parse().map_err(|e: till_core::order::OrderError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })
+}
+
+/// Every version of an order the OMS stored, with who wrote it: the audit
+/// trail (back-office token only).
+pub async fn order_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderHistory>, AppError> {
+    caller.back_office()?;
+    let id = parse_id(&id)?;
+    let versions = blocking(&state.store, move |s| s.order_history(&id)).await?;
+    if versions.is_empty() {
+        return Err(AppError::not_found(format!("no order {id}")));
+    }
+    Ok(Json(OrderHistory {
+        order_id: id,
+        versions,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct OrderHistory {
+    order_id: OrderId,
+    versions: Vec<HistoryEntry>,
 }
 
 #[derive(Deserialize)]
@@ -322,10 +369,11 @@ pub async fn list_orders(
     caller: Caller,
     query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderList>, AppError> {
-    caller.register()?;
+    caller.reader()?;
     let Query(q) = query?;
     let register = RegisterId::new(q.register)
         .map_err(|e| AppError::invalid("invalid_query", e.to_string()).with_field("register"))?;
+    caller.may_read(&register)?;
     let date: BusinessDate = q.date.parse().map_err(|e: till_core::order::OrderError| {
         AppError::invalid("invalid_query", e.to_string()).with_field("date")
     })?;
@@ -341,8 +389,10 @@ pub async fn post_payment(
     caller.bridge()?;
     let text =
         std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let report: PaymentReport = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    state.schemas.check_payment(&value)?;
+    let report: PaymentReport = serde_path_to_error::deserialize(&value).map_err(|e| {
         let field = e.path().to_string();
         AppError::invalid("invalid_payment", format!("{field}: {}", e.inner())).with_field(field)
     })?;

@@ -1,30 +1,75 @@
-//! Who is calling: a register (by its bearer token) or the bridge.
+//! Who is calling: a register, the bridge, or the back office.
 //!
 //! Each register has its own token, so a lost tablet is revoked alone; the
-//! bridge has one of its own and may only report payments. Tokens are
-//! compared in constant time.
+//! bridge has one of its own and may only report payments; the back-office
+//! token reads everything (every register's orders, and their history) and
+//! writes nothing. Tokens are compared in constant time (`subtle`), are at
+//! least [`TOKEN_LEN_MIN`] characters, and no two callers share one.
 
 use crate::error::AppError;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use till_core::order::RegisterId;
+
+/// The shortest token accepted at start.
+pub const TOKEN_LEN_MIN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    Register(RegisterId),
+    /// A register, and the fingerprint of the token it presented.
+    Register(RegisterId, String),
     Bridge,
+    BackOffice,
 }
 
-/// The configured tokens.
+/// The configured tokens, checked by [`Tokens::new`].
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    pub registers: Vec<(RegisterId, String)>,
-    pub bridge: Option<String>,
+    registers: Vec<(RegisterId, String)>,
+    bridge: Option<String>,
+    admin: Option<String>,
 }
 
 impl Tokens {
+    /// Refuses a token shorter than [`TOKEN_LEN_MIN`] and a token given to
+    /// two callers (the OMS could not tell them apart).
+    pub fn new(
+        registers: Vec<(RegisterId, String)>,
+        bridge: Option<String>,
+        admin: Option<String>,
+    ) -> Result<Tokens, String> {
+        let mut named: Vec<(String, &str)> = registers
+            .iter()
+            .map(|(id, t)| (format!("register {id}"), t.as_str()))
+            .collect();
+        named.extend(bridge.as_deref().map(|t| ("the bridge".to_owned(), t)));
+        named.extend(admin.as_deref().map(|t| ("the back office".to_owned(), t)));
+        for (i, (who, token)) in named.iter().enumerate() {
+            if token.chars().count() < TOKEN_LEN_MIN {
+                return Err(format!(
+                    "the token of {who} is shorter than {TOKEN_LEN_MIN} characters"
+                ));
+            }
+            if let Some((other, _)) = named[..i].iter().find(|(_, t)| t == token) {
+                return Err(format!("{other} and {who} have the same token"));
+            }
+        }
+        let mut ids: Vec<&RegisterId> = registers.iter().map(|(id, _)| id).collect();
+        ids.sort();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("register {} is given twice", w[0]));
+        }
+        Ok(Tokens {
+            registers,
+            bridge,
+            admin,
+        })
+    }
+
     /// Parses `R1=token,R2=token` (the `--register-token` list may also be
     /// given one pair at a time).
     pub fn parse_register_pairs(pairs: &[String]) -> Result<Vec<(RegisterId, String)>, String> {
@@ -39,39 +84,45 @@ impl Tokens {
                 .split_once('=')
                 .ok_or_else(|| format!("{pair:?}: expected REGISTER=TOKEN"))?;
             let id = RegisterId::new(id.trim()).map_err(|e| e.to_string())?;
-            let token = token.trim();
-            if token.len() < 8 {
-                return Err(format!(
-                    "the token of register {id} is shorter than 8 characters"
-                ));
-            }
-            out.push((id, token.to_owned()));
+            out.push((id, token.trim().to_owned()));
         }
         Ok(out)
     }
 
+    pub fn registers(&self) -> impl Iterator<Item = &RegisterId> {
+        self.registers.iter().map(|(id, _)| id)
+    }
+
     fn find(&self, presented: &str) -> Option<Caller> {
+        let p = presented.as_bytes();
         let mut found = None;
         // Look at every token whatever matches, so timing says nothing.
         for (id, token) in &self.registers {
-            if constant_time_eq(token.as_bytes(), presented.as_bytes()) {
-                found = Some(Caller::Register(id.clone()));
+            if bool::from(token.as_bytes().ct_eq(p)) {
+                found = Some(Caller::Register(id.clone(), fingerprint(token)));
             }
         }
         if let Some(b) = &self.bridge {
-            if constant_time_eq(b.as_bytes(), presented.as_bytes()) {
+            if bool::from(b.as_bytes().ct_eq(p)) {
                 found = Some(Caller::Bridge);
+            }
+        }
+        if let Some(a) = &self.admin {
+            if bool::from(a.as_bytes().ct_eq(p)) {
+                found = Some(Caller::BackOffice);
             }
         }
         found
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Names a token without revealing it: what the order history records, so
+/// an owner can tell which of a register's tokens (before or after a
+/// rotation) wrote a version.
+pub fn fingerprint(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -95,20 +146,66 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Who wrote an order version: kept in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    pub register: RegisterId,
+    pub token: String,
+}
+
 impl Caller {
-    pub fn register(&self) -> Result<&RegisterId, AppError> {
+    /// The register writing orders (only registers write them).
+    pub fn writer(&self) -> Result<Writer, AppError> {
         match self {
-            Caller::Register(r) => Ok(r),
+            Caller::Register(r, token) => Ok(Writer {
+                register: r.clone(),
+                token: token.clone(),
+            }),
+            Caller::Bridge => Err(AppError::forbidden(
+                "the bridge's token may only report payments",
+            )),
+            Caller::BackOffice => Err(AppError::forbidden(
+                "the back-office token reads; orders are written by registers",
+            )),
+        }
+    }
+
+    /// May this caller read the catalog (registers, and the back office)?
+    pub fn reader(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Bridge => Err(AppError::forbidden(
+                "the bridge's token may only report payments",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// May this caller read `register`'s orders? A register reads its own;
+    /// the back office reads all.
+    pub fn may_read(&self, register: &RegisterId) -> Result<(), AppError> {
+        match self {
+            Caller::BackOffice => Ok(()),
+            Caller::Register(r, _) if r == register => Ok(()),
+            Caller::Register(r, _) => Err(AppError::forbidden(format!(
+                "this token belongs to register {r}; it reads only its own orders"
+            ))),
             Caller::Bridge => Err(AppError::forbidden(
                 "the bridge's token may only report payments",
             )),
         }
     }
 
+    pub fn back_office(&self) -> Result<(), AppError> {
+        match self {
+            Caller::BackOffice => Ok(()),
+            _ => Err(AppError::forbidden("only the back-office token reads this")),
+        }
+    }
+
     pub fn bridge(&self) -> Result<(), AppError> {
         match self {
             Caller::Bridge => Ok(()),
-            Caller::Register(_) => Err(AppError::forbidden("only the bridge reports payments")),
+            _ => Err(AppError::forbidden("only the bridge reports payments")),
         }
     }
 }
@@ -117,31 +214,73 @@ impl Caller {
 mod tests {
     use super::*;
 
+    fn r(id: &str) -> RegisterId {
+        RegisterId::new(id).unwrap()
+    }
+
     #[test]
     fn parses_register_tokens() {
         let t = Tokens::parse_register_pairs(&[
-            "R1=abcdefgh, R2=ijklmnop".into(),
-            "R3=qrstuvwx".into(),
+            "R1=abcdefghabcdefgh, R2=ijklmnopijklmnop".into(),
+            "R3=qrstuvwxqrstuvwx".into(),
         ])
         .unwrap();
         assert_eq!(t.len(), 3);
         assert!(Tokens::parse_register_pairs(&["R1".into()]).is_err());
-        assert!(Tokens::parse_register_pairs(&["R-1=abcdefgh".into()]).is_err());
-        assert!(Tokens::parse_register_pairs(&["R1=short".into()]).is_err());
+        assert!(Tokens::parse_register_pairs(&["R-1=abcdefghabcdefgh".into()]).is_err());
+    }
+
+    #[test]
+    fn short_and_shared_tokens_are_refused() {
+        let long = "abcdefghabcdefgh".to_owned();
+        let e = Tokens::new(vec![(r("R1"), "short".into())], None, None).unwrap_err();
+        assert!(e.contains("shorter than 16"), "{e}");
+        let e = Tokens::new(vec![(r("R1"), long.clone())], Some(long.clone()), None).unwrap_err();
+        assert_eq!(e, "register R1 and the bridge have the same token");
+        let e = Tokens::new(
+            vec![(r("R1"), long.clone()), (r("R2"), long.clone())],
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e, "register R1 and register R2 have the same token");
+        let e = Tokens::new(
+            vec![
+                (r("R1"), long.clone()),
+                (r("R1"), "ijklmnopijklmnop".into()),
+            ],
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e, "register R1 is given twice");
+        let e = Tokens::new(vec![], None, Some("admin".into())).unwrap_err();
+        assert!(e.contains("the back office"), "{e}");
     }
 
     #[test]
     fn finds_the_caller() {
-        let tokens = Tokens {
-            registers: Tokens::parse_register_pairs(&["R1=abcdefgh".into()]).unwrap(),
-            bridge: Some("bridge-token".into()),
-        };
+        let tokens = Tokens::new(
+            vec![(r("R1"), "abcdefghabcdefgh".into())],
+            Some("bridge-token-0123".into()),
+            Some("admin-token-01234".into()),
+        )
+        .unwrap();
         assert_eq!(
-            tokens.find("abcdefgh"),
-            Some(Caller::Register(RegisterId::new("R1").unwrap()))
+            tokens.find("abcdefghabcdefgh"),
+            Some(Caller::Register(r("R1"), fingerprint("abcdefghabcdefgh")))
         );
-        assert_eq!(tokens.find("bridge-token"), Some(Caller::Bridge));
-        assert_eq!(tokens.find("abcdefgX"), None);
+        assert_eq!(tokens.find("bridge-token-0123"), Some(Caller::Bridge));
+        assert_eq!(tokens.find("admin-token-01234"), Some(Caller::BackOffice));
+        assert_eq!(tokens.find("abcdefghabcdefgX"), None);
         assert_eq!(tokens.find(""), None);
+    }
+
+    #[test]
+    fn a_fingerprint_names_a_token_without_showing_it() {
+        let f = fingerprint("abcdefghabcdefgh");
+        assert!(f.starts_with("sha256:") && f.len() == 19, "{f}");
+        assert!(!f.contains("abcdefgh"));
+        assert_ne!(f, fingerprint("abcdefghabcdefgX"));
     }
 }

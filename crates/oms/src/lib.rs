@@ -24,6 +24,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod faults;
+pub mod schema;
 pub mod statics;
 pub mod store;
 
@@ -66,6 +67,7 @@ pub struct Config {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub schemas: Arc<schema::Schemas>,
     pub tokens: Arc<auth::Tokens>,
     pub faults: Option<Arc<faults::Faults>>,
 }
@@ -98,6 +100,7 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let state = AppState {
             store: Arc::new(store),
+            schemas: Arc::new(schema::Schemas::load()?),
             tokens: Arc::new(config.tokens.clone()),
             faults: config.faults.then(|| Arc::new(faults::Faults::default())),
         };
@@ -128,6 +131,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/orders", get(api::list_orders))
         .route("/orders:batch", post(api::post_batch))
         .route("/orders/{id}", put(api::put_order).get(api::get_order))
+        .route("/orders/{id}/history", get(api::order_history))
         .route("/payments", post(api::post_payment))
         .fallback(api::api_not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

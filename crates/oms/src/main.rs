@@ -27,16 +27,23 @@ struct Args {
     /// Data folder; the database is created there on first start.
     #[arg(long, env = "TILL_DATA", default_value = "data", global = true)]
     data: PathBuf,
-    /// A register and its token, REGISTER=TOKEN; repeat, or separate with commas.
+    /// A register and its token, REGISTER=TOKEN; repeat, or separate with
+    /// commas. Prefer the environment variable: a command line is visible
+    /// to every user of the machine (`ps`).
     #[arg(
         long = "register-token",
         env = "TILL_REGISTER_TOKENS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        hide_env_values = true
     )]
     register_tokens: Vec<String>,
     /// The token the bridge uses to report payments.
-    #[arg(long, env = "TILL_BRIDGE_TOKEN")]
+    #[arg(long, env = "TILL_BRIDGE_TOKEN", hide_env_values = true)]
     bridge_token: Option<String>,
+    /// The back office's token: reads every register's orders and their
+    /// history; writes nothing.
+    #[arg(long, env = "TILL_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// The bridge's origin, allowed in the app's Content-Security-Policy.
     #[arg(long, env = "TILL_BRIDGE_ORIGIN")]
     bridge_origin: Option<String>,
@@ -106,10 +113,7 @@ async fn run(args: Args) -> Result<(), String> {
         listen: args.listen,
         dist: args.dist,
         data: args.data,
-        tokens: Tokens {
-            registers,
-            bridge: args.bridge_token,
-        },
+        tokens: Tokens::new(registers, args.bridge_token, args.admin_token)?,
         bridge_origin: args.bridge_origin,
         currency,
         faults: args.faults,

@@ -214,22 +214,31 @@ impl OmsSide {
                 }
             }
         }
-        let stored = match self.store.upsert_orders(&good, now) {
+        let writer = till_oms::auth::Writer {
+            register: self.register.clone(),
+            token: "sim".into(),
+        };
+        let stored = match self.store.upsert_orders(&good, &writer, now) {
             Ok(s) => s,
             Err(e) => panic!("the back office's store failed: {e}"),
         };
         for (pos, r) in positions.into_iter().zip(stored) {
-            let status = if r.outcome == Upsert::Conflict {
-                409
-            } else {
-                200
+            let (status, error) = match r.outcome {
+                Upsert::Conflict => (
+                    409,
+                    Some(ApiError::new("conflict", "same version, other content")),
+                ),
+                Upsert::OtherRegister => (
+                    403,
+                    Some(ApiError::new("forbidden", "another register's order")),
+                ),
+                _ => (200, None),
             };
             results[pos] = Some(BatchResult {
                 id: Some(r.stored.order.id.to_string()),
                 status,
                 version: Some(r.stored.order.version),
-                error: (status == 409)
-                    .then(|| ApiError::new("conflict", "same version, other content")),
+                error,
             });
         }
         results

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 pub const PAIRING: &str = "pairing-test-token";
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
-pub const OMS_REGISTER_TOKEN: &str = "r1-test-token";
+pub const OMS_REGISTER_TOKEN: &str = "r1-test-token-0001";
 pub const OMS_BRIDGE_TOKEN: &str = "bridge-test-token";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -190,13 +190,13 @@ pub async fn spawn_oms() -> TestOms {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
         data: temp_dir("till-bridge-oms"),
-        tokens: till_oms::auth::Tokens {
-            registers: till_oms::auth::Tokens::parse_register_pairs(&[format!(
-                "R1={OMS_REGISTER_TOKEN}"
-            )])
-            .unwrap(),
-            bridge: Some(OMS_BRIDGE_TOKEN.into()),
-        },
+        tokens: till_oms::auth::Tokens::new(
+            till_oms::auth::Tokens::parse_register_pairs(&[format!("R1={OMS_REGISTER_TOKEN}")])
+                .unwrap(),
+            Some(OMS_BRIDGE_TOKEN.into()),
+            None,
+        )
+        .unwrap(),
         bridge_origin: None,
         currency: till_core::money::Currency::EUR,
         faults: true,

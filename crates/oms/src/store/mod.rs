@@ -20,6 +20,8 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use crate::auth::Writer;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::catalog::{Category, Product, TaxRate};
@@ -88,17 +90,48 @@ pub enum Upsert {
     Stale,
     /// Same version, another body: refused.
     Conflict,
+    /// The stored order is another register's: refused, nothing changes.
+    OtherRegister,
 }
 
-/// The idempotency rule of `PUT /orders/{id}`, given what is stored.
-pub fn decide(stored: Option<(u32, &str)>, version: u32, body: &str) -> Upsert {
+/// What is stored of an order, as the idempotency rule needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredVersion<'a> {
+    pub version: u32,
+    pub register: &'a str,
+    pub body: &'a str,
+}
+
+/// The idempotency rule of `PUT /orders/{id}`, given what is stored. An
+/// order keeps the register that created it: no other register's version,
+/// however high, replaces it.
+pub fn decide(
+    stored: Option<StoredVersion<'_>>,
+    register: &str,
+    version: u32,
+    body: &str,
+) -> Upsert {
     match stored {
         None => Upsert::Created,
-        Some((v, _)) if version > v => Upsert::Replaced,
-        Some((v, _)) if version < v => Upsert::Stale,
-        Some((_, b)) if b == body => Upsert::Unchanged,
+        Some(s) if s.register != register => Upsert::OtherRegister,
+        Some(s) if version > s.version => Upsert::Replaced,
+        Some(s) if version < s.version => Upsert::Stale,
+        Some(s) if s.body == body => Upsert::Unchanged,
         Some(_) => Upsert::Conflict,
     }
+}
+
+/// One stored version of an order, as its history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub version: u32,
+    /// When the OMS stored it (milliseconds since the Unix epoch).
+    pub received_at: Timestamp,
+    /// The register whose token wrote it.
+    pub register: String,
+    /// The fingerprint of that token (never the token).
+    pub token: String,
+    pub order: Order,
 }
 
 #[derive(Debug, Clone)]
@@ -125,12 +158,17 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Option<RawCatalogPage>, StoreError>;
     fn replace_catalog(&self, data: &CatalogData) -> Result<CatalogMeta, StoreError>;
-    /// Upserts every order in one transaction; one result per order, in order.
+    /// Upserts every order in one transaction; one result per order, in
+    /// order. Each version stored is appended to the order's history with
+    /// its writer.
     fn upsert_orders(
         &self,
         orders: &[Order],
+        writer: &Writer,
         now: Timestamp,
     ) -> Result<Vec<UpsertResult>, StoreError>;
+    /// Every version stored of an order, oldest first; never rewritten.
+    fn order_history(&self, id: &OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError>;
     /// A register's orders of one business day, oldest first.
     fn orders_of_day(
@@ -151,10 +189,25 @@ mod tests {
 
     #[test]
     fn the_idempotency_rule() {
-        assert_eq!(decide(None, 1, "a"), Upsert::Created);
-        assert_eq!(decide(Some((1, "a")), 2, "b"), Upsert::Replaced);
-        assert_eq!(decide(Some((2, "b")), 1, "a"), Upsert::Stale);
-        assert_eq!(decide(Some((2, "b")), 2, "b"), Upsert::Unchanged);
-        assert_eq!(decide(Some((2, "b")), 2, "c"), Upsert::Conflict);
+        let at = |version, register, body| {
+            Some(StoredVersion {
+                version,
+                register,
+                body,
+            })
+        };
+        assert_eq!(decide(None, "R1", 1, "a"), Upsert::Created);
+        assert_eq!(decide(at(1, "R1", "a"), "R1", 2, "b"), Upsert::Replaced);
+        assert_eq!(decide(at(2, "R1", "b"), "R1", 1, "a"), Upsert::Stale);
+        assert_eq!(decide(at(2, "R1", "b"), "R1", 2, "b"), Upsert::Unchanged);
+        assert_eq!(decide(at(2, "R1", "b"), "R1", 2, "c"), Upsert::Conflict);
+        assert_eq!(
+            decide(at(1, "R1", "a"), "R2", 9, "z"),
+            Upsert::OtherRegister
+        );
+        assert_eq!(
+            decide(at(1, "R1", "a"), "R2", 1, "a"),
+            Upsert::OtherRegister
+        );
     }
 }

@@ -14,7 +14,8 @@ use till_core::api::OrderLookup;
 
 /// Schema migrations, applied in order on start; `PRAGMA user_version` is
 /// the number applied. Never edit one that shipped: add the next.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE categories (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
     CREATE TABLE tax_rates (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -37,7 +38,27 @@ const MIGRATIONS: &[&str] = &[r#"
         body TEXT NOT NULL
     );
     CREATE INDEX payments_by_order ON payments (order_id);
-"#];
+"#,
+    r#"
+    -- Every version an order was stored at, with who wrote it: the audit
+    -- trail. Append-only: the triggers refuse any change or deletion.
+    CREATE TABLE order_history (
+        order_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        register TEXT NOT NULL,
+        token TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (order_id, version)
+    ) WITHOUT ROWID;
+    INSERT INTO order_history (order_id, version, received_at, register, token, body)
+        SELECT id, version, received_at, register, 'stored before the history was kept', body FROM orders;
+    CREATE TRIGGER order_history_no_update BEFORE UPDATE ON order_history
+        BEGIN SELECT RAISE(ABORT, 'the order history is append-only'); END;
+    CREATE TRIGGER order_history_no_delete BEFORE DELETE ON order_history
+        BEGIN SELECT RAISE(ABORT, 'the order history is append-only'); END;
+"#,
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -99,11 +120,75 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn stored_order(conn: &Connection, id: &str) -> Result<Option<(u32, String)>, StoreError> {
+    fn stored_order(conn: &Connection, id: &str) -> Result<Option<StoredRow>, StoreError> {
         Ok(conn
-            .prepare_cached("SELECT version, body FROM orders WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+            .prepare_cached("SELECT version, register, body FROM orders WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(StoredRow {
+                    version: r.get(0)?,
+                    register: r.get(1)?,
+                    body: r.get(2)?,
+                })
+            })
             .optional()?)
+    }
+
+    /// Writes one accepted version: the order's row and its history entry.
+    fn write_version(
+        tx: &Connection,
+        order: &Order,
+        body: &str,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let id = order.id.to_string();
+        tx.prepare_cached(
+            "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at,
+                 body = excluded.body, number = excluded.number,
+                 business_date = excluded.business_date, created_at = excluded.created_at",
+        )?
+        .execute(params![
+            id,
+            order.register().as_str(),
+            order.number.date().to_string(),
+            order.number.to_string(),
+            order.version,
+            order.created_at.as_millis(),
+            now.as_millis(),
+            body
+        ])?;
+        tx.prepare_cached(
+            "INSERT INTO order_history (order_id, version, received_at, register, token, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            id,
+            order.version,
+            now.as_millis(),
+            writer.register.as_str(),
+            writer.token,
+            body
+        ])?;
+        Ok(())
+    }
+}
+
+/// An order's row, as the idempotency rule reads it.
+struct StoredRow {
+    version: u32,
+    register: String,
+    body: String,
+}
+
+impl StoredRow {
+    fn as_version(&self) -> StoredVersion<'_> {
+        StoredVersion {
+            version: self.version,
+            register: &self.register,
+            body: &self.body,
+        }
     }
 }
 
@@ -230,6 +315,7 @@ impl Store for SqliteStore {
     fn upsert_orders(
         &self,
         orders: &[Order],
+        writer: &Writer,
         now: Timestamp,
     ) -> Result<Vec<UpsertResult>, StoreError> {
         let mut conn = self.conn();
@@ -240,35 +326,22 @@ impl Store for SqliteStore {
             let body = serde_json::to_string(order)?;
             let stored = Self::stored_order(&tx, &id)?;
             let outcome = decide(
-                stored.as_ref().map(|(v, b)| (*v, b.as_str())),
+                stored.as_ref().map(StoredRow::as_version),
+                writer.register.as_str(),
                 order.version,
                 &body,
             );
-            let kept = match outcome {
-                Upsert::Created | Upsert::Replaced => {
-                    tx.prepare_cached(
-                        "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at,
-                             body = excluded.body, number = excluded.number, register = excluded.register,
-                             business_date = excluded.business_date, created_at = excluded.created_at",
-                    )?
-                    .execute(params![
-                        id,
-                        order.register().as_str(),
-                        order.number.date().to_string(),
-                        order.number.to_string(),
-                        order.version,
-                        order.created_at.as_millis(),
-                        now.as_millis(),
-                        body
-                    ])?;
+            let kept = match (outcome, stored) {
+                (Upsert::Created | Upsert::Replaced, _) => {
+                    Self::write_version(&tx, order, &body, writer, now)?;
                     order.clone()
                 }
-                Upsert::Unchanged => order.clone(),
-                Upsert::Stale | Upsert::Conflict => {
-                    let (_, b) = stored.expect("stale and conflict imply a stored order");
-                    serde_json::from_str(&b)?
+                (Upsert::Unchanged, _) => order.clone(),
+                (_, Some(row)) => serde_json::from_str(&row.body)?,
+                (_, None) => {
+                    return Err(StoreError(format!(
+                        "order {id}: {outcome:?} without a stored order"
+                    )))
                 }
             };
             let payments = Self::payments_of(&tx, &id)?;
@@ -284,11 +357,41 @@ impl Store for SqliteStore {
         Ok(results)
     }
 
+    fn order_history(&self, id: &OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT version, received_at, register, token, body FROM order_history
+             WHERE order_id = ?1 ORDER BY version",
+        )?;
+        let rows = stmt
+            .query_map([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(version, at, register, token, body)| {
+                Ok(HistoryEntry {
+                    version,
+                    received_at: Timestamp::from_millis(at),
+                    register,
+                    token,
+                    order: serde_json::from_str(&body)?,
+                })
+            })
+            .collect()
+    }
+
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError> {
         let conn = self.conn();
         let id = id.to_string();
         let order = match Self::stored_order(&conn, &id)? {
-            Some((_, body)) => Some(serde_json::from_str(&body)?),
+            Some(row) => Some(serde_json::from_str(&row.body)?),
             None => None,
         };
         Ok(OrderLookup {
@@ -355,5 +458,35 @@ impl Store for SqliteStore {
         };
         tx.commit()?;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_stored_before_the_history_start_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO orders VALUES ('o1', 'R1', '2026-11-27', 'R1-20261127-0001', 3, 1, 2, '{}')",
+            [],
+        )
+        .unwrap();
+        let store = SqliteStore::setup(conn).unwrap();
+        let row: (String, u32, String) = store
+            .conn()
+            .query_row(
+                "SELECT order_id, version, token FROM order_history",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            ("o1".into(), 3, "stored before the history was kept".into())
+        );
     }
 }

@@ -13,9 +13,10 @@ use till_oms::auth::Tokens;
 use till_oms::{Application, Config};
 use uuid::Uuid;
 
-pub const REGISTER_TOKEN: &str = "r1-test-token";
-pub const OTHER_REGISTER_TOKEN: &str = "r2-test-token";
+pub const REGISTER_TOKEN: &str = "r1-test-token-0001";
+pub const OTHER_REGISTER_TOKEN: &str = "r2-test-token-0002";
 pub const BRIDGE_TOKEN: &str = "bridge-test-token";
+pub const ADMIN_TOKEN: &str = "admin-test-token-0003";
 pub const BRIDGE_ORIGIN: &str = "http://192.0.2.10:7878";
 
 pub struct TestApp {
@@ -69,14 +70,16 @@ pub fn config(data: PathBuf) -> Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: Some(fake_dist()),
         data,
-        tokens: Tokens {
-            registers: Tokens::parse_register_pairs(&[
+        tokens: Tokens::new(
+            Tokens::parse_register_pairs(&[
                 format!("R1={REGISTER_TOKEN}"),
                 format!("R2={OTHER_REGISTER_TOKEN}"),
             ])
             .unwrap(),
-            bridge: Some(BRIDGE_TOKEN.into()),
-        },
+            Some(BRIDGE_TOKEN.into()),
+            Some(ADMIN_TOKEN.into()),
+        )
+        .unwrap(),
         bridge_origin: Some(BRIDGE_ORIGIN.into()),
         currency: Currency::EUR,
         faults: true,
@@ -126,6 +129,26 @@ impl TestApp {
             .put(self.url(path))
             .bearer_auth(REGISTER_TOKEN)
             .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A PUT of an order with another caller's token.
+    pub async fn put_order_as(&self, token: &str, order: &Order) -> Response {
+        self.client
+            .put(self.url(&format!("/api/v1/orders/{}", order.id)))
+            .bearer_auth(token)
+            .json(order)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod catalog;
 mod faults;
+mod lanes;
 mod orders;
 mod payments;
 mod serving;

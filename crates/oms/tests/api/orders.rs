@@ -83,7 +83,7 @@ async fn invalid_orders_get_422_naming_the_field_and_nothing_is_written() {
 
     let mut v = good.clone();
     v["lines"][0]["unit_price"]["amount"] = json!(-350);
-    assert_invalid(&app, v, "lines[0].unit_price").await;
+    assert_invalid(&app, v, "lines[0].unit_price.amount").await;
 
     let mut v = good.clone();
     v["lines"] = json!([]);
