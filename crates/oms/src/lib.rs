@@ -29,7 +29,7 @@ pub mod statics;
 pub mod store;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderValue};
 use axum::routing::{any, get, post, put};
 use axum::Router;
 use std::net::SocketAddr;
@@ -37,9 +37,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use store::{SqliteStore, Store};
 use till_core::money::Currency;
+pub use till_http::Limits;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest request body: 500 orders fit easily; anything bigger is a mistake.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -76,10 +78,14 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: Limits,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, String> {
+        if let Some(origin) = &config.bridge_origin {
+            statics::check_origin(origin)?;
+        }
         std::fs::create_dir_all(&config.data)
             .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
         let path = config.data.join(DATABASE_FILE);
@@ -107,7 +113,14 @@ impl Application {
         Ok(Application {
             listener,
             router: router(&config, state),
+            limits: Limits::default(),
         })
+    }
+
+    /// Serves within other limits than a store's ([`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Application {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -117,9 +130,7 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        till_http::serve(self.listener, self.router, self.limits, shutdown_signal()).await
     }
 }
 
@@ -150,7 +161,10 @@ fn router(config: &Config, state: AppState) -> Router {
             let csp = statics::content_security_policy(dist, config.bridge_origin.as_deref());
             let csp = HeaderValue::from_str(&csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+            let index = ServeFile::new(dist.join("index.html"));
+            let files = ServeDir::new(dist).fallback(tower::service_fn(move |req| {
+                statics::app_route(index.clone(), req)
+            }));
             let files = Router::new()
                 .fallback_service(files)
                 .layer(axum::middleware::from_fn(move |req, next| {
@@ -165,6 +179,14 @@ fn router(config: &Config, state: AppState) -> Router {
         faults::inject,
     ))
     .layer(CompressionLayer::new())
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
     .with_state(state)
 }
 

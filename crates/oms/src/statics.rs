@@ -9,15 +9,23 @@
 //!   the app's own origin, WebAssembly compilation, the loader script Trunk
 //!   inlines in `index.html` (by its SHA-256, computed at start) and, in
 //!   `connect-src`, the bridge's origin;
-//! - app routes (`/pay`, `/sales`, …) answer with `index.html`.
+//! - app routes (`/pay`, `/sales`, …) answer with `index.html`; a missing
+//!   file (a path whose last segment has an extension: `*.js`, `*.wasm`,
+//!   hashed names) answers 404, never `index.html` (a stale service worker
+//!   or a CDN would otherwise cache a page as a script, for a year);
+//! - every answer, API included, carries `X-Content-Type-Options: nosniff`
+//!   and `Referrer-Policy: no-referrer` (set in `lib.rs`).
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use std::convert::Infallible;
 use std::path::Path;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 
 /// One year: the longest `max-age` browsers honour for immutable assets.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -69,6 +77,50 @@ pub fn content_security_policy(dist: &Path, bridge_origin: Option<&str>) -> Stri
         script.join(" "),
         connect.join(" ")
     )
+}
+
+/// Checks `--bridge-origin`: exactly `http(s)://host[:port]`, as a CSP
+/// source and a browser's `Origin` header spell it. A mistake here would
+/// silently block every card payment, so it stops the start instead.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "--bridge-origin {origin:?}: {why}; expected http(s)://host[:port], e.g. http://192.168.1.20:7878"
+        ))
+    };
+    let Ok(uri) = origin.parse::<Uri>() else {
+        return bad("not a URL");
+    };
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return bad("no scheme or host");
+    };
+    if scheme != "http" && scheme != "https" {
+        return bad("the scheme must be http or https");
+    }
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return bad("no user name, and a host is needed");
+    }
+    if format!("{scheme}://{authority}") != origin {
+        return bad("an origin has no path, query or trailing slash");
+    }
+    Ok(())
+}
+
+/// The answer for a path no file matches: an app route gets `index.html`
+/// (the app's router takes it from there); an asset-like path gets 404.
+pub async fn app_route(index: ServeFile, req: Request) -> Result<Response, Infallible> {
+    if is_asset_like(req.uri().path()) {
+        return Ok((StatusCode::NOT_FOUND, "no such file").into_response());
+    }
+    let res = index.oneshot(req).await?;
+    Ok(res.map(axum::body::Body::new))
+}
+
+/// A last segment with an extension names a file, not an app route.
+fn is_asset_like(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
 }
 
 fn is_hashed_asset(path: &str) -> bool {
@@ -123,6 +175,38 @@ import init from '/till-0123456789abcdef.js';
             b"\nimport init from '/till-0123456789abcdef.js';\n",
         ));
         assert_eq!(hashes[0], format!("'sha256-{expected}'"));
+    }
+
+    #[test]
+    fn origins_are_checked() {
+        for ok in [
+            "http://192.168.1.20:7878",
+            "https://bridge.shop.example",
+            "http://[::1]:7878",
+        ] {
+            assert_eq!(check_origin(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "192.168.1.20:7878",
+            "http://192.168.1.20:7878/",
+            "http://bridge/v1",
+            "ftp://bridge",
+            "http://user@bridge",
+            "http://bridge:7878 'unsafe-inline'",
+            "",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn app_routes_and_files_are_told_apart() {
+        assert!(is_asset_like("/till-0123456789abcdef_bg.wasm"));
+        assert!(is_asset_like("/missing.js"));
+        assert!(is_asset_like("/icons/icon-512.png"));
+        assert!(!is_asset_like("/pay"));
+        assert!(!is_asset_like("/sales/"));
+        assert!(!is_asset_like("/"));
     }
 
     #[test]

@@ -148,3 +148,31 @@ async fn fault_controls_exist_only_when_enabled() {
         200
     );
 }
+
+#[tokio::test]
+async fn without_the_test_flag_there_are_no_fault_controls() {
+    let mut c = config(temp_dir("till-oms-store"));
+    c.faults = false;
+    let app = spawn_with(c).await;
+    for path in [
+        "/_faults/down",
+        "/_faults/drop-after-commit",
+        "/_faults/fail",
+    ] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .json(&serde_json::json!({"count": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 200, "{path}");
+    }
+    let r = app
+        .client
+        .get(app.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "still up");
+}

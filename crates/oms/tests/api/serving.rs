@@ -80,3 +80,54 @@ async fn the_service_worker_is_always_revalidated() {
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "cache-control"), "no-cache");
 }
+
+#[tokio::test]
+async fn a_missing_asset_is_404_never_the_page_and_never_immutable() {
+    let app = spawn_app().await;
+    for path in [
+        "/till-fedcba9876543210_bg.wasm",
+        "/till-fedcba9876543210.js",
+        "/missing.css",
+        "/icons/none.png",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(header(&r, "cache-control"), "no-cache", "{path}");
+        assert!(
+            !header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_no_referrer() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/pay",
+        "/till-0123456789abcdef.js",
+        "/missing.js",
+        "/api/v1/health",
+        "/api/v1/catalog",
+        "/api/v1/nowhere",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&r, "referrer-policy"), "no-referrer", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_bridge_origin_is_refused_at_start() {
+    for origin in [
+        "192.168.1.20:7878",
+        "http://192.168.1.20:7878/",
+        "http://bridge x",
+    ] {
+        let mut c = config(temp_dir("till-oms-origin"));
+        c.bridge_origin = Some(origin.into());
+        let e = till_oms::Application::build(c).await.err().unwrap();
+        assert!(e.contains("--bridge-origin"), "{origin}: {e}");
+    }
+}

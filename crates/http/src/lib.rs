@@ -1,0 +1,171 @@
+//! # till-http: how Till's servers take connections
+//!
+//! `axum::serve` waits forever for a client that connects and says nothing,
+//! and takes as many connections as the process has file descriptors. A
+//! store's LAN has tablets that sleep mid-request, and the OMS may face the
+//! internet: both servers go through [`serve`] instead, which
+//!
+//! - closes a connection whose request head has not fully arrived within
+//!   [`Limits::header_read`] (also an idle keep-alive connection, which is
+//!   waiting for its next request head);
+//! - answers 408 (a JSON error) to a request not handled within
+//!   [`Limits::request`] (a body trickling in, a handler stuck);
+//! - serves at most [`Limits::connections`] connections at once; more wait
+//!   in the kernel's accept queue until one closes. The process's soft
+//!   open-file limit is raised to fit them (to the hard limit), and the
+//!   connection limit lowered, with a warning, where it cannot be;
+//! - on shutdown stops accepting, lets requests in flight finish (at most
+//!   [`Limits::drain`]), then returns.
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use till_core::api::ApiError;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// The limits of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time for a request head (the request line and headers) to arrive,
+    /// and for the next one on a kept-alive connection.
+    pub header_read: Duration,
+    /// Time for a request to be read and answered.
+    pub request: Duration,
+    /// Connections served at once.
+    pub connections: usize,
+    /// Time for requests in flight to finish at shutdown.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    /// A store's servers: a tablet on Wi-Fi sends a request head in well
+    /// under 10 s; the largest answer (a 20,000-product catalog page) takes
+    /// far less than 60 s. A store has tens of registers: the connection
+    /// limit is there so that a flood of silent sockets (each shed after
+    /// 10 s) cannot take the last file descriptor the database needs.
+    fn default() -> Limits {
+        Limits {
+            header_read: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+            connections: 4096,
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Answers 408 (JSON) when the inner service has not answered in time.
+async fn request_deadline(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            Json(ApiError::new(
+                "request_timeout",
+                format!(
+                    "the request was not read and answered within {} s; send it again",
+                    limit.as_secs()
+                ),
+            )),
+        )
+            .into_response(),
+    }
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let limit = limits.request;
+    let router = router.layer(axum::middleware::from_fn(move |req, next| {
+        request_deadline(limit, req, next)
+    }));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    let permits = Arc::new(Semaphore::new(connections_that_fit(limits.connections)));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    pause_after_accept_error(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {} s; stopping anyway",
+            limits.drain.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// File descriptors kept for the database, logs and the listener.
+const FILES_RESERVED: u64 = 64;
+
+/// Raises the soft open-file limit toward what `wanted` connections need;
+/// the connections that fit in what it got.
+fn connections_that_fit(wanted: usize) -> usize {
+    let wanted = wanted.max(1);
+    let need = wanted as u64 + FILES_RESERVED;
+    let got = match rlimit::increase_nofile_limit(need) {
+        Ok(got) => got,
+        Err(e) => {
+            tracing::warn!("cannot raise the open file limit: {e}");
+            return wanted;
+        }
+    };
+    if got >= need {
+        return wanted;
+    }
+    let fit = got.saturating_sub(FILES_RESERVED).max(1) as usize;
+    tracing::warn!(
+        "the open file limit is {got}: serving at most {fit} connections at once instead of {wanted}"
+    );
+    fit
+}
+
+/// Out of file descriptors (or another passing failure): wait a moment
+/// instead of spinning, as `axum::serve` does.
+async fn pause_after_accept_error(e: std::io::Error) {
+    tracing::warn!("accept failed: {e}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}

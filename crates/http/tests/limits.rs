@@ -1,0 +1,164 @@
+//! A server behind `till_http::serve` keeps answering while clients that
+//! say nothing, or say it slowly, hold connections open.
+
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::time::Duration;
+use till_http::testing::{
+    closed_by_server, enough_file_descriptors, idle_sockets, raw_get, trickle,
+};
+use till_http::{serve, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+/// Idle sockets held open by the test (and as many accepted by the server).
+const IDLE_SOCKETS: usize = 2_000;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(limits: Limits) -> Server {
+        let router = Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route("/echo", post(|body: String| async move { body }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(serve(listener, router, limits, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.done.await.unwrap().unwrap();
+    }
+}
+
+fn limits(header_read: Duration, connections: usize) -> Limits {
+    Limits {
+        header_read,
+        request: Duration::from_secs(2),
+        connections,
+        drain: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request() {
+    enough_file_descriptors(IDLE_SOCKETS);
+    // A header deadline far longer than this test: nothing is shed, the
+    // server simply keeps serving beside them.
+    let server = Server::start(limits(Duration::from_secs(600), 4 * IDLE_SOCKETS)).await;
+    let idle = idle_sockets(server.addr, IDLE_SOCKETS).await;
+    let trickling = tokio::spawn(trickle(server.addr, "/health"));
+    for _ in 0..3 {
+        let answer = raw_get(server.addr, "/health").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
+    }
+    trickling.abort();
+    drop(idle);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_says_nothing_or_trickles_its_head_is_hung_up_on() {
+    let server = Server::start(limits(Duration::from_secs(1), 64)).await;
+    let silent = TcpStream::connect(server.addr).await.unwrap();
+    let trickling = tokio::spawn(trickle(server.addr, "/health"));
+    // Both end: the test waits for the server to hang up, not for a time.
+    closed_by_server(silent).await;
+    let sent = trickling.await.unwrap();
+    assert!(
+        sent > 0,
+        "the trickling client sent nothing before the hang-up"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_left_idle_is_hung_up_on() {
+    let server = Server::start(limits(Duration::from_secs(1), 64)).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: till\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    closed_by_server(s).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_past_the_request_deadline_gets_408() {
+    let server = Server::start(limits(Duration::from_secs(600), 64)).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: till\r\nContent-Length: 100000\r\n\r\n")
+        .await
+        .unwrap();
+    // Keeps sending a byte now and then, until the server answers.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while answer.is_empty() {
+        let _ = s.write_all(b"x").await;
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await
+        {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_limit_a_client_waits_for_an_idle_one_to_be_shed() {
+    let server = Server::start(limits(Duration::from_secs(1), 8)).await;
+    let idle = idle_sockets(server.addr, 8).await;
+    // All 8 places are taken by clients that say nothing; the ninth is
+    // answered once the header deadline sheds one of them.
+    let answer = raw_get(server.addr, "/health").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    for s in idle {
+        closed_by_server(s).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let server = Server::start(limits(Duration::from_secs(600), 64)).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: till\r\nContent-Length: 5\r\n\r\nhe")
+        .await
+        .unwrap();
+    let addr = server.addr;
+    let _ = raw_get(addr, "/health").await; // the server is serving
+    let stopping = tokio::spawn(server.stop());
+    s.write_all(b"llo").await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("hello"), "{answer}");
+    stopping.await.unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
+}
