@@ -5,7 +5,9 @@
 
 use super::{deadline, BRIDGE_TIMEOUT_MS};
 use gloo_net::http::{Request, RequestBuilder, Response};
-use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, PAIRING_HEADER};
+use till_core::api::{
+    ApiError, PaymentStatusResponse, StartPayment, LIVE_PAYMENT_CODE, PAIRING_HEADER,
+};
 use till_core::payment::{PaymentRef, Reply};
 
 #[derive(Debug, Clone)]
@@ -19,6 +21,25 @@ async fn status_of(r: Response, reference: &PaymentRef) -> Reply {
     match r.json::<PaymentStatusResponse>().await {
         // An answer about another payment is no answer about this one.
         Ok(body) if body.reference == *reference => Reply::Status(body.status),
+        _ => Reply::Unreachable,
+    }
+}
+
+/// A 409 to a start: "never received", for good (a PaymentStatus body);
+/// another payment of this order still on the terminal (refused before
+/// anything was journaled: nothing charged); any other conflict is no
+/// answer the register can trust.
+async fn start_conflict(r: Response, reference: &PaymentRef) -> Reply {
+    let Ok(text) = r.text().await else {
+        return Reply::Unreachable;
+    };
+    if let Ok(body) = serde_json::from_str::<PaymentStatusResponse>(&text) {
+        if body.reference == *reference {
+            return Reply::Status(body.status);
+        }
+    }
+    match serde_json::from_str::<ApiError>(&text) {
+        Ok(e) if e.error == LIVE_PAYMENT_CODE => Reply::Refused { reason: e.message },
         _ => Reply::Unreachable,
     }
 }
@@ -87,9 +108,7 @@ impl Bridge {
         match sent.send().await {
             Err(_) => Reply::Unreachable,
             Ok(r) if r.status() == 202 || r.status() == 200 => Reply::Accepted,
-            // "never received", for good (a PaymentStatus body); a conflict
-            // (an ApiError body) is no answer the register can trust.
-            Ok(r) if r.status() == 409 => status_of(r, &req.reference).await,
+            Ok(r) if r.status() == 409 => start_conflict(r, &req.reference).await,
             Ok(r) if matches!(r.status(), 400 | 401 | 413 | 422) => refused(r).await,
             Ok(_) => Reply::Unreachable,
         }

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::atomic::Ordering;
+use subtle::ConstantTimeEq;
 use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, PAIRING_HEADER};
 use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
@@ -64,6 +65,14 @@ impl From<BridgeError> for Error {
                     s.reference
                 ),
             ),
+            BridgeError::LivePayment(live) => Error::new(
+                StatusCode::CONFLICT,
+                till_core::api::LIVE_PAYMENT_CODE,
+                format!(
+                    "this order already has a payment in progress on the terminal: {live}; \
+                     wait for its result or cancel it"
+                ),
+            ),
             BridgeError::TooLate(s) => {
                 Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
             }
@@ -80,10 +89,6 @@ impl From<BridgeError> for Error {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks the pairing token; applies `/_sim/down`.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
@@ -91,7 +96,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         .get(PAIRING_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !constant_time_eq(presented.as_bytes(), state.pairing_token.as_bytes()) {
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(state.pairing_token.as_bytes())
+        .into();
+    if !matches {
         let msg = if presented.is_empty() {
             "missing X-Pairing-Token: pair this register first"
         } else {

@@ -42,6 +42,9 @@ pub enum BridgeError {
     NotFound,
     /// Cancel came too late: the real status.
     TooLate(PaymentStatusResponse),
+    /// The order already has a payment the terminal is working on (its
+    /// reference): one live payment per order.
+    LivePayment(PaymentRef),
     Terminal(String),
     Storage(String),
 }
@@ -94,6 +97,7 @@ const SCHEMA: &str = "
         updated_at INTEGER NOT NULL,
         status TEXT NOT NULL
     );
+    CREATE INDEX IF NOT EXISTS payments_by_order ON payments (order_id);
     CREATE TABLE IF NOT EXISTS tombstones (
         reference TEXT PRIMARY KEY,
         created_at INTEGER NOT NULL
@@ -158,6 +162,31 @@ impl Bridge {
             amount: serde_json::from_str(&amount)?,
             status: serde_json::from_str(&status)?,
         }))
+    }
+
+    /// A payment of `order` the terminal is still processing, if any (each
+    /// asked again first, so one that just finished does not count).
+    fn live_payment_of(
+        &self,
+        conn: &mut Connection,
+        order: &OrderId,
+        now: Timestamp,
+    ) -> Result<Option<PaymentRef>, BridgeError> {
+        let processing = serde_json::to_string(&BridgeStatus::Processing)?;
+        let refs: Vec<String> = conn
+            .prepare_cached("SELECT reference FROM payments WHERE order_id = ?1 AND status = ?2")?
+            .query_map(params![order.to_string(), processing], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for r in refs {
+            let reference: PaymentRef = r
+                .parse()
+                .map_err(|e| BridgeError::Storage(format!("journal reference {r:?}: {e}")))?;
+            let row = self.refresh(conn, &reference, now)?;
+            if row.is_some_and(|row| row.status == BridgeStatus::Processing) {
+                return Ok(Some(reference));
+            }
+        }
+        Ok(None)
     }
 
     /// Asks the terminal about a processing payment and records what changed
@@ -277,6 +306,9 @@ impl Bridge {
                 return Err(BridgeError::Conflict(answer));
             }
             return Ok((Started::Existing, answer));
+        }
+        if let Some(live) = self.live_payment_of(&mut conn, &req.order_id, now)? {
+            return Err(BridgeError::LivePayment(live));
         }
         // Journal first: a crash after this line leaves a payment the bridge
         // knows, never a charge it does not.

@@ -31,9 +31,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::Arc;
+pub use till_http::Limits;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The journal file inside the data folder.
 pub const JOURNAL_FILE: &str = "bridge.sqlite3";
@@ -48,9 +50,15 @@ pub struct Config {
     /// Origins of the app allowed by CORS (`http://192.168.1.10:8080`).
     pub allow_origins: Vec<String>,
     pub oms: Option<reporter::OmsTarget>,
-    /// Use the simulated terminal (and enable `/_sim`).
+    /// Use the simulated terminal.
     pub simulator: Option<SimConfig>,
+    /// Enable `/_sim`, the simulator's controls (tests only: they force
+    /// outcomes and faults). Needs `simulator`.
+    pub sim_controls: bool,
 }
+
+/// The shortest pairing token accepted at start.
+pub const TOKEN_LEN_MIN: usize = 16;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -78,12 +86,28 @@ pub struct Application {
     router: Router,
     state: AppState,
     oms: Option<reporter::OmsTarget>,
+    limits: Limits,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, String> {
-        if config.pairing_token.len() < 8 {
-            return Err("the pairing token must be at least 8 characters".into());
+        if config.pairing_token.chars().count() < TOKEN_LEN_MIN {
+            return Err(format!(
+                "the pairing token must be at least {TOKEN_LEN_MIN} characters"
+            ));
+        }
+        if config
+            .oms
+            .as_ref()
+            .is_some_and(|o| o.token == config.pairing_token)
+        {
+            return Err(
+                "the pairing token and the token at the OMS must differ: a register would hold the bridge's key"
+                    .into(),
+            );
+        }
+        if config.sim_controls && config.simulator.is_none() {
+            return Err("--sim-controls needs --simulator".into());
         }
         std::fs::create_dir_all(&config.data)
             .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
@@ -113,7 +137,14 @@ impl Application {
             router: router(&config, state.clone()),
             state,
             oms: config.oms,
+            limits: Limits::default(),
         })
+    }
+
+    /// Serves within other limits than a store's ([`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Application {
+        self.limits = limits;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -131,9 +162,7 @@ impl Application {
             self.oms.clone(),
             self.state.wake_reporter.clone(),
         )));
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        till_http::serve(self.listener, self.router, self.limits, shutdown_signal()).await
     }
 }
 
@@ -152,7 +181,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/v1/payments", post(api::start))
         .route("/v1/payments/{reference}", get(api::status))
         .route("/v1/payments/{reference}/cancel", post(api::cancel));
-    if state.simulator.is_some() {
+    if config.sim_controls && state.simulator.is_some() {
         routes = routes
             .route("/_sim/next", post(api::sim_next))
             .route("/_sim/payments/{reference}/reveal", post(api::sim_reveal))
@@ -185,9 +214,17 @@ fn router(config: &Config, state: AppState) -> Router {
             api::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        // Outermost, so that preflight requests (which carry no token) are
-        // answered before the token check.
+        // Outside the guard, so that preflight requests (which carry no
+        // token) are answered before the token check.
         .layer(cors)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .with_state(state)
 }
 

@@ -23,7 +23,9 @@ struct Args {
     #[arg(long, env = "TILL_BRIDGE_DATA", default_value = "data")]
     data: PathBuf,
     /// The token registers must present; made up and printed when absent.
-    #[arg(long, env = "TILL_PAIRING_TOKEN")]
+    /// Prefer the environment variable: a command line is visible to every
+    /// user of the machine (`ps`).
+    #[arg(long, env = "TILL_PAIRING_TOKEN", hide_env_values = true)]
     pairing_token: Option<String>,
     /// Origins of the app allowed to call the bridge (CORS); repeat or separate with commas.
     #[arg(
@@ -36,11 +38,15 @@ struct Args {
     #[arg(long, env = "TILL_OMS_URL")]
     oms_url: Option<String>,
     /// The bridge's token at the OMS.
-    #[arg(long, env = "TILL_BRIDGE_TOKEN")]
+    #[arg(long, env = "TILL_BRIDGE_TOKEN", hide_env_values = true)]
     oms_token: Option<String>,
-    /// Use the simulated terminal and enable /_sim (development and tests).
+    /// Use the simulated terminal (development and tests).
     #[arg(long)]
     simulator: bool,
+    /// Enable /_sim, the simulated terminal's controls: they force outcomes
+    /// and faults (tests only; never in a store).
+    #[arg(long)]
+    sim_controls: bool,
     /// Simulator: how long a normal approval takes, in milliseconds.
     #[arg(long, default_value_t = APPROVE_DELAY_DEFAULT.as_millis())]
     sim_delay_ms: u64,
@@ -69,7 +75,7 @@ async fn main() -> ExitCode {
 
 fn made_up_token() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    (0..20)
+    (0..24)
         .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
         .collect()
 }
@@ -80,6 +86,7 @@ async fn run(args: Args) -> Result<(), String> {
         (None, None) => None,
         _ => return Err("--oms-url and --oms-token go together".into()),
     };
+    let made_up = args.pairing_token.is_none();
     let pairing_token = args.pairing_token.unwrap_or_else(made_up_token);
     let config = Config {
         listen: args.listen,
@@ -91,10 +98,14 @@ async fn run(args: Args) -> Result<(), String> {
             approve_delay: Duration::from_millis(args.sim_delay_ms),
             terminal_timeout: Duration::from_secs(args.terminal_timeout_secs),
         }),
+        sim_controls: args.sim_controls,
     };
     let app = Application::build(config).await?;
-    // xtask and people read these lines.
-    println!("till-bridge pairing token: {pairing_token}");
+    // xtask and people read these lines. A token that was given is never
+    // printed (logs are read by more people than tokens should be).
+    if made_up {
+        println!("till-bridge pairing token (made up for this run): {pairing_token}");
+    }
     println!("till-bridge listening on http://{}", app.local_addr());
     app.run().await.map_err(|e| e.to_string())
 }

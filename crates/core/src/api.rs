@@ -29,6 +29,9 @@ use serde::{Deserialize, Serialize};
 pub const OMS_API_PREFIX: &str = "/api/v1";
 /// Version prefix of the bridge API.
 pub const BRIDGE_API_PREFIX: &str = "/v1";
+/// The bridge's error code for a start refused because the order already
+/// has a payment on the terminal (409): nothing was journaled or charged.
+pub const LIVE_PAYMENT_CODE: &str = "payment_in_progress";
 /// The bridge's pairing header.
 pub const PAIRING_HEADER: &str = "X-Pairing-Token";
 /// Products per catalog page: about 1.5 MB of JSON, big enough that 100,000

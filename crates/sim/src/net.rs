@@ -57,6 +57,11 @@ impl BridgeSide {
                     Ok(_) => Reply::Accepted,
                     // 409 with a status body: "never received", for good.
                     Err(BridgeError::Tombstoned(s)) => Reply::Status(s.status),
+                    // Another payment of the order is on the terminal:
+                    // refused before anything was journaled.
+                    Err(BridgeError::LivePayment(live)) => Reply::Refused {
+                        reason: format!("payment {live} is in progress"),
+                    },
                     // A conflict (ApiError 409), a 502, a 500: no answer the
                     // register can trust.
                     Err(_) => Reply::Unreachable,

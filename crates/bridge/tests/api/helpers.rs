@@ -45,7 +45,12 @@ pub fn sim_config() -> SimConfig {
 }
 
 pub async fn spawn_bridge(data: PathBuf, oms: Option<&TestOms>) -> TestBridge {
-    let config = Config {
+    spawn_with(config(data, oms)).await
+}
+
+/// The test configuration: the simulator with its controls.
+pub fn config(data: PathBuf, oms: Option<&TestOms>) -> Config {
+    Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data: data.clone(),
         pairing_token: PAIRING.into(),
@@ -55,7 +60,12 @@ pub async fn spawn_bridge(data: PathBuf, oms: Option<&TestOms>) -> TestBridge {
             token: OMS_BRIDGE_TOKEN.into(),
         }),
         simulator: Some(sim_config()),
-    };
+        sim_controls: true,
+    }
+}
+
+pub async fn spawn_with(config: Config) -> TestBridge {
+    let data = config.data.clone();
     let app = Application::build(config).await.unwrap();
     let address = format!("http://{}", app.local_addr());
     let server = tokio::spawn(app.run());

@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(10);
@@ -303,4 +303,49 @@ async fn reset_puts_the_terminal_back_to_its_defaults() {
     let r = new_reference();
     b.start(&r, 1000).await;
     b.wait_for(&r, "approved", SOON).await;
+}
+
+/// One live payment per order: a second start with a new reference, while
+/// the terminal is still working on the first, is refused before anything
+/// is journaled, naming the live reference. Once the first has its result,
+/// the order may be paid again (a split payment).
+#[tokio::test]
+async fn one_live_payment_per_order() {
+    let mut c = config(temp_dir("till-bridge-live"), None);
+    // The terminal waits as long as the test does: the result is revealed.
+    c.simulator = Some(till_bridge::simulator::SimConfig {
+        approve_delay: till_core::time::Duration::from_millis(0),
+        terminal_timeout: till_core::time::Duration::from_secs(3600),
+    });
+    let b = spawn_with(c).await;
+    let first = new_reference();
+    let order = order_id_for(&first);
+    b.next(json!({"outcome": "approve", "delay_ms": 0, "hide_result": true}))
+        .await;
+    assert_eq!(b.start(&first, 1000).await.status(), 202);
+
+    let second = new_reference();
+    let body = json!({"reference": second, "order_id": order, "amount": 500, "currency": "EUR"});
+    let r = b.post("/v1/payments", &body).await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "payment_in_progress");
+    assert!(e["message"].as_str().unwrap().contains(&first), "{e}");
+    assert_eq!(
+        b.journal_count(&format!(
+            "SELECT count(*) FROM payments WHERE reference = '{second}'"
+        )),
+        0,
+        "nothing journaled for the refused start"
+    );
+
+    assert_eq!(
+        b.post(&format!("/_sim/payments/{first}/reveal"), &json!({}))
+            .await
+            .status(),
+        204
+    );
+    b.wait_for(&first, "approved", Duration::from_secs(30))
+        .await;
+    assert_eq!(b.post("/v1/payments", &body).await.status(), 202);
 }

@@ -1,0 +1,99 @@
+//! A store's bridge: no way to force an outcome, and tokens that are not
+//! guessable or shared.
+
+use crate::helpers::*;
+use serde_json::json;
+use till_bridge::reporter::OmsTarget;
+use till_bridge::Application;
+
+#[tokio::test]
+async fn without_the_test_flag_no_outcome_can_be_forced() {
+    let mut c = config(temp_dir("till-bridge-store"), None);
+    c.sim_controls = false;
+    let b = spawn_with(c).await;
+    for path in [
+        "/_sim/next",
+        "/_sim/down",
+        "/_sim/reset",
+        "/_sim/drop-replies",
+    ] {
+        let r = b.post(path, &json!({"outcome": "approve"})).await;
+        assert_eq!(r.status(), 404, "{path} answers only with --sim-controls");
+    }
+    assert_eq!(b.get("/_sim/charges").await.status(), 404);
+    // The terminal itself still works.
+    let r = b.start(&new_reference(), 1000).await;
+    assert_eq!(r.status(), 202);
+}
+
+#[tokio::test]
+async fn weak_or_shared_tokens_are_refused_at_start() {
+    let short = {
+        let mut c = config(temp_dir("till-bridge-short"), None);
+        c.pairing_token = "short-token".into();
+        c
+    };
+    let e = Application::build(short).await.err().unwrap();
+    assert!(e.contains("at least 16 characters"), "{e}");
+
+    let shared = {
+        let mut c = config(temp_dir("till-bridge-shared"), None);
+        c.oms = Some(OmsTarget {
+            url: "http://127.0.0.1:9".into(),
+            token: PAIRING.into(),
+        });
+        c
+    };
+    let e = Application::build(shared).await.err().unwrap();
+    assert!(e.contains("must differ"), "{e}");
+
+    let controls_alone = {
+        let mut c = config(temp_dir("till-bridge-controls"), None);
+        c.simulator = None;
+        c
+    };
+    let e = Application::build(controls_alone).await.err().unwrap();
+    assert!(e.contains("--sim-controls needs --simulator"), "{e}");
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_no_referrer() {
+    let b = spawn_bridge(temp_dir("till-bridge-headers"), None).await;
+    for r in [
+        b.get("/v1/health").await,
+        b.get("/v1/nowhere").await,
+        b.client.get(b.url("/v1/health")).send().await.unwrap(),
+    ] {
+        let h = r.headers();
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request() {
+    use till_bridge::Limits;
+    use till_http::testing::{
+        closed_by_server, enough_file_descriptors, idle_sockets, raw_get, trickle,
+    };
+    const IDLE_SOCKETS: usize = 2_000;
+    enough_file_descriptors(IDLE_SOCKETS);
+    let app = Application::build(config(temp_dir("till-bridge-data"), None))
+        .await
+        .unwrap()
+        .with_limits(Limits {
+            header_read: std::time::Duration::from_secs(2),
+            ..Limits::default()
+        });
+    let addr = app.local_addr();
+    tokio::spawn(app.run());
+    let idle = idle_sockets(addr, IDLE_SOCKETS).await;
+    let trickling = tokio::spawn(trickle(addr, "/v1/health"));
+    // Without the pairing token the answer is 401: answered all the same.
+    let answer = raw_get(addr, "/v1/health").await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    for s in idle {
+        closed_by_server(s).await;
+    }
+    assert!(trickling.await.unwrap() > 0);
+}
