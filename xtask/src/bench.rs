@@ -116,6 +116,7 @@ pub fn run(args: &[String]) -> Result {
         faults: false,
         sim_delay_ms: None,
         terminal_timeout_secs: None,
+        secrets: system::Secrets::development(),
     })?;
     step("Sync: draining 1,000 and 10,000 queued orders to the OMS (a minute or two)");
     let result = proc::run(
@@ -189,6 +190,7 @@ fn chaos(data: &std::path::Path) -> Result {
         faults: true,
         sim_delay_ms: Some(1000),
         terminal_timeout_secs: Some(20),
+        secrets: system::Secrets::development(),
     })?;
     step(&format!(
         "Chaos: {CHAOS_SALES} sales through faults against the real OMS and bridge (about ten minutes)"

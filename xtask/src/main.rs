@@ -12,8 +12,9 @@
 //!   replayed, or a long campaign.
 //!
 //! Why a Rust program and not a shell script: it runs wherever cargo does,
-//! it can parse test output and manage server processes properly, and it
-//! needs nothing but the standard library (so its own build takes seconds on
+//! it can parse test output and manage server processes properly (a
+//! SIGTERM to xtask stops every server it started), and it needs only two
+//! small crates, `ctrlc` and `getrandom` (so its own build takes seconds on
 //! a fresh machine, before anything else is installed).
 
 mod bench;
@@ -43,6 +44,7 @@ commands:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    proc::stop_children_on_signal();
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve::run(&args[1..]),
         Some("test") => test::run(&args[1..]),

@@ -5,8 +5,78 @@ use crate::Result;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The processes xtask started and has not yet seen exit.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Set when xtask was asked to stop (Ctrl-C, SIGTERM, SIGHUP).
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// On Ctrl-C, SIGTERM or SIGHUP, xtask passes SIGTERM on to every process it
+/// started (servers, Playwright, cargo), then unwinds as they exit: a
+/// supervisor or `timeout` that stops xtask stops everything, and no server
+/// is left holding its port.
+pub fn stop_children_on_signal() {
+    let installed = ctrlc::set_handler(|| {
+        STOPPING.store(true, Ordering::SeqCst);
+        let pids = CHILDREN.lock().map(|c| c.clone()).unwrap_or_default();
+        if pids.is_empty() {
+            std::process::exit(130);
+        }
+        for pid in pids {
+            terminate(pid);
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("xtask: cannot watch for Ctrl-C and SIGTERM ({e}); stop servers by hand");
+    }
+}
+
+/// True once xtask was asked to stop.
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
+fn terminate(pid: u32) {
+    #[cfg(unix)]
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .status();
+    #[cfg(not(unix))]
+    let _ = Command::new("taskkill")
+        .args(["/PID", &pid.to_string(), "/T", "/F"])
+        .status();
+}
+
+/// Spawns and remembers a child, so a signal to xtask reaches it.
+fn spawn(cmd: &mut Command, what: &str) -> Result<Child> {
+    let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+    if stopping() {
+        return Err("xtask is stopping".into());
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start `{what}`: {e}"))?;
+    children.push(child.id());
+    Ok(child)
+}
+
+fn forget(child: &Child) {
+    if let Ok(mut c) = CHILDREN.lock() {
+        c.retain(|pid| *pid != child.id());
+    }
+}
+
+/// Waits for a child, then forgets it.
+fn wait(child: &mut Child, what: &str) -> Result<std::process::ExitStatus> {
+    let status = child.wait().map_err(|e| format!("`{what}`: {e}"));
+    forget(child);
+    status
+}
 
 /// The workspace root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
@@ -44,9 +114,8 @@ fn describe(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command) -> Result {
     let what = describe(cmd);
     println!("$ {what}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not start `{what}`: {e}"))?;
+    let mut child = spawn(cmd, &what)?;
+    let status = wait(&mut child, &what)?;
     if status.success() {
         Ok(())
     } else {
@@ -59,12 +128,12 @@ pub fn run(cmd: &mut Command) -> Result {
 pub fn run_captured(cmd: &mut Command) -> Result<(bool, String)> {
     let what = describe(cmd);
     println!("$ {what}");
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("could not start `{what}`: {e}"))?;
+    let mut child = spawn(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null()),
+        &what,
+    )?;
     let (tx, rx) = mpsc::channel::<String>();
     let pumps: Vec<_> = [
         Box::new(child.stdout.take().expect("piped")) as Box<dyn Read + Send>,
@@ -82,7 +151,7 @@ pub fn run_captured(cmd: &mut Command) -> Result<(bool, String)> {
     })
     .collect();
     drop(tx);
-    let status = child.wait().map_err(|e| format!("`{what}`: {e}"))?;
+    let status = wait(&mut child, &what)?;
     for p in pumps {
         let _ = p.join();
     }
@@ -121,12 +190,12 @@ impl Server {
     ) -> Result<Server> {
         let what = describe(cmd);
         println!("$ {what}");
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("could not start {name}: {e}"))?;
+        let mut child = spawn(
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .stdin(Stdio::null()),
+            &what,
+        )?;
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = mpsc::channel();
         let marker = marker.to_owned();
@@ -168,9 +237,13 @@ impl Server {
         }
     }
 
-    /// Waits until the server exits (for `serve`).
+    /// Waits until the server exits (for `serve`): an error, unless xtask
+    /// was asked to stop.
     pub fn wait(&mut self) -> Result {
-        let status = self.child.wait().map_err(|e| e.to_string())?;
+        let status = wait(&mut self.child, self.name)?;
+        if stopping() {
+            return Ok(());
+        }
         Err(format!("{} stopped ({status})", self.name))
     }
 }
@@ -178,22 +251,18 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            // SIGTERM first so the server can close its database cleanly.
-            #[cfg(unix)]
+            // SIGTERM first so the server can close its database cleanly;
+            // killed if it has not stopped within 5 s.
+            terminate(self.child.id());
+            let asked = Instant::now();
+            while matches!(self.child.try_wait(), Ok(None))
+                && asked.elapsed() < Duration::from_secs(5)
             {
-                let _ = Command::new("kill")
-                    .arg("-TERM")
-                    .arg(self.child.id().to_string())
-                    .status();
-                for _ in 0..50 {
-                    if let Ok(Some(_)) = self.child.try_wait() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
+                std::thread::sleep(Duration::from_millis(50));
             }
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        forget(&self.child);
     }
 }

@@ -2,66 +2,122 @@
 //!
 //! Builds the app (release) and the servers, starts the OMS serving the app
 //! and the bridge with the simulated terminal, both on embedded SQLite
-//! databases under `./data`, and prints what to open and type. Ctrl-C stops
-//! everything.
+//! databases under `./data`, and prints what to open and type. Ctrl-C or a
+//! SIGTERM to xtask stops everything.
+//!
+//! On loopback it uses the published development tokens. With `--lan` it
+//! never does: the first run makes random tokens, prints them once and keeps
+//! them in `data/lan-tokens.env`; later runs read them from there.
 
-use crate::proc::{root, step};
-use crate::system::{self, Options, DEV_PAIRING_TOKEN, DEV_REGISTER, DEV_REGISTER_TOKEN};
+use crate::proc::{self, root, step};
+use crate::system::{self, Options, Secrets, DEV_REGISTER, LAN_SECRETS_FILE};
 use crate::tools;
 use crate::Result;
+use std::path::PathBuf;
 
-pub fn run(args: &[String]) -> Result {
-    let mut port = 8080u16;
-    let mut lan = false;
+struct Args {
+    lan: bool,
+    port: u16,
+    bridge_port: u16,
+    data: PathBuf,
+    build: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args> {
+    let mut out = Args {
+        lan: false,
+        port: 8080,
+        bridge_port: 7878,
+        data: root().join("data"),
+        build: true,
+    };
     let mut it = args.iter();
+    let number = |v: Option<&String>, what: &str| {
+        v.and_then(|p| p.parse().ok())
+            .ok_or(format!("{what} needs a number, e.g. {what} 8080"))
+    };
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--lan" => lan = true,
-            "--port" => {
-                port = it
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .ok_or("--port needs a number, e.g. --port 8080")?;
-            }
+            "--lan" => out.lan = true,
+            "--port" => out.port = number(it.next(), "--port")?,
+            "--bridge-port" => out.bridge_port = number(it.next(), "--bridge-port")?,
+            "--data" => out.data = it.next().map(PathBuf::from).ok_or("--data needs a folder")?,
+            "--no-build" => out.build = false,
             other => {
                 return Err(format!(
-                    "unknown option {other:?} (options: --lan, --port N)"
+                    "unknown option {other:?} (options: --lan, --port N, --bridge-port N, --data DIR, --no-build)"
                 ))
             }
         }
     }
-    tools::build_app()?;
-    system::build_servers()?;
+    Ok(out)
+}
+
+pub fn run(args: &[String]) -> Result {
+    let args = parse(args)?;
+    if args.build {
+        tools::build_app()?;
+        system::build_servers()?;
+    }
+    let secrets = if args.lan {
+        let (secrets, new) = Secrets::for_lan(&args.data)?;
+        if !new {
+            println!(
+                "\n  The LAN tokens are those made at the first run, kept in {}.",
+                args.data.join(LAN_SECRETS_FILE).display()
+            );
+        }
+        (secrets, new)
+    } else {
+        (Secrets::development(), true)
+    };
     step("Starting Till");
     let mut sys = system::start(&Options {
-        host: if lan { "0.0.0.0" } else { "127.0.0.1" },
-        oms_port: port,
-        bridge_port: 7878,
-        data: root().join("data"),
+        host: if args.lan { "0.0.0.0" } else { "127.0.0.1" },
+        oms_port: args.port,
+        bridge_port: args.bridge_port,
+        data: args.data.clone(),
         faults: false,
         sim_delay_ms: None,
         terminal_timeout_secs: None,
+        secrets: secrets.0.clone(),
     })?;
-    let app = format!("http://127.0.0.1:{port}");
+    greet(&args, &sys, &secrets.0, secrets.1);
+    sys.oms.wait()?;
+    drop(sys);
+    if proc::stopping() {
+        println!("\n  Till stopped.");
+    }
+    Ok(())
+}
+
+fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool) {
+    let app = format!("http://127.0.0.1:{}", args.port);
     println!();
     println!("  Till is running. Open the register:  {app}/");
     println!();
-    println!("  First run asks for these (development values):");
-    println!("    OMS URL         {app}");
-    println!("    register id     {DEV_REGISTER}");
-    println!("    register token  {DEV_REGISTER_TOKEN}");
-    println!("    bridge URL      {}", sys.bridge_url());
-    println!("    pairing token   {DEV_PAIRING_TOKEN}");
-    println!();
+    if show_tokens {
+        let kind = if args.lan {
+            "made for this store's LAN; shown once, kept in data/"
+        } else {
+            "development values"
+        };
+        println!("  First run asks for these ({kind}):");
+        println!("    OMS URL         {app}");
+        println!("    register id     {DEV_REGISTER}");
+        println!("    register token  {}", secrets.register_token);
+        println!("    bridge URL      {}", sys.bridge_url());
+        println!("    pairing token   {}", secrets.pairing_token);
+        println!();
+    }
     println!("  The simulated terminal decides by the amount's last two digits:");
     println!("    00-49 approved (3 s) · 51 declined · 52 result hidden 120 s · 53 result lost, reported to the OMS after 60 s");
     println!("    54 terminal never answers · 55 approved after 40 s   (the \"Card tests\" category has one item for each)");
-    if lan {
+    if args.lan {
         println!();
-        println!("  On the LAN: http://<this machine's address>:{port}/ (offline mode and card payments need HTTPS; see the README)");
+        println!("  On the LAN: http://<this machine's address>:{}/ (offline mode and card payments need HTTPS; see the README)", args.port);
     }
     println!();
-    println!("  Data lives in ./data. Stop with Ctrl-C.");
+    println!("  Data lives in {}. Stop with Ctrl-C.", args.data.display());
     println!();
-    sys.oms.wait()
 }

@@ -9,13 +9,124 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-/// The register the development setup knows, and its token.
+/// The register the development setup knows.
 pub const DEV_REGISTER: &str = "R1";
+/// The published development tokens: fine on loopback, never on a LAN.
 pub const DEV_REGISTER_TOKEN: &str = "dev-register-token";
 /// The bridge's token at the OMS (to report payments).
 pub const DEV_BRIDGE_TOKEN: &str = "dev-bridge-token";
 /// The token a register presents to the bridge.
 pub const DEV_PAIRING_TOKEN: &str = "dev-pairing-token";
+
+/// The tokens the servers start with. They reach the servers through
+/// environment variables, never the command line (`ps` shows that to
+/// every user of the machine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secrets {
+    pub register_token: String,
+    pub bridge_token: String,
+    pub pairing_token: String,
+}
+
+/// Where `serve --lan` keeps its tokens, inside the data folder.
+pub const LAN_SECRETS_FILE: &str = "lan-tokens.env";
+
+impl Secrets {
+    pub fn development() -> Secrets {
+        Secrets {
+            register_token: DEV_REGISTER_TOKEN.into(),
+            bridge_token: DEV_BRIDGE_TOKEN.into(),
+            pairing_token: DEV_PAIRING_TOKEN.into(),
+        }
+    }
+
+    /// The LAN's tokens: read from `data/lan-tokens.env`, or made up from
+    /// the operating system's random source and written there (readable by
+    /// this user only). `true` when they were just made.
+    pub fn for_lan(data: &std::path::Path) -> Result<(Secrets, bool)> {
+        let path = data.join(LAN_SECRETS_FILE);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Secrets::parse(&text).map(|s| (s, false)).ok_or_else(|| {
+                format!(
+                    "{} is damaged: delete it to make new tokens",
+                    path.display()
+                )
+            });
+        }
+        let secrets = Secrets {
+            register_token: random_token()?,
+            bridge_token: random_token()?,
+            pairing_token: random_token()?,
+        };
+        std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+        write_private(&path, &secrets.to_env())?;
+        Ok((secrets, true))
+    }
+
+    fn to_env(&self) -> String {
+        format!(
+            "# Till's tokens for this store's LAN, made by `cargo xtask serve --lan`.\n\
+             REGISTER_TOKEN={}\nBRIDGE_TOKEN={}\nPAIRING_TOKEN={}\n",
+            self.register_token, self.bridge_token, self.pairing_token
+        )
+    }
+
+    fn parse(text: &str) -> Option<Secrets> {
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::trim)
+                .filter(|v| v.len() >= 16)
+                .map(str::to_owned)
+        };
+        Some(Secrets {
+            register_token: get("REGISTER_TOKEN")?,
+            bridge_token: get("BRIDGE_TOKEN")?,
+            pairing_token: get("PAIRING_TOKEN")?,
+        })
+    }
+}
+
+/// 24 characters from an alphabet without look-alikes (about 118 bits),
+/// easy to type on a tablet.
+fn random_token() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
+    // 256 is not a multiple of 31: redraw the few bytes that would bias.
+    let mut out = String::new();
+    let mut pool = bytes.to_vec();
+    while out.len() < 24 {
+        match pool.pop() {
+            Some(b) if usize::from(b) < 248 => out.push(char::from(ALPHABET[usize::from(b) % 31])),
+            Some(_) => {}
+            None => {
+                pool.resize(24, 0);
+                getrandom::fill(&mut pool).map_err(|e| format!("no random source: {e}"))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> Result {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> Result {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
 
 pub struct Options {
     /// Interface to listen on: 127.0.0.1, or 0.0.0.0 for the LAN.
@@ -25,10 +136,12 @@ pub struct Options {
     pub bridge_port: u16,
     /// Data folder; the OMS and the bridge each get a folder inside.
     pub data: PathBuf,
+    /// The test controls: the OMS's `/_faults`, the bridge's `/_sim`.
     pub faults: bool,
     /// The simulated terminal's approval delay.
     pub sim_delay_ms: Option<u64>,
     pub terminal_timeout_secs: Option<u64>,
+    pub secrets: Secrets,
 }
 
 pub struct System {
@@ -91,8 +204,10 @@ pub fn start_big_catalog_oms(data: &std::path::Path, products: usize) -> Result<
             .arg(root().join("dist"))
             .arg("--data")
             .arg(data)
-            .arg("--register-token")
-            .arg(format!("{DEV_REGISTER}={DEV_REGISTER_TOKEN}")),
+            .env(
+                "TILL_REGISTER_TOKENS",
+                format!("{DEV_REGISTER}={DEV_REGISTER_TOKEN}"),
+            ),
         "listening on ",
         Duration::from_secs(30),
     )
@@ -138,10 +253,11 @@ pub fn start(opts: &Options) -> Result<System> {
         .arg(root().join("dist"))
         .arg("--data")
         .arg(&oms_data)
-        .arg("--register-token")
-        .arg(format!("{DEV_REGISTER}={DEV_REGISTER_TOKEN}"))
-        .arg("--bridge-token")
-        .arg(DEV_BRIDGE_TOKEN)
+        .env(
+            "TILL_REGISTER_TOKENS",
+            format!("{DEV_REGISTER}={}", opts.secrets.register_token),
+        )
+        .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
         .arg("--bridge-origin")
         .arg(&bridge_origin);
     if opts.faults {
@@ -155,15 +271,16 @@ pub fn start(opts: &Options) -> Result<System> {
         .arg(format!("{}:{bridge_port}", opts.host))
         .arg("--data")
         .arg(&bridge_data)
-        .arg("--pairing-token")
-        .arg(DEV_PAIRING_TOKEN)
+        .env("TILL_PAIRING_TOKEN", &opts.secrets.pairing_token)
         .arg("--allow-origin")
         .arg(origins.join(","))
         .arg("--oms-url")
         .arg(format!("http://127.0.0.1:{oms_port}"))
-        .arg("--oms-token")
-        .arg(DEV_BRIDGE_TOKEN)
+        .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
         .arg("--simulator");
+    if opts.faults {
+        bridge.arg("--sim-controls");
+    }
     if let Some(ms) = opts.sim_delay_ms {
         bridge.arg("--sim-delay-ms").arg(ms.to_string());
     }
@@ -177,4 +294,44 @@ pub fn start(opts: &Options) -> Result<System> {
         Duration::from_secs(30),
     )?;
     Ok(System { oms, bridge })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lan_tokens_are_random_private_and_kept() {
+        let dir = crate::test::tempdir("xtask-lan").unwrap();
+        let (first, new) = Secrets::for_lan(&dir).unwrap();
+        assert!(new);
+        assert_ne!(first, Secrets::development());
+        for t in [
+            &first.register_token,
+            &first.bridge_token,
+            &first.pairing_token,
+        ] {
+            assert_eq!(t.len(), 24);
+            assert!(t
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        }
+        assert_ne!(first.register_token, first.pairing_token);
+        let (again, new) = Secrets::for_lan(&dir).unwrap();
+        assert!(!new);
+        assert_eq!(again, first, "kept, not made again");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(LAN_SECRETS_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.join(LAN_SECRETS_FILE), "REGISTER_TOKEN=short\n").unwrap();
+        let e = Secrets::for_lan(&dir).unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

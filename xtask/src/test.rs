@@ -246,6 +246,7 @@ fn e2e() -> Outcome {
             faults: true,
             sim_delay_ms: Some(1000),
             terminal_timeout_secs: Some(20),
+            secrets: system::Secrets::development(),
         })?;
         let big = system::start_big_catalog_oms(&data.join("big"), BIG_CATALOG_PRODUCTS)?;
         step(&format!(
@@ -273,6 +274,10 @@ fn e2e() -> Outcome {
                 .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
                 .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
                 .env("TILL_CHROMIUM", tools::chromium())
+                .env(
+                    "TILL_XTASK",
+                    std::env::current_exe().map_err(|e| e.to_string())?,
+                )
                 .current_dir(root()),
         );
         drop(big);

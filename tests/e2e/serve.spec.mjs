@@ -1,0 +1,69 @@
+// `cargo xtask serve` stops its servers on SIGTERM, not only on Ctrl-C: a
+// supervisor or `timeout` that stops xtask must not leave the OMS and the
+// bridge running as orphans holding their ports.
+import { test, expect } from "@playwright/test";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const xtask = process.env.TILL_XTASK;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function answers(url) {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return "refused";
+  }
+}
+
+test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
+  test.skip(!xtask, "TILL_XTASK is set by cargo xtask test");
+  test.setTimeout(120_000);
+  const [port, bridgePort] = [await freePort(), await freePort()];
+  const data = mkdtempSync(join(tmpdir(), "till-serve-"));
+  const child = spawn(xtask, ["serve", "--no-build", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  try {
+    await expect.poll(() => output, { timeout: 60_000 }).toContain("Till is running");
+    expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe(200);
+    expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe(401);
+    expect(output).toContain("development values");
+    // Tokens reach the servers through their environment: `ps` shows every
+    // user of the machine the command lines, never a token.
+    const lines = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes(data) && /till-(oms|bridge)/.test(l));
+    expect(lines.length, lines.join("\n")).toBe(2);
+    for (const token of ["dev-register-token", "dev-bridge-token", "dev-pairing-token"]) {
+      expect(lines.join("\n")).not.toContain(token);
+    }
+
+    child.kill("SIGTERM");
+    const { code } = await exited;
+    expect(code, output).toBe(0);
+    expect(output).toContain("Till stopped.");
+    expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe("refused");
+    expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe("refused");
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(data, { recursive: true, force: true });
+  }
+});
