@@ -1,6 +1,8 @@
 //! OMS benchmarks, run by `cargo xtask bench`: batch ingest with durable
 //! commits, and the download of a 100,000-product catalog, each next to the
-//! raw SQLite work it wraps, measured in the same run.
+//! raw SQLite work it wraps, measured in the same run; and ingest while the
+//! catalog is downloaded over and over (as registers starting up would),
+//! next to the same ingest on a quiet server.
 //!
 //! The server runs in this process on a real socket (port 0); the client is
 //! reqwest. Figures are printed as a table and as one JSON line.
@@ -8,6 +10,8 @@
 use reqwest::Client;
 use rusqlite::{params, Connection};
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use till_core::cart::Cart;
 use till_core::catalog::{fixtures::small, ProductId};
@@ -40,13 +44,14 @@ fn temp_dir(prefix: &str) -> std::path::PathBuf {
     dir
 }
 
-fn orders(n: usize) -> Vec<Order> {
+/// `n` orders, numbered from `first`.
+fn orders(first: usize, n: usize) -> Vec<Order> {
     let c = small();
     let mut cart = Cart::new(Currency::EUR);
     for id in ["coffee", "croissant", "mug"] {
         cart.add_by_id(&c, &ProductId::new(id).unwrap()).unwrap();
     }
-    (0..n)
+    (first..first + n)
         .map(|i| {
             let raw = (i as u128 + 1) | 0x0191_0000_0000_7000_8000_0000_0000_0000;
             let id = OrderId::from_uuid(Uuid::from_u128(raw)).unwrap();
@@ -69,6 +74,7 @@ struct Row {
     value: f64,
     unit: &'static str,
     baseline: Option<(&'static str, f64)>,
+    goal: &'static str,
 }
 
 #[tokio::main]
@@ -85,10 +91,101 @@ async fn main() {
     let catalog_write = t.elapsed();
     drop(store);
 
+    let base = start_server(&data).await;
+    let client = Client::builder()
+        .no_gzip()
+        .pool_max_idle_per_host(8)
+        .build()
+        .unwrap();
+
+    let plain = download(&client, &base, false).await;
+    let gzip = download(&client, &base, true).await;
+    assert_eq!(plain.products, product_count);
+    let (raw_read, raw_bytes) = raw_read(&data);
+
+    let all = orders(0, order_count);
+    let ingest = ingest(&client, &base, &batches(&all)).await;
+    let raw_ingest = raw_ingest(&all);
+    let busy = ingest_while_downloading(&client, &base, &orders(order_count, order_count)).await;
+
+    let per_sec = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let rows = [
+        Row {
+            name: "oms_batch_ingest",
+            value: per_sec(order_count, ingest),
+            unit: "orders/s",
+            baseline: Some(("raw_sqlite_insert", per_sec(order_count, raw_ingest))),
+            goal: "ratio >= 0.25",
+        },
+        Row {
+            name: "oms_ingest_while_downloading",
+            value: per_sec(order_count, busy.ingest),
+            unit: "orders/s",
+            baseline: Some(("oms_batch_ingest", per_sec(order_count, ingest))),
+            goal: "ratio >= 0.5",
+        },
+        Row {
+            name: "catalog_downloads_meanwhile",
+            value: busy.downloads as f64,
+            unit: "catalogs",
+            baseline: None,
+            goal: ">= 1",
+        },
+        Row {
+            name: "catalog_download_100k_ms",
+            value: ms(plain.took),
+            unit: "ms",
+            baseline: Some(("raw_sqlite_read_ms", ms(raw_read))),
+            goal: "<= 5000",
+        },
+        Row {
+            name: "catalog_download_100k_bytes",
+            value: plain.bytes as f64,
+            unit: "bytes",
+            baseline: Some(("raw_product_json_bytes", raw_bytes as f64)),
+            goal: "ratio <= 1.1",
+        },
+        Row {
+            name: "catalog_download_100k_gzip_ms",
+            value: ms(gzip.took),
+            unit: "ms",
+            baseline: None,
+            goal: "<= 10000",
+        },
+        Row {
+            name: "catalog_download_100k_gzip_bytes",
+            value: gzip.bytes as f64,
+            unit: "bytes",
+            baseline: None,
+            goal: "",
+        },
+        Row {
+            name: "catalog_write_100k_ms",
+            value: ms(catalog_write),
+            unit: "ms",
+            baseline: None,
+            goal: "",
+        },
+    ];
+    println!("OMS benchmarks ({order_count} orders in batches of 500, {product_count} products; server and client in one process)");
+    print_rows(&rows);
+    let json: Vec<_> = rows
+        .iter()
+        .map(|r| json!({"name": r.name, "value": r.value, "unit": r.unit, "goal": r.goal, "baseline": r.baseline.map(|(n, v)| json!({"name": n, "value": v}))}))
+        .collect();
+    println!(
+        "{}",
+        json!({ "suite": "oms", "orders": order_count, "products": product_count, "results": json })
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+async fn start_server(data: &std::path::Path) -> String {
     let app = Application::build(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
-        data: data.clone(),
+        data: data.to_path_buf(),
         tokens: Tokens::new(
             Tokens::parse_register_pairs(&[format!("R1={TOKEN}")]).unwrap(),
             None,
@@ -103,46 +200,53 @@ async fn main() {
     .unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run());
-    let client = Client::builder()
-        .no_gzip()
-        .pool_max_idle_per_host(4)
-        .build()
-        .unwrap();
+    base
+}
 
-    // Catalog download, every page, plain and gzip.
-    let mut download = Vec::new();
-    for gzip in [false, true] {
-        let t = Instant::now();
-        let (mut bytes, mut products, mut cursor) = (0usize, 0usize, None::<String>);
-        loop {
-            let mut url = format!("{base}/api/v1/catalog");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("?cursor={c}"));
-            }
-            let mut req = client.get(url).bearer_auth(TOKEN);
-            if gzip {
-                req = req.header("Accept-Encoding", "gzip");
-            }
-            let body = req.send().await.unwrap().bytes().await.unwrap();
-            bytes += body.len();
-            let page: serde_json::Value = if gzip {
-                use std::io::Read;
-                let mut s = String::new();
-                flate2_decode(&body).read_to_string(&mut s).unwrap();
-                serde_json::from_str(&s).unwrap()
-            } else {
-                serde_json::from_slice(&body).unwrap()
-            };
-            products += page["products"].as_array().unwrap().len();
-            match page.get("next_cursor").and_then(|c| c.as_str()) {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
+struct Download {
+    took: Duration,
+    bytes: usize,
+    products: usize,
+}
+
+/// Every page of the catalog, as a register downloads it.
+async fn download(client: &Client, base: &str, gzip: bool) -> Download {
+    let t = Instant::now();
+    let (mut bytes, mut products, mut cursor) = (0usize, 0usize, None::<String>);
+    loop {
+        let mut url = format!("{base}/api/v1/catalog");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("?cursor={c}"));
         }
-        assert_eq!(products, product_count);
-        download.push((t.elapsed(), bytes));
+        let mut req = client.get(url).bearer_auth(TOKEN);
+        if gzip {
+            req = req.header("Accept-Encoding", "gzip");
+        }
+        let body = req.send().await.unwrap().bytes().await.unwrap();
+        bytes += body.len();
+        let page: serde_json::Value = if gzip {
+            use std::io::Read;
+            let mut s = String::new();
+            flate2_decode(&body).read_to_string(&mut s).unwrap();
+            serde_json::from_str(&s).unwrap()
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        products += page["products"].as_array().unwrap().len();
+        match page.get("next_cursor").and_then(|c| c.as_str()) {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
     }
-    // Baseline: reading the same product rows straight from SQLite.
+    Download {
+        took: t.elapsed(),
+        bytes,
+        products,
+    }
+}
+
+/// Baseline: reading the same product rows straight from SQLite.
+fn raw_read(data: &std::path::Path) -> (Duration, usize) {
     let conn = Connection::open(data.join(DATABASE_FILE)).unwrap();
     let t = Instant::now();
     let mut stmt = conn
@@ -153,16 +257,20 @@ async fn main() {
         .unwrap()
         .map(|b| b.unwrap().len())
         .sum();
-    let raw_read = t.elapsed();
+    (t.elapsed(), raw_bytes)
+}
 
-    // Batch ingest: batches of 500, durable commits, over HTTP.
-    let all = orders(order_count);
-    let batches: Vec<String> = all
+fn batches(orders: &[Order]) -> Vec<String> {
+    orders
         .chunks(500)
         .map(|c| json!({ "orders": c }).to_string())
-        .collect();
+        .collect()
+}
+
+/// Batch ingest: batches of 500, durable commits, over HTTP.
+async fn ingest(client: &Client, base: &str, batches: &[String]) -> Duration {
     let t = Instant::now();
-    for body in &batches {
+    for body in batches {
         let r = client
             .post(format!("{base}/api/v1/orders:batch"))
             .bearer_auth(TOKEN)
@@ -173,8 +281,11 @@ async fn main() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let ingest = t.elapsed();
-    // Baseline: the same rows inserted raw, same pragmas, same transactions.
+    t.elapsed()
+}
+
+/// Baseline: the same rows inserted raw, same pragmas, same transactions.
+fn raw_ingest(all: &[Order]) -> Duration {
     let raw_db = temp_dir("till-oms-bench-raw").join("raw.sqlite3");
     let mut raw = Connection::open(&raw_db).unwrap();
     raw.pragma_update(None, "journal_mode", "WAL").unwrap();
@@ -196,75 +307,66 @@ async fn main() {
         }
         tx.commit().unwrap();
     }
-    let raw_ingest = t.elapsed();
+    let took = t.elapsed();
+    let _ = std::fs::remove_dir_all(raw_db.parent().unwrap());
+    took
+}
 
-    let per_sec = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
-    let rows = [
-        Row {
-            name: "oms_batch_ingest",
-            value: per_sec(order_count, ingest),
-            unit: "orders/s",
-            baseline: Some(("raw_sqlite_insert", per_sec(order_count, raw_ingest))),
-        },
-        Row {
-            name: "catalog_download_100k_ms",
-            value: download[0].0.as_secs_f64() * 1000.0,
-            unit: "ms",
-            baseline: Some(("raw_sqlite_read_ms", raw_read.as_secs_f64() * 1000.0)),
-        },
-        Row {
-            name: "catalog_download_100k_bytes",
-            value: download[0].1 as f64,
-            unit: "bytes",
-            baseline: Some(("raw_product_json_bytes", raw_bytes as f64)),
-        },
-        Row {
-            name: "catalog_download_100k_gzip_ms",
-            value: download[1].0.as_secs_f64() * 1000.0,
-            unit: "ms",
-            baseline: None,
-        },
-        Row {
-            name: "catalog_download_100k_gzip_bytes",
-            value: download[1].1 as f64,
-            unit: "bytes",
-            baseline: None,
-        },
-        Row {
-            name: "catalog_write_100k_ms",
-            value: catalog_write.as_secs_f64() * 1000.0,
-            unit: "ms",
-            baseline: None,
-        },
-    ];
-    println!("OMS benchmarks ({order_count} orders in batches of 500, {product_count} products; server and client in one process)");
+struct Contended {
+    ingest: Duration,
+    downloads: usize,
+}
+
+/// Ingests `orders` while two registers download the whole catalog over
+/// and over; counts the downloads finished meanwhile.
+async fn ingest_while_downloading(client: &Client, base: &str, orders: &[Order]) -> Contended {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut downloaders = Vec::new();
+    for _ in 0..2 {
+        let (client, base) = (client.clone(), base.to_owned());
+        let (stop, done) = (stop.clone(), done.clone());
+        downloaders.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                download(&client, &base, false).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let took = ingest(client, base, &batches(orders)).await;
+    stop.store(true, Ordering::Relaxed);
+    for d in downloaders {
+        d.await.unwrap();
+    }
+    Contended {
+        ingest: took,
+        downloads: done.load(Ordering::Relaxed),
+    }
+}
+
+fn print_rows(rows: &[Row]) {
     println!(
-        "{:<34} {:>14} {:<9} {:<24} {:>14} {:>7}",
+        "{:<34} {:>14} {:<9} {:<24} {:>14} {:>7}  goal",
         "benchmark", "value", "unit", "baseline", "baseline", "ratio"
     );
-    for r in &rows {
+    for r in rows {
         match r.baseline {
             Some((name, b)) => println!(
-                "{:<34} {:>14.1} {:<9} {:<24} {:>14.1} {:>7.2}",
+                "{:<34} {:>14.1} {:<9} {:<24} {:>14.1} {:>7.2}  {}",
                 r.name,
                 r.value,
                 r.unit,
                 name,
                 b,
-                r.value / b
+                r.value / b,
+                r.goal
             ),
-            None => println!("{:<34} {:>14.1} {:<9}", r.name, r.value, r.unit),
+            None => println!(
+                "{:<34} {:>14.1} {:<9} {:<24} {:>14} {:>7}  {}",
+                r.name, r.value, r.unit, "", "", "", r.goal
+            ),
         }
     }
-    let json: Vec<_> = rows
-        .iter()
-        .map(|r| json!({"name": r.name, "value": r.value, "unit": r.unit, "baseline": r.baseline.map(|(n, v)| json!({"name": n, "value": v}))}))
-        .collect();
-    println!(
-        "{}",
-        json!({ "suite": "oms", "orders": order_count, "products": product_count, "results": json })
-    );
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// A gzip reader over the downloaded bytes.

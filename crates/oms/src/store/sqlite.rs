@@ -2,11 +2,14 @@
 //!
 //! WAL lets readers (catalog downloads, Register Sales) proceed while a batch
 //! commits; `synchronous=FULL` makes every commit durable, which is the
-//! point of a back office. One connection behind a mutex: SQLite has one
-//! writer anyway, and a batch of 500 orders is one transaction.
+//! point of a back office. One writer connection behind a mutex (SQLite has
+//! one writer anyway, and a batch of 500 orders is one transaction), and a
+//! pool of read-only connections beside it, so a catalog download never
+//! waits for an ingest, nor an ingest for a download.
 
 use super::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
@@ -60,20 +63,65 @@ const MIGRATIONS: &[&str] = &[
 "#,
 ];
 
+/// Read-only connections open at once beside the writer.
+pub const READERS: u32 = 4;
+
+type Readers = r2d2::Pool<SqliteConnectionManager>;
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// None for an in-memory database (each connection would be its own
+    /// empty database): reads then go through the writer.
+    readers: Option<Readers>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path)?;
-        Self::setup(conn)
+        let mut store = Self::setup(conn)?;
+        store.readers = Some(Self::readers(path)?);
+        Ok(store)
     }
 
     /// An in-memory database, for unit tests.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
         Self::setup(Connection::open_in_memory()?)
+    }
+
+    /// The reader pool: opened after the migrations, refusing writes.
+    fn readers(path: &Path) -> Result<Readers, StoreError> {
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.pragma_update(None, "query_only", "ON")?;
+                c.busy_timeout(std::time::Duration::from_secs(5))
+            });
+        r2d2::Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .build(manager)
+            .map_err(|e| StoreError(format!("opening the database's readers: {e}")))
+    }
+
+    /// Runs `f` in one read transaction: every query in it sees the same
+    /// committed state, whatever commits meanwhile.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool
+                    .get()
+                    .map_err(|e| StoreError(format!("no database reader free: {e}")))?;
+                let tx = conn.transaction()?;
+                let out = f(&tx)?;
+                tx.finish()?;
+                Ok(out)
+            }
+            None => f(&self.conn()),
+        }
     }
 
     fn setup(mut conn: Connection) -> Result<SqliteStore, StoreError> {
@@ -99,6 +147,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            readers: None,
         })
     }
 
@@ -198,22 +247,67 @@ fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> 
         .optional()?)
 }
 
+/// The catalog's version, currency and size, as `conn` sees them.
+fn catalog_meta_in(conn: &Connection) -> Result<Option<CatalogMeta>, StoreError> {
+    let (Some(version), Some(currency)) = (
+        meta_get(conn, "catalog_version")?,
+        meta_get(conn, "currency")?,
+    ) else {
+        return Ok(None);
+    };
+    let total: i64 = conn.query_row("SELECT count(*) FROM products", [], |r| r.get(0))?;
+    let currency = Currency::from_code(&currency).map_err(|e| StoreError(e.to_string()))?;
+    Ok(Some(CatalogMeta {
+        version,
+        currency,
+        products_total: total as u64,
+    }))
+}
+
+/// One page of products after `cursor`, with the catalog's meta.
+fn catalog_page_in(
+    conn: &Connection,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Option<RawCatalogPage>, StoreError> {
+    let Some(meta) = catalog_meta_in(conn)? else {
+        return Ok(None);
+    };
+    let join = |table: &str| -> Result<Box<RawValue>, StoreError> {
+        let mut stmt = conn.prepare(&format!("SELECT body FROM {table} ORDER BY position"))?;
+        let bodies = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)
+    };
+    let categories = join("categories")?;
+    let tax_rates = join("tax_rates")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, body FROM products WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+    let mut rows = stmt.query(params![cursor.unwrap_or(""), (limit + 1) as i64])?;
+    let mut products = Vec::with_capacity(limit);
+    let mut last_id = None;
+    let mut more = false;
+    while let Some(row) = rows.next()? {
+        if products.len() == limit {
+            more = true;
+            break;
+        }
+        last_id = Some(row.get::<_, String>(0)?);
+        products.push(RawValue::from_string(row.get::<_, String>(1)?)?);
+    }
+    Ok(Some(RawCatalogPage {
+        meta,
+        categories,
+        tax_rates,
+        products,
+        next_cursor: if more { last_id } else { None },
+    }))
+}
+
 impl Store for SqliteStore {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError> {
-        let conn = self.conn();
-        let (Some(version), Some(currency)) = (
-            meta_get(&conn, "catalog_version")?,
-            meta_get(&conn, "currency")?,
-        ) else {
-            return Ok(None);
-        };
-        let total: i64 = conn.query_row("SELECT count(*) FROM products", [], |r| r.get(0))?;
-        let currency = Currency::from_code(&currency).map_err(|e| StoreError(e.to_string()))?;
-        Ok(Some(CatalogMeta {
-            version,
-            currency,
-            products_total: total as u64,
-        }))
+        self.read(catalog_meta_in)
     }
 
     fn catalog_page(
@@ -221,40 +315,9 @@ impl Store for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Option<RawCatalogPage>, StoreError> {
-        let Some(meta) = self.catalog_meta()? else {
-            return Ok(None);
-        };
-        let conn = self.conn();
-        let join = |table: &str| -> Result<Box<RawValue>, StoreError> {
-            let mut stmt = conn.prepare(&format!("SELECT body FROM {table} ORDER BY position"))?;
-            let bodies = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)
-        };
-        let categories = join("categories")?;
-        let tax_rates = join("tax_rates")?;
-        let mut stmt = conn
-            .prepare_cached("SELECT id, body FROM products WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-        let mut rows = stmt.query(params![cursor.unwrap_or(""), (limit + 1) as i64])?;
-        let mut products = Vec::with_capacity(limit);
-        let mut last_id = None;
-        let mut more = false;
-        while let Some(row) = rows.next()? {
-            if products.len() == limit {
-                more = true;
-                break;
-            }
-            last_id = Some(row.get::<_, String>(0)?);
-            products.push(RawValue::from_string(row.get::<_, String>(1)?)?);
-        }
-        Ok(Some(RawCatalogPage {
-            meta,
-            categories,
-            tax_rates,
-            products,
-            next_cursor: if more { last_id } else { None },
-        }))
+        // One read transaction: the page and the version it names belong
+        // together even while the catalog is replaced.
+        self.read(|conn| catalog_page_in(conn, cursor, limit))
     }
 
     fn replace_catalog(&self, data: &CatalogData) -> Result<CatalogMeta, StoreError> {
@@ -358,45 +421,47 @@ impl Store for SqliteStore {
     }
 
     fn order_history(&self, id: &OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT version, received_at, register, token, body FROM order_history
-             WHERE order_id = ?1 ORDER BY version",
-        )?;
-        let rows = stmt
-            .query_map([id.to_string()], |r| {
-                Ok((
-                    r.get::<_, u32>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(version, at, register, token, body)| {
-                Ok(HistoryEntry {
-                    version,
-                    received_at: Timestamp::from_millis(at),
-                    register,
-                    token,
-                    order: serde_json::from_str(&body)?,
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT version, received_at, register, token, body FROM order_history
+                 WHERE order_id = ?1 ORDER BY version",
+            )?;
+            let rows = stmt
+                .query_map([id.to_string()], |r| {
+                    Ok((
+                        r.get::<_, u32>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(version, at, register, token, body)| {
+                    Ok(HistoryEntry {
+                        version,
+                        received_at: Timestamp::from_millis(at),
+                        register,
+                        token,
+                        order: serde_json::from_str(&body)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError> {
-        let conn = self.conn();
-        let id = id.to_string();
-        let order = match Self::stored_order(&conn, &id)? {
-            Some(row) => Some(serde_json::from_str(&row.body)?),
-            None => None,
-        };
-        Ok(OrderLookup {
-            order,
-            payments: Self::payments_of(&conn, &id)?,
+        self.read(|conn| {
+            let id = id.to_string();
+            let order = match Self::stored_order(conn, &id)? {
+                Some(row) => Some(serde_json::from_str(&row.body)?),
+                None => None,
+            };
+            Ok(OrderLookup {
+                order,
+                payments: Self::payments_of(conn, &id)?,
+            })
         })
     }
 
@@ -405,23 +470,24 @@ impl Store for SqliteStore {
         register: &RegisterId,
         date: BusinessDate,
     ) -> Result<Vec<StoredOrder>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, body FROM orders WHERE register = ?1 AND business_date = ?2 ORDER BY created_at, id",
-        )?;
-        let rows = stmt
-            .query_map(params![register.as_str(), date.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, body) in rows {
-            out.push(StoredOrder {
-                order: serde_json::from_str(&body)?,
-                payments: Self::payments_of(&conn, &id)?,
-            });
-        }
-        Ok(out)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, body FROM orders WHERE register = ?1 AND business_date = ?2 ORDER BY created_at, id",
+            )?;
+            let rows = stmt
+                .query_map(params![register.as_str(), date.to_string()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, body) in rows {
+                out.push(StoredOrder {
+                    order: serde_json::from_str(&body)?,
+                    payments: Self::payments_of(conn, &id)?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     fn record_payment(
@@ -488,5 +554,53 @@ mod tests {
             row,
             ("o1".into(), 3, "stored before the history was kept".into())
         );
+    }
+
+    fn file_store() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "till-oms-store-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("oms.sqlite3")).unwrap();
+        store
+            .replace_catalog(&crate::demo::demo_catalog(Currency::EUR))
+            .unwrap();
+        (store, dir)
+    }
+
+    #[test]
+    fn a_catalog_read_does_not_wait_for_the_writer() {
+        let (store, dir) = file_store();
+        let store = std::sync::Arc::new(store);
+        // The writer is busy (a batch being ingested holds it)...
+        let writer = store.conn();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        // ...and a catalog page is read meanwhile, on another thread.
+        let (done, page) = std::sync::mpsc::channel();
+        let reader = store.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(reader.catalog_page(None, 10).map(|p| p.is_some()));
+        });
+        let read = page
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the catalog read waited for the writer");
+        assert!(read.unwrap(), "no catalog page");
+        writer.execute_batch("ROLLBACK").unwrap();
+        drop(writer);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_readers_cannot_write() {
+        let (store, dir) = file_store();
+        let refused = store.read(|c| {
+            Ok(c.execute("DELETE FROM products", [])
+                .map_err(|e| e.to_string()))
+        });
+        let message = refused.unwrap().expect_err("a reader deleted the catalog");
+        assert!(message.contains("readonly"), "{message}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
