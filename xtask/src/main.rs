@@ -18,6 +18,7 @@
 //! a fresh machine, before anything else is installed).
 
 mod bench;
+mod contract;
 mod proc;
 mod serve;
 mod sim;
@@ -34,7 +35,7 @@ commands:
   serve [--lan] [--port N]   build the app and start Till (OMS serving the app, bridge with the
                              simulated terminal); prints the URL and the tokens to enter
   test [TIER...]             run every test tier, or only the named ones:
-                             fmt, clippy, native, browser, e2e
+                             fmt, clippy, native, browser, e2e, contract
   bench                      run the benchmarks; prints a table and JSON
   sim --seed S               replay one seed of the whole-system simulator
   sim --seeds N [--from S]   a simulator campaign; prints seeds per second

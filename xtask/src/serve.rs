@@ -108,6 +108,8 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
         println!("    register token  {}", secrets.register_token);
         println!("    bridge URL      {}", sys.bridge_url());
         println!("    pairing token   {}", secrets.pairing_token);
+        println!("  The back office reads every register's orders and their history with");
+        println!("    back-office token {}", secrets.admin_token);
         println!();
     }
     println!("  The simulated terminal decides by the amount's last two digits:");

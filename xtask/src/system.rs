@@ -17,6 +17,8 @@ pub const DEV_REGISTER_TOKEN: &str = "dev-register-token";
 pub const DEV_BRIDGE_TOKEN: &str = "dev-bridge-token";
 /// The token a register presents to the bridge.
 pub const DEV_PAIRING_TOKEN: &str = "dev-pairing-token";
+/// The back office's token: reads every register's orders and history.
+pub const DEV_ADMIN_TOKEN: &str = "dev-back-office-token";
 
 /// The tokens the servers start with. They reach the servers through
 /// environment variables, never the command line (`ps` shows that to
@@ -26,6 +28,7 @@ pub struct Secrets {
     pub register_token: String,
     pub bridge_token: String,
     pub pairing_token: String,
+    pub admin_token: String,
 }
 
 /// Where `serve --lan` keeps its tokens, inside the data folder.
@@ -37,6 +40,7 @@ impl Secrets {
             register_token: DEV_REGISTER_TOKEN.into(),
             bridge_token: DEV_BRIDGE_TOKEN.into(),
             pairing_token: DEV_PAIRING_TOKEN.into(),
+            admin_token: DEV_ADMIN_TOKEN.into(),
         }
     }
 
@@ -57,6 +61,7 @@ impl Secrets {
             register_token: random_token()?,
             bridge_token: random_token()?,
             pairing_token: random_token()?,
+            admin_token: random_token()?,
         };
         std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
         write_private(&path, &secrets.to_env())?;
@@ -66,8 +71,8 @@ impl Secrets {
     fn to_env(&self) -> String {
         format!(
             "# Till's tokens for this store's LAN, made by `cargo xtask serve --lan`.\n\
-             REGISTER_TOKEN={}\nBRIDGE_TOKEN={}\nPAIRING_TOKEN={}\n",
-            self.register_token, self.bridge_token, self.pairing_token
+             REGISTER_TOKEN={}\nBRIDGE_TOKEN={}\nPAIRING_TOKEN={}\nADMIN_TOKEN={}\n",
+            self.register_token, self.bridge_token, self.pairing_token, self.admin_token
         )
     }
 
@@ -83,6 +88,7 @@ impl Secrets {
             register_token: get("REGISTER_TOKEN")?,
             bridge_token: get("BRIDGE_TOKEN")?,
             pairing_token: get("PAIRING_TOKEN")?,
+            admin_token: get("ADMIN_TOKEN")?,
         })
     }
 }
@@ -258,6 +264,7 @@ pub fn start(opts: &Options) -> Result<System> {
             format!("{DEV_REGISTER}={}", opts.secrets.register_token),
         )
         .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
+        .env("TILL_ADMIN_TOKEN", &opts.secrets.admin_token)
         .arg("--bridge-origin")
         .arg(&bridge_origin);
     if opts.faults {
@@ -310,6 +317,7 @@ mod tests {
             &first.register_token,
             &first.bridge_token,
             &first.pairing_token,
+            &first.admin_token,
         ] {
             assert_eq!(t.len(), 24);
             assert!(t

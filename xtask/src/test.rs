@@ -2,7 +2,8 @@
 //!
 //! fmt → clippy → native (`cargo test` of core, servers and xtask) →
 //! browser (wasm-bindgen-test in headless Chromium) → e2e (Playwright
-//! driving the release build served by the real OMS). Every tier runs even
+//! driving the release build served by the real OMS) → contract
+//! (Schemathesis against both servers' OpenAPI documents). Every tier runs even
 //! if an earlier one failed, so one run shows everything that is wrong; the
 //! command fails if any tier failed or a test tier ran no test.
 
@@ -15,8 +16,15 @@ use std::time::{Duration, Instant};
 
 /// The native test crates: the app is tested in the browser instead (a
 /// native build of it would compile for minutes to run nothing).
-const NATIVE_CRATES: &[&str] = &["till-core", "till-oms", "till-bridge", "till-sim", "xtask"];
-const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e"];
+const NATIVE_CRATES: &[&str] = &[
+    "till-core",
+    "till-http",
+    "till-oms",
+    "till-bridge",
+    "till-sim",
+    "xtask",
+];
+const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e", "contract"];
 /// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
 /// for the download's progress to be seen.
 const BIG_CATALOG_PRODUCTS: usize = 30_000;
@@ -41,7 +49,7 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     let wanted = |t: &str| args.is_empty() || args.iter().any(|a| a == t);
-    let needs_wasm = wanted("browser") || wanted("e2e") || wanted("clippy");
+    let needs_wasm = wanted("browser") || wanted("e2e") || wanted("clippy") || wanted("contract");
     let needs_browser = wanted("browser") || wanted("e2e");
 
     step("Checking the tools (installs only what is missing)");
@@ -66,6 +74,9 @@ pub fn run(args: &[String]) -> Result {
             "native" => native(),
             "browser" => browser(),
             "e2e" => e2e(),
+            "contract" => {
+                tests_outcome("contract", crate::contract::run(), crate::contract::counts)
+            }
             _ => unreachable!("tiers are checked above"),
         };
         o.took = started.elapsed();

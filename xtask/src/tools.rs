@@ -185,6 +185,37 @@ pub fn chromedriver() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"))
 }
 
+/// The API contract checker, pinned: its findings change between releases.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// Schemathesis's command, in a virtual environment of its own under
+/// `target/` (from PyPI, once; later runs check the version and go on).
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    let venv = root().join("target/tools/schemathesis");
+    let st = venv.join("bin/st");
+    let wanted = format!("version {SCHEMATHESIS_VERSION}");
+    if output_of(&st.to_string_lossy(), &["--version"]).is_some_and(|v| v.contains(&wanted)) {
+        return Ok(st);
+    }
+    if output_of("python3", &["-m", "venv", "--help"]).is_none() {
+        step("Installing Python's venv module from the system's packages");
+        apt_install(&["python3", "python3-venv"])?;
+    }
+    step(&format!(
+        "Installing Schemathesis {SCHEMATHESIS_VERSION} into target/tools/schemathesis (PyPI; about a minute)"
+    ));
+    timed("schemathesis", || {
+        let _ = std::fs::remove_dir_all(&venv);
+        proc::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        proc::run(
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")),
+        )
+    })?;
+    Ok(st)
+}
+
 pub fn ensure_browser() -> Result {
     if chromium().exists() && chromedriver().exists() {
         return Ok(());

@@ -142,6 +142,7 @@ pub struct OrderList {
 /// order as raw JSON and validate it alone: one bad order must not sink
 /// the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchRequest<T = Order> {
     pub orders: Vec<T>,
 }

@@ -192,8 +192,40 @@ pub struct Money {
 
 #[derive(Serialize, Deserialize)]
 struct MoneyRepr {
+    #[serde(deserialize_with = "whole_minor_units")]
     amount: i64,
     currency: Currency,
+}
+
+/// JSON has one number type: `1250.0` is the integer 1250 (JSON Schema says
+/// so too), while `12.5` minor units is not an amount. Integral values are
+/// taken when a float represents them exactly (every amount within
+/// ±[`AMOUNT_MAX_MINOR`] does); anything else is a clear error.
+fn whole_minor_units<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number of minor units")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("amount out of range"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            const EXACT: f64 = (1u64 << 53) as f64;
+            if v.fract() == 0.0 && v.abs() <= EXACT {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!(
+                    "amount {v} is not a whole number of minor units"
+                )))
+            }
+        }
+    }
+    d.deserialize_any(Whole)
 }
 
 impl TryFrom<MoneyRepr> for Money {
@@ -432,6 +464,23 @@ mod tests {
         );
         let chf = Currency::from_code("CHF").unwrap();
         assert_eq!(Money::new(1250, chf).unwrap().to_string(), "CHF 12.50");
+    }
+
+    #[test]
+    fn an_integral_json_number_is_an_amount_and_a_fraction_is_not() {
+        let m: Money = serde_json::from_str(r#"{"amount":1250.0,"currency":"EUR"}"#).unwrap();
+        assert_eq!(m, eur(1250));
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"amount":1250,"currency":"EUR"}"#
+        );
+        let e = serde_json::from_str::<Money>(r#"{"amount":12.5,"currency":"EUR"}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("not a whole number of minor units"),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<Money>(r#"{"amount":1e300,"currency":"EUR"}"#).is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"amount":"12","currency":"EUR"}"#).is_err());
     }
 
     #[test]

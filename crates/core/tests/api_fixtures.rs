@@ -294,7 +294,9 @@ fn bad_wire_input_is_refused() {
     assert!(serde_json::from_str::<PaymentStatusResponse>(&good).is_ok());
     for bad in [
         good.replace("\"approved\"", "\"approvedish\""),
-        good.replace("1250", "-1e3"),
+        // Not whole minor units (1250.0 would be: JSON has one number type).
+        good.replace("1250", "1250.5"),
+        good.replace("1250", "\"1250\""),
         good.replace("\"EUR\"", "\"ZZZ\""),
         good.replace("9b2f3c1e", "zzzz"),
         "{}".to_string(),

@@ -230,20 +230,37 @@ struct IdOnly {
     id: Option<String>,
 }
 
+/// What the document says of a batch as a whole: at most 500 items, each a
+/// JSON object. An item that is an object is then judged alone.
+fn check_batch_shape(batch: &BatchRequest<Box<RawValue>>) -> Result<(), AppError> {
+    if batch.orders.len() > BATCH_MAX {
+        return Err(AppError::invalid(
+            "batch_too_large",
+            format!("at most {BATCH_MAX} orders per batch"),
+        )
+        .with_field("orders"));
+    }
+    match batch
+        .orders
+        .iter()
+        .position(|raw| !raw.get().starts_with('{'))
+    {
+        Some(i) => Err(AppError::invalid(
+            "invalid_batch",
+            format!("orders[{i}] is not a JSON object; each item of a batch is an order"),
+        )
+        .with_field(format!("orders[{i}]"))),
+        None => Ok(()),
+    }
+}
+
 pub async fn post_batch(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(batch): AppJson<BatchRequest<Box<RawValue>>>,
 ) -> Result<Json<BatchResponse>, AppError> {
     let writer = caller.writer()?;
-    if batch.orders.len() > BATCH_MAX {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("at most {BATCH_MAX} orders per batch"),
-        )
-        .with_field("orders"));
-    }
+    check_batch_shape(&batch)?;
     // Validate each alone: a bad order gets its own error, the good ones go on.
     let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(batch.orders.len());
     let mut good = Vec::new();

@@ -97,3 +97,34 @@ async fn bad_bodies_are_refused_and_nothing_is_written() {
     let e: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(e["error"], "not_found");
 }
+
+#[test]
+fn the_document_lists_the_currencies_core_knows() {
+    let doc: serde_json::Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
+    let listed: Vec<&str> = doc["components"]["schemas"]["Currency"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut known: Vec<&str> = till_core::money::Currency::KNOWN
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    known.sort();
+    assert_eq!(listed, known);
+}
+
+#[tokio::test]
+async fn a_nil_reference_is_refused_as_the_document_says() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let r = b.get(&format!("/v1/payments/{nil}")).await;
+    assert_eq!(r.status(), 422);
+    let doc: serde_json::Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
+    let reference = &doc["components"]["schemas"]["StartPayment"]["properties"]["reference"];
+    assert_eq!(
+        reference["not"]["const"], nil,
+        "the document refuses it too"
+    );
+}

@@ -193,7 +193,7 @@ async fn a_batch_holds_at_most_500_orders() {
             &json!({ "orders": orders }),
         )
         .await;
-    assert_error(r, 413, "batch_too_large").await;
+    assert_error(r, 422, "batch_too_large").await;
     let r = app
         .post_json(
             "/api/v1/orders:batch",
@@ -202,6 +202,32 @@ async fn a_batch_holds_at_most_500_orders() {
         )
         .await;
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_batch_whose_items_are_not_orders_or_with_unknown_fields_is_refused_whole() {
+    let app = spawn_app().await;
+    let one = serde_json::to_value(order(21)).unwrap();
+    for (body, code) in [
+        (
+            json!({ "orders": [one.clone(), [null, null]] }),
+            "invalid_batch",
+        ),
+        (json!({ "orders": [one.clone(), 7] }), "invalid_batch"),
+        (
+            json!({ "orders": [one.clone()], "colour": "red" }),
+            "invalid_body",
+        ),
+    ] {
+        let r = app
+            .post_json("/api/v1/orders:batch", REGISTER_TOKEN, &body)
+            .await;
+        let v = assert_error(r, 422, code).await;
+        if code == "invalid_batch" {
+            assert_eq!(v["field"], "orders[1]");
+        }
+    }
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 0);
 }
 
 #[tokio::test]
