@@ -20,9 +20,19 @@ use std::sync::Arc;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let opened = LocalResource::new(|| async { Db::open(DB_NAME).await });
+    // An older Till's tab holding the database open keeps a newer one from
+    // upgrading it: say so instead of "Opening…" forever.
+    let blocked = RwSignal::new(false);
+    let opened = LocalResource::new(move || async move {
+        Db::open_or_wait(DB_NAME, move || blocked.set(true)).await
+    });
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Opening Till…"</p> }>
+        <Suspense fallback=move || view! {
+            <p class="loading">"Opening Till…"</p>
+            <Show when=move || blocked.get()>
+                <p role="alert">"Till is open in another tab with an older version. Close that tab (or reload it) and Till opens here."</p>
+            </Show>
+        }>
             {move || opened.get().map(|r| match r {
                 Ok(db) => view! { <Shell db=db/> }.into_any(),
                 Err(e) => view! {
@@ -37,6 +47,9 @@ pub fn App() -> impl IntoView {
 fn Shell(db: Db) -> impl IntoView {
     let state = AppState::new(db.clone());
     provide_context(state);
+    // A newer Till opened in another tab: this one lets go of the database.
+    let replaced = RwSignal::new(false);
+    db.on_replaced(move || replaced.set(true));
     crate::locks::acquire(state.owner);
     crate::pwa::register(state.update_available);
     let loaded = RwSignal::new(false);
@@ -104,6 +117,13 @@ fn Shell(db: Db) -> impl IntoView {
             <Navigator/>
             <StatusBar/>
             <main class="till">
+                <Show when=move || !replaced.get() fallback=|| view! {
+                    <section class="page">
+                        <h1>"Till was updated; reload"</h1>
+                        <p>"A newer Till opened in another tab and took over this register's storage. Reload to continue with it."</p>
+                        <button class="primary" on:click=|_| { let _ = window().location().reload(); }>"Reload"</button>
+                    </section>
+                }>
                 <Show when=move || owner.get() != Some(false) fallback=|| view! {
                     <section class="page">
                         <h1>"Till is open in another tab"</h1>
@@ -125,6 +145,7 @@ fn Shell(db: Db) -> impl IntoView {
                     </Show>
                 </Show>
                 </Show>
+                </Show>
             </main>
             // Above every page: a live card payment cannot be left behind by
             // navigating away, and a receipt prints from anywhere.
@@ -144,7 +165,7 @@ pub async fn load_catalog(state: &AppState) {
             return;
         }
     };
-    match state.db().products().await {
+    match state.db().products_of(&meta).await {
         Ok(products) => match CatalogView::build(meta, products) {
             Ok(view) => {
                 let currency = view.meta.currency;

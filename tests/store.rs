@@ -5,7 +5,7 @@
 
 use till::store::exec::execute;
 use till::store::repo::{CatalogMeta, Settings};
-use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS};
+use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS};
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
 use till_core::money::Currency;
@@ -31,7 +31,9 @@ async fn an_empty_database_is_upgraded_to_the_current_schema() {
     assert_eq!(db.version(), DB_VERSION);
     let mut names = db.store_names();
     names.sort();
-    let mut expected = vec![META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS];
+    let mut expected = vec![
+        META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS,
+    ];
     expected.sort();
     assert_eq!(names, expected);
 }
@@ -53,40 +55,138 @@ async fn settings_round_trip() {
     assert_eq!(db.settings().await.unwrap(), Some(s));
 }
 
+fn meta_for(
+    c: &till_core::catalog::Catalog,
+    version: &str,
+    total: usize,
+    store: &str,
+) -> CatalogMeta {
+    CatalogMeta {
+        version: version.into(),
+        currency: Currency::EUR,
+        categories: c.categories().to_vec(),
+        tax_rates: vec![fixtures::vat_standard()],
+        products_total: total as u64,
+        store: store.into(),
+    }
+}
+
 #[wasm_bindgen_test]
-async fn the_catalog_is_stored_in_chunks_and_complete_only_with_its_meta() {
+async fn a_download_fills_the_store_not_in_use_and_one_write_swaps_it_in() {
     let db = fresh().await;
     let c = fixtures::small();
     let mut products: Vec<_> = c.products().cloned().collect();
     products.sort_by(|a, b| a.id.cmp(&b.id));
-    db.store_catalog_chunk(&products[..2], true, None)
-        .await
-        .unwrap();
+
+    // The first catalog.
+    let staging = db.stage_catalog().await.unwrap();
+    db.stage_products(staging, &products).await.unwrap();
     assert_eq!(
         db.catalog_meta().await.unwrap(),
         None,
-        "incomplete until the last chunk"
+        "nothing in use until swapped in"
     );
-    let meta = CatalogMeta {
-        version: "c-1".into(),
-        currency: Currency::EUR,
-        categories: c.categories().to_vec(),
-        tax_rates: vec![fixtures::vat_standard()],
-        products_total: products.len() as u64,
-    };
-    db.store_catalog_chunk(&products[2..], false, Some(&meta))
-        .await
-        .unwrap();
-    assert_eq!(db.catalog_meta().await.unwrap(), Some(meta));
+    let first = meta_for(&c, "c-1", products.len(), staging);
+    db.activate_catalog(&first).await.unwrap();
+    assert_eq!(db.catalog_meta().await.unwrap(), Some(first.clone()));
     let mut back = db.products().await.unwrap();
     back.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(back, products);
-    // A new download starts by clearing the old catalog.
-    db.store_catalog_chunk(&products[..1], true, None)
+
+    // A second download goes to the other store; the first stays in use
+    // through every page, and an abandoned download changes nothing.
+    let next = db.stage_catalog().await.unwrap();
+    assert_ne!(next, staging);
+    db.stage_products(next, &products[..1]).await.unwrap();
+    assert_eq!(db.catalog_meta().await.unwrap(), Some(first.clone()));
+    assert_eq!(db.products().await.unwrap().len(), products.len());
+
+    // The next download starts that store afresh, and its swap empties the old.
+    let again = db.stage_catalog().await.unwrap();
+    assert_eq!(again, next);
+    assert_eq!(db.count(again).await.unwrap(), 0);
+    db.stage_products(again, &products[..2]).await.unwrap();
+    db.activate_catalog(&meta_for(&c, "c-2", 2, again))
         .await
         .unwrap();
-    assert_eq!(db.count(PRODUCTS).await.unwrap(), 1);
-    assert_eq!(db.catalog_meta().await.unwrap(), None);
+    assert_eq!(db.products().await.unwrap().len(), 2);
+    assert_eq!(
+        db.count(staging).await.unwrap(),
+        0,
+        "the old catalog's store is emptied"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_catalog_stored_before_v2_is_in_the_first_product_store() {
+    let db = fresh().await;
+    let old = serde_json::json!({
+        "version": "c-old", "currency": "EUR", "categories": [], "tax_rates": [], "products_total": 0
+    });
+    db.put_keyed(META, "catalog", &old).await.unwrap();
+    assert_eq!(db.catalog_meta().await.unwrap().unwrap().store, PRODUCTS);
+}
+
+/// A database at version 1 that already has what v2 creates: the upgrade
+/// to v2 fails half way.
+async fn a_v1_database_v2_cannot_upgrade(name: &str) {
+    let factory = idb::Factory::new().unwrap();
+    let mut request = factory.open(name, Some(1)).unwrap();
+    request.on_upgrade_needed(|event| {
+        use idb::DatabaseEvent;
+        let db = event.database().unwrap();
+        db.create_object_store(SETTINGS, idb::ObjectStoreParams::new())
+            .unwrap();
+        db.create_object_store(PRODUCTS_B, idb::ObjectStoreParams::new())
+            .unwrap();
+    });
+    request.await.unwrap().close();
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_upgrade_fails_the_open_and_leaves_the_database_as_it_was() {
+    let name = format!("till-test-{}", js_sys::Math::random());
+    a_v1_database_v2_cannot_upgrade(&name).await;
+    let e = Db::open(&name)
+        .await
+        .err()
+        .expect("the upgrade failed, so the open fails");
+    assert!(e.to_string().contains("could not be upgraded"), "{e}");
+    let raw = idb::Factory::new()
+        .unwrap()
+        .open(&name, None)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(raw.version().unwrap(), 1, "left at the version it had");
+    let mut names = raw.store_names();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![PRODUCTS_B.to_string(), SETTINGS.to_string()],
+        "nothing half done"
+    );
+    raw.close();
+}
+
+#[wasm_bindgen_test]
+async fn an_older_tab_lets_go_when_a_newer_till_opens_the_database() {
+    let name = format!("till-test-{}", js_sys::Math::random());
+    let db = Db::open(&name).await.unwrap();
+    let replaced = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = replaced.clone();
+    db.on_replaced(move || flag.set(true));
+    // A newer Till: opens at a higher version. Not blocked, because the
+    // older connection closed itself.
+    let newer = idb::Factory::new()
+        .unwrap()
+        .open(&name, Some(DB_VERSION + 1))
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(replaced.get(), "the older tab was told");
+    assert_eq!(newer.version().unwrap(), DB_VERSION + 1);
+    newer.close();
 }
 
 #[wasm_bindgen_test]

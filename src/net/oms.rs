@@ -10,6 +10,7 @@ use till_core::api::{
     ApiError, BatchRequest, BatchResponse, BatchResult, CatalogPage, OrderList, OrderLookup,
     CATALOG_PAGE_SIZE,
 };
+use till_core::download::{CatalogDownload, DownloadError};
 use till_core::order::{BusinessDate, Order, OrderId, OrderNumber};
 use till_core::sync::NetFailure;
 
@@ -24,6 +25,8 @@ pub enum NetError {
     },
     /// The answer does not parse.
     BadAnswer(String),
+    /// A downloaded catalog failed its checks; the one in use stays.
+    CatalogRefused(DownloadError),
     Store(StoreError),
 }
 
@@ -38,6 +41,10 @@ impl std::fmt::Display for NetError {
                 write!(f, "The back office answered {status}: {message}")
             }
             NetError::BadAnswer(e) => write!(f, "The back office's answer could not be read: {e}"),
+            NetError::CatalogRefused(e) => write!(
+                f,
+                "The back office's new catalog was not taken ({e}). The register sells from the catalog it has and asks again at the next sync."
+            ),
             NetError::Store(e) => e.fmt(f),
         }
     }
@@ -55,6 +62,7 @@ impl From<NetError> for NetFailure {
             NetError::Unreachable(_) => NetFailure::Unreachable,
             NetError::Refused { status, message } => NetFailure::Refused { status, message },
             NetError::BadAnswer(m) => NetFailure::BadAnswer(m),
+            NetError::CatalogRefused(e) => NetFailure::BadAnswer(e.to_string()),
             NetError::Store(e) => NetFailure::BadAnswer(e.to_string()),
         }
     }
@@ -205,8 +213,11 @@ impl Oms {
         Ok(list.orders.into_iter().map(|s| s.order.number).collect())
     }
 
-    /// Downloads the catalog into IndexedDB when it changed, page by page,
-    /// each page one transaction; `progress(done, total)` after each.
+    /// Downloads the catalog when it changed, page by page into the product
+    /// store not in use (each page one transaction), `progress(done, total)`
+    /// after each. The whole is checked (till-core's [`CatalogDownload`])
+    /// and only then swapped in and its version remembered: an interrupted
+    /// or refused download leaves the catalog in use as it was.
     pub async fn sync_catalog(
         &self,
         db: &Db,
@@ -216,30 +227,12 @@ impl Oms {
         let Some(mut page) = self.page(None, known.as_deref()).await? else {
             return Ok(CatalogSync::Unchanged);
         };
-        let version = page.catalog_version.clone();
-        let total = page.products_total;
-        let mut done = 0u64;
-        let mut first = true;
+        let mut download = CatalogDownload::start(&page).map_err(NetError::CatalogRefused)?;
+        let staging = db.stage_catalog().await?;
         loop {
-            // Every page must come from the same catalog version; a catalog
-            // that changes mid-download is fetched again next time.
-            if page.catalog_version != version {
-                return Err(NetError::BadAnswer(
-                    "the catalog changed during the download; it will be fetched again".into(),
-                ));
-            }
-            done += page.products.len() as u64;
-            let last = page.next_cursor.is_none();
-            let meta = last.then(|| CatalogMeta {
-                version: version.clone(),
-                currency: page.currency,
-                categories: page.categories.clone(),
-                tax_rates: page.tax_rates.clone(),
-                products_total: total,
-            });
-            db.store_catalog_chunk(&page.products, first, meta.as_ref())
-                .await?;
-            first = false;
+            download.add(&page).map_err(NetError::CatalogRefused)?;
+            db.stage_products(staging, &page.products).await?;
+            let (done, total) = download.progress();
             progress(done, total);
             let Some(cursor) = page.next_cursor.take() else {
                 break;
@@ -249,6 +242,18 @@ impl Oms {
                 .await?
                 .ok_or_else(|| NetError::BadAnswer("304 for a later page".into()))?;
         }
-        Ok(CatalogSync::Downloaded { products: done })
+        let done = download.finish().map_err(NetError::CatalogRefused)?;
+        db.activate_catalog(&CatalogMeta {
+            version: done.version,
+            currency: done.currency,
+            categories: done.categories,
+            tax_rates: done.tax_rates,
+            products_total: done.products_total,
+            store: staging.into(),
+        })
+        .await?;
+        Ok(CatalogSync::Downloaded {
+            products: done.products_total,
+        })
     }
 }

@@ -1,12 +1,12 @@
 //! The register's IndexedDB: where everything lives first.
 //!
-//! One database, `till`, schema version 1 (see [`schema`]):
+//! One database, `till`, schema version 2 (see [`schema`]):
 //!
 //! | store | key | indexes | what |
 //! |---|---|---|---|
 //! | `settings` | `"settings"` | | OMS URL, register, tokens, bridge |
 //! | `meta` | a name | | catalog ETag and version, the current sale (its id and cart), the order sequence per day |
-//! | `products` | `id` | `sku`, `barcode` (multi-entry), `category` | the catalog |
+//! | `products`, `products_b` | `id` | `sku`, `barcode` (multi-entry), `category` | the catalog: the meta names the store in use; a download fills the other |
 //! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
 //! | `outbox` | `[order_id, version]` | `due` | what the OMS has not stored yet |
 //! | `payments` | `reference` | `order`, `state` | card payment attempts |
@@ -117,8 +117,29 @@ pub struct Db {
 impl Db {
     /// Opens (creating or upgrading) the database `name`.
     pub async fn open(name: &str) -> Result<Db, StoreError> {
-        let db = schema::open(name).await?;
+        Db::open_or_wait(name, || {}).await
+    }
+
+    /// Opens `name`; `on_blocked` runs if an older Till's tab holds it open
+    /// and the upgrade waits for that tab.
+    pub async fn open_or_wait(
+        name: &str,
+        on_blocked: impl FnOnce() + 'static,
+    ) -> Result<Db, StoreError> {
+        let db = schema::open(name, on_blocked).await?;
         Ok(Db { raw: db.into() })
+    }
+
+    /// A newer Till (another tab) wants to upgrade the database: this
+    /// connection closes at once, so as not to block it, and `replaced`
+    /// runs (the page says "Till was updated; reload").
+    pub fn on_replaced(&self, replaced: impl FnOnce() + 'static) {
+        let raw = self.raw.clone();
+        let closure = wasm_bindgen::closure::Closure::once_into_js(move |_: web_sys::Event| {
+            raw.close();
+            replaced();
+        });
+        self.raw.set_onversionchange(Some(closure.unchecked_ref()));
     }
 
     fn idb(&self) -> Database {

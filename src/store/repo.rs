@@ -2,7 +2,7 @@
 //! catalog, which are not the register's decisions. Every write the register
 //! decides goes through [`super::exec`].
 
-use super::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, SETTINGS};
+use super::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS};
 use super::{from_js, to_js, Db, StoreError};
 use idb::Query;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,13 @@ pub struct CatalogMeta {
     pub categories: Vec<Category>,
     pub tax_rates: Vec<TaxRate>,
     pub products_total: u64,
+    /// The product store this catalog is in (`products` before v2).
+    #[serde(default = "first_product_store")]
+    pub store: String,
+}
+
+fn first_product_store() -> String {
+    PRODUCTS.into()
 }
 
 const SETTINGS_KEY: &str = "settings";
@@ -56,32 +63,44 @@ impl Db {
         self.get(META, &JsValue::from_str(CATALOG_KEY)).await
     }
 
-    /// Stores one chunk of a download. The first chunk clears the old
-    /// products; the meta is written with the last chunk, so an interrupted
-    /// download is never taken for a complete catalog.
-    pub async fn store_catalog_chunk(
+    /// Starts a catalog download: empties the product store not in use and
+    /// names it. The catalog in use is not touched until
+    /// [`Db::activate_catalog`].
+    pub async fn stage_catalog(&self) -> Result<&'static str, StoreError> {
+        let active = self.catalog_meta().await?.map(|m| m.store);
+        let staging = if active.as_deref() == Some(PRODUCTS_B) {
+            PRODUCTS
+        } else {
+            PRODUCTS_B
+        };
+        self.clear_store(staging).await?;
+        Ok(staging)
+    }
+
+    async fn clear_store(&self, store: &'static str) -> Result<(), StoreError> {
+        self.commit(self.write_relaxed(&[store])?, |tx| async move {
+            let r = async {
+                tx.object_store(store)?.clear()?.await?;
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await
+    }
+
+    /// Adds one page of a download to the staging store (one transaction).
+    pub async fn stage_products(
         &self,
+        staging: &'static str,
         products: &[Product],
-        first: bool,
-        meta: Option<&CatalogMeta>,
     ) -> Result<(), StoreError> {
         let values = products.iter().map(to_js).collect::<Result<Vec<_>, _>>()?;
-        let meta = meta.map(to_js).transpose()?;
-        self.commit(self.write_relaxed(&[PRODUCTS, META])?, |tx| async move {
+        self.commit(self.write_relaxed(&[staging])?, |tx| async move {
             let r = async {
-                let store = tx.object_store(PRODUCTS)?;
-                let meta_store = tx.object_store(META)?;
-                if first {
-                    store.clear()?.await?;
-                    meta_store.delete(JsValue::from_str(CATALOG_KEY))?.await?;
-                }
+                let store = tx.object_store(staging)?;
                 for v in &values {
                     store.put(v, None)?;
-                }
-                if let Some(m) = &meta {
-                    meta_store
-                        .put(m, Some(&JsValue::from_str(CATALOG_KEY)))?
-                        .await?;
                 }
                 Ok(())
             }
@@ -91,8 +110,47 @@ impl Db {
         .await
     }
 
+    /// Swaps a complete, checked download in: one durable write of the meta
+    /// naming its store. Then the old catalog's store is emptied (a crash
+    /// before that only leaves it for the next download to empty).
+    pub async fn activate_catalog(&self, meta: &CatalogMeta) -> Result<(), StoreError> {
+        let old = self.catalog_meta().await?.map(|m| m.store);
+        let value = to_js(meta)?;
+        self.commit(self.write_strict(&[META])?, |tx| async move {
+            let r: Result<(), StoreError> = async {
+                tx.object_store(META)?
+                    .put(&value, Some(&JsValue::from_str(CATALOG_KEY)))?
+                    .await?;
+                Ok(())
+            }
+            .await;
+            (tx, r)
+        })
+        .await?;
+        match old.as_deref() {
+            Some(PRODUCTS) if meta.store != PRODUCTS => self.clear_store(PRODUCTS).await,
+            Some(PRODUCTS_B) if meta.store != PRODUCTS_B => self.clear_store(PRODUCTS_B).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The products of the catalog in use.
     pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
-        self.all(PRODUCTS).await
+        match self.catalog_meta().await? {
+            Some(meta) => self.products_of(&meta).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The products of the catalog `meta` describes.
+    pub async fn products_of(&self, meta: &CatalogMeta) -> Result<Vec<Product>, StoreError> {
+        match meta.store.as_str() {
+            PRODUCTS => self.all(PRODUCTS).await,
+            PRODUCTS_B => self.all(PRODUCTS_B).await,
+            other => Err(StoreError::Corrupt(format!(
+                "the catalog names an unknown product store {other:?}"
+            ))),
+        }
     }
 
     pub async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {

@@ -6,38 +6,76 @@
 //! Never change a step that shipped: add the next one.
 
 use super::StoreError;
-use idb::{Database, DatabaseEvent, Factory, IndexParams, KeyPath, ObjectStoreParams};
+use idb::{
+    Database, DatabaseEvent, Event, Factory, IndexParams, KeyPath, ObjectStoreParams, Request,
+};
 
 pub const DB_NAME: &str = "till";
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 
 pub const SETTINGS: &str = "settings";
 pub const META: &str = "meta";
 pub const PRODUCTS: &str = "products";
+/// The second product store (v2): a download fills the store not in use,
+/// and the catalog's meta names the one in use.
+pub const PRODUCTS_B: &str = "products_b";
 pub const ORDERS: &str = "orders";
 pub const OUTBOX: &str = "outbox";
 pub const PAYMENTS: &str = "payments";
 
-pub async fn open(name: &str) -> Result<Database, StoreError> {
+/// Opens `name`, upgrading it to [`DB_VERSION`]. A failed upgrade aborts
+/// the browser's version-change transaction, so the open fails with the
+/// database as it was (never half upgraded). `on_blocked` runs when a tab
+/// of an older Till keeps the database open and the upgrade must wait.
+pub async fn open(name: &str, on_blocked: impl FnOnce() + 'static) -> Result<Database, StoreError> {
     let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let mut request = factory
         .open(name, Some(DB_VERSION))
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    request.on_upgrade_needed(|event| {
+    let failed = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+    let failure = failed.clone();
+    request.on_upgrade_needed(move |event| {
         let old = event.old_version().unwrap_or(0);
-        if let Ok(db) = event.database() {
-            if let Err(e) = upgrade(&db, old) {
-                web_sys::console::error_1(&format!("Till: database upgrade failed: {e:?}").into());
+        let result = event.database().and_then(|db| upgrade(&db, old));
+        if let Err(e) = result {
+            *failure.borrow_mut() = Some(format!("{e:?}"));
+            if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
+                let _ = tx.abort();
             }
         }
     });
-    Ok(request.await?)
+    request.on_blocked(move |_| on_blocked());
+    match request.await {
+        Ok(db) => Ok(db),
+        Err(e) => Err(match failed.borrow_mut().take() {
+            Some(why) => StoreError::Failed(format!(
+                "the database could not be upgraded to version {DB_VERSION} ({why}); it was left as it was"
+            )),
+            None => e.into(),
+        }),
+    }
 }
 
 fn upgrade(db: &Database, old: u32) -> Result<(), idb::Error> {
     if old < 1 {
         v1(db)?;
     }
+    if old < 2 {
+        v2(db)?;
+    }
+    Ok(())
+}
+
+/// A product store, with the look-ups the register uses.
+fn product_store(db: &Database, name: &str) -> Result<(), idb::Error> {
+    let mut p = ObjectStoreParams::new();
+    p.key_path(Some(KeyPath::new_single("id")));
+    let products = db.create_object_store(name, p)?;
+    products.create_index("sku", KeyPath::new_single("sku"), None)?;
+    let mut multi = IndexParams::new();
+    multi.multi_entry(true);
+    products.create_index("barcode", KeyPath::new_single("barcodes"), Some(multi))?;
+    products.create_index("category", KeyPath::new_single("category"), None)?;
     Ok(())
 }
 
@@ -45,14 +83,7 @@ fn v1(db: &Database) -> Result<(), idb::Error> {
     db.create_object_store(SETTINGS, ObjectStoreParams::new())?;
     db.create_object_store(META, ObjectStoreParams::new())?;
 
-    let mut p = ObjectStoreParams::new();
-    p.key_path(Some(KeyPath::new_single("id")));
-    let products = db.create_object_store(PRODUCTS, p)?;
-    products.create_index("sku", KeyPath::new_single("sku"), None)?;
-    let mut multi = IndexParams::new();
-    multi.multi_entry(true);
-    products.create_index("barcode", KeyPath::new_single("barcodes"), Some(multi))?;
-    products.create_index("category", KeyPath::new_single("category"), None)?;
+    product_store(db, PRODUCTS)?;
 
     let mut p = ObjectStoreParams::new();
     p.key_path(Some(KeyPath::new_single("id")));
@@ -74,4 +105,10 @@ fn v1(db: &Database) -> Result<(), idb::Error> {
     payments.create_index("order", KeyPath::new_single("order_id"), None)?;
     payments.create_index("state", KeyPath::new_single("state"), None)?;
     Ok(())
+}
+
+/// v2: a second product store, so that a catalog download never touches
+/// the catalog the register sells from.
+fn v2(db: &Database) -> Result<(), idb::Error> {
+    product_store(db, PRODUCTS_B)
 }

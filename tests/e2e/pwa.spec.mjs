@@ -1,6 +1,6 @@
 // Offline and installable: the register opens and sells with no network.
 import { test, expect } from "@playwright/test";
-import { setUp, cart } from "./helpers.mjs";
+import { setUp, cart, goPay } from "./helpers.mjs";
 
 /// Waits until the service worker controls the page and has activated.
 async function serviceWorkerReady(page) {
@@ -72,4 +72,112 @@ test("a large catalog downloads with visible progress, then sells", async ({ pag
   await page.getByLabel("Search products").fill("creme cheese 1");
   await page.getByRole("button", { name: /^Crème Cheese 1/ }).first().click();
   await expect(cart(page).getByLabel(/^Quantity of Crème Cheese 1/)).toHaveText("1");
+});
+
+/// Serves the back office's catalog as a changed one, through `change(body,
+/// cursor)`; `later` answers the requests for later pages.
+async function changedCatalog(page, change, later) {
+  await page.route("**/api/v1/catalog?*", async (route) => {
+    const cursor = new URL(route.request().url()).searchParams.get("cursor");
+    if (cursor) return later(route);
+    const headers = { ...route.request().headers() };
+    delete headers["if-none-match"];
+    const response = await route.fetch({ headers });
+    const body = await response.json();
+    change(body);
+    await route.fulfill({ response, json: body });
+  });
+}
+
+test("a catalog download cut off after its first page changes nothing: offline after a reload, the register searches and sells", async ({ page, context }) => {
+  await setUp(page);
+  await serviceWorkerReady(page);
+  await changedCatalog(
+    page,
+    (body) => {
+      body.catalog_version = "c-cut-off";
+      body.next_cursor = "more";
+      body.products_total += 1000;
+    },
+    (route) => route.abort("connectionreset"),
+  );
+  const cutOff = page.waitForRequest((r) => r.url().includes("cursor=more"));
+  await page.reload();
+  await cutOff;
+  await page.unroute("**/api/v1/catalog?*");
+
+  try {
+    await context.setOffline(true);
+    await page.reload();
+    await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
+    await page.getByLabel("Search products").fill("crois");
+    await page.getByRole("button", { name: "Croissant", exact: true }).click();
+    await expect(cart(page).getByLabel("Quantity of Croissant")).toHaveText("1");
+    await goPay(page);
+    await page.getByRole("button", { name: "Cash" }).click();
+    const due = (await page.getByLabel("Amount due").textContent()).trim();
+    await page.getByRole("button", { name: due, exact: true }).click();
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "Paid — order" })).toBeVisible();
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test("a catalog with a barcode on two products is refused whole; the catalog in use stays and the next sync asks again", async ({ page }) => {
+  await setUp(page);
+  const inUse = await page.evaluate(async () => {
+    const db = await new Promise((ok, err) => {
+      const r = indexedDB.open("till");
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => err(r.error);
+    });
+    const meta = await new Promise((ok) => {
+      const r = db.transaction("meta").objectStore("meta").get("catalog");
+      r.onsuccess = () => ok(r.result);
+    });
+    db.close();
+    return meta.version;
+  });
+  await changedCatalog(
+    page,
+    (body) => {
+      body.catalog_version = "c-duplicate-barcode";
+      const [a, b] = body.products.filter((p) => p.barcodes.length > 0);
+      b.barcodes.push(a.barcodes[0]);
+    },
+    (route) => route.continue(),
+  );
+  await page.reload();
+  await expect(page.getByRole("alert")).toContainText("new catalog was not taken");
+  await expect(page.getByRole("alert")).toContainText("is on both");
+  // Still the old catalog: every product sells as before.
+  await page.getByRole("button", { name: "Espresso", exact: true }).click();
+  await expect(cart(page).getByLabel("Quantity of Espresso")).toHaveText("1");
+
+  // The next sync asks for the catalog again, naming the one in use.
+  await page.unroute("**/api/v1/catalog?*");
+  const next = page.waitForRequest((r) => r.url().includes("/api/v1/catalog?"));
+  await page.reload();
+  expect((await next).headers()["if-none-match"]).toBe(`"${inUse}"`);
+});
+
+test("when a newer Till upgrades the database, an open tab lets go and says to reload", async ({ page }) => {
+  await setUp(page);
+  // What a newer Till does on opening: ask for a higher schema version.
+  const upgraded = await page.evaluate(
+    () =>
+      new Promise((ok, err) => {
+        const r = indexedDB.open("till", 1000);
+        r.onsuccess = () => {
+          r.result.close();
+          ok(true);
+        };
+        r.onerror = () => err(r.error);
+        r.onblocked = () => err(new Error("blocked: the old connection stayed open"));
+      }),
+  );
+  expect(upgraded).toBe(true);
+  await expect(page.getByRole("heading", { name: "Till was updated; reload" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Reload" })).toBeVisible();
 });
