@@ -32,15 +32,17 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  serve [--lan] [--port N]   build the app and start Till (OMS serving the app, bridge with the
-                             simulated terminal); prints the URL and the tokens to enter
+  serve [--lan] [--port N] [--bridge-port N] [--data DIR] [--no-build]
+                             build the app and start Till (OMS serving the app, bridge with the
+                             simulated terminal); prints the URL and the tokens to enter;
+                             --lan listens on all interfaces with random tokens kept in DIR
   test [TIER...]             run every test tier, or only the named ones:
                              fmt, clippy, native, browser, e2e, contract
   bench                      run the benchmarks; prints a table and JSON
   sim --seed S               replay one seed of the whole-system simulator
   sim --seeds N [--from S]   a simulator campaign; prints seeds per second
   install                    only install what is missing (toolchain target, Trunk,
-                             wasm-bindgen-cli, wasm-opt, Chromium, npm packages)
+                             wasm-bindgen-cli, wasm-opt, Chromium, npm packages, Schemathesis)
 ";
 
 fn main() -> ExitCode {

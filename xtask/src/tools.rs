@@ -24,6 +24,7 @@ pub fn ensure_all() -> Result {
     ensure_build_tools()?;
     ensure_browser()?;
     ensure_npm_packages()?;
+    ensure_schemathesis()?;
     Ok(())
 }
 
