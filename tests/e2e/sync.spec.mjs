@@ -62,6 +62,27 @@ test("hole 14: 50 sales while the OMS is down all reach it exactly once when it 
   expect(inOms.map((o) => o.id).sort()).toEqual([...ids].sort());
 });
 
+test("a back office that takes requests and never answers holds nothing up: the request is abandoned at its deadline, sales go on and sync once it answers", async ({ page, request }) => {
+  await setUp(page);
+  await request.post("/_faults/hang", { data: null });
+  const abandoned = page.waitForEvent("requestfailed", {
+    predicate: (r) => r.url().includes("/api/v1/orders"),
+    timeout: 90_000,
+  });
+  await cashSale(page, "Espresso");
+  // The sync's request gets no answer; the app's deadline ends it.
+  await abandoned;
+  // No answer reads as "Offline" (the orders wait in the outbox), not as
+  // a sync that never ends; the next sale goes through as ever.
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Offline");
+  await cashSale(page, "Mocha");
+  await request.post("/_faults/up", { data: null });
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("0 unsynced", { timeout: 90_000 });
+  const ids = (await stored(page, "orders")).map((o) => o.id);
+  const inOms = (await omsDay(request)).filter((o) => ids.includes(o.id));
+  expect(inOms.map((o) => o.id).sort()).toEqual([...ids].sort());
+});
+
 test("a response lost during a drain leaves no duplicate and nothing missing", async ({ page, request }) => {
   await setUp(page);
   await request.post("/_faults/drop-after-commit", { data: { count: 1 } });

@@ -12,6 +12,9 @@
 //!   connection dropped, as if the server were gone, until `POST
 //!   /_faults/up` or `/_faults/reset`. An outage lasts until the test lifts
 //!   it: a test never depends on the work it waits for beating a clock;
+//! - `POST /_faults/hang`: every request (but `/_faults`) is taken and never
+//!   answered until `POST /_faults/up` or `/_faults/reset` (then it goes
+//!   on): the back office that accepts connections and says nothing;
 //! - `POST /_faults/reset`, `GET /_faults`.
 
 use crate::error::{AppError, AppJson};
@@ -35,6 +38,9 @@ pub struct Faults {
     latency_ms: AtomicU64,
     drop_after_commit: AtomicU32,
     down: AtomicBool,
+    /// Requests wait, unanswered, until `/_faults/up` (or reset).
+    hang: AtomicBool,
+    lifted: tokio::sync::Notify,
 }
 
 /// Raised to abandon a connection without answering. Hyper drops the
@@ -74,6 +80,13 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
     if faults.is_down() {
         drop_connection();
     }
+    while faults.hang.load(Ordering::SeqCst) {
+        let lifted = faults.lifted.notified();
+        if !faults.hang.load(Ordering::SeqCst) {
+            break;
+        }
+        lifted.await;
+    }
     let latency = faults.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -107,6 +120,7 @@ struct FaultState {
     latency_ms: u64,
     drop_after_commit: u32,
     down: bool,
+    hang: bool,
 }
 
 fn faults(state: &AppState) -> &Faults {
@@ -134,6 +148,7 @@ async fn show(State(state): State<AppState>) -> Json<FaultState> {
         latency_ms: f.latency_ms.load(Ordering::SeqCst),
         drop_after_commit: f.drop_after_commit.load(Ordering::SeqCst),
         down: f.is_down(),
+        hang: f.hang.load(Ordering::SeqCst),
     })
 }
 
@@ -168,7 +183,15 @@ async fn down(State(state): State<AppState>) -> Json<FaultState> {
 }
 
 async fn up(State(state): State<AppState>) -> Json<FaultState> {
-    faults(&state).down.store(false, Ordering::SeqCst);
+    let f = faults(&state);
+    f.down.store(false, Ordering::SeqCst);
+    f.hang.store(false, Ordering::SeqCst);
+    f.lifted.notify_waiters();
+    show(State(state)).await
+}
+
+async fn hang(State(state): State<AppState>) -> Json<FaultState> {
+    faults(&state).hang.store(true, Ordering::SeqCst);
     show(State(state)).await
 }
 
@@ -178,6 +201,8 @@ async fn reset(State(state): State<AppState>) -> Json<FaultState> {
     f.latency_ms.store(0, Ordering::SeqCst);
     f.drop_after_commit.store(0, Ordering::SeqCst);
     f.down.store(false, Ordering::SeqCst);
+    f.hang.store(false, Ordering::SeqCst);
+    f.lifted.notify_waiters();
     show(State(state)).await
 }
 
@@ -188,6 +213,7 @@ pub fn routes() -> Router<AppState> {
         .route("/latency", post(latency))
         .route("/drop-after-commit", post(drop_after_commit))
         .route("/down", post(down))
+        .route("/hang", post(hang))
         .route("/up", post(up))
         .route("/reset", post(reset))
 }

@@ -100,6 +100,22 @@ async fn down_drops_every_connection_until_it_is_back() {
 }
 
 #[tokio::test]
+async fn hang_holds_every_request_unanswered_until_it_is_lifted() {
+    let app = spawn_app().await;
+    app.fault("hang", json!(null)).await;
+    let mut held = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.url("/api/v1/health"));
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    // Unanswered while hanging (a health check answers in milliseconds;
+    // this only proves that none came, so it cannot pass by luck).
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut held).await;
+    assert!(early.is_err(), "answered while hanging: {early:?}");
+    app.fault("up", json!(null)).await;
+    assert_eq!(held.await.unwrap().unwrap(), 200, "answered once lifted");
+}
+
+#[tokio::test]
 async fn latency_delays_answers() {
     let app = spawn_app().await;
     app.fault("latency", json!({"ms": 300})).await;
