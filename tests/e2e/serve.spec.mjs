@@ -34,7 +34,7 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
   test.setTimeout(120_000);
   const [port, bridgePort] = [await freePort(), await freePort()];
   const data = mkdtempSync(join(tmpdir(), "till-serve-"));
-  const child = spawn(xtask, ["serve", "--no-build", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
+  const child = spawn(xtask, ["serve", "--no-build", "--debug-servers", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -52,7 +52,7 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
       .split("\n")
       .filter((l) => l.includes(data) && /till-(oms|bridge)/.test(l));
     expect(lines.length, lines.join("\n")).toBe(2);
-    for (const token of ["dev-register-token", "dev-bridge-token", "dev-pairing-token"]) {
+    for (const token of ["dev-register-token", "dev-bridge-token", "dev-pairing-token", "dev-back-office-token"]) {
       expect(lines.join("\n")).not.toContain(token);
     }
 

@@ -58,7 +58,7 @@ pub fn run(args: &[String]) -> Result {
 
     tools::ensure_all()?;
     tools::build_app()?;
-    system::build_servers()?;
+    system::build_servers(system::Build::Release)?;
     step("Sale commit: order + outbox (strict) next to a raw strict put, in headless Chromium");
     proc::run(
         Command::new("cargo")
@@ -85,7 +85,7 @@ pub fn run(args: &[String]) -> Result {
     )?;
 
     let data = tempdir("till-bench")?;
-    let oms = system::start_big_catalog_oms(&data, BENCH_PRODUCTS)?;
+    let oms = system::start_big_catalog_oms(&data, BENCH_PRODUCTS, system::Build::Release)?;
     step(&format!(
         "Register: {BENCH_PRODUCTS} products in headless Chromium (a minute or two)"
     ));
@@ -117,6 +117,7 @@ pub fn run(args: &[String]) -> Result {
         sim_delay_ms: None,
         terminal_timeout_secs: None,
         secrets: system::Secrets::development(),
+        build: system::Build::Release,
     })?;
     step("Sync: draining 1,000 and 10,000 queued orders to the OMS (a minute or two)");
     let result = proc::run(
@@ -191,6 +192,7 @@ fn chaos(data: &std::path::Path) -> Result {
         sim_delay_ms: Some(1000),
         terminal_timeout_secs: Some(20),
         secrets: system::Secrets::development(),
+        build: system::Build::Release,
     })?;
     step(&format!(
         "Chaos: {CHAOS_SALES} sales through faults against the real OMS and bridge (about ten minutes)"

@@ -77,7 +77,7 @@ pub fn run() -> Result<(bool, String)> {
     if !root().join("dist/index.html").is_file() {
         tools::build_app()?;
     }
-    system::build_servers()?;
+    system::build_servers(system::Build::Debug)?;
     let data = crate::test::tempdir("till-contract")?;
     let secrets = Secrets::development();
     let sys = system::start(&system::Options {
@@ -89,6 +89,7 @@ pub fn run() -> Result<(bool, String)> {
         sim_delay_ms: Some(200),
         terminal_timeout_secs: Some(5),
         secrets: secrets.clone(),
+        build: system::Build::Debug,
     })?;
     let seed = std::env::var("TILL_CONTRACT_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
     let examples =

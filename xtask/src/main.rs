@@ -32,7 +32,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  serve [--lan] [--port N] [--bridge-port N] [--data DIR] [--no-build]
+  serve [--lan] [--port N] [--bridge-port N] [--data DIR] [--no-build] [--debug-servers]
                              build the app and start Till (OMS serving the app, bridge with the
                              simulated terminal); prints the URL and the tokens to enter;
                              --lan listens on all interfaces with random tokens kept in DIR

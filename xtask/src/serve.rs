@@ -21,6 +21,8 @@ struct Args {
     bridge_port: u16,
     data: PathBuf,
     build: bool,
+    /// Which build of the servers: release, or the debug one the tests built.
+    servers: system::Build,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -30,6 +32,7 @@ fn parse(args: &[String]) -> Result<Args> {
         bridge_port: 7878,
         data: root().join("data"),
         build: true,
+        servers: system::Build::Release,
     };
     let mut it = args.iter();
     let number = |v: Option<&String>, what: &str| {
@@ -43,9 +46,10 @@ fn parse(args: &[String]) -> Result<Args> {
             "--bridge-port" => out.bridge_port = number(it.next(), "--bridge-port")?,
             "--data" => out.data = it.next().map(PathBuf::from).ok_or("--data needs a folder")?,
             "--no-build" => out.build = false,
+            "--debug-servers" => out.servers = system::Build::Debug,
             other => {
                 return Err(format!(
-                    "unknown option {other:?} (options: --lan, --port N, --bridge-port N, --data DIR, --no-build)"
+                    "unknown option {other:?} (options: --lan, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
                 ))
             }
         }
@@ -57,7 +61,7 @@ pub fn run(args: &[String]) -> Result {
     let args = parse(args)?;
     if args.build {
         tools::build_app()?;
-        system::build_servers()?;
+        system::build_servers(args.servers)?;
     }
     let secrets = if args.lan {
         let (secrets, new) = Secrets::for_lan(&args.data)?;
@@ -81,6 +85,7 @@ pub fn run(args: &[String]) -> Result {
         sim_delay_ms: None,
         terminal_timeout_secs: None,
         secrets: secrets.0.clone(),
+        build: args.servers,
     })?;
     greet(&args, &sys, &secrets.0, secrets.1);
     sys.oms.wait()?;

@@ -148,6 +148,7 @@ pub struct Options {
     pub sim_delay_ms: Option<u64>,
     pub terminal_timeout_secs: Option<u64>,
     pub secrets: Secrets,
+    pub build: Build,
 }
 
 pub struct System {
@@ -172,29 +173,51 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-/// Builds the release servers.
-pub fn build_servers() -> Result {
-    step("Building the servers (release)");
+/// Which build of the servers to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// The test tiers: the native tier has just built these (its
+    /// integration tests need the binaries), so nothing compiles again.
+    Debug,
+    /// `serve` and the benchmarks.
+    Release,
+}
+
+impl Build {
+    fn binary(self, name: &str) -> PathBuf {
+        let dir = match self {
+            Build::Debug => "target/debug",
+            Build::Release => "target/release",
+        };
+        root().join(dir).join(name)
+    }
+}
+
+/// Builds the servers (a no-op when they are fresh).
+pub fn build_servers(build: Build) -> Result {
+    let (what, profile): (&str, &[&str]) = match build {
+        Build::Debug => ("debug", &[]),
+        Build::Release => ("release", &["--release"]),
+    };
+    step(&format!("Building the servers ({what})"));
     proc::run(
         Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "till-oms",
-                "-p",
-                "till-bridge",
-            ])
+            .arg("build")
+            .args(profile)
+            .args(["--locked", "-p", "till-oms", "-p", "till-bridge"])
             .current_dir(root()),
     )
 }
 
 /// A second OMS with a large generated catalog (for the download progress
 /// and big-catalog tests): it serves the app on its own origin.
-pub fn start_big_catalog_oms(data: &std::path::Path, products: usize) -> Result<Server> {
+pub fn start_big_catalog_oms(
+    data: &std::path::Path,
+    products: usize,
+    build: Build,
+) -> Result<Server> {
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let oms = root().join("target/release/till-oms");
+    let oms = build.binary("till-oms");
     proc::run(
         Command::new(&oms)
             .arg("gen-catalog")
@@ -252,7 +275,7 @@ pub fn start(opts: &Options) -> Result<System> {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
 
-    let mut oms = Command::new(root().join("target/release/till-oms"));
+    let mut oms = Command::new(opts.build.binary("till-oms"));
     oms.arg("--listen")
         .arg(format!("{}:{oms_port}", opts.host))
         .arg("--dist")
@@ -272,7 +295,7 @@ pub fn start(opts: &Options) -> Result<System> {
     }
     let oms = Server::start("oms", &mut oms, "listening on ", Duration::from_secs(30))?;
 
-    let mut bridge = Command::new(root().join("target/release/till-bridge"));
+    let mut bridge = Command::new(opts.build.binary("till-bridge"));
     bridge
         .arg("--listen")
         .arg(format!("{}:{bridge_port}", opts.host))

@@ -247,7 +247,7 @@ fn playwright_counts(output: &str) -> (u64, u64) {
 fn e2e() -> Outcome {
     let run = || -> Result<(bool, String)> {
         tools::build_app()?;
-        system::build_servers()?;
+        system::build_servers(system::Build::Debug)?;
         let data = tempdir("till-e2e")?;
         let sys = system::start(&system::Options {
             host: "127.0.0.1",
@@ -258,8 +258,13 @@ fn e2e() -> Outcome {
             sim_delay_ms: Some(1000),
             terminal_timeout_secs: Some(20),
             secrets: system::Secrets::development(),
+            build: system::Build::Debug,
         })?;
-        let big = system::start_big_catalog_oms(&data.join("big"), BIG_CATALOG_PRODUCTS)?;
+        let big = system::start_big_catalog_oms(
+            &data.join("big"),
+            BIG_CATALOG_PRODUCTS,
+            system::Build::Debug,
+        )?;
         step(&format!(
             "Playwright against {} (bridge {}, large catalog {})",
             sys.oms_url(),
