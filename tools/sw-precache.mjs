@@ -22,7 +22,7 @@ function walk(dir) {
 
 const files = walk(staging)
   .map((path) => "/" + relative(staging, path).split(sep).join("/"))
-  .filter((url) => url !== "/sw.js" && !url.startsWith("/.stage"))
+  .filter((url) => url !== "/sw.js" && !url.startsWith("/.stage") && !/\.(br|gz)$/.test(url))
   .sort();
 const hash = createHash("sha256");
 for (const url of files) {
@@ -34,3 +34,7 @@ const template = readFileSync(join(source, "public", "sw.js"), "utf8");
 const sw = template.replace("__TILL_BUILD__", build).replace("__TILL_PRECACHE__", JSON.stringify(files));
 writeFileSync(join(staging, "sw.js"), sw);
 console.log(`sw-precache: build ${build}, ${files.length} files precached`);
+
+// Then the precompressed copies (after the list: the service worker caches
+// the files; the server picks their .br or .gz by Accept-Encoding).
+await import("./precompress.mjs");

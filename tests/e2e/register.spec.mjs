@@ -98,3 +98,14 @@ test("an unknown address says so and leads back to the register", async ({ page 
   await page.getByRole("link", { name: "Back to Register" }).click();
   await expect(page.getByRole("heading", { name: "Register" })).toBeVisible();
 });
+
+test("the live status is its own element, not the header: the pages' links are not announced as status", async ({ page }) => {
+  await setUp(page);
+  const status = page.getByRole("status", { name: "Status" });
+  await expect(status).toBeVisible();
+  // `status` is not a role a <header> may take (axe: aria-allowed-role).
+  expect(await status.evaluate((e) => e.tagName)).not.toBe("HEADER");
+  await expect(page.locator("header[role]")).toHaveCount(0);
+  await expect(status.getByRole("link", { name: "Register Sales" })).toHaveCount(0);
+  await expect(status).toContainText("Bridge");
+});

@@ -161,10 +161,17 @@ fn router(config: &Config, state: AppState) -> Router {
             let csp = statics::content_security_policy(dist, config.bridge_origin.as_deref());
             let csp = HeaderValue::from_str(&csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-            let index = ServeFile::new(dist.join("index.html"));
-            let files = ServeDir::new(dist).fallback(tower::service_fn(move |req| {
-                statics::app_route(index.clone(), req)
-            }));
+            // The build writes .br and .gz beside each asset (tools/precompress.mjs):
+            // served by Accept-Encoding, never compressed again per request.
+            let index = ServeFile::new(dist.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip();
+            let files = ServeDir::new(dist)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(tower::service_fn(move |req| {
+                    statics::app_route(index.clone(), req)
+                }));
             let files = Router::new()
                 .fallback_service(files)
                 .layer(axum::middleware::from_fn(move |req, next| {

@@ -148,6 +148,10 @@ pub async fn headers(csp: HeaderValue, req: Request, next: Next) -> Response {
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // The same path answers brotli, gzip or plain: caches must key on it.
+    if !h.contains_key(header::VARY) {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if is_html {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }

@@ -18,6 +18,8 @@ pub const OTHER_REGISTER_TOKEN: &str = "r2-test-token-0002";
 pub const BRIDGE_TOKEN: &str = "bridge-test-token";
 pub const ADMIN_TOKEN: &str = "admin-test-token-0003";
 pub const BRIDGE_ORIGIN: &str = "http://192.0.2.10:7878";
+/// The content of the fake build's precompressed wasm.
+pub const BROTLI_MARK: &[u8] = b"precompressed at build time";
 
 pub struct TestApp {
     pub address: String,
@@ -52,6 +54,8 @@ fn fake_dist() -> PathBuf {
         b"\0asm\x01\0\0\0",
     )
     .unwrap();
+    // What tools/precompress.mjs writes beside it (the bytes only mark it).
+    std::fs::write(dir.join("till-0123456789abcdef_bg.wasm.br"), BROTLI_MARK).unwrap();
     std::fs::write(
         dir.join("till-0123456789abcdef.js"),
         "export default function init() {}",

@@ -74,6 +74,32 @@ async fn hashed_assets_are_immutable_and_wasm_has_its_type() {
 }
 
 #[tokio::test]
+async fn a_precompressed_asset_is_served_to_a_browser_that_takes_it() {
+    let app = spawn_app().await;
+    let get = |encoding: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/till-0123456789abcdef_bg.wasm"));
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        req.send()
+    };
+    let r = get(Some("gzip, deflate, br")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "br");
+    assert_eq!(header(&r, "content-type"), "application/wasm");
+    assert_eq!(header(&r, "vary"), "accept-encoding");
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(&r.bytes().await.unwrap()[..], BROTLI_MARK);
+    // A client that does not take brotli gets the file itself.
+    let r = get(None).await.unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(&r.bytes().await.unwrap()[..], b"\0asm\x01\0\0\0");
+}
+
+#[tokio::test]
 async fn the_service_worker_is_always_revalidated() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/sw.js")).send().await.unwrap();
