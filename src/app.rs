@@ -28,10 +28,12 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Suspense fallback=move || view! {
-            <p class="loading">"Opening Till…"</p>
-            <Show when=move || blocked.get()>
-                <p role="alert">"Till is open in another tab with an older version. Close that tab (or reload it) and Till opens here."</p>
-            </Show>
+            <section class="page">
+                <p class="loading">"Opening Till…"</p>
+                <Show when=move || blocked.get()>
+                    <p role="alert">"Till is open in another tab with an older version. Close that tab (or reload it) and Till opens here."</p>
+                </Show>
+            </section>
         }>
             {move || opened.get().map(|r| match r {
                 Ok(db) => view! { <Shell db=db/> }.into_any(),
@@ -167,21 +169,24 @@ pub async fn load_catalog(state: &AppState) {
     };
     match state.db().products_of(&meta).await {
         Ok(products) => match CatalogView::build(meta, products) {
-            Ok(view) => {
-                let currency = view.meta.currency;
-                state.catalog.set(Some(Arc::new(view)));
-                // An empty sale takes the catalog's currency.
-                let cart = state.cart();
-                if cart.is_empty() && cart.currency != currency {
-                    let _ = crate::runner::edit_cart(state, |c| {
-                        c.currency = currency;
-                        Ok::<(), String>(())
-                    });
-                }
-            }
+            Ok(view) => show_catalog(state, view),
             Err(e) => state.alert.set(Some(e)),
         },
         Err(e) => state.alert.set(Some(e.to_string())),
+    }
+}
+
+/// The register sells from `view` from now on.
+fn show_catalog(state: &AppState, view: CatalogView) {
+    let currency = view.meta.currency;
+    state.catalog.set(Some(Arc::new(view)));
+    // An empty sale takes the catalog's currency.
+    let cart = state.cart();
+    if cart.is_empty() && cart.currency != currency {
+        let _ = crate::runner::edit_cart(state, |c| {
+            c.currency = currency;
+            Ok::<(), String>(())
+        });
     }
 }
 
@@ -203,7 +208,10 @@ pub async fn sync_catalog(state: AppState) {
     state.download.set(None);
     match result {
         Ok(CatalogSync::Unchanged) => {}
-        Ok(CatalogSync::Downloaded { .. }) => load_catalog(&state).await,
+        Ok(CatalogSync::Downloaded(new)) => {
+            let (meta, catalog) = *new;
+            show_catalog(&state, CatalogView::from_catalog(meta, catalog))
+        }
         // Offline: the stored catalog serves; the next start tries again.
         Err(crate::net::oms::NetError::Unreachable(_)) => {}
         Err(e) => state.alert.set(Some(e.to_string())),

@@ -45,6 +45,11 @@ impl CatalogView {
         .map_err(|e| {
             format!("the stored catalog is inconsistent ({e}); it will be downloaded again")
         })?;
+        Ok(CatalogView::from_catalog(meta, catalog))
+    }
+
+    /// The view of a catalog already checked (a download just swapped in).
+    pub fn from_catalog(meta: CatalogMeta, catalog: Catalog) -> CatalogView {
         let mut active: Vec<&Product> = catalog.products().filter(|p| p.active).collect();
         active.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
         let index = SearchIndex::build(active.iter().copied());
@@ -62,14 +67,14 @@ impl CatalogView {
             .filter(|c| by_category.contains_key(c.id.as_str()))
             .cloned()
             .collect();
-        Ok(CatalogView {
+        CatalogView {
             catalog,
             order,
             index,
             by_category,
             categories,
             meta,
-        })
+        }
     }
 
     /// The product in search slot `slot` (name order).

@@ -10,6 +10,7 @@ use till_core::api::{
     ApiError, BatchRequest, BatchResponse, BatchResult, CatalogPage, OrderList, OrderLookup,
     CATALOG_PAGE_SIZE,
 };
+use till_core::catalog::Catalog;
 use till_core::download::{CatalogDownload, DownloadError};
 use till_core::order::{BusinessDate, Order, OrderId, OrderNumber};
 use till_core::sync::NetFailure;
@@ -85,10 +86,12 @@ pub struct Oms {
 }
 
 /// The outcome of a catalog sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CatalogSync {
     Unchanged,
-    Downloaded { products: u64 },
+    /// The new catalog, checked and swapped in: shown as it is, not read
+    /// back from IndexedDB and checked again.
+    Downloaded(Box<(CatalogMeta, Catalog)>),
 }
 
 impl Oms {
@@ -243,17 +246,15 @@ impl Oms {
                 .ok_or_else(|| NetError::BadAnswer("304 for a later page".into()))?;
         }
         let done = download.finish().map_err(NetError::CatalogRefused)?;
-        db.activate_catalog(&CatalogMeta {
+        let meta = CatalogMeta {
             version: done.version,
             currency: done.currency,
             categories: done.categories,
             tax_rates: done.tax_rates,
             products_total: done.products_total,
             store: staging.into(),
-        })
-        .await?;
-        Ok(CatalogSync::Downloaded {
-            products: done.products_total,
-        })
+        };
+        db.activate_catalog(&meta).await?;
+        Ok(CatalogSync::Downloaded(Box::new((meta, done.catalog))))
     }
 }

@@ -47,6 +47,15 @@ fn first_product_store() -> String {
     PRODUCTS.into()
 }
 
+/// The product store a download goes to while `store` is in use.
+fn other_product_store(store: &str) -> &'static str {
+    if store == PRODUCTS_B {
+        PRODUCTS
+    } else {
+        PRODUCTS_B
+    }
+}
+
 const SETTINGS_KEY: &str = "settings";
 const CATALOG_KEY: &str = "catalog";
 
@@ -68,11 +77,7 @@ impl Db {
     /// [`Db::activate_catalog`].
     pub async fn stage_catalog(&self) -> Result<&'static str, StoreError> {
         let active = self.catalog_meta().await?.map(|m| m.store);
-        let staging = if active.as_deref() == Some(PRODUCTS_B) {
-            PRODUCTS
-        } else {
-            PRODUCTS_B
-        };
+        let staging = other_product_store(active.as_deref().unwrap_or(PRODUCTS));
         self.clear_store(staging).await?;
         Ok(staging)
     }
@@ -114,7 +119,6 @@ impl Db {
     /// naming its store. Then the old catalog's store is emptied (a crash
     /// before that only leaves it for the next download to empty).
     pub async fn activate_catalog(&self, meta: &CatalogMeta) -> Result<(), StoreError> {
-        let old = self.catalog_meta().await?.map(|m| m.store);
         let value = to_js(meta)?;
         self.commit(self.write_strict(&[META])?, |tx| async move {
             let r: Result<(), StoreError> = async {
@@ -127,11 +131,9 @@ impl Db {
             (tx, r)
         })
         .await?;
-        match old.as_deref() {
-            Some(PRODUCTS) if meta.store != PRODUCTS => self.clear_store(PRODUCTS).await,
-            Some(PRODUCTS_B) if meta.store != PRODUCTS_B => self.clear_store(PRODUCTS_B).await,
-            _ => Ok(()),
-        }
+        // The download was staged in the store not in use: the other one
+        // held the old catalog (or nothing).
+        self.clear_store(other_product_store(&meta.store)).await
     }
 
     /// The products of the catalog in use.

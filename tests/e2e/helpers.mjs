@@ -103,3 +103,17 @@ export async function goPay(page) {
 export function dialog(page) {
   return page.getByRole("dialog", { name: "Card payment" });
 }
+
+/// A card sale whose result stays hidden, closed unpaid after two failed re-syncs.
+export async function closeUnpaid(page, request, name) {
+  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click({ timeout: 15_000 });
+  await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
+  await dialog(page).getByRole("button", { name: "Close & back to Register" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "closed unpaid" })).toBeVisible();
+  const attempts = await stored(page, "payments");
+  return attempts.find((a) => a.state === "closed_unpaid");
+}

@@ -3,7 +3,7 @@
 // that ended with a payment in doubt, a damaged record. Each test is one of
 // the holes the money-safety review found (the number in its name).
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, charges, stored, ringUp, goPay, dialog, env } from "./helpers.mjs";
+import { setUp, cart, simNext, simPost, charges, stored, ringUp, goPay, dialog, closeUnpaid, env } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await simPost(request, "/_sim/reset");
@@ -86,14 +86,7 @@ test("hole 12: a tablet clock before 2000 stops the sale with a clear message an
 test("hole 10: an order closed unpaid yesterday is still in Register Sales, with Download", async ({ page, request }) => {
   await page.clock.install({ time: new Date() });
   await setUp(page, { resultWait: 3 });
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
-  await ringUp(page, "Flat white");
-  await goPay(page);
-  await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click({ timeout: 15_000 });
-  await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
-  await dialog(page).getByRole("button", { name: "Close & back to Register" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "closed unpaid" })).toBeVisible();
+  await closeUnpaid(page, request, "Flat white");
   const [order] = await stored(page, "orders");
   // The next morning.
   await page.clock.setSystemTime(new Date(Date.now() + 26 * 3600 * 1000));

@@ -2,7 +2,7 @@
 // office exactly once, by themselves, and what is in doubt can be seen and
 // settled.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, charges, stored, omsPayments, ringUp, goPay, dialog, env } from "./helpers.mjs";
+import { setUp, cart, simPost, charges, stored, omsPayments, ringUp, goPay, closeUnpaid, env } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await request.post("/_faults/reset", { data: null });
@@ -27,20 +27,6 @@ async function omsDay(request) {
   const date = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
   const r = await request.get(`/api/v1/orders?register=${env.registerId}&date=${date}`, { headers: { Authorization: `Bearer ${env.registerToken}` } });
   return (await r.json()).orders.map((s) => s.order);
-}
-
-/// A card sale whose result stays hidden, closed unpaid after two failed re-syncs.
-async function closeUnpaid(page, request, name) {
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
-  await ringUp(page, name);
-  await goPay(page);
-  await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click({ timeout: 15_000 });
-  await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
-  await dialog(page).getByRole("button", { name: "Close & back to Register" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "closed unpaid" })).toBeVisible();
-  const attempts = await stored(page, "payments");
-  return attempts.find((a) => a.state === "closed_unpaid");
 }
 
 test("hole 14: 50 sales while the OMS is down all reach it exactly once when it is back", async ({ page, request }) => {

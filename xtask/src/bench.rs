@@ -90,15 +90,11 @@ pub fn run(args: &[String]) -> Result {
         "Register: {BENCH_PRODUCTS} products in headless Chromium (a minute or two)"
     ));
     let result = proc::run(
-        Command::new("node")
+        system::dev_register_env(&mut Command::new("node"))
             .arg("tests/bench/register.mjs")
             .env("TILL_BENCH_OMS_URL", &oms.url)
             .env("TILL_BENCH_PRODUCTS", BENCH_PRODUCTS.to_string())
             .env("TILL_DIST", root().join("dist"))
-            .env("TILL_REGISTER_ID", system::DEV_REGISTER)
-            .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
-            .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
-            .env("TILL_CHROMIUM", tools::chromium())
             .env("NODE_PATH", root().join("node_modules"))
             .current_dir(root()),
     );
@@ -108,27 +104,16 @@ pub fn run(args: &[String]) -> Result {
     simulator()?;
     chaos(&data)?;
 
-    let sys = system::start(&system::Options {
-        host: "127.0.0.1",
-        oms_port: 0,
-        bridge_port: 0,
-        data: data.join("sync"),
-        faults: false,
-        sim_delay_ms: None,
-        terminal_timeout_secs: None,
-        secrets: system::Secrets::development(),
-        build: system::Build::Release,
-    })?;
+    let sys = system::start(&system::Options::loopback(
+        data.join("sync"),
+        system::Build::Release,
+    ))?;
     step("Sync: draining 1,000 and 10,000 queued orders to the OMS (a minute or two)");
     let result = proc::run(
-        Command::new("node")
+        system::dev_register_env(&mut Command::new("node"))
             .arg("tests/bench/sync.mjs")
             .env("TILL_BENCH_OMS_URL", sys.oms_url())
             .env("TILL_BENCH_BRIDGE_URL", sys.bridge_url())
-            .env("TILL_REGISTER_ID", system::DEV_REGISTER)
-            .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
-            .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
-            .env("TILL_CHROMIUM", tools::chromium())
             .current_dir(root()),
     );
     drop(sys);
@@ -183,36 +168,27 @@ fn simulator() -> Result {
 
 /// The browser chaos run: sales through faults, then the figures.
 fn chaos(data: &std::path::Path) -> Result {
-    let sys = system::start(&system::Options {
-        host: "127.0.0.1",
-        oms_port: 0,
-        bridge_port: 0,
-        data: data.join("chaos"),
-        faults: true,
-        sim_delay_ms: Some(1000),
-        terminal_timeout_secs: Some(20),
-        secrets: system::Secrets::development(),
-        build: system::Build::Release,
-    })?;
+    let sys = system::start(&system::Options::for_playwright(
+        data.join("chaos"),
+        system::Build::Release,
+    ))?;
     step(&format!(
         "Chaos: {CHAOS_SALES} sales through faults against the real OMS and bridge (about ten minutes)"
     ));
     let result = proc::run_captured(
-        Command::new(root().join("node_modules/.bin/playwright"))
-            .args([
-                "test",
-                "--config",
-                "tests/e2e/playwright.config.mjs",
-                "chaos",
-            ])
-            .env("TILL_CHAOS_SALES", CHAOS_SALES.to_string())
-            .env("TILL_BASE_URL", sys.oms_url())
-            .env("TILL_BRIDGE_URL", sys.bridge_url())
-            .env("TILL_REGISTER_ID", system::DEV_REGISTER)
-            .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
-            .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
-            .env("TILL_CHROMIUM", tools::chromium())
-            .current_dir(root()),
+        system::dev_register_env(&mut Command::new(
+            root().join("node_modules/.bin/playwright"),
+        ))
+        .args([
+            "test",
+            "--config",
+            "tests/e2e/playwright.config.mjs",
+            "chaos",
+        ])
+        .env("TILL_CHAOS_SALES", CHAOS_SALES.to_string())
+        .env("TILL_BASE_URL", sys.oms_url())
+        .env("TILL_BRIDGE_URL", sys.bridge_url())
+        .current_dir(root()),
     );
     drop(sys);
     let (ok, out) = result?;

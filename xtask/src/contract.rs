@@ -79,17 +79,10 @@ pub fn run() -> Result<(bool, String)> {
     }
     system::build_servers(system::Build::Debug)?;
     let data = crate::test::tempdir("till-contract")?;
-    let secrets = Secrets::development();
     let sys = system::start(&system::Options {
-        host: "127.0.0.1",
-        oms_port: 0,
-        bridge_port: 0,
-        data: data.clone(),
-        faults: false,
         sim_delay_ms: Some(200),
         terminal_timeout_secs: Some(5),
-        secrets: secrets.clone(),
-        build: system::Build::Debug,
+        ..system::Options::loopback(data.clone(), system::Build::Debug)
     })?;
     let seed = std::env::var("TILL_CONTRACT_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
     let examples =
@@ -97,7 +90,7 @@ pub fn run() -> Result<(bool, String)> {
     let reports = data.join("reports");
     let mut all_ok = true;
     let mut summary = Vec::new();
-    for r in runs(&sys, &secrets) {
+    for r in runs(&sys, &Secrets::development()) {
         step(&format!("Schemathesis: {} ({})", r.name, r.document));
         let mut cmd = Command::new(&st);
         cmd.arg("--config-file")

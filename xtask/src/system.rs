@@ -151,6 +151,45 @@ pub struct Options {
     pub build: Build,
 }
 
+impl Options {
+    /// The whole system on loopback with the development tokens, on free
+    /// ports, without test controls: what the tests and benchmarks start
+    /// from (they change what they need).
+    pub fn loopback(data: PathBuf, build: Build) -> Options {
+        Options {
+            host: "127.0.0.1",
+            oms_port: 0,
+            bridge_port: 0,
+            data,
+            faults: false,
+            sim_delay_ms: None,
+            terminal_timeout_secs: None,
+            secrets: Secrets::development(),
+            build,
+        }
+    }
+
+    /// What the end-to-end tests and the chaos run start: the test controls
+    /// on, a 1 s simulated approval and a 20 s terminal timeout.
+    pub fn for_playwright(data: PathBuf, build: Build) -> Options {
+        Options {
+            faults: true,
+            sim_delay_ms: Some(1000),
+            terminal_timeout_secs: Some(20),
+            ..Options::loopback(data, build)
+        }
+    }
+}
+
+/// The development register, as a browser script run by xtask finds it in
+/// its environment, and the browser to drive.
+pub fn dev_register_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("TILL_REGISTER_ID", DEV_REGISTER)
+        .env("TILL_REGISTER_TOKEN", DEV_REGISTER_TOKEN)
+        .env("TILL_PAIRING_TOKEN", DEV_PAIRING_TOKEN)
+        .env("TILL_CHROMIUM", crate::tools::chromium())
+}
+
 pub struct System {
     pub oms: Server,
     pub bridge: Server,

@@ -249,17 +249,10 @@ fn e2e() -> Outcome {
         tools::build_app()?;
         system::build_servers(system::Build::Debug)?;
         let data = tempdir("till-e2e")?;
-        let sys = system::start(&system::Options {
-            host: "127.0.0.1",
-            oms_port: 0,
-            bridge_port: 0,
-            data: data.clone(),
-            faults: true,
-            sim_delay_ms: Some(1000),
-            terminal_timeout_secs: Some(20),
-            secrets: system::Secrets::development(),
-            build: system::Build::Debug,
-        })?;
+        let sys = system::start(&system::Options::for_playwright(
+            data.clone(),
+            system::Build::Debug,
+        ))?;
         let big = system::start_big_catalog_oms(
             &data.join("big"),
             BIG_CATALOG_PRODUCTS,
@@ -272,6 +265,7 @@ fn e2e() -> Outcome {
             big.url
         ));
         let mut playwright = Command::new(root().join("node_modules/.bin/playwright"));
+        system::dev_register_env(&mut playwright);
         playwright.args(["test", "--config", "tests/e2e/playwright.config.mjs"]);
         // After a deliberate change to a screen: new baselines, to review.
         if std::env::var_os("TILL_UPDATE_SCREENSHOTS").is_some() {
@@ -286,10 +280,6 @@ fn e2e() -> Outcome {
                     "TILL_BIG_CATALOG_PRODUCTS",
                     BIG_CATALOG_PRODUCTS.to_string(),
                 )
-                .env("TILL_REGISTER_ID", system::DEV_REGISTER)
-                .env("TILL_REGISTER_TOKEN", system::DEV_REGISTER_TOKEN)
-                .env("TILL_PAIRING_TOKEN", system::DEV_PAIRING_TOKEN)
-                .env("TILL_CHROMIUM", tools::chromium())
                 .env(
                     "TILL_XTASK",
                     std::env::current_exe().map_err(|e| e.to_string())?,

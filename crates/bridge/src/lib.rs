@@ -35,7 +35,6 @@ pub use till_http::Limits;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The journal file inside the data folder.
 pub const JOURNAL_FILE: &str = "bridge.sqlite3";
@@ -217,14 +216,6 @@ fn router(config: &Config, state: AppState) -> Router {
         // Outside the guard, so that preflight requests (which carry no
         // token) are answered before the token check.
         .layer(cors)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
         .with_state(state)
 }
 

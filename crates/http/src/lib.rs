@@ -15,13 +15,15 @@
 //!   open-file limit is raised to fit them (to the hard limit), and the
 //!   connection limit lowered, with a warning, where it cannot be;
 //! - on shutdown stops accepting, lets requests in flight finish (at most
-//!   [`Limits::drain`]), then returns.
+//!   [`Limits::drain`]), then returns;
+//! - says `X-Content-Type-Options: nosniff` and `Referrer-Policy:
+//!   no-referrer` on every answer, whatever route or error produced it.
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -34,6 +36,7 @@ use std::time::Duration;
 use till_core::api::ApiError;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +94,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let limit = limits.request;
-    let router = router.layer(axum::middleware::from_fn(move |req, next| {
-        request_deadline(limit, req, next)
-    }));
+    let router = router
+        .layer(axum::middleware::from_fn(move |req, next| {
+            request_deadline(limit, req, next)
+        }))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);

@@ -67,3 +67,27 @@ pub async fn closed_by_server(mut s: TcpStream) {
         }
     }
 }
+
+/// A server's answer to `GET path` while `idle` silent connections and one
+/// trickling request are open; then waits until the server has hung up on
+/// all of them (its header deadline). For servers run with a short
+/// [`crate::Limits::header_read`].
+pub async fn answer_beside_idle_and_trickling(
+    addr: SocketAddr,
+    path: &'static str,
+    idle: usize,
+) -> String {
+    enough_file_descriptors(idle);
+    let sockets = idle_sockets(addr, idle).await;
+    let trickling = tokio::spawn(trickle(addr, path));
+    let answer = raw_get(addr, path).await;
+    for s in sockets {
+        closed_by_server(s).await;
+    }
+    let sent = trickling.await.expect("the trickling client");
+    assert!(
+        sent > 0,
+        "the trickling client sent nothing before the hang-up"
+    );
+    answer
+}

@@ -29,7 +29,7 @@ pub mod statics;
 pub mod store;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
+use axum::http::HeaderValue;
 use axum::routing::{any, get, post, put};
 use axum::Router;
 use std::net::SocketAddr;
@@ -41,7 +41,6 @@ pub use till_http::Limits;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest request body: 500 orders fit easily; anything bigger is a mistake.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -186,14 +185,6 @@ fn router(config: &Config, state: AppState) -> Router {
         faults::inject,
     ))
     .layer(CompressionLayer::new())
-    .layer(SetResponseHeaderLayer::overriding(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .layer(SetResponseHeaderLayer::overriding(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    ))
     .with_state(state)
 }
 

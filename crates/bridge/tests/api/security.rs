@@ -73,11 +73,7 @@ async fn every_answer_says_nosniff_and_no_referrer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request() {
     use till_bridge::Limits;
-    use till_http::testing::{
-        closed_by_server, enough_file_descriptors, idle_sockets, raw_get, trickle,
-    };
-    const IDLE_SOCKETS: usize = 2_000;
-    enough_file_descriptors(IDLE_SOCKETS);
+    use till_http::testing::answer_beside_idle_and_trickling;
     let app = Application::build(config(temp_dir("till-bridge-data"), None))
         .await
         .unwrap()
@@ -87,13 +83,7 @@ async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request
         });
     let addr = app.local_addr();
     tokio::spawn(app.run());
-    let idle = idle_sockets(addr, IDLE_SOCKETS).await;
-    let trickling = tokio::spawn(trickle(addr, "/v1/health"));
     // Without the pairing token the answer is 401: answered all the same.
-    let answer = raw_get(addr, "/v1/health").await;
+    let answer = answer_beside_idle_and_trickling(addr, "/v1/health", 2_000).await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-    for s in idle {
-        closed_by_server(s).await;
-    }
-    assert!(trickling.await.unwrap() > 0);
 }
