@@ -9,7 +9,8 @@ use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, 
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
 use till_core::money::Currency;
-use till_core::order::OrderStatus;
+use till_core::order::{OrderId, OrderStatus};
+use till_core::outbox::{EntryState, OutboxChange, OutboxEntry};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::register::*;
 use till_core::testing::{eur, register_config, MemStore};
@@ -506,4 +507,158 @@ async fn a_sale_of_the_first_slice_is_picked_up() {
         panic!("loaded")
     };
     assert_eq!(l.sale, Some(till_core::update::Sale { id, cart }));
+}
+
+/// An outbox of `n` entries, one per order, as a long day offline leaves
+/// it: queued in bursts (equal times), ids not in queue order, some
+/// waiting out a backoff, some due exactly at `now`, some parked.
+fn a_long_queue(n: u32, now: Timestamp) -> Vec<OutboxEntry> {
+    let base = now.0 - 3_600_000;
+    (0..n)
+        .map(|i| {
+            let scrambled = (i * 7_919) % n;
+            let id = format!("01900000-0000-7000-8000-{scrambled:012x}");
+            let mut e = OutboxEntry::new(
+                OrderId::try_from(id).unwrap(),
+                1 + i % 3,
+                Timestamp(base + i64::from(i / 3)),
+            );
+            e.next_attempt_at = match i {
+                i if i % 5 == 0 => Timestamp(now.0 + 60_000),
+                i if i % 4 == 0 => now,
+                i => Timestamp(base + i64::from(i % 97)),
+            };
+            if i % 11 == 0 {
+                e.state = EntryState::Parked {
+                    status: 422,
+                    reason: "refused".into(),
+                    at: now,
+                };
+            }
+            e
+        })
+        .collect()
+}
+
+/// Stores outbox entries as they are, in one transaction.
+async fn put_entries(db: &Db, entries: &[OutboxEntry]) {
+    let tx = db.write_strict(&[OUTBOX]).unwrap();
+    let store = tx.object_store(OUTBOX).unwrap();
+    for e in entries {
+        store.put(&till::store::to_js(e).unwrap(), None).unwrap();
+    }
+    tx.commit().unwrap().await.unwrap();
+}
+
+/// A sync round reads one batch through the outbox's `[state,
+/// next_attempt_at]` index and counts the rest: its batch, total and
+/// summary are exactly the reference store's, and so is what settling the
+/// batch leaves behind.
+#[wasm_bindgen_test]
+async fn a_sync_round_reads_the_outbox_as_the_reference_store_does() {
+    let now = Timestamp(1_795_000_000_000);
+    let entries = a_long_queue(1_200, now);
+    let db = fresh().await;
+    put_entries(&db, &entries).await;
+    let mut mem = MemStore::default();
+    mem.outbox = entries.iter().map(|e| (e.key(), e.clone())).collect();
+    for limit in [1, 7, 500, 5_000] {
+        let tx = StoreTx::LoadDue { limit, now };
+        assert_eq!(execute(&db, &tx).await, mem.execute(&tx), "limit {limit}");
+    }
+    let Ok(Stored::Due(batch)) = mem.execute(&StoreTx::LoadDue { limit: 500, now }) else {
+        panic!("a batch");
+    };
+    assert!(batch.due_total > 500, "more due than one batch");
+    // Settle it as an answer would: most stored, some retried, and puts
+    // for entries that are gone (a sale superseded one; one deleted first).
+    let mut changes = Vec::new();
+    for (i, (e, _)) in batch.entries.iter().enumerate() {
+        let mut later = e.clone();
+        later.attempts += 1;
+        later.next_attempt_at = Timestamp(now.0 + 5_000 + i as i64 % 7);
+        match i % 4 {
+            0 => changes.push(OutboxChange::Put(later)),
+            1 => {
+                changes.push(OutboxChange::Delete {
+                    order_id: e.order_id,
+                    version: e.version,
+                });
+                changes.push(OutboxChange::Put(later));
+            }
+            _ => changes.push(OutboxChange::Delete {
+                order_id: e.order_id,
+                version: e.version,
+            }),
+        }
+    }
+    let mut gone = entries[1].clone();
+    gone.order_id = OrderId::try_from("01900000-0000-7000-8000-ffffffffffff".to_string()).unwrap();
+    changes.push(OutboxChange::Put(gone));
+    let tx = StoreTx::ApplyOutbox(changes);
+    assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
+    let tx = StoreTx::RetryNow { now };
+    assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
+    // A run of neighbouring entries settled at once (one range delete),
+    // then a run with a stranger inside it (deleted one by one).
+    let keys: Vec<(OrderId, u32)> = mem.outbox.keys().copied().collect();
+    let settle = |keys: &[(OrderId, u32)]| {
+        let deletes = keys.iter().map(|(order_id, version)| OutboxChange::Delete {
+            order_id: *order_id,
+            version: *version,
+        });
+        StoreTx::ApplyOutbox(deletes.collect())
+    };
+    let tx = settle(&keys[..60]);
+    assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
+    let stranger_inside = [&keys[60..80], &keys[81..120]].concat();
+    let tx = settle(&stranger_inside);
+    assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
+    assert!(mem.outbox.contains_key(&keys[80]), "the stranger stays");
+    let mut stored = db.outbox().await.unwrap();
+    stored.sort_by_key(|e| e.key());
+    assert_eq!(stored, mem.outbox.values().cloned().collect::<Vec<_>>());
+}
+
+/// A register that queued orders under schema v2 (no outbox index) finds
+/// them all after the upgrade: the index is built over what is stored.
+#[wasm_bindgen_test]
+async fn an_outbox_queued_before_the_index_is_read_through_it_after_the_upgrade() {
+    let now = Timestamp(1_795_000_000_000);
+    let entries = a_long_queue(40, now);
+    let name = format!("till-test-{}", js_sys::Math::random());
+    let mut request = idb::Factory::new().unwrap().open(&name, Some(2)).unwrap();
+    request.on_upgrade_needed(|event| {
+        use idb::DatabaseEvent;
+        let mut p = idb::ObjectStoreParams::new();
+        p.key_path(Some(idb::KeyPath::new_array(vec!["order_id", "version"])));
+        let db = event.database().unwrap();
+        let outbox = db.create_object_store(OUTBOX, p).unwrap();
+        let due = idb::KeyPath::new_single("next_attempt_at");
+        outbox.create_index("due", due, None).unwrap();
+        let mut p = idb::ObjectStoreParams::new();
+        p.key_path(Some(idb::KeyPath::new_single("id")));
+        db.create_object_store(ORDERS, p).unwrap();
+    });
+    let v2 = request.await.unwrap();
+    let tx = v2
+        .transaction(&[OUTBOX], idb::TransactionMode::ReadWrite)
+        .unwrap();
+    for e in &entries {
+        let store = tx.object_store(OUTBOX).unwrap();
+        store.put(&till::store::to_js(e).unwrap(), None).unwrap();
+    }
+    tx.commit().unwrap().await.unwrap();
+    v2.close();
+    let db = Db::open(&name).await.unwrap();
+    let mut mem = MemStore::default();
+    mem.outbox = entries.iter().map(|e| (e.key(), e.clone())).collect();
+    let tx = StoreTx::LoadDue { limit: 500, now };
+    let got = execute(&db, &tx).await;
+    assert_eq!(got, mem.execute(&tx));
+    let Ok(Stored::Due(batch)) = got else {
+        panic!("a batch")
+    };
+    assert_eq!(batch.summary.unsynced, 40);
+    assert!(batch.summary.parked > 0 && !batch.entries.is_empty());
 }

@@ -9,9 +9,9 @@
 //! between is till-core's, synchronous ([`plan`], the outbox's rules).
 //! Writes use strict durability: committed means on disk.
 
-use super::schema::{META, ORDERS, OUTBOX, PAYMENTS};
+use super::schema::{META, ORDERS, OUTBOX, OUTBOX_BY_STATE, PAYMENTS};
 use super::{from_js, to_js, Db, StoreError};
-use idb::{KeyRange, Query, Transaction};
+use idb::{CursorDirection, KeyCursor, KeyRange, Query, Transaction};
 use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
@@ -19,7 +19,7 @@ use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry};
 use till_core::payment::Attempt;
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
-use till_core::sync::DueBatch;
+use till_core::sync::{DueBatch, OutboxSummary};
 use till_core::update::{plan, Sale, Snapshot, UpdateError, UpdateRequest};
 use wasm_bindgen::JsValue;
 
@@ -70,13 +70,10 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
         StoreTx::SaveSale { sale, replaces } => save_sale(db, sale, *replaces).await,
         StoreTx::Update(req) => update(db, req).await,
         StoreTx::LoadDue { limit, now } => due(db, *limit, *now).await.map(Stored::Due).map_err(io),
-        StoreTx::ApplyOutbox(changes) => {
-            let changes = changes.clone();
-            outbox_write(db, move |_| changes, true).await
-        }
+        StoreTx::ApplyOutbox(changes) => outbox_write(db, Changes::Settled(changes.clone())).await,
         StoreTx::RetryNow { now } => {
             let now = *now;
-            outbox_write(db, move |o| o.retry_now(now), false).await
+            outbox_write(db, Changes::Decided(Box::new(move |o| o.retry_now(now)))).await
         }
         StoreTx::Unpark {
             order_id,
@@ -84,7 +81,8 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
             now,
         } => {
             let (id, v, now) = (*order_id, *version, *now);
-            outbox_write(db, move |o| o.unpark(id, v, now), false).await
+            let decide = Box::new(move |o: &mut Outbox| o.unpark(id, v, now));
+            outbox_write(db, Changes::Decided(decide)).await
         }
         StoreTx::RaiseSequence { date, seen } => raise_sequence(db, *date, *seen)
             .await
@@ -164,12 +162,12 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
         None => None,
     };
     let attempts = open_attempts(&tx).await?;
-    let outbox = Outbox::new(all_outbox(&tx).await?);
+    let outbox = outbox_summary(&tx).await?;
     Ok(Loaded {
         sale,
         sale_order,
         attempts,
-        outbox: outbox.summary(),
+        outbox,
     })
 }
 
@@ -341,79 +339,265 @@ async fn write_plan(tx: &Transaction, plan: &till_core::update::Plan) -> Result<
     Ok(())
 }
 
-/// Writes outbox changes; with `existing_only`, a `Put` updates only an
-/// entry that still exists (a sale may have superseded it meanwhile).
+/// Writes outbox changes with the effect of applying them in order; with
+/// `existing_only`, a `Put` updates only an entry that still exists (a sale
+/// may have superseded it meanwhile). The deletes go first, as one range
+/// delete when nothing else lies in their range (a settled batch is
+/// usually a run of consecutive entries); then the puts that survive
+/// them. Every request of a step is issued before the first is awaited.
 async fn apply_changes(
     tx: &Transaction,
     changes: &[OutboxChange],
     existing_only: bool,
 ) -> Result<(), TxError> {
     let store = tx.object_store(OUTBOX)?;
-    for c in changes {
-        match c {
-            OutboxChange::Put(e) => {
-                if existing_only
-                    && store
-                        .get(outbox_key(&e.order_id, e.version))?
-                        .await?
-                        .is_none()
-                {
-                    continue;
-                }
-                store.put(&to_js(e)?, None)?.await?;
-            }
-            OutboxChange::Delete { order_id, version } => {
-                store.delete(outbox_key(order_id, *version))?.await?;
-            }
+    let mut last_delete = std::collections::HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        if let OutboxChange::Delete { order_id, version } = c {
+            last_delete.insert((*order_id, *version), i);
         }
+    }
+    // A put survives unless a later delete undoes it; with `existing_only`,
+    // unless its entry is deleted at all (before it: gone when it comes).
+    let puts: Vec<&OutboxEntry> = changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            OutboxChange::Put(e) => match last_delete.get(&e.key()) {
+                Some(_) if existing_only => None,
+                Some(&j) if j > i => None,
+                _ => Some(e),
+            },
+            OutboxChange::Delete { .. } => None,
+        })
+        .collect();
+    let mut checks = Vec::new();
+    if existing_only {
+        for e in &puts {
+            let key = outbox_key(&e.order_id, e.version);
+            checks.push(store.count(Some(Query::Key(key)))?.into_future());
+        }
+    }
+    let mut doomed: Vec<(OrderId, u32)> = last_delete.into_keys().collect();
+    doomed.sort();
+    delete_entries(&store, &doomed).await?;
+    let mut there = Vec::with_capacity(checks.len());
+    for c in checks {
+        there.push(c.await? > 0);
+    }
+    let mut writes = Vec::with_capacity(puts.len());
+    for (i, e) in puts.iter().enumerate() {
+        if !existing_only || there[i] {
+            writes.push(store.put(&to_js(*e)?, None)?.into_future());
+        }
+    }
+    for w in writes {
+        w.await?;
     }
     Ok(())
 }
 
+/// Deletes outbox entries (`keys` sorted): one request for the range they
+/// span when the range holds nothing else, one per entry otherwise.
+async fn delete_entries(store: &idb::ObjectStore, keys: &[(OrderId, u32)]) -> Result<(), TxError> {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Ok(());
+    };
+    let lower = outbox_key(&first.0, first.1);
+    let upper = outbox_key(&last.0, last.1);
+    if keys.len() > 1 {
+        let range = KeyRange::bound(&lower, &upper, None, None)?;
+        let inside = store
+            .get_all_keys(Some(Query::KeyRange(range.clone())), None)?
+            .await?;
+        let only_ours = inside.len() <= keys.len()
+            && inside
+                .iter()
+                .all(|k| entry_key(k).is_some_and(|k| keys.binary_search(&k).is_ok()));
+        if only_ours {
+            store.delete(Query::KeyRange(range))?.await?;
+            return Ok(());
+        }
+    }
+    let mut pending = Vec::with_capacity(keys.len());
+    for (id, version) in keys {
+        pending.push(store.delete(outbox_key(id, *version))?.into_future());
+    }
+    for p in pending {
+        p.await?;
+    }
+    Ok(())
+}
+
+/// An outbox key (`[order id, version]`) read back from IndexedDB.
+fn entry_key(key: &JsValue) -> Option<(OrderId, u32)> {
+    let parts = js_sys::Array::from(key);
+    let id = parts.get(0).as_string()?;
+    let version = parts.get(1).as_f64()?;
+    Some((OrderId::try_from(id).ok()?, version as u32))
+}
+
+/// One sync round's read: the first `limit` due entries from the
+/// `[state, next_attempt_at]` index (the order of `Outbox::due`), how
+/// many are due in all, each entry's order, and the summary. The rest of
+/// the queue is counted, never read.
 async fn due(
     db: &Db,
     limit: usize,
     now: till_core::time::Timestamp,
 ) -> Result<DueBatch, StoreError> {
     let tx = db.read(&[ORDERS, OUTBOX])?;
-    let outbox = Outbox::new(all_outbox(&tx).await?);
-    let due: Vec<OutboxEntry> = outbox.due(now, usize::MAX).into_iter().cloned().collect();
-    // Every order's read is issued before the first is awaited: one round
-    // trip for the batch, not one per order.
-    let orders = tx.object_store(ORDERS)?;
-    let mut pending = Vec::with_capacity(due.len().min(limit));
-    for e in due.iter().take(limit) {
-        let key = JsValue::from_str(&e.order_id.to_string());
-        pending.push((e.clone(), orders.get(key)?.into_future()));
-    }
-    let mut entries = Vec::with_capacity(pending.len());
-    for (e, order) in pending {
-        entries.push((e, parse::<Order>(order.await?)?));
+    let index = tx.object_store(OUTBOX)?.index(OUTBOX_BY_STATE)?;
+    let upto = now.0 as f64;
+    let total = index
+        .count(Some(state_range(PENDING, upto)?))?
+        .into_future();
+    let limit = limit.min(till_core::outbox::BATCH_MAX);
+    let first = index
+        .get_all(Some(state_range(PENDING, upto)?), Some(limit as u32))?
+        .into_future();
+    let summary = outbox_summary(&tx).await?;
+    let due: Vec<OutboxEntry> = parse_all(first.await?)?;
+    let ids: Vec<OrderId> = due.iter().map(|e| e.order_id).collect();
+    let orders = read_orders(&tx.object_store(ORDERS)?, &ids).await?;
+    let mut entries = Vec::with_capacity(due.len());
+    for (e, order) in due.into_iter().zip(orders) {
+        entries.push((e, parse::<Order>(order)?));
     }
     Ok(DueBatch {
         entries,
-        due_total: due.len(),
-        summary: outbox.summary(),
+        due_total: total.await? as usize,
+        summary,
     })
 }
 
-/// Reads the outbox, lets till-core decide the changes, writes them and
-/// answers the summary after them: one transaction.
-async fn outbox_write(
-    db: &Db,
-    decide: impl FnOnce(&mut Outbox) -> Vec<OutboxChange> + 'static,
-    existing_only: bool,
-) -> Result<Stored, StoreFailure> {
+/// The stored orders of `ids` (in that order; `None` where missing). A
+/// batch's orders are usually neighbours (ids are UUID v7, so in the
+/// order they were made): when the range they span holds few others, one
+/// `getAll` of the range; otherwise one `get` each, all issued before the
+/// first is awaited.
+async fn read_orders(
+    orders: &idb::ObjectStore,
+    ids: &[OrderId],
+) -> Result<Vec<Option<JsValue>>, StoreError> {
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let range = KeyRange::bound(
+        &JsValue::from_str(&lo.to_string()),
+        &JsValue::from_str(&hi.to_string()),
+        None,
+        None,
+    )?;
+    let spanned = orders.count(Some(Query::KeyRange(range.clone())))?.await? as usize;
+    if ids.len() > 1 && spanned <= 2 * ids.len() {
+        let all = orders.get_all(Some(Query::KeyRange(range)), None)?.await?;
+        let id_key = JsValue::from_str("id");
+        let mut by_id = std::collections::HashMap::with_capacity(all.len());
+        for order in all {
+            let id = js_sys::Reflect::get(&order, &id_key)
+                .ok()
+                .and_then(|v| v.as_string());
+            if let Some(id) = id {
+                by_id.insert(id, order);
+            }
+        }
+        return Ok(ids
+            .iter()
+            .map(|id| by_id.get(&id.to_string()).cloned())
+            .collect());
+    }
+    let mut pending = Vec::with_capacity(ids.len());
+    for id in ids {
+        let key = JsValue::from_str(&id.to_string());
+        pending.push(orders.get(key)?.into_future());
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for p in pending {
+        out.push(p.await?);
+    }
+    Ok(out)
+}
+
+/// The `state` an outbox entry is stored with (till-core's `EntryState`).
+const PENDING: &str = "pending";
+const PARKED: &str = "parked";
+
+/// Keys of the `[state, next_attempt_at]` index: `state`, due at or
+/// before `upto` (milliseconds; infinity for all).
+fn state_range(state: &str, upto: f64) -> Result<Query, idb::Error> {
+    let key = |at: f64| -> JsValue {
+        js_sys::Array::of2(&JsValue::from_str(state), &JsValue::from_f64(at)).into()
+    };
+    KeyRange::bound(&key(f64::NEG_INFINITY), &key(upto), None, None).map(Query::KeyRange)
+}
+
+/// The outbox at a glance from its indexes (two counts and the two ends
+/// of the pending range, all issued at once), without reading an entry:
+/// what `Outbox::summary` says of the same entries.
+async fn outbox_summary(tx: &Transaction) -> Result<OutboxSummary, StoreError> {
+    let store = tx.object_store(OUTBOX)?;
+    let index = store.index(OUTBOX_BY_STATE)?;
+    let all = store.count(None)?.into_future();
+    let parked = index
+        .count(Some(state_range(PARKED, f64::INFINITY)?))?
+        .into_future();
+    let end = |direction| {
+        index
+            .open_key_cursor(Some(state_range(PENDING, f64::INFINITY)?), Some(direction))
+            .map(IntoFuture::into_future)
+    };
+    let first = end(CursorDirection::Next)?;
+    let last = end(CursorDirection::Prev)?;
+    Ok(OutboxSummary {
+        unsynced: all.await? as usize,
+        parked: parked.await? as usize,
+        next_due: due_at(first.await?)?,
+        latest_due: due_at(last.await?)?,
+    })
+}
+
+/// The `next_attempt_at` of a `[state, next_attempt_at]` index key.
+fn due_at(cursor: Option<KeyCursor>) -> Result<Option<till_core::time::Timestamp>, StoreError> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let key = js_sys::Array::from(&cursor.key()?);
+    key.get(1)
+        .as_f64()
+        .map(|ms| Some(till_core::time::Timestamp(ms as i64)))
+        .ok_or_else(|| StoreError::Corrupt("an outbox entry's due time is not a number".into()))
+}
+
+/// till-core's decision over the whole outbox as stored.
+type Decision = Box<dyn FnOnce(&mut Outbox) -> Vec<OutboxChange>>;
+
+/// Where an outbox write's changes come from.
+enum Changes {
+    /// Settled by a sync round's answer: a `Put` updates only an entry
+    /// that still exists (a sale may have superseded it meanwhile).
+    Settled(Vec<OutboxChange>),
+    /// Decided by till-core from the whole outbox as stored.
+    Decided(Decision),
+}
+
+/// Writes outbox changes and answers the summary after them: one
+/// transaction. Only a decision reads the whole outbox.
+async fn outbox_write(db: &Db, changes: Changes) -> Result<Stored, StoreFailure> {
     let slot = Rc::new(RefCell::new(None));
     let out = slot.clone();
     let t = db.write_strict(&[OUTBOX]).map_err(io)?;
     db.commit(t, |tx| async move {
         let r = async {
-            let mut outbox = Outbox::new(all_outbox(&tx).await?);
-            let changes = decide(&mut outbox);
+            let (changes, existing_only) = match changes {
+                Changes::Settled(changes) => (changes, true),
+                Changes::Decided(decide) => {
+                    let mut outbox = Outbox::new(all_outbox(&tx).await?);
+                    (decide(&mut outbox), false)
+                }
+            };
             apply_changes(&tx, &changes, existing_only).await?;
-            let after = Outbox::new(all_outbox(&tx).await?);
-            *out.borrow_mut() = Some(after.summary());
+            *out.borrow_mut() = Some(outbox_summary(&tx).await?);
             Ok::<(), TxError>(())
         }
         .await;

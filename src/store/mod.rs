@@ -1,6 +1,6 @@
 //! The register's IndexedDB: where everything lives first.
 //!
-//! One database, `till`, schema version 2 (see [`schema`]):
+//! One database, `till`, schema version 3 (see [`schema`]):
 //!
 //! | store | key | indexes | what |
 //! |---|---|---|---|
@@ -8,7 +8,7 @@
 //! | `meta` | a name | | catalog ETag and version, the current sale (its id and cart), the order sequence per day |
 //! | `products`, `products_b` | `id` | `sku`, `barcode` (multi-entry), `category` | the catalog: the meta names the store in use; a download fills the other |
 //! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
-//! | `outbox` | `[order_id, version]` | `due` | what the OMS has not stored yet |
+//! | `outbox` | `[order_id, version]` | `state_due` (`[state, next_attempt_at]`) | what the OMS has not stored yet |
 //! | `payments` | `reference` | `order`, `state` | card payment attempts |
 //!
 //! Every write the register decides goes through [`exec::execute`]: one

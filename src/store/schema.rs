@@ -8,10 +8,11 @@
 use super::StoreError;
 use idb::{
     Database, DatabaseEvent, Event, Factory, IndexParams, KeyPath, ObjectStoreParams, Request,
+    Transaction,
 };
 
 pub const DB_NAME: &str = "till";
-pub const DB_VERSION: u32 = 2;
+pub const DB_VERSION: u32 = 3;
 
 pub const SETTINGS: &str = "settings";
 pub const META: &str = "meta";
@@ -22,6 +23,10 @@ pub const PRODUCTS_B: &str = "products_b";
 pub const ORDERS: &str = "orders";
 pub const OUTBOX: &str = "outbox";
 pub const PAYMENTS: &str = "payments";
+/// The outbox's index on `[state, next_attempt_at]` (v3): pending entries
+/// in the order they fall due, and the parked ones, without reading the
+/// rest of the queue.
+pub const OUTBOX_BY_STATE: &str = "state_due";
 
 /// Opens `name`, upgrading it to [`DB_VERSION`]. A failed upgrade aborts
 /// the browser's version-change transaction, so the open fails with the
@@ -36,10 +41,15 @@ pub async fn open(name: &str, on_blocked: impl FnOnce() + 'static) -> Result<Dat
     let failure = failed.clone();
     request.on_upgrade_needed(move |event| {
         let old = event.old_version().unwrap_or(0);
-        let result = event.database().and_then(|db| upgrade(&db, old));
+        let tx = event.target().ok().and_then(|r| r.transaction());
+        let result = match (event.database(), &tx) {
+            (Ok(db), Some(tx)) => upgrade(&db, tx, old),
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(idb::Error::TransactionNotFound),
+        };
         if let Err(e) = result {
             *failure.borrow_mut() = Some(format!("{e:?}"));
-            if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
+            if let Some(tx) = tx {
                 let _ = tx.abort();
             }
         }
@@ -56,12 +66,15 @@ pub async fn open(name: &str, on_blocked: impl FnOnce() + 'static) -> Result<Dat
     }
 }
 
-fn upgrade(db: &Database, old: u32) -> Result<(), idb::Error> {
+fn upgrade(db: &Database, tx: &Transaction, old: u32) -> Result<(), idb::Error> {
     if old < 1 {
         v1(db)?;
     }
     if old < 2 {
         v2(db)?;
+    }
+    if old < 3 {
+        v3(tx)?;
     }
     Ok(())
 }
@@ -111,4 +124,18 @@ fn v1(db: &Database) -> Result<(), idb::Error> {
 /// the catalog the register sells from.
 fn v2(db: &Database) -> Result<(), idb::Error> {
     product_store(db, PRODUCTS_B)
+}
+
+/// v3: the outbox by `[state, next_attempt_at]`, so a sync round reads one
+/// batch and counts the rest instead of reading the whole queue. It
+/// replaces v1's `due` index, which nothing reads (every index costs each
+/// write of an entry).
+fn v3(tx: &Transaction) -> Result<(), idb::Error> {
+    let outbox = tx.object_store(OUTBOX)?;
+    outbox.create_index(
+        OUTBOX_BY_STATE,
+        KeyPath::new_array(vec!["state", "next_attempt_at"]),
+        None,
+    )?;
+    outbox.delete_index("due")
 }

@@ -159,12 +159,11 @@ impl MemStore {
 
     fn due(&self, limit: usize, now: Timestamp) -> DueBatch {
         let rules = self.outbox_rules();
-        let due = rules.due(now, usize::MAX);
+        let due = rules.due(now, limit);
         DueBatch {
-            due_total: due.len(),
+            due_total: rules.due_count(now),
             entries: due
                 .into_iter()
-                .take(limit)
                 .map(|e| (e.clone(), self.orders.get(&e.order_id).cloned()))
                 .collect(),
             summary: self.summary(),

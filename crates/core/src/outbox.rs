@@ -3,10 +3,10 @@
 //!
 //! Every order change is written to IndexedDB together with an outbox entry
 //! for `(order id, version)`, in one transaction. The sync worker drains
-//! entries to the OMS, oldest first, in batches of at most [`BATCH_MAX`]. The
-//! OMS upserts by id and version, so sending an entry twice (after a lost
-//! response, a reload, a crash) stores it once: the outbox only has to make
-//! sure that nothing is ever *not* sent.
+//! entries to the OMS, longest overdue first, in batches of at most
+//! [`BATCH_MAX`]. The OMS upserts by id and version, so sending an entry
+//! twice (after a lost response, a reload, a crash) stores it once: the
+//! outbox only has to make sure that nothing is ever *not* sent.
 //!
 //! What happens to an entry after a try is decided here, from the answer:
 //!
@@ -186,13 +186,29 @@ impl Outbox {
         changes
     }
 
-    /// Pending entries due at `now`, oldest first, at most `limit`.
+    /// Pending entries due at `now`, at most `limit`: the longest overdue
+    /// first, then by order id (a UUID v7, so oldest first among equals)
+    /// and version. This is the order of the register's `[state,
+    /// next_attempt_at]` index, so a store reads a batch from that index
+    /// without reading the rest of the queue.
     pub fn due(&self, now: Timestamp, limit: usize) -> Vec<&OutboxEntry> {
+        let mut due: Vec<&OutboxEntry> = self
+            .entries
+            .iter()
+            .filter(|e| !e.is_parked() && e.next_attempt_at <= now)
+            .collect();
+        due.sort_by_key(|e| (e.next_attempt_at, e.order_id, e.version));
+        due.truncate(limit.min(BATCH_MAX));
+        due
+    }
+
+    /// How many pending entries are due at `now` (all of them, not one
+    /// batch): the progress the register shows.
+    pub fn due_count(&self, now: Timestamp) -> usize {
         self.entries
             .iter()
             .filter(|e| !e.is_parked() && e.next_attempt_at <= now)
-            .take(limit.min(BATCH_MAX))
-            .collect()
+            .count()
     }
 
     /// When the next pending entry falls due; `None` when nothing waits.
@@ -320,6 +336,37 @@ mod tests {
             Duration::from_millis(BACKOFF_CAP.as_millis() / 2)
         );
         assert_eq!(backoff(3, 5000), backoff(3, 1000), "jitter is clamped");
+    }
+
+    #[test]
+    fn due_is_longest_overdue_first_then_by_order_id_and_counted_in_full() {
+        let later = |id: u128, at: i64| {
+            let mut e = OutboxEntry::new(order_id(id), 1, T0);
+            e.next_attempt_at = Timestamp::from_millis(at);
+            e
+        };
+        // Queued 1, 2, 3, 4; entry 3's try failed, so it waits longest.
+        let mut o = Outbox::new(vec![
+            later(4, 1_000_500),
+            later(2, 1_000_100),
+            later(1, 1_000_100),
+            later(3, 999_000),
+            later(5, 2_000_000),
+        ]);
+        let now = Timestamp::from_millis(1_000_500);
+        let ids = |due: Vec<&OutboxEntry>| due.iter().map(|e| e.order_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(o.due(now, 10)),
+            vec![order_id(3), order_id(1), order_id(2), order_id(4)]
+        );
+        assert_eq!(ids(o.due(now, 2)), vec![order_id(3), order_id(1)]);
+        assert_eq!(o.due_count(now), 4, "not yet due: 5");
+        o.entries[0].state = EntryState::Parked {
+            status: 422,
+            reason: "no".into(),
+            at: now,
+        };
+        assert_eq!(o.due_count(now), 3, "parked is never due");
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! network is back) or when the earliest entry falls due
 //! ([`SyncDriver::poll_timeout`]), one batch at a time:
 //!
-//! 1. [`SyncCommand::LoadDue`]: read what is due (oldest first, at most
-//!    [`BATCH_MAX`]) with each entry's latest stored order;
+//! 1. [`SyncCommand::LoadDue`]: read what is due (longest overdue first,
+//!    at most [`BATCH_MAX`]) with each entry's latest stored order;
 //! 2. [`SyncCommand::SendBatch`]: send those orders; an entry whose order is
 //!    missing is parked at once, visibly (it cannot be sent, and must not
 //!    vanish);
@@ -53,8 +53,8 @@ impl Outbox {
     }
 }
 
-/// What the store read for one round: the due entries (oldest first, at
-/// most the limit asked) with each one's order as stored now.
+/// What the store read for one round: the due entries (longest overdue
+/// first, at most the limit asked) with each one's order as stored now.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DueBatch {
     pub entries: Vec<(OutboxEntry, Option<Order>)>,
