@@ -179,7 +179,9 @@ pub async fn load_catalog(state: &AppState) {
 /// The register sells from `view` from now on.
 fn show_catalog(state: &AppState, view: CatalogView) {
     let currency = view.meta.currency;
-    state.catalog.set(Some(Arc::new(view)));
+    let view = Arc::new(view);
+    state.catalog.set(Some(view.clone()));
+    leptos::task::spawn_local(crate::state::build_index(*state, view));
     // An empty sale takes the catalog's currency.
     let cart = state.cart();
     if cart.is_empty() && cart.currency != currency {

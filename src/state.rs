@@ -18,11 +18,12 @@ use till_core::search::SearchIndex;
 
 /// The catalog as the register uses it: the checked catalog for cart
 /// rules, its active products in name order (a search slot is an index
-/// into `order`), and the search index.
+/// into `order`), and the search index once built: the tiles show before
+/// it, and [`build_index`] builds it a segment at a time between frames.
 pub struct CatalogView {
     pub catalog: Catalog,
     order: Vec<ProductId>,
-    pub index: SearchIndex,
+    index: std::sync::OnceLock<SearchIndex>,
     pub by_category: HashMap<String, Vec<usize>>,
     pub categories: Vec<Category>,
     pub meta: CatalogMeta,
@@ -52,7 +53,6 @@ impl CatalogView {
     pub fn from_catalog(meta: CatalogMeta, catalog: Catalog) -> CatalogView {
         let mut active: Vec<&Product> = catalog.products().filter(|p| p.active).collect();
         active.sort_by_cached_key(|p| (p.name.to_lowercase(), p.id.clone()));
-        let index = SearchIndex::build(active.iter().copied());
         let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in active.iter().enumerate() {
             by_category
@@ -70,11 +70,16 @@ impl CatalogView {
         CatalogView {
             catalog,
             order,
-            index,
+            index: std::sync::OnceLock::new(),
             by_category,
             categories,
             meta,
         }
+    }
+
+    /// The search index; `None` until [`build_index`] has built it.
+    pub fn index(&self) -> Option<&SearchIndex> {
+        self.index.get()
     }
 
     /// The product in search slot `slot` (name order).
@@ -133,6 +138,8 @@ pub struct AppState {
     pub orders_rev: RwSignal<u64>,
     /// The answer to an action on one order (Void, Download).
     pub order_message: RwSignal<Option<(OrderId, String)>>,
+    /// Bumped when a catalog's search index is ready.
+    pub indexed: RwSignal<u64>,
 }
 
 impl AppState {
@@ -158,6 +165,7 @@ impl AppState {
             print: RwSignal::new(None),
             orders_rev: RwSignal::new(0),
             order_message: RwSignal::new(None),
+            indexed: RwSignal::new(0),
         }
     }
 
@@ -210,4 +218,21 @@ impl AppState {
 
 pub fn use_app() -> AppState {
     expect_context::<AppState>()
+}
+
+/// Builds `view`'s search index one segment at a time, yielding to the
+/// browser between segments (each a few tens of milliseconds), so the
+/// register stays responsive while a large catalog is indexed.
+pub async fn build_index(state: AppState, view: Arc<CatalogView>) {
+    let mut index = SearchIndex::default();
+    let mut slot = 0;
+    while slot < view.len() {
+        let end = (slot + till_core::search::SEGMENT_LEN).min(view.len());
+        let products: Vec<&Product> = (slot..end).map(|s| view.product(s)).collect();
+        index.extend(&products);
+        slot = end;
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+    let _ = view.index.set(index);
+    state.indexed.update(|n| *n += 1);
 }

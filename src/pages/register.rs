@@ -104,14 +104,20 @@ pub fn RegisterPage() -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
 
-    // What the tiles show: search results, or the chosen category.
+    // What the tiles show: search results, or the chosen category. While
+    // a large catalog's index is still being built, a search shows nothing
+    // yet and says so (`searching` below).
     let shown = Memo::new(move |_| {
         let Some(view) = app.catalog.get() else {
             return (Vec::new(), 0);
         };
         let q = query.get();
         if !q.trim().is_empty() {
-            let (slots, total) = view.index.search(&q, TILES_MAX);
+            app.indexed.track();
+            let Some(index) = view.index() else {
+                return (Vec::new(), 0);
+            };
+            let (slots, total) = index.search(&q, TILES_MAX);
             return (
                 slots.into_iter().map(|s| s as usize).collect::<Vec<_>>(),
                 total,
@@ -182,7 +188,12 @@ pub fn RegisterPage() -> impl IntoView {
                 group(slots.len() as u64),
                 group(total as u64)
             ))
-        } else if !query.get().trim().is_empty() && total == 0 {
+        } else if query.get().trim().is_empty() {
+            None
+        } else if app.catalog.get().is_some_and(|v| v.index().is_none()) {
+            app.indexed.track();
+            Some("Preparing search…".to_owned())
+        } else if total == 0 {
             Some("No product matches".to_owned())
         } else {
             None

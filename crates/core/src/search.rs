@@ -94,50 +94,71 @@ pub fn terms(query: &str) -> Vec<String> {
 /// A product's position in the index (name order).
 pub type Slot = u32;
 
-/// The index: every (token, product) pair, sorted by token.
+/// Products per segment of the index. A segment is built in one go (a few
+/// tens of milliseconds for this many products in WebAssembly on a
+/// tablet), so a register can build a large catalog's index between
+/// frames, one segment at a time ([`SearchIndex::extend`]).
+pub const SEGMENT_LEN: usize = 4_096;
+
+/// A (token, slot) pair: the token's text is `arena[start..start + len]`.
+type Entry = (u32, u16, Slot);
+
+/// The index of one run of consecutive slots.
 #[derive(Debug, Clone, Default)]
-pub struct SearchIndex {
+struct Segment {
+    /// The first slot it holds.
+    first: Slot,
     /// All token text, concatenated.
     arena: String,
-    /// (start, len, slot), sorted by the token's text.
-    entries: Vec<(u32, u16, Slot)>,
-    /// Each slot's tokens, as ranges of `entries`-style (start, len).
-    by_slot: Vec<Vec<(u32, u16)>>,
+    /// Every (token, slot) pair, sorted by the token's text, then slot.
+    entries: Vec<Entry>,
+    /// Each slot's tokens (start, len): slot `first + i` owns
+    /// `tokens[offsets[i]..offsets[i + 1]]`.
+    tokens: Vec<(u32, u16)>,
+    offsets: Vec<u32>,
 }
 
-impl SearchIndex {
-    /// Indexes products; slot `i` is `products[i]` (the caller orders them,
-    /// by name for the register).
-    pub fn build<'a>(products: impl IntoIterator<Item = &'a Product>) -> SearchIndex {
-        let mut arena = String::new();
-        let mut entries = Vec::new();
-        let mut by_slot = Vec::new();
-        for (slot, p) in products.into_iter().enumerate() {
-            let mut mine = Vec::new();
+impl Segment {
+    fn build(first: Slot, products: &[&Product]) -> Segment {
+        let mut seg = Segment {
+            first,
+            offsets: vec![0],
+            ..Segment::default()
+        };
+        for (i, p) in products.iter().enumerate() {
             for t in tokens(p) {
-                let start = arena.len() as u32;
+                let start = seg.arena.len() as u32;
                 let len = t.len().min(u16::MAX as usize) as u16;
-                arena.push_str(&t[..len as usize]);
-                entries.push((start, len, slot as Slot));
-                mine.push((start, len));
+                seg.arena.push_str(&t[..len as usize]);
+                seg.entries.push((start, len, first + i as Slot));
+                seg.tokens.push((start, len));
             }
-            by_slot.push(mine);
+            seg.offsets.push(seg.tokens.len() as u32);
         }
-        let text = |e: &(u32, u16, Slot)| &arena[e.0 as usize..e.0 as usize + e.1 as usize];
-        entries.sort_unstable_by(|a, b| text(a).cmp(text(b)).then(a.2.cmp(&b.2)));
-        SearchIndex {
-            arena,
-            entries,
-            by_slot,
-        }
+        seg.sort();
+        seg
     }
 
-    pub fn len(&self) -> usize {
-        self.by_slot.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_slot.is_empty()
+    /// Sorts the entries by each token's first 8 bytes as one integer, then
+    /// by the whole text only among equal heads: most comparisons are one
+    /// integer compare, not two slices.
+    fn sort(&mut self) {
+        let arena = self.arena.as_bytes();
+        let text = |e: &Entry| &arena[e.0 as usize..][..e.1 as usize];
+        let head = |e: &Entry| {
+            let mut b = [0u8; 8];
+            let t = text(e);
+            let n = t.len().min(8);
+            b[..n].copy_from_slice(&t[..n]);
+            u64::from_be_bytes(b)
+        };
+        let mut keyed: Vec<(u64, Entry)> = self.entries.iter().map(|e| (head(e), *e)).collect();
+        keyed.sort_unstable_by(|(ha, a), (hb, b)| {
+            ha.cmp(hb)
+                .then_with(|| text(a).cmp(text(b)))
+                .then(a.2.cmp(&b.2))
+        });
+        self.entries = keyed.into_iter().map(|(_, e)| e).collect();
     }
 
     fn text(&self, start: u32, len: u16) -> &str {
@@ -152,9 +173,57 @@ impl SearchIndex {
     }
 
     fn slot_matches(&self, slot: Slot, term: &str) -> bool {
-        self.by_slot[slot as usize]
+        let i = (slot - self.first) as usize;
+        let (from, to) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+        self.tokens[from..to]
             .iter()
             .any(|(s, l)| self.text(*s, *l).starts_with(term))
+    }
+}
+
+/// The index: every (token, product) pair, sorted by token, in segments
+/// of [`SEGMENT_LEN`] consecutive slots.
+#[derive(Debug, Clone, Default)]
+pub struct SearchIndex {
+    segments: Vec<Segment>,
+    len: usize,
+}
+
+impl SearchIndex {
+    /// Indexes products; slot `i` is `products[i]` (the caller orders them,
+    /// by name for the register).
+    pub fn build<'a>(products: impl IntoIterator<Item = &'a Product>) -> SearchIndex {
+        let all: Vec<&Product> = products.into_iter().collect();
+        let mut index = SearchIndex::default();
+        for chunk in all.chunks(SEGMENT_LEN) {
+            index.extend(chunk);
+        }
+        index
+    }
+
+    /// Indexes the next products: their slots follow the last indexed.
+    /// Call it with at most [`SEGMENT_LEN`] products at a time to keep each
+    /// call short.
+    pub fn extend(&mut self, products: &[&Product]) {
+        if products.is_empty() {
+            return;
+        }
+        let first = self.len as Slot;
+        self.segments.push(Segment::build(first, products));
+        self.len += products.len();
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn segment_of(&self, slot: Slot) -> &Segment {
+        let i = self.segments.partition_point(|s| s.first <= slot);
+        &self.segments[i - 1]
     }
 
     /// Slots matching every term of `query`, in slot order, at most `limit`,
@@ -165,26 +234,46 @@ impl SearchIndex {
         if terms.is_empty() {
             return (Vec::new(), 0);
         }
-        let ranges: Vec<_> = terms.iter().map(|t| self.range(t)).collect();
-        let (rarest, _) = ranges
+        let ranges: Vec<Vec<_>> = self
+            .segments
             .iter()
-            .enumerate()
-            .min_by_key(|(_, r)| r.len())
-            .expect("at least one term");
-        let mut slots: Vec<Slot> = self.entries[ranges[rarest].clone()]
-            .iter()
-            .map(|e| e.2)
+            .map(|seg| terms.iter().map(|t| seg.range(t)).collect())
             .collect();
-        slots.sort_unstable();
-        slots.dedup();
-        slots.retain(|s| {
-            terms
-                .iter()
-                .enumerate()
-                .all(|(i, t)| i == rarest || self.slot_matches(*s, t))
-        });
-        let total = slots.len();
-        slots.truncate(limit);
+        // The rarest term over the whole index supplies the candidates.
+        let rarest = (0..terms.len())
+            .min_by_key(|&t| ranges.iter().map(|r| r[t].len()).sum::<usize>())
+            .expect("at least one term");
+        // Its products as a bitmap over slots: no sort, and walked in slot
+        // (name) order, so the first `limit` found are the results and the
+        // rest are only counted.
+        let mut candidates = vec![0u64; self.len.div_ceil(64)];
+        for (seg, r) in self.segments.iter().zip(&ranges) {
+            for e in &seg.entries[r[rarest].clone()] {
+                candidates[e.2 as usize / 64] |= 1 << (e.2 % 64);
+            }
+        }
+        let mut slots = Vec::new();
+        let mut total = 0;
+        for (word, bits) in candidates.iter().enumerate() {
+            let mut bits = *bits;
+            while bits != 0 {
+                let slot = (word * 64) as Slot + bits.trailing_zeros();
+                bits &= bits - 1;
+                let all = terms.len() == 1 || {
+                    let seg = self.segment_of(slot);
+                    terms
+                        .iter()
+                        .enumerate()
+                        .all(|(i, t)| i == rarest || seg.slot_matches(slot, t))
+                };
+                if all {
+                    total += 1;
+                    if slots.len() < limit {
+                        slots.push(slot);
+                    }
+                }
+            }
+        }
         (slots, total)
     }
 }
@@ -278,6 +367,48 @@ mod tests {
             })
             .map(|i| i as Slot)
             .collect()
+    }
+
+    /// A catalog of several segments, indexed at once or a few products at
+    /// a time (as the register does between frames), finds what the naive
+    /// filter finds, across segment boundaries.
+    #[test]
+    fn a_catalog_of_several_segments_finds_what_a_naive_filter_finds() {
+        let products: Vec<_> = (0..SEGMENT_LEN * 2 + 300)
+            .map(|i| {
+                let name = format!(
+                    "{} {} {i}",
+                    WORDS[i % WORDS.len()],
+                    WORDS[(i / 7) % WORDS.len()]
+                );
+                product(i, &name, &format!("S{i}"), &format!("{}", 10_000 + i))
+            })
+            .collect();
+        let at_once = SearchIndex::build(&products);
+        let refs: Vec<&Product> = products.iter().collect();
+        let mut by_steps = SearchIndex::default();
+        for chunk in refs.chunks(1_000) {
+            by_steps.extend(chunk);
+        }
+        assert_eq!(at_once.len(), products.len());
+        assert_eq!(by_steps.len(), products.len());
+        for q in [
+            "c",
+            "cre tea",
+            "bread 40",
+            "s81",
+            "1",
+            "12",
+            "oeuf ss",
+            "tart tart",
+            "zzz",
+        ] {
+            let expected = naive(&products, q);
+            let (slots, total) = at_once.search(q, usize::MAX);
+            assert_eq!((&slots, total), (&expected, expected.len()), "{q}");
+            let first: Vec<Slot> = expected.iter().copied().take(50).collect();
+            assert_eq!(by_steps.search(q, 50), (first, expected.len()), "{q}");
+        }
     }
 
     const WORDS: &[&str] = &[
