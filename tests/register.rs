@@ -31,6 +31,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
         tax_rates: vec![fixtures::vat_standard()],
         products_total: products.len() as u64,
         store: "products".into(),
+        paged: true,
     };
     let view = CatalogView::build(meta, products).unwrap();
     let document = web_sys::window().unwrap().document().unwrap();

@@ -69,6 +69,7 @@ fn meta_for(
         tax_rates: vec![fixtures::vat_standard()],
         products_total: total as u64,
         store: store.into(),
+        paged: true,
     }
 }
 
@@ -81,7 +82,8 @@ async fn a_download_fills_the_store_not_in_use_and_one_write_swaps_it_in() {
 
     // The first catalog.
     let staging = db.stage_catalog().await.unwrap();
-    db.stage_products(staging, &products).await.unwrap();
+    db.stage_products(staging, 0, &products[..2]).await.unwrap();
+    db.stage_products(staging, 1, &products[2..]).await.unwrap();
     assert_eq!(
         db.catalog_meta().await.unwrap(),
         None,
@@ -98,7 +100,7 @@ async fn a_download_fills_the_store_not_in_use_and_one_write_swaps_it_in() {
     // through every page, and an abandoned download changes nothing.
     let next = db.stage_catalog().await.unwrap();
     assert_ne!(next, staging);
-    db.stage_products(next, &products[..1]).await.unwrap();
+    db.stage_products(next, 0, &products[..1]).await.unwrap();
     assert_eq!(db.catalog_meta().await.unwrap(), Some(first.clone()));
     assert_eq!(db.products().await.unwrap().len(), products.len());
 
@@ -106,7 +108,7 @@ async fn a_download_fills_the_store_not_in_use_and_one_write_swaps_it_in() {
     let again = db.stage_catalog().await.unwrap();
     assert_eq!(again, next);
     assert_eq!(db.count(again).await.unwrap(), 0);
-    db.stage_products(again, &products[..2]).await.unwrap();
+    db.stage_products(again, 0, &products[..2]).await.unwrap();
     db.activate_catalog(&meta_for(&c, "c-2", 2, again))
         .await
         .unwrap();
@@ -126,6 +128,30 @@ async fn a_catalog_stored_before_v2_is_in_the_first_product_store() {
     });
     db.put_keyed(META, "catalog", &old).await.unwrap();
     assert_eq!(db.catalog_meta().await.unwrap().unwrap().store, PRODUCTS);
+}
+
+/// A catalog downloaded before pages (one record per product, no `paged`
+/// in its meta) still loads, so a register updated offline keeps selling.
+#[wasm_bindgen_test]
+async fn a_catalog_stored_one_record_per_product_still_loads() {
+    let db = fresh().await;
+    let c = fixtures::small();
+    let mut products: Vec<_> = c.products().cloned().collect();
+    products.sort_by(|a, b| a.id.cmp(&b.id));
+    let tx = db.write_strict(&[PRODUCTS]).unwrap();
+    for p in &products {
+        let store = tx.object_store(PRODUCTS).unwrap();
+        store.put(&till::store::to_js(p).unwrap(), None).unwrap();
+    }
+    tx.commit().unwrap().await.unwrap();
+    let mut old = serde_json::to_value(meta_for(&c, "c-old", products.len(), PRODUCTS)).unwrap();
+    old.as_object_mut().unwrap().remove("paged");
+    db.put_keyed(META, "catalog", &old).await.unwrap();
+    let meta = db.catalog_meta().await.unwrap().unwrap();
+    assert!(!meta.paged);
+    let mut back = db.products().await.unwrap();
+    back.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(back, products);
 }
 
 /// A database at version 1 that already has what v2 creates: the upgrade

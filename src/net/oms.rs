@@ -232,18 +232,27 @@ impl Oms {
         };
         let mut download = CatalogDownload::start(&page).map_err(NetError::CatalogRefused)?;
         let staging = db.stage_catalog().await?;
+        let mut number = 0;
         loop {
             download.add(&page).map_err(NetError::CatalogRefused)?;
-            db.stage_products(staging, &page.products).await?;
+            // The next page is fetched while this one is stored.
+            let cursor = page.next_cursor.take();
+            let next = async {
+                match &cursor {
+                    Some(c) => self.page(Some(c), None).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let stage = db.stage_products(staging, number, &page.products);
+            number += 1;
+            let (staged, next) = futures_util::future::join(stage, next).await;
+            staged?;
             let (done, total) = download.progress();
             progress(done, total);
-            let Some(cursor) = page.next_cursor.take() else {
+            let Some(next) = next? else {
                 break;
             };
-            page = self
-                .page(Some(&cursor), None)
-                .await?
-                .ok_or_else(|| NetError::BadAnswer("304 for a later page".into()))?;
+            page = next.ok_or_else(|| NetError::BadAnswer("304 for a later page".into()))?;
         }
         let done = download.finish().map_err(NetError::CatalogRefused)?;
         let meta = CatalogMeta {
@@ -253,6 +262,7 @@ impl Oms {
             tax_rates: done.tax_rates,
             products_total: done.products_total,
             store: staging.into(),
+            paged: true,
         };
         db.activate_catalog(&meta).await?;
         Ok(CatalogSync::Downloaded(Box::new((meta, done.catalog))))

@@ -41,6 +41,20 @@ pub struct CatalogMeta {
     /// The product store this catalog is in (`products` before v2).
     #[serde(default = "first_product_store")]
     pub store: String,
+    /// Whether the store holds the catalog in pages (one record per
+    /// downloaded page, [`ProductPage`]) rather than one record per product,
+    /// as catalogs downloaded before pages did.
+    #[serde(default)]
+    pub paged: bool,
+}
+
+/// One downloaded page of the catalog, stored as one record: a download
+/// writes a hundred records for 100,000 products, not 100,000.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductPage {
+    /// `page:` and the page's number in the download, zero-padded.
+    pub id: String,
+    pub products: Vec<Product>,
 }
 
 fn first_product_store() -> String {
@@ -94,19 +108,22 @@ impl Db {
         .await
     }
 
-    /// Adds one page of a download to the staging store (one transaction).
+    /// Adds page number `page` of a download to the staging store: one
+    /// record, one transaction.
     pub async fn stage_products(
         &self,
         staging: &'static str,
+        page: u32,
         products: &[Product],
     ) -> Result<(), StoreError> {
-        let values = products.iter().map(to_js).collect::<Result<Vec<_>, _>>()?;
+        let record = ProductPage {
+            id: format!("page:{page:06}"),
+            products: products.to_vec(),
+        };
+        let value = to_js(&record)?;
         self.commit(self.write_relaxed(&[staging])?, |tx| async move {
             let r = async {
-                let store = tx.object_store(staging)?;
-                for v in &values {
-                    store.put(v, None)?;
-                }
+                tx.object_store(staging)?.put(&value, None)?.await?;
                 Ok(())
             }
             .await;
@@ -146,13 +163,20 @@ impl Db {
 
     /// The products of the catalog `meta` describes.
     pub async fn products_of(&self, meta: &CatalogMeta) -> Result<Vec<Product>, StoreError> {
-        match meta.store.as_str() {
-            PRODUCTS => self.all(PRODUCTS).await,
-            PRODUCTS_B => self.all(PRODUCTS_B).await,
-            other => Err(StoreError::Corrupt(format!(
-                "the catalog names an unknown product store {other:?}"
-            ))),
+        let store = match meta.store.as_str() {
+            PRODUCTS => PRODUCTS,
+            PRODUCTS_B => PRODUCTS_B,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "the catalog names an unknown product store {other:?}"
+                )))
+            }
+        };
+        if !meta.paged {
+            return self.all(store).await;
         }
+        let pages: Vec<ProductPage> = self.all(store).await?;
+        Ok(pages.into_iter().flat_map(|p| p.products).collect())
     }
 
     pub async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
