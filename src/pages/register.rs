@@ -12,8 +12,9 @@ use till_core::search::RESULTS_MAX;
 /// A scanner types a whole code within this many milliseconds between keys;
 /// a person does not.
 const SCAN_KEY_GAP_MS: f64 = 60.0;
-/// Tiles shown for a category before asking to search.
-const TILES_MAX: usize = RESULTS_MAX;
+/// Tiles shown for a category before asking to search (a search shows
+/// till-core's [`RESULTS_MAX`]).
+const CATEGORY_TILES_MAX: usize = 200;
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
@@ -117,7 +118,7 @@ pub fn RegisterPage() -> impl IntoView {
             let Some(index) = view.index() else {
                 return (Vec::new(), 0);
             };
-            let (slots, total) = index.search(&q, TILES_MAX);
+            let (slots, total) = index.search(&q, RESULTS_MAX);
             return (
                 slots.into_iter().map(|s| s as usize).collect::<Vec<_>>(),
                 total,
@@ -131,30 +132,36 @@ pub fn RegisterPage() -> impl IntoView {
             .cloned()
             .unwrap_or_default();
         let total = all.len();
-        (all.into_iter().take(TILES_MAX).collect(), total)
+        (all.into_iter().take(CATEGORY_TILES_MAX).collect(), total)
     });
 
-    let tiles = move || {
+    // Keyed by (catalog, slot): a tile that stays from one keystroke to the
+    // next keeps its element, so typing rebuilds only the tiles that change;
+    // a new catalog makes new tiles.
+    let tile_keys = move || {
         let Some(view) = app.catalog.get() else {
-            return ().into_any();
+            return Vec::new();
         };
+        let catalog = std::sync::Arc::as_ptr(&view) as usize;
         let (slots, _) = shown.get();
         slots
             .into_iter()
-            .map(|slot| {
-                let p = view.product(slot);
-                let name = p.name.clone();
-                let label = name.clone();
-                let price = p.price.to_string();
-                view! {
-                    <button class="tile" aria-label=label on:click=move |_| add(slot)>
-                        <span class="tile-name">{name}</span>
-                        <span class="tile-price">{price}</span>
-                    </button>
-                }
-            })
-            .collect_view()
-            .into_any()
+            .map(|slot| (catalog, slot))
+            .collect::<Vec<_>>()
+    };
+    let tile = move |(_, slot): (usize, usize)| {
+        app.catalog.get_untracked().map(|view| {
+            let p = view.product(slot);
+            let name = p.name.clone();
+            let label = name.clone();
+            let price = p.price.to_string();
+            view! {
+                <button class="tile" aria-label=label on:click=move |_| add(slot)>
+                    <span class="tile-name">{name}</span>
+                    <span class="tile-price">{price}</span>
+                </button>
+            }
+        })
     };
     let tabs = move || {
         let Some(view) = app.catalog.get() else {
@@ -249,7 +256,7 @@ pub fn RegisterPage() -> impl IntoView {
                             <p class="empty">{move || if app.download.get().is_some() { "Downloading the catalog…" } else { "No catalog yet: the register downloads it from the back office as soon as it is reachable." }}</p>
                         }
                     >
-                        <div class="tiles">{tiles}</div>
+                        <div class="tiles"><For each=tile_keys key=|k| *k children=tile/></div>
                     </Show>
                 </div>
                 <CartPanel/>

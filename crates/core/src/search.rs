@@ -24,9 +24,11 @@
 
 use crate::catalog::Product;
 
-/// Most results a query returns: a screenful of tiles and more than anyone
-/// scrolls through before typing another letter.
-pub const RESULTS_MAX: usize = 200;
+/// Most results a query returns: two screenfuls of tiles on a tablet, more
+/// than anyone scrolls through before typing another letter, and few
+/// enough that a keystroke which changes every result redraws them within
+/// a frame (200 tiles took up to 30 ms to draw).
+pub const RESULTS_MAX: usize = 60;
 
 /// Lower case with accents and ligatures folded to plain letters, for the
 /// Latin scripts a store's catalog uses (Latin-1 and Latin Extended-A);
