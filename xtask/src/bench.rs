@@ -6,12 +6,16 @@
 //!   of a 100,000-product catalog (time and bytes, plain and gzip) next to
 //!   reading the same rows from SQLite.
 //! - Register (`tests/bench/register.mjs`, headless Chromium against the
-//!   release build and a real OMS with 100,000 products): the app shell's
-//!   gzip size; the first catalog download next to fetching the same pages
-//!   without storing them; navigation to a usable register next to a raw
-//!   IndexedDB read of the products; search keystroke latency p50/p95 next
-//!   to a naive scan of the names.
-//!
+//!   release build and a real OMS with 100,000, then 300,000 products): the
+//!   app shell's brotli and gzip size; the first catalog download next to
+//!   fetching the same pages without storing them; navigation to a usable
+//!   register next to a raw IndexedDB read of the stored catalog; search
+//!   keystroke latency p50/p95 next to a naive scan of the names; the JS
+//!   heap and WebAssembly memory with the catalog loaded.
+//! - Lighthouse (`tests/bench/lighthouse.mjs`; Lighthouse from npm, installed
+//!   into `target/tools` on first use): the mobile preset against the
+//!   release build served by a real OMS, median of three runs, next to the
+//!   goals (performance ≥ 95, accessibility 100).
 //! - Sync (`tests/bench/sync.mjs`): the register draining 1,000 and 10,000
 //!   queued orders to a real OMS, next to posting the same number of orders
 //!   straight to the batch endpoint.
@@ -26,6 +30,7 @@
 //!   duplicated, stale in the OMS, double-charged, charged but not
 //!   recorded) have a goal of 0.
 //!
+//! `cargo xtask bench PART...` runs only the parts named (see [`PARTS`]).
 //! Benchmarks are never assertions: they report, and a person compares.
 
 use crate::proc::{self, root, step};
@@ -35,12 +40,63 @@ use crate::tools;
 use crate::Result;
 use std::process::Command;
 
-const BENCH_PRODUCTS: usize = 100_000;
+/// The catalog sizes the register is measured with: a large store, and
+/// the largest a store is expected to sell from one register.
+const BENCH_PRODUCTS: [usize; 2] = [100_000, 300_000];
+
+/// The parts of the bench, in the order they run; `cargo xtask bench
+/// sync register` runs only those.
+const PARTS: &[&str] = &[
+    "oms",
+    "commit",
+    "register",
+    "lighthouse",
+    "sim",
+    "chaos",
+    "sync",
+];
 
 pub fn run(args: &[String]) -> Result {
-    if let Some(a) = args.first() {
-        return Err(format!("bench takes no options yet (got {a:?})"));
+    if let Some(a) = args.iter().find(|a| !PARTS.contains(&a.as_str())) {
+        return Err(format!(
+            "bench: unknown part {a:?}; the parts are {}",
+            PARTS.join(", ")
+        ));
     }
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
+    if wanted("oms") {
+        oms()?;
+    }
+    tools::ensure_all()?;
+    tools::build_app()?;
+    system::build_servers(system::Build::Release)?;
+    if wanted("commit") {
+        sale_commit()?;
+    }
+    let data = tempdir("till-bench")?;
+    let result = (|| {
+        if wanted("register") {
+            register(&data)?;
+        }
+        if wanted("lighthouse") {
+            lighthouse(&data)?;
+        }
+        if wanted("sim") {
+            simulator()?;
+        }
+        if wanted("chaos") {
+            chaos(&data)?;
+        }
+        if wanted("sync") {
+            sync(&data)?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+fn oms() -> Result {
     step("OMS: batch ingest and catalog download (release build; about a minute)");
     proc::run(
         Command::new("cargo")
@@ -54,11 +110,10 @@ pub fn run(args: &[String]) -> Result {
                 "bench",
             ])
             .current_dir(root()),
-    )?;
+    )
+}
 
-    tools::ensure_all()?;
-    tools::build_app()?;
-    system::build_servers(system::Build::Release)?;
+fn sale_commit() -> Result {
     step("Sale commit: order + outbox (strict) next to a raw strict put, in headless Chromium");
     proc::run(
         Command::new("cargo")
@@ -82,43 +137,62 @@ pub fn run(args: &[String]) -> Result {
                 "wasm-bindgen-test-runner",
             )
             .current_dir(root()),
-    )?;
+    )
+}
 
-    let data = tempdir("till-bench")?;
-    let oms = system::start_big_catalog_oms(&data, BENCH_PRODUCTS, system::Build::Release)?;
-    step(&format!(
-        "Register: {BENCH_PRODUCTS} products in headless Chromium (a minute or two)"
-    ));
-    let result = proc::run(
-        system::dev_register_env(&mut Command::new("node"))
-            .arg("tests/bench/register.mjs")
-            .env("TILL_BENCH_OMS_URL", &oms.url)
-            .env("TILL_BENCH_PRODUCTS", BENCH_PRODUCTS.to_string())
-            .env("TILL_DIST", root().join("dist"))
-            .env("NODE_PATH", root().join("node_modules"))
+fn register(data: &std::path::Path) -> Result {
+    for products in BENCH_PRODUCTS {
+        let oms = system::start_big_catalog_oms(
+            &data.join(format!("big-{products}")),
+            products,
+            system::Build::Release,
+        )?;
+        step(&format!(
+            "Register: {products} products in headless Chromium (a minute or two)"
+        ));
+        proc::run(
+            system::dev_register_env(&mut Command::new("node"))
+                .arg("tests/bench/register.mjs")
+                .env("TILL_BENCH_OMS_URL", &oms.url)
+                .env("TILL_BENCH_PRODUCTS", products.to_string())
+                .env("TILL_DIST", root().join("dist"))
+                .env("NODE_PATH", root().join("node_modules"))
+                .current_dir(root()),
+        )?;
+    }
+    Ok(())
+}
+
+fn lighthouse(data: &std::path::Path) -> Result {
+    let cli = tools::ensure_lighthouse()?;
+    let sys = system::start(&system::Options::loopback(
+        data.join("lighthouse"),
+        system::Build::Release,
+    ))?;
+    step("Lighthouse: the app's first load, mobile preset, three runs (a minute or two)");
+    proc::run(
+        Command::new("node")
+            .arg("tests/bench/lighthouse.mjs")
+            .env("TILL_LIGHTHOUSE", cli)
+            .env("TILL_BENCH_OMS_URL", sys.oms_url())
+            .env("TILL_CHROMIUM", tools::chromium())
             .current_dir(root()),
-    );
-    drop(oms);
-    result?;
+    )
+}
 
-    simulator()?;
-    chaos(&data)?;
-
+fn sync(data: &std::path::Path) -> Result {
     let sys = system::start(&system::Options::loopback(
         data.join("sync"),
         system::Build::Release,
     ))?;
     step("Sync: draining 1,000 and 10,000 queued orders to the OMS (a minute or two)");
-    let result = proc::run(
+    proc::run(
         system::dev_register_env(&mut Command::new("node"))
             .arg("tests/bench/sync.mjs")
             .env("TILL_BENCH_OMS_URL", sys.oms_url())
             .env("TILL_BENCH_BRIDGE_URL", sys.bridge_url())
             .current_dir(root()),
-    );
-    drop(sys);
-    let _ = std::fs::remove_dir_all(&data);
-    result
+    )
 }
 
 /// Seeds of the simulator run by the bench (about a minute on 2 cores).

@@ -38,7 +38,9 @@ commands:
                              --lan listens on all interfaces with random tokens kept in DIR
   test [TIER...]             run every test tier, or only the named ones:
                              fmt, clippy, native, browser, e2e, contract
-  bench                      run the benchmarks; prints a table and JSON
+  bench [PART...]            run the benchmarks (parts: oms, commit, register,
+                             sim, chaos, sync; all by default); prints a
+                             table and JSON
   sim --seed S               replay one seed of the whole-system simulator
   sim --seeds N [--from S]   a simulator campaign; prints seeds per second
   install                    only install what is missing (toolchain target, Trunk,

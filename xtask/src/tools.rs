@@ -217,6 +217,43 @@ pub fn ensure_schemathesis() -> Result<PathBuf> {
     Ok(st)
 }
 
+/// Lighthouse for `cargo xtask bench lighthouse`: the last major version
+/// that runs on the Node.js this machine has (13 needs Node 22).
+const LIGHTHOUSE_VERSION: &str = "12.8.2";
+
+/// Installs Lighthouse (npm) into `target/tools/lighthouse` when missing;
+/// returns its command-line script. Only the bench needs it, so the test
+/// tiers never download it.
+pub fn ensure_lighthouse() -> Result<PathBuf> {
+    let dir = root().join("target/tools/lighthouse");
+    let cli = dir.join("node_modules/lighthouse/cli/index.js");
+    let manifest = dir.join("node_modules/lighthouse/package.json");
+    let installed = std::fs::read_to_string(&manifest)
+        .is_ok_and(|m| m.contains(&format!("\"version\": \"{LIGHTHOUSE_VERSION}\"")));
+    if installed {
+        return Ok(cli);
+    }
+    step(&format!(
+        "Installing Lighthouse {LIGHTHOUSE_VERSION} into target/tools/lighthouse (npm; about a minute)"
+    ));
+    timed("lighthouse", || {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        proc::run(
+            Command::new("npm")
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--no-save",
+                    "--prefix",
+                ])
+                .arg(&dir)
+                .arg(format!("lighthouse@{LIGHTHOUSE_VERSION}")),
+        )
+    })?;
+    Ok(cli)
+}
+
 pub fn ensure_browser() -> Result {
     if chromium().exists() && chromedriver().exists() {
         return Ok(());
