@@ -105,34 +105,29 @@ pub fn RegisterPage() -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
 
-    // What the tiles show: search results, or the chosen category. While
-    // a large catalog's index is still being built, a search shows nothing
-    // yet and says so (`searching` below).
+    // What the tiles show, and how many matched: search results, or the
+    // chosen category. `None` while a search waits for a large catalog's
+    // index to be built (the summary says so).
     let shown = Memo::new(move |_| {
         let Some(view) = app.catalog.get() else {
-            return (Vec::new(), 0);
+            return Some((Vec::new(), 0));
         };
         let q = query.get();
         if !q.trim().is_empty() {
             app.indexed.track();
-            let Some(index) = view.index() else {
-                return (Vec::new(), 0);
-            };
-            let (slots, total) = index.search(&q, RESULTS_MAX);
-            return (
-                slots.into_iter().map(|s| s as usize).collect::<Vec<_>>(),
-                total,
-            );
+            let (slots, total) = view.index()?.search(&q, RESULTS_MAX);
+            return Some((slots.into_iter().map(|s| s as usize).collect(), total));
         }
         let cat = category
             .get()
             .or_else(|| view.categories.first().map(|c| c.id.to_string()));
-        let all = cat
-            .and_then(|c| view.by_category.get(&c))
-            .cloned()
-            .unwrap_or_default();
-        let total = all.len();
-        (all.into_iter().take(CATEGORY_TILES_MAX).collect(), total)
+        let all = cat.and_then(|c| view.by_category.get(&c));
+        Some(all.map_or((Vec::new(), 0), |all| {
+            (
+                all.iter().take(CATEGORY_TILES_MAX).copied().collect(),
+                all.len(),
+            )
+        }))
     });
 
     // Keyed by (catalog, slot): a tile that stays from one keystroke to the
@@ -143,7 +138,7 @@ pub fn RegisterPage() -> impl IntoView {
             return Vec::new();
         };
         let catalog = std::sync::Arc::as_ptr(&view) as usize;
-        let (slots, _) = shown.get();
+        let (slots, _) = shown.get().unwrap_or_default();
         slots
             .into_iter()
             .map(|slot| (catalog, slot))
@@ -188,19 +183,16 @@ pub fn RegisterPage() -> impl IntoView {
             .into_any()
     };
     let summary = move || {
-        let (slots, total) = shown.get();
+        let Some((slots, total)) = shown.get() else {
+            return Some("Preparing search…".to_owned());
+        };
         if total > slots.len() {
             Some(format!(
                 "Showing {} of {}: type to narrow",
                 group(slots.len() as u64),
                 group(total as u64)
             ))
-        } else if query.get().trim().is_empty() {
-            None
-        } else if app.catalog.get().is_some_and(|v| v.index().is_none()) {
-            app.indexed.track();
-            Some("Preparing search…".to_owned())
-        } else if total == 0 {
+        } else if total == 0 && !query.get().trim().is_empty() {
             Some("No product matches".to_owned())
         } else {
             None

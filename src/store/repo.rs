@@ -50,11 +50,12 @@ pub struct CatalogMeta {
 
 /// One downloaded page of the catalog, stored as one record: a download
 /// writes a hundred records for 100,000 products, not 100,000.
+/// Written from the page as downloaded (borrowed), read back owned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProductPage {
+pub struct ProductPage<'a> {
     /// `page:` and the page's number in the download, zero-padded.
     pub id: String,
-    pub products: Vec<Product>,
+    pub products: std::borrow::Cow<'a, [Product]>,
 }
 
 fn first_product_store() -> String {
@@ -118,7 +119,7 @@ impl Db {
     ) -> Result<(), StoreError> {
         let record = ProductPage {
             id: format!("page:{page:06}"),
-            products: products.to_vec(),
+            products: std::borrow::Cow::Borrowed(products),
         };
         let value = to_js(&record)?;
         self.commit(self.write_relaxed(&[staging])?, |tx| async move {
@@ -175,8 +176,11 @@ impl Db {
         if !meta.paged {
             return self.all(store).await;
         }
-        let pages: Vec<ProductPage> = self.all(store).await?;
-        Ok(pages.into_iter().flat_map(|p| p.products).collect())
+        let pages: Vec<ProductPage<'static>> = self.all(store).await?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|p| p.products.into_owned())
+            .collect())
     }
 
     pub async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
