@@ -5,6 +5,12 @@
 //!   durable commits next to raw SQLite inserts of the same rows; download
 //!   of a 100,000-product catalog (time and bytes, plain and gzip) next to
 //!   reading the same rows from SQLite.
+//! - Chain (`crates/oms/examples/chain.rs`): 8 registers posting batches
+//!   concurrently while a 9th PUTs single orders (p50/p99), then a catalog
+//!   download, on SQLite with one OMS, on PostgreSQL with one OMS and with
+//!   two OMS processes against one database (a throw-away cluster with
+//!   durable commits), with the CPU each side spent and PostgreSQL's top
+//!   statements.
 //! - Register (`tests/bench/register.mjs`, headless Chromium against the
 //!   release build and a real OMS with 100,000, then 300,000 products): the
 //!   app shell's brotli and gzip size; the first catalog download next to
@@ -33,6 +39,7 @@
 //! `cargo xtask bench PART...` runs only the parts named (see [`PARTS`]).
 //! Benchmarks are never assertions: they report, and a person compares.
 
+use crate::pg;
 use crate::proc::{self, root, step};
 use crate::system;
 use crate::test::tempdir;
@@ -48,6 +55,7 @@ const BENCH_PRODUCTS: [usize; 2] = [100_000, 300_000];
 /// sync register` runs only those.
 const PARTS: &[&str] = &[
     "oms",
+    "chain",
     "commit",
     "register",
     "lighthouse",
@@ -70,6 +78,9 @@ pub fn run(args: &[String]) -> Result {
     tools::ensure_all()?;
     tools::build_app()?;
     system::build_servers(system::Build::Release)?;
+    if wanted("chain") {
+        chain()?;
+    }
     if wanted("commit") {
         sale_commit()?;
     }
@@ -109,6 +120,19 @@ fn oms() -> Result {
                 "--example",
                 "bench",
             ])
+            .current_dir(root()),
+    )
+}
+
+fn chain() -> Result {
+    step("Chain back office: SQLite next to PostgreSQL with one and two OMS processes (a few minutes)");
+    let cluster = pg::Cluster::start(pg::Durability::Full)?;
+    proc::run(
+        Command::new("cargo")
+            .args(["run", "--release", "--locked", "-p", "till-oms"])
+            .args(["--example", "chain"])
+            .env("TILL_OMS_BIN", system::Build::Release.binary("till-oms"))
+            .env("TILL_BENCH_POSTGRES", cluster.server_url())
             .current_dir(root()),
     )
 }

@@ -19,6 +19,7 @@
 
 mod bench;
 mod contract;
+mod pg;
 mod proc;
 mod serve;
 mod sim;
@@ -32,19 +33,21 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  serve [--lan] [--port N] [--bridge-port N] [--data DIR] [--no-build] [--debug-servers]
+  serve [--lan] [--postgres] [--port N] [--bridge-port N] [--data DIR] [--no-build] [--debug-servers]
                              build the app and start Till (OMS serving the app, bridge with the
                              simulated terminal); prints the URL and the tokens to enter;
-                             --lan listens on all interfaces with random tokens kept in DIR
+                             --lan listens on all interfaces with random tokens kept in DIR;
+                             --postgres keeps the OMS's data in a throw-away PostgreSQL
   test [TIER...]             run every test tier, or only the named ones:
-                             fmt, clippy, native, browser, e2e, contract
-  bench [PART...]            run the benchmarks (parts: oms, commit, register,
-                             sim, chaos, sync; all by default); prints a
-                             table and JSON
+                             fmt, clippy, native, pg, browser, e2e, contract
+  bench [PART...]            run the benchmarks (parts: oms, chain, commit,
+                             register, lighthouse, sim, chaos, sync; all by
+                             default); prints a table and JSON
   sim --seed S               replay one seed of the whole-system simulator
   sim --seeds N [--from S]   a simulator campaign; prints seeds per second
   install                    only install what is missing (toolchain target, Trunk,
-                             wasm-bindgen-cli, wasm-opt, Chromium, npm packages, Schemathesis)
+                             wasm-bindgen-cli, wasm-opt, Chromium, npm packages, Schemathesis,
+                             PostgreSQL)
 ";
 
 fn main() -> ExitCode {

@@ -5,10 +5,14 @@
 //! databases under `./data`, and prints what to open and type. Ctrl-C or a
 //! SIGTERM to xtask stops everything.
 //!
+//! With `--postgres` the OMS keeps its data in a throw-away PostgreSQL
+//! cluster (a chain's engine) instead, deleted when serve stops.
+//!
 //! On loopback it uses the published development tokens. With `--lan` it
 //! never does: the first run makes random tokens, prints them once and keeps
 //! them in `data/lan-tokens.env`; later runs read them from there.
 
+use crate::pg;
 use crate::proc::{self, root, step};
 use crate::system::{self, Options, Secrets, DEV_REGISTER, LAN_SECRETS_FILE};
 use crate::tools;
@@ -17,6 +21,7 @@ use std::path::PathBuf;
 
 struct Args {
     lan: bool,
+    postgres: bool,
     port: u16,
     bridge_port: u16,
     data: PathBuf,
@@ -28,6 +33,7 @@ struct Args {
 fn parse(args: &[String]) -> Result<Args> {
     let mut out = Args {
         lan: false,
+        postgres: false,
         port: 8080,
         bridge_port: 7878,
         data: root().join("data"),
@@ -42,6 +48,7 @@ fn parse(args: &[String]) -> Result<Args> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--lan" => out.lan = true,
+            "--postgres" => out.postgres = true,
             "--port" => out.port = number(it.next(), "--port")?,
             "--bridge-port" => out.bridge_port = number(it.next(), "--bridge-port")?,
             "--data" => out.data = it.next().map(PathBuf::from).ok_or("--data needs a folder")?,
@@ -49,7 +56,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--debug-servers" => out.servers = system::Build::Debug,
             other => {
                 return Err(format!(
-                    "unknown option {other:?} (options: --lan, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
+                    "unknown option {other:?} (options: --lan, --postgres, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
                 ))
             }
         }
@@ -75,6 +82,14 @@ pub fn run(args: &[String]) -> Result {
     } else {
         (Secrets::development(), true)
     };
+    let cluster = match args.postgres {
+        true => Some(pg::Cluster::start(pg::Durability::Full)?),
+        false => None,
+    };
+    let database_url = match &cluster {
+        Some(c) => Some(c.create_database("till")?),
+        None => None,
+    };
     step("Starting Till");
     let mut sys = system::start(&Options {
         host: if args.lan { "0.0.0.0" } else { "127.0.0.1" },
@@ -86,10 +101,12 @@ pub fn run(args: &[String]) -> Result {
         terminal_timeout_secs: None,
         secrets: secrets.0.clone(),
         build: args.servers,
+        database_url,
     })?;
     greet(&args, &sys, &secrets.0, secrets.1);
     sys.oms.wait()?;
     drop(sys);
+    drop(cluster);
     if proc::stopping() {
         println!("\n  Till stopped.");
     }
@@ -125,6 +142,14 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
         println!("  On the LAN: http://<this machine's address>:{}/ (offline mode and card payments need HTTPS; see the README)", args.port);
     }
     println!();
-    println!("  Data lives in {}. Stop with Ctrl-C.", args.data.display());
+    if args.postgres {
+        println!("  The OMS's data lives in a throw-away PostgreSQL cluster, deleted at the end;");
+        println!(
+            "  the bridge's in {}. Stop with Ctrl-C.",
+            args.data.display()
+        );
+    } else {
+        println!("  Data lives in {}. Stop with Ctrl-C.", args.data.display());
+    }
     println!();
 }

@@ -149,6 +149,8 @@ pub struct Options {
     pub terminal_timeout_secs: Option<u64>,
     pub secrets: Secrets,
     pub build: Build,
+    /// The OMS on this PostgreSQL database instead of SQLite in `data`.
+    pub database_url: Option<String>,
 }
 
 impl Options {
@@ -166,6 +168,7 @@ impl Options {
             terminal_timeout_secs: None,
             secrets: Secrets::development(),
             build,
+            database_url: None,
         }
     }
 
@@ -223,7 +226,7 @@ pub enum Build {
 }
 
 impl Build {
-    fn binary(self, name: &str) -> PathBuf {
+    pub fn binary(self, name: &str) -> PathBuf {
         let dir = match self {
             Build::Debug => "target/debug",
             Build::Release => "target/release",
@@ -331,6 +334,9 @@ pub fn start(opts: &Options) -> Result<System> {
         .arg(&bridge_origin);
     if opts.faults {
         oms.arg("--faults");
+    }
+    if let Some(url) = &opts.database_url {
+        oms.env("TILL_DATABASE_URL", url);
     }
     let oms = Server::start("oms", &mut oms, "listening on ", Duration::from_secs(30))?;
 

@@ -1,12 +1,14 @@
 //! `cargo xtask test`: every tier, in order, with a count per tier.
 //!
-//! fmt → clippy → native (`cargo test` of core, servers and xtask) →
+//! fmt → clippy → native (`cargo test` of core, servers and xtask) → pg
+//! (the OMS's API suite again, on a throw-away PostgreSQL) →
 //! browser (wasm-bindgen-test in headless Chromium) → e2e (Playwright
 //! driving the release build served by the real OMS) → contract
 //! (Schemathesis against both servers' OpenAPI documents). Every tier runs even
 //! if an earlier one failed, so one run shows everything that is wrong; the
 //! command fails if any tier failed or a test tier ran no test.
 
+use crate::pg;
 use crate::proc::{self, fmt_duration, root, step};
 use crate::system;
 use crate::tools;
@@ -24,7 +26,9 @@ const NATIVE_CRATES: &[&str] = &[
     "till-sim",
     "xtask",
 ];
-const TIERS: &[&str] = &["fmt", "clippy", "native", "browser", "e2e", "contract"];
+const TIERS: &[&str] = &[
+    "fmt", "clippy", "native", "pg", "browser", "e2e", "contract",
+];
 /// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
 /// for the download's progress to be seen.
 const BIG_CATALOG_PRODUCTS: usize = 30_000;
@@ -59,6 +63,9 @@ pub fn run(args: &[String]) -> Result {
     if needs_browser {
         tools::ensure_browser()?;
     }
+    if wanted("pg") {
+        pg::ensure_server()?;
+    }
     tools::fetch()?;
 
     let mut outcomes = Vec::new();
@@ -72,6 +79,7 @@ pub fn run(args: &[String]) -> Result {
             ),
             "clippy" => clippy(),
             "native" => native(),
+            "pg" => postgres(),
             "browser" => browser(),
             "e2e" => e2e(),
             "contract" => {
@@ -201,6 +209,21 @@ fn native() -> Outcome {
         proc::run_captured(cmd.current_dir(root())),
         cargo_counts,
     )
+}
+
+/// The OMS's whole API suite on PostgreSQL: the same tests as the native
+/// tier runs on SQLite, with the engine as their parameter.
+fn postgres() -> Outcome {
+    let run = || -> Result<(bool, String)> {
+        let cluster = pg::Cluster::start(pg::Durability::Off)?;
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "--locked", "--no-fail-fast", "-p", "till-oms"])
+            .args(["--test", "api"])
+            .env("TILL_TEST_POSTGRES", cluster.server_url())
+            .current_dir(root());
+        proc::run_captured(&mut cmd)
+    };
+    tests_outcome("pg", run(), cargo_counts)
 }
 
 fn browser() -> Outcome {

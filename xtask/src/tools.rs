@@ -25,6 +25,7 @@ pub fn ensure_all() -> Result {
     ensure_browser()?;
     ensure_npm_packages()?;
     ensure_schemathesis()?;
+    crate::pg::ensure_server()?;
     Ok(())
 }
 
@@ -262,7 +263,7 @@ pub fn ensure_browser() -> Result {
     apt_install(&["chromium", "chromium-driver"])
 }
 
-fn apt_install(packages: &[&str]) -> Result {
+pub fn apt_install(packages: &[&str]) -> Result {
     let is_root = output_of("id", &["-u"]).as_deref() == Some("0");
     let apt = |args: &[&str]| {
         let mut cmd = if is_root {

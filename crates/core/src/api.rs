@@ -132,10 +132,14 @@ pub struct OrderLookup {
     pub payments: Vec<PaymentReport>,
 }
 
-/// `GET /api/v1/orders?register=&date=`.
+/// `GET /api/v1/orders?register=&date=` (a register's day, whole) or
+/// `?store=&date=` (a store's day across its registers, in pages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderList {
     pub orders: Vec<StoredOrder>,
+    /// More orders follow: pass this as `after` for the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/orders:batch`. Generic so that a server can take each

@@ -13,69 +13,15 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use till_core::cart::Cart;
-use till_core::catalog::{fixtures::small, ProductId};
 use till_core::money::Currency;
-use till_core::order::{Order, OrderId};
-use till_core::time::Timestamp;
+use till_core::order::Order;
 use till_oms::auth::Tokens;
 use till_oms::store::{SqliteStore, Store};
 use till_oms::{demo, Application, Config, DATABASE_FILE};
-use uuid::Uuid;
 
-const TOKEN: &str = "bench-register-token";
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn temp_dir(prefix: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// `n` orders, numbered from `first`.
-fn orders(first: usize, n: usize) -> Vec<Order> {
-    let c = small();
-    let mut cart = Cart::new(Currency::EUR);
-    for id in ["coffee", "croissant", "mug"] {
-        cart.add_by_id(&c, &ProductId::new(id).unwrap()).unwrap();
-    }
-    (first..first + n)
-        .map(|i| {
-            let raw = (i as u128 + 1) | 0x0191_0000_0000_7000_8000_0000_0000_0000;
-            let id = OrderId::from_uuid(Uuid::from_u128(raw)).unwrap();
-            let number = format!("R1-20261127-{:04}", i % 999_999 + 1)
-                .parse()
-                .unwrap();
-            Order::from_cart(
-                id,
-                number,
-                &cart,
-                Timestamp::from_millis(1_795_766_400_000 + i as i64),
-            )
-            .unwrap()
-        })
-        .collect()
-}
-
-struct Row {
-    name: &'static str,
-    value: f64,
-    unit: &'static str,
-    baseline: Option<(&'static str, f64)>,
-    goal: &'static str,
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 
 #[tokio::main]
 async fn main() {
@@ -98,8 +44,8 @@ async fn main() {
         .build()
         .unwrap();
 
-    let plain = download(&client, &base, false).await;
-    let gzip = download(&client, &base, true).await;
+    let plain = download(&client, &base, TOKEN, false).await;
+    let gzip = download(&client, &base, TOKEN, true).await;
     assert_eq!(plain.products, product_count);
     let (raw_read, raw_bytes) = raw_read(&data);
 
@@ -111,72 +57,42 @@ async fn main() {
     let per_sec = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let rows = [
-        Row {
-            name: "oms_batch_ingest",
-            value: per_sec(order_count, ingest),
-            unit: "orders/s",
-            baseline: Some(("raw_sqlite_insert", per_sec(order_count, raw_ingest))),
-            goal: "ratio >= 0.25",
-        },
-        Row {
-            name: "oms_ingest_while_downloading",
-            value: per_sec(order_count, busy.ingest),
-            unit: "orders/s",
-            baseline: Some(("oms_batch_ingest", per_sec(order_count, ingest))),
-            goal: "ratio >= 0.5",
-        },
-        Row {
-            name: "catalog_downloads_meanwhile",
-            value: busy.downloads as f64,
-            unit: "catalogs",
-            baseline: None,
-            goal: ">= 1",
-        },
-        Row {
-            name: "catalog_download_100k_ms",
-            value: ms(plain.took),
-            unit: "ms",
-            baseline: Some(("raw_sqlite_read_ms", ms(raw_read))),
-            goal: "<= 5000",
-        },
-        Row {
-            name: "catalog_download_100k_bytes",
-            value: plain.bytes as f64,
-            unit: "bytes",
-            baseline: Some(("raw_product_json_bytes", raw_bytes as f64)),
-            goal: "ratio <= 1.1",
-        },
-        Row {
-            name: "catalog_download_100k_gzip_ms",
-            value: ms(gzip.took),
-            unit: "ms",
-            baseline: None,
-            goal: "<= 10000",
-        },
-        Row {
-            name: "catalog_download_100k_gzip_bytes",
-            value: gzip.bytes as f64,
-            unit: "bytes",
-            baseline: None,
-            goal: "",
-        },
-        Row {
-            name: "catalog_write_100k_ms",
-            value: ms(catalog_write),
-            unit: "ms",
-            baseline: None,
-            goal: "",
-        },
+        Row::new("oms_batch_ingest", per_sec(order_count, ingest), "orders/s")
+            .next_to("raw_sqlite_insert", per_sec(order_count, raw_ingest))
+            .goal("ratio >= 0.25"),
+        Row::new(
+            "oms_ingest_while_downloading",
+            per_sec(order_count, busy.ingest),
+            "orders/s",
+        )
+        .next_to("oms_batch_ingest", per_sec(order_count, ingest))
+        .goal("ratio >= 0.5"),
+        Row::new(
+            "catalog_downloads_meanwhile",
+            busy.downloads as f64,
+            "catalogs",
+        )
+        .goal(">= 1"),
+        Row::new("catalog_download_100k_ms", ms(plain.took), "ms")
+            .next_to("raw_sqlite_read_ms", ms(raw_read))
+            .goal("<= 5000"),
+        Row::new("catalog_download_100k_bytes", plain.bytes as f64, "bytes")
+            .next_to("raw_product_json_bytes", raw_bytes as f64)
+            .goal("ratio <= 1.1"),
+        Row::new("catalog_download_100k_gzip_ms", ms(gzip.took), "ms").goal("<= 10000"),
+        Row::new(
+            "catalog_download_100k_gzip_bytes",
+            gzip.bytes as f64,
+            "bytes",
+        ),
+        Row::new("catalog_write_100k_ms", ms(catalog_write), "ms"),
     ];
     println!("OMS benchmarks ({order_count} orders in batches of 500, {product_count} products; server and client in one process)");
     print_rows(&rows);
-    let json: Vec<_> = rows
-        .iter()
-        .map(|r| json!({"name": r.name, "value": r.value, "unit": r.unit, "goal": r.goal, "baseline": r.baseline.map(|(n, v)| json!({"name": n, "value": v}))}))
-        .collect();
-    println!(
-        "{}",
-        json!({ "suite": "oms", "orders": order_count, "products": product_count, "results": json })
+    print_json(
+        "oms",
+        json!({ "orders": order_count, "products": product_count }),
+        &rows,
     );
     let _ = std::fs::remove_dir_all(&data);
 }
@@ -186,12 +102,14 @@ async fn start_server(data: &std::path::Path) -> String {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
         data: data.to_path_buf(),
+        database: till_oms::Database::Sqlite,
         tokens: Tokens::new(
             Tokens::parse_register_pairs(&[format!("R1={TOKEN}")]).unwrap(),
             None,
             None,
         )
         .unwrap(),
+        stores: Default::default(),
         bridge_origin: None,
         currency: Currency::EUR,
         faults: false,
@@ -201,48 +119,6 @@ async fn start_server(data: &std::path::Path) -> String {
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run());
     base
-}
-
-struct Download {
-    took: Duration,
-    bytes: usize,
-    products: usize,
-}
-
-/// Every page of the catalog, as a register downloads it.
-async fn download(client: &Client, base: &str, gzip: bool) -> Download {
-    let t = Instant::now();
-    let (mut bytes, mut products, mut cursor) = (0usize, 0usize, None::<String>);
-    loop {
-        let mut url = format!("{base}/api/v1/catalog");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("?cursor={c}"));
-        }
-        let mut req = client.get(url).bearer_auth(TOKEN);
-        if gzip {
-            req = req.header("Accept-Encoding", "gzip");
-        }
-        let body = req.send().await.unwrap().bytes().await.unwrap();
-        bytes += body.len();
-        let page: serde_json::Value = if gzip {
-            use std::io::Read;
-            let mut s = String::new();
-            flate2_decode(&body).read_to_string(&mut s).unwrap();
-            serde_json::from_str(&s).unwrap()
-        } else {
-            serde_json::from_slice(&body).unwrap()
-        };
-        products += page["products"].as_array().unwrap().len();
-        match page.get("next_cursor").and_then(|c| c.as_str()) {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
-    Download {
-        took: t.elapsed(),
-        bytes,
-        products,
-    }
 }
 
 /// Baseline: reading the same product rows straight from SQLite.
@@ -328,7 +204,7 @@ async fn ingest_while_downloading(client: &Client, base: &str, orders: &[Order])
         let (stop, done) = (stop.clone(), done.clone());
         downloaders.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                download(&client, &base, false).await;
+                download(&client, &base, TOKEN, false).await;
                 done.fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -342,34 +218,4 @@ async fn ingest_while_downloading(client: &Client, base: &str, orders: &[Order])
         ingest: took,
         downloads: done.load(Ordering::Relaxed),
     }
-}
-
-fn print_rows(rows: &[Row]) {
-    println!(
-        "{:<34} {:>14} {:<9} {:<24} {:>14} {:>7}  goal",
-        "benchmark", "value", "unit", "baseline", "baseline", "ratio"
-    );
-    for r in rows {
-        match r.baseline {
-            Some((name, b)) => println!(
-                "{:<34} {:>14.1} {:<9} {:<24} {:>14.1} {:>7.2}  {}",
-                r.name,
-                r.value,
-                r.unit,
-                name,
-                b,
-                r.value / b,
-                r.goal
-            ),
-            None => println!(
-                "{:<34} {:>14.1} {:<9} {:<24} {:>14} {:>7}  {}",
-                r.name, r.value, r.unit, "", "", "", r.goal
-            ),
-        }
-    }
-}
-
-/// A gzip reader over the downloaded bytes.
-fn flate2_decode(bytes: &[u8]) -> impl std::io::Read + '_ {
-    flate2::read::GzDecoder::new(bytes)
 }

@@ -7,7 +7,9 @@ use crate::auth::{Caller, Writer};
 use crate::error::{AppError, AppJson};
 use crate::faults;
 use crate::schema::Schemas;
-use crate::store::{HistoryEntry, PaymentWrite, Store, StoreError, Upsert, UpsertResult};
+use crate::store::{
+    DayCursor, HistoryEntry, PaymentWrite, Store, StoreError, Upsert, UpsertResult,
+};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -374,11 +376,47 @@ pub struct OrderHistory {
     versions: Vec<HistoryEntry>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DayQuery {
-    register: String,
+    register: Option<String>,
+    store: Option<String>,
     date: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The most orders one page of a day holds, and a store's page unless
+/// asked for fewer. A register's day comes whole unless a limit is given.
+pub const DAY_PAGE_MAX: usize = 1_000;
+pub const STORE_DAY_PAGE: usize = 500;
+
+fn query_error(field: &str, message: impl Into<String>) -> AppError {
+    AppError::invalid("invalid_query", message).with_field(field)
+}
+
+/// The registers a day query reads, if this caller may read them.
+fn day_registers(
+    state: &AppState,
+    caller: &Caller,
+    q: &DayQuery,
+) -> Result<Vec<RegisterId>, AppError> {
+    match (&q.register, &q.store) {
+        (Some(register), None) => {
+            let register = RegisterId::new(register.as_str())
+                .map_err(|e| query_error("register", e.to_string()))?;
+            caller.may_read(&register)?;
+            Ok(vec![register])
+        }
+        (None, Some(store)) => {
+            caller.back_office()?;
+            let registers = state.stores.registers(store).ok_or_else(|| {
+                AppError::not_found(format!("no store {store:?} is configured on this OMS"))
+            })?;
+            Ok(registers.to_vec())
+        }
+        _ => Err(query_error("store", "name either a register or a store")),
+    }
 }
 
 pub async fn list_orders(
@@ -388,14 +426,40 @@ pub async fn list_orders(
 ) -> Result<Json<OrderList>, AppError> {
     caller.reader()?;
     let Query(q) = query?;
-    let register = RegisterId::new(q.register)
-        .map_err(|e| AppError::invalid("invalid_query", e.to_string()).with_field("register"))?;
-    caller.may_read(&register)?;
-    let date: BusinessDate = q.date.parse().map_err(|e: till_core::order::OrderError| {
-        AppError::invalid("invalid_query", e.to_string()).with_field("date")
-    })?;
-    let orders = blocking(&state.store, move |s| s.orders_of_day(&register, date)).await?;
-    Ok(Json(OrderList { orders }))
+    let registers = day_registers(&state, &caller, &q)?;
+    let date: BusinessDate = q
+        .date
+        .parse()
+        .map_err(|e: till_core::order::OrderError| query_error("date", e.to_string()))?;
+    let after: Option<DayCursor> = match &q.after {
+        Some(a) => Some(a.parse().map_err(|e: String| query_error("after", e))?),
+        None => None,
+    };
+    let limit = match (q.limit, &q.store) {
+        (Some(n), _) if n == 0 || n > DAY_PAGE_MAX => {
+            return Err(query_error(
+                "limit",
+                format!("a page holds 1 to {DAY_PAGE_MAX} orders"),
+            ))
+        }
+        (Some(n), _) => n,
+        (None, Some(_)) => STORE_DAY_PAGE,
+        (None, None) => usize::MAX - 1,
+    };
+    let mut orders = blocking(&state.store, move |s| {
+        s.orders_of_day(&registers, date, after.as_ref(), limit + 1)
+    })
+    .await?;
+    let next_cursor = (orders.len() > limit).then(|| {
+        orders.truncate(limit);
+        orders
+            .last()
+            .map(|o| DayCursor::after(&o.order).to_string())
+    });
+    Ok(Json(OrderList {
+        orders,
+        next_cursor: next_cursor.flatten(),
+    }))
 }
 
 pub async fn post_payment(

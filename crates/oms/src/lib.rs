@@ -27,6 +27,7 @@ pub mod faults;
 pub mod schema;
 pub mod statics;
 pub mod store;
+pub mod stores;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -35,7 +36,7 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::{SqliteStore, Store};
+use store::{PgStore, SqliteStore, Store};
 use till_core::money::Currency;
 pub use till_http::Limits;
 use tokio::net::TcpListener;
@@ -53,9 +54,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The built app (Trunk's `dist/`); without it only the API is served.
     pub dist: Option<PathBuf>,
-    /// Where the database lives; created on first start.
+    /// The data folder; the SQLite database is created there on first start.
     pub data: PathBuf,
+    /// Where orders are kept: SQLite in `data`, or a PostgreSQL database.
+    pub database: Database,
     pub tokens: auth::Tokens,
+    /// A chain's stores and their registers (empty for one store).
+    pub stores: stores::Stores,
     /// The bridge's origin (`http://192.168.1.20:7878`), allowed in the
     /// app's Content-Security-Policy `connect-src`.
     pub bridge_origin: Option<String>,
@@ -65,11 +70,91 @@ pub struct Config {
     pub faults: bool,
 }
 
+/// Where the back office keeps its data.
+#[derive(Clone, Default)]
+pub enum Database {
+    /// [`DATABASE_FILE`] in the data folder: one store's back office.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database that any number of OMS processes share: a
+    /// chain's back office.
+    Postgres {
+        /// `postgres://user@host:port/database`.
+        url: String,
+        /// Connections this process opens at most.
+        pool_size: usize,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    // Never the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite => f.write_str("Sqlite"),
+            Database::Postgres { pool_size, .. } => write!(f, "Postgres (pool of {pool_size})"),
+        }
+    }
+}
+
+/// Opens (creating and migrating if needed) the database: `database`, or
+/// SQLite in the folder `data`.
+pub async fn open_store(
+    database: &Database,
+    data: &std::path::Path,
+) -> Result<Arc<dyn Store>, String> {
+    match database {
+        Database::Sqlite => {
+            std::fs::create_dir_all(data)
+                .map_err(|e| format!("data folder {}: {e}", data.display()))?;
+            let path = data.join(DATABASE_FILE);
+            let store = SqliteStore::open(&path)
+                .map_err(|e| format!("database {}: {e}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        Database::Postgres { url, pool_size } => {
+            let store = PgStore::connect(url, *pool_size)
+                .await
+                .map_err(|e| format!("database: {e}"))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Runs a store method off the async workers (a store may block).
+pub async fn with_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, store::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Writes the demo catalog into a database that has none.
+async fn ensure_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<(), String> {
+    if with_store(store, |s| s.catalog_meta()).await?.is_some() {
+        return Ok(());
+    }
+    let meta = with_store(store, move |s| {
+        s.replace_catalog(&demo::demo_catalog(currency))
+    })
+    .await?;
+    tracing::info!(
+        "first start: wrote the demo catalog ({} products, {})",
+        meta.products_total,
+        meta.currency
+    );
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub schemas: Arc<schema::Schemas>,
     pub tokens: Arc<auth::Tokens>,
+    pub stores: Arc<stores::Stores>,
     pub faults: Option<Arc<faults::Faults>>,
 }
 
@@ -85,28 +170,16 @@ impl Application {
         if let Some(origin) = &config.bridge_origin {
             statics::check_origin(origin)?;
         }
-        std::fs::create_dir_all(&config.data)
-            .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
-        let path = config.data.join(DATABASE_FILE);
-        let store =
-            SqliteStore::open(&path).map_err(|e| format!("database {}: {e}", path.display()))?;
-        if store.catalog_meta().map_err(|e| e.to_string())?.is_none() {
-            let meta = store
-                .replace_catalog(&demo::demo_catalog(config.currency))
-                .map_err(|e| e.to_string())?;
-            tracing::info!(
-                "first start: wrote the demo catalog ({} products, {})",
-                meta.products_total,
-                meta.currency
-            );
-        }
+        let store = open_store(&config.database, &config.data).await?;
+        ensure_catalog(&store, config.currency).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let state = AppState {
-            store: Arc::new(store),
+            store,
             schemas: Arc::new(schema::Schemas::load()?),
             tokens: Arc::new(config.tokens.clone()),
+            stores: Arc::new(config.stores.clone()),
             faults: config.faults.then(|| Arc::new(faults::Faults::default())),
         };
         Ok(Application {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use till_core::money::Currency;
 use till_oms::auth::Tokens;
-use till_oms::store::{SqliteStore, Store};
-use till_oms::{demo, Application, Config, DATABASE_FILE};
+use till_oms::store::DEFAULT_POOL_SIZE;
+use till_oms::stores::Stores;
+use till_oms::{demo, open_store, with_store, Application, Config, Database};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +28,14 @@ struct Args {
     /// Data folder; the database is created there on first start.
     #[arg(long, env = "TILL_DATA", default_value = "data", global = true)]
     data: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:port/database`) shared
+    /// by every OMS process of a chain; without it, SQLite in the data
+    /// folder. Prefer the environment variable when the URL has a password.
+    #[arg(long, env = "TILL_DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// Connections to PostgreSQL this process opens at most.
+    #[arg(long, env = "TILL_DATABASE_POOL", default_value_t = DEFAULT_POOL_SIZE, global = true)]
+    database_pool: usize,
     /// A register and its token, REGISTER=TOKEN; repeat, or separate with
     /// commas. Prefer the environment variable: a command line is visible
     /// to every user of the machine (`ps`).
@@ -37,6 +46,10 @@ struct Args {
         hide_env_values = true
     )]
     register_tokens: Vec<String>,
+    /// A chain's store and its registers, STORE=REGISTER+REGISTER; repeat,
+    /// or separate with commas. The back office reads a store's day.
+    #[arg(long = "store", env = "TILL_STORES", value_delimiter = ',')]
+    stores: Vec<String>,
     /// The token the bridge uses to report payments.
     #[arg(long, env = "TILL_BRIDGE_TOKEN", hide_env_values = true)]
     bridge_token: Option<String>,
@@ -85,12 +98,17 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let currency = Currency::from_code(&args.currency).map_err(|e| e.to_string())?;
+    let database = match args.database_url {
+        Some(url) => Database::Postgres {
+            url,
+            pool_size: args.database_pool,
+        },
+        None => Database::Sqlite,
+    };
     if let Some(Command::GenCatalog { products }) = args.command {
-        std::fs::create_dir_all(&args.data).map_err(|e| e.to_string())?;
-        let store = SqliteStore::open(&args.data.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
-        let meta = store
-            .replace_catalog(&demo::generated_catalog(products, currency))
-            .map_err(|e| e.to_string())?;
+        let store = open_store(&database, &args.data).await?;
+        let catalog = demo::generated_catalog(products, currency);
+        let meta = with_store(&store, move |s| s.replace_catalog(&catalog)).await?;
         println!(
             "wrote a catalog of {} products (version {})",
             meta.products_total, meta.version
@@ -113,7 +131,9 @@ async fn run(args: Args) -> Result<(), String> {
         listen: args.listen,
         dist: args.dist,
         data: args.data,
+        database,
         tokens: Tokens::new(registers, args.bridge_token, args.admin_token)?,
+        stores: Stores::parse(&args.stores)?,
         bridge_origin: args.bridge_origin,
         currency,
         faults: args.faults,

@@ -183,7 +183,12 @@ impl OmsSide {
                 date: *date,
                 result: self
                     .store
-                    .orders_of_day(&self.register, *date)
+                    .orders_of_day(
+                        std::slice::from_ref(&self.register),
+                        *date,
+                        None,
+                        usize::MAX,
+                    )
                     .map(|list| list.into_iter().map(|s| s.order.number).collect())
                     .map_err(|e| NetFailure::Refused {
                         status: 500,

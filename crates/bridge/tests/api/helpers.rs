@@ -200,6 +200,7 @@ pub async fn spawn_oms() -> TestOms {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
         data: temp_dir("till-bridge-oms"),
+        database: till_oms::Database::Sqlite,
         tokens: till_oms::auth::Tokens::new(
             till_oms::auth::Tokens::parse_register_pairs(&[format!("R1={OMS_REGISTER_TOKEN}")])
                 .unwrap(),
@@ -207,6 +208,7 @@ pub async fn spawn_oms() -> TestOms {
             None,
         )
         .unwrap(),
+        stores: Default::default(),
         bridge_origin: None,
         currency: till_core::money::Currency::EUR,
         faults: true,

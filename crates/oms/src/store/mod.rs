@@ -1,8 +1,8 @@
 //! Storage of the back office, behind a trait.
 //!
-//! The reference OMS stores everything in one SQLite file ([`SqliteStore`]);
-//! a chain of stores would put the same trait in front of PostgreSQL. The
-//! contract every implementation keeps:
+//! One store runs on one SQLite file ([`SqliteStore`]); a chain runs the
+//! same trait on PostgreSQL ([`PgStore`]), with several OMS processes in
+//! front of one database. The contract every implementation keeps:
 //!
 //! - **Durable commits**: when a write method returns `Ok`, the data
 //!   survives a power cut.
@@ -14,10 +14,16 @@
 //! - **Idempotent payment reports** by reference.
 //!
 //! Methods are synchronous (SQLite is); the HTTP layer calls them on
-//! tokio's blocking pool.
+//! tokio's blocking pool, where [`PgStore`] waits for its async client.
+//!
+//! Schemas are versioned SQL files under `migrations/<engine>/`, embedded
+//! in the binary and applied on start by refinery, the same tool for both
+//! engines. Never edit a file that shipped: add the next.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{PgStore, DEFAULT_POOL_SIZE};
 pub use sqlite::SqliteStore;
 
 use crate::auth::Writer;
@@ -52,6 +58,12 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+impl From<refinery::Error> for StoreError {
+    fn from(e: refinery::Error) -> StoreError {
+        StoreError(format!("migrating the database: {e}"))
+    }
+}
+
 /// A whole catalog, as written by the demo data or `gen-catalog`.
 #[derive(Debug, Clone)]
 pub struct CatalogData {
@@ -77,6 +89,59 @@ pub struct RawCatalogPage {
     pub tax_rates: Box<RawValue>,
     pub products: Vec<Box<RawValue>>,
     pub next_cursor: Option<String>,
+}
+
+/// A catalog as stored: each record's JSON body, and the version they make
+/// (the same on every engine for the same catalog).
+pub(crate) struct EncodedCatalog {
+    pub categories: Vec<String>,
+    pub tax_rates: Vec<String>,
+    /// (id, body), in the catalog's order.
+    pub products: Vec<(String, String)>,
+    pub version: String,
+}
+
+impl EncodedCatalog {
+    pub fn new(data: &CatalogData) -> Result<EncodedCatalog, StoreError> {
+        use sha2::{Digest, Sha256};
+        fn encode<T: Serialize>(hash: &mut Sha256, value: &T) -> Result<String, StoreError> {
+            let body = serde_json::to_string(value)?;
+            hash.update(body.as_bytes());
+            Ok(body)
+        }
+        let mut hash = Sha256::new();
+        let categories = data
+            .categories
+            .iter()
+            .map(|c| encode(&mut hash, c))
+            .collect::<Result<_, _>>()?;
+        let tax_rates = data
+            .tax_rates
+            .iter()
+            .map(|t| encode(&mut hash, t))
+            .collect::<Result<_, _>>()?;
+        let products = data
+            .products
+            .iter()
+            .map(|p| Ok((p.id.as_str().to_owned(), encode(&mut hash, p)?)))
+            .collect::<Result<_, StoreError>>()?;
+        hash.update(data.currency.code().as_bytes());
+        let hex: String = hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(EncodedCatalog {
+            categories,
+            tax_rates,
+            products,
+            version: format!("c-{hex}"),
+        })
+    }
+}
+
+/// Stored bodies as one JSON array, without decoding them.
+pub(crate) fn json_array(bodies: &[String]) -> Result<Box<RawValue>, StoreError> {
+    Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)
 }
 
 /// What an upsert did.
@@ -134,11 +199,83 @@ pub struct HistoryEntry {
     pub order: Order,
 }
 
+/// An order's row, as the idempotency rule reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredRow {
+    pub version: u32,
+    pub register: String,
+    pub body: String,
+}
+
+impl StoredRow {
+    pub fn as_version(&self) -> StoredVersion<'_> {
+        StoredVersion {
+            version: self.version,
+            register: &self.register,
+            body: &self.body,
+        }
+    }
+}
+
+/// The order an upsert leaves stored: the one sent when it was written or
+/// equal, the stored one otherwise.
+pub(crate) fn kept_order(
+    outcome: Upsert,
+    order: &Order,
+    stored: Option<&StoredRow>,
+) -> Result<Order, StoreError> {
+    match (outcome, stored) {
+        (Upsert::Created | Upsert::Replaced | Upsert::Unchanged, _) => Ok(order.clone()),
+        (_, Some(row)) => Ok(serde_json::from_str(&row.body)?),
+        (_, None) => Err(StoreError(format!(
+            "order {}: {outcome:?} without a stored order",
+            order.id
+        ))),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UpsertResult {
     pub outcome: Upsert,
     /// The order as stored after the upsert (the newer one when stale).
     pub stored: StoredOrder,
+}
+
+/// Where the next page of a day's orders starts: after this order, in the
+/// day's order (creation time, then id). Opaque to clients:
+/// `<created_at millis>_<order id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCursor {
+    pub created_at: Timestamp,
+    pub id: OrderId,
+}
+
+impl DayCursor {
+    pub fn after(order: &Order) -> DayCursor {
+        DayCursor {
+            created_at: order.created_at,
+            id: order.id,
+        }
+    }
+}
+
+impl std::fmt::Display for DayCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.created_at.as_millis(), self.id)
+    }
+}
+
+impl std::str::FromStr for DayCursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DayCursor, String> {
+        let bad = || format!("{s:?} is not a cursor this server gave");
+        let (at, id) = s.split_once('_').ok_or_else(bad)?;
+        Ok(DayCursor {
+            created_at: Timestamp::from_millis(at.parse().map_err(|_| bad())?),
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,11 +307,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every version stored of an order, oldest first; never rewritten.
     fn order_history(&self, id: &OrderId) -> Result<Vec<HistoryEntry>, StoreError>;
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError>;
-    /// A register's orders of one business day, oldest first.
+    /// The orders of these registers on one business day, oldest first
+    /// (by creation, then id), after `after`, at most `limit`.
     fn orders_of_day(
         &self,
-        register: &RegisterId,
+        registers: &[RegisterId],
         date: BusinessDate,
+        after: Option<&DayCursor>,
+        limit: usize,
     ) -> Result<Vec<StoredOrder>, StoreError>;
     fn record_payment(
         &self,

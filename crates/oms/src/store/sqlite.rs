@@ -10,58 +10,51 @@
 use super::*;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 use till_core::api::OrderLookup;
 
-/// Schema migrations, applied in order on start; `PRAGMA user_version` is
-/// the number applied. Never edit one that shipped: add the next.
-const MIGRATIONS: &[&str] = &[
-    r#"
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE categories (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
-    CREATE TABLE tax_rates (position INTEGER PRIMARY KEY, body TEXT NOT NULL);
-    CREATE TABLE products (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE orders (
-        id TEXT PRIMARY KEY,
-        register TEXT NOT NULL,
-        business_date TEXT NOT NULL,
-        number TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        received_at INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX orders_by_register_day ON orders (register, business_date, created_at);
-    CREATE TABLE payments (
-        reference TEXT PRIMARY KEY,
-        order_id TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX payments_by_order ON payments (order_id);
-"#,
-    r#"
-    -- Every version an order was stored at, with who wrote it: the audit
-    -- trail. Append-only: the triggers refuse any change or deletion.
-    CREATE TABLE order_history (
-        order_id TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        received_at INTEGER NOT NULL,
-        register TEXT NOT NULL,
-        token TEXT NOT NULL,
-        body TEXT NOT NULL,
-        PRIMARY KEY (order_id, version)
-    ) WITHOUT ROWID;
-    INSERT INTO order_history (order_id, version, received_at, register, token, body)
-        SELECT id, version, received_at, register, 'stored before the history was kept', body FROM orders;
-    CREATE TRIGGER order_history_no_update BEFORE UPDATE ON order_history
-        BEGIN SELECT RAISE(ABORT, 'the order history is append-only'); END;
-    CREATE TRIGGER order_history_no_delete BEFORE DELETE ON order_history
-        BEGIN SELECT RAISE(ABORT, 'the order history is append-only'); END;
-"#,
-];
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// Applies the migrations this till-oms has and the database lacks, all in
+/// one transaction. A database migrated before refinery kept its count in
+/// `PRAGMA user_version`: those are recorded as applied, not run again. The
+/// count stays in `user_version` too, for older till-oms to read.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let runner = embedded::migrations::runner().set_grouped(true);
+    let known = runner.get_migrations().len() as i64;
+    let counted: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let recorded = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let applied = match recorded {
+        true => runner
+            .get_last_applied_migration(conn)?
+            .map_or(0, |m| i64::from(m.version())),
+        false => counted,
+    };
+    if applied > known {
+        return Err(StoreError(format!(
+            "the database has schema version {applied}, newer than this till-oms ({known}); upgrade till-oms"
+        )));
+    }
+    if !recorded && counted > 0 {
+        let version = i32::try_from(counted).unwrap_or(i32::MAX);
+        embedded::migrations::runner()
+            .set_target(refinery::Target::FakeVersion(version))
+            .run(conn)?;
+    }
+    runner.run(conn)?;
+    conn.pragma_update(None, "user_version", known)?;
+    Ok(())
+}
 
 /// Read-only connections open at once beside the writer.
 pub const READERS: u32 = 4;
@@ -129,22 +122,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let applied: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
-            .try_into()
-            .unwrap_or(0);
-        if applied > MIGRATIONS.len() {
-            return Err(StoreError(format!(
-                "the database has schema version {applied}, newer than this till-oms ({}); upgrade till-oms",
-                MIGRATIONS.len()
-            )));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
+        migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             readers: None,
@@ -224,23 +202,6 @@ impl SqliteStore {
     }
 }
 
-/// An order's row, as the idempotency rule reads it.
-struct StoredRow {
-    version: u32,
-    register: String,
-    body: String,
-}
-
-impl StoredRow {
-    fn as_version(&self) -> StoredVersion<'_> {
-        StoredVersion {
-            version: self.version,
-            register: &self.register,
-            body: &self.body,
-        }
-    }
-}
-
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -255,12 +216,16 @@ fn catalog_meta_in(conn: &Connection) -> Result<Option<CatalogMeta>, StoreError>
     ) else {
         return Ok(None);
     };
-    let total: i64 = conn.query_row("SELECT count(*) FROM products", [], |r| r.get(0))?;
+    let total = match meta_get(conn, "products_total")?.and_then(|t| t.parse::<u64>().ok()) {
+        Some(total) => total,
+        // A catalog written before its size was kept.
+        None => conn.query_row("SELECT count(*) FROM products", [], |r| r.get::<_, i64>(0))? as u64,
+    };
     let currency = Currency::from_code(&currency).map_err(|e| StoreError(e.to_string()))?;
     Ok(Some(CatalogMeta {
         version,
         currency,
-        products_total: total as u64,
+        products_total: total,
     }))
 }
 
@@ -278,7 +243,7 @@ fn catalog_page_in(
         let bodies = stmt
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)
+        json_array(&bodies)
     };
     let categories = join("categories")?;
     let tax_rates = join("tax_rates")?;
@@ -322,43 +287,27 @@ impl Store for SqliteStore {
 
     fn replace_catalog(&self, data: &CatalogData) -> Result<CatalogMeta, StoreError> {
         let mut conn = self.conn();
+        let encoded = EncodedCatalog::new(data)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut hash = Sha256::new();
         tx.execute_batch("DELETE FROM categories; DELETE FROM tax_rates; DELETE FROM products;")?;
-        for (i, c) in data.categories.iter().enumerate() {
-            let body = serde_json::to_string(c)?;
-            hash.update(body.as_bytes());
-            tx.execute(
-                "INSERT INTO categories (position, body) VALUES (?1, ?2)",
-                params![i as i64, body],
-            )?;
-        }
-        for (i, t) in data.tax_rates.iter().enumerate() {
-            let body = serde_json::to_string(t)?;
-            hash.update(body.as_bytes());
-            tx.execute(
-                "INSERT INTO tax_rates (position, body) VALUES (?1, ?2)",
-                params![i as i64, body],
-            )?;
+        for (table, bodies) in [
+            ("categories", &encoded.categories),
+            ("tax_rates", &encoded.tax_rates),
+        ] {
+            let mut ins = tx.prepare(&format!(
+                "INSERT INTO {table} (position, body) VALUES (?1, ?2)"
+            ))?;
+            for (i, body) in bodies.iter().enumerate() {
+                ins.execute(params![i as i64, body])?;
+            }
         }
         {
             let mut ins = tx.prepare("INSERT INTO products (id, body) VALUES (?1, ?2)")?;
-            for p in &data.products {
-                let body = serde_json::to_string(p)?;
-                hash.update(body.as_bytes());
-                ins.execute(params![p.id.as_str(), body])?;
+            for (id, body) in &encoded.products {
+                ins.execute(params![id, body])?;
             }
         }
-        hash.update(data.currency.code().as_bytes());
-        let digest = hash.finalize();
-        let version = format!(
-            "c-{}",
-            digest
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let version = encoded.version;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('catalog_version', ?1)",
             [&version],
@@ -366,6 +315,10 @@ impl Store for SqliteStore {
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('currency', ?1)",
             [data.currency.code()],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('products_total', ?1)",
+            [encoded.products.len().to_string()],
         )?;
         tx.commit()?;
         Ok(CatalogMeta {
@@ -394,19 +347,10 @@ impl Store for SqliteStore {
                 order.version,
                 &body,
             );
-            let kept = match (outcome, stored) {
-                (Upsert::Created | Upsert::Replaced, _) => {
-                    Self::write_version(&tx, order, &body, writer, now)?;
-                    order.clone()
-                }
-                (Upsert::Unchanged, _) => order.clone(),
-                (_, Some(row)) => serde_json::from_str(&row.body)?,
-                (_, None) => {
-                    return Err(StoreError(format!(
-                        "order {id}: {outcome:?} without a stored order"
-                    )))
-                }
-            };
+            if matches!(outcome, Upsert::Created | Upsert::Replaced) {
+                Self::write_version(&tx, order, &body, writer, now)?;
+            }
+            let kept = kept_order(outcome, order, stored.as_ref())?;
             let payments = Self::payments_of(&tx, &id)?;
             results.push(UpsertResult {
                 outcome,
@@ -467,15 +411,35 @@ impl Store for SqliteStore {
 
     fn orders_of_day(
         &self,
-        register: &RegisterId,
+        registers: &[RegisterId],
         date: BusinessDate,
+        after: Option<&DayCursor>,
+        limit: usize,
     ) -> Result<Vec<StoredOrder>, StoreError> {
+        if registers.is_empty() {
+            return Ok(Vec::new());
+        }
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, body FROM orders WHERE register = ?1 AND business_date = ?2 ORDER BY created_at, id",
-            )?;
+            let marks = vec!["?"; registers.len()].join(", ");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT id, body FROM orders
+                 WHERE register IN ({marks}) AND business_date = ?
+                   AND (created_at > ? OR (created_at = ? AND id > ?))
+                 ORDER BY created_at, id LIMIT ?"
+            ))?;
+            let (at, id) = match after {
+                Some(c) => (c.created_at.as_millis(), c.id.to_string()),
+                None => (i64::MIN, String::new()),
+            };
+            let mut values: Vec<rusqlite::types::Value> = registers
+                .iter()
+                .map(|r| r.as_str().to_owned().into())
+                .collect();
+            values.push(date.to_string().into());
+            values.extend([at.into(), at.into(), id.into()]);
+            values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
             let rows = stmt
-                .query_map(params![register.as_str(), date.to_string()], |r| {
+                .query_map(rusqlite::params_from_iter(values), |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -533,8 +497,13 @@ mod tests {
 
     #[test]
     fn orders_stored_before_the_history_start_it() {
+        // A database of the first release: its one migration, counted in
+        // user_version, before refinery kept the migrations.
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(include_str!(
+            "../../migrations/sqlite/V1__catalog_orders_payments.sql"
+        ))
+        .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute(
             "INSERT INTO orders VALUES ('o1', 'R1', '2026-11-27', 'R1-20261127-0001', 3, 1, 2, '{}')",
@@ -554,6 +523,17 @@ mod tests {
             row,
             ("o1".into(), 3, "stored before the history was kept".into())
         );
+        // Both migrations are recorded for refinery, and counted as before.
+        let conn = store.conn();
+        let recorded: i64 = conn
+            .query_row("SELECT count(*) FROM refinery_schema_history", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let counted: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!((recorded, counted), (2, 2));
     }
 
     fn file_store() -> (SqliteStore, std::path::PathBuf) {
@@ -589,6 +569,20 @@ mod tests {
         assert!(read.unwrap(), "no catalog page");
         writer.execute_batch("ROLLBACK").unwrap();
         drop(writer);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_catalog_written_before_its_size_was_kept_is_counted() {
+        let (store, dir) = file_store();
+        let written = store.catalog_meta().unwrap().unwrap();
+        store
+            .conn()
+            .execute("DELETE FROM meta WHERE key = 'products_total'", [])
+            .unwrap();
+        let counted = store.catalog_meta().unwrap().unwrap();
+        assert_eq!(counted, written);
+        assert!(counted.products_total > 0);
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -7,7 +7,9 @@ use till_oms::{Application, Limits};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request() {
-    let app = Application::build(config(temp_dir("till-oms-data")))
+    let config = config(temp_dir("till-oms-data"));
+    crate::db::create(&config.database).await;
+    let app = Application::build(config)
         .await
         .unwrap()
         .with_limits(Limits {

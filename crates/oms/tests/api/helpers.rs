@@ -17,6 +17,8 @@ pub const REGISTER_TOKEN: &str = "r1-test-token-0001";
 pub const OTHER_REGISTER_TOKEN: &str = "r2-test-token-0002";
 pub const BRIDGE_TOKEN: &str = "bridge-test-token";
 pub const ADMIN_TOKEN: &str = "admin-test-token-0003";
+/// The chain the test servers know: store S01 has both test registers.
+pub const STORES: &str = "S01=R1+R2";
 pub const BRIDGE_ORIGIN: &str = "http://192.0.2.10:7878";
 /// The content of the fake build's precompressed wasm.
 pub const BROTLI_MARK: &[u8] = b"precompressed at build time";
@@ -24,6 +26,7 @@ pub const BROTLI_MARK: &[u8] = b"precompressed at build time";
 pub struct TestApp {
     pub address: String,
     pub data: PathBuf,
+    pub database: till_oms::Database,
     pub client: Client,
 }
 
@@ -73,6 +76,7 @@ pub fn config(data: PathBuf) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: Some(fake_dist()),
+        database: crate::db::database_for(&data),
         data,
         tokens: Tokens::new(
             Tokens::parse_register_pairs(&[
@@ -84,6 +88,7 @@ pub fn config(data: PathBuf) -> Config {
             Some(ADMIN_TOKEN.into()),
         )
         .unwrap(),
+        stores: till_oms::stores::Stores::parse(&[STORES.into()]).unwrap(),
         bridge_origin: Some(BRIDGE_ORIGIN.into()),
         currency: Currency::EUR,
         faults: true,
@@ -92,12 +97,15 @@ pub fn config(data: PathBuf) -> Config {
 
 pub async fn spawn_with(config: Config) -> TestApp {
     let data = config.data.clone();
+    let database = config.database.clone();
+    crate::db::create(&database).await;
     let app = Application::build(config).await.unwrap();
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run());
     TestApp {
         address,
         data,
+        database,
         client: Client::builder().no_gzip().build().unwrap(),
     }
 }
@@ -179,17 +187,19 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::OK);
     }
 
-    /// Opens the database read-only, to check what was (not) written.
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(
-            self.data.join(till_oms::DATABASE_FILE),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap()
+    /// The first row of a query on what the OMS stored (bypassing it),
+    /// each column as text.
+    pub fn row(&self, sql: &str) -> Vec<String> {
+        crate::db::first_row(&self.database, &self.data, sql).unwrap()
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+        self.row(sql)[0].parse().unwrap()
+    }
+
+    /// Runs SQL on the database directly; the engine's error if it refuses.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        crate::db::first_row(&self.database, &self.data, sql).map(drop)
     }
 }
 
@@ -232,6 +242,14 @@ pub fn order_of(register: &str, n: u128) -> Order {
         Timestamp::from_millis(1_795_766_400_000 + n as i64),
     )
     .unwrap()
+}
+
+/// The order's next version (a change of its updated time).
+pub fn next_version(o: &Order) -> Order {
+    let mut next = o.clone();
+    next.version += 1;
+    next.updated_at = Timestamp::from_millis(o.updated_at.as_millis() + 5);
+    next
 }
 
 pub fn report(order: &Order, n: u128) -> PaymentReport {

@@ -15,20 +15,9 @@ fn as_r2(order: &Order, version: u32) -> Order {
     o
 }
 
-/// The order's next version (a change of its updated time).
-fn next_version(o: &Order) -> Order {
-    let mut next = o.clone();
-    next.version += 1;
-    next.updated_at = Timestamp::from_millis(o.updated_at.as_millis() + 5);
-    next
-}
-
 fn stored(app: &TestApp) -> (String, u32, String) {
-    app.db()
-        .query_row("SELECT register, version, body FROM orders", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap()
+    let r = app.row("SELECT register, version, body FROM orders");
+    (r[0].clone(), r[1].parse().unwrap(), r[2].clone())
 }
 
 #[tokio::test]
@@ -146,13 +135,12 @@ async fn every_stored_version_is_kept_with_who_wrote_it() {
 async fn the_history_cannot_be_rewritten() {
     let app = spawn_app().await;
     assert_eq!(app.put_order(&order(4)).await.status(), 200);
-    let conn = rusqlite::Connection::open(app.data.join(till_oms::DATABASE_FILE)).unwrap();
     for sql in [
         "UPDATE order_history SET body = '{}'",
         "DELETE FROM order_history",
     ] {
-        let e = conn.execute(sql, []).unwrap_err();
-        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+        let e = app.execute(sql).unwrap_err();
+        assert!(e.contains("append-only"), "{sql}: {e}");
     }
     assert_eq!(app.count("SELECT count(*) FROM order_history"), 1);
 }

@@ -1,6 +1,8 @@
 //! The OMS over real sockets: one test binary; `helpers::spawn_app` starts
-//! the real server on port 0 with its own data folder.
+//! the real server on port 0 with its own data folder, on SQLite or, in the
+//! `pg` tier, on PostgreSQL (see `db`).
 
+mod db;
 mod helpers;
 
 mod auth;
@@ -11,4 +13,6 @@ mod faults;
 mod lanes;
 mod orders;
 mod payments;
+mod processes;
 mod serving;
+mod stores;

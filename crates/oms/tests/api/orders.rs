@@ -47,10 +47,7 @@ async fn the_same_version_with_another_body_is_a_conflict() {
     let mut other = o.clone();
     other.updated_at = Timestamp::from_millis(o.updated_at.as_millis() + 1);
     assert_error(app.put_order(&other).await, 409, "conflict").await;
-    let stored: String = app
-        .db()
-        .query_row("SELECT body FROM orders", [], |r| r.get(0))
-        .unwrap();
+    let stored = app.row("SELECT body FROM orders").remove(0);
     assert_eq!(
         stored,
         serde_json::to_string(&o).unwrap(),
@@ -312,4 +309,25 @@ async fn an_order_with_a_refund_due_is_stored_and_documented() {
         o.totals.total.minor()
     );
     assert_eq!(stored["order"]["status"]["state"], "paid");
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_till_oms_is_refused_untouched() {
+    let data = temp_dir("till-oms-newer");
+    let app = spawn_with(config(data.clone())).await;
+    assert_eq!(app.put_order(&order(41)).await.status(), 200);
+    // What a later release's migration would have recorded.
+    app.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+         VALUES (99, 'from_the_future', '2027-01-01T00:00:00Z', '0')",
+    )
+    .unwrap();
+    let c = config(data);
+    crate::db::create(&c.database).await;
+    let refused = till_oms::Application::build(c).await.err().unwrap();
+    assert!(
+        refused.contains("schema version 99, newer than this till-oms"),
+        "{refused}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM orders"), 1, "nothing lost");
 }
