@@ -126,7 +126,7 @@ fn oms() -> Result {
 
 fn chain() -> Result {
     step("Chain back office: SQLite next to PostgreSQL with one and two OMS processes (a few minutes)");
-    let cluster = pg::Cluster::start(pg::Durability::Full)?;
+    let cluster = pg::Cluster::start(pg::Durability::Full, false)?;
     proc::run(
         Command::new("cargo")
             .args(["run", "--release", "--locked", "-p", "till-oms"])

@@ -5,6 +5,9 @@
 //!
 //! PostgreSQL refuses to run as root, so as root the cluster runs as the
 //! `postgres` user that the system's package creates.
+//!
+//! With TLS, it also serves TLS with a certificate for 127.0.0.1 from a
+//! CA made for it (openssl), whose file the tests trust.
 
 use crate::proc::{self, output_of, step};
 use crate::tools;
@@ -21,6 +24,7 @@ pub struct Cluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    tls: bool,
 }
 
 /// How the cluster writes: the tests do not need a power cut survived.
@@ -67,8 +71,9 @@ fn free_port() -> Result<u16> {
 }
 
 impl Cluster {
-    /// Creates and starts a cluster; it is stopped and deleted on drop.
-    pub fn start(durability: Durability) -> Result<Cluster> {
+    /// Creates and starts a cluster, serving TLS too if `tls`; it is
+    /// stopped and deleted on drop.
+    pub fn start(durability: Durability, tls: bool) -> Result<Cluster> {
         let bin = server_bin()?;
         let as_postgres = output_of("id", &["-u"]).as_deref() == Some("0");
         let nanos = std::time::SystemTime::now()
@@ -81,11 +86,15 @@ impl Cluster {
             bin,
             port: free_port()?,
             as_postgres,
+            tls,
         };
+        if tls {
+            cluster.make_certificates()?;
+        }
         if as_postgres {
             proc::run(
                 Command::new("chown")
-                    .args(["postgres:postgres"])
+                    .args(["-R", "postgres:postgres"])
                     .arg(&cluster.dir),
             )?;
         }
@@ -130,6 +139,14 @@ impl Cluster {
             self.port,
             self.dir.display()
         );
+        if self.tls {
+            let at = |f: &str| self.dir.join(f).display().to_string();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                at("server.crt"),
+                at("server.key")
+            ));
+        }
         match durability {
             Durability::Off => {
                 options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
@@ -155,6 +172,62 @@ impl Cluster {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// A CA, and a certificate for 127.0.0.1 it signed (EC P-256, two days).
+    fn make_certificates(&self) -> Result {
+        let openssl = |args: &[&str]| {
+            proc::run(
+                Command::new("openssl")
+                    .args(args)
+                    .current_dir(&self.dir)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null()),
+            )
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=Till test CA"];
+        ca.extend(ec);
+        ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+        ca.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+        ca.extend(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        openssl(&ca)?;
+        let mut csr = vec!["req", "-subj", "/CN=127.0.0.1"];
+        csr.extend(ec);
+        csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+        openssl(&csr)?;
+        let ext =
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+        std::fs::write(self.dir.join("server.ext"), ext).map_err(|e| e.to_string())?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ])?;
+        set_private(&self.dir.join("server.key"))
+    }
+
+    /// The CA the server's certificate chains to, when it serves TLS.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.join("ca.pem"))
+    }
+
     /// The server's URL, without a database.
     pub fn server_url(&self) -> String {
         format!("postgres://{USER}@127.0.0.1:{}", self.port)
@@ -174,6 +247,19 @@ impl Cluster {
         )?;
         Ok(self.url(name))
     }
+}
+
+/// PostgreSQL refuses a key others may read.
+#[cfg(unix)]
+fn set_private(path: &std::path::Path) -> Result {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_private(_: &std::path::Path) -> Result {
+    Ok(())
 }
 
 impl Drop for Cluster {

@@ -83,7 +83,7 @@ pub fn run(args: &[String]) -> Result {
         (Secrets::development(), true)
     };
     let cluster = match args.postgres {
-        true => Some(pg::Cluster::start(pg::Durability::Full)?),
+        true => Some(pg::Cluster::start(pg::Durability::Full, false)?),
         false => None,
     };
     let database_url = match &cluster {

@@ -215,11 +215,15 @@ fn native() -> Outcome {
 /// tier runs on SQLite, with the engine as their parameter.
 fn postgres() -> Outcome {
     let run = || -> Result<(bool, String)> {
-        let cluster = pg::Cluster::start(pg::Durability::Off)?;
+        let cluster = pg::Cluster::start(pg::Durability::Off, true)?;
         let mut cmd = Command::new("cargo");
         cmd.args(["test", "--locked", "--no-fail-fast", "-p", "till-oms"])
             .args(["--test", "api"])
             .env("TILL_TEST_POSTGRES", cluster.server_url())
+            .env(
+                "TILL_TEST_POSTGRES_CA",
+                cluster.ca_file().unwrap_or_default(),
+            )
             .current_dir(root());
         proc::run_captured(&mut cmd)
     };

@@ -83,6 +83,9 @@ pub enum Database {
         url: String,
         /// Connections this process opens at most.
         pool_size: usize,
+        /// The CA (PEM) a TLS connection (`sslmode=require`) trusts;
+        /// without it, the system's roots.
+        ca: Option<PathBuf>,
     },
 }
 
@@ -111,8 +114,8 @@ pub async fn open_store(
                 .map_err(|e| format!("database {}: {e}", path.display()))?;
             Ok(Arc::new(store))
         }
-        Database::Postgres { url, pool_size } => {
-            let store = PgStore::connect(url, *pool_size)
+        Database::Postgres { url, pool_size, ca } => {
+            let store = PgStore::connect(url, *pool_size, ca.as_deref())
                 .await
                 .map_err(|e| format!("database: {e}"))?;
             Ok(Arc::new(store))

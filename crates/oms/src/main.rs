@@ -33,6 +33,10 @@ struct Args {
     /// folder. Prefer the environment variable when the URL has a password.
     #[arg(long, env = "TILL_DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
+    /// The CA certificate (PEM) that signed the database server's, for
+    /// `sslmode=require` in the URL; without it, the system's roots.
+    #[arg(long, env = "TILL_DATABASE_CA", global = true)]
+    database_ca: Option<PathBuf>,
     /// Connections to PostgreSQL this process opens at most.
     #[arg(long, env = "TILL_DATABASE_POOL", default_value_t = DEFAULT_POOL_SIZE, global = true)]
     database_pool: usize,
@@ -102,6 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
         Some(url) => Database::Postgres {
             url,
             pool_size: args.database_pool,
+            ca: args.database_ca,
         },
         None => Database::Sqlite,
     };

@@ -139,6 +139,17 @@ impl EncodedCatalog {
     }
 }
 
+impl EncodedCatalog {
+    /// What the store says of this catalog once it is written.
+    pub fn meta(&self, currency: Currency) -> CatalogMeta {
+        CatalogMeta {
+            version: self.version.clone(),
+            currency,
+            products_total: self.products.len() as u64,
+        }
+    }
+}
+
 /// Stored bodies as one JSON array, without decoding them.
 pub(crate) fn json_array(bodies: &[String]) -> Result<Box<RawValue>, StoreError> {
     Ok(RawValue::from_string(format!("[{}]", bodies.join(",")))?)

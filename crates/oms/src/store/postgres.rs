@@ -17,6 +17,11 @@
 //!   stored one is compared;
 //! - catalog replacements and migrations take an advisory lock.
 //!
+//! `sslmode=require` in the URL makes every connection TLS (rustls), with
+//! the server's certificate checked against the system's roots, or only
+//! against the CA file given (`--database-ca`). Without it the connection
+//! is plain TCP, for a database on loopback or a private network.
+//!
 //! Each batch is a handful of round trips whatever its size: the stored
 //! rows, the payments and the writes each go as one statement over arrays.
 
@@ -25,8 +30,10 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction,
 };
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 use till_core::api::OrderLookup;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
@@ -53,7 +60,17 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
         match e.as_db_error() {
             Some(db) => StoreError(format!("postgres: {} ({})", db.message(), db.code().code())),
-            None => StoreError(format!("postgres: {e}")),
+            None => {
+                // The client's own words, then why (a TLS handshake's
+                // certificate error, a refused connection).
+                let mut message = format!("postgres: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                StoreError(message)
+            }
         }
     }
 }
@@ -103,19 +120,27 @@ impl From<serde_json::Error> for Attempt {
 
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/database`), with at
-    /// most `pool_size` connections, and migrates the database. Call it on
-    /// the runtime the store will be used from.
-    pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+    /// most `pool_size` connections, and migrates the database. With
+    /// `sslmode=require`, over TLS checked against `ca` (a PEM file) or the
+    /// system's roots. Call it on the runtime the store will be used from.
+    pub async fn connect(
+        url: &str,
+        pool_size: usize,
+        ca: Option<&Path>,
+    ) -> Result<PgStore, StoreError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError(format!("the database URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match config.get_ssl_mode() {
+            SslMode::Require => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(ca)?);
+                Manager::from_config(config, tls, recycling)
+            }
+            _ => Manager::from_config(config, NoTls, recycling),
+        };
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -177,6 +202,38 @@ impl PgStore {
     async fn conn(&self) -> Result<Object, StoreError> {
         Ok(self.pool.get().await?)
     }
+}
+
+/// What a TLS connection to the database trusts: the CA in `ca` (PEM), or
+/// the system's roots.
+fn tls_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, StoreError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| StoreError(format!("the database CA {}: {e}", path.display())))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(StoreError(format!(
+                    "the database CA {}: no certificate in it",
+                    path.display()
+                )));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// A read-only transaction in which every query sees one snapshot.
@@ -694,11 +751,7 @@ impl Store for PgStore {
             let tx = conn.transaction().await?;
             replace_catalog_in(&tx, data, &encoded).await?;
             tx.commit().await?;
-            Ok(CatalogMeta {
-                version: encoded.version.clone(),
-                currency: data.currency,
-                products_total: data.products.len() as u64,
-            })
+            Ok(encoded.meta(data.currency))
         })
     }
 

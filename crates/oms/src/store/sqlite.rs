@@ -307,10 +307,9 @@ impl Store for SqliteStore {
                 ins.execute(params![id, body])?;
             }
         }
-        let version = encoded.version;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('catalog_version', ?1)",
-            [&version],
+            [&encoded.version],
         )?;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('currency', ?1)",
@@ -321,11 +320,7 @@ impl Store for SqliteStore {
             [encoded.products.len().to_string()],
         )?;
         tx.commit()?;
-        Ok(CatalogMeta {
-            version,
-            currency: data.currency,
-            products_total: data.products.len() as u64,
-        })
+        Ok(encoded.meta(data.currency))
     }
 
     fn upsert_orders(

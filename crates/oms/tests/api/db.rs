@@ -11,13 +11,24 @@ use till_oms::{Database, DATABASE_FILE};
 
 /// Set by the `pg` tier: the cluster to run the suite against.
 pub const POSTGRES_ENV: &str = "TILL_TEST_POSTGRES";
+/// Set by the `pg` tier too: the CA of the cluster's certificate. The OMS
+/// then connects with `sslmode=require`: the whole suite runs over TLS.
+pub const POSTGRES_CA_ENV: &str = "TILL_TEST_POSTGRES_CA";
+
+fn tls_query() -> String {
+    match std::env::var_os(POSTGRES_CA_ENV) {
+        Some(_) => "?sslmode=require".into(),
+        None => String::new(),
+    }
+}
 
 /// The engine under test, for the data folder `data`.
 pub fn database_for(data: &Path) -> Database {
     match std::env::var(POSTGRES_ENV) {
         Ok(cluster) if !cluster.is_empty() => Database::Postgres {
-            url: format!("{}/{}", cluster.trim_end_matches('/'), name_for(data)),
+            url: format!("{}/{}", cluster.trim_end_matches('/'), name_for(data)) + &tls_query(),
             pool_size: 8,
+            ca: std::env::var_os(POSTGRES_CA_ENV).map(Into::into),
         },
         _ => Database::Sqlite,
     }
@@ -44,6 +55,7 @@ pub async fn create(database: &Database) {
     let Database::Postgres { url, .. } = database else {
         return;
     };
+    let url = url.split('?').next().unwrap_or(url);
     let (cluster, name) = url.rsplit_once('/').expect("a database URL");
     let (client, conn) =
         tokio_postgres::connect(&format!("{cluster}/postgres"), tokio_postgres::NoTls)
@@ -68,7 +80,8 @@ pub fn first_row(database: &Database, data: &Path, sql: &str) -> Result<Vec<Stri
     match database {
         Database::Sqlite => sqlite_row(&data.join(DATABASE_FILE), sql),
         Database::Postgres { url, .. } => {
-            let (url, sql) = (url.clone(), sql.to_owned());
+            let url = url.split('?').next().unwrap_or(url).to_owned();
+            let sql = sql.to_owned();
             // Its own thread and runtime: callers are sync code inside a
             // test's runtime.
             std::thread::spawn(move || postgres_row(&url, &sql))

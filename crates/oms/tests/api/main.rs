@@ -16,3 +16,4 @@ mod payments;
 mod processes;
 mod serving;
 mod stores;
+mod tls;
