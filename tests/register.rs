@@ -32,6 +32,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
         products_total: products.len() as u64,
         store: "products".into(),
         paged: true,
+        text_pages: true,
     };
     let view = CatalogView::build(meta, products).unwrap();
     let document = web_sys::window().unwrap().document().unwrap();

@@ -70,6 +70,7 @@ fn meta_for(
         products_total: total as u64,
         store: store.into(),
         paged: true,
+        text_pages: true,
     }
 }
 
@@ -152,6 +153,58 @@ async fn a_catalog_stored_one_record_per_product_still_loads() {
     let mut back = db.products().await.unwrap();
     back.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(back, products);
+}
+
+/// A catalog stored as pages of objects (before pages held one JSON text)
+/// still loads.
+#[wasm_bindgen_test]
+async fn a_catalog_stored_as_pages_of_objects_still_loads() {
+    let db = fresh().await;
+    let c = fixtures::small();
+    let mut products: Vec<_> = c.products().cloned().collect();
+    products.sort_by(|a, b| a.id.cmp(&b.id));
+    let tx = db.write_strict(&[PRODUCTS]).unwrap();
+    for (n, chunk) in products.chunks(3).enumerate() {
+        let page = till::store::repo::ProductPage {
+            id: format!("page:{n:06}"),
+            products: std::borrow::Cow::Borrowed(chunk),
+        };
+        let store = tx.object_store(PRODUCTS).unwrap();
+        store
+            .put(&till::store::to_js(&page).unwrap(), None)
+            .unwrap();
+    }
+    tx.commit().unwrap().await.unwrap();
+    let mut old = serde_json::to_value(meta_for(&c, "c-old", products.len(), PRODUCTS)).unwrap();
+    old.as_object_mut().unwrap().remove("text_pages");
+    db.put_keyed(META, "catalog", &old).await.unwrap();
+    assert!(!db.catalog_meta().await.unwrap().unwrap().text_pages);
+    assert_eq!(db.products().await.unwrap(), products);
+}
+
+/// A stored page that lost its text is an error, never an empty catalog.
+#[wasm_bindgen_test]
+async fn a_catalog_page_without_its_text_is_an_error_not_an_empty_catalog() {
+    let db = fresh().await;
+    let c = fixtures::small();
+    let products: Vec<_> = c.products().cloned().collect();
+    db.stage_products(PRODUCTS, 0, &products).await.unwrap();
+    let broken = js_sys::Object::new();
+    js_sys::Reflect::set(&broken, &"id".into(), &"page:000001".into()).unwrap();
+    let tx = db.write_strict(&[PRODUCTS]).unwrap();
+    tx.object_store(PRODUCTS)
+        .unwrap()
+        .put(&broken.into(), None)
+        .unwrap();
+    tx.commit().unwrap().await.unwrap();
+    let meta = meta_for(&c, "c-1", products.len() + 1, PRODUCTS);
+    db.put_keyed(META, "catalog", &meta).await.unwrap();
+    let e = db.products().await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a catalog page without its products"),
+        "{e}"
+    );
 }
 
 /// A database at version 1 that already has what v2 creates: the upgrade

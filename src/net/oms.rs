@@ -263,6 +263,7 @@ impl Oms {
             products_total: done.products_total,
             store: staging.into(),
             paged: true,
+            text_pages: true,
         };
         db.activate_catalog(&meta).await?;
         Ok(CatalogSync::Downloaded(Box::new((meta, done.catalog))))

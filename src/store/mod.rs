@@ -241,10 +241,14 @@ impl Db {
     /// parse, rather than one per record: a 100,000-product catalog loads
     /// in a fraction of the time.
     pub async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StoreError> {
-        let tx = self.read(&[store])?;
-        let values = tx.object_store(store)?.get_all(None, None)?.await?;
-        let array: Array = values.into_iter().collect();
+        let array: Array = self.all_raw(store).await?.into_iter().collect();
         from_js(array.into())
+    }
+
+    /// Every record of a store as IndexedDB gives it, undecoded.
+    pub async fn all_raw(&self, store: &str) -> Result<Vec<JsValue>, StoreError> {
+        let tx = self.read(&[store])?;
+        Ok(tx.object_store(store)?.get_all(None, None)?.await?)
     }
 
     pub async fn count(&self, store: &str) -> Result<u32, StoreError> {

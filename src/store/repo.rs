@@ -46,16 +46,52 @@ pub struct CatalogMeta {
     /// as catalogs downloaded before pages did.
     #[serde(default)]
     pub paged: bool,
+    /// Whether each page holds its products as one JSON text ([`TextPage`])
+    /// rather than as objects ([`ProductPage`], as pages were first
+    /// stored): read back without building and re-encoding 100,000 objects.
+    #[serde(default)]
+    pub text_pages: bool,
 }
 
-/// One downloaded page of the catalog, stored as one record: a download
-/// writes a hundred records for 100,000 products, not 100,000.
-/// Written from the page as downloaded (borrowed), read back owned.
+/// One downloaded page of the catalog as pages were first stored (the
+/// products as objects); still read. A download writes a hundred records
+/// for 100,000 products, not 100,000.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductPage<'a> {
     /// `page:` and the page's number in the download, zero-padded.
     pub id: String,
     pub products: std::borrow::Cow<'a, [Product]>,
+}
+
+/// A stored page's fields, as [`Db::stage_products`] writes them: `id` (the
+/// store's key) and `json`, the page's products as one JSON text.
+const PAGE_ID: &str = "id";
+const PAGE_JSON: &str = "json";
+
+/// One downloaded page of the catalog as it is stored now: the products as
+/// one JSON text (IndexedDB clones one string, not thousands of objects).
+pub struct TextPage;
+
+impl TextPage {
+    fn record(page: u32, products: &[Product]) -> Result<JsValue, StoreError> {
+        let json =
+            serde_json::to_string(products).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let record = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), &v);
+        set(PAGE_ID, JsValue::from_str(&format!("page:{page:06}")))
+            .and_then(|_| set(PAGE_JSON, JsValue::from_str(&json)))
+            .map_err(|e| StoreError::Corrupt(format!("{e:?}")))?;
+        Ok(record.into())
+    }
+
+    /// The products of a stored page; a page without its text is corrupt.
+    fn products(record: &JsValue) -> Result<Vec<Product>, StoreError> {
+        let json = js_sys::Reflect::get(record, &JsValue::from_str(PAGE_JSON))
+            .ok()
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| StoreError::Corrupt("a catalog page without its products".into()))?;
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("a catalog page: {e}")))
+    }
 }
 
 fn first_product_store() -> String {
@@ -117,11 +153,7 @@ impl Db {
         page: u32,
         products: &[Product],
     ) -> Result<(), StoreError> {
-        let record = ProductPage {
-            id: format!("page:{page:06}"),
-            products: std::borrow::Cow::Borrowed(products),
-        };
-        let value = to_js(&record)?;
+        let value = TextPage::record(page, products)?;
         self.commit(self.write_relaxed(&[staging])?, |tx| async move {
             let r = async {
                 tx.object_store(staging)?.put(&value, None)?.await?;
@@ -175,6 +207,13 @@ impl Db {
         };
         if !meta.paged {
             return self.all(store).await;
+        }
+        if meta.text_pages {
+            let mut products = Vec::with_capacity(meta.products_total as usize);
+            for record in self.all_raw(store).await? {
+                products.extend(TextPage::products(&record)?);
+            }
+            return Ok(products);
         }
         let pages: Vec<ProductPage<'static>> = self.all(store).await?;
         Ok(pages

@@ -128,8 +128,9 @@ const latencies = await page.evaluate(async (words) => {
 // Baseline: a naive scan (lower-case substring over every name) per keystroke.
 const naive = await page.evaluate(async (words) => {
   const { records, paged } = await window.__tillStoredCatalog();
-  // Pages of products, or (a catalog stored before pages) products.
-  const products = paged ? records.flatMap((page) => page.products) : records;
+  // Pages (each its products as one JSON text, or as objects as pages
+  // were first stored), or (a catalog stored before pages) products.
+  const products = paged ? records.flatMap((page) => page.products ?? JSON.parse(page.json)) : records;
   const names = products.map((p) => p.name.toLowerCase());
   const out = [];
   for (const w of words)
