@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `settings` | `"settings"` | | OMS URL, register, tokens, bridge |
 //! | `meta` | a name | | catalog ETag and version, the current sale (its id and cart), the order sequence per day |
-//! | `products`, `products_b` | `id` | `sku`, `barcode` (multi-entry), `category` (unused since pages) | the catalog, one record per downloaded page (`page:000001`; one per product before pages): the meta names the store in use and says which; a download fills the other |
+//! | `products`, `products_b` | `id` | `sku`, `barcode` (multi-entry), `category` (unused since pages) | the catalog, one record per downloaded page (`page:000001`, its products as one JSON text; as objects in older catalogs, one record per product before pages): the meta names the store in use and its layout; a download fills the other |
 //! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
 //! | `outbox` | `[order_id, version]` | `state_due` (`[state, next_attempt_at]`) | what the OMS has not stored yet |
 //! | `payments` | `reference` | `order`, `state` | card payment attempts |
