@@ -44,10 +44,8 @@ async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
+    crate::with_store(store, f)
         .await
-        .map_err(AppError::internal)?
         .map_err(AppError::internal)
 }
 

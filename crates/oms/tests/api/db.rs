@@ -50,13 +50,20 @@ fn name_for(data: &Path) -> String {
     name.chars().take(63).collect()
 }
 
+/// A database URL without its `?sslmode=…`: the test's own connections
+/// are plain.
+fn without_options(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
 /// Creates the PostgreSQL database of `database` if it does not exist.
 pub async fn create(database: &Database) {
     let Database::Postgres { url, .. } = database else {
         return;
     };
-    let url = url.split('?').next().unwrap_or(url);
-    let (cluster, name) = url.rsplit_once('/').expect("a database URL");
+    let (cluster, name) = without_options(url)
+        .rsplit_once('/')
+        .expect("a database URL");
     let (client, conn) =
         tokio_postgres::connect(&format!("{cluster}/postgres"), tokio_postgres::NoTls)
             .await
@@ -80,7 +87,7 @@ pub fn first_row(database: &Database, data: &Path, sql: &str) -> Result<Vec<Stri
     match database {
         Database::Sqlite => sqlite_row(&data.join(DATABASE_FILE), sql),
         Database::Postgres { url, .. } => {
-            let url = url.split('?').next().unwrap_or(url).to_owned();
+            let url = without_options(url).to_owned();
             let sql = sql.to_owned();
             // Its own thread and runtime: callers are sync code inside a
             // test's runtime.
