@@ -4,7 +4,8 @@
 //!
 //! - **OMS** (`/api/v1`, `Authorization: Bearer <register token>`): the
 //!   catalog, idempotent order upserts (one and in batches), order look-ups,
-//!   and the payments the bridge reports.
+//!   the payments the bridge reports, and idempotent refund upserts
+//!   (`PUT /refunds/{id}`, the same version rule as orders).
 //! - **Bridge** (`/v1`, `X-Pairing-Token`): start a card payment by
 //!   reference, ask its status, cancel it.
 //!
@@ -22,6 +23,7 @@ use crate::catalog::{Category, Product, TaxRate};
 use crate::money::{Currency, Money};
 use crate::order::{CardDetails, Order, OrderId};
 use crate::payment::{BridgeStatus, PaymentRef};
+use crate::refund::Refund;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +122,9 @@ pub struct StoredOrder {
     pub order: Order,
     #[serde(default)]
     pub payments: Vec<PaymentReport>,
+    /// The order's refunds, oldest first (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
 }
 
 /// `GET /api/v1/orders/{id}` for an id the OMS has payments for but no order
@@ -130,6 +135,9 @@ pub struct OrderLookup {
     pub order: Option<Order>,
     #[serde(default)]
     pub payments: Vec<PaymentReport>,
+    /// The order's refunds, oldest first (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
 }
 
 /// `GET /api/v1/orders?register=&date=` (a register's day, whole) or

@@ -40,6 +40,7 @@ pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod payment;
+pub mod refund;
 pub mod register;
 pub mod report;
 pub mod search;

@@ -15,6 +15,7 @@ use till_core::money::{Currency, Money};
 use till_core::order::*;
 use till_core::outbox::{Outbox, Outcome};
 use till_core::payment::*;
+use till_core::refund::*;
 use till_core::time::Timestamp;
 
 const T0: Timestamp = Timestamp::from_millis(1_795_766_400_000); // 2026-11-27T06:00:00Z
@@ -152,6 +153,7 @@ fn oms_stored_order_and_lookup() {
         &StoredOrder {
             order: order(),
             payments: vec![report()],
+            refunds: vec![],
         },
     );
     golden(
@@ -159,6 +161,59 @@ fn oms_stored_order_and_lookup() {
         &OrderLookup {
             order: None,
             payments: vec![report()],
+            refunds: vec![],
+        },
+    );
+}
+
+/// A refund of one coffee and the mug of the split-tender order: cash
+/// first (up to the 10.00 paid in cash), the rest back to its card.
+fn refund() -> Refund {
+    let order = order();
+    let returns = [
+        Returned {
+            line: 0,
+            quantity: 1,
+        },
+        Returned {
+            line: 2,
+            quantity: 1,
+        },
+    ];
+    let (_, totals) = price_return(&order, &[], &returns).unwrap();
+    let left = refundable(&order, &[]).unwrap();
+    let tenders = suggest_tenders(&left, totals.total)
+        .into_iter()
+        .map(|(key, amount)| match key {
+            TenderKey::Cash => RefundTender::Cash { amount },
+            TenderKey::Card(original) => RefundTender::Card {
+                amount,
+                reference: "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5".parse().unwrap(),
+                original,
+                state: CardRefundState::Pending,
+            },
+        })
+        .collect();
+    let new = NewRefund {
+        id: "0191d5a8-9000-7000-8000-000000000007".parse().unwrap(),
+        number: "R1-20261128-0007".parse().unwrap(),
+        reason: Some(RefundReason::Damaged),
+        now: Timestamp::from_millis(T0.as_millis() + 86_400_000),
+    };
+    Refund::create(new, &order, &[], &returns, tenders).unwrap()
+}
+
+#[test]
+fn oms_refund_and_an_order_with_its_refunds() {
+    let r = refund();
+    assert_eq!(r.tenders.len(), 2, "a split refund: {r:?}");
+    golden("refund_split_tender", &r);
+    golden(
+        "stored_order_with_refund",
+        &StoredOrder {
+            order: order(),
+            payments: vec![report()],
+            refunds: vec![r],
         },
     );
 }

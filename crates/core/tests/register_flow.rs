@@ -498,6 +498,7 @@ fn a_closed_order_is_reconciled_when_the_back_office_returns() {
         result: Ok(Some(Box::new(OrderLookup {
             order: None,
             payments: vec![report],
+            refunds: vec![],
         }))),
     }));
     assert_eq!(t.order(id).status, OrderStatus::Paid);

@@ -8,7 +8,8 @@ use crate::error::{AppError, AppJson};
 use crate::faults;
 use crate::schema::Schemas;
 use crate::store::{
-    DayCursor, HistoryEntry, PaymentWrite, Store, StoreError, Upsert, UpsertResult,
+    DayCursor, HistoryEntry, PaymentWrite, RefundOutcome, RefundResult, Store, StoreError, Upsert,
+    UpsertResult,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -26,6 +27,7 @@ use till_core::api::{
 };
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
+use till_core::refund::{Refund, RefundError, RefundId};
 use till_core::time::Timestamp;
 
 /// The largest catalog page a client may ask for.
@@ -497,6 +499,124 @@ pub async fn post_payment(
             report.reference
         ))),
     }
+}
+
+/// Parses one refund, naming the field at fault: the document's schema,
+/// then the shape of its numbers (the rest is checked against its order).
+fn parse_refund(schemas: &Schemas, text: &str) -> Result<Refund, AppError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    schemas.check_refund(&value)?;
+    serde_path_to_error::deserialize(&value).map_err(|e| {
+        let field = e.path().to_string();
+        AppError::invalid("invalid_refund", format!("{field}: {}", e.inner())).with_field(field)
+    })
+}
+
+/// How a refund its order does not allow is answered.
+fn refund_refusal(e: RefundError) -> AppError {
+    let with_field = |err: AppError| match e.field() {
+        Some(f) => err.with_field(f),
+        None => err,
+    };
+    match &e {
+        RefundError::NotPaid(_) | RefundError::Voided | RefundError::PaymentInDoubt => {
+            AppError::new(StatusCode::CONFLICT, "order_not_refundable", e.to_string())
+        }
+        RefundError::TooMany { .. }
+        | RefundError::TenderTooHigh { .. }
+        | RefundError::TendersDoNotAddUp { .. }
+        | RefundError::TooManyRefunds => with_field(AppError::new(
+            StatusCode::CONFLICT,
+            "refund_exceeds_order",
+            e.to_string(),
+        )),
+        _ => with_field(AppError::invalid("invalid_refund", e.to_string())),
+    }
+}
+
+fn refund_answer(result: RefundResult, refund: &Refund) -> Result<Refund, AppError> {
+    let stored = result.stored;
+    match result.outcome {
+        RefundOutcome::OrderUnknown => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "order_not_synced",
+            format!(
+                "order {} has not reached the back office yet; send the refund again after it",
+                refund.order_number
+            ),
+        )),
+        RefundOutcome::Refused(e) => Err(refund_refusal(e)),
+        RefundOutcome::Upsert(Upsert::Conflict) => Err(AppError::conflict(format!(
+            "refund {} version {} is already stored with different content; send a new version",
+            refund.id, refund.version
+        ))),
+        RefundOutcome::Upsert(Upsert::OtherRegister) => Err(AppError::forbidden(format!(
+            "refund {} belongs to another register; nothing was changed",
+            refund.id
+        ))),
+        RefundOutcome::Upsert(_) => stored.ok_or_else(|| AppError::internal("no stored refund")),
+    }
+}
+
+/// The order a refund gives money back for must be the caller's register's,
+/// or a register's of the same store.
+fn check_refund_order(
+    state: &AppState,
+    writer: &RegisterId,
+    order: Option<&Order>,
+) -> Result<(), AppError> {
+    let Some(order) = order else { return Ok(()) };
+    let owner = order.register();
+    let same_store = state
+        .stores
+        .store_of(owner)
+        .is_some_and(|s| state.stores.store_of(writer) == Some(s));
+    if owner == writer || same_store {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "order {} is register {owner}'s, of another store; register {writer} cannot refund it",
+            order.number
+        )))
+    }
+}
+
+pub async fn put_refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Refund>, AppError> {
+    let writer = caller.writer()?;
+    let id: RefundId = id.parse().map_err(|e: RefundError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
+    let refund = parse_refund(&state.schemas, text)?;
+    if refund.id != id {
+        return Err(AppError::invalid(
+            "invalid_refund",
+            format!("the body is refund {}, the path says {id}", refund.id),
+        )
+        .with_field("id"));
+    }
+    if refund.number.register() != &writer.register {
+        return Err(AppError::forbidden(format!(
+            "this token belongs to register {}; refund {} is register {}'s",
+            writer.register,
+            refund.number,
+            refund.number.register()
+        )));
+    }
+    let order_id = refund.order_id;
+    let found = blocking(&state.store, move |s| s.order(&order_id)).await?;
+    check_refund_order(&state, &writer.register, found.order.as_ref())?;
+    let now = now();
+    let sent = refund.clone();
+    let result = blocking(&state.store, move |s| s.upsert_refund(&sent, now)).await?;
+    Ok(Json(refund_answer(result, &refund)?))
 }
 
 pub async fn api_not_found() -> AppError {

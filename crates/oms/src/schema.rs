@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 pub struct Schemas {
     order: Validator,
     payment: Validator,
+    refund: Validator,
 }
 
 impl Schemas {
@@ -31,6 +32,7 @@ impl Schemas {
         Ok(Schemas {
             order: compile("Order")?,
             payment: compile("PaymentReport")?,
+            refund: compile("Refund")?,
         })
     }
 
@@ -40,6 +42,10 @@ impl Schemas {
 
     pub fn check_payment(&self, value: &Value) -> Result<(), AppError> {
         check(&self.payment, value, "invalid_payment")
+    }
+
+    pub fn check_refund(&self, value: &Value) -> Result<(), AppError> {
+        check(&self.refund, value, "invalid_refund")
     }
 }
 

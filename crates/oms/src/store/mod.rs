@@ -12,6 +12,9 @@
 //!   and body stores nothing new; a higher version replaces; a lower one
 //!   changes nothing; the same version with another body is a conflict.
 //! - **Idempotent payment reports** by reference.
+//! - **Refunds** by the same rule as orders ([`decide_refund`]), checked
+//!   against their order and the order's other refunds in the same
+//!   transaction: never beyond what was paid, whichever process takes them.
 //!
 //! Methods are synchronous (SQLite is); the HTTP layer calls them on
 //! tokio's blocking pool, where [`PgStore`] waits for its async client.
@@ -33,6 +36,7 @@ use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::catalog::{Category, Product, TaxRate};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
+use till_core::refund::{Refund, RefundError};
 use till_core::time::Timestamp;
 
 #[derive(Debug)]
@@ -297,6 +301,68 @@ pub enum PaymentWrite {
     Conflict(PaymentReport),
 }
 
+/// What `PUT /refunds/{id}` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The order's rule, as for orders: created, replaced, unchanged, stale,
+    /// conflict, or another register's refund.
+    Upsert(Upsert),
+    /// The back office has no such order (yet): nothing stored.
+    OrderUnknown,
+    /// The refund goes beyond what its order allows: nothing stored.
+    Refused(RefundError),
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundResult {
+    pub outcome: RefundOutcome,
+    /// The refund as stored after the call (the newer one when stale).
+    pub stored: Option<Refund>,
+}
+
+/// The rule of `PUT /refunds/{id}`, given the stored row of this refund,
+/// its order and the order's refunds: the order's idempotency rule, and a
+/// refund to be written must fit what its order still allows.
+pub(crate) fn decide_refund(
+    refund: &Refund,
+    body: &str,
+    stored: Option<&StoredRow>,
+    order: Option<&Order>,
+    others: &[Refund],
+) -> Result<RefundResult, StoreError> {
+    let kept = |outcome| -> Result<RefundResult, StoreError> {
+        let stored = match stored {
+            Some(row) => Some(serde_json::from_str(&row.body)?),
+            None => None,
+        };
+        Ok(RefundResult { outcome, stored })
+    };
+    let Some(order) = order else {
+        return kept(RefundOutcome::OrderUnknown);
+    };
+    let register = refund.number.register().as_str();
+    let outcome = decide(
+        stored.map(StoredRow::as_version),
+        register,
+        refund.version,
+        body,
+    );
+    match outcome {
+        Upsert::Created | Upsert::Replaced => match refund.validate_against(order, others) {
+            Ok(()) => Ok(RefundResult {
+                outcome: RefundOutcome::Upsert(outcome),
+                stored: Some(refund.clone()),
+            }),
+            Err(e) => kept(RefundOutcome::Refused(e)),
+        },
+        Upsert::Unchanged => Ok(RefundResult {
+            outcome: RefundOutcome::Upsert(outcome),
+            stored: Some(refund.clone()),
+        }),
+        other => kept(RefundOutcome::Upsert(other)),
+    }
+}
+
 pub trait Store: Send + Sync + 'static {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
     /// Products with ids after `cursor`, in id order, at most `limit`.
@@ -332,6 +398,10 @@ pub trait Store: Send + Sync + 'static {
         report: &PaymentReport,
         now: Timestamp,
     ) -> Result<PaymentWrite, StoreError>;
+    /// Stores a refund by [`decide_refund`], in one transaction that also
+    /// reads its order and the order's refunds (and, on PostgreSQL, locks
+    /// the order, so refunds of one order are decided one at a time).
+    fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError>;
 }
 
 #[cfg(test)]

@@ -364,6 +364,90 @@ async fn replace_catalog_in(
     Ok(())
 }
 
+/// Every refund of these orders, by order, oldest first.
+async fn refunds_of(
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Refund>>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT order_id, body FROM refunds WHERE order_id = ANY($1)
+             ORDER BY created_at, id",
+            &[&ids],
+        )
+        .await?;
+    let mut out: HashMap<String, Vec<Refund>> = HashMap::new();
+    for row in rows {
+        let refund = serde_json::from_str(row.get(1))?;
+        out.entry(row.get(0)).or_default().push(refund);
+    }
+    Ok(out)
+}
+
+/// Stores a refund: its order's row is locked first, so refunds of one
+/// order are decided one at a time across processes.
+async fn refund_attempt(
+    tx: &Transaction<'_>,
+    refund: &Refund,
+    now: Timestamp,
+) -> Result<RefundResult, Attempt> {
+    let body = serde_json::to_string(refund)?;
+    let order_id = refund.order_id.to_string();
+    let order: Option<Order> = match tx
+        .query_opt(
+            "SELECT body FROM orders WHERE id = $1 FOR UPDATE",
+            &[&order_id],
+        )
+        .await?
+    {
+        Some(row) => Some(serde_json::from_str(row.get(0))?),
+        None => None,
+    };
+    let id = refund.id.to_string();
+    let stored = match tx
+        .query_opt(
+            "SELECT version, register, body FROM refunds WHERE id = $1",
+            &[&id],
+        )
+        .await?
+    {
+        Some(row) => Some(StoredRow {
+            version: stored_version(row.get(0))?,
+            register: row.get(1),
+            body: row.get(2),
+        }),
+        None => None,
+    };
+    let others = refunds_of(tx, std::slice::from_ref(&order_id))
+        .await?
+        .remove(&order_id)
+        .unwrap_or_default();
+    let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
+    if matches!(
+        result.outcome,
+        RefundOutcome::Upsert(Upsert::Created | Upsert::Replaced)
+    ) {
+        tx.execute(
+            "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                 received_at = excluded.received_at, body = excluded.body",
+            &[
+                &id,
+                &order_id,
+                &refund.number.register().as_str(),
+                &refund.number.date().to_string(),
+                &i64::from(refund.version),
+                &millis(refund.created_at),
+                &millis(now),
+                &body,
+            ],
+        )
+        .await?;
+    }
+    Ok(result)
+}
+
 /// Every payment of these orders, by order, oldest first.
 async fn payments_of(
     tx: &Transaction<'_>,
@@ -567,6 +651,7 @@ async fn upsert_attempt(
     }
     write_batch(tx, &writes, writer, now).await?;
     let mut payments = payments_of(tx, &ids).await?;
+    let mut refunds = refunds_of(tx, &ids).await?;
     Ok(decided
         .into_iter()
         .zip(&ids)
@@ -575,22 +660,25 @@ async fn upsert_attempt(
             stored: StoredOrder {
                 order,
                 payments: payments.get_mut(id).map(std::mem::take).unwrap_or_default(),
+                refunds: refunds.get_mut(id).map(std::mem::take).unwrap_or_default(),
             },
         })
         .collect())
 }
 
 impl PgStore {
-    async fn upsert_async(
+    /// Runs `attempt` in a transaction until it commits without racing
+    /// another writer (a deadlock, a serialisation failure, a row another
+    /// process inserted first), at most [`ATTEMPTS`] times.
+    async fn retrying<T>(
         &self,
-        orders: &[Order],
-        writer: &Writer,
-        now: Timestamp,
-    ) -> Result<Vec<UpsertResult>, StoreError> {
+        what: &str,
+        attempt: impl AsyncFn(&Transaction<'_>) -> Result<T, Attempt>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn().await?;
-        for attempt in 1..=ATTEMPTS {
+        for n in 1..=ATTEMPTS {
             let tx = conn.transaction().await?;
-            match upsert_attempt(&tx, orders, writer, now).await {
+            match attempt(&tx).await {
                 Ok(results) => match tx.commit().await {
                     Ok(()) => return Ok(results),
                     Err(e) => match Attempt::from(e) {
@@ -601,11 +689,11 @@ impl PgStore {
                 Err(Attempt::Race) => tx.rollback().await?,
                 Err(Attempt::Failed(e)) => return Err(e),
             }
-            tracing::debug!("an order batch raced another writer; attempt {attempt} again");
-            tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
+            tracing::debug!("{what} raced another writer; attempt {n} again");
+            tokio::time::sleep(Duration::from_millis(u64::from(n) * 5)).await;
         }
         Err(StoreError(format!(
-            "an order batch lost {ATTEMPTS} races with other writers in a row; try again"
+            "{what} lost {ATTEMPTS} races with other writers in a row; try again"
         )))
     }
 
@@ -656,10 +744,13 @@ impl PgStore {
             Some(row) => Some(serde_json::from_str(row.get(0))?),
             None => None,
         };
-        let mut payments = payments_of(&tx, std::slice::from_ref(&id)).await?;
+        let ids = std::slice::from_ref(&id);
+        let mut payments = payments_of(&tx, ids).await?;
+        let mut refunds = refunds_of(&tx, ids).await?;
         Ok(OrderLookup {
             order,
             payments: payments.remove(&id).unwrap_or_default(),
+            refunds: refunds.remove(&id).unwrap_or_default(),
         })
     }
 
@@ -688,11 +779,14 @@ impl PgStore {
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let mut payments = payments_of(&tx, &ids).await?;
+        let mut refunds = refunds_of(&tx, &ids).await?;
         rows.iter()
             .map(|r| {
+                let id = r.get::<_, &str>(0);
                 Ok(StoredOrder {
                     order: serde_json::from_str(r.get(1))?,
-                    payments: payments.remove(r.get::<_, &str>(0)).unwrap_or_default(),
+                    payments: payments.remove(id).unwrap_or_default(),
+                    refunds: refunds.remove(id).unwrap_or_default(),
                 })
             })
             .collect()
@@ -761,7 +855,9 @@ impl Store for PgStore {
         writer: &Writer,
         now: Timestamp,
     ) -> Result<Vec<UpsertResult>, StoreError> {
-        self.wait(self.upsert_async(orders, writer, now))
+        self.wait(self.retrying("an order batch", async |tx| {
+            upsert_attempt(tx, orders, writer, now).await
+        }))
     }
 
     fn order_history(&self, id: &OrderId) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -788,5 +884,9 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<PaymentWrite, StoreError> {
         self.wait(self.record_payment_async(report, now))
+    }
+
+    fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError> {
+        self.wait(self.retrying("a refund", async |tx| refund_attempt(tx, refund, now).await))
     }
 }

@@ -14,6 +14,7 @@ mod lanes;
 mod orders;
 mod payments;
 mod processes;
+mod refunds;
 mod serving;
 mod stores;
 mod tls;

@@ -1,0 +1,988 @@
+//! Refunds: money going back to a customer for goods returned, as a record
+//! of its own linked to the paid order.
+//!
+//! A refund has its own id (UUID v7, made by the caller), a number in the
+//! register's sequence (the same `<register>-<yyyymmdd>-<seq>` counter as
+//! sales, so a refund receipt and a sale receipt never share a number), the
+//! lines and quantities returned, the tenders the money goes back to, and a
+//! status. The order itself is never rewritten: whether it is partly or
+//! wholly refunded is read from its refunds ([`refunded_state`]).
+//!
+//! # How much goes back: cumulative differences
+//!
+//! The amount of a refund is what the returned quantities were worth **in
+//! total so far**, minus what they were worth before this refund:
+//!
+//! - a line's worth for `q` of its `Q` units is `net × q / Q`, rounded once,
+//!   half away from zero (the sale's rounding rule); at `q = Q` it is the
+//!   line's net exactly;
+//! - tax is computed **once per rate** on the cumulative returned base, with
+//!   the sale's formula, and a refund carries the difference.
+//!
+//! So the refunds of an order add up, to the cent, to what was returned:
+//! after every unit has come back, the refunded lines, taxes and total equal
+//! the sale's, however the return was split into refunds. Both worth
+//! functions never decrease, so no refund's amount is ever negative.
+//!
+//! # Rules (tested by property)
+//!
+//! - only a paid order is refunded; an order whose payment is in doubt, an
+//!   open order and a voided one are refused, saying why;
+//! - no line is returned beyond what was sold, counting earlier refunds;
+//! - the money goes back to the order's own tenders: cash up to the cash
+//!   paid, each card up to what that card paid, less earlier refunds to it;
+//!   the tenders add up to the refund's total exactly;
+//! - a refund whose card result is not known yet ([`RefundStatus::InDoubt`])
+//!   counts as given back: the caps stay safe whatever the terminal did. Only
+//!   a refund the terminal authoritatively failed counts as nothing.
+
+use crate::cart::TaxLine;
+use crate::catalog::{ProductId, TaxMode};
+use crate::money::{div_round_half_away, Currency, Money, MoneyError};
+use crate::order::{Order, OrderId, OrderNumber, OrderStatus, Tender};
+use crate::payment::PaymentRef;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+use uuid::Uuid;
+
+/// Most refunds of one order: a customer returning items one by one over
+/// weeks is real; more than this means something is wrong, and the order
+/// stays readable.
+pub const REFUNDS_PER_ORDER_MAX: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RefundError {
+    #[error("this order is {0}: only a paid order can be refunded")]
+    NotPaid(&'static str),
+    #[error(
+        "this order's card payment is in doubt: it can be refunded once \
+         reconciliation has settled it"
+    )]
+    PaymentInDoubt,
+    #[error("a voided order has nothing to refund")]
+    Voided,
+    #[error("choose at least one item to return")]
+    NothingReturned,
+    #[error("the order has no line {0}")]
+    UnknownLine(usize),
+    #[error("{name}: only {left} more can be returned")]
+    TooMany { name: String, left: u32 },
+    #[error("at most {left} can go back to {to}")]
+    TenderTooHigh { to: String, left: Money },
+    #[error("the money going back ({given}) must equal the refund ({total})")]
+    TendersDoNotAddUp { given: Money, total: Money },
+    #[error("card payment {0} is not one of this order's tenders")]
+    UnknownCardPayment(PaymentRef),
+    #[error("this refund is for another order")]
+    OtherOrder,
+    #[error("an order can have at most {REFUNDS_PER_ORDER_MAX} refunds")]
+    TooManyRefunds,
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("not a refund id (a UUID version 7): {0}")]
+    BadId(String),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+impl RefundError {
+    fn invalid(field: impl Into<String>, message: impl fmt::Display) -> RefundError {
+        RefundError::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The field of a received refund at fault, for API errors.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            RefundError::Invalid { field, .. } => Some(field),
+            RefundError::UnknownLine(_) | RefundError::TooMany { .. } => Some("lines"),
+            RefundError::TenderTooHigh { .. }
+            | RefundError::TendersDoNotAddUp { .. }
+            | RefundError::UnknownCardPayment(_) => Some("tenders"),
+            RefundError::OtherOrder => Some("order_id"),
+            RefundError::BadId(_) => Some("id"),
+            _ => None,
+        }
+    }
+}
+
+/// A refund's id: a UUID version 7, created by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RefundId(Uuid);
+
+impl RefundId {
+    pub fn from_uuid(u: Uuid) -> Result<RefundId, RefundError> {
+        if u.get_version_num() == 7 {
+            Ok(RefundId(u))
+        } else {
+            Err(RefundError::BadId(u.to_string()))
+        }
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl FromStr for RefundId {
+    type Err = RefundError;
+    fn from_str(s: &str) -> Result<RefundId, RefundError> {
+        let u = Uuid::parse_str(s).map_err(|_| RefundError::BadId(s.to_owned()))?;
+        RefundId::from_uuid(u)
+    }
+}
+
+impl TryFrom<String> for RefundId {
+    type Error = RefundError;
+    fn try_from(s: String) -> Result<RefundId, RefundError> {
+        s.parse()
+    }
+}
+
+impl From<RefundId> for String {
+    fn from(id: RefundId) -> String {
+        id.0.hyphenated().to_string()
+    }
+}
+
+impl fmt::Display for RefundId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+/// Why the goods came back, as the cashier picked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundReason {
+    Damaged,
+    WrongItem,
+    ChangedMind,
+    Other,
+}
+
+impl RefundReason {
+    pub const ALL: [RefundReason; 4] = [
+        RefundReason::Damaged,
+        RefundReason::WrongItem,
+        RefundReason::ChangedMind,
+        RefundReason::Other,
+    ];
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            RefundReason::Damaged => "Damaged",
+            RefundReason::WrongItem => "Wrong item",
+            RefundReason::ChangedMind => "Changed mind",
+            RefundReason::Other => "Other",
+        }
+    }
+}
+
+/// What the cashier chose to take back: `quantity` units of the order's
+/// line number `line` (0-based, in the order's line order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Returned {
+    pub line: usize,
+    pub quantity: u32,
+}
+
+/// One returned line of a refund, with what it gives back (tax included
+/// for inclusive rates, before exclusive tax: like the sale's line net).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// The line's index in the original order.
+    pub line: usize,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub amount: Money,
+}
+
+/// The amounts of a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundTotals {
+    /// Σ line amounts.
+    pub lines: Money,
+    /// The tax given back, per rate of the sale (base and tax are this
+    /// refund's share, the cumulative difference).
+    pub taxes: Vec<TaxLine>,
+    /// Σ tax of exclusive rates: the only tax that adds to the total.
+    pub exclusive_tax: Money,
+    /// What goes back to the customer.
+    pub total: Money,
+}
+
+/// Where one part of a refund goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum RefundTender {
+    /// Handed back from the drawer.
+    Cash { amount: Money },
+    /// Back to the card of the order's payment `original`; `reference` is
+    /// this part's own reference at the bridge (idempotent there, as a
+    /// payment's is).
+    Card {
+        amount: Money,
+        reference: PaymentRef,
+        original: PaymentRef,
+        state: CardRefundState,
+    },
+}
+
+impl RefundTender {
+    pub fn amount(&self) -> Money {
+        match self {
+            RefundTender::Cash { amount } | RefundTender::Card { amount, .. } => *amount,
+        }
+    }
+
+    /// Whether this part counts as given back: cash always, a card unless
+    /// the terminal authoritatively failed it.
+    pub fn counts(&self) -> bool {
+        !matches!(
+            self,
+            RefundTender::Card {
+                state: CardRefundState::Failed,
+                ..
+            }
+        )
+    }
+}
+
+/// Where a card part of a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardRefundState {
+    /// Written before the request leaves for the bridge, and kept while the
+    /// result is not known: counted as given back.
+    Pending,
+    Approved,
+    /// Declined, or never received by the bridge: nothing went back.
+    Failed,
+}
+
+/// Where a refund stands, read from its tenders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Everything went back.
+    Completed,
+    /// A card part's result is not known yet.
+    InDoubt,
+    /// A card part failed and something else went back: the rest is still
+    /// owed to the customer ([`Refund::owed`]).
+    Owed,
+    /// Every part failed: nothing went back, nothing is counted.
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RefundStatus::Completed => "refunded",
+            RefundStatus::InDoubt => "refund in doubt",
+            RefundStatus::Owed => "refund owed",
+            RefundStatus::Failed => "refund failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: RefundId,
+    /// In the register's sequence, shared with its sales.
+    pub number: OrderNumber,
+    pub order_id: OrderId,
+    pub order_number: OrderNumber,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub currency: Currency,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RefundReason>,
+    pub lines: Vec<RefundLine>,
+    pub totals: RefundTotals,
+    /// Every part, in the order it was given; a failed card part stays
+    /// listed, and what it should have given is owed until another part
+    /// gives it.
+    pub tenders: Vec<RefundTender>,
+    /// Starts at 1, +1 on every change; the back office keeps the highest.
+    pub version: u32,
+}
+
+/// How much of an order is refunded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundedState {
+    None,
+    Partly,
+    Fully,
+}
+
+impl RefundedState {
+    /// What Register Sales shows next to the order's status.
+    pub fn label(&self) -> Option<&'static str> {
+        match self {
+            RefundedState::None => None,
+            RefundedState::Partly => Some("partly refunded"),
+            RefundedState::Fully => Some("refunded"),
+        }
+    }
+}
+
+/// One of an order's tenders, as a refund sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenderKey {
+    Cash,
+    Card(PaymentRef),
+}
+
+/// What can still go back to one tender of the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenderLeft {
+    pub key: TenderKey,
+    /// How the cashier knows it: "cash", or the card's brand and last four
+    /// digits ("VISA •••• 4242").
+    pub label: String,
+    pub paid: Money,
+    pub refunded: Money,
+    pub left: Money,
+}
+
+/// What can still be returned of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineLeft {
+    pub sold: u32,
+    pub refunded: u32,
+    pub left: u32,
+}
+
+/// What is left to refund of an order, given its refunds so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refundable {
+    /// One per order line, in the order's line order.
+    pub lines: Vec<LineLeft>,
+    /// Cash first (what a cashier hands back from the drawer needs no
+    /// terminal), then each card in the order it paid.
+    pub tenders: Vec<TenderLeft>,
+}
+
+impl Refundable {
+    pub fn tender(&self, key: TenderKey) -> Option<&TenderLeft> {
+        self.tenders.iter().find(|t| t.key == key)
+    }
+}
+
+/// Refuses an order that cannot be refunded, saying why.
+pub fn ensure_refundable(order: &Order) -> Result<(), RefundError> {
+    match &order.status {
+        OrderStatus::Paid => Ok(()),
+        OrderStatus::Voided => Err(RefundError::Voided),
+        s if s.is_pending_confirmation() => Err(RefundError::PaymentInDoubt),
+        s => Err(RefundError::NotPaid(s.label())),
+    }
+}
+
+/// The refunds of `order` that count against what is left, checked to be
+/// the order's.
+fn counted<'a>(
+    order: &Order,
+    refunds: &'a [Refund],
+) -> Result<impl Iterator<Item = &'a Refund>, RefundError> {
+    if refunds.iter().any(|r| r.order_id != order.id) {
+        return Err(RefundError::OtherOrder);
+    }
+    Ok(refunds
+        .iter()
+        .filter(|r| r.status() != RefundStatus::Failed))
+}
+
+/// Per line and per tender, what was sold and paid, what earlier refunds
+/// took back, and what is left.
+pub fn refundable(order: &Order, refunds: &[Refund]) -> Result<Refundable, RefundError> {
+    let mut returned = vec![0u32; order.lines.len()];
+    let zero = Money::zero(order.currency);
+    let mut tenders = paid_by_tender(order)?;
+    for r in counted(order, refunds)? {
+        for l in &r.lines {
+            let slot = returned
+                .get_mut(l.line)
+                .ok_or(RefundError::UnknownLine(l.line))?;
+            *slot = slot.saturating_add(l.quantity);
+        }
+        for t in r.tenders.iter().filter(|t| t.counts()) {
+            let key = tender_key(t);
+            let entry = tenders
+                .iter_mut()
+                .find(|x| x.key == key)
+                .ok_or_else(|| unknown_tender(t))?;
+            entry.refunded = entry.refunded.checked_add(t.amount())?;
+        }
+    }
+    for t in &mut tenders {
+        let left = t.paid.checked_sub(t.refunded)?;
+        t.left = if left.is_negative() { zero } else { left };
+    }
+    let lines = order
+        .lines
+        .iter()
+        .zip(returned)
+        .map(|(l, r)| LineLeft {
+            sold: l.quantity,
+            refunded: r,
+            left: l.quantity.saturating_sub(r),
+        })
+        .collect();
+    Ok(Refundable { lines, tenders })
+}
+
+fn tender_key(t: &RefundTender) -> TenderKey {
+    match t {
+        RefundTender::Cash { .. } => TenderKey::Cash,
+        RefundTender::Card { original, .. } => TenderKey::Card(*original),
+    }
+}
+
+fn unknown_tender(t: &RefundTender) -> RefundError {
+    match t {
+        RefundTender::Cash { .. } => RefundError::TenderTooHigh {
+            to: "cash".into(),
+            left: Money::zero(t.amount().currency()),
+        },
+        RefundTender::Card { original, .. } => RefundError::UnknownCardPayment(*original),
+    }
+}
+
+/// What the order's tenders paid: cash as one tender (the amounts that went
+/// towards the order, change excluded), then each card by its reference.
+fn paid_by_tender(order: &Order) -> Result<Vec<TenderLeft>, RefundError> {
+    let zero = Money::zero(order.currency);
+    let mut cash = zero;
+    let mut cards = Vec::new();
+    for t in &order.tenders {
+        match t {
+            Tender::Cash { amount, .. } => cash = cash.checked_add(*amount)?,
+            Tender::Card {
+                amount,
+                reference,
+                card,
+            } => cards.push(TenderLeft {
+                key: TenderKey::Card(*reference),
+                label: format!("{} •••• {}", card.brand, card.last4),
+                paid: *amount,
+                refunded: zero,
+                left: zero,
+            }),
+        }
+    }
+    let mut out = Vec::with_capacity(cards.len() + 1);
+    if !cash.is_zero() {
+        out.push(TenderLeft {
+            key: TenderKey::Cash,
+            label: "cash".into(),
+            paid: cash,
+            refunded: zero,
+            left: zero,
+        });
+    }
+    out.extend(cards);
+    Ok(out)
+}
+
+/// What `quantities` (units returned per line, cumulative) are worth: the
+/// lines' worth and the tax per rate, with the sale's rounding.
+fn worth(order: &Order, quantities: &[u32]) -> Result<(Vec<Money>, Vec<TaxLine>), RefundError> {
+    let currency = order.currency;
+    let mut lines = Vec::with_capacity(order.lines.len());
+    let mut taxes: Vec<TaxLine> = order
+        .totals
+        .taxes
+        .iter()
+        .map(|t| TaxLine {
+            base: Money::zero(currency),
+            tax: Money::zero(currency),
+            ..t.clone()
+        })
+        .collect();
+    for ((line, totals), q) in order.lines.iter().zip(&order.totals.lines).zip(quantities) {
+        let net = i128::from(totals.net.minor());
+        let part = div_round_half_away(net * i128::from(*q), i128::from(line.quantity.max(1)));
+        let part = Money::new(
+            i64::try_from(part).map_err(|_| MoneyError::Overflow)?,
+            currency,
+        )?;
+        lines.push(part);
+        let rate = taxes
+            .iter_mut()
+            .find(|t| t.rate_id == line.tax_rate.id)
+            .ok_or_else(|| {
+                RefundError::invalid("order.totals.taxes", "a line's rate is missing")
+            })?;
+        rate.base = rate.base.checked_add(part)?;
+    }
+    for t in &mut taxes {
+        let base = i128::from(t.base.minor());
+        let bp = i128::from(t.basis_points);
+        let tax = match t.mode {
+            TaxMode::Inclusive => div_round_half_away(base * bp, 10_000 + bp),
+            TaxMode::Exclusive => div_round_half_away(base * bp, 10_000),
+        };
+        t.tax = Money::new(
+            i64::try_from(tax).map_err(|_| MoneyError::Overflow)?,
+            currency,
+        )?;
+    }
+    Ok((lines, taxes))
+}
+
+/// The lines and totals of a refund returning `returns` of `order`, after
+/// the `refunds` already made. Refuses an order that cannot be refunded and
+/// any quantity beyond what is left.
+pub fn price_return(
+    order: &Order,
+    refunds: &[Refund],
+    returns: &[Returned],
+) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
+    ensure_refundable(order)?;
+    let left = refundable(order, refunds)?;
+    let before: Vec<u32> = left.lines.iter().map(|l| l.refunded).collect();
+    let mut after = before.clone();
+    for r in returns.iter().filter(|r| r.quantity > 0) {
+        let line = left
+            .lines
+            .get(r.line)
+            .ok_or(RefundError::UnknownLine(r.line))?;
+        let total = after[r.line].saturating_add(r.quantity);
+        if total > line.sold {
+            return Err(RefundError::TooMany {
+                name: order.lines[r.line].name.clone(),
+                left: line.left,
+            });
+        }
+        after[r.line] = total;
+    }
+    if after == before {
+        return Err(RefundError::NothingReturned);
+    }
+    let (worth_before, taxes_before) = worth(order, &before)?;
+    let (worth_after, taxes_after) = worth(order, &after)?;
+    let mut lines = Vec::new();
+    for (i, line) in order.lines.iter().enumerate() {
+        if after[i] == before[i] {
+            continue;
+        }
+        lines.push(RefundLine {
+            line: i,
+            product_id: line.product_id.clone(),
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            quantity: after[i] - before[i],
+            amount: worth_after[i].checked_sub(worth_before[i])?,
+        });
+    }
+    let totals = refund_totals(order.currency, &lines, taxes_before, taxes_after)?;
+    Ok((lines, totals))
+}
+
+fn refund_totals(
+    currency: Currency,
+    lines: &[RefundLine],
+    before: Vec<TaxLine>,
+    after: Vec<TaxLine>,
+) -> Result<RefundTotals, RefundError> {
+    let mut taxes = Vec::new();
+    for (b, a) in before.into_iter().zip(after) {
+        if a.base == b.base {
+            continue;
+        }
+        taxes.push(TaxLine {
+            base: a.base.checked_sub(b.base)?,
+            tax: a.tax.checked_sub(b.tax)?,
+            ..a
+        });
+    }
+    let sum = Money::sum(currency, lines.iter().map(|l| l.amount))?;
+    let exclusive_tax = Money::sum(
+        currency,
+        taxes
+            .iter()
+            .filter(|t| t.mode == TaxMode::Exclusive)
+            .map(|t| t.tax),
+    )?;
+    Ok(RefundTotals {
+        lines: sum,
+        taxes,
+        exclusive_tax,
+        total: sum.checked_add(exclusive_tax)?,
+    })
+}
+
+/// How `total` goes back when the cashier does not choose: cash first, up
+/// to the cash paid and not yet refunded, then each card in the order it
+/// paid. The caller makes a reference for each card part.
+pub fn suggest_tenders(left: &Refundable, total: Money) -> Vec<(TenderKey, Money)> {
+    let mut rest = total;
+    let mut out = Vec::new();
+    for t in &left.tenders {
+        if rest.is_zero() {
+            break;
+        }
+        let part = if t.left.minor() < rest.minor() {
+            t.left
+        } else {
+            rest
+        };
+        if part.is_zero() {
+            continue;
+        }
+        out.push((t.key, part));
+        rest = rest.checked_sub(part).unwrap_or(rest);
+    }
+    out
+}
+
+/// Checks the parts of a refund of `total`: each above zero, the counted
+/// ones within what is left on the order's tender they go to, and adding up
+/// to `total` exactly (`exact`) or at most (a refund with a failed card part
+/// still owes the rest).
+pub fn check_tenders(
+    left: &Refundable,
+    tenders: &[RefundTender],
+    total: Money,
+    exact: bool,
+) -> Result<(), RefundError> {
+    if tenders.is_empty() {
+        return Err(RefundError::invalid(
+            "tenders",
+            "a refund goes back to at least one tender",
+        ));
+    }
+    let mut given: Vec<(TenderKey, Money)> = Vec::new();
+    for t in tenders {
+        if t.amount().is_negative() || t.amount().is_zero() {
+            return Err(RefundError::invalid(
+                "tenders",
+                "every amount must be above zero",
+            ));
+        }
+        let key = tender_key(t);
+        let entry = left.tender(key).ok_or_else(|| unknown_tender(t))?;
+        if !t.counts() {
+            continue;
+        }
+        let sum = match given.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, m)) => {
+                *m = m.checked_add(t.amount())?;
+                *m
+            }
+            None => {
+                given.push((key, t.amount()));
+                t.amount()
+            }
+        };
+        if sum.minor() > entry.left.minor() {
+            return Err(RefundError::TenderTooHigh {
+                to: entry.label.clone(),
+                left: entry.left,
+            });
+        }
+    }
+    let counted = tenders
+        .iter()
+        .filter(|t| t.counts())
+        .map(RefundTender::amount);
+    let given = Money::sum(total.currency(), counted)?;
+    if given.minor() > total.minor() || (exact && given != total) {
+        return Err(RefundError::TendersDoNotAddUp { given, total });
+    }
+    Ok(())
+}
+
+/// A new refund's identity and circumstances, made by the caller.
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub id: RefundId,
+    pub number: OrderNumber,
+    pub reason: Option<RefundReason>,
+    pub now: Timestamp,
+}
+
+impl Refund {
+    /// A refund of `returns` of `order`, after its `refunds` so far, going
+    /// back to `tenders`, whose card parts start pending: the record is
+    /// written before any request leaves for the bridge.
+    pub fn create(
+        new: NewRefund,
+        order: &Order,
+        refunds: &[Refund],
+        returns: &[Returned],
+        tenders: Vec<RefundTender>,
+    ) -> Result<Refund, RefundError> {
+        if refunds.len() >= REFUNDS_PER_ORDER_MAX {
+            return Err(RefundError::TooManyRefunds);
+        }
+        let (lines, totals) = price_return(order, refunds, returns)?;
+        if tenders
+            .iter()
+            .any(|t| card_state(t).is_some_and(|s| s != CardRefundState::Pending))
+        {
+            return Err(RefundError::invalid(
+                "tenders",
+                "a new card part starts pending",
+            ));
+        }
+        check_tenders(&refundable(order, refunds)?, &tenders, totals.total, true)?;
+        Ok(Refund {
+            id: new.id,
+            number: new.number,
+            order_id: order.id,
+            order_number: order.number.clone(),
+            created_at: new.now,
+            updated_at: new.now,
+            currency: order.currency,
+            reason: new.reason,
+            lines,
+            totals,
+            tenders,
+            version: 1,
+        })
+    }
+
+    /// Where the refund stands, from its parts.
+    pub fn status(&self) -> RefundStatus {
+        let states = || self.tenders.iter().filter_map(card_state);
+        if !self.tenders.iter().any(RefundTender::counts) {
+            RefundStatus::Failed
+        } else if states().any(|s| s == CardRefundState::Pending) {
+            RefundStatus::InDoubt
+        } else if self.owed().is_ok_and(|m| !m.is_zero()) {
+            RefundStatus::Owed
+        } else {
+            RefundStatus::Completed
+        }
+    }
+
+    /// What is still owed to the customer: the total less every part that
+    /// counts.
+    pub fn owed(&self) -> Result<Money, MoneyError> {
+        let given = Money::sum(
+            self.currency,
+            self.tenders
+                .iter()
+                .filter(|t| t.counts())
+                .map(RefundTender::amount),
+        )?;
+        self.totals.total.checked_sub(given)
+    }
+
+    /// The card parts whose result is not known yet.
+    pub fn pending_cards(&self) -> impl Iterator<Item = PaymentRef> + '_ {
+        self.tenders.iter().filter_map(|t| match t {
+            RefundTender::Card {
+                reference,
+                state: CardRefundState::Pending,
+                ..
+            } => Some(*reference),
+            _ => None,
+        })
+    }
+
+    /// The terminal answered a card part: approved, or authoritatively
+    /// failed. Only a pending part changes; returns whether one did.
+    pub fn settle_card(&mut self, reference: PaymentRef, approved: bool, now: Timestamp) -> bool {
+        let part = self.tenders.iter_mut().find_map(|t| match t {
+            RefundTender::Card {
+                reference: r,
+                state: state @ CardRefundState::Pending,
+                ..
+            } if *r == reference => Some(state),
+            _ => None,
+        });
+        let Some(state) = part else {
+            return false;
+        };
+        *state = if approved {
+            CardRefundState::Approved
+        } else {
+            CardRefundState::Failed
+        };
+        self.touch(now);
+        true
+    }
+
+    /// Gives what is owed after a failed card part another way: cash (up to
+    /// the cash paid) or another card part, pending.
+    pub fn give_owed(
+        &mut self,
+        tender: RefundTender,
+        order: &Order,
+        others: &[Refund],
+        now: Timestamp,
+    ) -> Result<(), RefundError> {
+        let owed = self.owed()?;
+        if tender.amount().minor() > owed.minor() {
+            return Err(RefundError::TendersDoNotAddUp {
+                given: tender.amount(),
+                total: owed,
+            });
+        }
+        if card_state(&tender).is_some_and(|s| s != CardRefundState::Pending) {
+            return Err(RefundError::invalid(
+                "tenders",
+                "a new card part starts pending",
+            ));
+        }
+        let earlier: Vec<Refund> = others.iter().filter(|r| r.id != self.id).cloned().collect();
+        let mut tenders = self.tenders.clone();
+        tenders.push(tender);
+        check_tenders(
+            &refundable(order, &earlier)?,
+            &tenders,
+            self.totals.total,
+            false,
+        )?;
+        self.tenders = tenders;
+        self.touch(now);
+        Ok(())
+    }
+
+    fn touch(&mut self, now: Timestamp) {
+        self.updated_at = now.max(self.updated_at);
+        self.version += 1;
+    }
+
+    /// Checks a refund received from elsewhere (the back office's `PUT`)
+    /// against its order and the order's other refunds: its own arithmetic,
+    /// and that no line, tender or total goes beyond what was paid.
+    pub fn validate_against(&self, order: &Order, others: &[Refund]) -> Result<(), RefundError> {
+        if self.order_id != order.id {
+            return Err(RefundError::OtherOrder);
+        }
+        if self.order_number != order.number {
+            return Err(RefundError::invalid(
+                "order_number",
+                "is not the order's number",
+            ));
+        }
+        if self.currency != order.currency {
+            return Err(RefundError::invalid(
+                "currency",
+                "must be the order's currency",
+            ));
+        }
+        if self.version == 0 {
+            return Err(RefundError::invalid("version", "must be at least 1"));
+        }
+        if self.updated_at < self.created_at {
+            return Err(RefundError::invalid("updated_at", "is before created_at"));
+        }
+        ensure_refundable(order)?;
+        let earlier: Vec<Refund> = others.iter().filter(|r| r.id != self.id).cloned().collect();
+        if earlier.len() >= REFUNDS_PER_ORDER_MAX {
+            return Err(RefundError::TooManyRefunds);
+        }
+        let counts = self.status() != RefundStatus::Failed;
+        self.check_lines(order, &earlier, counts)?;
+        let left = refundable(order, &earlier)?;
+        check_tenders(&left, &self.tenders, self.totals.total, false)
+    }
+
+    fn check_lines(
+        &self,
+        order: &Order,
+        earlier: &[Refund],
+        counts: bool,
+    ) -> Result<(), RefundError> {
+        if self.lines.is_empty() {
+            return Err(RefundError::NothingReturned);
+        }
+        let left = refundable(order, earlier)?;
+        let mut seen = Vec::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            let sold = order
+                .lines
+                .get(l.line)
+                .ok_or(RefundError::UnknownLine(l.line))?;
+            let field = |f: &str| format!("lines[{i}].{f}");
+            if seen.contains(&l.line) {
+                return Err(RefundError::invalid(field("line"), "is returned twice"));
+            }
+            seen.push(l.line);
+            if l.product_id != sold.product_id || l.sku != sold.sku || l.name != sold.name {
+                return Err(RefundError::invalid(
+                    field("product_id"),
+                    "is not the order's line",
+                ));
+            }
+            if l.quantity == 0 || l.quantity > sold.quantity {
+                return Err(RefundError::invalid(
+                    field("quantity"),
+                    "must be 1 up to what was sold",
+                ));
+            }
+            if counts && l.quantity > left.lines[l.line].left {
+                return Err(RefundError::TooMany {
+                    name: sold.name.clone(),
+                    left: left.lines[l.line].left,
+                });
+            }
+        }
+        self.check_prices(order, earlier)
+    }
+
+    /// The amounts are the worth of these quantities after every earlier
+    /// refund, or from nothing returned: a refund made offline on another
+    /// register may have been priced before an earlier one. Either is the
+    /// sale's rounding, and the caps keep the sum within what was paid.
+    fn check_prices(&self, order: &Order, earlier: &[Refund]) -> Result<(), RefundError> {
+        let returns: Vec<Returned> = self
+            .lines
+            .iter()
+            .map(|l| Returned {
+                line: l.line,
+                quantity: l.quantity,
+            })
+            .collect();
+        let matches = |(lines, totals): &(Vec<RefundLine>, RefundTotals)| {
+            lines == &self.lines && totals == &self.totals
+        };
+        let alone = price_return(order, &[], &returns)?;
+        if matches(&alone) || price_return(order, earlier, &returns).is_ok_and(|p| matches(&p)) {
+            Ok(())
+        } else {
+            Err(RefundError::invalid(
+                "totals",
+                "do not match the order's prices for these quantities",
+            ))
+        }
+    }
+}
+
+fn card_state(t: &RefundTender) -> Option<CardRefundState> {
+    match t {
+        RefundTender::Card { state, .. } => Some(*state),
+        RefundTender::Cash { .. } => None,
+    }
+}
+
+/// Whether an order is partly or wholly refunded, by its counted refunds.
+pub fn refunded_state(order: &Order, refunds: &[Refund]) -> RefundedState {
+    let Ok(left) = refundable(order, refunds) else {
+        return RefundedState::None;
+    };
+    let returned: u64 = left.lines.iter().map(|l| u64::from(l.refunded)).sum();
+    if returned == 0 {
+        RefundedState::None
+    } else if left.lines.iter().all(|l| l.left == 0) {
+        RefundedState::Fully
+    } else {
+        RefundedState::Partly
+    }
+}

@@ -1,0 +1,329 @@
+//! `PUT /api/v1/refunds/{id}`: refunds stored by the order's version rule,
+//! checked against their order and its other refunds in the transaction
+//! that stores them, and shown with their order.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::sync::Arc;
+use till_core::order::{CardDetails, Order, Tender};
+use till_core::payment::PaymentRef;
+use till_core::refund::{
+    price_return, refundable, suggest_tenders, CardRefundState, NewRefund, Refund, RefundId,
+    RefundReason, RefundTender, Returned, TenderKey,
+};
+use till_core::time::Timestamp;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+const T: i64 = 1_795_766_600_000;
+
+/// Order `n` of `register`, paid: in cash, or by card.
+fn paid_of(register: &str, n: u128, by_card: bool) -> Order {
+    let mut o = order_of(register, n);
+    let at = Timestamp::from_millis(T);
+    let due = o.due().unwrap();
+    if by_card {
+        let card = CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A1".into(),
+        };
+        o.record_card(due, reference(900 + n), card, at).unwrap();
+    } else {
+        o.add_tender(Tender::cash(due, due).unwrap(), at).unwrap();
+    }
+    o
+}
+
+fn paid(n: u128) -> Order {
+    paid_of("R1", n, false)
+}
+
+fn refund_id(n: u128) -> RefundId {
+    RefundId::from_uuid(Uuid::from_u128(
+        0x0192_0000_0000_7000_8000_0000_0000_0000 | n,
+    ))
+    .unwrap()
+}
+
+/// Refund `n` by `register` of `returns` of `order`, after `earlier`, back
+/// to the order's tenders (cash first); card parts pending.
+fn refund_by(
+    register: &str,
+    n: u128,
+    order: &Order,
+    earlier: &[Refund],
+    returns: &[Returned],
+) -> Refund {
+    let (_, totals) = price_return(order, earlier, returns).unwrap();
+    let left = refundable(order, earlier).unwrap();
+    let tenders = suggest_tenders(&left, totals.total)
+        .into_iter()
+        .map(|(key, amount)| match key {
+            TenderKey::Cash => RefundTender::Cash { amount },
+            TenderKey::Card(original) => RefundTender::Card {
+                amount,
+                reference: PaymentRef::from_uuid(Uuid::from_u128(0xabc0 + n)),
+                original,
+                state: CardRefundState::Pending,
+            },
+        })
+        .collect();
+    let new = NewRefund {
+        id: refund_id(n),
+        number: format!("{register}-20261127-{:04}", 5000 + n)
+            .parse()
+            .unwrap(),
+        reason: Some(RefundReason::Damaged),
+        now: Timestamp::from_millis(T + n as i64),
+    };
+    Refund::create(new, order, earlier, returns, tenders).unwrap()
+}
+
+fn refund(n: u128, order: &Order, earlier: &[Refund], returns: &[Returned]) -> Refund {
+    refund_by("R1", n, order, earlier, returns)
+}
+
+fn whole(order: &Order) -> Vec<Returned> {
+    (0..order.lines.len())
+        .map(|line| Returned {
+            line,
+            quantity: order.lines[line].quantity,
+        })
+        .collect()
+}
+
+async fn put_refund_as(app: &TestApp, token: &str, refund: &Refund) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/v1/refunds/{}", refund.id)))
+        .bearer_auth(token)
+        .json(refund)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn put_refund(app: &TestApp, refund: &Refund) -> reqwest::Response {
+    put_refund_as(app, REGISTER_TOKEN, refund).await
+}
+
+async fn stored(app: &TestApp, order: &Order) -> Value {
+    let r = app.get(&format!("/api/v1/orders/{}", order.id)).await;
+    assert_eq!(r.status(), 200);
+    body_as(r, "OrderLookup").await
+}
+
+#[tokio::test]
+async fn a_refund_is_stored_once_by_its_version_and_shown_with_its_order() {
+    let app = spawn_app().await;
+    let order = paid_of("R1", 1, true);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    let mut r = refund(
+        1,
+        &order,
+        &[],
+        &[Returned {
+            line: 0,
+            quantity: 1,
+        }],
+    );
+    for _ in 0..2 {
+        let answer = put_refund(&app, &r).await;
+        assert_eq!(answer.status(), 200);
+        let v = body_as(answer, "Refund").await;
+        assert_eq!(v, serde_json::to_value(&r).unwrap());
+    }
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 1);
+    // The terminal approved the card part: version 2 replaces version 1.
+    let first = r.clone();
+    let card = r.pending_cards().next().unwrap();
+    assert!(r.settle_card(card, true, Timestamp::from_millis(T + 100)));
+    assert_eq!(put_refund(&app, &r).await.status(), 200);
+    // Version 1 again, late: the newer one stays and is the answer.
+    let late = put_refund(&app, &first).await;
+    assert_eq!(late.status(), 200);
+    assert_eq!(body_as(late, "Refund").await["version"], 2);
+    // The same version with another body is a conflict.
+    let mut other = r.clone();
+    other.reason = Some(RefundReason::Other);
+    assert_error(put_refund(&app, &other).await, 409, "conflict").await;
+    let v = stored(&app, &order).await;
+    assert_eq!(v["refunds"], serde_json::to_value([&r]).unwrap());
+    let day = body_as(
+        app.get("/api/v1/orders?register=R1&date=2026-11-27").await,
+        "OrderList",
+    )
+    .await;
+    assert_eq!(day["orders"][0]["refunds"][0]["id"], r.id.to_string());
+    // The order's own answer carries its refunds too.
+    let put = body_as(app.put_order(&order).await, "StoredOrder").await;
+    assert_eq!(put["refunds"][0]["version"], 2);
+}
+
+#[tokio::test]
+async fn a_refund_beyond_what_was_paid_is_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let order = paid(2);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    // Two whole refunds of one order, each made as if it were the first
+    // (two registers, offline): the second would pay the order back twice.
+    let a = refund(2, &order, &[], &whole(&order));
+    let b = refund(3, &order, &[], &whole(&order));
+    assert_eq!(put_refund(&app, &a).await.status(), 200);
+    let v = assert_error(put_refund(&app, &b).await, 409, "refund_exceeds_order").await;
+    assert!(
+        v["message"].as_str().unwrap().contains("only 0 more"),
+        "{v}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 1);
+    // A partial refund made after the first is still refused: nothing left.
+    let c = refund(
+        4,
+        &order,
+        &[],
+        &[Returned {
+            line: 1,
+            quantity: 1,
+        }],
+    );
+    assert_error(put_refund(&app, &c).await, 409, "refund_exceeds_order").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refunds_of_one_order_sent_at_once_are_decided_one_at_a_time() {
+    let app = Arc::new(spawn_app().await);
+    let order = paid(5);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    let mut sent = JoinSet::new();
+    for n in 0..12u128 {
+        let (app, r) = (app.clone(), refund(10 + n, &order, &[], &whole(&order)));
+        sent.spawn(async move { put_refund(&app, &r).await.status().as_u16() });
+    }
+    let mut statuses = sent.join_all().await;
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [vec![200], vec![409; 11]].concat(),
+        "exactly one whole refund"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 1);
+}
+
+#[tokio::test]
+async fn refunds_an_order_does_not_allow_are_refused_saying_why() {
+    let app = spawn_app().await;
+    let order = paid(6);
+    let r = refund(6, &order, &[], &whole(&order));
+    let v = assert_error(put_refund(&app, &r).await, 409, "order_not_synced").await;
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("send the refund again after it"));
+    // The register's copy is paid; the back office holds it open: refused.
+    let open = order_of("R1", 6);
+    assert_eq!(app.put_order(&open).await.status(), 200);
+    assert_error(put_refund(&app, &r).await, 409, "order_not_refundable").await;
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 0);
+}
+
+#[tokio::test]
+async fn a_refund_is_written_by_its_own_register_for_an_order_of_its_store() {
+    let app = spawn_app().await;
+    let order = paid(7);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    // R2 is in R1's store: a return at the other till is allowed.
+    let at_r2 = refund_by(
+        "R2",
+        7,
+        &order,
+        &[],
+        &[Returned {
+            line: 0,
+            quantity: 1,
+        }],
+    );
+    assert_error(put_refund(&app, &at_r2).await, 403, "forbidden").await;
+    assert_eq!(
+        put_refund_as(&app, OTHER_REGISTER_TOKEN, &at_r2)
+            .await
+            .status(),
+        200
+    );
+    // The stored refund keeps its register: R1 cannot replace it.
+    let mut next = at_r2.clone();
+    next.version = 2;
+    assert_error(put_refund(&app, &next).await, 403, "forbidden").await;
+    assert_error(
+        put_refund_as(&app, BRIDGE_TOKEN, &at_r2).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_refund_body_is_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let order = paid(8);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    let r = refund(
+        8,
+        &order,
+        &[],
+        &[Returned {
+            line: 0,
+            quantity: 1,
+        }],
+    );
+    let path = format!("/api/v1/refunds/{}", r.id);
+    let good = serde_json::to_value(&r).unwrap();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            {
+                let mut v = good.clone();
+                v["colour"] = "red".into();
+                v
+            },
+            "colour",
+        ),
+        (
+            {
+                let mut v = good.clone();
+                v["lines"][0]["quantity"] = 0.into();
+                v
+            },
+            "lines[0].quantity",
+        ),
+        (
+            {
+                let mut v = good.clone();
+                v["totals"]["total"]["amount"] = 1.5.into();
+                v
+            },
+            "totals.total.amount",
+        ),
+        (
+            {
+                let mut v = good.clone();
+                v["lines"][0]["amount"]["amount"] = 9999.into();
+                v
+            },
+            "totals",
+        ),
+        (
+            {
+                let mut v = good.clone();
+                v["id"] = refund_id(99).to_string().into();
+                v
+            },
+            "id",
+        ),
+    ];
+    for (body, field) in cases {
+        let v = assert_error(app.put_json(&path, &body).await, 422, "invalid_refund").await;
+        assert_eq!(v["field"], field, "{v}");
+    }
+    let r = app.put_json("/api/v1/refunds/not-a-uuid", &good).await;
+    assert_error(r, 422, "invalid_id").await;
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 0);
+}
