@@ -4,7 +4,7 @@
 //! learns it once, when it is paired. Errors are the JSON `ApiError` body;
 //! a cancel that comes too late is a 409 whose body is the real status.
 
-use crate::journal::{BridgeError, Started};
+use crate::journal::{BridgeError, Start, Started};
 use crate::simulator::{Behaviour, Simulator};
 use crate::AppState;
 use axum::body::Bytes;
@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::atomic::Ordering;
 use subtle::ConstantTimeEq;
-use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, PAIRING_HEADER};
+use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, StartRefund, PAIRING_HEADER};
+use till_core::money::Money;
 use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
 
@@ -75,6 +76,9 @@ impl From<BridgeError> for Error {
             ),
             BridgeError::TooLate(s) => {
                 Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
+            }
+            BridgeError::RefundRefused(why) => {
+                Error::new(StatusCode::CONFLICT, "refund_refused", why)
             }
             BridgeError::Terminal(e) => Error::new(StatusCode::BAD_GATEWAY, "terminal_error", e),
             BridgeError::Storage(e) => {
@@ -169,8 +173,10 @@ pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
-    let text = std::str::from_utf8(&body).map_err(|_| {
+/// Parses a start's body, naming the field at fault; `what` is the error
+/// code's subject ("payment", "refund").
+fn parse_start<T: serde::de::DeserializeOwned>(body: &Bytes, what: &str) -> Result<T, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| {
         Error::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -178,7 +184,7 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
         )
     })?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let req: StartPayment = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
         if e.inner().is_syntax() || e.inner().is_eof() {
             return Error::new(
                 StatusCode::BAD_REQUEST,
@@ -189,18 +195,40 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
         let field = e.path().to_string();
         Error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::new("invalid_payment", format!("{field}: {}", e.inner())).with_field(field),
+            ApiError::new(format!("invalid_{what}"), format!("{field}: {}", e.inner()))
+                .with_field(field),
         )
-    })?;
-    if req.amount.is_negative() || req.amount.is_zero() {
+    })
+}
+
+fn check_amount(amount: Money, what: &str) -> Result<(), Error> {
+    if amount.is_negative() || amount.is_zero() {
         return Err(Error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::new("invalid_payment", "amount must be more than zero").with_field("amount"),
+            ApiError::new(format!("invalid_{what}"), "amount must be more than zero")
+                .with_field("amount"),
         ));
     }
+    Ok(())
+}
+
+pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+    let req: StartPayment = parse_start(&body, "payment")?;
+    check_amount(req.amount, "payment")?;
+    begin(&state, Start::from(&req), "payment").await
+}
+
+/// `POST /v1/refunds`: money back to the card of an approved payment.
+pub async fn start_refund(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+    let req: StartRefund = parse_start(&body, "refund")?;
+    check_amount(req.amount, "refund")?;
+    begin(&state, Start::from(&req), "refund").await
+}
+
+async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Response, Error> {
     let now = now();
     let amount = req.amount;
-    let started = blocking(&state, move |b| {
+    let started = blocking(state, move |b| {
         b.start(&req, now).map(Ok).or_else(|e| match e {
             BridgeError::Tombstoned(s) => Ok(Err(s)),
             other => Err(other),
@@ -210,7 +238,7 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
     match started {
         Ok((started, answer)) => {
             if started == Started::New {
-                tracing::info!("payment {} started: {amount}", answer.reference);
+                tracing::info!("{what} {} started: {amount}", answer.reference);
             }
             Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
         }

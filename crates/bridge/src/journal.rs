@@ -22,7 +22,9 @@ use crate::terminal::{Cancel, ChargeRequest, Poll, Terminal};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use till_core::api::{PaymentReport, PaymentStatusResponse, ReportedStatus, StartPayment};
+use till_core::api::{
+    PaymentReport, PaymentStatusResponse, ReportedStatus, StartPayment, StartRefund,
+};
 use till_core::money::Money;
 use till_core::order::{CardDetails, OrderId};
 use till_core::outbox::backoff;
@@ -45,6 +47,9 @@ pub enum BridgeError {
     /// The order already has a payment the terminal is working on (its
     /// reference): one live payment per order.
     LivePayment(PaymentRef),
+    /// A refund this bridge cannot give: its original payment is unknown
+    /// here or not approved, or it exceeds what is left of it.
+    RefundRefused(String),
     Terminal(String),
     Storage(String),
 }
@@ -81,6 +86,39 @@ struct Row {
     order_id: OrderId,
     amount: Money,
     status: BridgeStatus,
+    /// For a refund: the payment it gives money back to.
+    refund_of: Option<PaymentRef>,
+}
+
+/// What a start asks the terminal: a charge, or a refund of an approved
+/// payment.
+pub struct Start {
+    pub reference: PaymentRef,
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub refund_of: Option<PaymentRef>,
+}
+
+impl From<&StartPayment> for Start {
+    fn from(s: &StartPayment) -> Start {
+        Start {
+            reference: s.reference,
+            order_id: s.order_id,
+            amount: s.amount,
+            refund_of: None,
+        }
+    }
+}
+
+impl From<&StartRefund> for Start {
+    fn from(s: &StartRefund) -> Start {
+        Start {
+            reference: s.reference,
+            order_id: s.order_id,
+            amount: s.amount,
+            refund_of: Some(s.original),
+        }
+    }
 }
 
 pub struct Bridge {
@@ -130,10 +168,25 @@ impl Bridge {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
         conn.execute_batch(SCHEMA).map_err(e)?;
+        Self::add_refunds(&conn).map_err(e)?;
         Ok(Bridge {
             conn: Mutex::new(conn),
             terminal,
         })
+    }
+
+    /// A journal from before refunds gets the column that marks them.
+    fn add_refunds(conn: &Connection) -> Result<(), rusqlite::Error> {
+        let has: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('payments') WHERE name = 'refund_of'")?
+            .exists([])?;
+        if !has {
+            conn.execute_batch(
+                "ALTER TABLE payments ADD COLUMN refund_of TEXT;
+                 CREATE INDEX IF NOT EXISTS payments_by_refunded ON payments (refund_of);",
+            )?;
+        }
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -143,24 +196,33 @@ impl Bridge {
     fn row(conn: &Connection, reference: &PaymentRef) -> Result<Option<Row>, BridgeError> {
         let found = conn
             .query_row(
-                "SELECT order_id, amount, status FROM payments WHERE reference = ?1",
+                "SELECT order_id, amount, status, refund_of FROM payments WHERE reference = ?1",
                 [reference.to_string()],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((order_id, amount, status)) = found else {
+        let Some((order_id, amount, status, refund_of)) = found else {
             return Ok(None);
+        };
+        let refund_of = match refund_of {
+            Some(r) => Some(
+                r.parse()
+                    .map_err(|e| BridgeError::Storage(format!("journal reference {r:?}: {e}")))?,
+            ),
+            None => None,
         };
         Ok(Some(Row {
             order_id: serde_json::from_value(serde_json::Value::String(order_id))?,
             amount: serde_json::from_str(&amount)?,
             status: serde_json::from_str(&status)?,
+            refund_of,
         }))
     }
 
@@ -229,11 +291,12 @@ impl Bridge {
             ],
         )?;
         if let BridgeStatus::Approved { amount, card } = &status {
-            Self::queue_report(
-                &tx,
-                &report(*reference, row.order_id, *amount, card.clone(), now),
-                now,
-            )?;
+            let mut report = report(*reference, row.order_id, *amount, card.clone(), now);
+            if let Some(original) = row.refund_of {
+                report.status = ReportedStatus::Refunded;
+                report.original = Some(original);
+            }
+            Self::queue_report(&tx, &report, now)?;
         }
         tx.commit()?;
         Ok(Some(Row { status, ..row }))
@@ -282,12 +345,13 @@ impl Bridge {
         })
     }
 
-    /// Starts a payment, or answers with the existing one: one reference is
-    /// one charge, whatever arrives twice. A reference the bridge already
-    /// called "never received" is refused.
+    /// Starts a payment or a refund, or answers with the existing one: one
+    /// reference is one operation on the terminal, whatever arrives twice.
+    /// A reference the bridge already called "never received" is refused,
+    /// and so is a refund its original payment does not allow.
     pub fn start(
         &self,
-        req: &StartPayment,
+        req: &Start,
         now: Timestamp,
     ) -> Result<(Started, PaymentStatusResponse), BridgeError> {
         let mut conn = self.lock();
@@ -302,7 +366,10 @@ impl Bridge {
                 reference: req.reference,
                 status: row.status,
             };
-            if row.order_id != req.order_id || row.amount != req.amount {
+            if row.order_id != req.order_id
+                || row.amount != req.amount
+                || row.refund_of != req.refund_of
+            {
                 return Err(BridgeError::Conflict(answer));
             }
             return Ok((Started::Existing, answer));
@@ -310,22 +377,37 @@ impl Bridge {
         if let Some(live) = self.live_payment_of(&mut conn, &req.order_id, now)? {
             return Err(BridgeError::LivePayment(live));
         }
+        if let Some(original) = &req.refund_of {
+            self.check_refund(&mut conn, original, req, now)?;
+        }
         // Journal first: a crash after this line leaves a payment the bridge
         // knows, never a charge it does not.
         conn.execute(
-            "INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            "INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status, refund_of) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
             params![
                 req.reference.to_string(),
                 req.order_id.to_string(),
                 serde_json::to_string(&req.amount)?,
                 now.as_millis(),
-                serde_json::to_string(&BridgeStatus::Processing)?
+                serde_json::to_string(&BridgeStatus::Processing)?,
+                req.refund_of.map(|r| r.to_string())
             ],
         )?;
+        self.begin(&conn, req, now)
+    }
+
+    /// Asks the terminal to begin what the journal now holds.
+    fn begin(
+        &self,
+        conn: &Connection,
+        req: &Start,
+        now: Timestamp,
+    ) -> Result<(Started, PaymentStatusResponse), BridgeError> {
         let charge = ChargeRequest {
             reference: req.reference,
             order_id: req.order_id,
             amount: req.amount,
+            refund_of: req.refund_of,
         };
         if let Err(e) = self.terminal.begin(&charge, now) {
             // The terminal refused at once: nothing was charged.
@@ -345,6 +427,59 @@ impl Bridge {
                 status: BridgeStatus::Processing,
             },
         ))
+    }
+
+    /// A refund goes back to an approved payment of the same order, in its
+    /// currency, and all its refunds that may have given money back
+    /// (approved, processing or unknown) stay within what it charged.
+    fn check_refund(
+        &self,
+        conn: &mut Connection,
+        original: &PaymentRef,
+        req: &Start,
+        now: Timestamp,
+    ) -> Result<(), BridgeError> {
+        let refused = |why: String| Err(BridgeError::RefundRefused(why));
+        let charged = match self.refresh(conn, original, now)? {
+            Some(Row {
+                status: BridgeStatus::Approved { amount, .. },
+                order_id,
+                refund_of: None,
+                ..
+            }) if order_id == req.order_id => amount,
+            Some(_) => {
+                return refused(format!(
+                    "payment {original} is not an approved payment of this order"
+                ))
+            }
+            None => return refused(format!("payment {original} is not known to this bridge")),
+        };
+        if charged.currency() != req.amount.currency() {
+            return refused(format!(
+                "payment {original} was in {}",
+                charged.currency().code()
+            ));
+        }
+        let refunds: Vec<(String, String)> = conn
+            .prepare_cached("SELECT amount, status FROM payments WHERE refund_of = ?1")?
+            .query_map([original.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut given = req.amount.minor();
+        for (amount, status) in refunds {
+            let status: BridgeStatus = serde_json::from_str(&status)?;
+            if matches!(
+                status,
+                BridgeStatus::Approved { .. } | BridgeStatus::Processing | BridgeStatus::Unknown
+            ) {
+                given += serde_json::from_str::<Money>(&amount)?.minor();
+            }
+        }
+        if given > charged.minor() {
+            return refused(format!(
+                "refunds of payment {original} would give back more than the {charged} it charged"
+            ));
+        }
+        Ok(())
     }
 
     pub fn status(
@@ -515,5 +650,80 @@ fn report(
         status: ReportedStatus::Approved,
         card,
         approved_at: now,
+        original: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::{SimConfig, Simulator};
+    use till_core::money::Currency;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_journal_from_before_refunds_keeps_its_payments_and_takes_refunds() {
+        let dir = std::env::temp_dir().join(format!("till-journal-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.sqlite3");
+        let reference = PaymentRef::from_uuid(Uuid::from_u128(0x4000_8000_0000_0001));
+        let order: OrderId = "0191d5a8-7c3e-7000-8000-000000000001".parse().unwrap();
+        let amount = Money::new(1000, Currency::EUR).unwrap();
+        let card = CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A1".into(),
+        };
+        {
+            // The journal as the first release wrote it: no refund column.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(SCHEMA).unwrap();
+            old.execute(
+                "INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status) VALUES (?1, ?2, ?3, 1, 1, ?4)",
+                params![
+                    reference.to_string(),
+                    order.to_string(),
+                    serde_json::to_string(&amount).unwrap(),
+                    serde_json::to_string(&BridgeStatus::Approved { amount, card }).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        let terminal = Arc::new(Simulator::in_memory(SimConfig::default()).unwrap());
+        let bridge = Bridge::open(&path, terminal).unwrap();
+        let now = Timestamp::from_millis(5_000);
+        let status = bridge.status(&reference, now).unwrap().status;
+        assert!(
+            matches!(status, BridgeStatus::Approved { .. }),
+            "{status:?}"
+        );
+        let refund = Start {
+            reference: PaymentRef::from_uuid(Uuid::from_u128(0x4000_8000_0000_0002)),
+            order_id: order,
+            amount: Money::new(600, Currency::EUR).unwrap(),
+            refund_of: Some(reference),
+        };
+        let (started, _) = bridge.start(&refund, now).unwrap();
+        assert_eq!(started, Started::New);
+        let later = now + till_core::time::Duration::from_secs(60);
+        let status = bridge.status(&refund.reference, later).unwrap().status;
+        assert!(
+            matches!(status, BridgeStatus::Approved { .. }),
+            "{status:?}"
+        );
+        let too_much = Start {
+            reference: PaymentRef::from_uuid(Uuid::from_u128(0x4000_8000_0000_0003)),
+            amount: Money::new(401, Currency::EUR).unwrap(),
+            ..refund
+        };
+        assert!(matches!(
+            bridge.start(&too_much, later),
+            Err(BridgeError::RefundRefused(_))
+        ));
+        drop(bridge);
+        // Opening it again changes nothing more.
+        let terminal = Arc::new(Simulator::in_memory(SimConfig::default()).unwrap());
+        assert!(Bridge::open(&path, terminal).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

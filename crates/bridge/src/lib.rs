@@ -179,7 +179,10 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/v1/openapi.json", get(api::openapi))
         .route("/v1/payments", post(api::start))
         .route("/v1/payments/{reference}", get(api::status))
-        .route("/v1/payments/{reference}/cancel", post(api::cancel));
+        .route("/v1/payments/{reference}/cancel", post(api::cancel))
+        .route("/v1/refunds", post(api::start_refund))
+        .route("/v1/refunds/{reference}", get(api::status))
+        .route("/v1/refunds/{reference}/cancel", post(api::cancel));
     if config.sim_controls && state.simulator.is_some() {
         routes = routes
             .route("/_sim/next", post(api::sim_next))

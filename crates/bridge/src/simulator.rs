@@ -14,6 +14,10 @@
 //! | 54 | never answers; the payment expires after the terminal timeout |
 //! | 55 | approves after 40 s (after the cancel window) |
 //!
+//! A refund follows the same table by its own amount (a refund of an amount
+//! ending in 51 is declined, and so on), goes back to its payment's card,
+//! and is listed in `/_sim/charges` with `refund_of`, its payment.
+//!
 //! Tests override the next payment's behaviour through `/_sim/next`, reveal
 //! hidden results, trigger reports and list every charge made, so that no
 //! test depends on timing luck. The terminal keeps its memory in its own
@@ -148,6 +152,9 @@ pub struct Charge {
     #[serde(flatten)]
     pub amount: Money,
     pub charged_at: Timestamp,
+    /// A refund: the payment whose card the money went back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_of: Option<PaymentRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,6 +173,8 @@ struct ChargeSnapshot {
     reference: PaymentRef,
     order_id: till_core::order::OrderId,
     amount: Money,
+    #[serde(default)]
+    refund_of: Option<PaymentRef>,
 }
 
 struct State {
@@ -318,6 +327,7 @@ impl Simulator {
                 order_id: Some(p.charge.order_id),
                 amount: p.charge.amount,
                 charged_at: self.capture_at(p),
+                refund_of: p.charge.refund_of,
             };
             let body = serde_json::to_string(&charge).expect("a charge serializes");
             if let Err(e) = s.conn.execute(
@@ -349,9 +359,26 @@ fn report_of(p: &SimPayment) -> PaymentReport {
         reference: p.charge.reference,
         order_id: p.charge.order_id,
         amount: p.charge.amount,
-        status: ReportedStatus::Approved,
-        card: card_for(&p.charge.reference),
+        status: match p.charge.refund_of {
+            Some(_) => ReportedStatus::Refunded,
+            None => ReportedStatus::Approved,
+        },
+        card: card_of(&p.charge),
         approved_at: p.begun_at,
+        original: p.charge.refund_of,
+    }
+}
+
+/// The card of an operation: a refund goes back to its payment's card
+/// (brand and last four digits), with an authorisation code of its own.
+fn card_of(charge: &ChargeSnapshot) -> CardDetails {
+    let own = card_for(&charge.reference);
+    match &charge.refund_of {
+        Some(original) => CardDetails {
+            auth_code: own.auth_code,
+            ..card_for(original)
+        },
+        None => own,
     }
 }
 
@@ -370,6 +397,7 @@ impl Terminal for Simulator {
                 reference: charge.reference,
                 order_id: charge.order_id,
                 amount: charge.amount,
+                refund_of: charge.refund_of,
             },
             behaviour,
             begun_at: now,
@@ -407,7 +435,7 @@ impl Terminal for Simulator {
             ),
             Outcome::Decline => Poll::Pending,
             Outcome::Approve if !captured => Poll::Pending,
-            Outcome::Approve if p.revealed => Poll::Approved(card_for(reference)),
+            Outcome::Approve if p.revealed => Poll::Approved(card_of(&p.charge)),
             Outcome::Approve if p.behaviour.bridge_never_learns => {
                 if timed_out {
                     Poll::TimedOut
@@ -421,12 +449,12 @@ impl Terminal for Simulator {
                     .hide_result_ms
                     .map(|ms| self.capture_at(&p) + Duration::from_millis(ms));
                 if hidden_until.is_some_and(|t| now >= t) {
-                    Poll::Approved(card_for(reference))
+                    Poll::Approved(card_of(&p.charge))
                 } else {
                     Poll::Pending
                 }
             }
-            Outcome::Approve => Poll::Approved(card_for(reference)),
+            Outcome::Approve => Poll::Approved(card_of(&p.charge)),
         }
     }
 
@@ -490,6 +518,7 @@ mod tests {
             ))
             .unwrap(),
             amount: Money::new(minor, Currency::EUR).unwrap(),
+            refund_of: None,
         }
     }
 

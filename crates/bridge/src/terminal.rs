@@ -11,7 +11,7 @@
 //! - `poll` and `cancel` are cheap and may be called often; they must be
 //!   answered from the terminal's state at `now`, and survive a restart of
 //!   the bridge (the terminal remembers its charges);
-//! - a charge is captured at most once per reference.
+//! - a charge (or a refund) is captured at most once per reference.
 
 use till_core::api::PaymentReport;
 use till_core::money::Money;
@@ -24,6 +24,8 @@ pub struct ChargeRequest {
     pub reference: PaymentRef,
     pub order_id: OrderId,
     pub amount: Money,
+    /// A refund: money back to the card of this approved payment.
+    pub refund_of: Option<PaymentRef>,
 }
 
 /// What the bridge can learn about a charge.

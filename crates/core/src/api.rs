@@ -105,13 +105,25 @@ pub struct PaymentReport {
     #[serde(flatten)]
     pub card: CardDetails,
     pub approved_at: Timestamp,
+    /// For a refund: the payment it gave money back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<PaymentRef>,
 }
 
-/// Only approvals are reported; the enum leaves room for refunds.
+/// What the terminal did: charged the card, or gave money back to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportedStatus {
     Approved,
+    /// A refund approved by the terminal; the report names its `original`.
+    Refunded,
+}
+
+impl PaymentReport {
+    /// A charge, not a refund: what may turn an order paid.
+    pub fn is_charge(&self) -> bool {
+        self.status == ReportedStatus::Approved && self.original.is_none()
+    }
 }
 
 /// An order as the OMS holds it: the latest version the register sent, and
@@ -184,6 +196,20 @@ pub struct BatchResult {
 #[serde(deny_unknown_fields)]
 pub struct StartPayment {
     pub reference: PaymentRef,
+    pub order_id: OrderId,
+    #[serde(flatten)]
+    pub amount: Money,
+}
+
+/// `POST /v1/refunds` on the bridge: give `amount` back to the card of the
+/// approved payment `original`, as the terminal's operation `reference`
+/// (idempotent by it, as a payment is). Its status is asked and cancelled
+/// like a payment's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRefund {
+    pub reference: PaymentRef,
+    pub original: PaymentRef,
     pub order_id: OrderId,
     #[serde(flatten)]
     pub amount: Money,

@@ -1038,11 +1038,9 @@ impl PaymentSession {
     ) {
         self.in_flight.oms = false;
         let reference = self.attempt.reference;
-        if let Some(report) = payments
-            .into_iter()
-            .flatten()
-            .find(|p| p.reference == reference && p.order_id == self.attempt.order_id)
-        {
+        if let Some(report) = payments.into_iter().flatten().find(|p| {
+            p.is_charge() && p.reference == reference && p.order_id == self.attempt.order_id
+        }) {
             let status = BridgeStatus::Approved {
                 amount: report.amount,
                 card: report.card,

@@ -138,12 +138,36 @@ fn report() -> PaymentReport {
         status: ReportedStatus::Approved,
         card: card(),
         approved_at: T0,
+        original: None,
     }
 }
 
 #[test]
 fn oms_payment_report() {
     golden("payment_report", &report());
+    assert!(report().is_charge());
+    let refunded = PaymentReport {
+        reference: "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5".parse().unwrap(),
+        amount: eur(657),
+        status: ReportedStatus::Refunded,
+        original: Some(reference()),
+        ..report()
+    };
+    golden("payment_report_refund", &refunded);
+    assert!(!refunded.is_charge(), "a refund never turns an order paid");
+}
+
+#[test]
+fn bridge_start_refund() {
+    golden(
+        "start_refund",
+        &StartRefund {
+            reference: "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5".parse().unwrap(),
+            original: reference(),
+            order_id: order_id(),
+            amount: eur(657),
+        },
+    );
 }
 
 #[test]

@@ -332,6 +332,7 @@ fn a_closed_attempt_is_reconciled_on_a_timer_and_a_late_approval_turns_it_paid()
         status: ReportedStatus::Approved,
         card: card(),
         approved_at: t.now,
+        original: None,
     };
     let cmds = t.feed(Event::OmsAnswered {
         payments: Some(vec![report]),
@@ -625,6 +626,7 @@ fn hole_09_an_approval_for_another_amount_is_never_recorded_live_or_reconciled()
         status: ReportedStatus::Approved,
         card: card(),
         approved_at: t.now,
+        original: None,
     };
     let _ = t.feed(Event::OmsAnswered {
         payments: Some(vec![report]),

@@ -63,6 +63,7 @@ fn report(minor: i64) -> till_core::api::PaymentReport {
             auth_code: "OK1".into(),
         },
         approved_at: Timestamp::from_millis(1),
+        original: None,
     }
 }
 

@@ -492,6 +492,7 @@ fn a_closed_order_is_reconciled_when_the_back_office_returns() {
         status: ReportedStatus::Approved,
         card: card(),
         approved_at: t.now,
+        original: None,
     };
     t.input(Input::Oms(OmsReply::Lookup {
         order_id: id,

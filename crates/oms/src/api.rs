@@ -23,7 +23,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use till_core::api::{
     BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
-    StoredOrder, CATALOG_PAGE_SIZE,
+    ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE,
 };
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
@@ -489,6 +489,13 @@ pub async fn post_payment(
             AppError::invalid("invalid_payment", "amount must be more than zero")
                 .with_field("amount"),
         );
+    }
+    if (report.status == ReportedStatus::Refunded) != report.original.is_some() {
+        return Err(AppError::invalid(
+            "invalid_payment",
+            "a refund names its original payment, and only a refund does",
+        )
+        .with_field("original"));
     }
     let now = now();
     let r = report.clone();

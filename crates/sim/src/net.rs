@@ -53,7 +53,7 @@ impl BridgeSide {
             BridgeCall::Start(start) => {
                 self.terminal.set_next(behaviour);
                 self.orders.insert(start.reference, start.order_id);
-                let reply = match self.journal.start(start, now) {
+                let reply = match self.journal.start(&start.into(), now) {
                     Ok(_) => Reply::Accepted,
                     // 409 with a status body: "never received", for good.
                     Err(BridgeError::Tombstoned(s)) => Reply::Status(s.status),

@@ -5,5 +5,6 @@ mod helpers;
 
 mod bad_input;
 mod payments;
+mod refunds;
 mod reports;
 mod security;

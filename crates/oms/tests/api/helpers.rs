@@ -264,6 +264,7 @@ pub fn report(order: &Order, n: u128) -> PaymentReport {
             auth_code: format!("A{n}"),
         },
         approved_at: Timestamp::from_millis(1_795_766_500_000),
+        original: None,
     }
 }
 

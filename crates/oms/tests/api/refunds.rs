@@ -327,3 +327,37 @@ async fn a_bad_refund_body_is_refused_naming_the_field() {
     assert_error(r, 422, "invalid_id").await;
     assert_eq!(app.count("SELECT count(*) FROM refunds"), 0);
 }
+
+#[tokio::test]
+async fn the_bridge_reports_a_card_refund_naming_its_payment() {
+    let app = spawn_app().await;
+    let order = paid_of("R1", 9, true);
+    let mut refunded = report(&order, 77);
+    refunded.status = till_core::api::ReportedStatus::Refunded;
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.post_json("/api/v1/payments", BRIDGE_TOKEN, &body).await }
+    };
+    // A refund names its payment, and only a refund does.
+    let v = assert_error(
+        post(serde_json::to_value(&refunded).unwrap()).await,
+        422,
+        "invalid_payment",
+    )
+    .await;
+    assert_eq!(v["field"], "original");
+    let mut charge_naming = report(&order, 78);
+    charge_naming.original = Some(reference(900 + 9));
+    assert_error(
+        post(serde_json::to_value(&charge_naming).unwrap()).await,
+        422,
+        "invalid_payment",
+    )
+    .await;
+    refunded.original = Some(reference(900 + 9));
+    let r = post(serde_json::to_value(&refunded).unwrap()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body_as(r, "PaymentReport").await["status"], "refunded");
+    let payments = stored(&app, &order).await["payments"].clone();
+    assert_eq!(payments[0]["original"], reference(909).to_string());
+}
