@@ -94,6 +94,15 @@ pub fn act(app: &AppState, action: Action) {
     dispatch(app, Input::Cashier(action));
 }
 
+/// A new refund id from the register (made when the refund screen opens);
+/// `None` before the register is set up.
+pub fn new_refund_id(app: &AppState) -> Option<till_core::refund::RefundId> {
+    let now = platform::now();
+    app.machine
+        .try_update_value(|m| m.as_mut().map(|m| m.new_refund_id(now)))
+        .flatten()
+}
+
 /// Changes the current sale's cart through the register (which refuses
 /// while the cart is locked, and says why).
 pub fn edit_cart<E: std::fmt::Display>(
@@ -186,9 +195,13 @@ async fn oms_call(settings: &Settings, call: OmsCall) -> OmsReply {
         OmsCall::Health => OmsReply::Health {
             reachable: oms.health().await,
         },
-        OmsCall::SendBatch { batch, orders } => OmsReply::Batch {
+        OmsCall::SendBatch {
             batch,
-            result: oms.send_batch(&orders).await,
+            orders,
+            refunds,
+        } => OmsReply::Batch {
+            batch,
+            result: oms.send_batch(&orders, &refunds).await,
         },
         OmsCall::Lookup { order_id } => OmsReply::Lookup {
             order_id,
@@ -227,6 +240,8 @@ fn ui(app: &AppState, e: UiEvent) {
         UiEvent::Print(id) => app.print.set(Some(id)),
         UiEvent::OrderWritten(_) => app.orders_rev.update(|n| *n += 1),
         UiEvent::OrderMessage { order_id, text } => app.order_message.set(Some((order_id, text))),
+        UiEvent::Refunded(refund) => app.refund_done.set(Some(*refund)),
+        UiEvent::RefundRefused { id, text } => app.refund_message.set(Some((id, text))),
     }
 }
 

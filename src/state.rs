@@ -13,6 +13,7 @@ use std::sync::Arc;
 use till_core::cart::Cart;
 use till_core::catalog::{Catalog, Category, Product, ProductId};
 use till_core::order::OrderId;
+use till_core::refund::{Refund, RefundId};
 use till_core::register::{Notice, Register};
 use till_core::search::SearchIndex;
 
@@ -140,6 +141,10 @@ pub struct AppState {
     pub order_message: RwSignal<Option<(OrderId, String)>>,
     /// Bumped when a catalog's search index is ready.
     pub indexed: RwSignal<u64>,
+    /// The refund just written (Confirm on the refund screen).
+    pub refund_done: RwSignal<Option<Refund>>,
+    /// Why a refund was not written.
+    pub refund_message: RwSignal<Option<(RefundId, String)>>,
 }
 
 impl AppState {
@@ -166,6 +171,8 @@ impl AppState {
             orders_rev: RwSignal::new(0),
             order_message: RwSignal::new(None),
             indexed: RwSignal::new(0),
+            refund_done: RwSignal::new(None),
+            refund_message: RwSignal::new(None),
         }
     }
 

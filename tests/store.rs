@@ -405,7 +405,7 @@ impl Session {
     /// Stores every batch sent so far.
     fn answer_batches(&mut self) {
         for call in std::mem::take(&mut self.oms) {
-            if let OmsCall::SendBatch { batch, orders } = call {
+            if let OmsCall::SendBatch { batch, orders, .. } = call {
                 let results = orders
                     .iter()
                     .map(|o| till_core::api::BatchResult {

@@ -13,6 +13,7 @@ use till_core::api::{
 use till_core::catalog::Catalog;
 use till_core::download::{CatalogDownload, DownloadError};
 use till_core::order::{BusinessDate, Order, OrderId, OrderNumber};
+use till_core::refund::Refund;
 use till_core::sync::NetFailure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,14 +156,20 @@ impl Oms {
         NetError::Refused { status, message }
     }
 
-    /// `POST /orders:batch`: one result per order, in order.
-    pub async fn send_batch(&self, orders: &[Order]) -> Result<Vec<BatchResult>, NetFailure> {
+    /// `POST /orders:batch`: one result per order, in order, then one per
+    /// refund.
+    pub async fn send_batch(
+        &self,
+        orders: &[Order],
+        refunds: &[Refund],
+    ) -> Result<Vec<BatchResult>, NetFailure> {
         let (signal, _t) = deadline(OMS_TIMEOUT_MS);
         let req = Request::post(&self.url("/orders:batch"))
             .header("Authorization", &self.auth())
             .abort_signal(signal.as_ref())
             .json(&BatchRequest {
                 orders: orders.iter().collect::<Vec<_>>(),
+                refunds: refunds.iter().collect::<Vec<_>>(),
             })
             .map_err(|e| NetFailure::BadAnswer(e.to_string()))?;
         let r = req.send().await.map_err(|_| NetFailure::Unreachable)?;

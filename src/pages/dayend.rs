@@ -18,6 +18,13 @@ async fn build(app: &AppState) -> Result<ZReport, AppError> {
         .into_iter()
         .filter(|o| o.register().as_str() == settings.register_id)
         .collect();
+    let refunds: Vec<_> = app
+        .db()
+        .refunds()
+        .await?
+        .into_iter()
+        .filter(|r| r.number.register().as_str() == settings.register_id)
+        .collect();
     let unsynced = app.db().outbox().await?.len();
     let in_doubt = app
         .db()
@@ -26,7 +33,7 @@ async fn build(app: &AppState) -> Result<ZReport, AppError> {
         .iter()
         .filter(|a| a.state.is_in_doubt())
         .count();
-    z_report(today, app.currency(), &orders, unsynced, in_doubt)
+    z_report(today, app.currency(), &orders, &refunds, unsynced, in_doubt)
         .map_err(|e| AppError::Rule(e.to_string()))
 }
 
@@ -59,6 +66,12 @@ pub fn DayEndPage() -> impl IntoView {
                             <div><dt>"Cash"</dt><dd aria-label="Cash total">{r.cash.to_string()}</dd></div>
                             <div><dt>"Card"</dt><dd aria-label="Card total">{r.card.to_string()}</dd></div>
                             {r.taxes.iter().map(|t| view! { <div class="sub"><dt>{format!("{} on {}", t.name, t.base)}</dt><dd>{t.tax.to_string()}</dd></div> }).collect_view()}
+                            <div><dt>"Refunds"</dt><dd aria-label="Refunds">{format!("{} ({})", r.refunds_count, r.refunds_total)}</dd></div>
+                            <div class="sub"><dt>"Refunds in cash"</dt><dd aria-label="Refunds in cash">{r.refunds_cash.to_string()}</dd></div>
+                            <div class="sub"><dt>"Refunds to card"</dt><dd aria-label="Refunds to card">{r.refunds_card.to_string()}</dd></div>
+                            {r.refund_taxes.iter().map(|t| view! { <div class="sub"><dt>{format!("{} refunded on {}", t.name, t.base)}</dt><dd>{format!("-{}", t.tax)}</dd></div> }).collect_view()}
+                            <div class="total"><dt>"Net (sales less refunds)"</dt><dd aria-label="Net total">{r.net_total.to_string()}</dd></div>
+                            <div><dt>"Cash in drawer (beyond float)"</dt><dd aria-label="Cash in drawer">{r.cash_in_drawer.to_string()}</dd></div>
                             <div><dt>"Voids"</dt><dd aria-label="Voids">{format!("{} ({})", r.voids_count, r.voids_total)}</dd></div>
                             <div><dt>"Unpaid / pending"</dt><dd aria-label="Unpaid orders">{if r.unpaid.is_empty() { "none".to_owned() } else { r.unpaid.join(", ") }}</dd></div>
                             <div><dt>"Refund due"</dt><dd aria-label="Refund due">{r.refund_due.to_string()}</dd></div>

@@ -3,6 +3,7 @@
 pub mod dayend;
 pub mod pay;
 pub mod receipt;
+pub mod refund;
 pub mod register;
 pub mod safety;
 pub mod sales;

@@ -17,6 +17,9 @@ use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
 use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
+use till_core::refund::{
+    ensure_refundable, refunded_state, Refund, RefundStatus, RefundTender, RefundedState,
+};
 use till_core::register::Action;
 use till_core::report::{register_sales, SalesRow};
 
@@ -35,6 +38,8 @@ struct Listing {
     online: Vec<Order>,
     attempts: Vec<Attempt>,
     doubt: Vec<InDoubt>,
+    /// Each order's refunds on this register.
+    refunds: std::collections::HashMap<OrderId, Vec<Refund>>,
 }
 
 fn time_of(o: &Order) -> String {
@@ -91,11 +96,16 @@ async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
         Err(_) => Vec::new(),
     };
     let doubt = in_doubt(&attempts, platform::now());
+    let mut refunds: std::collections::HashMap<OrderId, Vec<Refund>> = Default::default();
+    for r in app.db().refunds().await? {
+        refunds.entry(r.order_id).or_default().push(r);
+    }
     Ok(Listing {
         rows,
         online,
         attempts,
         doubt,
+        refunds,
     })
 }
 
@@ -142,6 +152,7 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
         online,
         attempts,
         doubt,
+        refunds,
     } = listing;
     let shown: Vec<SalesRow> = rows
         .into_iter()
@@ -186,7 +197,8 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
                 <thead><tr><th>"Order"</th><th>"Time"</th><th>"Total"</th><th>"Status"</th></tr></thead>
                 <tbody>
                     {shown.into_iter().map(|r| {
-                        let status = r.order.status_text(&attempts);
+                        let of = refunds.get(&r.order.id).map(Vec::as_slice).unwrap_or_default();
+                        let status = status_text(&r.order, &attempts, of);
                         row(r.order, r.unsynced, r.earlier, false, status)
                     }).collect_view()}
                     {online.into_iter().map(|o| {
@@ -227,6 +239,7 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
 struct Detail {
     order: Order,
     attempts: Vec<Attempt>,
+    refunds: Vec<Refund>,
 }
 
 async fn detail(app: &crate::state::AppState, id: &str) -> Result<Option<Detail>, AppError> {
@@ -234,7 +247,46 @@ async fn detail(app: &crate::state::AppState, id: &str) -> Result<Option<Detail>
         return Ok(None);
     };
     let attempts = app.db().attempts_of(&order.id).await?;
-    Ok(Some(Detail { order, attempts }))
+    let refunds = app.db().refunds_of(&order.id).await?;
+    Ok(Some(Detail {
+        order,
+        attempts,
+        refunds,
+    }))
+}
+
+/// Why Refund is not offered, if it is not: till-core's rules.
+fn refund_block(order: &Order, refunds: &[Refund]) -> Option<String> {
+    if let Err(e) = ensure_refundable(order) {
+        return Some(e.to_string());
+    }
+    (refunded_state(order, refunds) == RefundedState::Fully)
+        .then(|| "Everything on this order is refunded already.".to_owned())
+}
+
+/// The order's status, and how much of it is refunded.
+fn status_text(order: &Order, attempts: &[Attempt], refunds: &[Refund]) -> String {
+    match refunded_state(order, refunds).label() {
+        Some(r) => format!("{} · {r}", order.status_text(attempts)),
+        None => order.status_text(attempts),
+    }
+}
+
+fn refund_text(r: &Refund) -> String {
+    let parts: Vec<String> = r
+        .tenders
+        .iter()
+        .map(|t| match t {
+            RefundTender::Cash { amount } => format!("{amount} cash"),
+            RefundTender::Card { amount, .. } => format!("{amount} to card"),
+        })
+        .collect();
+    format!(
+        "{} — {} — {}",
+        r.number,
+        parts.join(" + "),
+        r.status().label()
+    )
 }
 
 #[component]
@@ -265,12 +317,24 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 fn OrderDetail(detail: Detail) -> impl IntoView {
     let app = use_app();
-    let Detail { order: o, attempts } = detail;
+    let Detail {
+        order: o,
+        attempts,
+        refunds,
+    } = detail;
     let id = o.id;
     let menu = RwSignal::new(false);
     let confirm_void = RwSignal::new(false);
-    let void_block = o.can_void(&attempts).err().map(|e| e.to_string());
-    let status = o.status_text(&attempts);
+    let void_block = match o.can_void(&attempts) {
+        Err(e) => Some(e.to_string()),
+        Ok(()) if refunds.iter().any(|r| r.status() != RefundStatus::Failed) => {
+            Some("This order has refunds: it cannot be voided.".into())
+        }
+        Ok(()) => None,
+    };
+    let refund_blocked = refund_block(&o, &refunds);
+    let refund_href = format!("/sales/{}/refund", o.id);
+    let status = status_text(&o, &attempts, &refunds);
     let receipt = format!("/receipt/{}", o.id);
     let message = move || {
         app.order_message
@@ -299,6 +363,13 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
                 <div role="menu" class="menu">
                     <button role="menuitem" on:click=download>"Download"</button>
                     <a role="menuitem" class="button" href=receipt.clone()>"Print receipt"</a>
+                    {match refund_blocked.clone() {
+                        None => view! { <a role="menuitem" class="button" href=refund_href.clone()>"Refund"</a> }.into_any(),
+                        Some(why) => view! {
+                            <button role="menuitem" disabled=true title=why.clone()>"Refund"</button>
+                            <p class="reason">{format!("Refund: {why}")}</p>
+                        }.into_any(),
+                    }}
                     <button role="menuitem" disabled=blocked.is_some() title=blocked.clone().unwrap_or_default() on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
                     {blocked.clone().map(|r| view! { <p class="reason">{r}</p> })}
                 </div>
@@ -320,6 +391,13 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
             <h2>"Refund due"</h2>
             <ul aria-label="Refund due">{o.refund_due.iter().map(|r| view! {
                 <li>{format!("{} to {} •••• {} (card payment {} was approved after this order was settled)", r.amount, r.card.brand, r.card.last4, r.reference.short())}</li>
+            }).collect_view()}</ul>
+        })}
+        {(!refunds.is_empty()).then(|| view! {
+            <h2>"Refunds"</h2>
+            <ul aria-label="Refunds">{refunds.iter().map(|r| {
+                let href = format!("/refund/{}", r.id);
+                view! { <li><a href=href>{refund_text(r)}</a></li> }
             }).collect_view()}</ul>
         })}
         <h2>"Card payment attempts"</h2>

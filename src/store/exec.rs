@@ -9,18 +9,21 @@
 //! between is till-core's, synchronous ([`plan`], the outbox's rules).
 //! Writes use strict durability: committed means on disk.
 
-use super::schema::{META, ORDERS, OUTBOX, OUTBOX_BY_STATE, PAYMENTS};
+use super::schema::{META, ORDERS, OUTBOX, OUTBOX_BY_STATE, PAYMENTS, REFUNDS};
 use super::{from_js, to_js, Db, StoreError};
 use idb::{CursorDirection, KeyCursor, KeyRange, Query, Transaction};
 use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::order::{BusinessDate, Order, OrderId};
-use till_core::outbox::{Outbox, OutboxChange, OutboxEntry};
+use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::payment::Attempt;
+use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
-use till_core::sync::{DueBatch, OutboxSummary};
-use till_core::update::{plan, Sale, Snapshot, UpdateError, UpdateRequest};
+use till_core::sync::{DueBatch, OutboxSummary, Record};
+use till_core::update::{
+    plan, plan_refund, RefundRequest, RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+};
 use wasm_bindgen::JsValue;
 
 /// The current sale's record in `meta`.
@@ -69,6 +72,7 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
             .map_err(io),
         StoreTx::SaveSale { sale, replaces } => save_sale(db, sale, *replaces).await,
         StoreTx::Update(req) => update(db, req).await,
+        StoreTx::Refund(req) => refund(db, req).await,
         StoreTx::LoadDue { limit, now } => due(db, *limit, *now).await.map(Stored::Due).map_err(io),
         StoreTx::ApplyOutbox(changes) => outbox_write(db, Changes::Settled(changes.clone())).await,
         StoreTx::RetryNow { now } => {
@@ -228,6 +232,7 @@ async fn snapshot(tx: &Transaction, req: &UpdateRequest) -> Result<Snapshot, Sto
         .object_store(OUTBOX)?
         .get_all(Some(Query::KeyRange(range)), None)?
         .into_future();
+    let refunds = refunds_of(tx, &req.order_id)?;
     let meta = tx.object_store(META)?;
     let seq = match req.sequence_day() {
         Some(d) => Some(meta.get(seq_key(d))?.into_future()),
@@ -245,6 +250,7 @@ async fn snapshot(tx: &Transaction, req: &UpdateRequest) -> Result<Snapshot, Sto
         outbox: parse_all(outbox.await?)?,
         sale,
         last_seq,
+        refunds: parse_all(refunds.await?)?,
     })
 }
 
@@ -272,7 +278,7 @@ async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
     let out = slot.clone();
     let req = req.clone();
     let t = db
-        .write_strict(&[META, ORDERS, OUTBOX, PAYMENTS])
+        .write_strict(&[META, ORDERS, OUTBOX, PAYMENTS, REFUNDS])
         .map_err(io)?;
     db.commit(t, |tx| async move {
         let r = async {
@@ -291,6 +297,94 @@ async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
     outcome
         .map(|u| Stored::Updated(Box::new(u)))
         .ok_or_else(|| StoreFailure::Io("the update wrote nothing".into()))
+}
+
+/// An order's refunds (the `order` index), issued now, awaited later.
+fn refunds_of(
+    tx: &Transaction,
+    order_id: &OrderId,
+) -> Result<impl std::future::Future<Output = Result<Vec<JsValue>, idb::Error>>, StoreError> {
+    let key = Query::Key(JsValue::from_str(&order_id.to_string()));
+    Ok(tx
+        .object_store(REFUNDS)?
+        .index("order")?
+        .get_all(Some(key), None)?
+        .into_future())
+}
+
+/// What a refund needs, read inside its transaction, every read issued
+/// before the first await.
+async fn refund_snapshot(
+    tx: &Transaction,
+    req: &RefundRequest,
+) -> Result<RefundSnapshot, StoreError> {
+    let order = tx
+        .object_store(ORDERS)?
+        .get(JsValue::from_str(&req.order_id.to_string()))?
+        .into_future();
+    let refunds = refunds_of(tx, &req.order_id)?;
+    let key = req.id.outbox_id();
+    let range = KeyRange::bound(
+        &outbox_key(&key, 0),
+        &outbox_key(&key, u32::MAX),
+        None,
+        None,
+    )?;
+    let outbox = tx
+        .object_store(OUTBOX)?
+        .get_all(Some(Query::KeyRange(range)), None)?
+        .into_future();
+    let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
+    let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
+    refunds.sort_by_key(|r| (r.created_at, r.id));
+    Ok(RefundSnapshot {
+        order: parse(order.await?)?,
+        refunds,
+        outbox: parse_all(outbox.await?)?,
+        last_seq: parse::<u32>(seq.await?)?.unwrap_or(0),
+    })
+}
+
+/// A refund, its outbox entry and the day's sequence: one transaction.
+async fn refund(db: &Db, req: &RefundRequest) -> Result<Stored, StoreFailure> {
+    let slot = Rc::new(RefCell::new(None));
+    let out = slot.clone();
+    let req = req.clone();
+    let t = db
+        .write_strict(&[META, ORDERS, OUTBOX, REFUNDS])
+        .map_err(io)?;
+    db.commit(t, |tx| async move {
+        let r = async {
+            let snap = refund_snapshot(&tx, &req).await?;
+            let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
+            let mut pending = Vec::new();
+            if let Some(refund) = &plan.write {
+                pending.push(
+                    tx.object_store(REFUNDS)?
+                        .put(&to_js(refund)?, None)?
+                        .into_future(),
+                );
+            }
+            if let Some((date, seq)) = plan.seq {
+                let meta = tx.object_store(META)?;
+                pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+            }
+            for p in pending {
+                p.await?;
+            }
+            apply_changes(&tx, &plan.outbox, false).await?;
+            *out.borrow_mut() = Some(plan.refund);
+            Ok::<(), TxError>(())
+        }
+        .await;
+        (tx, r)
+    })
+    .await
+    .map_err(StoreFailure::from)?;
+    let refund = slot.borrow_mut().take();
+    refund
+        .map(|r| Stored::Refunded(Box::new(r)))
+        .ok_or_else(|| StoreFailure::Io("the refund wrote nothing".into()))
 }
 
 /// Issues every write of a plan, then waits for them all.
@@ -446,7 +540,7 @@ async fn due(
     limit: usize,
     now: till_core::time::Timestamp,
 ) -> Result<DueBatch, StoreError> {
-    let tx = db.read(&[ORDERS, OUTBOX])?;
+    let tx = db.read(&[ORDERS, OUTBOX, REFUNDS])?;
     let index = tx.object_store(OUTBOX)?.index(OUTBOX_BY_STATE)?;
     let upto = now.0 as f64;
     let total = index
@@ -458,11 +552,17 @@ async fn due(
         .into_future();
     let summary = outbox_summary(&tx).await?;
     let due: Vec<OutboxEntry> = parse_all(first.await?)?;
-    let ids: Vec<OrderId> = due.iter().map(|e| e.order_id).collect();
+    let (orders_due, refunds_due): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
+        due.into_iter().partition(|e| e.kind == RecordKind::Order);
+    let ids: Vec<OrderId> = orders_due.iter().map(|e| e.order_id).collect();
     let orders = read_orders(&tx.object_store(ORDERS)?, &ids).await?;
-    let mut entries = Vec::with_capacity(due.len());
-    for (e, order) in due.into_iter().zip(orders) {
-        entries.push((e, parse::<Order>(order)?));
+    let refunds = read_refunds(&tx, &refunds_due).await?;
+    let mut entries = Vec::with_capacity(orders_due.len() + refunds_due.len());
+    for (e, order) in orders_due.into_iter().zip(orders) {
+        entries.push((e, parse::<Order>(order)?.map(Record::Order)));
+    }
+    for (e, refund) in refunds_due.into_iter().zip(refunds) {
+        entries.push((e, parse::<Refund>(refund)?.map(Record::Refund)));
     }
     Ok(DueBatch {
         entries,
@@ -511,6 +611,25 @@ async fn read_orders(
     for id in ids {
         let key = JsValue::from_str(&id.to_string());
         pending.push(orders.get(key)?.into_future());
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for p in pending {
+        out.push(p.await?);
+    }
+    Ok(out)
+}
+
+/// The stored refunds of these outbox entries (one `get` each, all issued
+/// before the first is awaited; a batch holds few refunds).
+async fn read_refunds(
+    tx: &Transaction,
+    entries: &[OutboxEntry],
+) -> Result<Vec<Option<JsValue>>, StoreError> {
+    let store = tx.object_store(REFUNDS)?;
+    let mut pending = Vec::with_capacity(entries.len());
+    for e in entries {
+        let id = RefundId::from_outbox_id(e.order_id);
+        pending.push(store.get(JsValue::from_str(&id.to_string()))?.into_future());
     }
     let mut out = Vec::with_capacity(pending.len());
     for p in pending {

@@ -2,7 +2,7 @@
 //! catalog, which are not the register's decisions. Every write the register
 //! decides goes through [`super::exec`].
 
-use super::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS};
+use super::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS};
 use super::{from_js, to_js, Db, StoreError};
 use idb::Query;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use till_core::money::Currency;
 use till_core::order::{Order, OrderId};
 use till_core::outbox::OutboxEntry;
 use till_core::payment::Attempt;
+use till_core::refund::Refund;
 use wasm_bindgen::JsValue;
 
 /// What the register needs to reach the back office and the bridge.
@@ -263,6 +264,28 @@ impl Db {
             .await?;
         let array: js_sys::Array = values.into_iter().collect();
         from_js(array.into())
+    }
+
+    /// The refunds of one order, oldest first (the `order` index).
+    pub async fn refunds_of(&self, order_id: &OrderId) -> Result<Vec<Refund>, StoreError> {
+        let tx = self.read(&[REFUNDS])?;
+        let values = tx
+            .object_store(REFUNDS)?
+            .index("order")?
+            .get_all(
+                Some(Query::Key(JsValue::from_str(&order_id.to_string()))),
+                None,
+            )?
+            .await?;
+        let array: js_sys::Array = values.into_iter().collect();
+        let mut refunds: Vec<Refund> = from_js(array.into())?;
+        refunds.sort_by_key(|r| (r.created_at, r.id));
+        Ok(refunds)
+    }
+
+    /// Every refund on this register.
+    pub async fn refunds(&self) -> Result<Vec<Refund>, StoreError> {
+        self.all(REFUNDS).await
     }
 
     /// Reads a raw record, for tests of stored-record handling.

@@ -12,7 +12,7 @@ use idb::{
 };
 
 pub const DB_NAME: &str = "till";
-pub const DB_VERSION: u32 = 3;
+pub const DB_VERSION: u32 = 4;
 
 pub const SETTINGS: &str = "settings";
 pub const META: &str = "meta";
@@ -23,6 +23,8 @@ pub const PRODUCTS_B: &str = "products_b";
 pub const ORDERS: &str = "orders";
 pub const OUTBOX: &str = "outbox";
 pub const PAYMENTS: &str = "payments";
+/// Refunds (v4), by id, with an `order` index: an order's refunds.
+pub const REFUNDS: &str = "refunds";
 /// The outbox's index on `[state, next_attempt_at]` (v3): pending entries
 /// in the order they fall due, and the parked ones, without reading the
 /// rest of the queue.
@@ -75,6 +77,9 @@ fn upgrade(db: &Database, tx: &Transaction, old: u32) -> Result<(), idb::Error> 
     }
     if old < 3 {
         v3(tx)?;
+    }
+    if old < 4 {
+        v4(db)?;
     }
     Ok(())
 }
@@ -138,4 +143,13 @@ fn v3(tx: &Transaction) -> Result<(), idb::Error> {
         None,
     )?;
     outbox.delete_index("due")
+}
+
+/// v4: refunds, a record of their own linked to their order.
+fn v4(db: &Database) -> Result<(), idb::Error> {
+    let mut p = ObjectStoreParams::new();
+    p.key_path(Some(KeyPath::new_single("id")));
+    let refunds = db.create_object_store(REFUNDS, p)?;
+    refunds.create_index("order", KeyPath::new_single("order_id"), None)?;
+    Ok(())
 }

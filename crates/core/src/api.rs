@@ -34,6 +34,9 @@ pub const BRIDGE_API_PREFIX: &str = "/v1";
 /// The bridge's error code for a start refused because the order already
 /// has a payment on the terminal (409): nothing was journaled or charged.
 pub const LIVE_PAYMENT_CODE: &str = "payment_in_progress";
+/// The OMS's error code for a refund whose order it does not hold yet
+/// (409): nothing was stored; send it again after the order.
+pub const ORDER_NOT_SYNCED_CODE: &str = "order_not_synced";
 /// The bridge's pairing header.
 pub const PAIRING_HEADER: &str = "X-Pairing-Token";
 /// Products per catalog page: about 1.5 MB of JSON, big enough that 100,000
@@ -163,15 +166,20 @@ pub struct OrderList {
 }
 
 /// `POST /api/v1/orders:batch`. Generic so that a server can take each
-/// order as raw JSON and validate it alone: one bad order must not sink
-/// the batch.
+/// order (and refund) as raw JSON and validate it alone: one bad order must
+/// not sink the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest<T = Order> {
+pub struct BatchRequest<T = Order, R = Refund> {
     pub orders: Vec<T>,
+    /// Refunds, stored after the batch's orders; their results follow the
+    /// orders' (absent when there are none).
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<R>,
 }
 
-/// One result per order of a batch, in the request's order.
+/// One result per order of a batch, in the request's order, then one per
+/// refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchResponse {
     pub results: Vec<BatchResult>,

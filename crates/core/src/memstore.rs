@@ -12,12 +12,15 @@
 //! is nothing to crash inside one.
 
 use crate::order::{BusinessDate, Order, OrderId};
-use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
+use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::payment::{Attempt, PaymentRef};
+use crate::refund::{Refund, RefundId};
 use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
-use crate::sync::{DueBatch, OutboxSummary};
+use crate::sync::{DueBatch, OutboxSummary, Record};
 use crate::time::Timestamp;
-use crate::update::{plan, Sale, Snapshot, UpdateError, UpdateRequest};
+use crate::update::{
+    plan, plan_refund, RefundRequest, RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+};
 use std::collections::BTreeMap;
 
 /// A failure the test or the simulator injects into the next transactions.
@@ -32,6 +35,7 @@ pub struct MemStore {
     pub orders: BTreeMap<OrderId, Order>,
     pub attempts: BTreeMap<PaymentRef, Attempt>,
     pub outbox: BTreeMap<(OrderId, u32), OutboxEntry>,
+    pub refunds: BTreeMap<RefundId, Refund>,
     pub sale: Option<Sale>,
     pub seqs: BTreeMap<BusinessDate, u32>,
     faults: Vec<Fault>,
@@ -51,6 +55,7 @@ impl MemStore {
             StoreTx::Load => Ok(Stored::Loaded(Box::new(self.load()))),
             StoreTx::SaveSale { sale, replaces } => self.save_sale(sale, *replaces),
             StoreTx::Update(req) => self.update(req),
+            StoreTx::Refund(req) => self.refund(req),
             StoreTx::LoadDue { limit, now } => Ok(Stored::Due(self.due(*limit, *now))),
             StoreTx::ApplyOutbox(changes) => {
                 self.apply_existing(changes);
@@ -135,6 +140,7 @@ impl MemStore {
                 .sequence_day()
                 .and_then(|d| self.seqs.get(&d).copied())
                 .unwrap_or(0),
+            refunds: self.refunds_of(req.order_id),
         };
         let plan = plan(req, &snap, req.at).map_err(StoreFailure::Refused)?;
         if let Some(order) = plan.order {
@@ -153,6 +159,54 @@ impl MemStore {
         Ok(Stored::Updated(Box::new(plan.outcome)))
     }
 
+    /// The refunds of an order, oldest first.
+    pub fn refunds_of(&self, order_id: OrderId) -> Vec<Refund> {
+        let mut out: Vec<Refund> = self
+            .refunds
+            .values()
+            .filter(|r| r.order_id == order_id)
+            .cloned()
+            .collect();
+        out.sort_by_key(|r| (r.created_at, r.id));
+        out
+    }
+
+    fn refund(&mut self, req: &RefundRequest) -> Result<Stored, StoreFailure> {
+        let key = req.id.outbox_id();
+        let snap = RefundSnapshot {
+            order: self.orders.get(&req.order_id).cloned(),
+            refunds: self.refunds_of(req.order_id),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| e.order_id == key)
+                .cloned()
+                .collect(),
+            last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
+        };
+        let plan = plan_refund(req, &snap).map_err(StoreFailure::Refused)?;
+        if let Some(refund) = plan.write {
+            self.refunds.insert(refund.id, refund);
+        }
+        self.apply(&plan.outbox);
+        if let Some((date, seq)) = plan.seq {
+            self.seqs.insert(date, seq);
+        }
+        Ok(Stored::Refunded(Box::new(plan.refund)))
+    }
+
+    /// What an outbox entry sends, as stored now.
+    fn record_of(&self, e: &OutboxEntry) -> Option<Record> {
+        match e.kind {
+            RecordKind::Order => self.orders.get(&e.order_id).cloned().map(Record::Order),
+            RecordKind::Refund => self
+                .refunds
+                .get(&RefundId::from_outbox_id(e.order_id))
+                .cloned()
+                .map(Record::Refund),
+        }
+    }
+
     fn outbox_rules(&self) -> Outbox {
         Outbox::new(self.outbox.values().cloned().collect())
     }
@@ -164,7 +218,7 @@ impl MemStore {
             due_total: rules.due_count(now),
             entries: due
                 .into_iter()
-                .map(|e| (e.clone(), self.orders.get(&e.order_id).cloned()))
+                .map(|e| (e.clone(), self.record_of(e)))
                 .collect(),
             summary: self.summary(),
         }

@@ -1,5 +1,5 @@
-//! The outbox: orders waiting to reach the back office, and when to try
-//! each again.
+//! The outbox: orders (and refunds) waiting to reach the back office, and
+//! when to try each again.
 //!
 //! Every order change is written to IndexedDB together with an outbox entry
 //! for `(order id, version)`, in one transaction. The sync worker drains
@@ -24,6 +24,7 @@
 //! registers apart after an outage while keeping a floor on the wait.
 
 use crate::order::OrderId;
+use crate::refund::RefundId;
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -53,10 +54,31 @@ pub enum EntryState {
     },
 }
 
+/// What an entry sends to the back office.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    #[default]
+    Order,
+    /// A refund. Its id (a UUID v7, like an order's) fills the entry's
+    /// `order_id`, so the outbox's key stays `[order_id, version]` and every
+    /// rule here applies unchanged; ids never collide.
+    Refund,
+}
+
+impl RecordKind {
+    fn is_order(&self) -> bool {
+        *self == RecordKind::Order
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
+    /// The record's id: an order's, or a refund's ([`RecordKind`]).
     pub order_id: OrderId,
     pub version: u32,
+    #[serde(default, skip_serializing_if = "RecordKind::is_order")]
+    pub kind: RecordKind,
     pub enqueued_at: Timestamp,
     /// Tries so far.
     pub attempts: u32,
@@ -74,6 +96,7 @@ impl OutboxEntry {
         OutboxEntry {
             order_id,
             version,
+            kind: RecordKind::Order,
             enqueued_at: now,
             attempts: 0,
             next_attempt_at: now,
@@ -162,6 +185,26 @@ impl Outbox {
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {
+        self.enqueue_record(RecordKind::Order, order_id, version, now)
+    }
+
+    /// [`Outbox::enqueue`] for a refund's new version.
+    pub fn enqueue_refund(
+        &mut self,
+        id: RefundId,
+        version: u32,
+        now: Timestamp,
+    ) -> Vec<OutboxChange> {
+        self.enqueue_record(RecordKind::Refund, id.outbox_id(), version, now)
+    }
+
+    fn enqueue_record(
+        &mut self,
+        kind: RecordKind,
+        order_id: OrderId,
+        version: u32,
+        now: Timestamp,
+    ) -> Vec<OutboxChange> {
         if self
             .entries
             .iter()
@@ -180,7 +223,10 @@ impl Outbox {
             }
             !superseded
         });
-        let entry = OutboxEntry::new(order_id, version, now);
+        let entry = OutboxEntry {
+            kind,
+            ..OutboxEntry::new(order_id, version, now)
+        };
         changes.push(OutboxChange::Put(entry.clone()));
         self.entries.push(entry);
         changes

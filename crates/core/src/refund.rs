@@ -76,6 +76,11 @@ pub enum RefundError {
     TendersDoNotAddUp { given: Money, total: Money },
     #[error("card payment {0} is not one of this order's tenders")]
     UnknownCardPayment(PaymentRef),
+    #[error(
+        "this order was paid by card: the refund to the card through the terminal \
+         is not on this register yet, and cash cannot give back more than was paid in cash"
+    )]
+    CardNotHere,
     #[error("this refund is for another order")]
     OtherOrder,
     #[error("an order can have at most {REFUNDS_PER_ORDER_MAX} refunds")]
@@ -127,6 +132,16 @@ impl RefundId {
 
     pub fn as_uuid(&self) -> Uuid {
         self.0
+    }
+
+    /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
+    pub fn outbox_id(&self) -> OrderId {
+        OrderId::from_uuid(self.0).expect("a refund id is a UUID v7, as an order id is")
+    }
+
+    /// The refund an outbox entry of kind refund names.
+    pub fn from_outbox_id(id: OrderId) -> RefundId {
+        RefundId(id.as_uuid())
     }
 }
 
@@ -985,4 +1000,40 @@ pub fn refunded_state(order: &Order, refunds: &[Refund]) -> RefundedState {
     } else {
         RefundedState::Partly
     }
+}
+
+/// What the refund screen shows for the chosen returns: the amounts, and
+/// where the money goes ("Cash: give back €4.50").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPreview {
+    pub lines: Vec<RefundLine>,
+    pub totals: RefundTotals,
+    /// Each part: how the cashier knows the tender, and the amount.
+    pub tenders: Vec<(TenderKey, String, Money)>,
+}
+
+/// The refund `returns` would make now, without making it: the same rules
+/// [`Refund::create`] applies, for the screen to show before Confirm.
+pub fn preview(
+    order: &Order,
+    refunds: &[Refund],
+    returns: &[Returned],
+) -> Result<RefundPreview, RefundError> {
+    let (lines, totals) = price_return(order, refunds, returns)?;
+    let left = refundable(order, refunds)?;
+    let tenders = suggest_tenders(&left, totals.total)
+        .into_iter()
+        .map(|(key, amount)| {
+            let label = left
+                .tender(key)
+                .map(|t| t.label.clone())
+                .unwrap_or_default();
+            (key, label, amount)
+        })
+        .collect();
+    Ok(RefundPreview {
+        lines,
+        totals,
+        tenders,
+    })
 }

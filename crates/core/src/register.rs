@@ -44,9 +44,10 @@ use crate::payment::{
     self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, Reply, Request,
     Settlement, View,
 };
+use crate::refund::{Refund, RefundId, RefundReason, Returned};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
-use crate::update::{Change, Origin, Sale, UpdateError, UpdateRequest, Updated};
+use crate::update::{Change, Origin, RefundRequest, Sale, UpdateError, UpdateRequest, Updated};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,6 +103,9 @@ pub enum StoreTx {
         replaces: Option<OrderId>,
     },
     Update(Box<UpdateRequest>),
+    /// Write a refund by [`crate::update::plan_refund`] on a fresh read of
+    /// its order and the order's refunds: answered with [`Stored::Refunded`].
+    Refund(Box<RefundRequest>),
     /// Due outbox entries with their orders: answered with [`Stored::Due`].
     LoadDue {
         limit: usize,
@@ -142,6 +146,7 @@ pub struct Loaded {
 pub enum Stored {
     Loaded(Box<Loaded>),
     Updated(Box<Updated>),
+    Refunded(Box<Refund>),
     Due(DueBatch),
     Outbox(OutboxSummary),
     Done,
@@ -186,9 +191,11 @@ pub enum BridgeCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OmsCall {
     Health,
+    /// `POST /orders:batch`: the orders, then the refunds.
     SendBatch {
         batch: u64,
         orders: Vec<Order>,
+        refunds: Vec<Refund>,
     },
     Lookup {
         order_id: OrderId,
@@ -235,6 +242,15 @@ pub enum Action {
     /// Register Sales → the order → Options → Download.
     Download {
         order_id: OrderId,
+    },
+    /// Register Sales → the order → Refund → Confirm: give back `returns`
+    /// in cash. `id` comes from [`Register::new_refund_id`] when the refund
+    /// screen opened: a repeated Confirm names the same refund.
+    Refund {
+        id: RefundId,
+        order_id: OrderId,
+        returns: Vec<Returned>,
+        reason: Option<RefundReason>,
     },
     Unpark {
         order_id: OrderId,
@@ -297,6 +313,14 @@ pub enum UiEvent {
         order_id: OrderId,
         text: String,
     },
+    /// A refund is written (or was, for a repeated Confirm): what to give
+    /// back, and the refund receipt to print.
+    Refunded(Box<Refund>),
+    /// Why a refund was not written; nothing was.
+    RefundRefused {
+        id: RefundId,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,6 +349,7 @@ enum Op {
     SaveSale,
     Cash,
     Void(OrderId),
+    Refund(RefundId),
     /// A payment session's write, and the commands held back until it is on disk.
     Session {
         reference: PaymentRef,
@@ -426,6 +451,12 @@ impl Register {
         b[6] = 0x70 | (b[6] & 0x0F);
         b[8] = 0x80 | (b[8] & 0x3F);
         OrderId::from_uuid(uuid::Uuid::from_bytes(b)).expect("built as version 7")
+    }
+
+    /// A new refund id, made when the refund screen opens (a UUID v7, like
+    /// an order's).
+    pub fn new_refund_id(&mut self, now: Timestamp) -> RefundId {
+        RefundId::from_outbox_id(self.new_order_id(now))
     }
 
     fn new_reference(&mut self) -> PaymentRef {
@@ -765,6 +796,12 @@ impl Register {
                 self.store(Op::Void(order_id), StoreTx::Update(Box::new(req)), out);
             }
             Action::Download { order_id } => self.download(order_id, now, out),
+            Action::Refund {
+                id,
+                order_id,
+                returns,
+                reason,
+            } => self.refund(id, order_id, returns, reason, now, out),
             Action::Unpark { order_id, version } => {
                 let tx = StoreTx::Unpark {
                     order_id,
@@ -775,6 +812,34 @@ impl Register {
             }
             Action::SyncNow => self.sync_event(SyncEvent::Woken, now, out),
         }
+    }
+
+    fn refund(
+        &mut self,
+        id: RefundId,
+        order_id: OrderId,
+        returns: Vec<Returned>,
+        reason: Option<RefundReason>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let date = match BusinessDate::at(now, self.config.utc_offset_min) {
+            Ok(d) => d,
+            Err(e) => {
+                let text = e.to_string();
+                return Self::ui(out, UiEvent::RefundRefused { id, text });
+            }
+        };
+        let req = RefundRequest {
+            id,
+            order_id,
+            register: self.config.register.clone(),
+            date,
+            returns,
+            reason,
+            at: now,
+        };
+        self.store(Op::Refund(id), StoreTx::Refund(Box::new(req)), out);
     }
 
     fn edit_cart(&mut self, cart: Cart, out: &mut Vec<Effect>) {
@@ -1068,6 +1133,19 @@ impl Register {
                 };
                 Self::ui(out, UiEvent::OrderMessage { order_id, text });
             }
+            (Op::Refund(id), result) => match result {
+                Ok(Stored::Refunded(refund)) => {
+                    let order_id = refund.order_id;
+                    Self::ui(out, UiEvent::OrderWritten(order_id));
+                    Self::ui(out, UiEvent::Refunded(refund));
+                    self.sync_event(SyncEvent::Woken, now, out);
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    Self::ui(out, UiEvent::RefundRefused { id, text });
+                }
+                Ok(_) => {}
+            },
             (
                 Op::Session {
                     reference,
@@ -1191,9 +1269,15 @@ impl Register {
                     let tx = StoreTx::LoadDue { limit, now };
                     self.store(Op::Sync, tx, out)
                 }
-                SyncCommand::SendBatch { batch, orders } => {
-                    out.push(Effect::Oms(OmsCall::SendBatch { batch, orders }))
-                }
+                SyncCommand::SendBatch {
+                    batch,
+                    orders,
+                    refunds,
+                } => out.push(Effect::Oms(OmsCall::SendBatch {
+                    batch,
+                    orders,
+                    refunds,
+                })),
                 SyncCommand::ApplyOutbox(changes) => {
                     self.store(Op::Sync, StoreTx::ApplyOutbox(changes), out)
                 }

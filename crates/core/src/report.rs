@@ -2,9 +2,11 @@
 //! its own orders. It works offline; it is provisional while orders have not
 //! reached the back office or a card payment is still in doubt.
 
+use crate::cart::TaxLine;
 use crate::catalog::{TaxMode, TaxRateId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::order::{BusinessDate, Order, OrderStatus, Tender};
+use crate::refund::{Refund, RefundStatus, RefundTender};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,21 @@ pub struct ZReport {
     /// Card approvals that arrived after their order was settled another
     /// way: money to give back.
     pub refund_due: Money,
+    /// Refunds made on the day (whatever day their order was), except those
+    /// that gave nothing back.
+    pub refunds_count: u32,
+    pub refunds_total: Money,
+    /// What refunds gave back, by tender (a card part counts unless the
+    /// terminal failed it; one in doubt counts).
+    pub refunds_cash: Money,
+    pub refunds_card: Money,
+    /// The tax the refunds gave back, per rate.
+    pub refund_taxes: Vec<TaxTotal>,
+    /// Sales less refunds.
+    pub net_total: Money,
+    /// Cash from sales less cash handed back: what the drawer should hold
+    /// beyond its float.
+    pub cash_in_drawer: Money,
     pub unsynced: usize,
     /// Card payments whose outcome is not known yet.
     pub in_doubt: usize,
@@ -48,6 +65,7 @@ pub fn z_report(
     date: BusinessDate,
     currency: Currency,
     orders: &[Order],
+    refunds: &[Refund],
     unsynced: usize,
     in_doubt: usize,
 ) -> Result<ZReport, MoneyError> {
@@ -64,6 +82,13 @@ pub fn z_report(
         voids_total: zero,
         unpaid: Vec::new(),
         refund_due: zero,
+        refunds_count: 0,
+        refunds_total: zero,
+        refunds_cash: zero,
+        refunds_card: zero,
+        refund_taxes: Vec::new(),
+        net_total: zero,
+        cash_in_drawer: zero,
         unsynced,
         in_doubt,
         provisional: unsynced > 0 || in_doubt > 0,
@@ -85,21 +110,7 @@ pub fn z_report(
                         Tender::Card { amount, .. } => r.card = r.card.checked_add(*amount)?,
                     }
                 }
-                for x in &o.totals.taxes {
-                    match r.taxes.iter_mut().find(|t| t.rate_id == x.rate_id) {
-                        Some(t) => {
-                            t.base = t.base.checked_add(x.base)?;
-                            t.tax = t.tax.checked_add(x.tax)?;
-                        }
-                        None => r.taxes.push(TaxTotal {
-                            rate_id: x.rate_id.clone(),
-                            name: x.name.clone(),
-                            mode: x.mode,
-                            base: x.base,
-                            tax: x.tax,
-                        }),
-                    }
-                }
+                add_taxes(&mut r.taxes, &o.totals.taxes)?;
             }
             OrderStatus::Voided => {
                 r.voids_count += 1;
@@ -110,7 +121,52 @@ pub fn z_report(
     }
     // Cash tenders count what went towards orders; change never left the drawer.
     r.cash_net = r.cash;
+    add_refunds(&mut r, refunds, currency)?;
+    r.net_total = r.sales_total.checked_sub(r.refunds_total)?;
+    r.cash_in_drawer = r.cash_net.checked_sub(r.refunds_cash)?;
     Ok(r)
+}
+
+fn add_taxes(totals: &mut Vec<TaxTotal>, taxes: &[TaxLine]) -> Result<(), MoneyError> {
+    for x in taxes {
+        match totals.iter_mut().find(|t| t.rate_id == x.rate_id) {
+            Some(t) => {
+                t.base = t.base.checked_add(x.base)?;
+                t.tax = t.tax.checked_add(x.tax)?;
+            }
+            None => totals.push(TaxTotal {
+                rate_id: x.rate_id.clone(),
+                name: x.name.clone(),
+                mode: x.mode,
+                base: x.base,
+                tax: x.tax,
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// The day's refunds: counted, by tender, with their taxes.
+fn add_refunds(r: &mut ZReport, refunds: &[Refund], currency: Currency) -> Result<(), MoneyError> {
+    let day = refunds.iter().filter(|x| {
+        x.number.date() == r.date && x.currency == currency && x.status() != RefundStatus::Failed
+    });
+    for x in day {
+        r.refunds_count += 1;
+        r.refunds_total = r.refunds_total.checked_add(x.totals.total)?;
+        for t in x.tenders.iter().filter(|t| t.counts()) {
+            match t {
+                RefundTender::Cash { amount } => {
+                    r.refunds_cash = r.refunds_cash.checked_add(*amount)?
+                }
+                RefundTender::Card { amount, .. } => {
+                    r.refunds_card = r.refunds_card.checked_add(*amount)?
+                }
+            }
+        }
+        add_taxes(&mut r.refund_taxes, &x.totals.taxes)?;
+    }
+    Ok(())
 }
 
 /// One row of Register Sales.
@@ -204,7 +260,15 @@ mod tests {
         void.void([], Timestamp(4)).unwrap();
         let mut pending = order();
         pending.close_unpaid(pref(2), Timestamp(5)).unwrap();
-        let r = z_report(date, Currency::EUR, &[cash, card, void, pending], 2, 0).unwrap();
+        let r = z_report(
+            date,
+            Currency::EUR,
+            &[cash.clone(), card, void, pending],
+            &[],
+            2,
+            0,
+        )
+        .unwrap();
         assert_eq!(r.sales_count, 2);
         assert_eq!(r.sales_total, eur(1090));
         assert_eq!((r.cash, r.card), (eur(545), eur(545)));
@@ -212,13 +276,37 @@ mod tests {
         assert_eq!(r.unpaid, vec!["R1-20261127-0042".to_owned()]);
         assert!(r.provisional);
         assert_eq!(r.refund_due, eur(0));
-        let empty = z_report(date, Currency::EUR, &[], 0, 1).unwrap();
+        let empty = z_report(date, Currency::EUR, &[], &[], 0, 1).unwrap();
         assert!(
             empty.provisional,
             "a payment in doubt keeps the report provisional"
         );
         let tax: i64 = r.taxes.iter().map(|t| t.tax.minor()).sum();
         assert_eq!(tax, 2 * (58 + 10));
+        assert_eq!((r.net_total, r.cash_in_drawer), (eur(1090), eur(545)));
+        // A cash refund of the coffee, made on the day: net and drawer less it.
+        let returns = [crate::refund::Returned {
+            line: 0,
+            quantity: 1,
+        }];
+        let new = crate::refund::NewRefund {
+            id: crate::refund::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            number: "R1-20261127-0050".parse().unwrap(),
+            reason: None,
+            now: Timestamp(9),
+        };
+        let (_, totals) = crate::refund::price_return(&cash, &[], &returns).unwrap();
+        let tenders = vec![RefundTender::Cash {
+            amount: totals.total,
+        }];
+        let refund = Refund::create(new, &cash, &[], &returns, tenders).unwrap();
+        let r = z_report(date, Currency::EUR, &[cash], &[refund], 0, 0).unwrap();
+        assert_eq!(
+            (r.refunds_count, r.refunds_cash, r.refunds_card),
+            (1, eur(350), eur(0))
+        );
+        assert_eq!((r.net_total, r.cash_in_drawer), (eur(195), eur(195)));
+        assert_eq!(r.refund_taxes[0].tax, eur(58));
     }
 
     /// Hole 10: a pending order from an earlier day stays in Register

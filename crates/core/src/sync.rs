@@ -21,9 +21,10 @@
 //! ([`SyncCommand::RetryNow`]) instead of waiting out its backoff. Nothing
 //! here sleeps on a fixed poll.
 
-use crate::api::BatchResult;
+use crate::api::{BatchResult, ORDER_NOT_SYNCED_CODE};
 use crate::order::{Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
+use crate::refund::Refund;
 use crate::time::Timestamp;
 
 /// The outbox at a glance, as the store reports it after each round
@@ -53,11 +54,28 @@ impl Outbox {
     }
 }
 
+/// What an outbox entry sends, as stored now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Order(Order),
+    Refund(Refund),
+}
+
+impl Record {
+    pub fn version(&self) -> u32 {
+        match self {
+            Record::Order(o) => o.version,
+            Record::Refund(r) => r.version,
+        }
+    }
+}
+
 /// What the store read for one round: the due entries (longest overdue
-/// first, at most the limit asked) with each one's order as stored now.
+/// first, at most the limit asked) with each one's record (its order, or
+/// its refund) as stored now.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DueBatch {
-    pub entries: Vec<(OutboxEntry, Option<Order>)>,
+    pub entries: Vec<(OutboxEntry, Option<Record>)>,
     /// How many entries are due in all (for the progress shown).
     pub due_total: usize,
     pub summary: OutboxSummary,
@@ -105,9 +123,12 @@ pub enum SyncCommand {
     LoadDue {
         limit: usize,
     },
+    /// Send these orders and refunds in one batch; the answer has one
+    /// result per order, then one per refund, in this order.
     SendBatch {
         batch: u64,
         orders: Vec<Order>,
+        refunds: Vec<Refund>,
     },
     /// Write these outbox changes (entries a sale superseded meanwhile must
     /// not come back).
@@ -279,28 +300,35 @@ impl SyncDriver {
         self.progress = Some((self.done_in_run, total));
         let mut outbox = Outbox::new(batch.entries.iter().map(|(e, _)| e.clone()).collect());
         let mut changes = Vec::new();
-        let mut orders = Vec::new();
-        let mut sent = Vec::new();
-        for (entry, order) in batch.entries {
-            match order {
-                // The latest version goes: the OMS keeps the highest.
-                Some(order) => {
-                    sent.push((entry.order_id, entry.version, order.version));
+        let (mut orders, mut refunds) = (Vec::new(), Vec::new());
+        let (mut sent, mut sent_refunds) = (Vec::new(), Vec::new());
+        for (entry, record) in batch.entries {
+            // The latest version goes: the OMS keeps the highest.
+            let key = (entry.order_id, entry.version);
+            match record {
+                Some(Record::Order(order)) => {
+                    sent.push((key.0, key.1, order.version));
                     orders.push(order);
                 }
+                Some(Record::Refund(refund)) => {
+                    sent_refunds.push((key.0, key.1, refund.version));
+                    refunds.push(refund);
+                }
                 None => changes.extend(outbox.record(
-                    entry.order_id,
-                    entry.version,
+                    key.0,
+                    key.1,
                     Outcome::Rejected {
                         status: 0,
-                        reason: "the order is missing on this register".into(),
+                        reason: "the record is missing on this register".into(),
                     },
                     now,
                     jitter(),
                 )),
             }
         }
-        if orders.is_empty() {
+        // Results come back orders first, then refunds.
+        sent.extend(sent_refunds);
+        if sent.is_empty() {
             self.phase = Phase::Applying { stored_any: false };
             return vec![SyncCommand::ApplyOutbox(changes)];
         }
@@ -312,7 +340,11 @@ impl SyncDriver {
             sent,
             changes,
         };
-        vec![SyncCommand::SendBatch { batch, orders }]
+        vec![SyncCommand::SendBatch {
+            batch,
+            orders,
+            refunds,
+        }]
     }
 
     fn on_answer(
@@ -361,6 +393,17 @@ impl SyncDriver {
 /// and the register's version was not taken. That is parked with the reason,
 /// never counted as synced.
 fn judge(r: BatchResult, sent_version: u32) -> Outcome {
+    // A refund that reached the back office before its order: the order is
+    // on its way (an entry of its own), so this is a retry, never parked.
+    if let Some(e) = r
+        .error
+        .as_ref()
+        .filter(|e| e.error == ORDER_NOT_SYNCED_CODE)
+    {
+        return Outcome::Retry {
+            reason: format!("HTTP {}: {}", r.status, e.message),
+        };
+    }
     let outcome = Outcome::from_http(r.status, &r.error.map(|e| e.message).unwrap_or_default());
     match (outcome, r.version) {
         (Outcome::Stored, Some(held)) if held > sent_version => Outcome::Rejected {

@@ -34,6 +34,10 @@ use crate::order::{
 };
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::payment::{Attempt, AttemptState, Settlement};
+use crate::refund::{
+    refundable, suggest_tenders, NewRefund, Refund, RefundError, RefundId, RefundReason,
+    RefundStatus, RefundTender, Returned, TenderKey,
+};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -123,6 +127,8 @@ pub struct Snapshot {
     /// The last sequence number handed out on the request's
     /// [`UpdateRequest::sequence_day`] (0 when none, or no origin).
     pub last_seq: u32,
+    /// The order's refunds (a refunded order is never voided).
+    pub refunds: Vec<Refund>,
 }
 
 /// What the transaction writes, then commits.
@@ -172,6 +178,10 @@ pub enum UpdateError {
     AttemptSettled(crate::payment::PaymentRef),
     #[error("the register handed out {SEQ_MAX} orders today: no more numbers")]
     OutOfNumbers,
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    #[error("this order has refunds: it cannot be voided")]
+    HasRefunds,
 }
 
 /// Decides the writes for `req` from what the store holds (`snap`, read in
@@ -211,6 +221,13 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             Some(attempt.clone())
         }
         Change::Void => {
+            if snap
+                .refunds
+                .iter()
+                .any(|r| r.status() != RefundStatus::Failed)
+            {
+                return Err(UpdateError::HasRefunds);
+            }
             order.void(&snap.attempts, now)?;
             None
         }
@@ -335,4 +352,90 @@ fn settle(
             Ok(None)
         }
     }
+}
+
+/// A refund to write: Register Sales → the order → Refund → Confirm. Its id
+/// is made when the refund screen opens, so a repeated Confirm (double tap,
+/// retry after a reload) names the same refund and writes it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub id: RefundId,
+    pub order_id: OrderId,
+    /// This register and its business day: the refund's number.
+    pub register: RegisterId,
+    pub date: BusinessDate,
+    pub returns: Vec<Returned>,
+    pub reason: Option<RefundReason>,
+    pub at: Timestamp,
+}
+
+/// What the store holds for a refund, read inside the transaction that
+/// will write it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RefundSnapshot {
+    pub order: Option<Order>,
+    /// Every refund of the order.
+    pub refunds: Vec<Refund>,
+    /// The refund's own outbox entries (none for a new one).
+    pub outbox: Vec<OutboxEntry>,
+    /// The last sequence number handed out on the request's day.
+    pub last_seq: u32,
+}
+
+/// What a refund's transaction writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPlan {
+    /// The refund to write; `None` when it was written before (a repeat).
+    pub write: Option<Refund>,
+    pub outbox: Vec<OutboxChange>,
+    pub seq: Option<(BusinessDate, u32)>,
+    /// The refund as it now stands.
+    pub refund: Refund,
+}
+
+/// Decides a cash refund: the returned items priced by the refund rules
+/// (after the order's earlier refunds), the money back to cash, a number in
+/// the register's sequence, and its outbox entry. A refund already stored
+/// with this id is answered as it is, written nothing.
+pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
+    if let Some(done) = snap.refunds.iter().find(|r| r.id == req.id) {
+        return Ok(RefundPlan {
+            write: None,
+            outbox: Vec::new(),
+            seq: None,
+            refund: done.clone(),
+        });
+    }
+    let order = snap
+        .order
+        .as_ref()
+        .ok_or(UpdateError::NoOrder(req.order_id))?;
+    let (_, totals) = crate::refund::price_return(order, &snap.refunds, &req.returns)?;
+    let left = refundable(order, &snap.refunds)?;
+    let mut tenders = Vec::new();
+    for (key, amount) in suggest_tenders(&left, totals.total) {
+        match key {
+            TenderKey::Cash => tenders.push(RefundTender::Cash { amount }),
+            TenderKey::Card(_) => return Err(RefundError::CardNotHere.into()),
+        }
+    }
+    let seq = snap
+        .last_seq
+        .checked_add(1)
+        .filter(|s| *s <= SEQ_MAX)
+        .ok_or(UpdateError::OutOfNumbers)?;
+    let new = NewRefund {
+        id: req.id,
+        number: OrderNumber::new(req.register.clone(), req.date, seq)?,
+        reason: req.reason,
+        now: req.at,
+    };
+    let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
+    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(refund.id, refund.version, req.at);
+    Ok(RefundPlan {
+        write: Some(refund.clone()),
+        outbox,
+        seq: Some((req.date, seq)),
+        refund,
+    })
 }

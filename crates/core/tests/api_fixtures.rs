@@ -246,8 +246,16 @@ fn oms_refund_and_an_order_with_its_refunds() {
 fn oms_batch() {
     golden(
         "batch_request",
+        &BatchRequest::<Order, Refund> {
+            orders: vec![order()],
+            refunds: vec![],
+        },
+    );
+    golden(
+        "batch_request_with_refund",
         &BatchRequest {
             orders: vec![order()],
+            refunds: vec![refund()],
         },
     );
     golden(

@@ -537,7 +537,7 @@ fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
     }
     // The first batch fails: the back office is down.
     let batch = t.oms.iter().find_map(|c| match c {
-        OmsCall::SendBatch { batch, orders } => Some((*batch, orders.len())),
+        OmsCall::SendBatch { batch, orders, .. } => Some((*batch, orders.len())),
         _ => None,
     });
     let (batch, _) = batch.unwrap();
@@ -552,7 +552,7 @@ fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
     t.input(Input::Oms(OmsReply::Health { reachable: true }));
     let mut stored = std::collections::BTreeSet::new();
     while let Some(call) = t.oms.pop_front() {
-        let OmsCall::SendBatch { batch, orders } = call else {
+        let OmsCall::SendBatch { batch, orders, .. } = call else {
             continue;
         };
         let results = orders
@@ -589,7 +589,7 @@ fn a_higher_version_at_the_back_office_is_parked_not_synced() {
         .oms
         .iter()
         .find_map(|c| match c {
-            OmsCall::SendBatch { batch, orders } => Some((*batch, orders[0].clone())),
+            OmsCall::SendBatch { batch, orders, .. } => Some((*batch, orders[0].clone())),
             _ => None,
         })
         .unwrap();
@@ -799,4 +799,164 @@ fn sim_found_the_latest_scheduled_entry_shows_a_clock_that_was_ahead() {
         .flatten()
         .collect();
     assert_eq!(sent.len(), 2, "both sent now, not one of them in a day");
+}
+
+/// Answers every batch the register sent: each order and refund stored at
+/// the version sent, or (`order_not_synced`) the refunds refused as sent
+/// before their order.
+fn answer_batches(t: &mut Till, refunds_wait: bool) -> (usize, usize) {
+    let (mut orders_seen, mut refunds_seen) = (0, 0);
+    while let Some(call) = t.oms.pop_front() {
+        let OmsCall::SendBatch {
+            batch,
+            orders,
+            refunds,
+        } = call
+        else {
+            continue;
+        };
+        orders_seen += orders.len();
+        refunds_seen += refunds.len();
+        let stored = |id: String, version| BatchResult {
+            id: Some(id),
+            status: 200,
+            version: Some(version),
+            error: None,
+        };
+        let mut results: Vec<BatchResult> = orders
+            .iter()
+            .map(|o| stored(o.id.to_string(), o.version))
+            .collect();
+        results.extend(refunds.iter().map(|r| match refunds_wait {
+            false => stored(r.id.to_string(), r.version),
+            true => BatchResult {
+                id: Some(r.id.to_string()),
+                status: 409,
+                version: None,
+                error: Some(till_core::api::ApiError::new(
+                    till_core::api::ORDER_NOT_SYNCED_CODE,
+                    "not yet",
+                )),
+            },
+        }));
+        t.input(Input::Oms(OmsReply::Batch {
+            batch,
+            result: Ok(results),
+        }));
+    }
+    (orders_seen, refunds_seen)
+}
+
+#[test]
+fn a_cash_refund_is_written_once_numbered_in_the_sequence_and_synced() {
+    use till_core::refund::{RefundStatus, RefundTender, Returned};
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    answer_batches(&mut t, false);
+    // The refund screen opens (its id is made), Confirm is tapped twice.
+    let refund_id = t.reg.new_refund_id(t.now);
+    let confirm = Action::Refund {
+        id: refund_id,
+        order_id: id,
+        returns: vec![Returned {
+            line: 1,
+            quantity: 1,
+        }],
+        reason: None,
+    };
+    t.act(confirm.clone());
+    t.act(confirm);
+    assert_eq!(
+        t.store.refunds.len(),
+        1,
+        "one refund, however often Confirm is tapped"
+    );
+    let refund = &t.store.refunds[&refund_id];
+    assert_eq!(
+        refund.number.to_string(),
+        "R1-20261127-0002",
+        "the sale was 0001"
+    );
+    assert_eq!(
+        refund.tenders,
+        vec![RefundTender::Cash { amount: eur(195) }]
+    );
+    assert_eq!(refund.status(), RefundStatus::Completed);
+    let shown =
+        t.ui.iter()
+            .filter(|u| matches!(u, UiEvent::Refunded(r) if r.id == refund_id))
+            .count();
+    assert_eq!(
+        shown, 2,
+        "a repeated Confirm is answered with the same refund"
+    );
+    // The refund reached the back office after its order: a retry, never parked.
+    let (_, sent) = answer_batches(&mut t, true);
+    assert_eq!(sent, 1);
+    assert_eq!((t.reg.status().unsynced, t.reg.status().parked), (1, 0));
+    t.input(Input::Oms(OmsReply::Health { reachable: false }));
+    t.input(Input::Oms(OmsReply::Health { reachable: true }));
+    let (_, sent) = answer_batches(&mut t, false);
+    assert_eq!(sent, 1);
+    assert_eq!(t.reg.status().unsynced, 0);
+    // A refunded order is never voided.
+    t.act(Action::Void { order_id: id });
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    let said = t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::OrderMessage { text, .. } if text.contains("has refunds")));
+    assert!(said, "{:?}", t.ui);
+}
+
+#[test]
+fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
+    use till_core::refund::Returned;
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    close_unpaid(&mut t);
+    let refund_id = t.reg.new_refund_id(t.now);
+    t.act(Action::Refund {
+        id: refund_id,
+        order_id: id,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: None,
+    });
+    let refused = t.ui.iter().find_map(|u| match u {
+        UiEvent::RefundRefused { id, text } if *id == refund_id => Some(text.clone()),
+        _ => None,
+    });
+    assert!(refused.unwrap().contains("in doubt"));
+    assert!(t.store.refunds.is_empty());
+    // Paid by card: the card refund is not on this register yet; cash
+    // cannot give back what was paid by card.
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(r, Request::Poll, approved(545));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    let refund_id = t.reg.new_refund_id(t.now);
+    t.act(Action::Refund {
+        id: refund_id,
+        order_id: id,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: None,
+    });
+    assert!(t.ui.iter().any(
+        |u| matches!(u, UiEvent::RefundRefused { text, .. } if text.contains("paid by card"))
+    ));
+    assert!(t.store.refunds.is_empty() && t.store.seqs.values().all(|s| *s == 1));
 }

@@ -23,7 +23,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use till_core::api::{
     BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
-    ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE,
+    ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE, ORDER_NOT_SYNCED_CODE,
 };
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
@@ -234,32 +234,53 @@ struct IdOnly {
 
 /// What the document says of a batch as a whole: at most 500 items, each a
 /// JSON object. An item that is an object is then judged alone.
-fn check_batch_shape(batch: &BatchRequest<Box<RawValue>>) -> Result<(), AppError> {
-    if batch.orders.len() > BATCH_MAX {
+fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
+    if batch.orders.len() + batch.refunds.len() > BATCH_MAX {
         return Err(AppError::invalid(
             "batch_too_large",
-            format!("at most {BATCH_MAX} orders per batch"),
+            format!("at most {BATCH_MAX} orders and refunds per batch"),
         )
         .with_field("orders"));
     }
-    match batch
-        .orders
-        .iter()
-        .position(|raw| !raw.get().starts_with('{'))
-    {
-        Some(i) => Err(AppError::invalid(
-            "invalid_batch",
-            format!("orders[{i}] is not a JSON object; each item of a batch is an order"),
-        )
-        .with_field(format!("orders[{i}]"))),
-        None => Ok(()),
+    for (name, items) in [("orders", &batch.orders), ("refunds", &batch.refunds)] {
+        if let Some(i) = items.iter().position(|raw| !raw.get().starts_with('{')) {
+            return Err(AppError::invalid(
+                "invalid_batch",
+                format!("{name}[{i}] is not a JSON object; each item of a batch is one record"),
+            )
+            .with_field(format!("{name}[{i}]")));
+        }
+    }
+    Ok(())
+}
+
+type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>>;
+
+/// One refund of a batch: its result as its own `PUT` would answer.
+async fn batch_refund(state: &AppState, caller: &Caller, raw: &RawValue) -> BatchResult {
+    let id = serde_json::from_str::<IdOnly>(raw.get())
+        .ok()
+        .and_then(|x| x.id);
+    match store_refund(state, caller, raw.get()).await {
+        Ok(refund) => BatchResult {
+            id,
+            status: 200,
+            version: Some(refund.version),
+            error: None,
+        },
+        Err(e) => BatchResult {
+            id,
+            status: e.status.as_u16(),
+            version: None,
+            error: Some(e.body),
+        },
     }
 }
 
 pub async fn post_batch(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(batch): AppJson<BatchRequest<Box<RawValue>>>,
+    AppJson(batch): AppJson<RawBatch>,
 ) -> Result<Json<BatchResponse>, AppError> {
     let writer = caller.writer()?;
     check_batch_shape(&batch)?;
@@ -314,12 +335,15 @@ pub async fn post_batch(
             },
         });
     }
-    Ok(Json(BatchResponse {
-        results: results
-            .into_iter()
-            .map(|r| r.expect("every position answered"))
-            .collect(),
-    }))
+    let mut results: Vec<BatchResult> = results
+        .into_iter()
+        .map(|r| r.expect("every position answered"))
+        .collect();
+    // Refunds after the orders: a refund's order may be in this batch.
+    for raw in &batch.refunds {
+        results.push(batch_refund(&state, &caller, raw).await);
+    }
+    Ok(Json(BatchResponse { results }))
 }
 
 /// An order and its payments. A register reads only its own orders; an
@@ -547,7 +571,7 @@ fn refund_answer(result: RefundResult, refund: &Refund) -> Result<Refund, AppErr
     match result.outcome {
         RefundOutcome::OrderUnknown => Err(AppError::new(
             StatusCode::CONFLICT,
-            "order_not_synced",
+            ORDER_NOT_SYNCED_CODE,
             format!(
                 "order {} has not reached the back office yet; send the refund again after it",
                 refund.order_number
@@ -589,26 +613,10 @@ fn check_refund_order(
     }
 }
 
-pub async fn put_refund(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Refund>, AppError> {
+/// Parses, checks and stores one refund, answering as `PUT` does.
+async fn store_refund(state: &AppState, caller: &Caller, text: &str) -> Result<Refund, AppError> {
     let writer = caller.writer()?;
-    let id: RefundId = id.parse().map_err(|e: RefundError| {
-        AppError::invalid("invalid_id", e.to_string()).with_field("id")
-    })?;
-    let text =
-        std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
     let refund = parse_refund(&state.schemas, text)?;
-    if refund.id != id {
-        return Err(AppError::invalid(
-            "invalid_refund",
-            format!("the body is refund {}, the path says {id}", refund.id),
-        )
-        .with_field("id"));
-    }
     if refund.number.register() != &writer.register {
         return Err(AppError::forbidden(format!(
             "this token belongs to register {}; refund {} is register {}'s",
@@ -619,11 +627,34 @@ pub async fn put_refund(
     }
     let order_id = refund.order_id;
     let found = blocking(&state.store, move |s| s.order(&order_id)).await?;
-    check_refund_order(&state, &writer.register, found.order.as_ref())?;
+    check_refund_order(state, &writer.register, found.order.as_ref())?;
     let now = now();
     let sent = refund.clone();
     let result = blocking(&state.store, move |s| s.upsert_refund(&sent, now)).await?;
-    Ok(Json(refund_answer(result, &refund)?))
+    refund_answer(result, &refund)
+}
+
+pub async fn put_refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Refund>, AppError> {
+    caller.writer()?;
+    let id: RefundId = id.parse().map_err(|e: RefundError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
+    let sent: Option<IdOnly> = serde_json::from_str(text).ok();
+    if let Some(other) = sent.and_then(|s| s.id).filter(|s| *s != id.to_string()) {
+        return Err(AppError::invalid(
+            "invalid_refund",
+            format!("the body is refund {other}, the path says {id}"),
+        )
+        .with_field("id"));
+    }
+    Ok(Json(store_refund(&state, &caller, text).await?))
 }
 
 pub async fn api_not_found() -> AppError {

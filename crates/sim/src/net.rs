@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use till_bridge::journal::{Bridge, BridgeError, Delivery};
 use till_bridge::simulator::{Behaviour, SimConfig, Simulator};
-use till_core::api::{ApiError, BatchResult};
+use till_core::api::{ApiError, BatchResult, ORDER_NOT_SYNCED_CODE};
 use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{BridgeStatus, PaymentRef, Reply, Request};
+use till_core::refund::Refund;
 use till_core::register::{BridgeCall, Input, OmsCall, OmsReply};
 use till_core::sync::NetFailure;
 use till_core::time::{Duration, Timestamp};
-use till_oms::store::{PaymentWrite, SqliteStore, Store, Upsert};
+use till_oms::store::{PaymentWrite, RefundOutcome, SqliteStore, Store, Upsert};
 
 /// The bridge and its terminal.
 pub struct BridgeSide {
@@ -164,9 +165,13 @@ impl OmsSide {
     pub fn call(&self, call: &OmsCall, now: Timestamp) -> OmsReply {
         match call {
             OmsCall::Health => OmsReply::Health { reachable: true },
-            OmsCall::SendBatch { batch, orders } => OmsReply::Batch {
+            OmsCall::SendBatch {
+                batch,
+                orders,
+                refunds,
+            } => OmsReply::Batch {
                 batch: *batch,
-                result: Ok(self.batch(orders, now)),
+                result: Ok(self.batch(orders, refunds, now)),
             },
             OmsCall::Lookup { order_id } => OmsReply::Lookup {
                 order_id: *order_id,
@@ -200,7 +205,7 @@ impl OmsSide {
 
     /// `POST /orders:batch`: each order judged alone, the good ones upserted
     /// in one transaction.
-    fn batch(&self, orders: &[Order], now: Timestamp) -> Vec<BatchResult> {
+    fn batch(&self, orders: &[Order], refunds: &[Refund], now: Timestamp) -> Vec<BatchResult> {
         let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(orders.len());
         let mut good = Vec::new();
         let mut positions = Vec::new();
@@ -251,10 +256,48 @@ impl OmsSide {
                 error,
             });
         }
-        results
+        let mut results: Vec<BatchResult> = results
             .into_iter()
             .map(|r| r.expect("every position answered"))
-            .collect()
+            .collect();
+        results.extend(refunds.iter().map(|r| self.refund(r, now)));
+        results
+    }
+
+    /// One refund of a batch, as `PUT /refunds/{id}` stores it.
+    fn refund(&self, refund: &Refund, now: Timestamp) -> BatchResult {
+        let result = match self.store.upsert_refund(refund, now) {
+            Ok(r) => r,
+            Err(e) => panic!("the back office's store failed: {e}"),
+        };
+        let (status, error) = match result.outcome {
+            RefundOutcome::Upsert(Upsert::Conflict) => (
+                409,
+                Some(ApiError::new("conflict", "same version, other content")),
+            ),
+            RefundOutcome::Upsert(Upsert::OtherRegister) => (
+                403,
+                Some(ApiError::new("forbidden", "another register's refund")),
+            ),
+            RefundOutcome::Upsert(_) => (200, None),
+            RefundOutcome::OrderUnknown => (
+                409,
+                Some(ApiError::new(
+                    ORDER_NOT_SYNCED_CODE,
+                    "the order has not reached the back office yet",
+                )),
+            ),
+            RefundOutcome::Refused(e) => (
+                409,
+                Some(ApiError::new("refund_exceeds_order", e.to_string())),
+            ),
+        };
+        BatchResult {
+            id: Some(refund.id.to_string()),
+            status,
+            version: result.stored.map(|r| r.version),
+            error,
+        }
     }
 
     /// What the register hears when the back office answers 503.

@@ -111,7 +111,7 @@ pub fn input(i: &Input) -> String {
                 "stored #{op}: due {:?}",
                 d.entries
                     .iter()
-                    .map(|(e, o)| (id(&e.order_id), e.version, o.as_ref().map(|o| o.version)))
+                    .map(|(e, o)| (id(&e.order_id), e.version, o.as_ref().map(|o| o.version())))
                     .collect::<Vec<_>>()
             ),
             Ok(other) => format!("stored #{op}: {other:?}"),
@@ -154,7 +154,7 @@ pub fn input(i: &Input) -> String {
 
 pub fn oms(c: &OmsCall) -> String {
     match c {
-        OmsCall::SendBatch { batch, orders } => format!(
+        OmsCall::SendBatch { batch, orders, .. } => format!(
             "batch {batch}: {:?}",
             orders
                 .iter()

@@ -361,3 +361,72 @@ async fn the_bridge_reports_a_card_refund_naming_its_payment() {
     let payments = stored(&app, &order).await["payments"].clone();
     assert_eq!(payments[0]["original"], reference(909).to_string());
 }
+
+#[tokio::test]
+async fn a_batch_carries_refunds_after_its_orders() {
+    let app = spawn_app().await;
+    let order = paid(10);
+    let r = refund(
+        10,
+        &order,
+        &[],
+        &[Returned {
+            line: 0,
+            quantity: 1,
+        }],
+    );
+    let alone = serde_json::json!({ "orders": [], "refunds": [r] });
+    let v = body_as(
+        app.post_json("/api/v1/orders:batch", REGISTER_TOKEN, &alone)
+            .await,
+        "BatchResponse",
+    )
+    .await;
+    assert_eq!(v["results"][0]["status"], 409);
+    assert_eq!(v["results"][0]["error"]["error"], "order_not_synced");
+    // The order and its refund in one batch: the order first, then the refund.
+    let both = serde_json::json!({ "orders": [order], "refunds": [r] });
+    let v = body_as(
+        app.post_json("/api/v1/orders:batch", REGISTER_TOKEN, &both)
+            .await,
+        "BatchResponse",
+    )
+    .await;
+    let statuses: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200]);
+    assert_eq!(v["results"][1]["id"], r.id.to_string());
+    assert_eq!(v["results"][1]["version"], 1);
+    // A bad refund gets its own result; the order still goes in.
+    let mut bad = serde_json::to_value(&r).unwrap();
+    bad["lines"][0]["quantity"] = 0.into();
+    let next = next_version(&order);
+    let mixed = serde_json::json!({ "orders": [next], "refunds": [bad, "not an object"] });
+    let v = assert_error(
+        app.post_json("/api/v1/orders:batch", REGISTER_TOKEN, &mixed)
+            .await,
+        422,
+        "invalid_batch",
+    )
+    .await;
+    assert_eq!(v["field"], "refunds[1]");
+    let mixed = serde_json::json!({ "orders": [next], "refunds": [bad] });
+    let v = body_as(
+        app.post_json("/api/v1/orders:batch", REGISTER_TOKEN, &mixed)
+            .await,
+        "BatchResponse",
+    )
+    .await;
+    assert_eq!(v["results"][0]["status"], 200);
+    assert_eq!(
+        (
+            v["results"][1]["status"].as_u64(),
+            v["results"][1]["error"]["field"].as_str()
+        ),
+        (Some(422), Some("lines[0].quantity"))
+    );
+}
