@@ -5,13 +5,16 @@
 
 use till::store::exec::execute;
 use till::store::repo::{CatalogMeta, Settings};
-use till::store::schema::{META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS};
+use till::store::schema::{
+    META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS,
+};
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
 use till_core::money::Currency;
-use till_core::order::{OrderId, OrderStatus};
+use till_core::order::OrderId;
 use till_core::outbox::{EntryState, OutboxChange, OutboxEntry};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
+use till_core::refund::{RefundReason, Returned};
 use till_core::register::*;
 use till_core::testing::{eur, register_config, MemStore};
 use till_core::time::{Duration, Timestamp};
@@ -33,7 +36,7 @@ async fn an_empty_database_is_upgraded_to_the_current_schema() {
     let mut names = db.store_names();
     names.sort();
     let mut expected = vec![
-        META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, SETTINGS,
+        META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS,
     ];
     expected.sort();
     assert_eq!(names, expected);
@@ -405,15 +408,22 @@ impl Session {
     /// Stores every batch sent so far.
     fn answer_batches(&mut self) {
         for call in std::mem::take(&mut self.oms) {
-            if let OmsCall::SendBatch { batch, orders, .. } = call {
+            if let OmsCall::SendBatch {
+                batch,
+                orders,
+                refunds,
+            } = call
+            {
+                let stored = |id: String, version| till_core::api::BatchResult {
+                    id: Some(id),
+                    status: 200,
+                    version: Some(version),
+                    error: None,
+                };
                 let results = orders
                     .iter()
-                    .map(|o| till_core::api::BatchResult {
-                        id: Some(o.id.to_string()),
-                        status: 200,
-                        version: Some(o.version),
-                        error: None,
-                    })
+                    .map(|o| stored(o.id.to_string(), o.version))
+                    .chain(refunds.iter().map(|r| stored(r.id.to_string(), r.version)))
                     .collect();
                 self.input(Input::Oms(OmsReply::Batch {
                     batch,
@@ -434,22 +444,64 @@ fn approved(call: &BridgeCall) -> Reply {
     }
 }
 
-/// A day of the register: cash, a card sale, a card sale closed unpaid, a
-/// refused void, a void, a sync, an outage, a stale sale write, a reload.
+/// A day of the register: cash, a cash refund (Confirm tapped twice), a
+/// card sale left in doubt, a refused refund, a card sale closed unpaid, a refused void,
+/// a void, a sync, an outage, a stale sale write, a reload.
 fn a_day() -> Session {
     let mut s = Session::new();
     s.add("coffee");
     s.add("croissant");
+    let cash = s.reg.sale().unwrap().id;
     s.input(Input::Cashier(Action::PayCash {
         received: eur(1000),
     }));
+    s.answer_batches();
+    s.add("croissant");
+    s.add("croissant");
+    let refunded = s.reg.sale().unwrap().id;
+    s.input(Input::Cashier(Action::PayCash {
+        received: eur(1000),
+    }));
+    let refund = Action::Refund {
+        id: s.reg.new_refund_id(s.now),
+        order_id: refunded,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: Some(RefundReason::Damaged),
+    };
+    s.input(Input::Cashier(refund.clone()));
+    s.input(Input::Cashier(refund));
     s.answer_batches();
     s.add("mug");
     s.input(Input::Cashier(Action::PayCard));
     s.answer_bridge(approved); // probe
     s.answer_bridge(approved); // start
-    s.input(Input::Tick);
+                               // Ticks until the popup asks for the status (each input is 0.5 s later).
+    for _ in 0..10 {
+        if s.bridge
+            .iter()
+            .any(|c| matches!(c, BridgeCall::Status { .. }))
+        {
+            break;
+        }
+        s.input(Input::Tick);
+    }
     s.answer_bridge(approved); // poll: approved
+                               // The card sale's result does not match (the terminal reported 12.00
+                               // for 13.07): in doubt, so a refund of it is refused.
+    let in_doubt = s.mem.attempts.values().next().unwrap().order_id;
+    let id = s.reg.new_refund_id(s.now);
+    s.input(Input::Cashier(Action::Refund {
+        id,
+        order_id: in_doubt,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: None,
+    }));
     s.add("coffee");
     s.input(Input::Cashier(Action::PayCard));
     s.answer_bridge(|_| Reply::Accepted); // probe
@@ -465,16 +517,8 @@ fn a_day() -> Session {
         .find(|o| o.status.is_pending_confirmation())
         .unwrap()
         .id;
-    let cash = s
-        .mem
-        .orders
-        .values()
-        .find(|o| {
-            o.status == OrderStatus::Paid && o.tenders.len() == 1 && o.tenders[0].method() == "cash"
-        })
-        .unwrap()
-        .id;
     s.input(Input::Cashier(Action::Void { order_id: pending }));
+    s.input(Input::Cashier(Action::Void { order_id: refunded }));
     s.input(Input::Cashier(Action::Void { order_id: cash }));
     s.input(Input::Oms(OmsReply::Health { reachable: false }));
     s.input(Input::Oms(OmsReply::Health { reachable: true }));
@@ -546,6 +590,25 @@ async fn indexeddb_runs_the_registers_transactions_as_the_reference_store_does()
     let mut outbox = db.outbox().await.unwrap();
     outbox.sort_by_key(|e| e.key());
     assert_eq!(outbox, day.mem.outbox.values().cloned().collect::<Vec<_>>());
+    let mut refunds = db.refunds().await.unwrap();
+    refunds.sort_by_key(|r| r.id);
+    assert_eq!(
+        refunds.len(),
+        1,
+        "one refund, though Confirm was tapped twice"
+    );
+    assert_eq!(
+        refunds,
+        day.mem.refunds.values().cloned().collect::<Vec<_>>()
+    );
+    let refused = day.log.iter().filter(|(tx, r)| {
+        matches!(tx, StoreTx::Refund(_)) && matches!(r, Err(StoreFailure::Refused(_)))
+    });
+    assert_eq!(
+        refused.count(),
+        1,
+        "the refund of an order in doubt is refused"
+    );
 }
 
 #[wasm_bindgen_test]
