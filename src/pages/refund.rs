@@ -12,9 +12,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use till_core::order::Order;
 use till_core::refund::{
-    ensure_refundable, preview, refundable, Refund, RefundReason, RefundTender, Returned,
+    ensure_refundable, preview, refundable, Refund, RefundId, RefundReason, RefundTender, Returned,
 };
 use till_core::register::Action;
+use till_core::update::register_tenders;
 
 #[derive(Clone)]
 struct RefundData {
@@ -35,19 +36,22 @@ pub fn RefundPage() -> impl IntoView {
     let app = use_app();
     let params = use_params_map();
     app.refund_done.set(None);
+    // Read once: the refund this screen writes must not rebuild the form
+    // under the cashier (its answer is shown in place of it).
     let loaded = LocalResource::new(move || {
         let app = app;
-        app.orders_rev.track();
-        let id = params.with(|p| p.get("id").unwrap_or_default());
+        let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
         async move { load(&app, &id).await }
     });
+    // One id per screen: a repeated Confirm names the same refund.
+    let refund_id = new_refund_id(&app);
     view! {
         <section class="page refund">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || loaded.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">{format!("The order could not be read: {e}")}</p> }.into_any(),
                     Ok(None) => view! { <p role="alert">"No such order on this register."</p> }.into_any(),
-                    Ok(Some(d)) => view! { <RefundForm data=d/> }.into_any(),
+                    Ok(Some(d)) => view! { <RefundForm data=d id=refund_id/> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -61,7 +65,7 @@ fn reason_from(value: &str) -> Option<RefundReason> {
 }
 
 #[component]
-fn RefundForm(data: RefundData) -> impl IntoView {
+fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
     let app = use_app();
     let RefundData { order, refunds } = data;
     let title = format!("Refund order {}", order.number);
@@ -80,7 +84,6 @@ fn RefundForm(data: RefundData) -> impl IntoView {
                 .into_any()
         }
     };
-    let id = new_refund_id(&app);
     let quantities = RwSignal::new(vec![0u32; order.lines.len()]);
     let reason = RwSignal::new(None::<RefundReason>);
     let order = StoredValue::new(order);
@@ -99,7 +102,13 @@ fn RefundForm(data: RefundData) -> impl IntoView {
     };
     let shown = move || {
         let r = returns();
-        (!r.is_empty()).then(|| order.with_value(|o| refunds.with_value(|rs| preview(o, rs, &r))))
+        (!r.is_empty()).then(|| {
+            order.with_value(|o| {
+                refunds.with_value(|rs| {
+                    preview(o, rs, &r).and_then(|p| register_tenders(&p).map(|_| p))
+                })
+            })
+        })
     };
     let whole: Vec<u32> = left.lines.iter().map(|l| l.left).collect();
     let confirm = move |_| {

@@ -324,6 +324,11 @@ pub struct Refund {
     pub reason: Option<RefundReason>,
     pub lines: Vec<RefundLine>,
     pub totals: RefundTotals,
+    /// What the order's earlier refunds had returned when this one was
+    /// priced, per line: its amounts are the cumulative difference from
+    /// there, which anyone can check (absent when nothing was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priced_after: Vec<Returned>,
     /// Every part, in the order it was given; a failed card part stays
     /// listed, and what it should have given is owed until another part
     /// gives it.
@@ -566,19 +571,34 @@ pub fn price_return(
     returns: &[Returned],
 ) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
     ensure_refundable(order)?;
-    let left = refundable(order, refunds)?;
-    let before: Vec<u32> = left.lines.iter().map(|l| l.refunded).collect();
-    let mut after = before.clone();
+    let before: Vec<u32> = refundable(order, refunds)?
+        .lines
+        .iter()
+        .map(|l| l.refunded)
+        .collect();
+    price_after(order, &before, returns)
+}
+
+/// The lines and totals of returning `returns` of `order` when `before`
+/// units of each line (in the order's line order) were returned already:
+/// the cumulative difference of the module docs.
+pub fn price_after(
+    order: &Order,
+    before: &[u32],
+    returns: &[Returned],
+) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
+    let mut after = before.to_vec();
     for r in returns.iter().filter(|r| r.quantity > 0) {
-        let line = left
+        let sold = order
             .lines
             .get(r.line)
             .ok_or(RefundError::UnknownLine(r.line))?;
+        let done = *before.get(r.line).ok_or(RefundError::UnknownLine(r.line))?;
         let total = after[r.line].saturating_add(r.quantity);
-        if total > line.sold {
+        if total > sold.quantity {
             return Err(RefundError::TooMany {
-                name: order.lines[r.line].name.clone(),
-                left: line.left,
+                name: sold.name.clone(),
+                left: sold.quantity.saturating_sub(done),
             });
         }
         after[r.line] = total;
@@ -586,7 +606,7 @@ pub fn price_return(
     if after == before {
         return Err(RefundError::NothingReturned);
     }
-    let (worth_before, taxes_before) = worth(order, &before)?;
+    let (worth_before, taxes_before) = worth(order, before)?;
     let (worth_after, taxes_after) = worth(order, &after)?;
     let mut lines = Vec::new();
     for (i, line) in order.lines.iter().enumerate() {
@@ -604,6 +624,21 @@ pub fn price_return(
     }
     let totals = refund_totals(order.currency, &lines, taxes_before, taxes_after)?;
     Ok((lines, totals))
+}
+
+/// What earlier refunds had returned when a refund was priced, per line
+/// (only the lines with something returned): the refund's `priced_after`.
+fn returned_before(order: &Order, refunds: &[Refund]) -> Result<Vec<Returned>, RefundError> {
+    Ok(refundable(order, refunds)?
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.refunded > 0)
+        .map(|(line, l)| Returned {
+            line,
+            quantity: l.refunded,
+        })
+        .collect())
 }
 
 fn refund_totals(
@@ -744,6 +779,7 @@ impl Refund {
             return Err(RefundError::TooManyRefunds);
         }
         let (lines, totals) = price_return(order, refunds, returns)?;
+        let priced_after = returned_before(order, refunds)?;
         if tenders
             .iter()
             .any(|t| card_state(t).is_some_and(|s| s != CardRefundState::Pending))
@@ -765,6 +801,7 @@ impl Refund {
             reason: new.reason,
             lines,
             totals,
+            priced_after,
             tenders,
             version: 1,
         })
@@ -949,14 +986,29 @@ impl Refund {
                 });
             }
         }
-        self.check_prices(order, earlier)
+        self.check_prices(order)
     }
 
-    /// The amounts are the worth of these quantities after every earlier
-    /// refund, or from nothing returned: a refund made offline on another
-    /// register may have been priced before an earlier one. Either is the
-    /// sale's rounding, and the caps keep the sum within what was paid.
-    fn check_prices(&self, order: &Order, earlier: &[Refund]) -> Result<(), RefundError> {
+    /// The amounts are the worth of these quantities from what the refund
+    /// says was returned before it (`priced_after`, each line within what was
+    /// sold): the sale's rounding, whatever the back office holds of the
+    /// earlier refunds. The caps keep the sum within what was paid.
+    fn check_prices(&self, order: &Order) -> Result<(), RefundError> {
+        let mut before = vec![0u32; order.lines.len()];
+        for r in &self.priced_after {
+            let sold = order
+                .lines
+                .get(r.line)
+                .ok_or(RefundError::UnknownLine(r.line))?;
+            let slot = &mut before[r.line];
+            if *slot > 0 || r.quantity == 0 || r.quantity > sold.quantity {
+                return Err(RefundError::invalid(
+                    "priced_after",
+                    "names each line once, with 1 up to what was sold",
+                ));
+            }
+            *slot = r.quantity;
+        }
         let returns: Vec<Returned> = self
             .lines
             .iter()
@@ -965,11 +1017,8 @@ impl Refund {
                 quantity: l.quantity,
             })
             .collect();
-        let matches = |(lines, totals): &(Vec<RefundLine>, RefundTotals)| {
-            lines == &self.lines && totals == &self.totals
-        };
-        let alone = price_return(order, &[], &returns)?;
-        if matches(&alone) || price_return(order, earlier, &returns).is_ok_and(|p| matches(&p)) {
+        let (lines, totals) = price_after(order, &before, &returns)?;
+        if lines == self.lines && totals == self.totals {
             Ok(())
         } else {
             Err(RefundError::invalid(

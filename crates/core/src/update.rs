@@ -35,8 +35,8 @@ use crate::order::{
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::payment::{Attempt, AttemptState, Settlement};
 use crate::refund::{
-    refundable, suggest_tenders, NewRefund, Refund, RefundError, RefundId, RefundReason,
-    RefundStatus, RefundTender, Returned, TenderKey,
+    preview, NewRefund, Refund, RefundError, RefundId, RefundPreview, RefundReason, RefundStatus,
+    RefundTender, Returned, TenderKey,
 };
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -393,6 +393,19 @@ pub struct RefundPlan {
     pub refund: Refund,
 }
 
+/// The tenders this register gives a refund back to: cash, up to the cash
+/// the order took. A part that would go back to a card is refused with the
+/// reason (card refunds through the terminal are not on the register yet).
+pub fn register_tenders(p: &RefundPreview) -> Result<Vec<RefundTender>, RefundError> {
+    p.tenders
+        .iter()
+        .map(|(key, _, amount)| match key {
+            TenderKey::Cash => Ok(RefundTender::Cash { amount: *amount }),
+            TenderKey::Card(_) => Err(RefundError::CardNotHere),
+        })
+        .collect()
+}
+
 /// Decides a cash refund: the returned items priced by the refund rules
 /// (after the order's earlier refunds), the money back to cash, a number in
 /// the register's sequence, and its outbox entry. A refund already stored
@@ -410,15 +423,7 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         .order
         .as_ref()
         .ok_or(UpdateError::NoOrder(req.order_id))?;
-    let (_, totals) = crate::refund::price_return(order, &snap.refunds, &req.returns)?;
-    let left = refundable(order, &snap.refunds)?;
-    let mut tenders = Vec::new();
-    for (key, amount) in suggest_tenders(&left, totals.total) {
-        match key {
-            TenderKey::Cash => tenders.push(RefundTender::Cash { amount }),
-            TenderKey::Card(_) => return Err(RefundError::CardNotHere.into()),
-        }
-    }
+    let tenders = register_tenders(&preview(order, &snap.refunds, &req.returns)?)?;
     let seq = snap
         .last_seq
         .checked_add(1)

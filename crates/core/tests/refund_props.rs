@@ -659,3 +659,54 @@ fn check_caps(order: &Order, refunds: &[Refund]) -> Result<(), TestCaseError> {
     }
     Ok(())
 }
+
+#[test]
+fn a_refund_says_what_it_was_priced_after_and_is_checked_from_there() {
+    // Three units worth 10.00 in all (30.00 less 20.00 off): 3.33, 3.34, 3.33.
+    let order = paid(
+        &cart(
+            &[(1000, 3, vat_standard())],
+            Some(Discount::Amount { amount: eur(2000) }),
+        ),
+        0,
+        1,
+    );
+    let one = [Returned {
+        line: 0,
+        quantity: 1,
+    }];
+    let a = refund(&order, &[], &one, 2).unwrap();
+    let b = refund(&order, std::slice::from_ref(&a), &one, 3).unwrap();
+    assert!(a.priced_after.is_empty());
+    assert_eq!(
+        b.priced_after,
+        vec![Returned {
+            line: 0,
+            quantity: 1
+        }]
+    );
+    assert_eq!((a.totals.total, b.totals.total), (eur(333), eur(334)));
+    // The back office holds neither earlier refund yet: b is still checked
+    // from what it says, not from what arrived first.
+    b.validate_against(&order, &[]).unwrap();
+    let mut lying = b.clone();
+    lying.priced_after.clear();
+    assert_eq!(
+        lying.validate_against(&order, &[]).unwrap_err().field(),
+        Some("totals")
+    );
+    let mut absurd = b.clone();
+    absurd.priced_after = vec![Returned {
+        line: 0,
+        quantity: 4,
+    }];
+    assert_eq!(
+        absurd.validate_against(&order, &[]).unwrap_err().field(),
+        Some("priced_after")
+    );
+    let json = serde_json::to_string(&b).unwrap();
+    assert!(
+        json.contains(r#""priced_after":[{"line":0,"quantity":1}]"#),
+        "{json}"
+    );
+}

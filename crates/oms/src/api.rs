@@ -545,24 +545,37 @@ fn parse_refund(schemas: &Schemas, text: &str) -> Result<Refund, AppError> {
 }
 
 /// How a refund its order does not allow is answered.
-fn refund_refusal(e: RefundError) -> AppError {
-    let with_field = |err: AppError| match e.field() {
-        Some(f) => err.with_field(f),
-        None => err,
-    };
-    match &e {
-        RefundError::NotPaid(_) | RefundError::Voided | RefundError::PaymentInDoubt => {
-            AppError::new(StatusCode::CONFLICT, "order_not_refundable", e.to_string())
+/// The status and code a refund its order does not allow is answered
+/// with. An order held here as open or with its payment in doubt is an
+/// older version than the register's (which refunded it as paid): the paid
+/// version is on its way, so that is "not synced yet", retried, never a
+/// refusal the register would park.
+pub fn refund_refusal_code(e: &RefundError) -> (StatusCode, &'static str) {
+    match e {
+        RefundError::NotPaid(_) | RefundError::PaymentInDoubt => {
+            (StatusCode::CONFLICT, ORDER_NOT_SYNCED_CODE)
         }
+        RefundError::Voided => (StatusCode::CONFLICT, "order_not_refundable"),
         RefundError::TooMany { .. }
         | RefundError::TenderTooHigh { .. }
         | RefundError::TendersDoNotAddUp { .. }
-        | RefundError::TooManyRefunds => with_field(AppError::new(
-            StatusCode::CONFLICT,
-            "refund_exceeds_order",
-            e.to_string(),
-        )),
-        _ => with_field(AppError::invalid("invalid_refund", e.to_string())),
+        | RefundError::TooManyRefunds => (StatusCode::CONFLICT, "refund_exceeds_order"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_refund"),
+    }
+}
+
+fn refund_refusal(e: RefundError) -> AppError {
+    let (status, code) = refund_refusal_code(&e);
+    let message = match &e {
+        RefundError::NotPaid(_) | RefundError::PaymentInDoubt => format!(
+            "the back office does not hold this order as paid yet ({e}); send the refund again after the order"
+        ),
+        _ => e.to_string(),
+    };
+    let err = AppError::new(status, code, message);
+    match e.field() {
+        Some(f) => err.with_field(f),
+        None => err,
     }
 }
 

@@ -7,6 +7,7 @@ use till_bridge::simulator::{Behaviour, Outcome};
 use till_core::catalog::{fixtures::small, ProductId};
 use till_core::money::Money;
 use till_core::payment::{AttemptState, PaymentRef};
+use till_core::refund::{RefundReason, Returned};
 use till_core::register::{Action, Input};
 use till_core::time::{Duration, Timestamp};
 
@@ -50,6 +51,7 @@ pub fn act(w: &mut World) {
         750..765 if w.config.faults => jump_clock(w),
         765..800 => reveal_one(w),
         800..820 => w.input(Input::Cashier(Action::SyncNow)),
+        820..860 => refund_any(w),
         _ => {}
     }
 }
@@ -126,6 +128,42 @@ fn void_any(w: &mut World) {
     }
     let order_id = ids[w.below(ids.len() as u64) as usize];
     w.input(Input::Cashier(Action::Void { order_id }));
+}
+
+/// A customer brings something back: a line or two of any order (some
+/// more than was sold, some of orders that cannot be refunded), sometimes
+/// the whole order; Confirm is sometimes tapped twice.
+fn refund_any(w: &mut World) {
+    let orders: Vec<_> = w.store.orders.values().cloned().collect();
+    if orders.is_empty() {
+        return;
+    }
+    let order = &orders[w.below(orders.len() as u64) as usize];
+    let returns: Vec<Returned> = if w.chance(250) {
+        (0..order.lines.len())
+            .map(|line| Returned {
+                line,
+                quantity: order.lines[line].quantity,
+            })
+            .collect()
+    } else {
+        let line = w.below(order.lines.len() as u64) as usize;
+        vec![Returned {
+            line,
+            quantity: 1 + w.below(2) as u32,
+        }]
+    };
+    let id = w.reg.new_refund_id(w.reg_now());
+    let confirm = Action::Refund {
+        id,
+        order_id: order.id,
+        returns,
+        reason: Some(RefundReason::ChangedMind),
+    };
+    w.input(Input::Cashier(confirm.clone()));
+    if w.chance(200) {
+        w.input(Input::Cashier(confirm));
+    }
 }
 
 fn download_any(w: &mut World) {

@@ -10,7 +10,10 @@
 //! (d) no order with a payment in doubt is ever voided, and no charged
 //!     payment is ever shown as failed, declined or "collect again";
 //! (e) order numbers are unique per register and day;
-//! (f) the current sale is never changed by another order's events.
+//! (f) the current sale is never changed by another order's events;
+//! (g) no order is ever refunded beyond what it was paid, per tender and
+//!     per line, and every refund reaches the back office exactly once,
+//!     at its latest version (never refunded twice).
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +21,7 @@ use std::fmt;
 use till_core::money::Money;
 use till_core::order::{Order, OrderId, OrderStatus, Tender, UnpaidReason};
 use till_core::payment::{AttemptState, PaymentRef};
+use till_core::refund::{refundable, Refund};
 use till_core::register::{StoreFailure, StoreTx, Stored};
 use till_core::update::Sale;
 use till_oms::store::Store;
@@ -74,6 +78,9 @@ pub fn after_transaction(
     sale_before: Option<&Sale>,
     result: &Result<Stored, StoreFailure>,
 ) {
+    if let (StoreTx::Refund(_), Ok(Stored::Refunded(r))) = (tx, result) {
+        return refund_checks(w, r);
+    }
     let (StoreTx::Update(req), Ok(Stored::Updated(u))) = (tx, result) else {
         return;
     };
@@ -88,17 +95,58 @@ pub fn after_transaction(
             .get_or_insert(broken(w, "(f) the current sale is its own", detail));
     }
     if u.created {
-        let same = w
-            .store
-            .orders
-            .values()
-            .filter(|o| o.number == u.order.number)
-            .count();
+        let same = numbered(w, &u.order.number);
         if same > 1 {
             let detail = format!("number {} is used {same} times", u.order.number);
             w.found
                 .get_or_insert(broken(w, "(e) unique order numbers", detail));
         }
+    }
+}
+
+/// How many orders and refunds of the register carry `number` (they share
+/// the register's sequence).
+fn numbered(w: &World, number: &till_core::order::OrderNumber) -> usize {
+    let orders = w.store.orders.values().filter(|o| o.number == *number);
+    let refunds = w.store.refunds.values().filter(|r| r.number == *number);
+    orders.count() + refunds.count()
+}
+
+/// (e) and (g) as a refund commits.
+fn refund_checks(w: &mut World, r: &Refund) {
+    if numbered(w, &r.number) > 1 {
+        let detail = format!("number {} is used by a refund and another record", r.number);
+        w.found
+            .get_or_insert(broken(w, "(e) unique order numbers", detail));
+    }
+    let refunds = w.store.refunds_of(r.order_id);
+    if let Some(detail) = beyond_paid(&w.store.orders[&r.order_id], &refunds) {
+        w.found
+            .get_or_insert(broken(w, "(g) never refunded beyond paid", detail));
+    }
+}
+
+/// Why `refunds` take back more than `order` sold or was paid, if they do.
+fn beyond_paid(order: &Order, refunds: &[Refund]) -> Option<String> {
+    let left = match refundable(order, refunds) {
+        Ok(l) => l,
+        Err(e) => return Some(format!("order {}: {e}", order.number)),
+    };
+    let tender = left
+        .tenders
+        .iter()
+        .find(|t| t.refunded.minor() > t.paid.minor());
+    let line = left.lines.iter().position(|l| l.refunded > l.sold);
+    match (tender, line) {
+        (Some(t), _) => Some(format!(
+            "order {}: {} paid {}, refunds took back {}",
+            order.number, t.label, t.paid, t.refunded
+        )),
+        (_, Some(i)) => Some(format!(
+            "order {}: line {i} refunded beyond what was sold",
+            order.number
+        )),
+        _ => None,
     }
 }
 
@@ -204,6 +252,7 @@ fn records(o: &Order, r: &PaymentRef) -> bool {
 /// The checks once everything settled.
 pub fn final_checks(w: &World) -> Result<(), Violation> {
     reached_the_back_office(w)?;
+    refunds_reached_the_back_office_once(w)?;
     charges_are_recorded_once(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
@@ -213,10 +262,22 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
 /// latest version; the back office holds nothing the register does not.
 fn reached_the_back_office(w: &World) -> Result<(), Violation> {
     if !w.store.outbox.is_empty() || w.store_pending() > 0 {
-        let parked = w.store.outbox.values().filter(|e| e.is_parked()).count();
+        let parked: Vec<String> = w
+            .store
+            .outbox
+            .values()
+            .filter_map(|e| match &e.state {
+                till_core::outbox::EntryState::Parked { status, reason, .. } => Some(format!(
+                    "{:?} {} v{}: {status} {reason}",
+                    e.kind, e.order_id, e.version
+                )),
+                _ => None,
+            })
+            .collect();
         let detail = format!(
-            "{} orders still unsynced ({parked} parked) three hours after the faults stopped",
-            w.store.outbox.len()
+            "{} records still unsynced ({} parked: {parked:?}) three hours after the faults stopped",
+            w.store.outbox.len(),
+            parked.len()
         );
         return Err(broken(w, "(a) every sale reaches the back office", detail));
     }
@@ -239,6 +300,40 @@ fn reached_the_back_office(w: &World) -> Result<(), Violation> {
                 let detail = format!("order {} never reached the back office", o.number);
                 return Err(broken(w, "(a) every sale reaches the back office", detail));
             }
+        }
+    }
+    Ok(())
+}
+
+/// (g) every refund is in the back office once, as the register holds it,
+/// and no order there is refunded beyond what it was paid.
+fn refunds_reached_the_back_office_once(w: &World) -> Result<(), Violation> {
+    let fail = |detail| Err(broken(w, "(g) never refunded twice", detail));
+    for o in w.store.orders.values() {
+        let held = w
+            .oms
+            .store
+            .order(&o.id)
+            .map_err(|e| broken(w, "(g) never refunded twice", e.to_string()))?;
+        let mut ours = w.store.refunds_of(o.id);
+        let mut theirs = held.refunds;
+        ours.sort_by_key(|r| r.id);
+        theirs.sort_by_key(|r| r.id);
+        if ours != theirs {
+            return fail(format!(
+                "order {}: the register holds refunds {:?}, the back office {:?}",
+                o.number,
+                ours.iter()
+                    .map(|r| (r.number.to_string(), r.version))
+                    .collect::<Vec<_>>(),
+                theirs
+                    .iter()
+                    .map(|r| (r.number.to_string(), r.version))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        if let Some(detail) = beyond_paid(o, &theirs) {
+            return Err(broken(w, "(g) never refunded beyond paid", detail));
         }
     }
     Ok(())
@@ -289,12 +384,13 @@ fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
 /// (e) in the register and in the back office.
 fn numbers_are_unique(w: &World) -> Result<(), Violation> {
     let mut seen = BTreeSet::new();
-    for o in w.store.orders.values() {
-        if !seen.insert(o.number.clone()) {
+    let numbers = w.store.orders.values().map(|o| &o.number);
+    for number in numbers.chain(w.store.refunds.values().map(|r| &r.number)) {
+        if !seen.insert(number.clone()) {
             return Err(broken(
                 w,
                 "(e) unique order numbers",
-                format!("{} is used twice", o.number),
+                format!("{number} is used twice"),
             ));
         }
     }

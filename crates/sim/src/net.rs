@@ -287,10 +287,10 @@ impl OmsSide {
                     "the order has not reached the back office yet",
                 )),
             ),
-            RefundOutcome::Refused(e) => (
-                409,
-                Some(ApiError::new("refund_exceeds_order", e.to_string())),
-            ),
+            RefundOutcome::Refused(e) => {
+                let (status, code) = till_oms::api::refund_refusal_code(&e);
+                (status.as_u16(), Some(ApiError::new(code, e.to_string())))
+            }
         };
         BatchResult {
             id: Some(refund.id.to_string()),

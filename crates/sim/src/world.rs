@@ -55,6 +55,8 @@ impl Default for Config {
 pub struct Report {
     pub seed: u64,
     pub sales: usize,
+    /// Refunds written (one per refund, however often Confirm was tapped).
+    pub refunds: usize,
     pub card_attempts: usize,
     pub charges: usize,
     pub crashes: usize,
@@ -155,6 +157,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Violation> {
     w.report.simulated_ms = w.now.saturating_since(START).as_millis();
     w.report.charges = w.bridge.terminal.charges().len();
     w.report.sales = w.store.orders.len();
+    w.report.refunds = w.store.refunds.len();
     Ok(w.report.clone())
 }
 

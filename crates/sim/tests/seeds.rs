@@ -116,3 +116,14 @@ fn seed_100631_a_retried_money_write_is_stamped_when_it_is_retried() {
 fn seed_201057_the_latest_scheduled_entry_shows_a_clock_that_was_ahead() {
     must_pass(201_057, 60);
 }
+
+/// Found by seed 1905 (once refunds were driven): a refund reached the back
+/// office while it still held an older, open version of the order (the
+/// paid version was waiting out a backoff); the back office refused it for
+/// good and the register parked it. Such a refund is now "not synced yet"
+/// and retried (the OMS's `refunds_an_order_does_not_allow_are_refused_saying_why`
+/// pins the answer).
+#[test]
+fn seed_1905_a_refund_that_overtakes_its_paid_order_is_retried_not_parked() {
+    must_pass(1_905, Config::default().actions);
+}

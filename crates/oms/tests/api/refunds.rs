@@ -219,9 +219,22 @@ async fn refunds_an_order_does_not_allow_are_refused_saying_why() {
         .as_str()
         .unwrap()
         .contains("send the refund again after it"));
-    // The register's copy is paid; the back office holds it open: refused.
+    // The register's copy is paid; the back office still holds an older,
+    // open version: not refused for good, the paid version is on its way.
     let open = order_of("R1", 6);
     assert_eq!(app.put_order(&open).await.status(), 200);
+    let v = assert_error(put_refund(&app, &r).await, 409, "order_not_synced").await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("not hold this order as paid yet"),
+        "{v}"
+    );
+    // A voided order is refused for good.
+    let mut voided = next_version(&open);
+    voided.void([], Timestamp::from_millis(T)).unwrap();
+    assert_eq!(app.put_order(&voided).await.status(), 200);
     assert_error(put_refund(&app, &r).await, 409, "order_not_refundable").await;
     assert_eq!(app.count("SELECT count(*) FROM refunds"), 0);
 }

@@ -1,0 +1,151 @@
+// Refunds, as a cashier makes them: Register Sales → the order → Options →
+// Refund, the items coming back, the money back in cash, the REFUND
+// receipt, the order partly or wholly refunded, the refund in the back
+// office exactly once (also when it was made offline), and the refunds the
+// order does not allow refused with the reason.
+import { test, expect } from "@playwright/test";
+import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, env } from "./helpers.mjs";
+
+test.afterEach(async ({ request }) => {
+  await request.post("/_faults/reset", { data: null });
+  await charges(request);
+});
+
+/// A cash sale of `names` (one tile tap each), paid with the exact amount.
+async function cashSale(page, ...names) {
+  for (const name of names) await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  const due = await page.getByLabel("Amount due").textContent();
+  await page.getByRole("button", { name: due, exact: true }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+}
+
+/// The back office's copy of an order, with its refunds.
+async function omsOrder(request, id) {
+  const r = await request.get(`/api/v1/orders/${id}`, { headers: { Authorization: `Bearer ${env.registerToken}` } });
+  expect(r.ok()).toBe(true);
+  return r.json();
+}
+
+async function openRefund(page, orderId) {
+  await page.goto(`/sales/${orderId}`);
+  await page.getByRole("button", { name: "Options" }).click();
+  await page.getByRole("menuitem", { name: "Refund" }).click();
+  await expect(page.getByRole("heading", { name: /^Refund order / })).toBeVisible();
+}
+
+function synced(page) {
+  return expect(page.getByRole("status", { name: "Status" })).toContainText("0 unsynced", { timeout: 60_000 });
+}
+
+test("a partial refund to cash: the money back, the REFUND receipt, the order partly refunded, in the back office once", async ({ page, request }) => {
+  await setUp(page);
+  await cashSale(page, "Espresso", "Espresso", "Croissant"); // 2 × €2.40 + €1.95
+  const [order] = await stored(page, "orders");
+  await openRefund(page, order.id);
+  const summary = page.getByLabel("Refund summary");
+  await expect(page.getByText("Choose what comes back.")).toBeVisible();
+  await page.getByLabel("Quantity to return: Espresso").fill("1");
+  await page.getByLabel("Reason (optional)").selectOption({ label: "Damaged" });
+  await expect(summary).toContainText("Refund total: €2.40");
+  await expect(summary.getByRole("list", { name: "Money back" })).toHaveText("cash: €2.40");
+  // More than was sold cannot be asked for: the field stops at what is left.
+  await page.getByLabel("Quantity to return: Croissant").fill("5");
+  await expect(page.getByLabel("Quantity to return: Croissant")).toHaveValue("1");
+  await page.getByLabel("Quantity to return: Croissant").fill("0");
+  await page.getByRole("button", { name: "Refund €2.40" }).click();
+  const done = page.getByRole("status").filter({ hasText: "Give back" });
+  await expect(done).toContainText("Give back €2.40 in cash.");
+  await expect(done).toContainText(/Refund R1-\d{8}-\d{4} is recorded \(refunded\)/);
+  await page.getByRole("link", { name: "Print refund receipt" }).click();
+  const receipt = page.getByRole("article", { name: "Refund receipt" });
+  await expect(receipt).toContainText("REFUND");
+  await expect(receipt).toContainText(`For order ${order.number}`);
+  await expect(receipt).toContainText("1 × Espresso");
+  await expect(receipt).toContainText("Reason: Damaged");
+  await expect(receipt).toContainText("Refund total-€2.40");
+  await page.goto(`/sales/${order.id}`);
+  await expect(page.getByLabel("Order status")).toHaveText("paid · partly refunded");
+  await expect(page.getByRole("list", { name: "Refunds" })).toContainText("€2.40 cash — refunded");
+  await synced(page);
+  const oms = await omsOrder(request, order.id);
+  expect(oms.refunds).toHaveLength(1);
+  expect(oms.refunds[0].totals.total.amount).toBe(240);
+  // The rest, with "Whole order": now wholly refunded, and Refund is no longer offered.
+  await openRefund(page, order.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  await expect(page.getByLabel("Quantity to return: Espresso")).toHaveValue("1");
+  await page.getByRole("button", { name: "Refund €4.35" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Give back" })).toContainText("Give back €4.35 in cash.");
+  await page.goto(`/sales/${order.id}`);
+  await expect(page.getByLabel("Order status")).toHaveText("paid · refunded");
+  await page.getByRole("button", { name: "Options" }).click();
+  await expect(page.getByRole("menuitem", { name: "Refund" })).toBeDisabled();
+  await expect(page.getByRole("menuitem", { name: "Void" })).toBeDisabled();
+  await expect(page.getByRole("menu")).toContainText("This order has refunds: it cannot be voided.");
+  await synced(page);
+  expect((await omsOrder(request, order.id)).refunds).toHaveLength(2);
+  // The day's Z report: sales less refunds, and the drawer less the cash handed back.
+  await page.getByRole("link", { name: "Day end" }).click();
+  await page.getByRole("button", { name: "Close day" }).click();
+  const z = page.getByRole("article", { name: "Z report" });
+  await expect(z.getByLabel("Refunds", { exact: true })).toHaveText("2 (€6.75)");
+  await expect(z.getByLabel("Refunds in cash")).toHaveText("€6.75");
+  await expect(z.getByLabel("Net total")).toHaveText("€0.00");
+  await expect(z.getByLabel("Cash in drawer")).toHaveText("€0.00");
+});
+
+test("a cash refund made while the back office is down reaches it exactly once when it is back", async ({ page, request }) => {
+  await setUp(page);
+  await cashSale(page, "Mocha");
+  const [order] = await stored(page, "orders");
+  await synced(page);
+  // Down until the test lifts it, however long the refund takes here.
+  await request.post("/_faults/down", { data: null });
+  await openRefund(page, order.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  await page.getByRole("button", { name: "Refund €4.40" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Give back" })).toContainText("Give back €4.40 in cash.");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("1 unsynced");
+  await request.post("/_faults/up", { data: null });
+  await synced(page);
+  const [refund] = await stored(page, "refunds");
+  const oms = await omsOrder(request, order.id);
+  expect(oms.refunds.map((r) => r.id)).toEqual([refund.id]);
+});
+
+test("refunds the order does not allow are refused with the reason", async ({ page, request }) => {
+  await setUp(page, { resultWait: 3 });
+  // A card payment in doubt: no refund until reconciliation settles it.
+  const attempt = await closeUnpaid(page, request, "Macchiato");
+  await page.goto(`/sales/${attempt.order_id}`);
+  await page.getByRole("button", { name: "Options" }).click();
+  await expect(page.getByRole("menuitem", { name: "Refund" })).toBeDisabled();
+  await expect(page.getByRole("menu")).toContainText("in doubt");
+  // Paid by card: the card refund is not on this register yet, and cash
+  // cannot give back more than was paid in cash. Said before Confirm.
+  await page.getByRole("link", { name: "Register", exact: true }).click();
+  await ringUp(page, "Mocha");
+  await goPay(page);
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
+  const card = (await stored(page, "orders")).find((o) => o.status.state === "paid");
+  await openRefund(page, card.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "paid by card" })).toBeVisible();
+  await expect(page.getByRole("button", { name: /^Refund €/ })).toHaveCount(0);
+  // A voided order has nothing to refund.
+  await page.getByRole("link", { name: "Register", exact: true }).click();
+  await cashSale(page, "Americano");
+  const cash = (await stored(page, "orders")).find((o) => o.status.state === "paid" && o.tenders[0].method === "cash");
+  await page.goto(`/sales/${cash.id}`);
+  await page.getByRole("button", { name: "Options" }).click();
+  await page.getByRole("menuitem", { name: "Void" }).click();
+  await page.getByRole("button", { name: "Yes, void" }).click();
+  await expect(page.getByLabel("Order status")).toHaveText("voided");
+  await page.goto(`/sales/${cash.id}/refund`);
+  await expect(page.getByRole("alert")).toContainText("This order cannot be refunded: a voided order has nothing to refund");
+  expect(await stored(page, "refunds")).toHaveLength(0);
+});
