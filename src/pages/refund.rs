@@ -10,9 +10,11 @@ use crate::runner::{act, new_refund_id};
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use till_core::money::Money;
 use till_core::order::Order;
 use till_core::refund::{
     ensure_refundable, preview, refundable, Refund, RefundId, RefundReason, RefundTender, Returned,
+    TenderKey,
 };
 use till_core::register::Action;
 use till_core::update::register_tenders;
@@ -160,7 +162,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </fieldset>
-            <label class="field">
+            <label class="field reason">
                 <span>"Reason (optional)"</span>
                 <select on:change=move |ev| reason.set(reason_from(&event_target_value(&ev)))>
                     <option value="">"—"</option>
@@ -174,7 +176,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     <div class="refund-summary" aria-label="Refund summary">
                         <p>"Refund total: " <strong>{p.totals.total.to_string()}</strong></p>
                         <ul aria-label="Money back">
-                            {p.tenders.into_iter().map(|(_, label, amount)| view! { <li>{format!("{label}: {amount}")}</li> }).collect_view()}
+                            {p.tenders.into_iter().map(|(key, label, amount)| view! { <li>{money_back(key, &label, amount)}</li> }).collect_view()}
                         </ul>
                         <button class="primary" on:click=confirm>{format!("Refund {}", p.totals.total)}</button>
                     </div>
@@ -186,6 +188,14 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
     .into_any()
 }
 
+/// One line of "Money back": "Cash: give back €2.40", "VISA •••• 4242: €4.40".
+fn money_back(key: TenderKey, label: &str, amount: Money) -> String {
+    match key {
+        TenderKey::Cash => format!("Cash: give back {amount}"),
+        TenderKey::Card(_) => format!("To {label}: {amount}"),
+    }
+}
+
 #[component]
 fn RefundDone(refund: Refund) -> impl IntoView {
     let cash = refund
@@ -195,7 +205,7 @@ fn RefundDone(refund: Refund) -> impl IntoView {
             RefundTender::Cash { amount } => Some(*amount),
             RefundTender::Card { .. } => None,
         })
-        .fold(None, |sum: Option<till_core::money::Money>, a| {
+        .fold(None, |sum: Option<Money>, a| {
             Some(sum.and_then(|s| s.checked_add(a).ok()).unwrap_or(a))
         });
     view! {

@@ -50,7 +50,7 @@ test("a partial refund to cash: the money back, the REFUND receipt, the order pa
   await page.getByLabel("Quantity to return: Espresso").fill("1");
   await page.getByLabel("Reason (optional)").selectOption({ label: "Damaged" });
   await expect(summary).toContainText("Refund total: €2.40");
-  await expect(summary.getByRole("list", { name: "Money back" })).toHaveText("cash: €2.40");
+  await expect(summary.getByRole("list", { name: "Money back" })).toHaveText("Cash: give back €2.40");
   // More than was sold cannot be asked for: the field stops at what is left.
   await page.getByLabel("Quantity to return: Croissant").fill("5");
   await expect(page.getByLabel("Quantity to return: Croissant")).toHaveValue("1");

@@ -127,3 +127,14 @@ fn seed_201057_the_latest_scheduled_entry_shows_a_clock_that_was_ahead() {
 fn seed_1905_a_refund_that_overtakes_its_paid_order_is_retried_not_parked() {
     must_pass(1_905, Config::default().actions);
 }
+
+/// Found by seed 2347: a refund priced after an earlier refund of the same
+/// order reached the back office before that earlier one, and its amounts
+/// (a cent apart from pricing it alone) failed the price check: parked. A
+/// refund now says what it was priced after (`priced_after`), and is
+/// checked from there (till-core's
+/// `a_refund_says_what_it_was_priced_after_and_is_checked_from_there`).
+#[test]
+fn seed_2347_a_refund_priced_after_another_is_checked_from_what_it_says() {
+    must_pass(2_347, Config::default().actions);
+}
