@@ -134,10 +134,19 @@ fn field_of(e: &ValidationError<'_>) -> String {
     for segment in e.instance_path.as_str().split('/').skip(1) {
         push_segment(&mut field, &segment.replace("~1", "/").replace("~0", "~"));
     }
-    if let ValidationErrorKind::AdditionalProperties { unexpected } = &e.kind {
-        if let Some(name) = unexpected.first() {
-            push_segment(&mut field, name);
+    match &e.kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            if let Some(name) = unexpected.first() {
+                push_segment(&mut field, name);
+            }
         }
+        // A missing field is named as the field, not as its object.
+        ValidationErrorKind::Required { property } => {
+            if let Some(name) = property.as_str() {
+                push_segment(&mut field, name);
+            }
+        }
+        _ => {}
     }
     field
 }
