@@ -17,11 +17,28 @@ pub fn ReceiptPage() -> impl IntoView {
         let db = db.clone();
         async move { db.order(&id).await }
     });
+    view! {
+        <ReceiptFrame title="Receipt">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || order.get().map(|r| match r {
+                    Ok(Some(o)) => view! { <Receipt order=o/> }.into_any(),
+                    Ok(None) => view! { <p role="alert">"No such order on this register."</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </ReceiptFrame>
+    }
+}
+
+/// A printable receipt's page: the paper width (58 or 80 mm), Print, and
+/// the way back, none of which is printed.
+#[component]
+pub fn ReceiptFrame(title: &'static str, children: Children) -> impl IntoView {
     let paper = RwSignal::new("80");
     view! {
         <section class=move || format!("page receipt-page paper-{}", paper.get())>
             <div class="no-print receipt-actions">
-                <h1>"Receipt"</h1>
+                <h1>{title}</h1>
                 <label class="field">
                     <span>"Paper"</span>
                     <select on:change=move |ev| paper.set(if event_target_value(&ev) == "58" { "58" } else { "80" })>
@@ -32,13 +49,7 @@ pub fn ReceiptPage() -> impl IntoView {
                 <button on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Print"</button>
                 <a class="button" href="/">"Back to Register"</a>
             </div>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || order.get().map(|r| match r {
-                    Ok(Some(o)) => view! { <Receipt order=o/> }.into_any(),
-                    Ok(None) => view! { <p role="alert">"No such order on this register."</p> }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                })}
-            </Suspense>
+            {children()}
         </section>
     }
 }

@@ -6,6 +6,7 @@
 //! refund receipt is printable on 58 and 80 mm paper.
 
 use crate::error::AppError;
+use crate::pages::receipt::ReceiptFrame;
 use crate::runner::{act, new_refund_id};
 use crate::state::use_app;
 use leptos::prelude::*;
@@ -225,26 +226,10 @@ pub fn RefundReceiptPage() -> impl IntoView {
     let found = LocalResource::new(move || {
         let id = params.with(|p| p.get("id").unwrap_or_default());
         let db = app.db();
-        async move {
-            let refunds = db.refunds().await?;
-            Ok::<_, crate::store::StoreError>(refunds.into_iter().find(|r| r.id.to_string() == id))
-        }
+        async move { db.refund(&id).await }
     });
-    let paper = RwSignal::new("80");
     view! {
-        <section class=move || format!("page receipt-page paper-{}", paper.get())>
-            <div class="no-print receipt-actions">
-                <h1>"Refund receipt"</h1>
-                <label class="field">
-                    <span>"Paper"</span>
-                    <select on:change=move |ev| paper.set(if event_target_value(&ev) == "58" { "58" } else { "80" })>
-                        <option value="80">"80 mm"</option>
-                        <option value="58">"58 mm"</option>
-                    </select>
-                </label>
-                <button on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Print"</button>
-                <a class="button" href="/">"Back to Register"</a>
-            </div>
+        <ReceiptFrame title="Refund receipt">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || found.get().map(|r| match r {
                     Ok(Some(refund)) => view! { <RefundReceipt refund=refund/> }.into_any(),
@@ -252,7 +237,7 @@ pub fn RefundReceiptPage() -> impl IntoView {
                     Err(e) => view! { <p role="alert">{format!("The refund could not be read: {e}")}</p> }.into_any(),
                 })}
             </Suspense>
-        </section>
+        </ReceiptFrame>
     }
 }
 

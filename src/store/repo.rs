@@ -253,9 +253,25 @@ impl Db {
 
     /// The card attempts of one order (the `order` index).
     pub async fn attempts_of(&self, order_id: &OrderId) -> Result<Vec<Attempt>, StoreError> {
-        let tx = self.read(&[PAYMENTS])?;
+        self.of_order(PAYMENTS, order_id).await
+    }
+
+    /// The refunds of one order, oldest first (the `order` index).
+    pub async fn refunds_of(&self, order_id: &OrderId) -> Result<Vec<Refund>, StoreError> {
+        let mut refunds: Vec<Refund> = self.of_order(REFUNDS, order_id).await?;
+        refunds.sort_by_key(|r| (r.created_at, r.id));
+        Ok(refunds)
+    }
+
+    /// The records of `store` that belong to one order (its `order` index).
+    async fn of_order<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &str,
+        order_id: &OrderId,
+    ) -> Result<Vec<T>, StoreError> {
+        let tx = self.read(&[store])?;
         let values = tx
-            .object_store(PAYMENTS)?
+            .object_store(store)?
             .index("order")?
             .get_all(
                 Some(Query::Key(JsValue::from_str(&order_id.to_string()))),
@@ -266,21 +282,9 @@ impl Db {
         from_js(array.into())
     }
 
-    /// The refunds of one order, oldest first (the `order` index).
-    pub async fn refunds_of(&self, order_id: &OrderId) -> Result<Vec<Refund>, StoreError> {
-        let tx = self.read(&[REFUNDS])?;
-        let values = tx
-            .object_store(REFUNDS)?
-            .index("order")?
-            .get_all(
-                Some(Query::Key(JsValue::from_str(&order_id.to_string()))),
-                None,
-            )?
-            .await?;
-        let array: js_sys::Array = values.into_iter().collect();
-        let mut refunds: Vec<Refund> = from_js(array.into())?;
-        refunds.sort_by_key(|r| (r.created_at, r.id));
-        Ok(refunds)
+    /// One refund by its id.
+    pub async fn refund(&self, id: &str) -> Result<Option<Refund>, StoreError> {
+        self.get(REFUNDS, &JsValue::from_str(id)).await
     }
 
     /// Every refund on this register.

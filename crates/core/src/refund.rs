@@ -698,6 +698,27 @@ pub fn suggest_tenders(left: &Refundable, total: Money) -> Vec<(TenderKey, Money
     out
 }
 
+/// [`suggest_tenders`] as refund parts: cash, and each card part pending
+/// under the reference `reference` makes for the payment it goes back to.
+pub fn default_tenders(
+    left: &Refundable,
+    total: Money,
+    mut reference: impl FnMut(PaymentRef) -> PaymentRef,
+) -> Vec<RefundTender> {
+    suggest_tenders(left, total)
+        .into_iter()
+        .map(|(key, amount)| match key {
+            TenderKey::Cash => RefundTender::Cash { amount },
+            TenderKey::Card(original) => RefundTender::Card {
+                amount,
+                reference: reference(original),
+                original,
+                state: CardRefundState::Pending,
+            },
+        })
+        .collect()
+}
+
 /// Checks the parts of a refund of `total`: each above zero, the counted
 /// ones within what is left on the order's tender they go to, and adding up
 /// to `total` exactly (`exact`) or at most (a refund with a failed card part

@@ -206,18 +206,9 @@ fn refund() -> Refund {
     ];
     let (_, totals) = price_return(&order, &[], &returns).unwrap();
     let left = refundable(&order, &[]).unwrap();
-    let tenders = suggest_tenders(&left, totals.total)
-        .into_iter()
-        .map(|(key, amount)| match key {
-            TenderKey::Cash => RefundTender::Cash { amount },
-            TenderKey::Card(original) => RefundTender::Card {
-                amount,
-                reference: "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5".parse().unwrap(),
-                original,
-                state: CardRefundState::Pending,
-            },
-        })
-        .collect();
+    let tenders = default_tenders(&left, totals.total, |_| {
+        "5c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5".parse().unwrap()
+    });
     let new = NewRefund {
         id: "0191d5a8-9000-7000-8000-000000000007".parse().unwrap(),
         number: "R1-20261128-0007".parse().unwrap(),

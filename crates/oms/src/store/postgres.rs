@@ -369,17 +369,26 @@ async fn refunds_of(
     tx: &Transaction<'_>,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<Refund>>, StoreError> {
-    let rows = tx
-        .query(
-            "SELECT order_id, body FROM refunds WHERE order_id = ANY($1)
-             ORDER BY created_at, id",
-            &[&ids],
-        )
-        .await?;
-    let mut out: HashMap<String, Vec<Refund>> = HashMap::new();
+    bodies_by_order(
+        tx,
+        "SELECT order_id, body FROM refunds WHERE order_id = ANY($1) ORDER BY created_at, id",
+        ids,
+    )
+    .await
+}
+
+/// The bodies a query returns as `(order_id, body)` rows, parsed and
+/// grouped by order, in the query's order.
+async fn bodies_by_order<T: serde::de::DeserializeOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<T>>, StoreError> {
+    let rows = tx.query(sql, &[&ids]).await?;
+    let mut out: HashMap<String, Vec<T>> = HashMap::new();
     for row in rows {
-        let refund = serde_json::from_str(row.get(1))?;
-        out.entry(row.get(0)).or_default().push(refund);
+        let body = serde_json::from_str(row.get(1))?;
+        out.entry(row.get(0)).or_default().push(body);
     }
     Ok(out)
 }
@@ -453,19 +462,12 @@ async fn payments_of(
     tx: &Transaction<'_>,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<PaymentReport>>, StoreError> {
-    let rows = tx
-        .query(
-            "SELECT order_id, body FROM payments WHERE order_id = ANY($1)
-             ORDER BY received_at, reference",
-            &[&ids],
-        )
-        .await?;
-    let mut out: HashMap<String, Vec<PaymentReport>> = HashMap::new();
-    for row in rows {
-        let report = serde_json::from_str(row.get(1))?;
-        out.entry(row.get(0)).or_default().push(report);
-    }
-    Ok(out)
+    bodies_by_order(
+        tx,
+        "SELECT order_id, body FROM payments WHERE order_id = ANY($1) ORDER BY received_at, reference",
+        ids,
+    )
+    .await
 }
 
 /// One accepted version, waiting to be written with the rest of its batch.

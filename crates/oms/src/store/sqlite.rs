@@ -135,33 +135,48 @@ impl SqliteStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn payments_of(conn: &Connection, order_id: &str) -> Result<Vec<PaymentReport>, StoreError> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT body FROM payments WHERE order_id = ?1 ORDER BY received_at, reference",
-        )?;
+    /// The bodies of one order's rows of a table, parsed, in the query's order.
+    fn bodies_of<T: serde::de::DeserializeOwned>(
+        conn: &Connection,
+        sql: &str,
+        order_id: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map([order_id], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for body in rows {
             out.push(serde_json::from_str(&body?)?);
         }
         Ok(out)
+    }
+
+    fn payments_of(conn: &Connection, order_id: &str) -> Result<Vec<PaymentReport>, StoreError> {
+        Self::bodies_of(
+            conn,
+            "SELECT body FROM payments WHERE order_id = ?1 ORDER BY received_at, reference",
+            order_id,
+        )
     }
 
     fn refunds_of(conn: &Connection, order_id: &str) -> Result<Vec<Refund>, StoreError> {
-        let mut stmt = conn.prepare_cached(
+        Self::bodies_of(
+            conn,
             "SELECT body FROM refunds WHERE order_id = ?1 ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map([order_id], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for body in rows {
-            out.push(serde_json::from_str(&body?)?);
-        }
-        Ok(out)
+            order_id,
+        )
     }
 
-    fn stored_refund(conn: &Connection, id: &str) -> Result<Option<StoredRow>, StoreError> {
+    /// A stored row by id, as the idempotency rule reads it (`table` is
+    /// `orders` or `refunds`, never input).
+    fn stored_row(
+        conn: &Connection,
+        table: &str,
+        id: &str,
+    ) -> Result<Option<StoredRow>, StoreError> {
         Ok(conn
-            .prepare_cached("SELECT version, register, body FROM refunds WHERE id = ?1")?
+            .prepare_cached(&format!(
+                "SELECT version, register, body FROM {table} WHERE id = ?1"
+            ))?
             .query_row([id], |r| {
                 Ok(StoredRow {
                     version: r.get(0)?,
@@ -173,16 +188,7 @@ impl SqliteStore {
     }
 
     fn stored_order(conn: &Connection, id: &str) -> Result<Option<StoredRow>, StoreError> {
-        Ok(conn
-            .prepare_cached("SELECT version, register, body FROM orders WHERE id = ?1")?
-            .query_row([id], |r| {
-                Ok(StoredRow {
-                    version: r.get(0)?,
-                    register: r.get(1)?,
-                    body: r.get(2)?,
-                })
-            })
-            .optional()?)
+        Self::stored_row(conn, "orders", id)
     }
 
     /// Writes one accepted version: the order's row and its history entry.
@@ -522,7 +528,7 @@ impl Store for SqliteStore {
             Some(row) => Some(serde_json::from_str(&row.body)?),
             None => None,
         };
-        let stored = Self::stored_refund(&tx, &refund.id.to_string())?;
+        let stored = Self::stored_row(&tx, "refunds", &refund.id.to_string())?;
         let others = Self::refunds_of(&tx, &order_id)?;
         let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
         if matches!(

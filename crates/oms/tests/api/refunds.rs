@@ -8,8 +8,7 @@ use std::sync::Arc;
 use till_core::order::{CardDetails, Order, Tender};
 use till_core::payment::PaymentRef;
 use till_core::refund::{
-    price_return, refundable, suggest_tenders, CardRefundState, NewRefund, Refund, RefundId,
-    RefundReason, RefundTender, Returned, TenderKey,
+    default_tenders, price_return, refundable, NewRefund, Refund, RefundId, RefundReason, Returned,
 };
 use till_core::time::Timestamp;
 use tokio::task::JoinSet;
@@ -57,18 +56,9 @@ fn refund_by(
 ) -> Refund {
     let (_, totals) = price_return(order, earlier, returns).unwrap();
     let left = refundable(order, earlier).unwrap();
-    let tenders = suggest_tenders(&left, totals.total)
-        .into_iter()
-        .map(|(key, amount)| match key {
-            TenderKey::Cash => RefundTender::Cash { amount },
-            TenderKey::Card(original) => RefundTender::Card {
-                amount,
-                reference: PaymentRef::from_uuid(Uuid::from_u128(0xabc0 + n)),
-                original,
-                state: CardRefundState::Pending,
-            },
-        })
-        .collect();
+    let tenders = default_tenders(&left, totals.total, |_| {
+        PaymentRef::from_uuid(Uuid::from_u128(0xabc0 + n))
+    });
     let new = NewRefund {
         id: refund_id(n),
         number: format!("{register}-20261127-{:04}", 5000 + n)
