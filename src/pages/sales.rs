@@ -15,7 +15,7 @@ use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
-use till_core::order::{Order, OrderId, RegisterId};
+use till_core::order::{Order, OrderId, OrderNumber, RegisterId};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::refund::{
     ensure_refundable, refunded_state, Refund, RefundStatus, RefundTender, RefundedState,
@@ -130,6 +130,7 @@ pub fn SalesPage() -> impl IntoView {
     view! {
         <section class="page sales">
             <h1>"Register Sales"</h1>
+            <FindOrder/>
             <div class="tabs" role="tablist" aria-label="Show">
                 {filter_button("All", Filter::All)}
                 {filter_button("Unpaid", Filter::Unpaid)}
@@ -142,6 +143,47 @@ pub fn SalesPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// A customer's receipt: its order number, scanned (a scanner types it and
+/// Enter) or typed, opens the order (for a refund, a reprint, Download).
+#[component]
+fn FindOrder() -> impl IntoView {
+    let app = use_app();
+    let number = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let find = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = number.get_untracked().trim().to_owned();
+        let parsed: Result<OrderNumber, _> = typed.parse();
+        let Ok(parsed) = parsed else {
+            message.set(Some(format!(
+                "\"{typed}\" is not an order number (like R1-20261129-0042)."
+            )));
+            return;
+        };
+        let app = app;
+        leptos::task::spawn_local(async move {
+            match app.db().order_by_number(&parsed.to_string()).await {
+                Ok(Some(o)) => {
+                    message.set(None);
+                    app.goto.set(Some(format!("/sales/{}", o.id)));
+                }
+                Ok(None) => message.set(Some(format!("No order {parsed} on this register."))),
+                Err(e) => message.set(Some(format!("The orders could not be read: {e}"))),
+            }
+        });
+    };
+    view! {
+        <form class="find-order" on:submit=find>
+            <label class="field">
+                <span>"Find order by number"</span>
+                <input type="search" autocomplete="off" prop:value=move || number.get() on:input=move |ev| number.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit">"Open"</button>
+        </form>
+        {move || message.get().map(|m| view! { <p role="alert" class="error">{m}</p> })}
     }
 }
 

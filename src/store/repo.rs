@@ -227,6 +227,17 @@ impl Db {
         self.get(ORDERS, &JsValue::from_str(id)).await
     }
 
+    /// The order with this number (the unique `number` index), if any.
+    pub async fn order_by_number(&self, number: &str) -> Result<Option<Order>, StoreError> {
+        let tx = self.read(&[ORDERS])?;
+        let found = tx
+            .object_store(ORDERS)?
+            .index("number")?
+            .get(Query::Key(JsValue::from_str(number)))?
+            .await?;
+        found.map(from_js).transpose()
+    }
+
     pub async fn orders(&self) -> Result<Vec<Order>, StoreError> {
         self.all(ORDERS).await
     }

@@ -44,6 +44,18 @@ test("a partial refund to cash: the money back, the REFUND receipt, the order pa
   await setUp(page);
   await cashSale(page, "Espresso", "Espresso", "Croissant"); // 2 × €2.40 + €1.95
   const [order] = await stored(page, "orders");
+  // The customer's receipt: its number, scanned (typed, then Enter), opens the order.
+  await page.getByRole("link", { name: "Register Sales" }).click();
+  const find = page.getByLabel("Find order by number");
+  await find.fill("not-a-number");
+  await find.press("Enter");
+  await expect(page.getByRole("alert")).toContainText('"not-a-number" is not an order number');
+  await find.fill("R1-20200101-0001");
+  await find.press("Enter");
+  await expect(page.getByRole("alert")).toContainText("No order R1-20200101-0001 on this register.");
+  await find.fill(order.number);
+  await find.press("Enter");
+  await expect(page.getByRole("heading", { name: `Order ${order.number}` })).toBeVisible();
   await openRefund(page, order.id);
   const summary = page.getByLabel("Refund summary");
   await expect(page.getByText("Choose what comes back.")).toBeVisible();
