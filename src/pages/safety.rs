@@ -7,7 +7,15 @@ use crate::runner::act;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use till_core::outbox::{EntryState, OutboxEntry};
+use till_core::outbox::{EntryState, OutboxEntry, RecordKind};
+
+/// What an outbox entry is, to a person.
+fn record_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Order => "Order",
+        RecordKind::Refund => "Refund",
+    }
+}
 use till_core::register::Action;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -85,8 +93,10 @@ pub fn SafetyPage() -> impl IntoView {
                 },
             );
             message.set(Some(format!(
-                "Order {} v{} is queued again.",
-                e.order_id, e.version
+                "{} {} v{} is queued again.",
+                record_name(e.kind),
+                e.order_id,
+                e.version
             )));
             load();
         }
@@ -104,9 +114,16 @@ pub fn SafetyPage() -> impl IntoView {
                         .into_iter()
                         .filter(|o| ids.contains(&o.id.to_string()))
                         .collect();
-                    Ok::<_, crate::store::StoreError>(orders)
+                    let refunds: Vec<_> = app
+                        .db()
+                        .refunds()
+                        .await?
+                        .into_iter()
+                        .filter(|r| ids.contains(&r.id.to_string()))
+                        .collect();
+                    Ok::<_, crate::store::StoreError>((orders, refunds))
                 };
-                let orders = match read.await {
+                let (orders, refunds) = match read.await {
                     Ok(o) => o,
                     Err(e) => {
                         return message.set(Some(format!(
@@ -115,13 +132,17 @@ pub fn SafetyPage() -> impl IntoView {
                     }
                 };
                 let json = match serde_json::to_string_pretty(
-                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders }),
+                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds }),
                 ) {
                     Ok(j) => j,
                     Err(e) => return message.set(Some(format!("The export failed: {e}"))),
                 };
                 match export(&json) {
-                    Ok(()) => message.set(Some(format!("Exported {} orders.", orders.len()))),
+                    Ok(()) => message.set(Some(format!(
+                        "Exported {} orders and {} refunds.",
+                        orders.len(),
+                        refunds.len()
+                    ))),
                     Err(e) => message.set(Some(format!("The export failed: {e:?}"))),
                 }
             });
@@ -145,7 +166,7 @@ pub fn SafetyPage() -> impl IntoView {
             {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
             {move || read_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <dl class="facts">
-                <div><dt>"Unsynced orders"</dt><dd aria-label="Unsynced orders">{move || if read_error.get().is_some() { "unknown".to_owned() } else { entries.with(|e| e.len()).to_string() }}</dd></div>
+                <div><dt>"Unsynced orders and refunds"</dt><dd aria-label="Unsynced orders and refunds">{move || if read_error.get().is_some() { "unknown".to_owned() } else { entries.with(|e| e.len()).to_string() }}</dd></div>
                 <div><dt>"Oldest unsynced"</dt><dd>{move || oldest().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Storage"</dt><dd>{move || match app.persistent.get() {
                     Some(true) => "persistent",
@@ -166,12 +187,12 @@ pub fn SafetyPage() -> impl IntoView {
                         {parked.into_iter().map(|e| {
                             let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
                             let e2 = e.clone();
-                            view! { <li><span>{format!("Order {} v{} — {reason}", e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
+                            view! { <li><span>{format!("{} {} v{} — {reason}", record_name(e.kind), e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
                         }).collect_view()}
                     </ul>
                 }.into_any()
             }}
-            <button on:click=do_export>"Export unsynced orders"</button>
+            <button on:click=do_export>"Export unsynced orders and refunds"</button>
         </section>
     }
 }

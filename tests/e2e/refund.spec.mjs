@@ -121,9 +121,17 @@ test("a cash refund made while the back office is down reaches it exactly once w
   await page.getByRole("button", { name: "Refund €4.40" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Give back" })).toContainText("Give back €4.40 in cash.");
   await expect(page.getByRole("status", { name: "Status" })).toContainText("1 unsynced");
+  // The data safety page counts it and exports it with the unsynced orders.
+  await page.getByRole("link", { name: /Data safety: 1 unsynced/ }).click();
+  await expect(page.getByLabel("Unsynced orders and refunds")).toHaveText("1");
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export unsynced orders and refunds" }).click();
+  const exported = JSON.parse(await (await import("node:fs/promises")).readFile(await (await download).path(), "utf8"));
+  const [refund] = await stored(page, "refunds");
+  expect(exported.orders).toHaveLength(0);
+  expect(exported.refunds.map((r) => r.id)).toEqual([refund.id]);
   await request.post("/_faults/up", { data: null });
   await synced(page);
-  const [refund] = await stored(page, "refunds");
   const oms = await omsOrder(request, order.id);
   expect(oms.refunds.map((r) => r.id)).toEqual([refund.id]);
 });
