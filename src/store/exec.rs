@@ -273,30 +273,37 @@ fn sale_or_legacy(
     })
 }
 
-async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
+/// Runs `work` in one strict read-write transaction over `stores`: all
+/// of it commits, or (on any error) none of it.
+async fn strict<T: 'static>(
+    db: &Db,
+    stores: &[&str],
+    work: impl AsyncFnOnce(&Transaction) -> Result<T, TxError> + 'static,
+) -> Result<T, StoreFailure> {
     let slot = Rc::new(RefCell::new(None));
     let out = slot.clone();
-    let req = req.clone();
-    let t = db
-        .write_strict(&[META, ORDERS, OUTBOX, PAYMENTS, REFUNDS])
-        .map_err(io)?;
+    let t = db.write_strict(stores).map_err(io)?;
     db.commit(t, |tx| async move {
-        let r = async {
-            let snap = snapshot(&tx, &req).await?;
-            let plan = plan(&req, &snap, req.at).map_err(TxError::Refused)?;
-            write_plan(&tx, &plan).await?;
-            *out.borrow_mut() = Some(plan.outcome);
-            Ok::<(), TxError>(())
-        }
-        .await;
+        let r = work(&tx).await.map(|v| *out.borrow_mut() = Some(v));
         (tx, r)
     })
     .await
     .map_err(StoreFailure::from)?;
-    let outcome = slot.borrow_mut().take();
-    outcome
-        .map(|u| Stored::Updated(Box::new(u)))
-        .ok_or_else(|| StoreFailure::Io("the update wrote nothing".into()))
+    let done = slot.borrow_mut().take();
+    done.ok_or_else(|| StoreFailure::Io("the transaction wrote nothing".into()))
+}
+
+async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {
+    let req = req.clone();
+    let stores = [META, ORDERS, OUTBOX, PAYMENTS, REFUNDS];
+    let outcome = strict(db, &stores, async move |tx| {
+        let snap = snapshot(tx, &req).await?;
+        let plan = plan(&req, &snap, req.at).map_err(TxError::Refused)?;
+        write_plan(tx, &plan).await?;
+        Ok(plan.outcome)
+    })
+    .await?;
+    Ok(Stored::Updated(Box::new(outcome)))
 }
 
 /// An order's refunds (the `order` index), issued now, awaited later.
@@ -347,44 +354,30 @@ async fn refund_snapshot(
 
 /// A refund, its outbox entry and the day's sequence: one transaction.
 async fn refund(db: &Db, req: &RefundRequest) -> Result<Stored, StoreFailure> {
-    let slot = Rc::new(RefCell::new(None));
-    let out = slot.clone();
     let req = req.clone();
-    let t = db
-        .write_strict(&[META, ORDERS, OUTBOX, REFUNDS])
-        .map_err(io)?;
-    db.commit(t, |tx| async move {
-        let r = async {
-            let snap = refund_snapshot(&tx, &req).await?;
-            let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
-            let mut pending = Vec::new();
-            if let Some(refund) = &plan.write {
-                pending.push(
-                    tx.object_store(REFUNDS)?
-                        .put(&to_js(refund)?, None)?
-                        .into_future(),
-                );
-            }
-            if let Some((date, seq)) = plan.seq {
-                let meta = tx.object_store(META)?;
-                pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
-            }
-            for p in pending {
-                p.await?;
-            }
-            apply_changes(&tx, &plan.outbox, false).await?;
-            *out.borrow_mut() = Some(plan.refund);
-            Ok::<(), TxError>(())
+    let refund = strict(db, &[META, ORDERS, OUTBOX, REFUNDS], async move |tx| {
+        let snap = refund_snapshot(tx, &req).await?;
+        let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
+        let mut pending = Vec::new();
+        if let Some(refund) = &plan.write {
+            pending.push(
+                tx.object_store(REFUNDS)?
+                    .put(&to_js(refund)?, None)?
+                    .into_future(),
+            );
         }
-        .await;
-        (tx, r)
+        if let Some((date, seq)) = plan.seq {
+            let meta = tx.object_store(META)?;
+            pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+        }
+        for p in pending {
+            p.await?;
+        }
+        apply_changes(tx, &plan.outbox, false).await?;
+        Ok(plan.refund)
     })
-    .await
-    .map_err(StoreFailure::from)?;
-    let refund = slot.borrow_mut().take();
-    refund
-        .map(|r| Stored::Refunded(Box::new(r)))
-        .ok_or_else(|| StoreFailure::Io("the refund wrote nothing".into()))
+    .await?;
+    Ok(Stored::Refunded(Box::new(refund)))
 }
 
 /// Issues every write of a plan, then waits for them all.
@@ -703,28 +696,18 @@ enum Changes {
 /// Writes outbox changes and answers the summary after them: one
 /// transaction. Only a decision reads the whole outbox.
 async fn outbox_write(db: &Db, changes: Changes) -> Result<Stored, StoreFailure> {
-    let slot = Rc::new(RefCell::new(None));
-    let out = slot.clone();
-    let t = db.write_strict(&[OUTBOX]).map_err(io)?;
-    db.commit(t, |tx| async move {
-        let r = async {
-            let (changes, existing_only) = match changes {
-                Changes::Settled(changes) => (changes, true),
-                Changes::Decided(decide) => {
-                    let mut outbox = Outbox::new(all_outbox(&tx).await?);
-                    (decide(&mut outbox), false)
-                }
-            };
-            apply_changes(&tx, &changes, existing_only).await?;
-            *out.borrow_mut() = Some(outbox_summary(&tx).await?);
-            Ok::<(), TxError>(())
-        }
-        .await;
-        (tx, r)
+    let summary = strict(db, &[OUTBOX], async move |tx| {
+        let (changes, existing_only) = match changes {
+            Changes::Settled(changes) => (changes, true),
+            Changes::Decided(decide) => {
+                let mut outbox = Outbox::new(all_outbox(tx).await?);
+                (decide(&mut outbox), false)
+            }
+        };
+        apply_changes(tx, &changes, existing_only).await?;
+        Ok(outbox_summary(tx).await?)
     })
-    .await
-    .map_err(StoreFailure::from)?;
-    let summary = slot.borrow_mut().take().unwrap_or_default();
+    .await?;
     Ok(Stored::Outbox(summary))
 }
 

@@ -104,20 +104,9 @@ fn new_refund(seq: u32) -> NewRefund {
 
 /// The default tenders for `total`, with a fresh refund reference per card.
 fn tenders(left: &Refundable, total: Money, seq: u32) -> Vec<RefundTender> {
-    suggest_tenders(left, total)
-        .into_iter()
-        .map(|(key, amount)| match key {
-            TenderKey::Cash => RefundTender::Cash { amount },
-            TenderKey::Card(original) => RefundTender::Card {
-                amount,
-                reference: card_ref(
-                    500 + 10 * u128::from(seq) + u128::from(original.as_uuid().as_u128() as u8),
-                ),
-                original,
-                state: CardRefundState::Pending,
-            },
-        })
-        .collect()
+    default_tenders(left, total, |original| {
+        card_ref(500 + 10 * u128::from(seq) + u128::from(original.as_uuid().as_u128() as u8))
+    })
 }
 
 /// Returns `returns` of `order` after `refunds`, back to the default tenders.

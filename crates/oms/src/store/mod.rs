@@ -320,6 +320,16 @@ pub struct RefundResult {
     pub stored: Option<Refund>,
 }
 
+impl RefundResult {
+    /// Whether the refund sent is to be written.
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self.outcome,
+            RefundOutcome::Upsert(Upsert::Created | Upsert::Replaced)
+        )
+    }
+}
+
 /// The rule of `PUT /refunds/{id}`, given the stored row of this refund,
 /// its order and the order's refunds: the order's idempotency rule, and a
 /// refund to be written must fit what its order still allows.

@@ -432,10 +432,7 @@ async fn refund_attempt(
         .remove(&order_id)
         .unwrap_or_default();
     let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
-    if matches!(
-        result.outcome,
-        RefundOutcome::Upsert(Upsert::Created | Upsert::Replaced)
-    ) {
+    if result.writes() {
         tx.execute(
             "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -531,10 +531,7 @@ impl Store for SqliteStore {
         let stored = Self::stored_row(&tx, "refunds", &refund.id.to_string())?;
         let others = Self::refunds_of(&tx, &order_id)?;
         let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
-        if matches!(
-            result.outcome,
-            RefundOutcome::Upsert(Upsert::Created | Upsert::Replaced)
-        ) {
+        if result.writes() {
             tx.prepare_cached(
                 "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
