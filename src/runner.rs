@@ -174,6 +174,7 @@ async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
         }
         BridgeCall::Probe { reference } => (reference, Request::Probe, bridge.probe().await),
         BridgeCall::Start(s) => (s.reference, Request::Start, bridge.start(&s).await),
+        BridgeCall::StartRefund(s) => (s.reference, Request::Start, bridge.start_refund(&s).await),
         BridgeCall::Status { reference, to } => (reference, to, bridge.status(&reference).await),
         BridgeCall::Cancel { reference } => {
             (reference, Request::Cancel, bridge.cancel(&reference).await)

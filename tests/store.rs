@@ -392,6 +392,7 @@ impl Session {
             let (reference, to) = match &call {
                 BridgeCall::Probe { reference } => (*reference, Request::Probe),
                 BridgeCall::Start(s) => (s.reference, Request::Start),
+                BridgeCall::StartRefund(s) => (s.reference, Request::Start),
                 BridgeCall::Status { reference, to } => (*reference, *to),
                 BridgeCall::Cancel { reference } => (*reference, Request::Cancel),
                 BridgeCall::Health => continue,
@@ -444,8 +445,66 @@ fn approved(call: &BridgeCall) -> Reply {
     }
 }
 
+/// Ticks until a session asks the bridge for a status (each input is 0.5 s later).
+fn until_status(s: &mut Session) {
+    for _ in 0..10 {
+        if s.bridge
+            .iter()
+            .any(|c| matches!(c, BridgeCall::Status { .. }))
+        {
+            break;
+        }
+        s.input(Input::Tick);
+    }
+}
+
+/// A croissant paid by card, then given back to the card through the
+/// terminal: the refund written with its card part pending, then approved.
+fn card_sale_refunded_to_the_card(s: &mut Session) {
+    s.add("croissant");
+    let sale = s.reg.sale().unwrap().id;
+    let due = s.reg.due().unwrap();
+    let ok = move |call: &BridgeCall| match call {
+        BridgeCall::Status { .. } => Reply::Status(BridgeStatus::Approved {
+            amount: due,
+            card: till_core::testing::card(),
+        }),
+        _ => Reply::Accepted,
+    };
+    s.input(Input::Cashier(Action::PayCard));
+    s.answer_bridge(ok); // probe
+    s.answer_bridge(ok); // start
+    until_status(s);
+    s.answer_bridge(ok); // approved
+    let paid = match s.mem.orders[&sale].tenders.as_slice() {
+        [till_core::order::Tender::Card { reference, .. }] => *reference,
+        other => panic!("expected one card tender, got {other:?}"),
+    };
+    let id = s.reg.new_refund_id(s.now);
+    s.input(Input::Cashier(Action::Refund {
+        id,
+        order_id: sale,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: None,
+        tenders: Some(vec![(till_core::refund::TenderKey::Card(paid), due)]),
+    }));
+    s.answer_bridge(ok); // probe
+    s.answer_bridge(ok); // start: the refund is written before it leaves
+    until_status(s);
+    s.answer_bridge(ok); // approved
+    let refund = s.mem.refunds_of(sale);
+    assert_eq!(
+        refund[0].status(),
+        till_core::refund::RefundStatus::Completed
+    );
+}
+
 /// A day of the register: cash, a cash refund (Confirm tapped twice), a
-/// card sale left in doubt, a refused refund, a card sale closed unpaid, a refused void,
+/// card sale left in doubt, a refused refund, a card sale closed unpaid, a
+/// card sale refunded to the card, a refused void,
 /// a void, a sync, an outage, a stale sale write, a reload.
 fn a_day() -> Session {
     let mut s = Session::new();
@@ -470,6 +529,7 @@ fn a_day() -> Session {
             quantity: 1,
         }],
         reason: Some(RefundReason::Damaged),
+        tenders: None,
     };
     s.input(Input::Cashier(refund.clone()));
     s.input(Input::Cashier(refund));
@@ -501,6 +561,7 @@ fn a_day() -> Session {
             quantity: 1,
         }],
         reason: None,
+        tenders: None,
     }));
     s.add("coffee");
     s.input(Input::Cashier(Action::PayCard));
@@ -510,6 +571,7 @@ fn a_day() -> Session {
     s.input(Input::Tick);
     s.bridge.clear();
     s.input(Input::Cashier(Action::CloseCard));
+    card_sale_refunded_to_the_card(&mut s);
     let pending = s
         .mem
         .orders
@@ -594,8 +656,8 @@ async fn indexeddb_runs_the_registers_transactions_as_the_reference_store_does()
     refunds.sort_by_key(|r| r.id);
     assert_eq!(
         refunds.len(),
-        1,
-        "one refund, though Confirm was tapped twice"
+        2,
+        "the cash refund once, though Confirm was tapped twice, and the card refund"
     );
     assert_eq!(
         refunds,

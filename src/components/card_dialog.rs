@@ -1,4 +1,5 @@
-//! The "Card payment" popup, above every page while a card payment is live.
+//! The "Card payment" popup (or "Card refund"), above every page while a
+//! card payment or a card refund is live.
 //! It renders till-core's view of the attempt and sends the cashier's
 //! buttons to the register; it decides nothing.
 
@@ -12,11 +13,16 @@ use till_core::register::Action;
 pub fn CardDialog() -> impl IntoView {
     let app = use_app();
     let open = move || app.register(|r| r.popup(platform::now()).is_some()) == Some(true);
+    let heading = move || {
+        app.register(|r| r.popup(platform::now()).map(|v| v.heading()))
+            .flatten()
+            .unwrap_or("Card payment")
+    };
     view! {
         <Show when=open>
             <div class="backdrop">
                 <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="card-title">
-                    <h2 id="card-title">"Card payment"</h2>
+                    <h2 id="card-title">{heading}</h2>
                     <CardBody/>
                 </div>
             </div>

@@ -6,7 +6,8 @@
 use super::{deadline, BRIDGE_TIMEOUT_MS};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use till_core::api::{
-    ApiError, PaymentStatusResponse, StartPayment, LIVE_PAYMENT_CODE, PAIRING_HEADER,
+    ApiError, PaymentStatusResponse, StartPayment, StartRefund, LIVE_PAYMENT_CODE, PAIRING_HEADER,
+    REFUND_REFUSED_CODE,
 };
 use till_core::payment::{PaymentRef, Reply};
 
@@ -27,8 +28,9 @@ async fn status_of(r: Response, reference: &PaymentRef) -> Reply {
 
 /// A 409 to a start: "never received", for good (a PaymentStatus body);
 /// another payment of this order still on the terminal (refused before
-/// anything was journaled: nothing charged); any other conflict is no
-/// answer the register can trust.
+/// anything was journaled: nothing charged); a refund the bridge will not
+/// send (beyond what the payment charged: nothing went back); any other
+/// conflict is no answer the register can trust.
 async fn start_conflict(r: Response, reference: &PaymentRef) -> Reply {
     let Ok(text) = r.text().await else {
         return Reply::Unreachable;
@@ -39,7 +41,9 @@ async fn start_conflict(r: Response, reference: &PaymentRef) -> Reply {
         }
     }
     match serde_json::from_str::<ApiError>(&text) {
-        Ok(e) if e.error == LIVE_PAYMENT_CODE => Reply::Refused { reason: e.message },
+        Ok(e) if e.error == LIVE_PAYMENT_CODE || e.error == REFUND_REFUSED_CODE => {
+            Reply::Refused { reason: e.message }
+        }
         _ => Reply::Unreachable,
     }
 }
@@ -95,20 +99,30 @@ impl Bridge {
 
     /// `POST /v1/payments`.
     pub async fn start(&self, req: &StartPayment) -> Reply {
+        self.begin("/payments", req, &req.reference).await
+    }
+
+    /// `POST /v1/refunds`: answered as a payment's start is.
+    pub async fn start_refund(&self, req: &StartRefund) -> Reply {
+        self.begin("/refunds", req, &req.reference).await
+    }
+
+    async fn begin<T: serde::Serialize>(
+        &self,
+        path: &str,
+        req: &T,
+        reference: &PaymentRef,
+    ) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
-        let Ok(sent) = self
-            .post("/payments")
-            .abort_signal(signal.as_ref())
-            .json(req)
-        else {
+        let Ok(sent) = self.post(path).abort_signal(signal.as_ref()).json(req) else {
             return Reply::Refused {
-                reason: "the payment could not be encoded".into(),
+                reason: "the request could not be encoded".into(),
             };
         };
         match sent.send().await {
             Err(_) => Reply::Unreachable,
             Ok(r) if r.status() == 202 || r.status() == 200 => Reply::Accepted,
-            Ok(r) if r.status() == 409 => start_conflict(r, &req.reference).await,
+            Ok(r) if r.status() == 409 => start_conflict(r, reference).await,
             Ok(r) if matches!(r.status(), 400 | 401 | 413 | 422) => refused(r).await,
             Ok(_) => Reply::Unreachable,
         }

@@ -1,9 +1,13 @@
 //! Refunds: Register Sales → the order → Options → Refund. The cashier
 //! chooses the lines and quantities coming back (or the whole order) and a
 //! reason; the screen shows what goes back and where, by till-core's rules
-//! ([`till_core::refund::preview`]); Confirm writes the refund (one
-//! transaction with its outbox entry) and says what to give back. The
-//! refund receipt is printable on 58 and 80 mm paper.
+//! ([`till_core::refund::preview`]), and the cashier may split it between
+//! the order's cash and its card ([`till_core::refund::check_choice`]).
+//! Confirm writes the refund (one transaction with its outbox entry); a
+//! part going back to the card opens the card popup, as a payment does,
+//! and the refund is written (that part pending) before the request leaves
+//! for the terminal. The screen then says what to give back. The refund
+//! receipt is printable on 58 and 80 mm paper.
 
 use crate::error::AppError;
 use crate::pages::receipt::ReceiptFrame;
@@ -14,11 +18,10 @@ use leptos_router::hooks::use_params_map;
 use till_core::money::Money;
 use till_core::order::Order;
 use till_core::refund::{
-    ensure_refundable, preview, refundable, Refund, RefundId, RefundReason, RefundTender, Returned,
-    TenderKey,
+    check_choice, ensure_refundable, preview, refundable, Refund, RefundError, RefundId,
+    RefundPreview, RefundReason, RefundTender, Refundable, Returned, TenderKey, TenderLeft,
 };
 use till_core::register::Action;
-use till_core::update::register_tenders;
 
 #[derive(Clone)]
 struct RefundData {
@@ -103,18 +106,28 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
             })
             .collect()
     };
+    // What the cashier typed for each tender; `None`: as suggested.
+    let amounts = RwSignal::new(None::<Vec<String>>);
+    let rows: Vec<TenderLeft> = left
+        .tenders
+        .iter()
+        .filter(|t| !t.left.is_zero())
+        .cloned()
+        .collect();
+    let rows = StoredValue::new(rows);
+    let left = StoredValue::new(left);
     let shown = move || {
         let r = returns();
         (!r.is_empty()).then(|| {
-            order.with_value(|o| {
-                refunds.with_value(|rs| {
-                    preview(o, rs, &r).and_then(|p| register_tenders(&p).map(|_| p))
-                })
-            })
+            let p = order.with_value(|o| refunds.with_value(|rs| preview(o, rs, &r)))?;
+            let typed = amounts.get();
+            let parts = rows.with_value(|rows| chosen(rows, &p, typed.as_deref()))?;
+            left.with_value(|l| check_choice(l, &parts, p.totals.total))?;
+            Ok::<_, RefundError>((p, parts))
         })
     };
-    let whole: Vec<u32> = left.lines.iter().map(|l| l.left).collect();
-    let confirm = move |_| {
+    let whole: Vec<u32> = left.with_value(|l| l.lines.iter().map(|l| l.left).collect());
+    let confirm = move |parts: Vec<(TenderKey, Money)>| {
         let (Some(id), r) = (id, returns()) else {
             return;
         };
@@ -127,6 +140,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                 order_id,
                 returns: r,
                 reason: reason.get_untracked(),
+                tenders: Some(parts),
             },
         );
     };
@@ -138,14 +152,15 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
     };
     let done = move || app.refund_done.get().filter(|r| Some(r.id) == id);
     let lines = order.with_value(|o| o.lines.clone());
+    let lines_left = left.with_value(|l| l.lines.clone());
     view! {
         <h1>{title}</h1>
         <Show when=move || done().is_none() fallback=move || view! { <RefundDone refund=done().expect("shown when done")/> }>
             <fieldset class="refund-lines">
                 <legend>"Items coming back"</legend>
-                <button class="secondary" on:click={let whole = whole.clone(); move |_| quantities.set(whole.clone())}>"Whole order"</button>
+                <button class="secondary" on:click={let whole = whole.clone(); move |_| { quantities.set(whole.clone()); amounts.set(None); }}>"Whole order"</button>
                 <ul>
-                    {lines.iter().zip(&left.lines).enumerate().map(|(i, (l, w))| {
+                    {lines.iter().zip(&lines_left).enumerate().map(|(i, (l, w))| {
                         let label = format!("Quantity to return: {}", l.name);
                         let max = w.left;
                         view! {
@@ -157,6 +172,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                                     on:input=move |ev| {
                                         let n = event_target_value(&ev).trim().parse::<u32>().unwrap_or(0).min(max);
                                         quantities.update(|q| q[i] = n);
+                                        amounts.set(None);
                                     }/>
                             </li>
                         }
@@ -173,20 +189,103 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
             {move || match shown() {
                 None => view! { <p class="hint">"Choose what comes back."</p> }.into_any(),
                 Some(Err(e)) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
-                Some(Ok(p)) => view! {
+                Some(Ok((p, parts))) => view! {
                     <div class="refund-summary" aria-label="Refund summary">
                         <p>"Refund total: " <strong>{p.totals.total.to_string()}</strong></p>
                         <ul aria-label="Money back">
-                            {p.tenders.into_iter().map(|(key, label, amount)| view! { <li>{money_back(key, &label, amount)}</li> }).collect_view()}
+                            {parts.iter().map(|(key, amount)| {
+                                let label = left.with_value(|l| label_of(l, *key));
+                                view! { <li>{money_back(*key, &label, *amount)}</li> }
+                            }).collect_view()}
                         </ul>
-                        <button class="primary" on:click=confirm>{format!("Refund {}", p.totals.total)}</button>
+                        <button class="primary" on:click=move |_| confirm(parts.clone())>{format!("Refund {}", p.totals.total)}</button>
                     </div>
                 }.into_any(),
             }}
+            <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
             {move || refused().map(|m| view! { <p role="alert" class="error">{m}</p> })}
         </Show>
     }
     .into_any()
+}
+
+/// The parts the cashier chose, one per tender row (an empty or zero
+/// field gives nothing to that tender), or the suggestion when nothing was
+/// typed.
+fn chosen(
+    rows: &[TenderLeft],
+    p: &RefundPreview,
+    typed: Option<&[String]>,
+) -> Result<Vec<(TenderKey, Money)>, RefundError> {
+    let Some(typed) = typed else {
+        return Ok(p.tenders.iter().map(|(k, _, m)| (*k, *m)).collect());
+    };
+    let mut parts = Vec::new();
+    for (row, text) in rows.iter().zip(typed) {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let amount = Money::parse(text, row.left.currency()).map_err(|e| RefundError::Invalid {
+            field: row.label.clone(),
+            message: e.to_string(),
+        })?;
+        if !amount.is_zero() {
+            parts.push((row.key, amount));
+        }
+    }
+    Ok(parts)
+}
+
+fn label_of(left: &Refundable, key: TenderKey) -> String {
+    left.tender(key)
+        .map(|t| t.label.clone())
+        .unwrap_or_default()
+}
+
+/// "Split the money back": one amount per tender of the order (the cash it
+/// took, each card it was paid with), filled with the suggestion.
+#[component]
+fn SplitFields(
+    rows: StoredValue<Vec<TenderLeft>>,
+    amounts: RwSignal<Option<Vec<String>>>,
+    shown: Signal<Option<Vec<(TenderKey, Money)>>>,
+) -> impl IntoView {
+    let count = rows.with_value(Vec::len);
+    let keys: Vec<TenderKey> = rows.with_value(|r| r.iter().map(|t| t.key).collect());
+    let keys = StoredValue::new(keys);
+    (count > 1).then(|| {
+        let value = move |i: usize, key: TenderKey| {
+            amounts.get().map(|a| a[i].clone()).unwrap_or_else(|| {
+                shown
+                    .get()
+                    .and_then(|parts| parts.iter().find(|(k, _)| *k == key).map(|(_, m)| m.to_plain_string()))
+                    .unwrap_or_default()
+            })
+        };
+        view! {
+            <fieldset class="refund-split">
+                <legend>"Split the money back"</legend>
+                {rows.with_value(|list| list.iter().enumerate().map(|(i, row)| {
+                    let key = row.key;
+                    let label = format!("Amount back to {}", row.label);
+                    let hint = format!("up to {}", row.left);
+                    view! {
+                        <label class="field">
+                            <span>{label.clone()}</span>
+                            <input type="text" inputmode="decimal" autocomplete="off"
+                                prop:value=move || value(i, key)
+                                on:input=move |ev| {
+                                    let text = event_target_value(&ev);
+                                    let now: Vec<String> = (0..count).map(|j| if j == i { text.clone() } else { value(j, keys.with_value(|k| k[j])) }).collect();
+                                    amounts.set(Some(now));
+                                }/>
+                            <small>{hint}</small>
+                        </label>
+                    }
+                }).collect_view())}
+            </fieldset>
+        }
+    })
 }
 
 /// One line of "Money back": "Cash: give back €2.40", "VISA •••• 4242: €4.40".
@@ -212,10 +311,22 @@ fn RefundDone(refund: Refund) -> impl IntoView {
     view! {
         <div class="refund-done" role="status">
             {cash.map(|c| view! { <p class="give-back">"Give back " <strong>{c.to_string()}</strong> " in cash."</p> })}
+            {refund.tenders.iter().filter_map(card_line).map(|t| view! { <p class="card-back">{t}</p> }).collect_view()}
             <p>{format!("Refund {} is recorded ({}).", refund.number, refund.status().label())}</p>
+            <p>{refund.status().what_next()}</p>
             <a class="button" href=format!("/refund/{}", refund.id)>"Print refund receipt"</a>
             <a class="button" href=format!("/sales/{}", refund.order_id)>"Back to the order"</a>
         </div>
+    }
+}
+
+/// "€1.95 back to the card: approved".
+fn card_line(t: &RefundTender) -> Option<String> {
+    match t {
+        RefundTender::Card { amount, state, .. } => {
+            Some(format!("{amount} back to the card: {}", state.label()))
+        }
+        RefundTender::Cash { .. } => None,
     }
 }
 
@@ -268,7 +379,7 @@ pub fn RefundReceipt(refund: Refund) -> impl IntoView {
                 {refund.tenders.iter().map(|tender| view! {
                     <div><dt>{match tender {
                         RefundTender::Cash { .. } => "Cash back".to_string(),
-                        RefundTender::Card { state, .. } => format!("Back to card ({state:?})").to_lowercase(),
+                        RefundTender::Card { state, .. } => format!("Back to card ({})", state.label()),
                     }}</dt><dd>{tender.amount().to_string()}</dd></div>
                 }).collect_view()}
             </dl>

@@ -22,7 +22,8 @@ use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
 use till_core::sync::{DueBatch, OutboxSummary, Record};
 use till_core::update::{
-    plan, plan_refund, RefundRequest, RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+    plan, plan_card_refund, plan_refund, CardRefundSnapshot, RefundPlan, RefundRequest,
+    RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
 };
 use wasm_bindgen::JsValue;
 
@@ -73,6 +74,7 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
         StoreTx::SaveSale { sale, replaces } => save_sale(db, sale, *replaces).await,
         StoreTx::Update(req) => update(db, req).await,
         StoreTx::Refund(req) => refund(db, req).await,
+        StoreTx::CardRefund(attempt) => card_refund(db, attempt).await,
         StoreTx::LoadDue { limit, now } => due(db, *limit, *now).await.map(Stored::Due).map_err(io),
         StoreTx::ApplyOutbox(changes) => outbox_write(db, Changes::Settled(changes.clone())).await,
         StoreTx::RetryNow { now } => {
@@ -319,6 +321,18 @@ fn refunds_of(
         .into_future())
 }
 
+/// A record's outbox entries (every version), issued now, awaited later.
+fn outbox_of(
+    tx: &Transaction,
+    id: &OrderId,
+) -> Result<impl std::future::Future<Output = Result<Vec<JsValue>, idb::Error>>, StoreError> {
+    let range = KeyRange::bound(&outbox_key(id, 0), &outbox_key(id, u32::MAX), None, None)?;
+    Ok(tx
+        .object_store(OUTBOX)?
+        .get_all(Some(Query::KeyRange(range)), None)?
+        .into_future())
+}
+
 /// What a refund needs, read inside its transaction, every read issued
 /// before the first await.
 async fn refund_snapshot(
@@ -330,17 +344,7 @@ async fn refund_snapshot(
         .get(JsValue::from_str(&req.order_id.to_string()))?
         .into_future();
     let refunds = refunds_of(tx, &req.order_id)?;
-    let key = req.id.outbox_id();
-    let range = KeyRange::bound(
-        &outbox_key(&key, 0),
-        &outbox_key(&key, u32::MAX),
-        None,
-        None,
-    )?;
-    let outbox = tx
-        .object_store(OUTBOX)?
-        .get_all(Some(Query::KeyRange(range)), None)?
-        .into_future();
+    let outbox = outbox_of(tx, &req.id.outbox_id())?;
     let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
     let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
     refunds.sort_by_key(|r| (r.created_at, r.id));
@@ -352,32 +356,83 @@ async fn refund_snapshot(
     })
 }
 
-/// A refund, its outbox entry and the day's sequence: one transaction.
+/// A refund, its outbox entry, the day's sequence and (for a card refund)
+/// its card part's attempt: one transaction.
 async fn refund(db: &Db, req: &RefundRequest) -> Result<Stored, StoreFailure> {
     let req = req.clone();
-    let refund = strict(db, &[META, ORDERS, OUTBOX, REFUNDS], async move |tx| {
+    let stores = [META, ORDERS, OUTBOX, PAYMENTS, REFUNDS];
+    let refund = strict(db, &stores, async move |tx| {
         let snap = refund_snapshot(tx, &req).await?;
         let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
-        let mut pending = Vec::new();
-        if let Some(refund) = &plan.write {
-            pending.push(
-                tx.object_store(REFUNDS)?
-                    .put(&to_js(refund)?, None)?
-                    .into_future(),
-            );
-        }
-        if let Some((date, seq)) = plan.seq {
-            let meta = tx.object_store(META)?;
-            pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
-        }
-        for p in pending {
-            p.await?;
-        }
-        apply_changes(tx, &plan.outbox, false).await?;
+        write_refund_plan(tx, &plan).await?;
         Ok(plan.refund)
     })
     .await?;
     Ok(Stored::Refunded(Box::new(refund)))
+}
+
+/// A card refund attempt's new state and its refund's card part: one
+/// transaction.
+async fn card_refund(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
+    let attempt = attempt.clone();
+    let refund = strict(db, &[OUTBOX, PAYMENTS, REFUNDS], async move |tx| {
+        let refund_id = attempt.refund.map(|l| l.refund_id);
+        let key = refund_id.map(|id| JsValue::from_str(&id.to_string()));
+        let refund = match key {
+            Some(k) => Some(tx.object_store(REFUNDS)?.get(k)?.into_future()),
+            None => None,
+        };
+        let stored = tx
+            .object_store(PAYMENTS)?
+            .get(JsValue::from_str(&attempt.reference.to_string()))?
+            .into_future();
+        let outbox = refund_id
+            .map(|id| outbox_of(tx, &id.outbox_id()))
+            .transpose()?;
+        let snap = CardRefundSnapshot {
+            refund: match refund {
+                Some(f) => parse(f.await?)?,
+                None => None,
+            },
+            attempt: parse(stored.await?)?,
+            outbox: match outbox {
+                Some(f) => parse_all(f.await?)?,
+                None => Vec::new(),
+            },
+        };
+        let plan = plan_card_refund(&attempt, &snap).map_err(TxError::Refused)?;
+        write_refund_plan(tx, &plan).await?;
+        Ok(plan.refund)
+    })
+    .await?;
+    Ok(Stored::Refunded(Box::new(refund)))
+}
+
+/// Issues every write of a refund's plan, then waits for them all.
+async fn write_refund_plan(tx: &Transaction, plan: &RefundPlan) -> Result<(), TxError> {
+    let mut pending = Vec::new();
+    if let Some(refund) = &plan.write {
+        pending.push(
+            tx.object_store(REFUNDS)?
+                .put(&to_js(refund)?, None)?
+                .into_future(),
+        );
+    }
+    if let Some(attempt) = &plan.attempt {
+        pending.push(
+            tx.object_store(PAYMENTS)?
+                .put(&to_js(attempt)?, None)?
+                .into_future(),
+        );
+    }
+    if let Some((date, seq)) = plan.seq {
+        let meta = tx.object_store(META)?;
+        pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+    }
+    for p in pending {
+        p.await?;
+    }
+    apply_changes(tx, &plan.outbox, false).await
 }
 
 /// Issues every write of a plan, then waits for them all.
@@ -545,17 +600,28 @@ async fn due(
         .into_future();
     let summary = outbox_summary(&tx).await?;
     let due: Vec<OutboxEntry> = parse_all(first.await?)?;
-    let (orders_due, refunds_due): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
-        due.into_iter().partition(|e| e.kind == RecordKind::Order);
-    let ids: Vec<OrderId> = orders_due.iter().map(|e| e.order_id).collect();
-    let orders = read_orders(&tx.object_store(ORDERS)?, &ids).await?;
-    let refunds = read_refunds(&tx, &refunds_due).await?;
-    let mut entries = Vec::with_capacity(orders_due.len() + refunds_due.len());
-    for (e, order) in orders_due.into_iter().zip(orders) {
-        entries.push((e, parse::<Order>(order)?.map(Record::Order)));
-    }
-    for (e, refund) in refunds_due.into_iter().zip(refunds) {
-        entries.push((e, parse::<Refund>(refund)?.map(Record::Refund)));
+    let ids: Vec<OrderId> = due
+        .iter()
+        .filter(|e| e.kind == RecordKind::Order)
+        .map(|e| e.order_id)
+        .collect();
+    let refunds_due: Vec<OutboxEntry> = due
+        .iter()
+        .filter(|e| e.kind == RecordKind::Refund)
+        .cloned()
+        .collect();
+    let mut orders = read_orders(&tx.object_store(ORDERS)?, &ids)
+        .await?
+        .into_iter();
+    let mut refunds = read_refunds(&tx, &refunds_due).await?.into_iter();
+    // In the order they fell due, as the reference store gives them.
+    let mut entries = Vec::with_capacity(due.len());
+    for e in due {
+        let record = match e.kind {
+            RecordKind::Order => parse::<Order>(orders.next().flatten())?.map(Record::Order),
+            RecordKind::Refund => parse::<Refund>(refunds.next().flatten())?.map(Record::Refund),
+        };
+        entries.push((e, record));
     }
     Ok(DueBatch {
         entries,

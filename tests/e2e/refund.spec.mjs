@@ -1,10 +1,12 @@
 // Refunds, as a cashier makes them: Register Sales → the order → Options →
-// Refund, the items coming back, the money back in cash, the REFUND
-// receipt, the order partly or wholly refunded, the refund in the back
-// office exactly once (also when it was made offline), and the refunds the
-// order does not allow refused with the reason.
+// Refund, the items coming back, the money back in cash or to the card
+// through the terminal (the "Card refund" popup, with the payment's rules
+// for a lost result), or split between them; the REFUND receipt, the order
+// partly or wholly refunded, the refund in the back office exactly once
+// (also when it was made offline), and the refunds the order does not
+// allow refused with the reason.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, env } from "./helpers.mjs";
+import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, simNext, simPost, env } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await request.post("/_faults/reset", { data: null });
@@ -144,18 +146,6 @@ test("refunds the order does not allow are refused with the reason", async ({ pa
   await page.getByRole("button", { name: "Options" }).click();
   await expect(page.getByRole("menuitem", { name: "Refund" })).toBeDisabled();
   await expect(page.getByRole("menu")).toContainText("in doubt");
-  // Paid by card: the card refund is not on this register yet, and cash
-  // cannot give back more than was paid in cash. Said before Confirm.
-  await page.getByRole("link", { name: "Register", exact: true }).click();
-  await ringUp(page, "Mocha");
-  await goPay(page);
-  await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
-  const card = (await stored(page, "orders")).find((o) => o.status.state === "paid");
-  await openRefund(page, card.id);
-  await page.getByRole("button", { name: "Whole order" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "paid by card" })).toBeVisible();
-  await expect(page.getByRole("button", { name: /^Refund €/ })).toHaveCount(0);
   // A voided order has nothing to refund.
   await page.getByRole("link", { name: "Register", exact: true }).click();
   await cashSale(page, "Americano");
@@ -168,4 +158,110 @@ test("refunds the order does not allow are refused with the reason", async ({ pa
   await page.goto(`/sales/${cash.id}/refund`);
   await expect(page.getByRole("alert")).toContainText("This order cannot be refunded: a voided order has nothing to refund");
   expect(await stored(page, "refunds")).toHaveLength(0);
+});
+
+/// A card sale of `name`, approved by the simulated terminal.
+async function cardSale(page, name) {
+  await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
+  return (await stored(page, "orders")).find((o) => o.status.state === "paid" && o.tenders.some((t) => t.method === "card"));
+}
+
+function refundDialog(page) {
+  return page.getByRole("dialog", { name: "Card refund" });
+}
+
+/// The terminal's refunds of `payment` (its reference).
+async function terminalRefunds(request, payment) {
+  return (await charges(request)).filter((c) => c.refund_of === payment);
+}
+
+test("a full refund to the card goes through the terminal once and reaches the back office", async ({ page, request }) => {
+  await setUp(page);
+  const order = await cardSale(page, "Mocha");
+  const payment = order.tenders[0].reference;
+  await openRefund(page, order.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  const summary = page.getByLabel("Refund summary");
+  await expect(summary.getByRole("list", { name: "Money back" })).toHaveText(/^To .+ •••• \d{4}: €4\.40$/);
+  await page.getByRole("button", { name: "Refund €4.40" }).click();
+  // The card popup, as for a payment: then the answer in place of the form.
+  await expect(refundDialog(page)).toBeVisible();
+  await expect(refundDialog(page)).toContainText("present the card they paid with");
+  const done = page.getByRole("status").filter({ hasText: "back to the card" });
+  await expect(done).toContainText("€4.40 back to the card: approved", { timeout: 15_000 });
+  await expect(done).toContainText(/Refund R1-\d{8}-\d{4} is recorded \(refunded\)/);
+  await expect(refundDialog(page)).toHaveCount(0);
+  const refunds = await terminalRefunds(request, payment);
+  expect(refunds.map((c) => c.amount)).toEqual([440]);
+  await page.getByRole("link", { name: "Print refund receipt" }).click();
+  await expect(page.getByRole("article", { name: "Refund receipt" })).toContainText("Back to card (approved)€4.40");
+  await page.goto(`/sales/${order.id}`);
+  await expect(page.getByLabel("Order status")).toHaveText("paid · refunded");
+  await synced(page);
+  const oms = await omsOrder(request, order.id);
+  expect(oms.refunds).toHaveLength(1);
+  expect(oms.refunds[0].tenders[0]).toMatchObject({ method: "card", state: "approved", original: payment });
+  // The terminal reports the refund to the back office too, as a refund of the payment.
+  await expect.poll(async () => (await omsOrder(request, order.id)).payments.filter((p) => p.status === "refunded").length, { timeout: 30_000 }).toBe(1);
+});
+
+test("a split refund: the cashier's share to cash within what cash paid, the rest to the card", async ({ page, request }) => {
+  await setUp(page);
+  await ringUp(page, "Test: card approved (…00)"); // €10.00
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByLabel("Amount tendered").fill("4");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
+  const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
+  await openRefund(page, order.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  const cash = page.getByLabel("Amount back to cash");
+  await expect(cash).toHaveValue("4.00");
+  // More to cash than the cash paid is refused before anything is sent.
+  await cash.fill("5");
+  await expect(page.getByRole("alert")).toContainText("at most €4.00 can go back to cash");
+  await expect(page.getByRole("button", { name: /^Refund €/ })).toHaveCount(0);
+  await cash.fill("3");
+  await expect(page.getByRole("alert")).toContainText("the money going back (€9.00) must equal the refund (€10.00)");
+  await cash.fill("4");
+  await expect(page.getByRole("list", { name: "Money back" })).toContainText("Cash: give back €4.00");
+  await page.getByRole("button", { name: "Refund €10.00" }).click();
+  const done = page.getByRole("status").filter({ hasText: "Give back" });
+  await expect(done).toContainText("Give back €4.00 in cash.", { timeout: 15_000 });
+  await expect(done).toContainText("€6.00 back to the card: approved");
+  const card = order.tenders.find((t) => t.method === "card");
+  expect((await terminalRefunds(request, card.reference)).map((c) => c.amount)).toEqual([600]);
+  await synced(page);
+  expect((await omsOrder(request, order.id)).refunds).toHaveLength(1);
+});
+
+test("a card refund whose result is lost is found by Re-sync and never sent twice", async ({ page, request }) => {
+  await setUp(page, { resultWait: 3 });
+  const order = await cardSale(page, "Flat white");
+  const payment = order.tenders[0].reference;
+  // The terminal refunds, and its answer does not reach the bridge.
+  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await openRefund(page, order.id);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  await page.getByRole("button", { name: /^Refund €/ }).click();
+  const d = refundDialog(page);
+  await expect(d.getByText("Refund result not received")).toBeVisible({ timeout: 15_000 });
+  await expect(d).toContainText("Do not refund again.");
+  const [attempt] = (await stored(page, "payments")).filter((a) => a.refund);
+  expect(attempt.refund.original).toBe(payment);
+  // Written before it left: counted as given back while in doubt.
+  const [pending] = await stored(page, "refunds");
+  expect(pending.tenders[0]).toMatchObject({ state: "pending", reference: attempt.reference });
+  await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
+  await d.getByRole("button", { name: "Re-sync (2 left)" }).click();
+  const done = page.getByRole("status").filter({ hasText: "back to the card" });
+  await expect(done).toContainText("back to the card: approved", { timeout: 15_000 });
+  expect(await terminalRefunds(request, payment)).toHaveLength(1);
+  const [refund] = await stored(page, "refunds");
+  expect(refund.tenders[0].state).toBe("approved");
 });

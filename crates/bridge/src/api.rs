@@ -78,7 +78,7 @@ impl From<BridgeError> for Error {
                 Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
             }
             BridgeError::RefundRefused(why) => {
-                Error::new(StatusCode::CONFLICT, "refund_refused", why)
+                Error::new(StatusCode::CONFLICT, till_core::api::REFUND_REFUSED_CODE, why)
             }
             BridgeError::Terminal(e) => Error::new(StatusCode::BAD_GATEWAY, "terminal_error", e),
             BridgeError::Storage(e) => {

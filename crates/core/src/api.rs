@@ -34,6 +34,9 @@ pub const BRIDGE_API_PREFIX: &str = "/v1";
 /// The bridge's error code for a start refused because the order already
 /// has a payment on the terminal (409): nothing was journaled or charged.
 pub const LIVE_PAYMENT_CODE: &str = "payment_in_progress";
+/// The bridge's 409 to a refund it will not send to the terminal (beyond
+/// what the payment charged, or not a payment it approved): nothing went back.
+pub const REFUND_REFUSED_CODE: &str = "refund_refused";
 /// The OMS's error code for a refund whose order it does not hold yet
 /// (409): nothing was stored; send it again after the order.
 pub const ORDER_NOT_SYNCED_CODE: &str = "order_not_synced";
@@ -126,6 +129,11 @@ impl PaymentReport {
     /// A charge, not a refund: what may turn an order paid.
     pub fn is_charge(&self) -> bool {
         self.status == ReportedStatus::Approved && self.original.is_none()
+    }
+
+    /// A refund the terminal approved, back to the card of `original`.
+    pub fn is_refund_of(&self, original: PaymentRef) -> bool {
+        self.status == ReportedStatus::Refunded && self.original == Some(original)
     }
 }
 

@@ -19,7 +19,8 @@ use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
 use crate::sync::{DueBatch, OutboxSummary, Record};
 use crate::time::Timestamp;
 use crate::update::{
-    plan, plan_refund, RefundRequest, RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+    plan, plan_card_refund, plan_refund, CardRefundSnapshot, RefundPlan, RefundRequest,
+    RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
 };
 use std::collections::BTreeMap;
 
@@ -56,6 +57,7 @@ impl MemStore {
             StoreTx::SaveSale { sale, replaces } => self.save_sale(sale, *replaces),
             StoreTx::Update(req) => self.update(req),
             StoreTx::Refund(req) => self.refund(req),
+            StoreTx::CardRefund(attempt) => self.card_refund(attempt),
             StoreTx::LoadDue { limit, now } => Ok(Stored::Due(self.due(*limit, *now))),
             StoreTx::ApplyOutbox(changes) => {
                 self.apply_existing(changes);
@@ -185,14 +187,38 @@ impl MemStore {
             last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
         };
         let plan = plan_refund(req, &snap).map_err(StoreFailure::Refused)?;
+        Ok(self.write_refund(plan))
+    }
+
+    fn card_refund(&mut self, attempt: &Attempt) -> Result<Stored, StoreFailure> {
+        let refund_id = attempt.refund.map(|l| l.refund_id);
+        let key = refund_id.map(|id| id.outbox_id());
+        let snap = CardRefundSnapshot {
+            refund: refund_id.and_then(|id| self.refunds.get(&id)).cloned(),
+            attempt: self.attempts.get(&attempt.reference).cloned(),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| Some(e.order_id) == key)
+                .cloned()
+                .collect(),
+        };
+        let plan = plan_card_refund(attempt, &snap).map_err(StoreFailure::Refused)?;
+        Ok(self.write_refund(plan))
+    }
+
+    fn write_refund(&mut self, plan: RefundPlan) -> Stored {
         if let Some(refund) = plan.write {
             self.refunds.insert(refund.id, refund);
+        }
+        if let Some(attempt) = plan.attempt {
+            self.attempts.insert(attempt.reference, attempt);
         }
         self.apply(&plan.outbox);
         if let Some((date, seq)) = plan.seq {
             self.seqs.insert(date, seq);
         }
-        Ok(Stored::Refunded(Box::new(plan.refund)))
+        Stored::Refunded(Box::new(plan.refund))
     }
 
     /// What an outbox entry sends, as stored now.

@@ -1405,6 +1405,7 @@ pub(crate) mod tests {
             resyncs_used: 0,
             note: None,
             updated_at: Timestamp(1_500),
+            refund: None,
         }
     }
 

@@ -46,6 +46,7 @@
 use crate::api::PaymentReport;
 use crate::money::Money;
 use crate::order::{CardDetails, OrderId};
+use crate::refund::RefundId;
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -394,6 +395,40 @@ pub struct Attempt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub updated_at: Timestamp,
+    /// Set when the attempt gives money back to a card rather than taking
+    /// it: the refund it is a part of, and the payment it goes back to.
+    /// `order_id` is then the refunded order's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundLink>,
+}
+
+/// What ties a card refund attempt to its refund and to the payment the
+/// money goes back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLink {
+    pub refund_id: RefundId,
+    pub original: PaymentRef,
+}
+
+impl Attempt {
+    /// "payment" or "refund", for what the cashier reads.
+    pub fn noun(&self) -> &'static str {
+        if self.refund.is_some() {
+            "refund"
+        } else {
+            "payment"
+        }
+    }
+
+    /// Whether the back office's `report` is this attempt's outcome: a
+    /// charge for a payment, a refund of the same original for a refund.
+    pub fn reported_by(&self, report: &PaymentReport) -> bool {
+        let kind = match &self.refund {
+            None => report.is_charge(),
+            Some(link) => report.is_refund_of(link.original),
+        };
+        kind && report.reference == self.reference && report.order_id == self.order_id
+    }
 }
 
 /// Refuses a new card attempt on an order while an earlier one is in doubt:
@@ -478,10 +513,13 @@ pub enum Command {
     /// pairing token); reply to `Request::Probe`.
     Probe { reference: PaymentRef },
     /// `POST /v1/payments`; reply to `Request::Start`.
+    /// `POST /v1/payments`, or `POST /v1/refunds` when `refund_of` names
+    /// the payment the money goes back to.
     Start {
         reference: PaymentRef,
         order_id: OrderId,
         amount: Money,
+        refund_of: Option<PaymentRef>,
     },
     /// `GET /v1/payments/{reference}`; reply to the given request kind.
     QueryStatus {
@@ -514,29 +552,50 @@ pub struct View {
     /// "Close & back to Register" is offered.
     pub can_close: bool,
     pub note: Option<String>,
+    /// Money goes back to the card (a refund), rather than being taken.
+    pub refund: bool,
 }
 
 impl View {
+    /// The popup's heading: "Card payment" or "Card refund".
+    pub fn heading(&self) -> &'static str {
+        if self.refund {
+            "Card refund"
+        } else {
+            "Card payment"
+        }
+    }
+
     /// The popup's headline.
     pub fn title(&self) -> &'static str {
         match self.state {
             AttemptState::Connecting => "Connecting to the terminal…",
             AttemptState::Requested => "Sending to the terminal…",
             AttemptState::Cancelling => "Cancelling…",
+            AttemptState::ResultUnknown if self.refund => "Refund result not received",
             AttemptState::ResultUnknown => "Payment result not received",
+            _ if self.refund => "Refunding to the card…",
             _ => "Processing…",
         }
     }
 
     /// What the cashier should do now.
     pub fn instruction(&self) -> &'static str {
-        match self.state {
-            AttemptState::ResultUnknown if self.can_close && self.resyncs_left.is_none() => {
+        let closing = self.can_close && self.resyncs_left.is_none();
+        match (&self.state, self.refund) {
+            (AttemptState::ResultUnknown, false) if closing => {
                 "The terminal's result did not reach the register. Close the sale: it stays unpaid and is checked again by itself. Do not charge the customer again."
             }
-            AttemptState::ResultUnknown => {
+            (AttemptState::ResultUnknown, false) => {
                 "The terminal's result did not reach the register. Check the terminal's screen, then Re-sync. Do not charge the customer again."
             }
+            (AttemptState::ResultUnknown, true) if closing => {
+                "The terminal's result did not reach the register. Close: the refund stays pending and is checked again by itself. Do not refund again."
+            }
+            (AttemptState::ResultUnknown, true) => {
+                "The terminal's result did not reach the register. Check the terminal's screen, then Re-sync. Do not refund again."
+            }
+            (_, true) => "Ask the customer to present the card they paid with on the terminal.",
             _ => "Ask the customer to present their card on the terminal.",
         }
     }
@@ -580,6 +639,33 @@ impl PaymentSession {
         config: PaymentConfig,
         now: Timestamp,
     ) -> Result<(PaymentSession, Vec<Command>), PaymentError> {
+        PaymentSession::begin(reference, order_id, amount, None, config, now)
+    }
+
+    /// Starts a card refund: `amount` back to the card of `link.original`,
+    /// as part `reference` of refund `link.refund_id` of `order_id`. The
+    /// same flow as a payment: probe, write-ahead (the refund record with
+    /// this part pending, and the attempt), start, cancel window, re-syncs,
+    /// close, reconciliation.
+    pub fn start_refund(
+        reference: PaymentRef,
+        order_id: OrderId,
+        amount: Money,
+        link: RefundLink,
+        config: PaymentConfig,
+        now: Timestamp,
+    ) -> Result<(PaymentSession, Vec<Command>), PaymentError> {
+        PaymentSession::begin(reference, order_id, amount, Some(link), config, now)
+    }
+
+    fn begin(
+        reference: PaymentRef,
+        order_id: OrderId,
+        amount: Money,
+        refund: Option<RefundLink>,
+        config: PaymentConfig,
+        now: Timestamp,
+    ) -> Result<(PaymentSession, Vec<Command>), PaymentError> {
         if amount.is_negative() || amount.is_zero() {
             return Err(PaymentError::NothingToCharge);
         }
@@ -593,6 +679,7 @@ impl PaymentSession {
             resyncs_used: 0,
             note: None,
             updated_at: now,
+            refund,
         };
         let mut s = PaymentSession::idle(attempt, config);
         s.in_flight.probe = true;
@@ -645,6 +732,23 @@ impl PaymentSession {
 
     pub fn attempt(&self) -> &Attempt {
         &self.attempt
+    }
+
+    fn noun_cap(&self) -> &'static str {
+        if self.attempt.refund.is_some() {
+            "Refund"
+        } else {
+            "Payment"
+        }
+    }
+
+    /// What an authoritative "not done" means for the customer.
+    fn nothing_moved(&self) -> &'static str {
+        if self.attempt.refund.is_some() {
+            "Nothing went back to the card."
+        } else {
+            "Nothing was charged."
+        }
     }
 
     /// The clock stepped back (it was wrong, and was corrected): times set
@@ -744,6 +848,7 @@ impl PaymentSession {
             resync_running: self.in_flight.resync,
             can_close: unknown,
             note: self.attempt.note.clone(),
+            refund: self.attempt.refund.is_some(),
             state,
         }
     }
@@ -798,7 +903,9 @@ impl PaymentSession {
             self.attempt.updated_at = now;
             cmds.push(Command::ReturnToPayment {
                 message: format!(
-                    "The card payment was not started: {reason}. Nothing was charged."
+                    "The card {} was not started: {reason}. {}",
+                    self.attempt.noun(),
+                    self.nothing_moved()
                 ),
             });
         }
@@ -813,7 +920,7 @@ impl PaymentSession {
             };
             self.attempt.updated_at = now;
             cmds.push(Command::ReturnToPayment {
-                message: "Payment cancelled".into(),
+                message: format!("{} cancelled", self.noun_cap()),
             });
             return;
         }
@@ -921,8 +1028,13 @@ impl PaymentSession {
     fn fail_unsent(&mut self, why: &str, now: Timestamp, cmds: &mut Vec<Command>) {
         self.attempt.state = AttemptState::Failed { reason: clip(why) };
         self.attempt.updated_at = now;
+        let message = if self.attempt.refund.is_some() {
+            "The payment bridge is not reachable — nothing went back to the card. Try again later, or refund another way."
+        } else {
+            "The payment bridge is not reachable — nothing was charged. Try again, or take another payment method."
+        };
         cmds.push(Command::ReturnToPayment {
-            message: "The payment bridge is not reachable — nothing was charged. Try again, or take another payment method.".into(),
+            message: message.into(),
         });
     }
 
@@ -960,7 +1072,9 @@ impl PaymentSession {
                 );
                 cmds.push(Command::ReturnToPayment {
                     message: format!(
-                        "The bridge refused the payment ({reason}). Nothing was charged."
+                        "The bridge refused the {} ({reason}). {}",
+                        self.attempt.noun(),
+                        self.nothing_moved()
                     ),
                 });
             }
@@ -1010,6 +1124,7 @@ impl PaymentSession {
                     reference: self.attempt.reference,
                     order_id: self.attempt.order_id,
                     amount: self.attempt.amount,
+                    refund_of: self.attempt.refund.map(|l| l.original),
                 });
             }
             Reply::Refused { reason } => {
@@ -1020,7 +1135,8 @@ impl PaymentSession {
                 self.attempt.updated_at = now;
                 cmds.push(Command::ReturnToPayment {
                     message: format!(
-                        "The payment bridge refused the register: {reason}. Nothing was charged."
+                        "The payment bridge refused the register: {reason}. {}",
+                        self.nothing_moved()
                     ),
                 });
             }
@@ -1037,10 +1153,11 @@ impl PaymentSession {
         cmds: &mut Vec<Command>,
     ) {
         self.in_flight.oms = false;
-        let reference = self.attempt.reference;
-        if let Some(report) = payments.into_iter().flatten().find(|p| {
-            p.is_charge() && p.reference == reference && p.order_id == self.attempt.order_id
-        }) {
+        if let Some(report) = payments
+            .into_iter()
+            .flatten()
+            .find(|p| self.attempt.reported_by(p))
+        {
             let status = BridgeStatus::Approved {
                 amount: report.amount,
                 card: report.card,
@@ -1073,7 +1190,7 @@ impl PaymentSession {
                     AttemptState::Declined {
                         reason: reason.clone(),
                     },
-                    format!("Payment declined: {reason}"),
+                    format!("{} declined: {reason}", self.noun_cap()),
                     format!("declined: {reason}"),
                     now,
                     cmds,
@@ -1081,7 +1198,7 @@ impl PaymentSession {
             }
             BridgeStatus::Cancelled => self.settle_without_charge(
                 AttemptState::Cancelled,
-                "Payment cancelled".into(),
+                format!("{} cancelled", self.noun_cap()),
                 "cancelled on the terminal".into(),
                 now,
                 cmds,
@@ -1091,8 +1208,11 @@ impl PaymentSession {
                     AttemptState::Failed {
                         reason: "the bridge never received this payment".into(),
                     },
-                    "The payment never reached the terminal. Nothing was charged; try again."
-                        .into(),
+                    format!(
+                        "The {} never reached the terminal. {} Try again.",
+                        self.attempt.noun(),
+                        self.nothing_moved()
+                    ),
                     "the bridge never received it".into(),
                     now,
                     cmds,

@@ -76,11 +76,13 @@ pub enum RefundError {
     TendersDoNotAddUp { given: Money, total: Money },
     #[error("card payment {0} is not one of this order's tenders")]
     UnknownCardPayment(PaymentRef),
-    #[error(
-        "this order was paid by card: the refund to the card through the terminal \
-         is not on this register yet, and cash cannot give back more than was paid in cash"
-    )]
+    #[error("the part going back to the card must be sent through the terminal")]
     CardNotHere,
+    #[error(
+        "a refund goes back to one card at a time: refund the other card's share \
+         in a second refund"
+    )]
+    OneCardAtATime,
     #[error("this refund is for another order")]
     OtherOrder,
     #[error("an order can have at most {REFUNDS_PER_ORDER_MAX} refunds")]
@@ -108,7 +110,8 @@ impl RefundError {
             RefundError::UnknownLine(_) | RefundError::TooMany { .. } => Some("lines"),
             RefundError::TenderTooHigh { .. }
             | RefundError::TendersDoNotAddUp { .. }
-            | RefundError::UnknownCardPayment(_) => Some("tenders"),
+            | RefundError::UnknownCardPayment(_)
+            | RefundError::OneCardAtATime => Some("tenders"),
             RefundError::OtherOrder => Some("order_id"),
             RefundError::BadId(_) => Some("id"),
             _ => None,
@@ -284,6 +287,16 @@ pub enum CardRefundState {
     Failed,
 }
 
+impl CardRefundState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            CardRefundState::Pending => "pending",
+            CardRefundState::Approved => "approved",
+            CardRefundState::Failed => "failed",
+        }
+    }
+}
+
 /// Where a refund stands, read from its tenders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -306,6 +319,22 @@ impl RefundStatus {
             RefundStatus::InDoubt => "refund in doubt",
             RefundStatus::Owed => "refund owed",
             RefundStatus::Failed => "refund failed",
+        }
+    }
+
+    /// What the cashier does next, once the refund is written.
+    pub fn what_next(&self) -> &'static str {
+        match self {
+            RefundStatus::Completed => "The money went back.",
+            RefundStatus::InDoubt => {
+                "The card refund's result is not known yet: it is checked again by itself. Do not refund again."
+            }
+            RefundStatus::Owed => {
+                "A card part failed: what it should have given back is still owed to the customer."
+            }
+            RefundStatus::Failed => {
+                "Nothing went back to the card. The items can be refunded again."
+            }
         }
     }
 }
@@ -774,6 +803,37 @@ pub fn check_tenders(
         return Err(RefundError::TendersDoNotAddUp { given, total });
     }
     Ok(())
+}
+
+/// Checks the cashier's choice of where a refund of `total` goes (before
+/// anything is written or sent): each part above zero and within what is
+/// left on its tender, adding up to `total` exactly, at most one card.
+pub fn check_choice(
+    left: &Refundable,
+    parts: &[(TenderKey, Money)],
+    total: Money,
+) -> Result<(), RefundError> {
+    let cards = parts
+        .iter()
+        .filter(|(k, _)| matches!(k, TenderKey::Card(_)))
+        .count();
+    if cards > 1 {
+        return Err(RefundError::OneCardAtATime);
+    }
+    let tenders: Vec<RefundTender> = parts
+        .iter()
+        .map(|(key, amount)| match key {
+            TenderKey::Cash => RefundTender::Cash { amount: *amount },
+            // The part's own reference does not matter to the caps.
+            TenderKey::Card(original) => RefundTender::Card {
+                amount: *amount,
+                reference: *original,
+                original: *original,
+                state: CardRefundState::Pending,
+            },
+        })
+        .collect();
+    check_tenders(left, &tenders, total, true)
 }
 
 /// A new refund's identity and circumstances, made by the caller.

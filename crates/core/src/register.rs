@@ -32,7 +32,7 @@
 //! seeded by the caller, as in quinn-proto: unpredictable in the browser
 //! (seeded from Web Crypto), replayable in the simulator.
 
-use crate::api::{BatchResult, OrderLookup, StartPayment};
+use crate::api::{BatchResult, OrderLookup, StartPayment, StartRefund};
 use crate::cart::Cart;
 use crate::money::{Currency, Money};
 use crate::order::{
@@ -41,10 +41,10 @@ use crate::order::{
 };
 use crate::outbox::OutboxChange;
 use crate::payment::{
-    self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, Reply, Request,
-    Settlement, View,
+    self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, RefundLink,
+    Reply, Request, Settlement, View,
 };
-use crate::refund::{Refund, RefundId, RefundReason, Returned};
+use crate::refund::{Refund, RefundId, RefundReason, Returned, TenderKey};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
 use crate::update::{Change, Origin, RefundRequest, Sale, UpdateError, UpdateRequest, Updated};
@@ -104,8 +104,13 @@ pub enum StoreTx {
     },
     Update(Box<UpdateRequest>),
     /// Write a refund by [`crate::update::plan_refund`] on a fresh read of
-    /// its order and the order's refunds: answered with [`Stored::Refunded`].
+    /// its order and the order's refunds (with its card part's attempt, when
+    /// it has one): answered with [`Stored::Refunded`].
     Refund(Box<RefundRequest>),
+    /// Write a card refund attempt and settle its refund's card part by
+    /// [`crate::update::plan_card_refund`] on a fresh read of the refund:
+    /// answered with [`Stored::Refunded`].
+    CardRefund(Box<Attempt>),
     /// Due outbox entries with their orders: answered with [`Stored::Due`].
     LoadDue {
         limit: usize,
@@ -179,6 +184,8 @@ pub enum BridgeCall {
         reference: PaymentRef,
     },
     Start(StartPayment),
+    /// `POST /v1/refunds`: answered like a start, `to: Request::Start`.
+    StartRefund(StartRefund),
     Status {
         reference: PaymentRef,
         to: Request,
@@ -244,13 +251,17 @@ pub enum Action {
         order_id: OrderId,
     },
     /// Register Sales → the order → Refund → Confirm: give back `returns`
-    /// in cash. `id` comes from [`Register::new_refund_id`] when the refund
-    /// screen opened: a repeated Confirm names the same refund.
+    /// to `tenders` as the cashier chose (`None`: as suggested). `id` comes
+    /// from [`Register::new_refund_id`] when the refund screen opened: a
+    /// repeated Confirm names the same refund. A part going back to a card
+    /// opens the card popup (as a payment does); the refund is written,
+    /// that part pending, before the request leaves for the bridge.
     Refund {
         id: RefundId,
         order_id: OrderId,
         returns: Vec<Returned>,
         reason: Option<RefundReason>,
+        tenders: Option<Vec<(TenderKey, Money)>>,
     },
     Unpark {
         order_id: OrderId,
@@ -357,8 +368,23 @@ enum Op {
         write_ahead: bool,
         req: Box<UpdateRequest>,
     },
+    /// A card refund session's write (the refund itself, when `write_ahead`),
+    /// and the commands held back until it is on disk.
+    RefundSession {
+        reference: PaymentRef,
+        rest: Vec<payment::Command>,
+        write_ahead: bool,
+        attempt: Box<Attempt>,
+    },
     Sync,
     RaiseSequence,
+}
+
+/// A money write that failed on the storage and is tried again.
+#[derive(Debug, Clone)]
+enum Retry {
+    Order(Box<UpdateRequest>),
+    Refund(Box<Attempt>),
 }
 
 pub struct Register {
@@ -382,7 +408,10 @@ pub struct Register {
     aligned: Option<BusinessDate>,
     align_in_flight: bool,
     /// Money writes that failed on the storage, to try again.
-    retries: Vec<(Timestamp, PaymentRef, Box<UpdateRequest>)>,
+    retries: Vec<(Timestamp, PaymentRef, Retry)>,
+    /// Card refunds between Confirm and their write-ahead (the probe of the
+    /// bridge runs meanwhile), by the reference of their card part.
+    refund_requests: BTreeMap<PaymentRef, RefundRequest>,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
@@ -412,6 +441,7 @@ impl Register {
             aligned: None,
             align_in_flight: false,
             retries: Vec::new(),
+            refund_requests: BTreeMap::new(),
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
@@ -640,7 +670,9 @@ impl Register {
             .ops
             .values()
             .filter_map(|op| match op {
-                Op::Session { reference, .. } => Some(*reference),
+                Op::Session { reference, .. } | Op::RefundSession { reference, .. } => {
+                    Some(*reference)
+                }
                 _ => None,
             })
             .collect();
@@ -648,6 +680,10 @@ impl Register {
             let open = s.state().is_live() || s.state().is_in_doubt();
             open || held.contains(r)
         });
+        // A card refund whose popup ended before its write-ahead is not made.
+        let sessions = &self.sessions;
+        self.refund_requests
+            .retain(|r, _| sessions.get(r).is_some_and(|s| s.state().is_live()));
     }
 
     fn op(&mut self) -> OpId {
@@ -684,17 +720,24 @@ impl Register {
             .into_iter()
             .partition(|(t, _, _)| *t <= now);
         self.retries = later;
-        for (_, reference, mut req) in ready {
-            // Written now: the time it was first decided may have come from a
-            // clock that has since been corrected.
-            req.at = now;
-            let kind = Op::Session {
-                reference,
-                rest: Vec::new(),
-                write_ahead: false,
-                req: req.clone(),
-            };
-            self.store(kind, StoreTx::Update(req), out);
+        for (_, reference, retry) in ready {
+            match retry {
+                Retry::Order(mut req) => {
+                    // Written now: the time it was first decided may have come
+                    // from a clock that has since been corrected.
+                    req.at = now;
+                    let kind = Op::Session {
+                        reference,
+                        rest: Vec::new(),
+                        write_ahead: false,
+                        req: req.clone(),
+                    };
+                    self.store(kind, StoreTx::Update(req), out);
+                }
+                Retry::Refund(attempt) => {
+                    self.refund_session_write(reference, *attempt, Vec::new(), out)
+                }
+            }
         }
         if self.loaded && self.health_at.is_some_and(|t| now >= t) {
             self.health_at = Some(now + HEALTH_INTERVAL);
@@ -747,9 +790,12 @@ impl Register {
             self.session_commands(reference, cmds, now, out);
         }
         if let Some((_, reference)) = live {
-            // A card payment interrupted by a reload comes back first.
+            // A card payment interrupted by a reload comes back first (a
+            // card refund's popup shows above whatever page is open).
             self.live = Some(reference);
-            Self::ui(out, UiEvent::Navigate(Page::Pay));
+            if self.sessions[&reference].attempt().refund.is_none() {
+                Self::ui(out, UiEvent::Navigate(Page::Pay));
+            }
         }
         self.health_at = Some(now);
         // What was stored says how late it has been; a clock now behind that
@@ -801,7 +847,28 @@ impl Register {
                 order_id,
                 returns,
                 reason,
-            } => self.refund(id, order_id, returns, reason, now, out),
+                tenders,
+            } => {
+                let date = match BusinessDate::at(now, self.config.utc_offset_min) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let text = e.to_string();
+                        return Self::ui(out, UiEvent::RefundRefused { id, text });
+                    }
+                };
+                let req = RefundRequest {
+                    id,
+                    order_id,
+                    register: self.config.register.clone(),
+                    date,
+                    returns,
+                    reason,
+                    tenders,
+                    card: None,
+                    at: now,
+                };
+                self.refund(req, now, out)
+            }
             Action::Unpark { order_id, version } => {
                 let tx = StoreTx::Unpark {
                     order_id,
@@ -814,32 +881,67 @@ impl Register {
         }
     }
 
-    fn refund(
+    fn refund(&mut self, req: RefundRequest, now: Timestamp, out: &mut Vec<Effect>) {
+        let id = req.id;
+        let cards: Vec<(PaymentRef, Money)> = req
+            .tenders
+            .iter()
+            .flatten()
+            .filter_map(|(key, amount)| match key {
+                TenderKey::Card(original) => Some((*original, *amount)),
+                TenderKey::Cash => None,
+            })
+            .collect();
+        if cards.len() > 1 {
+            let text = crate::refund::RefundError::OneCardAtATime.to_string();
+            return Self::ui(out, UiEvent::RefundRefused { id, text });
+        }
+        match cards.first().copied() {
+            None => self.store(Op::Refund(id), StoreTx::Refund(Box::new(req)), out),
+            Some((original, amount)) => self.card_refund(req, original, amount, now, out),
+        }
+    }
+
+    /// A refund with a card part: the card popup opens and probes the
+    /// bridge; the refund is written (the part pending) once it answers.
+    fn card_refund(
         &mut self,
-        id: RefundId,
-        order_id: OrderId,
-        returns: Vec<Returned>,
-        reason: Option<RefundReason>,
+        req: RefundRequest,
+        original: PaymentRef,
+        amount: Money,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let date = match BusinessDate::at(now, self.config.utc_offset_min) {
-            Ok(d) => d,
+        let id = req.id;
+        let running = self.refund_requests.values().any(|r| r.id == id)
+            || self
+                .attempts()
+                .any(|a| a.refund.is_some_and(|l| l.refund_id == id));
+        if running {
+            return; // A repeated Confirm: the card part is on its way.
+        }
+        if self.is_busy() {
+            let text = OrderError::CardInProgress.to_string();
+            return Self::ui(out, UiEvent::RefundRefused { id, text });
+        }
+        let reference = self.new_reference();
+        let link = RefundLink {
+            refund_id: id,
+            original,
+        };
+        let config = self.config.payment;
+        match PaymentSession::start_refund(reference, req.order_id, amount, link, config, now) {
+            Ok((session, cmds)) => {
+                self.sessions.insert(reference, session);
+                self.live = Some(reference);
+                self.refund_requests.insert(reference, req);
+                self.session_commands(reference, cmds, now, out);
+            }
             Err(e) => {
                 let text = e.to_string();
-                return Self::ui(out, UiEvent::RefundRefused { id, text });
+                Self::ui(out, UiEvent::RefundRefused { id, text })
             }
-        };
-        let req = RefundRequest {
-            id,
-            order_id,
-            register: self.config.register.clone(),
-            date,
-            returns,
-            reason,
-            at: now,
-        };
-        self.store(Op::Refund(id), StoreTx::Refund(Box::new(req)), out);
+        }
     }
 
     fn edit_cart(&mut self, cart: Cart, out: &mut Vec<Effect>) {
@@ -989,11 +1091,20 @@ impl Register {
                 payment::Command::Save(attempt) => {
                     let write_ahead = attempt.state == AttemptState::Requested
                         && matches!(rest.peek(), Some(payment::Command::Start { .. }));
-                    if write_ahead {
-                        let held = rest.collect();
-                        return self.write_ahead(reference, attempt, held, now, out);
-                    }
-                    Change::Attempt(attempt)
+                    let held = rest.collect();
+                    return match (write_ahead, attempt.refund.is_some()) {
+                        (true, false) => self.write_ahead(reference, attempt, held, now, out),
+                        (true, true) => self.write_ahead_refund(reference, attempt, held, now, out),
+                        (false, true) => self.refund_session_write(reference, attempt, held, out),
+                        (false, false) => {
+                            let change = Change::Attempt(attempt);
+                            self.session_write(reference, change, None, held, now, out)
+                        }
+                    };
+                }
+                // A refund's attempt settles its refund, never the order.
+                payment::Command::Record { attempt, .. } if attempt.refund.is_some() => {
+                    return self.refund_session_write(reference, attempt, rest.collect(), out);
                 }
                 payment::Command::Record {
                     attempt,
@@ -1003,7 +1114,7 @@ impl Register {
                     settlement,
                 },
                 other => {
-                    self.session_io(other, out);
+                    self.session_io(reference, other, out);
                     continue;
                 }
             };
@@ -1035,15 +1146,69 @@ impl Register {
         }
     }
 
+    /// The write-ahead record of a card refund: the refund itself, its card
+    /// part pending under this attempt, and the attempt, in one transaction;
+    /// the start request waits for it.
+    fn write_ahead_refund(
+        &mut self,
+        reference: PaymentRef,
+        attempt: Attempt,
+        held: Vec<payment::Command>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(mut req) = self.refund_requests.remove(&reference) else {
+            let reason = "the refund to write was lost".to_string();
+            return self.feed(reference, Event::NotSaved { reason }, now, out);
+        };
+        req.card = Some(attempt.clone());
+        let kind = Op::RefundSession {
+            reference,
+            rest: held,
+            write_ahead: true,
+            attempt: Box::new(attempt),
+        };
+        self.store(kind, StoreTx::Refund(Box::new(req)), out);
+    }
+
+    /// A card refund attempt's new state, and its refund's card part with it.
+    fn refund_session_write(
+        &mut self,
+        reference: PaymentRef,
+        attempt: Attempt,
+        rest: Vec<payment::Command>,
+        out: &mut Vec<Effect>,
+    ) {
+        let kind = Op::RefundSession {
+            reference,
+            rest,
+            write_ahead: false,
+            attempt: Box::new(attempt.clone()),
+        };
+        self.store(kind, StoreTx::CardRefund(Box::new(attempt)), out);
+    }
+
     /// A session's request to the bridge or the back office, or its word
     /// for the screen.
-    fn session_io(&mut self, cmd: payment::Command, out: &mut Vec<Effect>) {
+    fn session_io(&mut self, from: PaymentRef, cmd: payment::Command, out: &mut Vec<Effect>) {
         let call = match cmd {
             payment::Command::Probe { reference } => BridgeCall::Probe { reference },
             payment::Command::Start {
                 reference,
                 order_id,
                 amount,
+                refund_of: Some(original),
+            } => BridgeCall::StartRefund(StartRefund {
+                reference,
+                original,
+                order_id,
+                amount,
+            }),
+            payment::Command::Start {
+                reference,
+                order_id,
+                amount,
+                refund_of: None,
             } => BridgeCall::Start(StartPayment {
                 reference,
                 order_id,
@@ -1056,7 +1221,15 @@ impl Register {
             payment::Command::Cancel { reference } => BridgeCall::Cancel { reference },
             payment::Command::LookupOms { order_id, .. } => return self.lookup(order_id, out),
             payment::Command::ReturnToPayment { message } => {
-                return Self::ui(out, UiEvent::PayMessage(message))
+                let refund = self.sessions.get(&from).and_then(|s| s.attempt().refund);
+                let e = match refund {
+                    Some(link) => UiEvent::RefundRefused {
+                        id: link.refund_id,
+                        text: message,
+                    },
+                    None => UiEvent::PayMessage(message),
+                };
+                return Self::ui(out, e);
             }
             payment::Command::Save(_) | payment::Command::Record { .. } => return,
         };
@@ -1155,6 +1328,22 @@ impl Register {
                 },
                 result,
             ) => self.on_session_stored(reference, rest, write_ahead, req, result, now, out),
+            (
+                Op::RefundSession {
+                    reference,
+                    rest,
+                    write_ahead,
+                    attempt,
+                },
+                result,
+            ) => {
+                let held = HeldWrite {
+                    reference,
+                    rest,
+                    write_ahead,
+                };
+                self.on_refund_session_stored(held, *attempt, result, now, out)
+            }
             (Op::Sync, result) => self.on_sync_stored(result, now, out),
             (Op::SaveSale | Op::RaiseSequence, Err(e)) => {
                 Self::ui(out, UiEvent::Alert(e.to_string()))
@@ -1196,7 +1385,9 @@ impl Register {
             Err(StoreFailure::Io(e)) => {
                 if matches!(req.change, Change::Settle { .. }) {
                     // Money moved (or may have): the record must land.
-                    self.retries.push((now + MONEY_WRITE_RETRY, reference, req));
+                    let retry = Retry::Order(req);
+                    self.retries
+                        .push((now + MONEY_WRITE_RETRY, reference, retry));
                 }
                 Self::ui(
                     out,
@@ -1204,6 +1395,61 @@ impl Register {
                         "Saving a card payment failed: {e}. Till keeps trying."
                     )),
                 );
+                self.session_commands(reference, rest, now, out);
+            }
+        }
+    }
+
+    /// A card refund session's write is done (or failed): the popup goes on
+    /// with what was held back.
+    fn on_refund_session_stored(
+        &mut self,
+        held: HeldWrite,
+        attempt: Attempt,
+        result: Result<Stored, StoreFailure>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let HeldWrite {
+            reference,
+            rest,
+            write_ahead,
+        } = held;
+        match result {
+            Ok(Stored::Refunded(refund)) => {
+                if write_ahead && !refund.pending_cards().any(|r| r == reference) {
+                    // Written before, by an earlier Confirm: this card part
+                    // is not the refund's, and never leaves.
+                    let reason = "this refund was already recorded".to_string();
+                    self.feed(reference, Event::NotSaved { reason }, now, out);
+                    return Self::ui(out, UiEvent::Refunded(refund));
+                }
+                Self::ui(out, UiEvent::OrderWritten(refund.order_id));
+                if !attempt.state.is_live() {
+                    // Settled, or closed pending: the refund screen says so.
+                    Self::ui(out, UiEvent::Refunded(refund));
+                }
+                self.sync_event(SyncEvent::Woken, now, out);
+                self.session_commands(reference, rest, now, out);
+            }
+            Ok(_) => self.session_commands(reference, rest, now, out),
+            Err(e) if write_ahead => {
+                // The start was held back: nothing was sent.
+                let reason = e.to_string();
+                self.feed(reference, Event::NotSaved { reason }, now, out);
+            }
+            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {}
+            Err(e) => {
+                if let StoreFailure::Io(_) = e {
+                    if !attempt.state.is_live() {
+                        // The card's answer must land on the refund.
+                        let retry = Retry::Refund(Box::new(attempt));
+                        self.retries
+                            .push((now + MONEY_WRITE_RETRY, reference, retry));
+                    }
+                }
+                let text = format!("Saving card refund {} failed: {e}.", reference.short());
+                Self::ui(out, UiEvent::Alert(text));
                 self.session_commands(reference, rest, now, out);
             }
         }
@@ -1377,8 +1623,10 @@ impl Register {
         }
         if self.downloads.remove(&order_id) {
             let found = out[before..].iter().any(is_approval_write);
+            let refund_found = out[before..].iter().any(is_refund_approval_write);
             let text = match (&payments, found) {
                 (_, true) => "Downloaded: the payment was found and the order is being marked paid.",
+                _ if refund_found => "Downloaded: the card refund was found and is being recorded.",
                 (None, false) => "The back office cannot be reached. The order is checked again by itself; do not void it.",
                 (Some(_), false) if self.in_doubt(order_id) => {
                     "The back office has no payment for this order yet. Do not void it; it is checked again by itself."
@@ -1469,6 +1717,14 @@ fn latest_stored(l: &Loaded) -> Timestamp {
         .unwrap_or(Timestamp::from_millis(i64::MIN))
 }
 
+/// A session's write in flight: whose, what it holds back, and whether it
+/// is the write-ahead record the start waits for.
+struct HeldWrite {
+    reference: PaymentRef,
+    rest: Vec<payment::Command>,
+    write_ahead: bool,
+}
+
 /// An effect that records a card approval on its order.
 fn is_approval_write(c: &Effect) -> bool {
     match c {
@@ -1484,6 +1740,12 @@ fn is_approval_write(c: &Effect) -> bool {
         ),
         _ => false,
     }
+}
+
+/// An effect that records a card refund's approval on its refund.
+fn is_refund_approval_write(c: &Effect) -> bool {
+    matches!(c, Effect::Store { tx: StoreTx::CardRefund(a), .. }
+        if matches!(a.state, AttemptState::Approved { .. }))
 }
 
 fn sale_ended_notice(order: &Order) -> Notice {

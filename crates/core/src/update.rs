@@ -28,6 +28,7 @@
 //! therefore never empty the next customer's cart.
 
 use crate::cart::Cart;
+use crate::money::Money;
 use crate::order::{
     BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus, RegisterId,
     Tender, SEQ_MAX,
@@ -35,7 +36,7 @@ use crate::order::{
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::payment::{Attempt, AttemptState, Settlement};
 use crate::refund::{
-    preview, NewRefund, Refund, RefundError, RefundId, RefundPreview, RefundReason, RefundStatus,
+    preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason, RefundStatus,
     RefundTender, Returned, TenderKey,
 };
 use crate::time::Timestamp;
@@ -182,6 +183,10 @@ pub enum UpdateError {
     Refund(#[from] RefundError),
     #[error("this order has refunds: it cannot be voided")]
     HasRefunds,
+    #[error("refund {0} is not on this register")]
+    NoRefund(crate::refund::RefundId),
+    #[error("card payment {0} is not a refund")]
+    NotARefund(crate::payment::PaymentRef),
 }
 
 /// Decides the writes for `req` from what the store holds (`snap`, read in
@@ -310,10 +315,20 @@ fn check_attempt(attempt: &Attempt, order: &Order, snap: &Snapshot) -> Result<()
     if attempt.order_id != order.id {
         return Err(UpdateError::WrongOrder(attempt.reference));
     }
+    if attempt.refund.is_some() {
+        // A refund's attempt settles its refund, never the order.
+        return Err(UpdateError::WrongOrder(attempt.reference));
+    }
     let stored = snap
         .attempts
         .iter()
         .find(|a| a.reference == attempt.reference);
+    check_progress(attempt, stored)
+}
+
+/// A stored attempt only moves forward: a settled one never goes back in
+/// doubt, an approval is final.
+fn check_progress(attempt: &Attempt, stored: Option<&Attempt>) -> Result<(), UpdateError> {
     if let Some(stored) = stored {
         let settled = !stored.state.is_in_doubt() && !stored.state.is_live();
         let approved = matches!(stored.state, AttemptState::Approved { .. });
@@ -366,6 +381,13 @@ pub struct RefundRequest {
     pub date: BusinessDate,
     pub returns: Vec<Returned>,
     pub reason: Option<RefundReason>,
+    /// Where the money goes, as the cashier chose it; `None`: as
+    /// [`crate::refund::suggest_tenders`] suggests.
+    pub tenders: Option<Vec<(TenderKey, Money)>>,
+    /// The write-ahead record of the refund's card part, when it has one:
+    /// written with the refund, in the same transaction, before the request
+    /// leaves for the bridge.
+    pub card: Option<Attempt>,
     pub at: Timestamp,
 }
 
@@ -389,33 +411,66 @@ pub struct RefundPlan {
     pub write: Option<Refund>,
     pub outbox: Vec<OutboxChange>,
     pub seq: Option<(BusinessDate, u32)>,
+    /// The card refund attempt to write with it.
+    pub attempt: Option<Attempt>,
     /// The refund as it now stands.
     pub refund: Refund,
 }
 
-/// The tenders this register gives a refund back to: cash, up to the cash
-/// the order took. A part that would go back to a card is refused with the
-/// reason (card refunds through the terminal are not on the register yet).
-pub fn register_tenders(p: &RefundPreview) -> Result<Vec<RefundTender>, RefundError> {
-    p.tenders
+/// The parts of a refund as this register gives them: cash from the
+/// drawer, and at most one card part, sent through the terminal as the
+/// attempt `card` (whose amount and original payment it must match). One
+/// card at a time: the popup runs one terminal operation, and a refund is
+/// written before it starts.
+pub fn register_tenders(
+    parts: &[(TenderKey, Money)],
+    card: Option<&Attempt>,
+) -> Result<Vec<RefundTender>, RefundError> {
+    let cards = parts
         .iter()
-        .map(|(key, _, amount)| match key {
+        .filter(|(k, _)| matches!(k, TenderKey::Card(_)))
+        .count();
+    if cards > 1 {
+        return Err(RefundError::OneCardAtATime);
+    }
+    if card.is_some() && cards == 0 {
+        return Err(RefundError::Invalid {
+            field: "tenders".into(),
+            message: "a card refund attempt needs a card part".into(),
+        });
+    }
+    parts
+        .iter()
+        .map(|(key, amount)| match key {
             TenderKey::Cash => Ok(RefundTender::Cash { amount: *amount }),
-            TenderKey::Card(_) => Err(RefundError::CardNotHere),
+            TenderKey::Card(original) => {
+                let a = card
+                    .filter(|a| a.refund.is_some_and(|l| l.original == *original))
+                    .filter(|a| a.amount == *amount)
+                    .ok_or(RefundError::CardNotHere)?;
+                Ok(RefundTender::Card {
+                    amount: *amount,
+                    reference: a.reference,
+                    original: *original,
+                    state: CardRefundState::Pending,
+                })
+            }
         })
         .collect()
 }
 
-/// Decides a cash refund: the returned items priced by the refund rules
-/// (after the order's earlier refunds), the money back to cash, a number in
-/// the register's sequence, and its outbox entry. A refund already stored
-/// with this id is answered as it is, written nothing.
+/// Decides a refund: the returned items priced by the refund rules (after
+/// the order's earlier refunds), the money back to cash and at most one
+/// card (its part pending, its attempt written with it), a number in the
+/// register's sequence, and its outbox entry. A refund already stored with
+/// this id is answered as it is, written nothing.
 pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
     if let Some(done) = snap.refunds.iter().find(|r| r.id == req.id) {
         return Ok(RefundPlan {
             write: None,
             outbox: Vec::new(),
             seq: None,
+            attempt: None,
             refund: done.clone(),
         });
     }
@@ -423,7 +478,15 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         .order
         .as_ref()
         .ok_or(UpdateError::NoOrder(req.order_id))?;
-    let tenders = register_tenders(&preview(order, &snap.refunds, &req.returns)?)?;
+    let parts = match &req.tenders {
+        Some(parts) => parts.clone(),
+        None => preview(order, &snap.refunds, &req.returns)?
+            .tenders
+            .into_iter()
+            .map(|(key, _, amount)| (key, amount))
+            .collect(),
+    };
+    let tenders = register_tenders(&parts, req.card.as_ref())?;
     let seq = snap
         .last_seq
         .checked_add(1)
@@ -441,6 +504,66 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         write: Some(refund.clone()),
         outbox,
         seq: Some((req.date, seq)),
+        attempt: req.card.clone(),
+        refund,
+    })
+}
+
+/// What the store holds for a card refund attempt's write, read inside the
+/// transaction that will write it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardRefundSnapshot {
+    pub refund: Option<Refund>,
+    /// The attempt as stored.
+    pub attempt: Option<Attempt>,
+    /// The refund's outbox entries.
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// A card refund attempt's new state, and what it means for its refund: an
+/// approval marks the card part approved, an authoritative "not done"
+/// (declined, cancelled, never received) marks it failed (what it should
+/// have given is then owed, or, when nothing else went back, the refund
+/// failed as a whole and its items can be refunded again). A state still in
+/// doubt leaves the part pending: counted as given back.
+pub fn plan_card_refund(
+    attempt: &Attempt,
+    snap: &CardRefundSnapshot,
+) -> Result<RefundPlan, UpdateError> {
+    let link = attempt
+        .refund
+        .ok_or(UpdateError::NotARefund(attempt.reference))?;
+    let mut refund = snap
+        .refund
+        .clone()
+        .ok_or(UpdateError::NoRefund(link.refund_id))?;
+    if refund.id != link.refund_id || refund.order_id != attempt.order_id {
+        return Err(UpdateError::WrongOrder(attempt.reference));
+    }
+    check_progress(attempt, snap.attempt.as_ref())?;
+    let settled = match attempt.state {
+        AttemptState::Approved { .. } => Some(true),
+        AttemptState::Declined { .. } | AttemptState::Cancelled | AttemptState::Failed { .. } => {
+            Some(false)
+        }
+        _ => None,
+    };
+    let changed =
+        settled.is_some_and(|ok| refund.settle_card(attempt.reference, ok, attempt.updated_at));
+    let outbox = if changed {
+        Outbox::new(snap.outbox.clone()).enqueue_refund(
+            refund.id,
+            refund.version,
+            attempt.updated_at,
+        )
+    } else {
+        Vec::new()
+    };
+    Ok(RefundPlan {
+        write: changed.then(|| refund.clone()),
+        outbox,
+        seq: None,
+        attempt: Some(attempt.clone()),
         refund,
     })
 }

@@ -867,6 +867,7 @@ fn a_cash_refund_is_written_once_numbered_in_the_sequence_and_synced() {
             quantity: 1,
         }],
         reason: None,
+        tenders: None,
     };
     t.act(confirm.clone());
     t.act(confirm);
@@ -929,6 +930,7 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
             quantity: 1,
         }],
         reason: None,
+        tenders: None,
     });
     let refused = t.ui.iter().find_map(|u| match u {
         UiEvent::RefundRefused { id, text } if *id == refund_id => Some(text.clone()),
@@ -936,8 +938,9 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
     });
     assert!(refused.unwrap().contains("in doubt"));
     assert!(t.store.refunds.is_empty());
-    // Paid by card: the card refund is not on this register yet; cash
-    // cannot give back what was paid by card.
+    // Paid by card: a part going back to the card is sent through the
+    // terminal (the cashier's choice names it); cash cannot give back what
+    // was paid by card.
     let mut t = Till::new();
     ring_up(&mut t);
     let id = t.sale_id();
@@ -954,9 +957,280 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
             quantity: 1,
         }],
         reason: None,
+        tenders: None,
     });
     assert!(t.ui.iter().any(
-        |u| matches!(u, UiEvent::RefundRefused { text, .. } if text.contains("paid by card"))
+        |u| matches!(u, UiEvent::RefundRefused { text, .. } if text.contains("through the terminal"))
     ));
     assert!(t.store.refunds.is_empty() && t.store.seqs.values().all(|s| *s == 1));
+}
+
+/// A sale of €5.45 paid by card: its order and the payment's reference.
+fn paid_by_card(t: &mut Till) -> (OrderId, PaymentRef) {
+    ring_up(t);
+    let id = t.sale_id();
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(r, Request::Poll, approved(545));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    t.take_bridge();
+    (id, r)
+}
+
+/// Confirms a refund of the croissant (€1.95) going back as `tenders`;
+/// returns its id.
+fn refund_croissant(
+    t: &mut Till,
+    order_id: OrderId,
+    tenders: Vec<(till_core::refund::TenderKey, till_core::money::Money)>,
+) -> till_core::refund::RefundId {
+    let id = t.reg.new_refund_id(t.now);
+    t.act(Action::Refund {
+        id,
+        order_id,
+        returns: vec![till_core::refund::Returned {
+            line: 1,
+            quantity: 1,
+        }],
+        reason: None,
+        tenders: Some(tenders),
+    });
+    id
+}
+
+/// The card refund's probe, answered: returns the part's reference.
+fn refund_probe_answered(t: &mut Till) -> PaymentRef {
+    let reference = match t.take_bridge().as_slice() {
+        [BridgeCall::Probe { reference }] => *reference,
+        other => panic!("expected a probe, got {other:?}"),
+    };
+    t.reply(reference, Request::Probe, Reply::Accepted);
+    reference
+}
+
+fn refund_approved(minor: i64) -> Reply {
+    approved(minor)
+}
+
+#[test]
+fn a_card_refund_is_written_pending_before_it_leaves_and_settled_by_the_terminal() {
+    use till_core::refund::{CardRefundState, RefundStatus, RefundTender, TenderKey};
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    let popup = t.reg.popup(t.now).expect("the card popup opens");
+    assert!(popup.refund && popup.heading() == "Card refund");
+    assert!(
+        t.store.refunds.is_empty(),
+        "nothing is written before the bridge answers"
+    );
+    // The write-ahead: the refund with its card part pending and the
+    // attempt, before the start request leaves.
+    t.hold_store = true;
+    let r = refund_probe_answered(&mut t);
+    assert!(t.take_bridge().is_empty(), "the start waits for the write");
+    t.release_store();
+    let refund = t.store.refunds[&refund_id].clone();
+    assert_eq!(refund.status(), RefundStatus::InDoubt);
+    assert_eq!(refund.pending_cards().collect::<Vec<_>>(), vec![r]);
+    assert_eq!(t.store.attempts[&r].refund.unwrap().original, paid);
+    match t.take_bridge().as_slice() {
+        [BridgeCall::StartRefund(s)] => {
+            assert_eq!((s.reference, s.original, s.amount), (r, paid, eur(195)))
+        }
+        other => panic!("expected the refund's start, got {other:?}"),
+    }
+    // A repeated Confirm starts nothing else.
+    t.act(Action::Refund {
+        id: refund_id,
+        order_id: id,
+        returns: vec![till_core::refund::Returned {
+            line: 1,
+            quantity: 1,
+        }],
+        reason: None,
+        tenders: Some(vec![(TenderKey::Card(paid), eur(195))]),
+    });
+    assert!(t.take_bridge().is_empty());
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(r, Request::Poll, refund_approved(195));
+    let refund = &t.store.refunds[&refund_id];
+    assert_eq!(refund.status(), RefundStatus::Completed);
+    assert!(matches!(
+        refund.tenders.as_slice(),
+        [RefundTender::Card {
+            state: CardRefundState::Approved,
+            ..
+        }]
+    ));
+    assert_eq!(refund.version, 2);
+    assert!(t.store.outbox.contains_key(&(refund_id.outbox_id(), 2)));
+    assert!(t.reg.popup(t.now).is_none(), "the popup closes");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::Refunded(r) if r.id == refund_id && r.status() == RefundStatus::Completed)));
+    // The order itself was never rewritten.
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    assert_eq!(t.order(id).tenders.len(), 1);
+}
+
+#[test]
+fn a_declined_card_refund_gives_nothing_back_and_its_items_can_be_refunded_again() {
+    use till_core::refund::{refundable, RefundStatus, TenderKey};
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(
+        r,
+        Request::Poll,
+        Reply::Status(BridgeStatus::Declined {
+            reason: "card expired".into(),
+        }),
+    );
+    let refund = t.store.refunds[&refund_id].clone();
+    assert_eq!(refund.status(), RefundStatus::Failed);
+    let said = t.ui.iter().any(|u| {
+        matches!(u, UiEvent::RefundRefused { id, text }
+            if *id == refund_id && text == "Refund declined: card expired")
+    });
+    assert!(said, "{:?}", t.ui);
+    let left = refundable(t.order(id), &t.store.refunds_of(id)).unwrap();
+    assert_eq!(left.lines[1].left, 1, "the croissant can come back again");
+    assert_eq!(left.tenders[0].left, eur(545));
+}
+
+#[test]
+fn a_lost_card_refund_result_is_found_by_resync_and_never_sent_twice() {
+    use till_core::refund::{RefundStatus, TenderKey};
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.take_bridge();
+    // The bridge stops answering: the result is lost.
+    t.advance(PaymentConfig::default().result_wait);
+    let v = t.reg.popup(t.now).unwrap();
+    assert_eq!(v.title(), "Refund result not received");
+    assert!(v.instruction().contains("Do not refund again"));
+    t.take_bridge();
+    t.act(Action::Resync);
+    let calls = t.take_bridge();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !matches!(c, BridgeCall::StartRefund(_) | BridgeCall::Start(_))),
+        "a re-sync asks, never starts again: {calls:?}"
+    );
+    t.reply(r, Request::Resync, refund_approved(195));
+    assert_eq!(
+        t.store.refunds[&refund_id].status(),
+        RefundStatus::Completed
+    );
+}
+
+#[test]
+fn a_closed_card_refund_stays_counted_and_is_settled_by_the_back_office_report() {
+    use till_core::refund::{refundable, RefundStatus, TenderKey};
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    t.act(Action::Resync);
+    t.reply(r, Request::Resync, Reply::Unreachable);
+    t.act(Action::Resync);
+    t.reply(r, Request::Resync, Reply::Unreachable);
+    t.act(Action::CloseCard);
+    assert!(t.reg.popup(t.now).is_none());
+    assert_eq!(t.store.refunds[&refund_id].status(), RefundStatus::InDoubt);
+    // In doubt counts as given back: nothing more can go to that card.
+    let left = refundable(t.order(id), &t.store.refunds_of(id)).unwrap();
+    assert_eq!(left.tenders[0].left, eur(350));
+    // A reload picks the closed refund up and reconciles it.
+    let mut t = t.reload(2);
+    t.oms.clear();
+    t.act(Action::Download { order_id: id });
+    let report = PaymentReport {
+        reference: r,
+        order_id: id,
+        amount: eur(195),
+        card: card(),
+        status: ReportedStatus::Refunded,
+        approved_at: t.now,
+        original: Some(paid),
+    };
+    // A charge report with the refund's reference is not its outcome.
+    let charge = PaymentReport {
+        status: ReportedStatus::Approved,
+        original: None,
+        ..report.clone()
+    };
+    lookup_answer(&mut t, id, vec![charge]);
+    assert_eq!(t.store.refunds[&refund_id].status(), RefundStatus::InDoubt);
+    t.act(Action::Download { order_id: id });
+    lookup_answer(&mut t, id, vec![report]);
+    assert_eq!(
+        t.store.refunds[&refund_id].status(),
+        RefundStatus::Completed
+    );
+    assert!(t.ui.iter().any(|u| matches!(u,
+        UiEvent::OrderMessage { text, .. } if text.contains("card refund was found"))));
+}
+
+#[test]
+fn a_split_refund_gives_cash_and_card_and_a_second_card_waits_its_turn() {
+    use till_core::refund::{RefundStatus, RefundTender, TenderKey};
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    // €2.00 in cash, the rest (€3.45) by card.
+    t.act(Action::PayCash { received: eur(200) });
+    let paid = t.card_started();
+    t.reply(paid, Request::Start, Reply::Accepted);
+    t.reply(paid, Request::Poll, approved(345));
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    t.take_bridge();
+    let two_cards = refund_croissant(
+        &mut t,
+        id,
+        vec![
+            (TenderKey::Card(paid), eur(95)),
+            (TenderKey::Card(paid), eur(100)),
+        ],
+    );
+    let refused = t.ui.iter().any(|u| matches!(u,
+        UiEvent::RefundRefused { id, text } if *id == two_cards && text.contains("one card at a time")));
+    assert!(refused, "{:?}", t.ui);
+    let refund_id = refund_croissant(
+        &mut t,
+        id,
+        vec![
+            (TenderKey::Cash, eur(95)),
+            (TenderKey::Card(paid), eur(100)),
+        ],
+    );
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(r, Request::Poll, refund_approved(100));
+    let refund = &t.store.refunds[&refund_id];
+    assert_eq!(refund.status(), RefundStatus::Completed);
+    assert_eq!(refund.tenders[0], RefundTender::Cash { amount: eur(95) });
+    assert!(!t.store.refunds.contains_key(&two_cards));
+}
+
+/// The back office's answer to a lookup of `order_id`.
+fn lookup_answer(t: &mut Till, order_id: OrderId, payments: Vec<PaymentReport>) {
+    t.input(Input::Oms(OmsReply::Lookup {
+        order_id,
+        result: Ok(Some(Box::new(OrderLookup {
+            order: None,
+            payments,
+            refunds: vec![],
+        }))),
+    }));
 }

@@ -6,8 +6,9 @@ use crate::world::{Ev, Faults, World};
 use till_bridge::simulator::{Behaviour, Outcome};
 use till_core::catalog::{fixtures::small, ProductId};
 use till_core::money::Money;
+use till_core::order::{Order, Tender};
 use till_core::payment::{AttemptState, PaymentRef};
-use till_core::refund::{RefundReason, Returned};
+use till_core::refund::{preview, RefundReason, Returned, TenderKey};
 use till_core::register::{Action, Input};
 use till_core::time::{Duration, Timestamp};
 
@@ -153,16 +154,47 @@ fn refund_any(w: &mut World) {
             quantity: 1 + w.below(2) as u32,
         }]
     };
+    let tenders = choose_tenders(w, order, &returns);
     let id = w.reg.new_refund_id(w.reg_now());
     let confirm = Action::Refund {
         id,
         order_id: order.id,
         returns,
         reason: Some(RefundReason::ChangedMind),
+        tenders,
     };
     w.input(Input::Cashier(confirm.clone()));
     if w.chance(200) {
         w.input(Input::Cashier(confirm));
+    }
+}
+
+/// Where the money goes: mostly as suggested (cash first, then the card:
+/// through the terminal), sometimes all of it to the first card, sometimes
+/// left to the register (`None`: a card part is then refused).
+fn choose_tenders(
+    w: &mut World,
+    order: &Order,
+    returns: &[Returned],
+) -> Option<Vec<(TenderKey, Money)>> {
+    let refunds = w.store.refunds_of(order.id);
+    let p = preview(order, &refunds, returns).ok()?;
+    let mut parts: Vec<(TenderKey, Money)> =
+        p.tenders.into_iter().map(|(k, _, m)| (k, m)).collect();
+    match w.below(10) {
+        0 => None,
+        1 => {
+            // All to the first card, which may not have that much left.
+            let card = order.tenders.iter().find_map(|t| match t {
+                Tender::Card { reference, .. } => Some(*reference),
+                Tender::Cash { .. } => None,
+            })?;
+            Some(vec![(TenderKey::Card(card), p.totals.total)])
+        }
+        _ => {
+            parts.retain(|(_, m)| !m.is_zero());
+            Some(parts)
+        }
     }
 }
 

@@ -13,7 +13,11 @@
 //! (f) the current sale is never changed by another order's events;
 //! (g) no order is ever refunded beyond what it was paid, per tender and
 //!     per line, and every refund reaches the back office exactly once,
-//!     at its latest version (never refunded twice).
+//!     at its latest version (never refunded twice);
+//! (h) every refund the terminal made is recorded once, approved, on the
+//!     card part of its refund, for its amount; no card part is recorded as
+//!     given back that the terminal did not give back; and the terminal
+//!     never gives a payment back beyond what it charged.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,7 +25,7 @@ use std::fmt;
 use till_core::money::Money;
 use till_core::order::{Order, OrderId, OrderStatus, Tender, UnpaidReason};
 use till_core::payment::{AttemptState, PaymentRef};
-use till_core::refund::{refundable, Refund};
+use till_core::refund::{refundable, CardRefundState, Refund, RefundTender};
 use till_core::register::{StoreFailure, StoreTx, Stored};
 use till_core::update::Sale;
 use till_oms::store::Store;
@@ -78,7 +82,7 @@ pub fn after_transaction(
     sale_before: Option<&Sale>,
     result: &Result<Stored, StoreFailure>,
 ) {
-    if let (StoreTx::Refund(_), Ok(Stored::Refunded(r))) = (tx, result) {
+    if let (StoreTx::Refund(_) | StoreTx::CardRefund(_), Ok(Stored::Refunded(r))) = (tx, result) {
         return refund_checks(w, r);
     }
     let (StoreTx::Update(req), Ok(Stored::Updated(u))) = (tx, result) else {
@@ -227,18 +231,89 @@ pub fn settled(w: &World) -> bool {
     unrecorded_charges(w).is_empty()
 }
 
-/// Charged references not (yet) recorded on their order in the register.
+/// Charged references not (yet) recorded on their order in the register,
+/// and refunds the terminal made not (yet) recorded approved on their refund.
 fn unrecorded_charges(w: &World) -> Vec<PaymentRef> {
-    w.bridge
-        .terminal
-        .charges()
-        .into_iter()
+    let charges = w.bridge.terminal.charges();
+    let refunds = charges
+        .iter()
+        .filter(|c| c.refund_of.is_some())
+        .filter(|c| card_part(w, c.reference).is_none_or(|(_, s)| s != CardRefundState::Approved))
+        .map(|c| c.reference);
+    let payments: Vec<PaymentRef> = charges
+        .iter()
+        .filter(|c| c.refund_of.is_none())
         .map(|c| c.reference)
         .filter(|r| {
             let order = w.bridge.orders.get(r).and_then(|id| w.store.orders.get(id));
             !order.is_some_and(|o| records(o, r))
         })
-        .collect()
+        .collect();
+    payments.into_iter().chain(refunds).collect()
+}
+
+/// The card part of a stored refund with this reference: its amount and state.
+fn card_part(w: &World, r: PaymentRef) -> Option<(Money, CardRefundState)> {
+    w.store.refunds.values().find_map(|refund| {
+        refund.tenders.iter().find_map(|t| match t {
+            RefundTender::Card {
+                amount,
+                reference,
+                state,
+                ..
+            } if *reference == r => Some((*amount, *state)),
+            _ => None,
+        })
+    })
+}
+
+/// (h) the terminal's refunds and the register's card parts agree, and no
+/// payment was given back beyond what it charged.
+fn card_refunds_agree(w: &World) -> Result<(), Violation> {
+    let fail = |detail| Err(broken(w, "(h) card refunds recorded once", detail));
+    let charges = w.bridge.terminal.charges();
+    let mut back: BTreeMap<PaymentRef, i64> = BTreeMap::new();
+    for c in charges.iter().filter(|c| c.refund_of.is_some()) {
+        match card_part(w, c.reference) {
+            Some((amount, CardRefundState::Approved)) if amount == c.amount => {}
+            other => {
+                return fail(format!(
+                    "the terminal refunded {} as {}; the register holds {other:?}",
+                    c.amount, c.reference
+                ))
+            }
+        }
+        *back.entry(c.refund_of.expect("a refund")).or_default() += c.amount.minor();
+    }
+    for refund in w.store.refunds.values() {
+        for t in &refund.tenders {
+            if let RefundTender::Card {
+                reference,
+                state: CardRefundState::Approved,
+                ..
+            } = t
+            {
+                if !charges.iter().any(|c| c.reference == *reference) {
+                    return fail(format!(
+                        "refund {} records card part {reference} approved; the terminal never made it",
+                        refund.number
+                    ));
+                }
+            }
+        }
+    }
+    for (original, minor) in back {
+        let charged = charges
+            .iter()
+            .find(|c| c.reference == original && c.refund_of.is_none())
+            .map_or(0, |c| c.amount.minor());
+        if minor > charged {
+            return fail(format!(
+                "payment {original} charged {charged} and was given back {minor}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn records(o: &Order, r: &PaymentRef) -> bool {
@@ -254,6 +329,7 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     reached_the_back_office(w)?;
     refunds_reached_the_back_office_once(w)?;
     charges_are_recorded_once(w)?;
+    card_refunds_agree(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
 }
@@ -353,6 +429,9 @@ fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
                 "(b) one charge per reference",
                 format!("{} charged twice", c.reference),
             ));
+        }
+        if c.refund_of.is_some() {
+            continue; // (h) checks refunds.
         }
         let order = w.bridge.orders[&c.reference];
         *per_order.entry(order).or_default() += c.amount.minor();

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use till_bridge::journal::{Bridge, BridgeError, Delivery};
+use till_bridge::journal::{Bridge, BridgeError, Delivery, Start};
 use till_bridge::simulator::{Behaviour, SimConfig, Simulator};
 use till_core::api::{ApiError, BatchResult, ORDER_NOT_SYNCED_CODE};
 use till_core::order::{Order, OrderId, RegisterId};
@@ -51,28 +51,8 @@ impl BridgeSide {
                 to: Request::Probe,
                 reply: Reply::Accepted,
             },
-            BridgeCall::Start(start) => {
-                self.terminal.set_next(behaviour);
-                self.orders.insert(start.reference, start.order_id);
-                let reply = match self.journal.start(&start.into(), now) {
-                    Ok(_) => Reply::Accepted,
-                    // 409 with a status body: "never received", for good.
-                    Err(BridgeError::Tombstoned(s)) => Reply::Status(s.status),
-                    // Another payment of the order is on the terminal:
-                    // refused before anything was journaled.
-                    Err(BridgeError::LivePayment(live)) => Reply::Refused {
-                        reason: format!("payment {live} is in progress"),
-                    },
-                    // A conflict (ApiError 409), a 502, a 500: no answer the
-                    // register can trust.
-                    Err(_) => Reply::Unreachable,
-                };
-                Input::Bridge {
-                    reference: start.reference,
-                    to: Request::Start,
-                    reply,
-                }
-            }
+            BridgeCall::Start(start) => self.start(start.into(), behaviour, now),
+            BridgeCall::StartRefund(start) => self.start(start.into(), behaviour, now),
             BridgeCall::Status { reference, to } => Input::Bridge {
                 reference: *reference,
                 to: *to,
@@ -92,6 +72,32 @@ impl BridgeSide {
         }
     }
 
+    /// A payment's or a refund's start.
+    fn start(&mut self, start: Start, behaviour: Behaviour, now: Timestamp) -> Input {
+        self.terminal.set_next(behaviour);
+        self.orders.insert(start.reference, start.order_id);
+        let reply = match self.journal.start(&start, now) {
+            Ok(_) => Reply::Accepted,
+            // 409 with a status body: "never received", for good.
+            Err(BridgeError::Tombstoned(s)) => Reply::Status(s.status),
+            // Another payment of the order is on the terminal:
+            // refused before anything was journaled.
+            Err(BridgeError::LivePayment(live)) => Reply::Refused {
+                reason: format!("payment {live} is in progress"),
+            },
+            // A refund the bridge will not send (409 refund_refused).
+            Err(BridgeError::RefundRefused(why)) => Reply::Refused { reason: why },
+            // A conflict (ApiError 409), a 502, a 500: no answer the
+            // register can trust.
+            Err(_) => Reply::Unreachable,
+        };
+        Input::Bridge {
+            reference: start.reference,
+            to: Request::Start,
+            reply,
+        }
+    }
+
     /// What the register hears when the call never reaches the bridge, or
     /// its answer never comes back.
     pub fn unanswered(call: &BridgeCall) -> Input {
@@ -99,6 +105,7 @@ impl BridgeSide {
             BridgeCall::Health => return Input::BridgeHealth { reachable: false },
             BridgeCall::Probe { reference } => (*reference, Request::Probe),
             BridgeCall::Start(s) => (s.reference, Request::Start),
+            BridgeCall::StartRefund(s) => (s.reference, Request::Start),
             BridgeCall::Status { reference, to } => (*reference, *to),
             BridgeCall::Cancel { reference } => (*reference, Request::Cancel),
         };

@@ -75,6 +75,13 @@ pub fn bridge(c: &BridgeCall) -> String {
             id(&s.order_id),
             s.amount
         ),
+        BridgeCall::StartRefund(s) => format!(
+            "StartRefund {} of {} for {} {}",
+            r(&s.reference),
+            r(&s.original),
+            id(&s.order_id),
+            s.amount
+        ),
         BridgeCall::Probe { reference } => format!("Probe {}", r(reference)),
         BridgeCall::Status { reference, to } => format!("Status {} ({to:?})", r(reference)),
         BridgeCall::Cancel { reference } => format!("Cancel {}", r(reference)),

@@ -57,6 +57,8 @@ pub struct Report {
     pub sales: usize,
     /// Refunds written (one per refund, however often Confirm was tapped).
     pub refunds: usize,
+    /// Card refunds sent to the bridge.
+    pub card_refunds: usize,
     pub card_attempts: usize,
     pub charges: usize,
     pub crashes: usize,
@@ -369,8 +371,10 @@ impl World {
 
     fn send_bridge(&mut self, call: BridgeCall) {
         self.note(|| format!("bridge  <- {}", crate::trace::bridge(&call)));
-        if matches!(call, BridgeCall::Start(_)) {
-            self.report.card_attempts += 1;
+        match call {
+            BridgeCall::Start(_) => self.report.card_attempts += 1,
+            BridgeCall::StartRefund(_) => self.report.card_refunds += 1,
+            _ => {}
         }
         let epoch = self.epoch;
         let q = self.quiescing;
@@ -402,15 +406,20 @@ impl World {
             return self.schedule(self.now + NET_TIMEOUT, Ev::Deliver { epoch, input });
         }
         let behaviour = cashier::terminal_behaviour(self);
-        if let BridgeCall::Start(s) = &call {
+        let started = match &call {
+            BridgeCall::Start(s) => Some(s.reference),
+            BridgeCall::StartRefund(s) => Some(s.reference),
+            _ => None,
+        };
+        if let Some(r) = started {
             if behaviour.hide_result || behaviour.bridge_never_learns {
-                self.behaviours.hidden.push(s.reference);
+                self.behaviours.hidden.push(r);
             }
         }
         let answer = self.bridge.call(&call, behaviour, self.now);
-        if let (true, BridgeCall::Start(s)) = (self.quiescing, &call) {
+        if let (true, Some(r)) = (self.quiescing, started) {
             // After the faults stop, no result stays hidden for good.
-            self.bridge.terminal.reveal(&s.reference);
+            self.bridge.terminal.reveal(&r);
         }
         let (input, at) = if lose_reply {
             (BridgeSide::unanswered(&call), self.now + NET_TIMEOUT)
