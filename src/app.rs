@@ -142,6 +142,7 @@ fn Shell(db: Db) -> impl IntoView {
                             <Route path=path!("/sales/:id") view=crate::pages::sales::OrderPage/>
                             <Route path=path!("/sales/:id/refund") view=crate::pages::refund::RefundPage/>
                             <Route path=path!("/refund/:id") view=crate::pages::refund::RefundReceiptPage/>
+                            <Route path=path!("/return") view=crate::pages::returns::ReturnPage/>
                             <Route path=path!("/safety") view=crate::pages::safety::SafetyPage/>
                             <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>

@@ -43,6 +43,7 @@ fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String>
         payment,
         utc_offset_min: platform::utc_offset_min(),
         auto_print: settings.auto_print,
+        returns_without_receipt: settings.returns_without_receipt,
     })
 }
 

@@ -53,6 +53,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
             pairing_token: "p".into(),
             result_wait_secs: None,
             auto_print: false,
+            returns_without_receipt: false,
         }));
         till::runner::start(&state);
         *out.borrow_mut() = Some(state);

@@ -54,6 +54,7 @@ async fn settings_round_trip() {
         pairing_token: "dev-pairing-token".into(),
         result_wait_secs: Some(5),
         auto_print: true,
+        returns_without_receipt: false,
     };
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
@@ -343,7 +344,11 @@ struct Session {
 
 impl Session {
     fn new() -> Session {
-        let mut reg = Register::new(register_config(60), [3; 32]);
+        let config = RegisterConfig {
+            returns_without_receipt: true,
+            ..register_config(60)
+        };
+        let mut reg = Register::new(config, [3; 32]);
         let first = reg.start(T0);
         let mut s = Session {
             reg,
@@ -387,7 +392,7 @@ impl Session {
     }
 
     /// Answers the bridge's calls made so far with `reply`.
-    fn answer_bridge(&mut self, reply: impl Fn(&BridgeCall) -> Reply) {
+    fn answer_bridge(&mut self, reply: &impl Fn(&BridgeCall) -> Reply) {
         for call in std::mem::take(&mut self.bridge) {
             let (reference, to) = match &call {
                 BridgeCall::Probe { reference } => (*reference, Request::Probe),
@@ -458,27 +463,32 @@ fn until_status(s: &mut Session) {
     }
 }
 
-/// A croissant paid by card, then given back to the card through the
-/// terminal: the refund written with its card part pending, then approved.
+/// A croissant paid €1.00 in cash and the rest by card, then given back the
+/// same way: the card part declined (the refund owes it), then sent to the
+/// card again and approved; and a mug returned without a receipt.
 fn card_sale_refunded_to_the_card(s: &mut Session) {
     s.add("croissant");
     let sale = s.reg.sale().unwrap().id;
+    s.input(Input::Cashier(Action::PayCash { received: eur(100) }));
     let due = s.reg.due().unwrap();
-    let ok = move |call: &BridgeCall| match call {
-        BridgeCall::Status { .. } => Reply::Status(BridgeStatus::Approved {
-            amount: due,
-            card: till_core::testing::card(),
-        }),
-        _ => Reply::Accepted,
+    let answer = move |status: BridgeStatus| {
+        move |call: &BridgeCall| match call {
+            BridgeCall::Status { .. } => Reply::Status(status.clone()),
+            _ => Reply::Accepted,
+        }
     };
+    let ok = answer(BridgeStatus::Approved {
+        amount: due,
+        card: till_core::testing::card(),
+    });
     s.input(Input::Cashier(Action::PayCard));
-    s.answer_bridge(ok); // probe
-    s.answer_bridge(ok); // start
+    s.answer_bridge(&ok); // probe
+    s.answer_bridge(&ok); // start
     until_status(s);
-    s.answer_bridge(ok); // approved
+    s.answer_bridge(&ok); // approved
     let paid = match s.mem.orders[&sale].tenders.as_slice() {
-        [till_core::order::Tender::Card { reference, .. }] => *reference,
-        other => panic!("expected one card tender, got {other:?}"),
+        [_, till_core::order::Tender::Card { reference, .. }] => *reference,
+        other => panic!("expected cash and a card, got {other:?}"),
     };
     let id = s.reg.new_refund_id(s.now);
     s.input(Input::Cashier(Action::Refund {
@@ -489,17 +499,42 @@ fn card_sale_refunded_to_the_card(s: &mut Session) {
             quantity: 1,
         }],
         reason: None,
-        tenders: Some(vec![(till_core::refund::TenderKey::Card(paid), due)]),
+        tenders: Some(vec![
+            (till_core::refund::TenderKey::Cash, eur(100)),
+            (till_core::refund::TenderKey::Card(paid), due),
+        ]),
     }));
-    s.answer_bridge(ok); // probe
-    s.answer_bridge(ok); // start: the refund is written before it leaves
+    let declined = answer(BridgeStatus::Declined {
+        reason: "card expired".into(),
+    });
+    s.answer_bridge(&declined); // probe
+    s.answer_bridge(&declined); // start: the refund is written before it leaves
     until_status(s);
-    s.answer_bridge(ok); // approved
-    let refund = s.mem.refunds_of(sale);
+    s.answer_bridge(&declined); // declined: the card's share is owed
+    let (original, owed) = s.mem.refunds[&id].owed_to_card().unwrap();
+    s.input(Input::Cashier(Action::RetryRefundCard {
+        refund_id: id,
+        order_id: sale,
+        original,
+        amount: owed,
+    }));
+    s.answer_bridge(&ok); // probe
+    s.answer_bridge(&ok); // start: the new part is written before it leaves
+    until_status(s);
+    s.answer_bridge(&ok); // approved
     assert_eq!(
-        refund[0].status(),
+        s.mem.refunds[&id].status(),
         till_core::refund::RefundStatus::Completed
     );
+    let mut cart = till_core::cart::Cart::new(Currency::EUR);
+    cart.add_by_id(&fixtures::small(), &ProductId::new("mug").unwrap())
+        .unwrap();
+    let id = s.reg.new_refund_id(s.now);
+    s.input(Input::Cashier(Action::ReturnWithoutReceipt {
+        id,
+        cart,
+        reason: None,
+    }));
 }
 
 /// A day of the register: cash, a cash refund (Confirm tapped twice), a
@@ -536,9 +571,9 @@ fn a_day() -> Session {
     s.answer_batches();
     s.add("mug");
     s.input(Input::Cashier(Action::PayCard));
-    s.answer_bridge(approved); // probe
-    s.answer_bridge(approved); // start
-                               // Ticks until the popup asks for the status (each input is 0.5 s later).
+    s.answer_bridge(&approved); // probe
+    s.answer_bridge(&approved); // start
+                                // Ticks until the popup asks for the status (each input is 0.5 s later).
     for _ in 0..10 {
         if s.bridge
             .iter()
@@ -548,9 +583,9 @@ fn a_day() -> Session {
         }
         s.input(Input::Tick);
     }
-    s.answer_bridge(approved); // poll: approved
-                               // The card sale's result does not match (the terminal reported 12.00
-                               // for 13.07): in doubt, so a refund of it is refused.
+    s.answer_bridge(&approved); // poll: approved
+                                // The card sale's result does not match (the terminal reported 12.00
+                                // for 13.07): in doubt, so a refund of it is refused.
     let in_doubt = s.mem.attempts.values().next().unwrap().order_id;
     let id = s.reg.new_refund_id(s.now);
     s.input(Input::Cashier(Action::Refund {
@@ -565,8 +600,8 @@ fn a_day() -> Session {
     }));
     s.add("coffee");
     s.input(Input::Cashier(Action::PayCard));
-    s.answer_bridge(|_| Reply::Accepted); // probe
-    s.answer_bridge(|_| Reply::Accepted); // start
+    s.answer_bridge(&|_: &BridgeCall| Reply::Accepted); // probe
+    s.answer_bridge(&|_: &BridgeCall| Reply::Accepted); // start
     s.now = s.now + PaymentConfig::default().result_wait;
     s.input(Input::Tick);
     s.bridge.clear();
@@ -656,8 +691,8 @@ async fn indexeddb_runs_the_registers_transactions_as_the_reference_store_does()
     refunds.sort_by_key(|r| r.id);
     assert_eq!(
         refunds.len(),
-        2,
-        "the cash refund once, though Confirm was tapped twice, and the card refund"
+        3,
+        "the cash refund once, though Confirm was tapped twice, the split refund and the return"
     );
     assert_eq!(
         refunds,

@@ -1,5 +1,6 @@
 //! Pieces of pages.
 
+pub mod barcode;
 pub mod card_dialog;
 pub mod cart;
 pub mod print_area;

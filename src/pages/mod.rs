@@ -5,6 +5,7 @@ pub mod pay;
 pub mod receipt;
 pub mod refund;
 pub mod register;
+pub mod returns;
 pub mod safety;
 pub mod sales;
 pub mod settings;

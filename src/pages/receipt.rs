@@ -1,6 +1,9 @@
 //! The receipt: a printable view of an order (print CSS for 58 and 80 mm
-//! paper), offered when a sale completes and reachable again later.
+//! paper), offered when a sale completes and reachable again later. Its
+//! foot carries the order number as a Code 128 barcode, which a scanner
+//! reads into Register Sales → "Find order by number" for a return.
 
+use crate::components::barcode::Barcode;
 use crate::pages::pay::tender_text;
 use crate::state::use_app;
 use leptos::prelude::*;
@@ -103,6 +106,7 @@ pub fn Receipt(order: Order) -> impl IntoView {
                 }).collect_view()}
                 {change.map(|c| view! { <div><dt>"Change"</dt><dd>{c.to_string()}</dd></div> })}
             </dl>
+            <Barcode text=order.number.to_string()/>
         </article>
     }
 }

@@ -64,7 +64,7 @@ pub fn RefundPage() -> impl IntoView {
     }
 }
 
-fn reason_from(value: &str) -> Option<RefundReason> {
+pub fn reason_from(value: &str) -> Option<RefundReason> {
     RefundReason::ALL
         .into_iter()
         .find(|r| format!("{r:?}") == value)
@@ -186,6 +186,9 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     {RefundReason::ALL.into_iter().map(|r| view! { <option value=format!("{r:?}")>{r.label()}</option> }).collect_view()}
                 </select>
             </label>
+            <Show when=move || !returns().is_empty()>
+                <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
+            </Show>
             {move || match shown() {
                 None => view! { <p class="hint">"Choose what comes back."</p> }.into_any(),
                 Some(Err(e)) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
@@ -202,9 +205,10 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
-            <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
-            {move || refused().map(|m| view! { <p role="alert" class="error">{m}</p> })}
         </Show>
+        // Why a refund was refused, or why its card part ended without
+        // giving anything back: under the form, or under the answer.
+        {move || refused().map(|m| view! { <p role="alert" class="error">{m}</p> })}
     }
     .into_any()
 }
@@ -297,7 +301,7 @@ fn money_back(key: TenderKey, label: &str, amount: Money) -> String {
 }
 
 #[component]
-fn RefundDone(refund: Refund) -> impl IntoView {
+pub fn RefundDone(refund: Refund) -> impl IntoView {
     let cash = refund
         .tenders
         .iter()
@@ -314,10 +318,39 @@ fn RefundDone(refund: Refund) -> impl IntoView {
             {refund.tenders.iter().filter_map(card_line).map(|t| view! { <p class="card-back">{t}</p> }).collect_view()}
             <p>{format!("Refund {} is recorded ({}).", refund.number, refund.status().label())}</p>
             <p>{refund.status().what_next()}</p>
+            {again(&refund)}
             <a class="button" href=format!("/refund/{}", refund.id)>"Print refund receipt"</a>
-            <a class="button" href=format!("/sales/{}", refund.order_id)>"Back to the order"</a>
+            {match refund.order_id {
+                Some(id) => view! { <a class="button" href=format!("/sales/{id}")>"Back to the order"</a> }.into_any(),
+                None => view! { <a class="button" href="/sales">"Back to Register Sales"</a> }.into_any(),
+            }}
         </div>
     }
+}
+
+/// "Refund €x to the card again", when a card part failed and the rest is
+/// owed: a new card part, through the card popup.
+fn again(refund: &Refund) -> Option<impl IntoView> {
+    let app = use_app();
+    let (original, amount) = refund.owed_to_card()?;
+    let order_id = refund.order_id?;
+    let refund_id = refund.id;
+    let retry = move |_| {
+        app.refund_message.set(None);
+        act(
+            &app,
+            Action::RetryRefundCard {
+                refund_id,
+                order_id,
+                original,
+                amount,
+            },
+        );
+    };
+    Some(view! {
+        <p class="owed">{format!("Still owed to the customer: {amount}.")}</p>
+        <button class="primary" on:click=retry>{format!("Refund {amount} to the card again")}</button>
+    })
 }
 
 /// "€1.95 back to the card: approved".
@@ -361,7 +394,10 @@ pub fn RefundReceipt(refund: Refund) -> impl IntoView {
                 <strong>"Till"</strong>
                 <div class="refund-mark">"REFUND"</div>
                 <div>"Refund " {refund.number.to_string()}</div>
-                <div>"For order " {refund.order_number.to_string()}</div>
+                <div>{match &refund.order_number {
+                    Some(n) => format!("For order {n}"),
+                    None => "Return without receipt".to_string(),
+                }}</div>
                 {refund.reason.map(|r| view! { <div>{format!("Reason: {}", r.label())}</div> })}
             </header>
             <table>

@@ -98,7 +98,9 @@ async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
     let doubt = in_doubt(&attempts, platform::now());
     let mut refunds: std::collections::HashMap<OrderId, Vec<Refund>> = Default::default();
     for r in app.db().refunds().await? {
-        refunds.entry(r.order_id).or_default().push(r);
+        if let Some(order_id) = r.order_id {
+            refunds.entry(order_id).or_default().push(r);
+        }
     }
     Ok(Listing {
         rows,
@@ -131,6 +133,7 @@ pub fn SalesPage() -> impl IntoView {
         <section class="page sales">
             <h1>"Register Sales"</h1>
             <FindOrder/>
+            <a class="button secondary" href="/return">"Return without receipt"</a>
             <div class="tabs" role="tablist" aria-label="Show">
                 {filter_button("All", Filter::All)}
                 {filter_button("Unpaid", Filter::Unpaid)}

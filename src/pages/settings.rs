@@ -36,6 +36,7 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         pairing_token: need("pairing token", &f.pairing_token)?,
         result_wait_secs: f.result_wait_secs,
         auto_print: f.auto_print,
+        returns_without_receipt: f.returns_without_receipt,
     })
 }
 
@@ -62,6 +63,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             .map(|s| s.to_string()),
     );
     let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
+    let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
 
@@ -89,6 +91,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             pairing_token: pairing_token.get_untracked(),
             result_wait_secs,
             auto_print: auto_print.get_untracked(),
+            returns_without_receipt: returns.get_untracked(),
         };
         let settings = match validate(&form) {
             Ok(s) => s,
@@ -138,6 +141,10 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 <label class="field checkbox">
                     <input type="checkbox" prop:checked=move || auto_print.get() on:change=move |ev| auto_print.set(event_target_checked(&ev))/>
                     <span>"Print the receipt by itself when a sale is paid"</span>
+                </label>
+                <label class="field checkbox">
+                    <input type="checkbox" prop:checked=move || returns.get() on:change=move |ev| returns.set(event_target_checked(&ev))/>
+                    <span>"Allow returns without a receipt (cash back only)"</span>
                 </label>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>

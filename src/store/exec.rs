@@ -22,8 +22,9 @@ use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
 use till_core::sync::{DueBatch, OutboxSummary, Record};
 use till_core::update::{
-    plan, plan_card_refund, plan_refund, CardRefundSnapshot, RefundPlan, RefundRequest,
-    RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+    plan, plan_card_refund, plan_give_owed, plan_refund, plan_return, CardRefundSnapshot,
+    RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot, UpdateError,
+    UpdateRequest,
 };
 use wasm_bindgen::JsValue;
 
@@ -75,6 +76,8 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
         StoreTx::Update(req) => update(db, req).await,
         StoreTx::Refund(req) => refund(db, req).await,
         StoreTx::CardRefund(attempt) => card_refund(db, attempt).await,
+        StoreTx::Return(req) => return_without_receipt(db, req).await,
+        StoreTx::GiveOwed(attempt) => give_owed(db, attempt).await,
         StoreTx::LoadDue { limit, now } => due(db, *limit, *now).await.map(Stored::Due).map_err(io),
         StoreTx::ApplyOutbox(changes) => outbox_write(db, Changes::Settled(changes.clone())).await,
         StoreTx::RetryNow { now } => {
@@ -364,6 +367,63 @@ async fn refund(db: &Db, req: &RefundRequest) -> Result<Stored, StoreFailure> {
     let refund = strict(db, &stores, async move |tx| {
         let snap = refund_snapshot(tx, &req).await?;
         let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
+        write_refund_plan(tx, &plan).await?;
+        Ok(plan.refund)
+    })
+    .await?;
+    Ok(Stored::Refunded(Box::new(refund)))
+}
+
+/// A return without a receipt, its outbox entry and the day's sequence:
+/// one transaction (a repeated Confirm finds it written).
+async fn return_without_receipt(db: &Db, req: &ReturnRequest) -> Result<Stored, StoreFailure> {
+    let req = req.clone();
+    let refund = strict(db, &[META, OUTBOX, REFUNDS], async move |tx| {
+        let done = tx
+            .object_store(REFUNDS)?
+            .get(JsValue::from_str(&req.id.to_string()))?
+            .into_future();
+        let outbox = outbox_of(tx, &req.id.outbox_id())?;
+        let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
+        let snap = RefundSnapshot {
+            order: None,
+            refunds: parse::<Refund>(done.await?)?.into_iter().collect(),
+            outbox: parse_all(outbox.await?)?,
+            last_seq: parse::<u32>(seq.await?)?.unwrap_or(0),
+        };
+        let plan = plan_return(&req, &snap).map_err(TxError::Refused)?;
+        write_refund_plan(tx, &plan).await?;
+        Ok(plan.refund)
+    })
+    .await?;
+    Ok(Stored::Refunded(Box::new(refund)))
+}
+
+/// A card part for what a refund owes, and its attempt: one transaction,
+/// on a fresh read of the order and its refunds.
+async fn give_owed(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
+    let attempt = attempt.clone();
+    let stores = [ORDERS, OUTBOX, PAYMENTS, REFUNDS];
+    let refund = strict(db, &stores, async move |tx| {
+        let order = tx
+            .object_store(ORDERS)?
+            .get(JsValue::from_str(&attempt.order_id.to_string()))?
+            .into_future();
+        let refunds = refunds_of(tx, &attempt.order_id)?;
+        let key = attempt.refund.map(|l| l.refund_id.outbox_id());
+        let outbox = key.map(|k| outbox_of(tx, &k)).transpose()?;
+        let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
+        refunds.sort_by_key(|r| (r.created_at, r.id));
+        let snap = RefundSnapshot {
+            order: parse(order.await?)?,
+            refunds,
+            outbox: match outbox {
+                Some(f) => parse_all(f.await?)?,
+                None => Vec::new(),
+            },
+            last_seq: 0,
+        };
+        let plan = plan_give_owed(&attempt, &snap).map_err(TxError::Refused)?;
         write_refund_plan(tx, &plan).await?;
         Ok(plan.refund)
     })

@@ -28,6 +28,9 @@ pub struct Settings {
     /// Print the receipt by itself when a sale is paid.
     #[serde(default)]
     pub auto_print: bool,
+    /// Returns without a receipt (cash only) are allowed on this register.
+    #[serde(default)]
+    pub returns_without_receipt: bool,
 }
 
 /// The catalog's header, stored beside its products.

@@ -46,7 +46,11 @@ test("a partial refund to cash: the money back, the REFUND receipt, the order pa
   await setUp(page);
   await cashSale(page, "Espresso", "Espresso", "Croissant"); // 2 × €2.40 + €1.95
   const [order] = await stored(page, "orders");
-  // The customer's receipt: its number, scanned (typed, then Enter), opens the order.
+  // The customer's receipt carries its number as a barcode.
+  await page.goto(`/receipt/${order.id}`);
+  await expect(page.getByRole("img", { name: `Barcode of order ${order.number}` })).toBeVisible();
+  await page.getByRole("link", { name: "Back to Register" }).click();
+  // Its number, scanned (typed, then Enter), opens the order.
   await page.getByRole("link", { name: "Register Sales" }).click();
   const find = page.getByLabel("Find order by number");
   await find.fill("not-a-number");
@@ -264,4 +268,36 @@ test("a card refund whose result is lost is found by Re-sync and never sent twic
   expect(await terminalRefunds(request, payment)).toHaveLength(1);
   const [refund] = await stored(page, "refunds");
   expect(refund.tenders[0].state).toBe("approved");
+});
+
+test("a return without a receipt: only when Settings allow it, cash back at today's prices", async ({ page }) => {
+  await setUp(page);
+  await page.getByRole("link", { name: "Register Sales" }).click();
+  await page.getByRole("link", { name: "Return without receipt" }).click();
+  await expect(page.getByRole("alert")).toContainText("Returns without a receipt are not allowed on this register");
+  // The store allows it in Settings.
+  await page.goto("/settings");
+  await page.getByLabel("Allow returns without a receipt (cash back only)").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.goto("/sales");
+  await page.getByRole("link", { name: "Return without receipt" }).click();
+  await page.getByLabel("Find the item (name or barcode)").fill("Mocha");
+  await page.getByRole("button", { name: "Add Mocha" }).click();
+  await page.getByLabel("Quantity to return: Mocha").fill("2");
+  await page.getByLabel("Quantity to return: Mocha").press("Tab");
+  await page.getByLabel("Reason (optional)").selectOption({ label: "Wrong item" });
+  await expect(page.getByRole("list", { name: "Money back" })).toHaveText("Cash: give back €8.80");
+  await page.getByRole("button", { name: "Refund €8.80" }).click();
+  const done = page.getByRole("status").filter({ hasText: "Give back" });
+  await expect(done).toContainText("Give back €8.80 in cash.");
+  const [ret] = await stored(page, "refunds");
+  expect(ret.order_id).toBeUndefined();
+  expect(ret.items.map((i) => [i.name, i.quantity])).toEqual([["Mocha", 2]]);
+  await page.getByRole("link", { name: "Print refund receipt" }).click();
+  const receipt = page.getByRole("article", { name: "Refund receipt" });
+  await expect(receipt).toContainText("Return without receipt");
+  await expect(receipt).toContainText("2 × Mocha");
+  await expect(receipt).toContainText("Reason: Wrong item");
+  await synced(page);
 });

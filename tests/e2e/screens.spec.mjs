@@ -107,3 +107,48 @@ test("hole 15: every state of the card popup is readable", async ({ page, reques
   await expect(page).toHaveScreenshot("register-sales-in-doubt.png", { ...shot, mask: [page.locator("tbody td:nth-child(2)"), page.locator(".doubt-detail")] });
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
 });
+
+test("refunds: the split between cash and card, the card refund popup, a return without receipt", async ({ page, request }) => {
+  await setUp(page);
+  await settled(page);
+  // €10.00: €4.00 in cash, €6.00 by card.
+  await ringUp(page, "Test: card approved (…00)");
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByLabel("Amount tendered").fill("4");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
+  const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
+  await page.goto(`/sales/${order.id}/refund`);
+  await page.getByRole("button", { name: "Whole order" }).click();
+  await expect(page.getByLabel("Amount back to cash")).toHaveValue("4.00");
+  await expect(page).toHaveScreenshot("refund-split.png", shot);
+  // The card part in the terminal's hands: the Card refund popup.
+  await simNext(request, { outcome: "approve", delay_ms: 60000 });
+  await page.getByRole("button", { name: "Refund €10.00" }).click();
+  const popup = page.getByRole("dialog", { name: "Card refund" });
+  await expect(popup.getByText("Refunding to the card…")).toBeVisible();
+  const cancel = popup.getByRole("button", { name: /^Cancel/ });
+  await expect(page).toHaveScreenshot("card-refund-processing.png", { ...shot, mask: [cancel] });
+  await cancel.click();
+  await expect(page.getByRole("alert").filter({ hasText: "Refund cancelled" })).toBeVisible();
+  // The cash went back; the card's share is still owed, and goes to the card again.
+  const done = page.getByRole("status").filter({ hasText: "Give back" });
+  await expect(done).toContainText("€6.00 back to the card: failed");
+  await expect(done).toContainText("Still owed to the customer: €6.00.");
+  await expect(page).toHaveScreenshot("refund-owed.png", shot);
+  await done.getByRole("button", { name: "Refund €6.00 to the card again" }).click();
+  await expect(done).toContainText("€6.00 back to the card: approved", { timeout: 15_000 });
+  await expect(done).toContainText("(refunded)");
+  // A return without a receipt, once Settings allow it.
+  await page.goto("/settings");
+  await page.getByLabel("Allow returns without a receipt (cash back only)").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.goto("/return");
+  await page.getByLabel("Find the item (name or barcode)").fill("Mocha");
+  await page.getByRole("button", { name: "Add Mocha" }).click();
+  await expect(page.getByRole("button", { name: "Refund €4.40" })).toBeVisible();
+  await expect(page).toHaveScreenshot("return-without-receipt.png", shot);
+});

@@ -19,8 +19,9 @@ use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
 use crate::sync::{DueBatch, OutboxSummary, Record};
 use crate::time::Timestamp;
 use crate::update::{
-    plan, plan_card_refund, plan_refund, CardRefundSnapshot, RefundPlan, RefundRequest,
-    RefundSnapshot, Sale, Snapshot, UpdateError, UpdateRequest,
+    plan, plan_card_refund, plan_give_owed, plan_refund, plan_return, CardRefundSnapshot,
+    RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot, UpdateError,
+    UpdateRequest,
 };
 use std::collections::BTreeMap;
 
@@ -58,6 +59,8 @@ impl MemStore {
             StoreTx::Update(req) => self.update(req),
             StoreTx::Refund(req) => self.refund(req),
             StoreTx::CardRefund(attempt) => self.card_refund(attempt),
+            StoreTx::Return(req) => self.return_without_receipt(req),
+            StoreTx::GiveOwed(attempt) => self.give_owed(attempt),
             StoreTx::LoadDue { limit, now } => Ok(Stored::Due(self.due(*limit, *now))),
             StoreTx::ApplyOutbox(changes) => {
                 self.apply_existing(changes);
@@ -166,7 +169,7 @@ impl MemStore {
         let mut out: Vec<Refund> = self
             .refunds
             .values()
-            .filter(|r| r.order_id == order_id)
+            .filter(|r| r.order_id == Some(order_id))
             .cloned()
             .collect();
         out.sort_by_key(|r| (r.created_at, r.id));
@@ -187,6 +190,40 @@ impl MemStore {
             last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
         };
         let plan = plan_refund(req, &snap).map_err(StoreFailure::Refused)?;
+        Ok(self.write_refund(plan))
+    }
+
+    fn return_without_receipt(&mut self, req: &ReturnRequest) -> Result<Stored, StoreFailure> {
+        let key = req.id.outbox_id();
+        let snap = RefundSnapshot {
+            order: None,
+            refunds: self.refunds.get(&req.id).cloned().into_iter().collect(),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| e.order_id == key)
+                .cloned()
+                .collect(),
+            last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
+        };
+        let plan = plan_return(req, &snap).map_err(StoreFailure::Refused)?;
+        Ok(self.write_refund(plan))
+    }
+
+    fn give_owed(&mut self, attempt: &Attempt) -> Result<Stored, StoreFailure> {
+        let key = attempt.refund.map(|l| l.refund_id.outbox_id());
+        let snap = RefundSnapshot {
+            order: self.orders.get(&attempt.order_id).cloned(),
+            refunds: self.refunds_of(attempt.order_id),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| Some(e.order_id) == key)
+                .cloned()
+                .collect(),
+            last_seq: 0,
+        };
+        let plan = plan_give_owed(attempt, &snap).map_err(StoreFailure::Refused)?;
         Ok(self.write_refund(plan))
     }
 

@@ -36,7 +36,7 @@
 //!   counts as given back: the caps stay safe whatever the terminal did. Only
 //!   a refund the terminal authoritatively failed counts as nothing.
 
-use crate::cart::TaxLine;
+use crate::cart::{compute_totals, Cart, CartLine, TaxLine};
 use crate::catalog::{ProductId, TaxMode};
 use crate::money::{div_round_half_away, Currency, Money, MoneyError};
 use crate::order::{Order, OrderId, OrderNumber, OrderStatus, Tender};
@@ -344,8 +344,12 @@ pub struct Refund {
     pub id: RefundId,
     /// In the register's sequence, shared with its sales.
     pub number: OrderNumber,
-    pub order_id: OrderId,
-    pub order_number: OrderNumber,
+    /// The order it gives money back for; absent for a return without a
+    /// receipt, which gives cash for [`Refund::items`] instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<OrderNumber>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub currency: Currency,
@@ -364,6 +368,10 @@ pub struct Refund {
     pub tenders: Vec<RefundTender>,
     /// Starts at 1, +1 on every change; the back office keeps the highest.
     pub version: u32,
+    /// A return without a receipt: the items as rung up at today's prices,
+    /// from which its lines, taxes and total are computed (and checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<CartLine>,
 }
 
 /// How much of an order is refunded.
@@ -445,7 +453,7 @@ fn counted<'a>(
     order: &Order,
     refunds: &'a [Refund],
 ) -> Result<impl Iterator<Item = &'a Refund>, RefundError> {
-    if refunds.iter().any(|r| r.order_id != order.id) {
+    if refunds.iter().any(|r| r.order_id != Some(order.id)) {
         return Err(RefundError::OtherOrder);
     }
     Ok(refunds
@@ -874,8 +882,8 @@ impl Refund {
         Ok(Refund {
             id: new.id,
             number: new.number,
-            order_id: order.id,
-            order_number: order.number.clone(),
+            order_id: Some(order.id),
+            order_number: Some(order.number.clone()),
             created_at: new.now,
             updated_at: new.now,
             currency: order.currency,
@@ -885,7 +893,87 @@ impl Refund {
             priced_after,
             tenders,
             version: 1,
+            items: Vec::new(),
         })
+    }
+
+    /// A return without a receipt: the items the customer brings back, rung
+    /// up at today's prices (`cart`, without discounts), priced by the
+    /// sale's rules, all of it back in cash. The register allows it only
+    /// when its settings do.
+    pub fn without_receipt(new: NewRefund, cart: &Cart) -> Result<Refund, RefundError> {
+        if cart.is_empty() {
+            return Err(RefundError::NothingReturned);
+        }
+        if cart.order_discount.is_some() || cart.lines.iter().any(|l| l.discount.is_some()) {
+            return Err(RefundError::invalid(
+                "items",
+                "a return without a receipt has no discounts",
+            ));
+        }
+        let (lines, totals) = price_items(cart.currency, &cart.lines)?;
+        Ok(Refund {
+            id: new.id,
+            number: new.number,
+            order_id: None,
+            order_number: None,
+            created_at: new.now,
+            updated_at: new.now,
+            currency: cart.currency,
+            reason: new.reason,
+            lines,
+            totals: totals.clone(),
+            priced_after: Vec::new(),
+            tenders: vec![RefundTender::Cash {
+                amount: totals.total,
+            }],
+            version: 1,
+            items: cart.lines.clone(),
+        })
+    }
+
+    /// Checks a return without a receipt received from elsewhere: its lines
+    /// and amounts are what its items cost by the sale's rules, and all of
+    /// it went back in cash.
+    pub fn validate_without_receipt(&self) -> Result<(), RefundError> {
+        if self.order_id.is_some() || self.order_number.is_some() {
+            return Err(RefundError::invalid(
+                "order_id",
+                "a return without a receipt has no order",
+            ));
+        }
+        if self.version == 0 {
+            return Err(RefundError::invalid("version", "must be at least 1"));
+        }
+        if self.updated_at < self.created_at {
+            return Err(RefundError::invalid("updated_at", "is before created_at"));
+        }
+        if self.items.is_empty() {
+            return Err(RefundError::NothingReturned);
+        }
+        if self.items.iter().any(|l| l.discount.is_some()) {
+            return Err(RefundError::invalid("items", "has no discounts"));
+        }
+        let (lines, totals) = price_items(self.currency, &self.items)?;
+        if lines != self.lines {
+            return Err(RefundError::invalid("lines", "are not the items' lines"));
+        }
+        if totals != self.totals {
+            return Err(RefundError::invalid(
+                "totals",
+                "are not what the items cost",
+            ));
+        }
+        let cash = [RefundTender::Cash {
+            amount: totals.total,
+        }];
+        if self.tenders != cash {
+            return Err(RefundError::invalid(
+                "tenders",
+                "a return without a receipt goes back in cash, all of it",
+            ));
+        }
+        Ok(())
     }
 
     /// Where the refund stands, from its parts.
@@ -913,6 +1001,24 @@ impl Refund {
                 .map(RefundTender::amount),
         )?;
         self.totals.total.checked_sub(given)
+    }
+
+    /// What a refund with a failed card part still owes, and the payment
+    /// whose card it goes back to ("Refund €x to the card again"); `None`
+    /// unless it owes something and nothing is pending.
+    pub fn owed_to_card(&self) -> Option<(PaymentRef, Money)> {
+        if self.status() != RefundStatus::Owed {
+            return None;
+        }
+        let original = self.tenders.iter().rev().find_map(|t| match t {
+            RefundTender::Card {
+                original,
+                state: CardRefundState::Failed,
+                ..
+            } => Some(*original),
+            _ => None,
+        })?;
+        Some((original, self.owed().ok()?))
     }
 
     /// The card parts whose result is not known yet.
@@ -995,10 +1101,16 @@ impl Refund {
     /// against its order and the order's other refunds: its own arithmetic,
     /// and that no line, tender or total goes beyond what was paid.
     pub fn validate_against(&self, order: &Order, others: &[Refund]) -> Result<(), RefundError> {
-        if self.order_id != order.id {
+        if self.order_id != Some(order.id) {
             return Err(RefundError::OtherOrder);
         }
-        if self.order_number != order.number {
+        if !self.items.is_empty() {
+            return Err(RefundError::invalid(
+                "items",
+                "only a return without a receipt lists items",
+            ));
+        }
+        if self.order_number.as_ref() != Some(&order.number) {
             return Err(RefundError::invalid(
                 "order_number",
                 "is not the order's number",
@@ -1130,6 +1242,35 @@ pub fn refunded_state(order: &Order, refunds: &[Refund]) -> RefundedState {
     } else {
         RefundedState::Partly
     }
+}
+
+/// A return's lines and amounts from its items, by the sale's rules.
+fn price_items(
+    currency: Currency,
+    items: &[CartLine],
+) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
+    let t = compute_totals(currency, items, None).map_err(|e| RefundError::invalid("items", e))?;
+    let lines: Vec<RefundLine> = items
+        .iter()
+        .zip(&t.lines)
+        .enumerate()
+        .map(|(line, (item, lt))| RefundLine {
+            line,
+            product_id: item.product_id.clone(),
+            sku: item.sku.clone(),
+            name: item.name.clone(),
+            quantity: item.quantity,
+            amount: lt.net,
+        })
+        .collect();
+    let sum = Money::sum(currency, lines.iter().map(|l| l.amount))?;
+    let totals = RefundTotals {
+        lines: sum,
+        taxes: t.taxes,
+        exclusive_tax: t.exclusive_tax,
+        total: t.total,
+    };
+    Ok((lines, totals))
 }
 
 /// What the refund screen shows for the chosen returns: the amounts, and

@@ -47,7 +47,9 @@ use crate::payment::{
 use crate::refund::{Refund, RefundId, RefundReason, Returned, TenderKey};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
-use crate::update::{Change, Origin, RefundRequest, Sale, UpdateError, UpdateRequest, Updated};
+use crate::update::{
+    Change, Origin, RefundRequest, ReturnRequest, Sale, UpdateError, UpdateRequest, Updated,
+};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +88,9 @@ pub struct RegisterConfig {
     pub utc_offset_min: i32,
     /// Print the receipt by itself when a sale is paid.
     pub auto_print: bool,
+    /// Returns without a receipt (cash only) are allowed on this register:
+    /// a store's setting, until a manager's approval can take its place.
+    pub returns_without_receipt: bool,
 }
 
 /// One storage transaction. Each is all or nothing; `Update` runs
@@ -107,10 +112,17 @@ pub enum StoreTx {
     /// its order and the order's refunds (with its card part's attempt, when
     /// it has one): answered with [`Stored::Refunded`].
     Refund(Box<RefundRequest>),
+    /// Write a return without a receipt by [`crate::update::plan_return`]:
+    /// answered with [`Stored::Refunded`].
+    Return(Box<ReturnRequest>),
     /// Write a card refund attempt and settle its refund's card part by
     /// [`crate::update::plan_card_refund`] on a fresh read of the refund:
     /// answered with [`Stored::Refunded`].
     CardRefund(Box<Attempt>),
+    /// The write-ahead of a card attempt for what a refund still owes, by
+    /// [`crate::update::plan_give_owed`] on a fresh read of the order and
+    /// its refunds: answered with [`Stored::Refunded`].
+    GiveOwed(Box<Attempt>),
     /// Due outbox entries with their orders: answered with [`Stored::Due`].
     LoadDue {
         limit: usize,
@@ -263,6 +275,23 @@ pub enum Action {
         reason: Option<RefundReason>,
         tenders: Option<Vec<(TenderKey, Money)>>,
     },
+    /// The refund screen → "Refund €x to the card again": what refund
+    /// `refund_id` still owes after a failed card part goes back to the card
+    /// of payment `original`, through the card popup.
+    RetryRefundCard {
+        refund_id: RefundId,
+        order_id: OrderId,
+        original: PaymentRef,
+        amount: Money,
+    },
+    /// Register Sales → Return without receipt → Confirm: `cart` holds the
+    /// items brought back, at today's prices; all of it goes back in cash.
+    /// Refused unless the register's settings allow it.
+    ReturnWithoutReceipt {
+        id: RefundId,
+        cart: Cart,
+        reason: Option<RefundReason>,
+    },
     Unpark {
         order_id: OrderId,
         version: u32,
@@ -410,8 +439,9 @@ pub struct Register {
     /// Money writes that failed on the storage, to try again.
     retries: Vec<(Timestamp, PaymentRef, Retry)>,
     /// Card refunds between Confirm and their write-ahead (the probe of the
-    /// bridge runs meanwhile), by the reference of their card part.
-    refund_requests: BTreeMap<PaymentRef, RefundRequest>,
+    /// bridge runs meanwhile), by the reference of their card part: a new
+    /// refund to write, or (`None`) a part for what a written one owes.
+    refund_requests: BTreeMap<PaymentRef, Option<RefundRequest>>,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
@@ -869,6 +899,25 @@ impl Register {
                 };
                 self.refund(req, now, out)
             }
+            Action::RetryRefundCard {
+                refund_id,
+                order_id,
+                original,
+                amount,
+            } => {
+                let part = CardPart {
+                    link: RefundLink {
+                        refund_id,
+                        original,
+                    },
+                    order_id,
+                    amount,
+                };
+                self.start_card_refund(None, part, now, out)
+            }
+            Action::ReturnWithoutReceipt { id, cart, reason } => {
+                self.return_without_receipt(id, cart, reason, now, out)
+            }
             Action::Unpark { order_id, version } => {
                 let tx = StoreTx::Unpark {
                     order_id,
@@ -898,39 +947,80 @@ impl Register {
         }
         match cards.first().copied() {
             None => self.store(Op::Refund(id), StoreTx::Refund(Box::new(req)), out),
-            Some((original, amount)) => self.card_refund(req, original, amount, now, out),
+            Some((original, amount)) => {
+                let part = CardPart {
+                    link: RefundLink {
+                        refund_id: id,
+                        original,
+                    },
+                    order_id: req.order_id,
+                    amount,
+                };
+                self.start_card_refund(Some(req), part, now, out)
+            }
         }
     }
 
-    /// A refund with a card part: the card popup opens and probes the
-    /// bridge; the refund is written (the part pending) once it answers.
-    fn card_refund(
+    fn return_without_receipt(
         &mut self,
-        req: RefundRequest,
-        original: PaymentRef,
-        amount: Money,
+        id: RefundId,
+        cart: Cart,
+        reason: Option<RefundReason>,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let id = req.id;
-        let running = self.refund_requests.values().any(|r| r.id == id)
-            || self
-                .attempts()
-                .any(|a| a.refund.is_some_and(|l| l.refund_id == id));
+        if !self.config.returns_without_receipt {
+            let text = "Returns without a receipt are not allowed on this register: a manager can allow them in Settings.".to_string();
+            return Self::ui(out, UiEvent::RefundRefused { id, text });
+        }
+        let date = match BusinessDate::at(now, self.config.utc_offset_min) {
+            Ok(d) => d,
+            Err(e) => {
+                let text = e.to_string();
+                return Self::ui(out, UiEvent::RefundRefused { id, text });
+            }
+        };
+        let req = ReturnRequest {
+            id,
+            register: self.config.register.clone(),
+            date,
+            cart,
+            reason,
+            at: now,
+        };
+        self.store(Op::Refund(id), StoreTx::Return(Box::new(req)), out);
+    }
+
+    /// A refund's card part (new, or for what a refund owes): the card
+    /// popup opens and probes the bridge; the refund is written (the part
+    /// pending) once it answers.
+    fn start_card_refund(
+        &mut self,
+        req: Option<RefundRequest>,
+        part: CardPart,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let id = part.link.refund_id;
+        let running = self.attempts().any(|a| {
+            a.refund.is_some_and(|l| l.refund_id == id)
+                && (a.state.is_live() || a.state.is_in_doubt())
+        });
         if running {
-            return; // A repeated Confirm: the card part is on its way.
+            return; // A repeated tap: the card part is on its way.
         }
         if self.is_busy() {
             let text = OrderError::CardInProgress.to_string();
             return Self::ui(out, UiEvent::RefundRefused { id, text });
         }
         let reference = self.new_reference();
-        let link = RefundLink {
-            refund_id: id,
-            original,
-        };
         let config = self.config.payment;
-        match PaymentSession::start_refund(reference, req.order_id, amount, link, config, now) {
+        let CardPart {
+            link,
+            order_id,
+            amount,
+        } = part;
+        match PaymentSession::start_refund(reference, order_id, amount, link, config, now) {
             Ok((session, cmds)) => {
                 self.sessions.insert(reference, session);
                 self.live = Some(reference);
@@ -1157,17 +1247,29 @@ impl Register {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let Some(mut req) = self.refund_requests.remove(&reference) else {
-            let reason = "the refund to write was lost".to_string();
-            return self.feed(reference, Event::NotSaved { reason }, now, out);
-        };
-        req.card = Some(attempt.clone());
         let kind = Op::RefundSession {
             reference,
             rest: held,
             write_ahead: true,
-            attempt: Box::new(attempt),
+            attempt: Box::new(attempt.clone()),
         };
+        let mut req = match self.refund_requests.remove(&reference) {
+            Some(Some(req)) => req,
+            // A part for what a written refund owes.
+            Some(None) => return self.store(kind, StoreTx::GiveOwed(Box::new(attempt)), out),
+            None => {
+                let reason = "the refund to write was lost".to_string();
+                return self.feed(reference, Event::NotSaved { reason }, now, out);
+            }
+        };
+        // Written now: the clock may have been corrected since Confirm (the
+        // probe ran meanwhile), and the refund is numbered, dated and queued
+        // by the time it is written, as a sale's first write is.
+        req.card = Some(attempt.clone());
+        req.at = now;
+        if let Ok(date) = BusinessDate::at(now, self.config.utc_offset_min) {
+            req.date = date;
+        }
         self.store(kind, StoreTx::Refund(Box::new(req)), out);
     }
 
@@ -1308,8 +1410,9 @@ impl Register {
             }
             (Op::Refund(id), result) => match result {
                 Ok(Stored::Refunded(refund)) => {
-                    let order_id = refund.order_id;
-                    Self::ui(out, UiEvent::OrderWritten(order_id));
+                    if let Some(order_id) = refund.order_id {
+                        Self::ui(out, UiEvent::OrderWritten(order_id));
+                    }
                     Self::ui(out, UiEvent::Refunded(refund));
                     self.sync_event(SyncEvent::Woken, now, out);
                 }
@@ -1424,7 +1527,9 @@ impl Register {
                     self.feed(reference, Event::NotSaved { reason }, now, out);
                     return Self::ui(out, UiEvent::Refunded(refund));
                 }
-                Self::ui(out, UiEvent::OrderWritten(refund.order_id));
+                if let Some(order_id) = refund.order_id {
+                    Self::ui(out, UiEvent::OrderWritten(order_id));
+                }
                 if !attempt.state.is_live() {
                     // Settled, or closed pending: the refund screen says so.
                     Self::ui(out, UiEvent::Refunded(refund));
@@ -1715,6 +1820,14 @@ fn latest_stored(l: &Loaded) -> Timestamp {
         .chain(order)
         .max()
         .unwrap_or(Timestamp::from_millis(i64::MIN))
+}
+
+/// A card part about to start: whose refund, back to which payment, for
+/// which order, how much.
+struct CardPart {
+    link: RefundLink,
+    order_id: OrderId,
+    amount: Money,
 }
 
 /// A session's write in flight: whose, what it holds back, and whether it

@@ -31,5 +31,6 @@ pub fn register_config(utc_offset_min: i32) -> RegisterConfig {
         payment: PaymentConfig::default(),
         utc_offset_min,
         auto_print: false,
+        returns_without_receipt: false,
     }
 }

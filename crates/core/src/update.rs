@@ -509,6 +509,99 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
     })
 }
 
+/// A return without a receipt to write (Register Sales → Return without
+/// receipt → Confirm). Its id is made when the screen opens: a repeated
+/// Confirm names the same return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnRequest {
+    pub id: RefundId,
+    pub register: RegisterId,
+    pub date: BusinessDate,
+    /// The items brought back, at today's prices.
+    pub cart: Cart,
+    pub reason: Option<RefundReason>,
+    pub at: Timestamp,
+}
+
+/// Decides a return without a receipt: its items priced by the sale's
+/// rules, all in cash, a number in the register's sequence, its outbox
+/// entry. `snap.refunds` holds the return if it was written before (then it
+/// is answered as it is); `snap.order` is not read.
+pub fn plan_return(req: &ReturnRequest, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
+    if let Some(done) = snap.refunds.iter().find(|r| r.id == req.id) {
+        return Ok(RefundPlan {
+            write: None,
+            outbox: Vec::new(),
+            seq: None,
+            attempt: None,
+            refund: done.clone(),
+        });
+    }
+    let seq = snap
+        .last_seq
+        .checked_add(1)
+        .filter(|s| *s <= SEQ_MAX)
+        .ok_or(UpdateError::OutOfNumbers)?;
+    let new = NewRefund {
+        id: req.id,
+        number: OrderNumber::new(req.register.clone(), req.date, seq)?,
+        reason: req.reason,
+        now: req.at,
+    };
+    let refund = Refund::without_receipt(new, &req.cart)?;
+    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(refund.id, refund.version, req.at);
+    Ok(RefundPlan {
+        write: Some(refund.clone()),
+        outbox,
+        seq: Some((req.date, seq)),
+        attempt: None,
+        refund,
+    })
+}
+
+/// What is owed on a refund after a failed card part, sent to the card
+/// again: the write-ahead of the new attempt adds a card part, pending, for
+/// it ([`Refund::give_owed`]: never beyond what is owed, nor beyond what the
+/// card has left). `snap` holds the order, its refunds (this one among
+/// them) and this refund's outbox entries.
+pub fn plan_give_owed(attempt: &Attempt, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
+    let link = attempt
+        .refund
+        .ok_or(UpdateError::NotARefund(attempt.reference))?;
+    let order = snap
+        .order
+        .as_ref()
+        .ok_or(UpdateError::NoOrder(attempt.order_id))?;
+    let mut refund = snap
+        .refunds
+        .iter()
+        .find(|r| r.id == link.refund_id)
+        .cloned()
+        .ok_or(UpdateError::NoRefund(link.refund_id))?;
+    if refund.order_id != Some(order.id) {
+        return Err(UpdateError::WrongOrder(attempt.reference));
+    }
+    let part = RefundTender::Card {
+        amount: attempt.amount,
+        reference: attempt.reference,
+        original: link.original,
+        state: CardRefundState::Pending,
+    };
+    refund.give_owed(part, order, &snap.refunds, attempt.updated_at)?;
+    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(
+        refund.id,
+        refund.version,
+        attempt.updated_at,
+    );
+    Ok(RefundPlan {
+        write: Some(refund.clone()),
+        outbox,
+        seq: None,
+        attempt: Some(attempt.clone()),
+        refund,
+    })
+}
+
 /// What the store holds for a card refund attempt's write, read inside the
 /// transaction that will write it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -537,7 +630,7 @@ pub fn plan_card_refund(
         .refund
         .clone()
         .ok_or(UpdateError::NoRefund(link.refund_id))?;
-    if refund.id != link.refund_id || refund.order_id != attempt.order_id {
+    if refund.id != link.refund_id || refund.order_id != Some(attempt.order_id) {
         return Err(UpdateError::WrongOrder(attempt.reference));
     }
     check_progress(attempt, snap.attempt.as_ref())?;

@@ -699,3 +699,41 @@ fn a_refund_says_what_it_was_priced_after_and_is_checked_from_there() {
         "{json}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A return without a receipt gives back, in cash, exactly what its items
+    /// cost by the sale's rules; any amount changed by a cent, or a card
+    /// part, is refused when the back office checks it.
+    #[test]
+    fn a_return_without_a_receipt_gives_back_what_its_items_cost(
+        lines in prop::collection::vec((1i64..50_000, 1u32..5, 0usize..3), 1..5),
+        bump in 0usize..4,
+    ) {
+        let rates = [vat_standard(), vat_reduced(), sales_tax()];
+        let lines: Vec<(i64, u32, TaxRate)> =
+            lines.into_iter().map(|(p, q, r)| (p, q, rates[r].clone())).collect();
+        let c = cart(&lines, None);
+        let r = Refund::without_receipt(new_refund(1), &c).unwrap();
+        let sale = c.totals().unwrap();
+        prop_assert_eq!(r.totals.total, sale.total);
+        prop_assert_eq!(&r.totals.taxes, &sale.taxes);
+        prop_assert_eq!(&r.tenders, &vec![RefundTender::Cash { amount: sale.total }]);
+        prop_assert!(r.validate_without_receipt().is_ok());
+        let cent = eur(1);
+        let mut bad = r.clone();
+        match bump {
+            0 => bad.totals.total = bad.totals.total.checked_add(cent).unwrap(),
+            1 => bad.lines[0].amount = bad.lines[0].amount.checked_add(cent).unwrap(),
+            2 => bad.totals.taxes[0].tax = bad.totals.taxes[0].tax.checked_add(cent).unwrap(),
+            _ => bad.tenders = vec![RefundTender::Card {
+                amount: sale.total,
+                reference: card_ref(1),
+                original: card_ref(2),
+                state: CardRefundState::Approved,
+            }],
+        }
+        prop_assert!(bad.validate_without_receipt().is_err());
+    }
+}

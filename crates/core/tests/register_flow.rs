@@ -1234,3 +1234,128 @@ fn lookup_answer(t: &mut Till, order_id: OrderId, payments: Vec<PaymentReport>) 
         }))),
     }));
 }
+
+/// Found by the simulator (seed 3856): Confirm under a clock a day ahead,
+/// the clock corrected while the bridge's probe was on its way; the refund
+/// was written with the wrong time, and its outbox entry waited a day.
+#[test]
+fn sim_found_a_card_refund_is_written_by_the_clock_of_its_write() {
+    use till_core::refund::TenderKey;
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    let right = t.now;
+    t.now = right + Duration::from_mins(23 * 60);
+    let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    t.now = right + Duration::from_secs(2);
+    refund_probe_answered(&mut t);
+    let refund = &t.store.refunds[&refund_id];
+    assert_eq!(refund.created_at, t.now, "stamped when written");
+    assert_eq!(refund.number.date().to_string(), "2026-11-27");
+    let entry = &t.store.outbox[&(refund_id.outbox_id(), 1)];
+    assert_eq!(entry.next_attempt_at, t.now, "due now, not tomorrow");
+}
+
+#[test]
+fn a_return_without_a_receipt_needs_the_setting_and_gives_cash_for_todays_prices() {
+    use till_core::refund::{RefundStatus, RefundTender};
+    let mut cart = Cart::new(Currency::EUR);
+    cart.add_by_id(&small(), &ProductId::new("mug").unwrap())
+        .unwrap();
+    let mut t = Till::new();
+    let id = t.reg.new_refund_id(t.now);
+    let confirm = Action::ReturnWithoutReceipt {
+        id,
+        cart: cart.clone(),
+        reason: None,
+    };
+    t.act(confirm.clone());
+    let refused = t.ui.iter().any(|u| matches!(u,
+        UiEvent::RefundRefused { id: r, text } if *r == id && text.contains("not allowed on this register")));
+    assert!(refused, "{:?}", t.ui);
+    assert!(t.store.refunds.is_empty());
+    // Allowed by the store's setting: written once, however often Confirm
+    // is tapped, numbered in the register's sequence, all in cash.
+    let config = RegisterConfig {
+        returns_without_receipt: true,
+        ..register_config(60)
+    };
+    t.reg = Register::new(config, [3; 32]);
+    let first = t.reg.start(t.now);
+    t.run(first);
+    t.act(confirm.clone());
+    t.act(confirm);
+    assert_eq!(t.store.refunds.len(), 1);
+    let r = &t.store.refunds[&id];
+    assert_eq!(r.order_id, None);
+    assert_eq!(r.number.to_string(), "R1-20261127-0001");
+    assert_eq!(r.totals.total, eur(1307), "€12.00 and its 8.875% tax");
+    assert_eq!(r.tenders, vec![RefundTender::Cash { amount: eur(1307) }]);
+    assert_eq!(r.status(), RefundStatus::Completed);
+    r.validate_without_receipt().unwrap();
+    let (_, sent) = answer_batches(&mut t, false);
+    assert_eq!(sent, 1);
+    assert_eq!(t.reg.status().unsynced, 0);
+}
+
+#[test]
+fn what_a_declined_card_part_owes_goes_to_the_card_again_and_never_beyond() {
+    use till_core::refund::{RefundStatus, TenderKey};
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash { received: eur(200) });
+    let paid = t.card_started();
+    t.reply(paid, Request::Start, Reply::Accepted);
+    t.reply(paid, Request::Poll, approved(345));
+    t.take_bridge();
+    let refund_id = refund_croissant(
+        &mut t,
+        id,
+        vec![
+            (TenderKey::Cash, eur(95)),
+            (TenderKey::Card(paid), eur(100)),
+        ],
+    );
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.reply(
+        r,
+        Request::Poll,
+        Reply::Status(BridgeStatus::Declined {
+            reason: "card expired".into(),
+        }),
+    );
+    assert_eq!(t.store.refunds[&refund_id].status(), RefundStatus::Owed);
+    assert_eq!(t.store.refunds[&refund_id].owed().unwrap(), eur(100));
+    t.take_bridge();
+    // More than is owed is refused at the write-ahead: nothing leaves.
+    let again = |amount| Action::RetryRefundCard {
+        refund_id,
+        order_id: id,
+        original: paid,
+        amount,
+    };
+    t.act(again(eur(150)));
+    let too_much = refund_probe_answered(&mut t);
+    assert!(t.take_bridge().is_empty(), "nothing sent");
+    assert!(!t.store.attempts.contains_key(&too_much));
+    assert_eq!(t.store.refunds[&refund_id].status(), RefundStatus::Owed);
+    // What is owed, to the card again: a new part, pending, then approved.
+    t.act(again(eur(100)));
+    let second = refund_probe_answered(&mut t);
+    assert_eq!(
+        t.store.refunds[&refund_id]
+            .pending_cards()
+            .collect::<Vec<_>>(),
+        vec![second]
+    );
+    assert!(
+        matches!(t.take_bridge().as_slice(), [BridgeCall::StartRefund(s)] if s.amount == eur(100))
+    );
+    t.reply(second, Request::Start, Reply::Accepted);
+    t.reply(second, Request::Poll, refund_approved(100));
+    let refund = &t.store.refunds[&refund_id];
+    assert_eq!(refund.status(), RefundStatus::Completed);
+    assert_eq!(refund.tenders.len(), 3, "the failed part stays listed");
+    assert_eq!(refund.version, 4);
+}

@@ -587,7 +587,11 @@ fn refund_answer(result: RefundResult, refund: &Refund) -> Result<Refund, AppErr
             ORDER_NOT_SYNCED_CODE,
             format!(
                 "order {} has not reached the back office yet; send the refund again after it",
-                refund.order_number
+                refund
+                    .order_number
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             ),
         )),
         RefundOutcome::Refused(e) => Err(refund_refusal(e)),
@@ -638,9 +642,10 @@ async fn store_refund(state: &AppState, caller: &Caller, text: &str) -> Result<R
             refund.number.register()
         )));
     }
-    let order_id = refund.order_id;
-    let found = blocking(&state.store, move |s| s.order(&order_id)).await?;
-    check_refund_order(state, &writer.register, found.order.as_ref())?;
+    if let Some(order_id) = refund.order_id {
+        let found = blocking(&state.store, move |s| s.order(&order_id)).await?;
+        check_refund_order(state, &writer.register, found.order.as_ref())?;
+    }
     let now = now();
     let sent = refund.clone();
     let result = blocking(&state.store, move |s| s.upsert_refund(&sent, now)).await?;

@@ -53,6 +53,8 @@ pub fn act(w: &mut World) {
         765..800 => reveal_one(w),
         800..820 => w.input(Input::Cashier(Action::SyncNow)),
         820..860 => refund_any(w),
+        860..870 => return_without_receipt(w),
+        870..885 => retry_owed(w),
         _ => {}
     }
 }
@@ -196,6 +198,53 @@ fn choose_tenders(
             Some(parts)
         }
     }
+}
+
+/// A customer without a receipt brings an item or two back: cash back at
+/// today's prices. Confirm is sometimes tapped twice.
+fn return_without_receipt(w: &mut World) {
+    let mut cart = till_core::cart::Cart::new(till_core::money::Currency::EUR);
+    for _ in 0..=w.below(2) {
+        let product = PRODUCTS[w.below(PRODUCTS.len() as u64) as usize];
+        let _ = cart.add_by_id(&small(), &ProductId::new(product).expect("a product id"));
+    }
+    let id = w.reg.new_refund_id(w.reg_now());
+    let confirm = Action::ReturnWithoutReceipt {
+        id,
+        cart,
+        reason: Some(RefundReason::Other),
+    };
+    w.input(Input::Cashier(confirm.clone()));
+    if w.chance(200) {
+        w.input(Input::Cashier(confirm));
+    }
+}
+
+/// A refund whose card part failed still owes the customer: the cashier
+/// sends it to the card again (sometimes a cent more than is owed).
+fn retry_owed(w: &mut World) {
+    let owed: Vec<_> = w
+        .store
+        .refunds
+        .values()
+        .filter_map(|r| {
+            let (original, amount) = r.owed_to_card()?;
+            Some((r.id, r.order_id?, original, amount))
+        })
+        .collect();
+    if owed.is_empty() {
+        return;
+    }
+    let (refund_id, order_id, original, mut amount) = owed[w.below(owed.len() as u64) as usize];
+    if w.chance(100) {
+        amount = Money::new(amount.minor() + 1, amount.currency()).unwrap_or(amount);
+    }
+    w.input(Input::Cashier(Action::RetryRefundCard {
+        refund_id,
+        order_id,
+        original,
+        amount,
+    }));
 }
 
 fn download_any(w: &mut World) {

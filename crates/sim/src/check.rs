@@ -123,8 +123,11 @@ fn refund_checks(w: &mut World, r: &Refund) {
         w.found
             .get_or_insert(broken(w, "(e) unique order numbers", detail));
     }
-    let refunds = w.store.refunds_of(r.order_id);
-    if let Some(detail) = beyond_paid(&w.store.orders[&r.order_id], &refunds) {
+    let Some(order_id) = r.order_id else {
+        return; // A return without a receipt: no order to go beyond.
+    };
+    let refunds = w.store.refunds_of(order_id);
+    if let Some(detail) = beyond_paid(&w.store.orders[&order_id], &refunds) {
         w.found
             .get_or_insert(broken(w, "(g) never refunded beyond paid", detail));
     }
@@ -328,6 +331,7 @@ fn records(o: &Order, r: &PaymentRef) -> bool {
 pub fn final_checks(w: &World) -> Result<(), Violation> {
     reached_the_back_office(w)?;
     refunds_reached_the_back_office_once(w)?;
+    returns_reached_the_back_office(w)?;
     charges_are_recorded_once(w)?;
     card_refunds_agree(w)?;
     charged_never_failed(w)?;
@@ -350,8 +354,24 @@ fn reached_the_back_office(w: &World) -> Result<(), Violation> {
                 _ => None,
             })
             .collect();
+        let waiting: Vec<String> = w
+            .store
+            .outbox
+            .values()
+            .take(3)
+            .map(|e| {
+                format!(
+                    "{:?} {} v{} due {} after {} tries",
+                    e.kind,
+                    e.order_id,
+                    e.version,
+                    e.next_attempt_at.as_millis(),
+                    e.attempts
+                )
+            })
+            .collect();
         let detail = format!(
-            "{} records still unsynced ({} parked: {parked:?}) three hours after the faults stopped",
+            "{} records still unsynced ({} parked: {parked:?}; first: {waiting:?}) three hours after the faults stopped",
             w.store.outbox.len(),
             parked.len()
         );
@@ -409,6 +429,32 @@ fn refunds_reached_the_back_office_once(w: &World) -> Result<(), Violation> {
             ));
         }
         if let Some(detail) = beyond_paid(o, &theirs) {
+            return Err(broken(w, "(g) never refunded beyond paid", detail));
+        }
+    }
+    Ok(())
+}
+
+/// (g) for returns without a receipt: each is in the back office, as the
+/// register holds it, and gave back what its items cost, in cash.
+fn returns_reached_the_back_office(w: &World) -> Result<(), Violation> {
+    for r in w.store.refunds.values().filter(|r| r.order_id.is_none()) {
+        let held = w
+            .oms
+            .store
+            .refund(&r.id)
+            .map_err(|e| broken(w, "(g) never refunded twice", e.to_string()))?;
+        if held.as_ref() != Some(r) {
+            let detail = format!(
+                "return {} is v{} on the register, {:?} in the back office",
+                r.number,
+                r.version,
+                held.map(|h| h.version)
+            );
+            return Err(broken(w, "(g) never refunded twice", detail));
+        }
+        if let Err(e) = r.validate_without_receipt() {
+            let detail = format!("return {}: {e}", r.number);
             return Err(broken(w, "(g) never refunded beyond paid", detail));
         }
     }

@@ -147,7 +147,11 @@ fn trace_max() -> usize {
 
 /// The simulated register: R1, in euros, an hour ahead of UTC.
 pub fn register_config() -> RegisterConfig {
-    till_core::testing::register_config(60)
+    RegisterConfig {
+        // The simulated store allows returns without a receipt.
+        returns_without_receipt: true,
+        ..till_core::testing::register_config(60)
+    }
 }
 
 /// One whole run: the cashier's day with faults, then quiet until

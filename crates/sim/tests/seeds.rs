@@ -138,3 +138,14 @@ fn seed_1905_a_refund_that_overtakes_its_paid_order_is_retried_not_parked() {
 fn seed_2347_a_refund_priced_after_another_is_checked_from_what_it_says() {
     must_pass(2_347, Config::default().actions);
 }
+
+/// Found by seed 3856: a card refund confirmed while the tablet's clock was
+/// a day ahead was written with that time once the probe of the bridge
+/// answered, after the clock had been corrected: its outbox entry was due a
+/// day late and nothing pulled it in. A refund is now dated, numbered and
+/// queued when it is written (till-core's
+/// `sim_found_a_card_refund_is_written_by_the_clock_of_its_write`).
+#[test]
+fn seed_3856_a_card_refund_is_written_by_the_clock_of_its_write() {
+    must_pass(3_856, Config::default().actions);
+}

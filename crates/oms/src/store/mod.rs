@@ -333,6 +333,19 @@ impl RefundResult {
 /// The rule of `PUT /refunds/{id}`, given the stored row of this refund,
 /// its order and the order's refunds: the order's idempotency rule, and a
 /// refund to be written must fit what its order still allows.
+/// A refund's own checks: against its order and the order's other
+/// refunds, or (a return without a receipt) against its items.
+fn validate_refund(
+    refund: &Refund,
+    order: Option<&Order>,
+    others: &[Refund],
+) -> Result<(), till_core::refund::RefundError> {
+    match order {
+        Some(order) => refund.validate_against(order, others),
+        None => refund.validate_without_receipt(),
+    }
+}
+
 pub(crate) fn decide_refund(
     refund: &Refund,
     body: &str,
@@ -347,9 +360,9 @@ pub(crate) fn decide_refund(
         };
         Ok(RefundResult { outcome, stored })
     };
-    let Some(order) = order else {
+    if refund.order_id.is_some() && order.is_none() {
         return kept(RefundOutcome::OrderUnknown);
-    };
+    }
     let register = refund.number.register().as_str();
     let outcome = decide(
         stored.map(StoredRow::as_version),
@@ -358,7 +371,7 @@ pub(crate) fn decide_refund(
         body,
     );
     match outcome {
-        Upsert::Created | Upsert::Replaced => match refund.validate_against(order, others) {
+        Upsert::Created | Upsert::Replaced => match validate_refund(refund, order, others) {
             Ok(()) => Ok(RefundResult {
                 outcome: RefundOutcome::Upsert(outcome),
                 stored: Some(refund.clone()),
@@ -412,6 +425,9 @@ pub trait Store: Send + Sync + 'static {
     /// reads its order and the order's refunds (and, on PostgreSQL, locks
     /// the order, so refunds of one order are decided one at a time).
     fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError>;
+    /// One refund as stored (a return without a receipt has no order to
+    /// find it by).
+    fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError>;
 }
 
 #[cfg(test)]

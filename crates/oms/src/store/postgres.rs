@@ -401,15 +401,18 @@ async fn refund_attempt(
     now: Timestamp,
 ) -> Result<RefundResult, Attempt> {
     let body = serde_json::to_string(refund)?;
-    let order_id = refund.order_id.to_string();
-    let order: Option<Order> = match tx
-        .query_opt(
-            "SELECT body FROM orders WHERE id = $1 FOR UPDATE",
-            &[&order_id],
-        )
-        .await?
-    {
-        Some(row) => Some(serde_json::from_str(row.get(0))?),
+    let order_id = refund.order_id.map(|o| o.to_string());
+    let order: Option<Order> = match &order_id {
+        Some(order_id) => match tx
+            .query_opt(
+                "SELECT body FROM orders WHERE id = $1 FOR UPDATE",
+                &[order_id],
+            )
+            .await?
+        {
+            Some(row) => Some(serde_json::from_str(row.get(0))?),
+            None => None,
+        },
         None => None,
     };
     let id = refund.id.to_string();
@@ -427,10 +430,13 @@ async fn refund_attempt(
         }),
         None => None,
     };
-    let others = refunds_of(tx, std::slice::from_ref(&order_id))
-        .await?
-        .remove(&order_id)
-        .unwrap_or_default();
+    let others = match &order_id {
+        Some(order_id) => refunds_of(tx, std::slice::from_ref(order_id))
+            .await?
+            .remove(order_id)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
     if result.writes() {
         tx.execute(
@@ -865,6 +871,19 @@ impl Store for PgStore {
 
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError> {
         self.wait(self.order_async(id))
+    }
+
+    fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt("SELECT body FROM refunds WHERE id = $1", &[&id.to_string()])
+                .await?;
+            match row {
+                Some(row) => Ok(Some(serde_json::from_str(row.get(0))?)),
+                None => Ok(None),
+            }
+        })
     }
 
     fn orders_of_day(

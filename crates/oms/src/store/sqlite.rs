@@ -422,6 +422,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
+        self.read(
+            |conn| match Self::stored_row(conn, "refunds", &id.to_string())? {
+                Some(row) => Ok(Some(serde_json::from_str(&row.body)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
     fn order(&self, id: &OrderId) -> Result<OrderLookup, StoreError> {
         self.read(|conn| {
             let id = id.to_string();
@@ -523,13 +532,19 @@ impl Store for SqliteStore {
         let body = serde_json::to_string(refund)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let order_id = refund.order_id.to_string();
-        let order: Option<Order> = match Self::stored_order(&tx, &order_id)? {
-            Some(row) => Some(serde_json::from_str(&row.body)?),
+        let order_id = refund.order_id.map(|o| o.to_string());
+        let order: Option<Order> = match &order_id {
+            Some(id) => match Self::stored_order(&tx, id)? {
+                Some(row) => Some(serde_json::from_str(&row.body)?),
+                None => None,
+            },
             None => None,
         };
         let stored = Self::stored_row(&tx, "refunds", &refund.id.to_string())?;
-        let others = Self::refunds_of(&tx, &order_id)?;
+        let others = match &order_id {
+            Some(id) => Self::refunds_of(&tx, id)?,
+            None => Vec::new(),
+        };
         let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
         if result.writes() {
             tx.prepare_cached(

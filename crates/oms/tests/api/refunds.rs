@@ -433,3 +433,58 @@ async fn a_batch_carries_refunds_after_its_orders() {
         (Some(422), Some("lines[0].quantity"))
     );
 }
+
+/// Return `n` of R1 without a receipt: a mug and two coffees, in cash.
+fn return_without_receipt(n: u128) -> Refund {
+    use till_core::catalog::{fixtures::small, ProductId};
+    let mut cart = till_core::cart::Cart::new(till_core::money::Currency::EUR);
+    for p in ["mug", "coffee", "coffee"] {
+        cart.add_by_id(&small(), &ProductId::new(p).unwrap())
+            .unwrap();
+    }
+    let new = NewRefund {
+        id: refund_id(n),
+        number: format!("R1-20261127-{:04}", 7000 + n).parse().unwrap(),
+        reason: Some(RefundReason::Other),
+        now: Timestamp::from_millis(T + n as i64),
+    };
+    Refund::without_receipt(new, &cart).unwrap()
+}
+
+#[tokio::test]
+async fn a_return_without_a_receipt_is_stored_on_its_own_and_checked_against_its_items() {
+    let app = spawn_app().await;
+    let r = return_without_receipt(40);
+    assert_eq!(r.tenders.len(), 1);
+    let answer = put_refund(&app, &r).await;
+    assert_eq!(answer.status(), 200);
+    let v = body_as(answer, "Refund").await;
+    assert!(v.get("order_id").is_none() && v["items"].as_array().unwrap().len() == 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM refunds WHERE order_id IS NULL"),
+        1
+    );
+    assert_eq!(put_refund(&app, &r).await.status(), 200, "idempotent");
+    // Amounts that are not what the items cost, a card part, an order's
+    // refund that lists items: refused naming the field, nothing stored.
+    let mut dearer = return_without_receipt(41);
+    dearer.totals.total = till_core::money::Money::new(99_999, dearer.currency).unwrap();
+    let v = assert_error(put_refund(&app, &dearer).await, 422, "invalid_refund").await;
+    assert_eq!(v["field"], "totals");
+    let mut to_card = return_without_receipt(42);
+    to_card.tenders = vec![till_core::refund::RefundTender::Card {
+        amount: to_card.totals.total,
+        reference: reference(1),
+        original: reference(2),
+        state: till_core::refund::CardRefundState::Approved,
+    }];
+    let v = assert_error(put_refund(&app, &to_card).await, 422, "invalid_refund").await;
+    assert_eq!(v["field"], "tenders");
+    let order = paid(43);
+    assert_eq!(app.put_order(&order).await.status(), 200);
+    let mut mixed = refund(44, &order, &[], &whole(&order));
+    mixed.items = return_without_receipt(45).items;
+    let v = assert_error(put_refund(&app, &mixed).await, 422, "invalid_refund").await;
+    assert_eq!(v["field"], "items");
+    assert_eq!(app.count("SELECT count(*) FROM refunds"), 1);
+}
