@@ -573,16 +573,7 @@ fn a_day() -> Session {
     s.input(Input::Cashier(Action::PayCard));
     s.answer_bridge(&approved); // probe
     s.answer_bridge(&approved); // start
-                                // Ticks until the popup asks for the status (each input is 0.5 s later).
-    for _ in 0..10 {
-        if s.bridge
-            .iter()
-            .any(|c| matches!(c, BridgeCall::Status { .. }))
-        {
-            break;
-        }
-        s.input(Input::Tick);
-    }
+    until_status(&mut s);
     s.answer_bridge(&approved); // poll: approved
                                 // The card sale's result does not match (the terminal reported 12.00
                                 // for 13.07): in doubt, so a refund of it is refused.

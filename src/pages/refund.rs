@@ -64,7 +64,21 @@ pub fn RefundPage() -> impl IntoView {
     }
 }
 
-pub fn reason_from(value: &str) -> Option<RefundReason> {
+/// "Reason (optional)": damaged, wrong item, changed mind, other.
+#[component]
+pub fn ReasonSelect(reason: RwSignal<Option<RefundReason>>) -> impl IntoView {
+    view! {
+        <label class="field reason">
+            <span>"Reason (optional)"</span>
+            <select on:change=move |ev| reason.set(reason_from(&event_target_value(&ev)))>
+                <option value="">"—"</option>
+                {RefundReason::ALL.into_iter().map(|r| view! { <option value=format!("{r:?}")>{r.label()}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+fn reason_from(value: &str) -> Option<RefundReason> {
     RefundReason::ALL
         .into_iter()
         .find(|r| format!("{r:?}") == value)
@@ -179,13 +193,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </fieldset>
-            <label class="field reason">
-                <span>"Reason (optional)"</span>
-                <select on:change=move |ev| reason.set(reason_from(&event_target_value(&ev)))>
-                    <option value="">"—"</option>
-                    {RefundReason::ALL.into_iter().map(|r| view! { <option value=format!("{r:?}")>{r.label()}</option> }).collect_view()}
-                </select>
-            </label>
+            <ReasonSelect reason=reason/>
             <Show when=move || !returns().is_empty()>
                 <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
             </Show>

@@ -5,7 +5,7 @@
 //! rules ([`till_core::refund::Refund::without_receipt`]). The register
 //! allows it only when its settings do, and says so otherwise.
 
-use crate::pages::refund::RefundDone;
+use crate::pages::refund::{ReasonSelect, RefundDone};
 use crate::runner::{act, new_refund_id};
 use crate::state::use_app;
 use leptos::prelude::*;
@@ -134,13 +134,7 @@ fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
                 <legend>"Items coming back"</legend>
                 <ReturnLines cart=cart/>
             </fieldset>
-            <label class="field reason">
-                <span>"Reason (optional)"</span>
-                <select on:change=move |ev| reason.set(crate::pages::refund::reason_from(&event_target_value(&ev)))>
-                    <option value="">"—"</option>
-                    {RefundReason::ALL.into_iter().map(|r| view! { <option value=format!("{r:?}")>{r.label()}</option> }).collect_view()}
-                </select>
-            </label>
+            <ReasonSelect reason=reason/>
             {move || total().filter(|t| !t.is_zero()).map(|t| view! {
                 <div class="refund-summary" aria-label="Refund summary">
                     <p>"Refund total: " <strong>{t.to_string()}</strong></p>

@@ -117,3 +117,17 @@ export async function closeUnpaid(page, request, name) {
   const attempts = await stored(page, "payments");
   return attempts.find((a) => a.state === "closed_unpaid");
 }
+
+/// A sale of "Test: card approved (…00)" (€10.00): €4.00 in cash, the rest
+/// by card. Returns its order.
+export async function splitSale(page) {
+  await ringUp(page, "Test: card approved (…00)");
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByLabel("Amount tendered").fill("4");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
+  const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
+  return order;
+}

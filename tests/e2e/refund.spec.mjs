@@ -6,7 +6,7 @@
 // (also when it was made offline), and the refunds the order does not
 // allow refused with the reason.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, simNext, simPost, env } from "./helpers.mjs";
+import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, simNext, simPost, splitSale, env } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await request.post("/_faults/reset", { data: null });
@@ -214,14 +214,7 @@ test("a full refund to the card goes through the terminal once and reaches the b
 
 test("a split refund: the cashier's share to cash within what cash paid, the rest to the card", async ({ page, request }) => {
   await setUp(page);
-  await ringUp(page, "Test: card approved (…00)"); // €10.00
-  await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
-  await page.getByLabel("Amount tendered").fill("4");
-  await page.getByRole("button", { name: "Confirm" }).click();
-  await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
-  const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
+  const order = await splitSale(page); // €10.00: €4.00 in cash, €6.00 by card
   await openRefund(page, order.id);
   await page.getByRole("button", { name: "Whole order" }).click();
   const cash = page.getByLabel("Amount back to cash");

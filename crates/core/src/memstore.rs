@@ -134,12 +134,7 @@ impl MemStore {
                 .filter(|a| a.order_id == req.order_id)
                 .cloned()
                 .collect(),
-            outbox: self
-                .outbox
-                .values()
-                .filter(|e| e.order_id == req.order_id)
-                .cloned()
-                .collect(),
+            outbox: self.outbox_of(Some(req.order_id)),
             sale: self.sale.clone(),
             last_seq: req
                 .sequence_day()
@@ -181,12 +176,7 @@ impl MemStore {
         let snap = RefundSnapshot {
             order: self.orders.get(&req.order_id).cloned(),
             refunds: self.refunds_of(req.order_id),
-            outbox: self
-                .outbox
-                .values()
-                .filter(|e| e.order_id == key)
-                .cloned()
-                .collect(),
+            outbox: self.outbox_of(Some(key)),
             last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
         };
         let plan = plan_refund(req, &snap).map_err(StoreFailure::Refused)?;
@@ -198,12 +188,7 @@ impl MemStore {
         let snap = RefundSnapshot {
             order: None,
             refunds: self.refunds.get(&req.id).cloned().into_iter().collect(),
-            outbox: self
-                .outbox
-                .values()
-                .filter(|e| e.order_id == key)
-                .cloned()
-                .collect(),
+            outbox: self.outbox_of(Some(key)),
             last_seq: self.seqs.get(&req.date).copied().unwrap_or(0),
         };
         let plan = plan_return(req, &snap).map_err(StoreFailure::Refused)?;
@@ -215,12 +200,7 @@ impl MemStore {
         let snap = RefundSnapshot {
             order: self.orders.get(&attempt.order_id).cloned(),
             refunds: self.refunds_of(attempt.order_id),
-            outbox: self
-                .outbox
-                .values()
-                .filter(|e| Some(e.order_id) == key)
-                .cloned()
-                .collect(),
+            outbox: self.outbox_of(key),
             last_seq: 0,
         };
         let plan = plan_give_owed(attempt, &snap).map_err(StoreFailure::Refused)?;
@@ -233,15 +213,19 @@ impl MemStore {
         let snap = CardRefundSnapshot {
             refund: refund_id.and_then(|id| self.refunds.get(&id)).cloned(),
             attempt: self.attempts.get(&attempt.reference).cloned(),
-            outbox: self
-                .outbox
-                .values()
-                .filter(|e| Some(e.order_id) == key)
-                .cloned()
-                .collect(),
+            outbox: self.outbox_of(key),
         };
         let plan = plan_card_refund(attempt, &snap).map_err(StoreFailure::Refused)?;
         Ok(self.write_refund(plan))
+    }
+
+    /// A record's outbox entries (none for `None`).
+    fn outbox_of(&self, key: Option<OrderId>) -> Vec<OutboxEntry> {
+        self.outbox
+            .values()
+            .filter(|e| Some(e.order_id) == key)
+            .cloned()
+            .collect()
     }
 
     fn write_refund(&mut self, plan: RefundPlan) -> Stored {

@@ -821,13 +821,7 @@ pub fn check_choice(
     parts: &[(TenderKey, Money)],
     total: Money,
 ) -> Result<(), RefundError> {
-    let cards = parts
-        .iter()
-        .filter(|(k, _)| matches!(k, TenderKey::Card(_)))
-        .count();
-    if cards > 1 {
-        return Err(RefundError::OneCardAtATime);
-    }
+    card_part(parts)?;
     let tenders: Vec<RefundTender> = parts
         .iter()
         .map(|(key, amount)| match key {
@@ -842,6 +836,21 @@ pub fn check_choice(
         })
         .collect();
     check_tenders(left, &tenders, total, true)
+}
+
+/// The one card part of a refund's parts, if any: its payment and amount.
+/// A refund goes back to one card at a time (the popup runs one terminal
+/// operation, and a refund is written before it starts).
+pub fn card_part(parts: &[(TenderKey, Money)]) -> Result<Option<(PaymentRef, Money)>, RefundError> {
+    let mut cards = parts.iter().filter_map(|(key, amount)| match key {
+        TenderKey::Card(original) => Some((*original, *amount)),
+        TenderKey::Cash => None,
+    });
+    let first = cards.next();
+    if cards.next().is_some() {
+        return Err(RefundError::OneCardAtATime);
+    }
+    Ok(first)
 }
 
 /// A new refund's identity and circumstances, made by the caller.

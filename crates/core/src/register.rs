@@ -44,7 +44,7 @@ use crate::payment::{
     self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, RefundLink,
     Reply, Request, Settlement, View,
 };
-use crate::refund::{Refund, RefundId, RefundReason, Returned, TenderKey};
+use crate::refund::{card_part, Refund, RefundId, RefundReason, Returned, TenderKey};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
 use crate::update::{
@@ -879,12 +879,8 @@ impl Register {
                 reason,
                 tenders,
             } => {
-                let date = match BusinessDate::at(now, self.config.utc_offset_min) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let text = e.to_string();
-                        return Self::ui(out, UiEvent::RefundRefused { id, text });
-                    }
+                let Some(date) = self.refund_day(id, now, out) else {
+                    return;
                 };
                 let req = RefundRequest {
                     id,
@@ -932,20 +928,14 @@ impl Register {
 
     fn refund(&mut self, req: RefundRequest, now: Timestamp, out: &mut Vec<Effect>) {
         let id = req.id;
-        let cards: Vec<(PaymentRef, Money)> = req
-            .tenders
-            .iter()
-            .flatten()
-            .filter_map(|(key, amount)| match key {
-                TenderKey::Card(original) => Some((*original, *amount)),
-                TenderKey::Cash => None,
-            })
-            .collect();
-        if cards.len() > 1 {
-            let text = crate::refund::RefundError::OneCardAtATime.to_string();
-            return Self::ui(out, UiEvent::RefundRefused { id, text });
-        }
-        match cards.first().copied() {
+        let card = match card_part(req.tenders.as_deref().unwrap_or_default()) {
+            Ok(card) => card,
+            Err(e) => {
+                let text = e.to_string();
+                return Self::ui(out, UiEvent::RefundRefused { id, text });
+            }
+        };
+        match card {
             None => self.store(Op::Refund(id), StoreTx::Refund(Box::new(req)), out),
             Some((original, amount)) => {
                 let part = CardPart {
@@ -957,6 +947,24 @@ impl Register {
                     amount,
                 };
                 self.start_card_refund(Some(req), part, now, out)
+            }
+        }
+    }
+
+    /// Today's business day for refund `id`, or (a clock outside the
+    /// years Till numbers) the refusal that says so.
+    fn refund_day(
+        &self,
+        id: RefundId,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Option<BusinessDate> {
+        match BusinessDate::at(now, self.config.utc_offset_min) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let text = e.to_string();
+                Self::ui(out, UiEvent::RefundRefused { id, text });
+                None
             }
         }
     }
@@ -973,12 +981,8 @@ impl Register {
             let text = "Returns without a receipt are not allowed on this register: a manager can allow them in Settings.".to_string();
             return Self::ui(out, UiEvent::RefundRefused { id, text });
         }
-        let date = match BusinessDate::at(now, self.config.utc_offset_min) {
-            Ok(d) => d,
-            Err(e) => {
-                let text = e.to_string();
-                return Self::ui(out, UiEvent::RefundRefused { id, text });
-            }
+        let Some(date) = self.refund_day(id, now, out) else {
+            return;
         };
         let req = ReturnRequest {
             id,

@@ -36,8 +36,8 @@ use crate::order::{
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::payment::{Attempt, AttemptState, Settlement};
 use crate::refund::{
-    preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason, RefundStatus,
-    RefundTender, Returned, TenderKey,
+    card_part, preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason,
+    RefundStatus, RefundTender, Returned, TenderKey,
 };
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -426,14 +426,8 @@ pub fn register_tenders(
     parts: &[(TenderKey, Money)],
     card: Option<&Attempt>,
 ) -> Result<Vec<RefundTender>, RefundError> {
-    let cards = parts
-        .iter()
-        .filter(|(k, _)| matches!(k, TenderKey::Card(_)))
-        .count();
-    if cards > 1 {
-        return Err(RefundError::OneCardAtATime);
-    }
-    if card.is_some() && cards == 0 {
+    let one = card_part(parts)?;
+    if card.is_some() && one.is_none() {
         return Err(RefundError::Invalid {
             field: "tenders".into(),
             message: "a card refund attempt needs a card part".into(),
@@ -465,14 +459,8 @@ pub fn register_tenders(
 /// register's sequence, and its outbox entry. A refund already stored with
 /// this id is answered as it is, written nothing.
 pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
-    if let Some(done) = snap.refunds.iter().find(|r| r.id == req.id) {
-        return Ok(RefundPlan {
-            write: None,
-            outbox: Vec::new(),
-            seq: None,
-            attempt: None,
-            refund: done.clone(),
-        });
+    if let Some(done) = written_before(snap, req.id) {
+        return Ok(done);
     }
     let order = snap
         .order
@@ -487,26 +475,73 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
             .collect(),
     };
     let tenders = register_tenders(&parts, req.card.as_ref())?;
+    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, req.reason, req.at)?;
+    let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
+    Ok(new_refund_plan(
+        refund,
+        snap,
+        (req.date, seq),
+        req.card.clone(),
+    ))
+}
+
+/// A refund of this id already written (a repeated Confirm), answered as
+/// it is: nothing is written.
+fn written_before(snap: &RefundSnapshot, id: RefundId) -> Option<RefundPlan> {
+    let done = snap.refunds.iter().find(|r| r.id == id)?;
+    Some(RefundPlan {
+        write: None,
+        outbox: Vec::new(),
+        seq: None,
+        attempt: None,
+        refund: done.clone(),
+    })
+}
+
+/// A new refund's identity: the next number in the register's sequence of
+/// its day.
+fn next_refund(
+    snap: &RefundSnapshot,
+    id: RefundId,
+    register: &RegisterId,
+    date: BusinessDate,
+    reason: Option<RefundReason>,
+    at: Timestamp,
+) -> Result<(NewRefund, u32), UpdateError> {
     let seq = snap
         .last_seq
         .checked_add(1)
         .filter(|s| *s <= SEQ_MAX)
         .ok_or(UpdateError::OutOfNumbers)?;
     let new = NewRefund {
-        id: req.id,
-        number: OrderNumber::new(req.register.clone(), req.date, seq)?,
-        reason: req.reason,
-        now: req.at,
+        id,
+        number: OrderNumber::new(register.clone(), date, seq)?,
+        reason,
+        now: at,
     };
-    let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
-    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(refund.id, refund.version, req.at);
-    Ok(RefundPlan {
+    Ok((new, seq))
+}
+
+/// Writes a new refund, its outbox entry, the day's sequence and its card
+/// attempt, if any.
+fn new_refund_plan(
+    refund: Refund,
+    snap: &RefundSnapshot,
+    seq: (BusinessDate, u32),
+    attempt: Option<Attempt>,
+) -> RefundPlan {
+    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(
+        refund.id,
+        refund.version,
+        refund.created_at,
+    );
+    RefundPlan {
         write: Some(refund.clone()),
         outbox,
-        seq: Some((req.date, seq)),
-        attempt: req.card.clone(),
+        seq: Some(seq),
+        attempt,
         refund,
-    })
+    }
 }
 
 /// A return without a receipt to write (Register Sales → Return without
@@ -528,35 +563,12 @@ pub struct ReturnRequest {
 /// entry. `snap.refunds` holds the return if it was written before (then it
 /// is answered as it is); `snap.order` is not read.
 pub fn plan_return(req: &ReturnRequest, snap: &RefundSnapshot) -> Result<RefundPlan, UpdateError> {
-    if let Some(done) = snap.refunds.iter().find(|r| r.id == req.id) {
-        return Ok(RefundPlan {
-            write: None,
-            outbox: Vec::new(),
-            seq: None,
-            attempt: None,
-            refund: done.clone(),
-        });
+    if let Some(done) = written_before(snap, req.id) {
+        return Ok(done);
     }
-    let seq = snap
-        .last_seq
-        .checked_add(1)
-        .filter(|s| *s <= SEQ_MAX)
-        .ok_or(UpdateError::OutOfNumbers)?;
-    let new = NewRefund {
-        id: req.id,
-        number: OrderNumber::new(req.register.clone(), req.date, seq)?,
-        reason: req.reason,
-        now: req.at,
-    };
+    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, req.reason, req.at)?;
     let refund = Refund::without_receipt(new, &req.cart)?;
-    let outbox = Outbox::new(snap.outbox.clone()).enqueue_refund(refund.id, refund.version, req.at);
-    Ok(RefundPlan {
-        write: Some(refund.clone()),
-        outbox,
-        seq: Some((req.date, seq)),
-        attempt: None,
-        refund,
-    })
+    Ok(new_refund_plan(refund, snap, (req.date, seq), None))
 }
 
 /// What is owed on a refund after a failed card part, sent to the card
