@@ -44,6 +44,8 @@ pub mod refund;
 pub mod register;
 pub mod report;
 pub mod search;
+pub mod shift;
+pub mod staff;
 pub mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -1,0 +1,87 @@
+//! The drawer's arithmetic and the PIN lock-out, by property: expected cash
+//! is float + cash sales − cash refunds + paid in − paid out whatever the
+//! movements; a count by denomination is the sum of its notes and coins;
+//! and no sequence of PIN tries ever signs in while locked, or locks
+//! anyone after fewer than five wrong PINs in a row.
+
+use proptest::prelude::*;
+use till_core::money::{Currency, Money};
+use till_core::shift::*;
+use till_core::staff::*;
+use till_core::time::{Duration, Timestamp};
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn expected_cash_is_the_float_plus_sales_less_refunds_plus_in_less_out(
+        float in 0i64..100_000,
+        sales in 0i64..1_000_000,
+        refunds in 0i64..100_000,
+        moves in prop::collection::vec((any::<bool>(), 1i64..50_000), 0..20),
+        counted in 0i64..2_000_000,
+    ) {
+        let at = Timestamp::from_millis(0);
+        let movements: Vec<CashMovement> = moves
+            .iter()
+            .map(|(paid_in, m)| {
+                let kind = if *paid_in { MovementKind::PaidIn } else { MovementKind::PaidOut };
+                CashMovement::new(kind, eur(*m), "a reason", at).unwrap()
+            })
+            .collect();
+        let (ins, outs): (i64, i64) = moves.iter().fold((0, 0), |(i, o), (paid_in, m)| {
+            if *paid_in { (i + m, o) } else { (i, o + m) }
+        });
+        let e = expected_cash(eur(float), eur(sales), eur(refunds), &movements).unwrap();
+        prop_assert_eq!(e.expected, eur(float + sales - refunds + ins - outs));
+        prop_assert_eq!((e.paid_in, e.paid_out), (eur(ins), eur(outs)));
+        let diff = over_short(&e, eur(counted)).unwrap();
+        prop_assert_eq!(diff, eur(counted - e.expected.minor()));
+    }
+
+    #[test]
+    fn a_count_by_denomination_is_the_sum_of_its_notes_and_coins(
+        counts in prop::collection::vec((0usize..15, 0u32..500), 0..15),
+    ) {
+        let notes = denominations(Currency::EUR);
+        let counts: Vec<(i64, u32)> = counts.iter().map(|(i, n)| (notes[*i], *n)).collect();
+        let sum: i64 = counts.iter().map(|(v, n)| v * i64::from(*n)).sum();
+        prop_assert_eq!(count_total(Currency::EUR, &counts), Ok(eur(sum)));
+    }
+
+    #[test]
+    fn nobody_signs_in_while_locked_and_only_five_wrong_pins_in_a_row_lock(
+        tries in prop::collection::vec((any::<bool>(), 0u64..200), 1..60),
+    ) {
+        let mut lock = PinLock::default();
+        let mut now = Timestamp::from_millis(1_000_000);
+        let mut wrong_in_a_row = 0u8;
+        for (right, wait) in tries {
+            now = now + Duration::from_secs(wait);
+            let locked = lock.check(now).is_err();
+            let result = lock.entered(right, now);
+            if locked {
+                let refused = matches!(result, Err(PinError::Locked { .. }));
+                prop_assert!(refused, "no sign-in while locked: {:?}", result);
+                continue;
+            }
+            if right {
+                prop_assert_eq!(result, Ok(()));
+                wrong_in_a_row = 0;
+            } else {
+                wrong_in_a_row += 1;
+                if wrong_in_a_row == PIN_TRIES_MAX {
+                    let locks = matches!(result, Err(PinError::Locked { until, .. }) if until == now + PIN_LOCKOUT);
+                    prop_assert!(locks, "the fifth wrong PIN in a row locks: {:?}", result);
+                    wrong_in_a_row = 0;
+                } else {
+                    prop_assert_eq!(result, Err(PinError::Wrong { left: PIN_TRIES_MAX - wrong_in_a_row }));
+                }
+            }
+        }
+    }
+}
