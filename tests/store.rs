@@ -598,6 +598,22 @@ fn a_day() -> Session {
     s.bridge.clear();
     s.input(Input::Cashier(Action::CloseCard));
     card_sale_refunded_to_the_card(&mut s);
+    // A cart parked, a resume refused (the cart is not empty), then resumed.
+    s.add("coffee");
+    let parked = s.reg.sale().unwrap().id;
+    s.input(Input::Cashier(Action::Park {
+        label: "Table 4".into(),
+    }));
+    s.add("mug");
+    s.input(Input::Cashier(Action::Resume { id: parked }));
+    s.input(Input::Cashier(Action::EditCart(
+        till_core::cart::Cart::new(Currency::EUR),
+    )));
+    s.input(Input::Cashier(Action::Resume { id: parked }));
+    assert_eq!(s.reg.sale().unwrap().id, parked);
+    s.input(Input::Cashier(Action::Park {
+        label: "again".into(),
+    }));
     let pending = s
         .mem
         .orders

@@ -167,6 +167,7 @@ pub fn CartPanel() -> impl IntoView {
                     <button on:click=move |_| confirm_clear.set(false)>"Keep"</button>
                 </div>
             </Show>
+            <crate::components::park::ParkPanel empty=Signal::derive(move || cart.with(|c| c.is_empty()))/>
         </section>
     }
 }

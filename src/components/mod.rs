@@ -3,5 +3,6 @@
 pub mod barcode;
 pub mod card_dialog;
 pub mod cart;
+pub mod park;
 pub mod print_area;
 pub mod status_bar;

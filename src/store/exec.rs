@@ -17,6 +17,7 @@ use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
+use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
 use till_core::payment::Attempt;
 use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
@@ -30,6 +31,8 @@ use wasm_bindgen::JsValue;
 
 /// The current sale's record in `meta`.
 pub const SALE_KEY: &str = "sale";
+/// The carts parked on this register, as one list beside the sale.
+pub const PARKED_KEY: &str = "parked";
 /// What the first slice kept instead (read once, when `sale` is absent).
 const LEGACY_CART_KEY: &str = "cart";
 const LEGACY_ORDER_KEY: &str = "current_order";
@@ -92,6 +95,20 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
             let (id, v, now) = (*order_id, *version, *now);
             let decide = Box::new(move |o: &mut Outbox| o.unpark(id, v, now));
             outbox_write(db, Changes::Decided(decide)).await
+        }
+        StoreTx::Park { cart, next } => {
+            let (cart, next) = ((**cart).clone(), next.clone());
+            park_or_resume(db, move |sale, parked| {
+                plan_park(sale, parked, &cart, &next)
+            })
+            .await
+        }
+        StoreTx::Resume { id, current } => {
+            let (id, current) = (*id, *current);
+            park_or_resume(db, move |sale, parked| {
+                plan_resume(sale, parked, id, current)
+            })
+            .await
         }
         StoreTx::RaiseSequence { date, seen } => raise_sequence(db, *date, *seen)
             .await
@@ -172,11 +189,15 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
     };
     let attempts = open_attempts(&tx).await?;
     let outbox = outbox_summary(&tx).await?;
+    let parked = get::<Vec<ParkedCart>>(&tx, META, JsValue::from_str(PARKED_KEY))
+        .await?
+        .unwrap_or_default();
     Ok(Loaded {
         sale,
         sale_order,
         attempts,
         outbox,
+        parked,
     })
 }
 
@@ -213,6 +234,35 @@ async fn save_sale(
     .await
     .map_err(StoreFailure::from)?;
     Ok(Stored::Done)
+}
+
+/// A park or a resume: the sale and the parked list, read and written in
+/// one strict transaction by till-core's plan.
+async fn park_or_resume(
+    db: &Db,
+    plan: impl FnOnce(Option<&Sale>, &[ParkedCart]) -> Result<(Sale, Vec<ParkedCart>), ParkError>
+        + 'static,
+) -> Result<Stored, StoreFailure> {
+    let (sale, parked) = strict(db, &[META], async move |tx| {
+        let sale = get::<Sale>(tx, META, JsValue::from_str(SALE_KEY)).await?;
+        let parked = get::<Vec<ParkedCart>>(tx, META, JsValue::from_str(PARKED_KEY))
+            .await?
+            .unwrap_or_default();
+        let (sale, parked) =
+            plan(sale.as_ref(), &parked).map_err(|e| TxError::Refused(e.into()))?;
+        let meta = tx.object_store(META)?;
+        let a = meta
+            .put(&to_js(&sale)?, Some(&JsValue::from_str(SALE_KEY)))?
+            .into_future();
+        let b = meta
+            .put(&to_js(&parked)?, Some(&JsValue::from_str(PARKED_KEY)))?
+            .into_future();
+        a.await?;
+        b.await?;
+        Ok((sale, parked))
+    })
+    .await?;
+    Ok(Stored::Parked { sale, parked })
 }
 
 /// What the update path needs, read inside its transaction. Every read is

@@ -1,6 +1,6 @@
 // The register, as a cashier finds it.
 import { test, expect } from "@playwright/test";
-import { setUp, cart } from "./helpers.mjs";
+import { setUp, cart, ringUp } from "./helpers.mjs";
 
 test("first run asks for the setup, then opens the register", async ({ page }) => {
   const errors = [];
@@ -108,4 +108,30 @@ test("the live status is its own element, not the header: the pages' links are n
   await expect(page.locator("header[role]")).toHaveCount(0);
   await expect(status.getByRole("link", { name: "Register Sales" })).toHaveCount(0);
   await expect(status).toContainText("Bridge");
+});
+
+test("a parked cart waits through a reload and resumes with one tap", async ({ page }) => {
+  await setUp(page);
+  await ringUp(page, "Espresso");
+  await ringUp(page, "Croissant");
+  const parkGroup = page.getByRole("group", { name: "Parked carts" });
+  await parkGroup.getByRole("button", { name: "Park" }).click();
+  await page.getByLabel("Label (optional)").fill("Table 4");
+  await page.getByRole("button", { name: "Park cart" }).click();
+  await expect(page.getByRole("status").filter({ hasText: 'Parked "Table 4"' })).toBeVisible();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  // Parked carts belong to the register: a reload keeps them.
+  await page.reload();
+  await expect(parkGroup.getByRole("button", { name: "Parked (1)" })).toBeVisible();
+  // Another customer first: resuming into a cart that is not empty says why not.
+  await ringUp(page, "Mocha");
+  await parkGroup.getByRole("button", { name: "Parked (1)" }).click();
+  await page.getByRole("button", { name: "Resume Table 4" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "park it or clear it first" })).toBeVisible();
+  await cart(page).getByRole("button", { name: "Clear cart" }).click();
+  await cart(page).getByRole("button", { name: "Yes, clear" }).click();
+  await parkGroup.getByRole("button", { name: "Parked (1)" }).click();
+  await page.getByRole("button", { name: "Resume Table 4" }).click();
+  await expect(cart(page).getByRole("button", { name: "Pay €4.35" })).toBeVisible();
+  await expect(parkGroup.getByRole("button", { name: /^Parked/ })).toHaveCount(0);
 });

@@ -39,6 +39,7 @@ pub mod memstore;
 pub mod money;
 pub mod order;
 pub mod outbox;
+pub mod park;
 pub mod payment;
 pub mod refund;
 pub mod register;

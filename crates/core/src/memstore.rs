@@ -13,6 +13,7 @@
 
 use crate::order::{BusinessDate, Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
+use crate::park::{plan_park, plan_resume, ParkedCart};
 use crate::payment::{Attempt, PaymentRef};
 use crate::refund::{Refund, RefundId};
 use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
@@ -39,6 +40,7 @@ pub struct MemStore {
     pub outbox: BTreeMap<(OrderId, u32), OutboxEntry>,
     pub refunds: BTreeMap<RefundId, Refund>,
     pub sale: Option<Sale>,
+    pub parked: Vec<ParkedCart>,
     pub seqs: BTreeMap<BusinessDate, u32>,
     faults: Vec<Fault>,
 }
@@ -80,6 +82,16 @@ impl MemStore {
                 self.apply(&changes);
                 Ok(Stored::Outbox(self.summary()))
             }
+            StoreTx::Park { cart, next } => {
+                let (sale, parked) = plan_park(self.sale.as_ref(), &self.parked, cart, next)
+                    .map_err(|e| StoreFailure::Refused(e.into()))?;
+                Ok(self.set_parked(sale, parked))
+            }
+            StoreTx::Resume { id, current } => {
+                let (sale, parked) = plan_resume(self.sale.as_ref(), &self.parked, *id, *current)
+                    .map_err(|e| StoreFailure::Refused(e.into()))?;
+                Ok(self.set_parked(sale, parked))
+            }
             StoreTx::RaiseSequence { date, seen } => {
                 let seq = self.seqs.entry(*date).or_default();
                 *seq = (*seq).max(*seen);
@@ -104,7 +116,14 @@ impl MemStore {
                 .cloned()
                 .collect(),
             outbox: self.summary(),
+            parked: self.parked.clone(),
         }
+    }
+
+    fn set_parked(&mut self, sale: Sale, parked: Vec<ParkedCart>) -> Stored {
+        self.sale = Some(sale.clone());
+        self.parked = parked.clone();
+        Stored::Parked { sale, parked }
     }
 
     fn save_sale(

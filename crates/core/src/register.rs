@@ -40,6 +40,7 @@ use crate::order::{
     RegisterId,
 };
 use crate::outbox::OutboxChange;
+use crate::park::{park, ParkError, ParkedCart};
 use crate::payment::{
     self, Attempt, AttemptState, Event, PaymentConfig, PaymentRef, PaymentSession, RefundLink,
     Reply, Request, Settlement, View,
@@ -141,6 +142,19 @@ pub enum StoreTx {
         version: u32,
         now: Timestamp,
     },
+    /// Park the current sale's cart (`cart`, whose id is the stored sale's)
+    /// and start `next`, by [`crate::park::plan_park`]: answered with
+    /// [`Stored::Parked`].
+    Park {
+        cart: Box<ParkedCart>,
+        next: Sale,
+    },
+    /// Resume parked cart `id` in place of the empty current sale `current`,
+    /// by [`crate::park::plan_resume`]: answered with [`Stored::Parked`].
+    Resume {
+        id: OrderId,
+        current: OrderId,
+    },
     /// Raise the day's sequence to at least `seen`.
     RaiseSequence {
         date: BusinessDate,
@@ -157,6 +171,8 @@ pub struct Loaded {
     /// Every attempt that is live or in doubt, whatever its order.
     pub attempts: Vec<Attempt>,
     pub outbox: OutboxSummary,
+    /// The carts parked on this register.
+    pub parked: Vec<ParkedCart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +180,11 @@ pub enum Stored {
     Loaded(Box<Loaded>),
     Updated(Box<Updated>),
     Refunded(Box<Refund>),
+    /// The current sale and the parked carts, after a park or a resume.
+    Parked {
+        sale: Sale,
+        parked: Vec<ParkedCart>,
+    },
     Due(DueBatch),
     Outbox(OutboxSummary),
     Done,
@@ -296,6 +317,16 @@ pub enum Action {
         order_id: OrderId,
         version: u32,
     },
+    /// "Park": the current cart aside as `label` ("Cart n" when empty); a
+    /// new, empty sale starts.
+    Park {
+        label: String,
+    },
+    /// "Parked (n)" → one of them: it becomes the current sale (the current
+    /// cart must be empty).
+    Resume {
+        id: OrderId,
+    },
     /// Sync now (the status bar, a test).
     SyncNow,
 }
@@ -390,6 +421,8 @@ enum Op {
     Cash,
     Void(OrderId),
     Refund(RefundId),
+    /// A park or a resume, and what the register says when it is done.
+    Park(String),
     /// A payment session's write, and the commands held back until it is on disk.
     Session {
         reference: PaymentRef,
@@ -442,6 +475,8 @@ pub struct Register {
     /// bridge runs meanwhile), by the reference of their card part: a new
     /// refund to write, or (`None`) a part for what a written one owes.
     refund_requests: BTreeMap<PaymentRef, Option<RefundRequest>>,
+    /// The carts parked on this register, as last stored.
+    parked: Vec<ParkedCart>,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
@@ -472,6 +507,7 @@ impl Register {
             align_in_flight: false,
             retries: Vec::new(),
             refund_requests: BTreeMap::new(),
+            parked: Vec::new(),
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
@@ -535,6 +571,11 @@ impl Register {
 
     pub fn sale(&self) -> Option<&Sale> {
         self.sale.as_ref()
+    }
+
+    /// The carts parked on this register, oldest first.
+    pub fn parked(&self) -> &[ParkedCart] {
+        &self.parked
     }
 
     /// The current sale's order, once its first payment created it.
@@ -786,6 +827,7 @@ impl Register {
 
     fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Effect>) {
         self.loaded = true;
+        self.parked = l.parked.clone();
         let seen = latest_stored(&l);
         let sale_order = l
             .sale_order
@@ -922,6 +964,8 @@ impl Register {
                 };
                 self.store(Op::Sync, tx, out);
             }
+            Action::Park { label } => self.park(&label, now, out),
+            Action::Resume { id } => self.resume(id, out),
             Action::SyncNow => self.sync_event(SyncEvent::Woken, now, out),
         }
     }
@@ -1035,6 +1079,56 @@ impl Register {
                 let text = e.to_string();
                 Self::ui(out, UiEvent::RefundRefused { id, text })
             }
+        }
+    }
+
+    /// Whether the current sale may make way for another (park, resume):
+    /// nothing paid, no card payment live, no cash being recorded.
+    fn sale_may_move(&self) -> Result<(), UpdateError> {
+        self.cart_locked()?;
+        if self.sale_order.is_some() {
+            return Err(ParkError::HasPayment.into());
+        }
+        Ok(())
+    }
+
+    fn park(&mut self, label: &str, now: Timestamp, out: &mut Vec<Effect>) {
+        let parked = self.sale_may_move().and_then(|()| {
+            let sale = self.sale.as_ref().ok_or(ParkError::SaleMoved)?;
+            Ok(park(sale, label, &self.parked, now)?)
+        });
+        let cart = match parked {
+            Ok(c) => c,
+            Err(e) => return Self::ui(out, UiEvent::RegisterMessage(e.to_string())),
+        };
+        let next = Sale {
+            id: self.new_order_id(now),
+            cart: Cart::new(self.config.currency),
+        };
+        let done = format!("Parked \"{}\". Ready for the next customer.", cart.label);
+        let tx = StoreTx::Park {
+            cart: Box::new(cart),
+            next,
+        };
+        self.store(Op::Park(done), tx, out);
+    }
+
+    fn resume(&mut self, id: OrderId, out: &mut Vec<Effect>) {
+        let checked = self.sale_may_move().and_then(|()| {
+            let sale = self.sale.as_ref().ok_or(ParkError::SaleMoved)?;
+            if !sale.cart.is_empty() {
+                return Err(ParkError::CartNotEmpty.into());
+            }
+            let p = self.parked.iter().find(|p| p.id == id);
+            let label = p.ok_or(ParkError::NoSuchCart)?.label.clone();
+            Ok((sale.id, label))
+        });
+        match checked {
+            Ok((current, label)) => {
+                let tx = StoreTx::Resume { id, current };
+                self.store(Op::Park(format!("Resumed \"{label}\".")), tx, out);
+            }
+            Err(e) => Self::ui(out, UiEvent::RegisterMessage(e.to_string())),
         }
     }
 
@@ -1452,6 +1546,16 @@ impl Register {
                 self.on_refund_session_stored(held, *attempt, result, now, out)
             }
             (Op::Sync, result) => self.on_sync_stored(result, now, out),
+            (Op::Park(done), result) => match result {
+                Ok(Stored::Parked { sale, parked }) => {
+                    self.sale = Some(sale);
+                    self.sale_order = None;
+                    self.parked = parked;
+                    Self::ui(out, UiEvent::RegisterMessage(done));
+                }
+                Err(e) => Self::ui(out, UiEvent::RegisterMessage(e.to_string())),
+                Ok(_) => {}
+            },
             (Op::SaveSale | Op::RaiseSequence, Err(e)) => {
                 Self::ui(out, UiEvent::Alert(e.to_string()))
             }

@@ -187,6 +187,8 @@ pub enum UpdateError {
     NoRefund(crate::refund::RefundId),
     #[error("card payment {0} is not a refund")]
     NotARefund(crate::payment::PaymentRef),
+    #[error(transparent)]
+    Park(#[from] crate::park::ParkError),
 }
 
 /// Decides the writes for `req` from what the store holds (`snap`, read in

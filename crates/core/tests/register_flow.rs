@@ -1359,3 +1359,56 @@ fn what_a_declined_card_part_owes_goes_to_the_card_again_and_never_beyond() {
     assert_eq!(refund.tenders.len(), 3, "the failed part stays listed");
     assert_eq!(refund.version, 4);
 }
+
+#[test]
+fn a_parked_cart_waits_through_a_reload_and_resumes_as_the_same_sale() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let first = t.sale_id();
+    t.act(Action::Park {
+        label: "  Table 4 ".into(),
+    });
+    assert_eq!(t.reg.parked().len(), 1);
+    assert_eq!(t.reg.parked()[0].label, "Table 4");
+    assert!(t.reg.sale().unwrap().cart.is_empty(), "a new, empty sale");
+    assert_ne!(t.sale_id(), first);
+    // Another customer pays in between; parking an empty cart says why not.
+    t.act(Action::Park { label: "".into() });
+    assert!(t.ui.iter().any(|u| matches!(u,
+        UiEvent::RegisterMessage(m) if m.contains("nothing to park"))));
+    t.add("mug");
+    t.act(Action::Resume { id: first });
+    assert!(t.ui.iter().any(|u| matches!(u,
+        UiEvent::RegisterMessage(m) if m.contains("park it or clear it first"))));
+    t.act(Action::PayCash {
+        received: eur(2000),
+    });
+    // A reload keeps the parked cart; resuming brings back the same sale.
+    let mut t = t.reload(4);
+    assert_eq!(t.reg.parked().len(), 1);
+    t.act(Action::Resume { id: first });
+    assert_eq!(t.sale_id(), first);
+    assert_eq!(t.reg.due(), Some(eur(545)));
+    assert!(t.reg.parked().is_empty() && t.store.parked.is_empty());
+    t.act(Action::PayCash {
+        received: eur(1000),
+    });
+    assert_eq!(t.order(first).status, OrderStatus::Paid);
+}
+
+#[test]
+fn a_sale_with_a_payment_does_not_park() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.act(Action::PayCash { received: eur(100) });
+    t.act(Action::Park {
+        label: "later".into(),
+    });
+    assert!(t.reg.parked().is_empty());
+    assert!(
+        t.ui.iter().any(|u| matches!(u,
+        UiEvent::RegisterMessage(m) if m.contains("is paid"))),
+        "{:?}",
+        t.ui
+    );
+}

@@ -55,6 +55,7 @@ pub fn act(w: &mut World) {
         820..860 => refund_any(w),
         860..870 => return_without_receipt(w),
         870..885 => retry_owed(w),
+        885..900 => park_or_resume(w),
         _ => {}
     }
 }
@@ -245,6 +246,20 @@ fn retry_owed(w: &mut World) {
         original,
         amount,
     }));
+}
+
+/// The cashier parks the cart for a customer who went back for something,
+/// or resumes a parked one (into an empty cart, or is told why not).
+fn park_or_resume(w: &mut World) {
+    let parked: Vec<_> = w.reg.parked().iter().map(|p| p.id).collect();
+    if parked.is_empty() || w.chance(500) {
+        w.input(Input::Cashier(Action::Park {
+            label: "back in a minute".into(),
+        }));
+    } else {
+        let id = parked[w.below(parked.len() as u64) as usize];
+        w.input(Input::Cashier(Action::Resume { id }));
+    }
 }
 
 fn download_any(w: &mut World) {

@@ -17,7 +17,10 @@
 //! (h) every refund the terminal made is recorded once, approved, on the
 //!     card part of its refund, for its amount; no card part is recorded as
 //!     given back that the terminal did not give back; and the terminal
-//!     never gives a payment back beyond what it charged.
+//!     never gives a payment back beyond what it charged;
+//! (i) a parked cart is a sale of its own: no order has its id (nothing
+//!     of it was paid), no two parked carts share one, and none is the
+//!     current sale.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -334,6 +337,7 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     returns_reached_the_back_office(w)?;
     charges_are_recorded_once(w)?;
     card_refunds_agree(w)?;
+    parked_carts_are_their_own(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
 }
@@ -501,6 +505,23 @@ fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
                 o.number, o.totals.total
             );
             return Err(broken(w, "(b) no order charged beyond its total", detail));
+        }
+    }
+    Ok(())
+}
+
+/// (i) what is parked waits, untouched by the sales made meanwhile.
+fn parked_carts_are_their_own(w: &World) -> Result<(), Violation> {
+    let mut seen = BTreeSet::new();
+    let current = w.store.sale.as_ref().map(|s| s.id);
+    for p in &w.store.parked {
+        let shared = !seen.insert(p.id) || Some(p.id) == current;
+        if shared || w.store.orders.contains_key(&p.id) {
+            let detail = format!(
+                "parked cart {} ({}) is not a sale of its own",
+                p.label, p.id
+            );
+            return Err(broken(w, "(i) parked carts wait untouched", detail));
         }
     }
     Ok(())
