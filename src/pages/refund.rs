@@ -158,13 +158,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
             },
         );
     };
-    let refused = move || {
-        app.refund_message
-            .get()
-            .filter(|(r, _)| Some(*r) == id)
-            .map(|(_, m)| m)
-    };
-    let done = move || app.refund_done.get().filter(|r| Some(r.id) == id);
+    let (refused, done) = crate::pages::refund::answers(app, id);
     let lines = order.with_value(|o| o.lines.clone());
     let lines_left = left.with_value(|l| l.lines.clone());
     view! {
@@ -298,6 +292,26 @@ fn SplitFields(
             </fieldset>
         }
     })
+}
+
+/// What the register answered about refund `id` (made when its screen
+/// opened): why it was refused or ended without giving anything back, and
+/// the refund once written.
+pub fn answers(
+    app: crate::state::AppState,
+    id: Option<RefundId>,
+) -> (
+    impl Fn() -> Option<String> + Copy,
+    impl Fn() -> Option<Refund> + Copy,
+) {
+    let refused = move || {
+        app.refund_message
+            .get()
+            .filter(|(r, _)| Some(*r) == id)
+            .map(|(_, m)| m)
+    };
+    let done = move || app.refund_done.get().filter(|r| Some(r.id) == id);
+    (refused, done)
 }
 
 /// One line of "Money back": "Cash: give back €2.40", "VISA •••• 4242: €4.40".

@@ -108,13 +108,7 @@ fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
             },
         );
     };
-    let refused = move || {
-        app.refund_message
-            .get()
-            .filter(|(r, _)| Some(*r) == id)
-            .map(|(_, m)| m)
-    };
-    let done = move || app.refund_done.get().filter(|r| Some(r.id) == id);
+    let (refused, done) = crate::pages::refund::answers(app, id);
     view! {
         <Show when=move || done().is_none() fallback=move || view! { <RefundDone refund=done().expect("shown when done")/> }>
             <form class="find-item" on:submit=scan>

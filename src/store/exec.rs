@@ -414,21 +414,18 @@ async fn refund_snapshot(
 async fn refund(db: &Db, req: &RefundRequest) -> Result<Stored, StoreFailure> {
     let req = req.clone();
     let stores = [META, ORDERS, OUTBOX, PAYMENTS, REFUNDS];
-    let refund = strict(db, &stores, async move |tx| {
+    refund_tx(db, &stores, async move |tx| {
         let snap = refund_snapshot(tx, &req).await?;
-        let plan = plan_refund(&req, &snap).map_err(TxError::Refused)?;
-        write_refund_plan(tx, &plan).await?;
-        Ok(plan.refund)
+        plan_refund(&req, &snap).map_err(TxError::Refused)
     })
-    .await?;
-    Ok(Stored::Refunded(Box::new(refund)))
+    .await
 }
 
 /// A return without a receipt, its outbox entry and the day's sequence:
 /// one transaction (a repeated Confirm finds it written).
 async fn return_without_receipt(db: &Db, req: &ReturnRequest) -> Result<Stored, StoreFailure> {
     let req = req.clone();
-    let refund = strict(db, &[META, OUTBOX, REFUNDS], async move |tx| {
+    refund_tx(db, &[META, OUTBOX, REFUNDS], async move |tx| {
         let done = tx
             .object_store(REFUNDS)?
             .get(JsValue::from_str(&req.id.to_string()))?
@@ -441,12 +438,9 @@ async fn return_without_receipt(db: &Db, req: &ReturnRequest) -> Result<Stored, 
             outbox: parse_all(outbox.await?)?,
             last_seq: parse::<u32>(seq.await?)?.unwrap_or(0),
         };
-        let plan = plan_return(&req, &snap).map_err(TxError::Refused)?;
-        write_refund_plan(tx, &plan).await?;
-        Ok(plan.refund)
+        plan_return(&req, &snap).map_err(TxError::Refused)
     })
-    .await?;
-    Ok(Stored::Refunded(Box::new(refund)))
+    .await
 }
 
 /// A card part for what a refund owes, and its attempt: one transaction,
@@ -454,7 +448,7 @@ async fn return_without_receipt(db: &Db, req: &ReturnRequest) -> Result<Stored, 
 async fn give_owed(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
     let attempt = attempt.clone();
     let stores = [ORDERS, OUTBOX, PAYMENTS, REFUNDS];
-    let refund = strict(db, &stores, async move |tx| {
+    refund_tx(db, &stores, async move |tx| {
         let order = tx
             .object_store(ORDERS)?
             .get(JsValue::from_str(&attempt.order_id.to_string()))?
@@ -473,19 +467,16 @@ async fn give_owed(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
             },
             last_seq: 0,
         };
-        let plan = plan_give_owed(&attempt, &snap).map_err(TxError::Refused)?;
-        write_refund_plan(tx, &plan).await?;
-        Ok(plan.refund)
+        plan_give_owed(&attempt, &snap).map_err(TxError::Refused)
     })
-    .await?;
-    Ok(Stored::Refunded(Box::new(refund)))
+    .await
 }
 
 /// A card refund attempt's new state and its refund's card part: one
 /// transaction.
 async fn card_refund(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
     let attempt = attempt.clone();
-    let refund = strict(db, &[OUTBOX, PAYMENTS, REFUNDS], async move |tx| {
+    refund_tx(db, &[OUTBOX, PAYMENTS, REFUNDS], async move |tx| {
         let refund_id = attempt.refund.map(|l| l.refund_id);
         let key = refund_id.map(|id| JsValue::from_str(&id.to_string()));
         let refund = match key {
@@ -510,7 +501,21 @@ async fn card_refund(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure>
                 None => Vec::new(),
             },
         };
-        let plan = plan_card_refund(&attempt, &snap).map_err(TxError::Refused)?;
+        plan_card_refund(&attempt, &snap).map_err(TxError::Refused)
+    })
+    .await
+}
+
+/// One refund transaction: `plan` reads what it needs and decides (by
+/// till-core's rules), then its writes are issued, all in one strict
+/// transaction over `stores`; answered with the refund as it now stands.
+async fn refund_tx(
+    db: &Db,
+    stores: &[&str],
+    plan: impl AsyncFnOnce(&Transaction) -> Result<RefundPlan, TxError> + 'static,
+) -> Result<Stored, StoreFailure> {
+    let refund = strict(db, stores, async move |tx| {
+        let plan = plan(tx).await?;
         write_refund_plan(tx, &plan).await?;
         Ok(plan.refund)
     })
