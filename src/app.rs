@@ -10,6 +10,7 @@ use crate::pages::pay::PayPage;
 use crate::pages::receipt::ReceiptPage;
 use crate::pages::register::RegisterPage;
 use crate::pages::settings::SettingsPage;
+use crate::pages::signin::SignInPage;
 use crate::state::{AppState, CatalogView};
 use crate::store::{Db, DB_NAME};
 use leptos::prelude::*;
@@ -83,7 +84,11 @@ fn Shell(db: Db) -> impl IntoView {
             }
             started.set_value(true);
             crate::runner::start(&state);
-            spawn_local(sync_catalog(state));
+            // The staff list first: it is small, and sign-in waits for it.
+            spawn_local(async move {
+                sync_staff(state).await;
+                sync_catalog(state).await;
+            });
         });
     }
 
@@ -113,6 +118,19 @@ fn Shell(db: Db) -> impl IntoView {
     }
 
     let configured = move || state.settings.get().is_some();
+    // Nobody sells, refunds or voids signed out: every page but the card
+    // popup and the printer waits behind the sign-in screen.
+    // While the register restarts (Settings → Save) it keeps the answer it
+    // had: the page on screen stays.
+    let signed_in = Memo::new(move |before: Option<&bool>| {
+        state.rev.get();
+        let now = state.register(|r| r.is_loaded().then(|| r.cashier().is_some()));
+        now.flatten().unwrap_or(before.copied().unwrap_or(false))
+    });
+    let started = move || {
+        state.rev.get();
+        state.register(|r| r.is_loaded()).unwrap_or(false)
+    };
     let owner = state.owner;
     view! {
         <Router>
@@ -134,6 +152,11 @@ fn Shell(db: Db) -> impl IntoView {
                 }>
                 <Show when=move || loaded.get() && owner.get() == Some(true) fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
+                    <Show when=move || signed_in.get() fallback=move || view! {
+                        <Show when=started fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                            <SignInPage/>
+                        </Show>
+                    }>
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=RegisterPage/>
                             <Route path=path!("/pay") view=PayPage/>
@@ -147,6 +170,7 @@ fn Shell(db: Db) -> impl IntoView {
                             <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
                         </Routes>
+                    </Show>
                     </Show>
                 </Show>
                 </Show>
@@ -218,6 +242,23 @@ pub async fn sync_catalog(state: AppState) {
             show_catalog(&state, CatalogView::from_catalog(meta, catalog))
         }
         // Offline: the stored catalog serves; the next start tries again.
+        Err(crate::net::oms::NetError::Unreachable(_)) => {}
+        Err(e) => state.alert.set(Some(e.to_string())),
+    }
+}
+
+/// Downloads the staff list for the register (sign-in works offline from
+/// the one stored; offline, it keeps serving).
+pub async fn sync_staff(state: AppState) {
+    let Some(s) = state.settings.get_untracked() else {
+        return;
+    };
+    let oms = Oms {
+        base: s.oms_url,
+        token: s.register_token,
+    };
+    match oms.staff().await {
+        Ok(staff) => crate::runner::dispatch(&state, till_core::register::Input::Staff(staff)),
         Err(crate::net::oms::NetError::Unreachable(_)) => {}
         Err(e) => state.alert.set(Some(e.to_string())),
     }

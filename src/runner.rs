@@ -44,6 +44,9 @@ fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String>
         utc_offset_min: platform::utc_offset_min(),
         auto_print: settings.auto_print,
         returns_without_receipt: settings.returns_without_receipt,
+        idle_lock: settings
+            .idle_lock_mins
+            .map(|m| Duration::from_mins(u64::from(m))),
     })
 }
 
@@ -244,6 +247,7 @@ fn ui(app: &AppState, e: UiEvent) {
         UiEvent::OrderMessage { order_id, text } => app.order_message.set(Some((order_id, text))),
         UiEvent::Refunded(refund) => app.refund_done.set(Some(*refund)),
         UiEvent::RefundRefused { id, text } => app.refund_message.set(Some((id, text))),
+        UiEvent::SignInRefused(text) => app.sign_in_message.set(Some(text)),
     }
 }
 

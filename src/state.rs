@@ -145,6 +145,8 @@ pub struct AppState {
     pub refund_done: RwSignal<Option<Refund>>,
     /// Why a refund was not written.
     pub refund_message: RwSignal<Option<(RefundId, String)>>,
+    /// Why the sign-in screen did not sign anyone in.
+    pub sign_in_message: RwSignal<Option<String>>,
 }
 
 impl AppState {
@@ -173,6 +175,7 @@ impl AppState {
             indexed: RwSignal::new(0),
             refund_done: RwSignal::new(None),
             refund_message: RwSignal::new(None),
+            sign_in_message: RwSignal::new(None),
         }
     }
 

@@ -47,6 +47,7 @@ fn cash_sale(n: u32) -> StoreTx {
             register: RegisterId::new("R1").unwrap(),
             date: BusinessDate::new(2026, 11, 27).unwrap(),
             cart: cart(),
+            cashier: None,
         }),
         next_sale: id(n + 1),
         at: Timestamp::from_millis(1_000),

@@ -35,6 +35,10 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
         text_pages: true,
     };
     let view = CatalogView::build(meta, products).unwrap();
+    // Cashier Alex is signed in on this register.
+    let desk =
+        till_core::register::StoreTx::SaveDesk(Box::new(till_core::testing::signed_in_desk()));
+    till::store::exec::execute(&db, &desk).await.unwrap();
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
@@ -54,6 +58,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
             result_wait_secs: None,
             auto_print: false,
             returns_without_receipt: false,
+            idle_lock_mins: None,
         }));
         till::runner::start(&state);
         *out.borrow_mut() = Some(state);

@@ -55,6 +55,7 @@ async fn settings_round_trip() {
         result_wait_secs: Some(5),
         auto_print: true,
         returns_without_receipt: false,
+        idle_lock_mins: Some(10),
     };
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
@@ -359,6 +360,14 @@ impl Session {
             now: T0,
         };
         s.run(first);
+        // The staff list arrives and cashier Alex signs in: both written
+        // through the register, so the log replays them too.
+        s.input(Input::Staff(till_core::testing::staff()));
+        s.input(Input::Cashier(Action::SignIn {
+            person: till_core::staff::StaffId::new("alex").unwrap(),
+            pin: till_core::testing::CASHIER_PIN.into(),
+        }));
+        assert!(s.reg.cashier().is_some());
         s
     }
 

@@ -74,6 +74,11 @@ pub fn StatusBar() -> impl IntoView {
             None => format!("{} unsynced", s.unsynced),
         }
     };
+    let cashier = move || {
+        app.rev.get();
+        app.register(|r| r.cashier().map(|c| c.name.clone()))
+            .flatten()
+    };
     view! {
         // The live status is its own element: `status` is not a role a
         // <header> may take (axe: aria-allowed-role), and the pages' links
@@ -86,12 +91,18 @@ pub fn StatusBar() -> impl IntoView {
                 <span class="pill">{bridge}</span>
                 <span class="pill">{storage}</span>
             </div>
-            <nav class="nav" aria-label="Pages">
-                <a href="/">"Register"</a>
-                <a href="/sales">"Register Sales"</a>
-                <a href="/day-end">"Day end"</a>
-                <a href="/settings">"Settings"</a>
-            </nav>
+            {move || cashier().map(|name| view! {
+                <nav class="nav" aria-label="Pages">
+                    <a href="/">"Register"</a>
+                    <a href="/sales">"Register Sales"</a>
+                    <a href="/day-end">"Day end"</a>
+                    <a href="/settings">"Settings"</a>
+                </nav>
+                <div class="cashier">
+                    <span aria-label=format!("Signed in: {name}")>{name.clone()}</span>
+                    <button type="button" on:click=move |_| switch_cashier(app)>"Switch cashier"</button>
+                </div>
+            })}
         </header>
         {move || app.download.get().map(|(done, total)| view! {
             <div class="download">
@@ -112,4 +123,12 @@ pub fn StatusBar() -> impl IntoView {
             </div>
         })}
     }
+}
+
+/// "Switch cashier": back to the sign-in screen (the sale stays), with the
+/// staff list fetched again (someone added or disabled since).
+fn switch_cashier(app: crate::state::AppState) {
+    crate::runner::act(&app, till_core::register::Action::SignOut);
+    app.goto.set(Some("/".into()));
+    leptos::task::spawn_local(crate::app::sync_staff(app));
 }

@@ -14,6 +14,7 @@ use till_core::catalog::Catalog;
 use till_core::download::{CatalogDownload, DownloadError};
 use till_core::order::{BusinessDate, Order, OrderId, OrderNumber};
 use till_core::refund::Refund;
+use till_core::staff::StaffMember;
 use till_core::sync::NetFailure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +200,25 @@ impl Oms {
             404 => Ok(None),
             _ => Err(Self::refused(r).await),
         }
+    }
+
+    /// `GET /staff`: the store's active staff (a list with one unreadable
+    /// person is refused whole: the one stored keeps serving).
+    pub async fn staff(&self) -> Result<Vec<StaffMember>, NetError> {
+        #[derive(serde::Deserialize)]
+        struct StaffList {
+            staff: Vec<StaffMember>,
+        }
+        let r =
+            send(Request::get(&self.url("/staff")).header("Authorization", &self.auth())).await?;
+        if r.status() != 200 {
+            return Err(Self::refused(r).await);
+        }
+        let list: StaffList = r
+            .json()
+            .await
+            .map_err(|e| NetError::BadAnswer(format!("the staff list: {e}")))?;
+        Ok(list.staff)
     }
 
     /// `GET /orders?register=&date=`: the OMS's copy of a register's day.

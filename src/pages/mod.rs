@@ -9,3 +9,4 @@ pub mod returns;
 pub mod safety;
 pub mod sales;
 pub mod settings;
+pub mod signin;

@@ -76,6 +76,7 @@ pub fn Receipt(order: Order) -> impl IntoView {
                 <strong>"Till"</strong>
                 <div>"Order " {order.number.to_string()}</div>
                 <div>{when}</div>
+                {order.cashier.as_ref().map(|c| view! { <div>"Served by " {c.name.clone()}</div> })}
                 <div>{order.status.label().to_uppercase()}</div>
             </header>
             <table>

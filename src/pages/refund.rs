@@ -421,6 +421,7 @@ pub fn RefundReceipt(refund: Refund) -> impl IntoView {
                     None => "Return without receipt".to_string(),
                 }}</div>
                 {refund.reason.map(|r| view! { <div>{format!("Reason: {}", r.label())}</div> })}
+                {refund.cashier.as_ref().map(|c| view! { <div>"Given back by " {c.name.clone()}</div> })}
             </header>
             <table>
                 <tbody>

@@ -37,7 +37,28 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         result_wait_secs: f.result_wait_secs,
         auto_print: f.auto_print,
         returns_without_receipt: f.returns_without_receipt,
+        idle_lock_mins: f.idle_lock_mins,
     })
+}
+
+/// An optional whole number from a form field: `None` when empty.
+fn optional_number(
+    text: &str,
+    range: std::ops::RangeInclusive<u64>,
+    what: &str,
+) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{what} is a number from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
 }
 
 #[component]
@@ -62,6 +83,12 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             .and_then(|s| s.result_wait_secs)
             .map(|s| s.to_string()),
     );
+    let idle = field(
+        current
+            .as_ref()
+            .and_then(|s| s.idle_lock_mins)
+            .map(|m| m.to_string()),
+    );
     let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
     let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));
     let error = RwSignal::new(None::<String>);
@@ -69,19 +96,24 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let wait = result_wait.get_untracked();
-        let result_wait_secs = if wait.trim().is_empty() {
-            None
-        } else {
-            match wait.trim().parse::<u64>() {
-                Ok(s) if (1..=600).contains(&s) => Some(s),
-                _ => {
-                    error.set(Some(
-                        "The card result wait is a number of seconds from 1 to 600".into(),
-                    ));
-                    return;
-                }
-            }
+        let numbers = optional_number(
+            &result_wait.get_untracked(),
+            1..=600,
+            "The card result wait (seconds)",
+        )
+        .and_then(|w| {
+            Ok((
+                w,
+                optional_number(
+                    &idle.get_untracked(),
+                    1..=240,
+                    "The idle sign-out (minutes)",
+                )?,
+            ))
+        });
+        let (result_wait_secs, idle_lock_mins) = match numbers {
+            Ok(n) => n,
+            Err(e) => return error.set(Some(e)),
         };
         let form = Settings {
             oms_url: oms_url.get_untracked(),
@@ -92,6 +124,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             result_wait_secs,
             auto_print: auto_print.get_untracked(),
             returns_without_receipt: returns.get_untracked(),
+            idle_lock_mins: idle_lock_mins.map(|m| m as u32),
         };
         let settings = match validate(&form) {
             Ok(s) => s,
@@ -113,6 +146,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                     // with the new settings.
                     crate::runner::start(&app);
                     crate::app::sync_catalog(app).await;
+                    crate::app::sync_staff(app).await;
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -138,6 +172,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 {input("Bridge URL", bridge_url, "url")}
                 {input("Pairing token", pairing_token, "password")}
                 {input("Card result wait (seconds)", result_wait, "text")}
+                {input("Sign out after minutes idle (empty: never)", idle, "text")}
                 <label class="field checkbox">
                     <input type="checkbox" prop:checked=move || auto_print.get() on:change=move |ev| auto_print.set(event_target_checked(&ev))/>
                     <span>"Print the receipt by itself when a sale is paid"</span>

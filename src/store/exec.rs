@@ -15,6 +15,7 @@ use idb::{CursorDirection, KeyCursor, KeyRange, Query, Transaction};
 use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
+use till_core::desk::DeskRecord;
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
@@ -33,6 +34,8 @@ use wasm_bindgen::JsValue;
 pub const SALE_KEY: &str = "sale";
 /// The carts parked on this register, as one list beside the sale.
 pub const PARKED_KEY: &str = "parked";
+/// Who is at the register: the staff list, the cashier, the PIN tries.
+pub const DESK_KEY: &str = "desk";
 /// What the first slice kept instead (read once, when `sale` is absent).
 const LEGACY_CART_KEY: &str = "cart";
 const LEGACY_ORDER_KEY: &str = "current_order";
@@ -76,6 +79,7 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
             .map(|l| Stored::Loaded(Box::new(l)))
             .map_err(io),
         StoreTx::SaveSale { sale, replaces } => save_sale(db, sale, *replaces).await,
+        StoreTx::SaveDesk(desk) => save_desk(db, desk).await,
         StoreTx::Update(req) => update(db, req).await,
         StoreTx::Refund(req) => refund(db, req).await,
         StoreTx::CardRefund(attempt) => card_refund(db, attempt).await,
@@ -192,13 +196,33 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
     let parked = get::<Vec<ParkedCart>>(&tx, META, JsValue::from_str(PARKED_KEY))
         .await?
         .unwrap_or_default();
+    let desk = get::<DeskRecord>(&tx, META, JsValue::from_str(DESK_KEY)).await?;
     Ok(Loaded {
         sale,
         sale_order,
         attempts,
         outbox,
         parked,
+        desk,
     })
+}
+
+async fn save_desk(db: &Db, desk: &DeskRecord) -> Result<Stored, StoreFailure> {
+    let value = to_js(desk).map_err(io)?;
+    let t = db.write_strict(&[META]).map_err(io)?;
+    db.commit(t, |tx| async move {
+        let r = async {
+            tx.object_store(META)?
+                .put(&value, Some(&JsValue::from_str(DESK_KEY)))?
+                .await?;
+            Ok::<(), TxError>(())
+        }
+        .await;
+        (tx, r)
+    })
+    .await
+    .map_err(StoreFailure::from)?;
+    Ok(Stored::Done)
 }
 
 async fn save_sale(

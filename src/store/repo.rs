@@ -31,6 +31,9 @@ pub struct Settings {
     /// Returns without a receipt (cash only) are allowed on this register.
     #[serde(default)]
     pub returns_without_receipt: bool,
+    /// Minutes with nothing done before the cashier is signed out; never when absent.
+    #[serde(default)]
+    pub idle_lock_mins: Option<u32>,
 }
 
 /// The catalog's header, stored beside its products.

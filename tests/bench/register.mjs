@@ -61,6 +61,13 @@ await page.addInitScript(() => {
   };
 });
 
+// The sign-in screen: the demo cashier (PINs printed by `cargo xtask serve`).
+async function signIn(page) {
+  await page.getByRole("button", { name: "Alex", exact: true }).click();
+  for (const d of "1357") await page.getByRole("group", { name: "Keypad" }).getByRole("button", { name: d, exact: true }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
 // 2. First catalog download of all products, from "Start selling" to tiles.
 await page.goto(base + "/");
 await page.getByLabel("Register id").fill(env.registerId);
@@ -69,6 +76,7 @@ await page.getByLabel("Bridge URL").fill("http://127.0.0.1:9");
 await page.getByLabel("Pairing token").fill(env.pairingToken);
 const t0 = Date.now();
 await page.getByRole("button", { name: "Start selling" }).click();
+await signIn(page);
 await page.getByText(/Showing 200 of/).waitFor({ timeout: 300_000 });
 const download = Date.now() - t0;
 // Baseline: the same pages fetched and parsed, stored nowhere.

@@ -16,6 +16,13 @@ const browser = await chromium.launch({
 const page = await browser.newPage();
 page.on("dialog", (d) => d.accept());
 
+// The sign-in screen: the demo cashier (PINs printed by `cargo xtask serve`).
+async function signIn(page) {
+  await page.getByRole("button", { name: "Alex", exact: true }).click();
+  for (const d of "1357") await page.getByRole("group", { name: "Keypad" }).getByRole("button", { name: d, exact: true }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
 // One real sale, to copy: its totals are what till-core computed.
 await page.goto(base + "/");
 await page.getByLabel("Register id").fill(env.registerId);
@@ -23,9 +30,10 @@ await page.getByLabel("Register token").fill(env.registerToken);
 await page.getByLabel("Bridge URL").fill(bridge);
 await page.getByLabel("Pairing token").fill(env.pairingToken);
 await page.getByRole("button", { name: "Start selling" }).click();
+await signIn(page);
 await page.getByRole("button", { name: "Espresso", exact: true }).click();
 await page.getByRole("button", { name: /^Pay / }).click();
-await page.getByRole("button", { name: "Cash" }).click();
+await page.getByRole("button", { name: "Cash", exact: true }).click();
 await page.getByRole("button", { name: "€2.40", exact: true }).click();
 await page.getByRole("button", { name: "Confirm" }).click();
 await page.getByRole("alert").filter({ hasText: /^Paid — order/ }).waitFor();

@@ -76,7 +76,7 @@ async function applyFaults(request, f) {
 }
 
 async function payCash(page) {
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   const due = (await page.getByLabel("Amount due").textContent()).trim();
   await page.getByRole("button", { name: due, exact: true }).click();
   await page.getByRole("button", { name: "Confirm" }).click();

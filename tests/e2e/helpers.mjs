@@ -8,8 +8,17 @@ export const env = {
   pairingToken: process.env.TILL_PAIRING_TOKEN,
 };
 
-/// First run: fill in the setup form the way a store's administrator would.
+/// First run: fill in the setup form the way a store's administrator
+/// would, then cashier Alex signs in.
 export async function setUp(page, { resultWait } = {}) {
+  await fillSetup(page, { resultWait });
+  await signIn(page, "Alex", CASHIER_PIN);
+  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Espresso", exact: true })).toBeVisible();
+}
+
+/// First run's setup form, up to the sign-in screen.
+export async function fillSetup(page, { resultWait } = {}) {
   // "Leave with unsynced orders?" is answered "leave" in tests that reload.
   page.on("dialog", (d) => d.accept());
   await page.goto("/");
@@ -21,8 +30,20 @@ export async function setUp(page, { resultWait } = {}) {
   await page.getByLabel("Pairing token").fill(env.pairingToken);
   if (resultWait) await page.getByLabel("Card result wait (seconds)").fill(String(resultWait));
   await page.getByRole("button", { name: "Start selling" }).click();
-  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
-  await expect(page.getByRole("button", { name: "Espresso", exact: true })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+}
+
+/// The demo staff's PINs (printed by `cargo xtask serve`).
+export const CASHIER_PIN = "1357";
+export const MANAGER_PIN = "2468";
+
+/// The sign-in screen: choose the person, type the PIN on the keypad.
+export async function signIn(page, name, pin) {
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.getByRole("button", { name: new RegExp(`^${name}( \\(manager\\))?$`) }).click();
+  const keypad = page.getByRole("group", { name: "Keypad" });
+  for (const d of pin) await keypad.getByRole("button", { name: d, exact: true }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 export function cart(page) {
@@ -123,7 +144,7 @@ export async function closeUnpaid(page, request, name) {
 export async function splitSale(page) {
   await ringUp(page, "Test: card approved (…00)");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByLabel("Amount tendered").fill("4");
   await page.getByRole("button", { name: "Confirm" }).click();
   await page.getByRole("button", { name: "Card (mPOS)" }).click();

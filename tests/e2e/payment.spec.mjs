@@ -64,7 +64,7 @@ test("cancel within 30 s: back to the payment page, then pay by cash", async ({ 
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await dialog(page).getByRole("button", { name: /^Cancel/ }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Payment cancelled" })).toBeVisible();
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€5.00" }).click();
   await expect(page.getByLabel("Change due")).toHaveText("€1.20");
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -129,7 +129,7 @@ test("split tender: part cash, the rest by card", async ({ page }) => {
   await setUp(page);
   await ringUp(page, "Test: card approved (…00)");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByLabel("Amount tendered").fill("4");
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByLabel("Amount due")).toHaveText("€6.00");
@@ -150,7 +150,7 @@ test("cash: empty, negative and absurd amounts get a clear message", async ({ pa
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   const confirm = page.getByRole("button", { name: "Confirm" });
   await confirm.click();
   await expect(page.getByRole("alert")).toContainText("Enter the amount tendered");
@@ -171,7 +171,7 @@ test("the double-charge guard refuses a second card attempt while one is in doub
   await ringUp(page, "Test: card approved (…00)");
   await goPay(page);
   // Pay part in cash so the order exists, then plant an attempt in doubt for it.
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByLabel("Amount tendered").fill("1");
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByLabel("Amount due")).toHaveText("€9.00");
@@ -267,7 +267,7 @@ test("hole 16: the receipt prints from the register's notice, or by itself when 
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€5.00" }).click();
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Paid — order" })).toBeVisible();
@@ -285,7 +285,7 @@ test("hole 16: the receipt prints from the register's notice, or by itself when 
   await page.getByRole("link", { name: "Register", exact: true }).click();
   await ringUp(page, "Croissant");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€1.95" }).click();
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();

@@ -1,6 +1,6 @@
 // Offline and installable: the register opens and sells with no network.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, goPay } from "./helpers.mjs";
+import { setUp, cart, goPay, signIn, CASHIER_PIN } from "./helpers.mjs";
 
 /// Waits until the service worker controls the page and has activated.
 async function serviceWorkerReady(page) {
@@ -68,6 +68,7 @@ test("a large catalog downloads with visible progress, then sells", async ({ pag
   await page.getByLabel("Pairing token").fill(process.env.TILL_PAIRING_TOKEN);
   await page.getByRole("button", { name: "Start selling" }).click();
   await expect(page.getByText(new RegExp(`Downloading catalog [\\d,]+ / ${total}`))).toBeVisible();
+  await signIn(page, "Alex", CASHIER_PIN);
   await expect(page.getByText(/Showing 200 of/)).toBeVisible({ timeout: 60_000 });
   await page.getByLabel("Search products").fill("creme cheese 1");
   await page.getByRole("button", { name: /^Crème Cheese 1/ }).first().click();
@@ -114,7 +115,7 @@ test("a catalog download cut off after its first page changes nothing: offline a
     await page.getByRole("button", { name: "Croissant", exact: true }).click();
     await expect(cart(page).getByLabel("Quantity of Croissant")).toHaveText("1");
     await goPay(page);
-    await page.getByRole("button", { name: "Cash" }).click();
+    await page.getByRole("button", { name: "Cash", exact: true }).click();
     const due = (await page.getByLabel("Amount due").textContent()).trim();
     await page.getByRole("button", { name: due, exact: true }).click();
     await page.getByRole("button", { name: "Confirm" }).click();

@@ -17,7 +17,7 @@ test.afterEach(async ({ request }) => {
 async function cashSale(page, ...names) {
   for (const name of names) await ringUp(page, name);
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   const due = await page.getByLabel("Amount due").textContent();
   await page.getByRole("button", { name: due, exact: true }).click();
   await page.getByRole("button", { name: "Confirm" }).click();

@@ -36,7 +36,7 @@ test("hole 7: a double tap on Confirm makes one paid order", async ({ page }) =>
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€2.40" }).click();
   // Two taps in the same instant, before the page can re-render.
   await page.getByRole("button", { name: "Confirm" }).evaluate((b) => {
@@ -70,7 +70,7 @@ test("hole 12: a tablet clock before 2000 stops the sale with a clear message an
   await ringUp(page, "Espresso");
   await goPay(page);
   await page.clock.setSystemTime(new Date("1998-12-31T12:00:00"));
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€2.40" }).click();
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "The tablet's clock says 1998-12-31: set the right date and time" })).toBeVisible();
@@ -110,7 +110,7 @@ test("hole 11: a record that cannot be read is an error on screen, never empty d
   await setUp(page);
   await ringUp(page, "Espresso");
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByRole("button", { name: "€2.40" }).click();
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();

@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
+import { setUp, fillSetup, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -31,11 +31,22 @@ async function settled(page) {
 async function cashSale(page, name) {
   await ringUp(page, name);
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByLabel("Amount tendered").fill("10");
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
 }
+
+test("the sign-in screen, a person chosen and two digits entered", async ({ page }) => {
+  await fillSetup(page);
+  await page.getByRole("button", { name: "Dana (manager)" }).click();
+  const keypad = page.getByRole("group", { name: "Keypad" });
+  await keypad.getByRole("button", { name: "2", exact: true }).click();
+  await keypad.getByRole("button", { name: "4", exact: true }).click();
+  await expect(page.getByText("2 digits entered")).toBeVisible();
+  await settled(page);
+  await expect(page).toHaveScreenshot("sign-in.png", shot);
+});
 
 test("the register, the payment page, the receipt and Register Sales", async ({ page }) => {
   await setUp(page);
@@ -48,7 +59,7 @@ test("the register, the payment page, the receipt and Register Sales", async ({ 
   await expect(page).toHaveScreenshot("register-cart.png", shot);
 
   await goPay(page);
-  await page.getByRole("button", { name: "Cash" }).click();
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
   await page.getByLabel("Amount tendered").fill("10");
   await expect(page.getByLabel("Change due")).toHaveText("€5.65");
   await expect(page).toHaveScreenshot("payment-cash.png", shot);

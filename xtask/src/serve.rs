@@ -90,6 +90,9 @@ pub fn run(args: &[String]) -> Result {
         Some(c) => Some(c.create_database("till")?),
         None => None,
     };
+    if cluster.is_none() {
+        demo_staff(&args)?;
+    }
     step("Starting Till");
     let mut sys = system::start(&Options {
         host: if args.lan { "0.0.0.0" } else { "127.0.0.1" },
@@ -113,6 +116,19 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
+/// The demo staff, on a staff list nobody was ever added to (a data
+/// folder from before Till had staff, or a new one); a list anyone was
+/// added to is left as it is.
+fn demo_staff(args: &Args) -> Result {
+    let oms_data = args.data.join("oms");
+    std::fs::create_dir_all(&oms_data).map_err(|e| format!("{}: {e}", oms_data.display()))?;
+    proc::run(
+        std::process::Command::new(args.servers.binary("till-oms"))
+            .args(["staff", "demo", "--data"])
+            .arg(&oms_data),
+    )
+}
+
 fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool) {
     let app = format!("http://127.0.0.1:{}", args.port);
     println!();
@@ -134,6 +150,10 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
         println!("    back-office token {}", secrets.admin_token);
         println!();
     }
+    println!("  Sign in with the demo staff (while they are on the staff list):");
+    println!("    Dana (manager) PIN 2468 · Alex (cashier) PIN 1357 · Jo (cashier) PIN 8024");
+    println!("    Manage staff with: till-oms staff add|list|disable|enable (see the README)");
+    println!();
     println!("  The simulated terminal decides by the amount's last two digits:");
     println!("    00-49 approved (3 s) · 51 declined · 52 result hidden 120 s · 53 result lost, reported to the OMS after 60 s");
     println!("    54 terminal never answers · 55 approved after 40 s   (the \"Card tests\" category has one item for each)");

@@ -33,6 +33,7 @@
 pub mod api;
 pub mod cart;
 pub mod catalog;
+pub mod desk;
 pub mod download;
 #[cfg(any(test, feature = "testing"))]
 pub mod memstore;

@@ -11,6 +11,7 @@
 //! itself is atomic (IndexedDB's guarantee with strict durability), so there
 //! is nothing to crash inside one.
 
+use crate::desk::DeskRecord;
 use crate::order::{BusinessDate, Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::park::{plan_park, plan_resume, ParkedCart};
@@ -41,6 +42,7 @@ pub struct MemStore {
     pub refunds: BTreeMap<RefundId, Refund>,
     pub sale: Option<Sale>,
     pub parked: Vec<ParkedCart>,
+    pub desk: Option<DeskRecord>,
     pub seqs: BTreeMap<BusinessDate, u32>,
     faults: Vec<Fault>,
 }
@@ -58,6 +60,10 @@ impl MemStore {
         match tx {
             StoreTx::Load => Ok(Stored::Loaded(Box::new(self.load()))),
             StoreTx::SaveSale { sale, replaces } => self.save_sale(sale, *replaces),
+            StoreTx::SaveDesk(desk) => {
+                self.desk = Some((**desk).clone());
+                Ok(Stored::Done)
+            }
             StoreTx::Update(req) => self.update(req),
             StoreTx::Refund(req) => self.refund(req),
             StoreTx::CardRefund(attempt) => self.card_refund(attempt),
@@ -117,6 +123,7 @@ impl MemStore {
                 .collect(),
             outbox: self.summary(),
             parked: self.parked.clone(),
+            desk: self.desk.clone(),
         }
     }
 

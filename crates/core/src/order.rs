@@ -31,6 +31,7 @@
 use crate::cart::{compute_totals, Cart, CartError, CartLine, Discount, Totals};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{Attempt, PaymentRef};
+use crate::staff::StaffRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -617,6 +618,12 @@ pub struct Order {
     pub status: OrderStatus,
     /// Starts at 1, +1 on every change; the back office keeps the highest.
     pub version: u32,
+    /// Who rang it up (absent on orders from before sign-in existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashier: Option<StaffRef>,
+    /// Who voided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_by: Option<StaffRef>,
 }
 
 impl Order {
@@ -644,6 +651,8 @@ impl Order {
             refund_due: Vec::new(),
             status: OrderStatus::Open,
             version: 1,
+            cashier: None,
+            voided_by: None,
         })
     }
 
@@ -898,10 +907,12 @@ impl Order {
     pub fn void<'a>(
         &mut self,
         attempts: impl IntoIterator<Item = &'a Attempt>,
+        by: Option<StaffRef>,
         now: Timestamp,
     ) -> Result<(), OrderError> {
         self.can_void(attempts)?;
         self.status = OrderStatus::Voided;
+        self.voided_by = by;
         self.touch(now);
         Ok(())
     }
@@ -1418,7 +1429,7 @@ pub(crate) mod tests {
         assert!(o.status.is_pending_confirmation());
         let closed = attempt(&o, pref(7), AttemptState::ClosedUnpaid);
         assert_eq!(
-            o.void([&closed], Timestamp(2_500)),
+            o.void([&closed], None, Timestamp(2_500)),
             Err(OrderError::VoidWhilePending)
         );
         assert_eq!(
@@ -1437,7 +1448,7 @@ pub(crate) mod tests {
         );
         assert_eq!(o.version, v, "the same approval twice changes nothing");
         assert_eq!(
-            o.void([], Timestamp(5_000)),
+            o.void([], None, Timestamp(5_000)),
             Err(OrderError::VoidNeedsRefund)
         );
         o.validate().unwrap();
@@ -1465,7 +1476,7 @@ pub(crate) mod tests {
         assert_eq!(serde_json::from_value::<Order>(json).unwrap(), o);
 
         let mut voided = order();
-        voided.void([], Timestamp(2_000)).unwrap();
+        voided.void([], None, Timestamp(2_000)).unwrap();
         assert_eq!(
             voided.record_card(eur(100), pref(3), card(), Timestamp(3_000)),
             Ok(CardRecorded::RefundDue)
@@ -1535,9 +1546,12 @@ pub(crate) mod tests {
             }
         );
         assert_eq!(o.status_text([]), "unpaid — payment failed, collect again");
-        o.void([], Timestamp(4_000)).unwrap();
+        o.void([], None, Timestamp(4_000)).unwrap();
         assert_eq!(o.status.label(), "voided");
-        assert_eq!(o.void([], Timestamp(5_000)), Err(OrderError::AlreadyVoided));
+        assert_eq!(
+            o.void([], None, Timestamp(5_000)),
+            Err(OrderError::AlreadyVoided)
+        );
     }
 
     #[test]

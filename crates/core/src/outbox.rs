@@ -147,6 +147,9 @@ pub enum OutboxChange {
     Delete { order_id: OrderId, version: u32 },
 }
 
+/// Tries of a refund the back office refuses as a conflict before it parks.
+pub const REFUND_CONFLICT_TRIES: u32 = 12;
+
 /// The delay before try number `attempts + 1`, given `attempts` failures.
 pub fn backoff(attempts: u32, jitter: u16) -> Duration {
     let exp = attempts.saturating_sub(1).min(20);
@@ -291,6 +294,7 @@ impl Outbox {
         jitter: u16,
     ) -> Vec<OutboxChange> {
         let mut changes = Vec::new();
+        let outcome = self.refund_conflict_may_resolve(order_id, version, outcome);
         match outcome {
             Outcome::Stored => self.entries.retain(|e| {
                 // The OMS holds this version: it, and anything older of the
@@ -355,6 +359,41 @@ impl Outbox {
         }
     }
 
+    /// A refund the back office refuses as a conflict (409: "only n more
+    /// can be returned") is tried again, up to [`REFUND_CONFLICT_TRIES`]
+    /// tries, before it parks: an earlier refund of the same order may not
+    /// have landed yet, and its newer version (its card part failed:
+    /// nothing went back) is what makes room for this one. Each backs off
+    /// on its own, so the two can reach the back office in either order.
+    /// Found by the simulator, seed 1000120.
+    fn refund_conflict_may_resolve(
+        &self,
+        order_id: OrderId,
+        version: u32,
+        outcome: Outcome,
+    ) -> Outcome {
+        let Outcome::Rejected {
+            status: 409,
+            reason,
+        } = &outcome
+        else {
+            return outcome;
+        };
+        let retry = self.entries.iter().any(|e| {
+            e.order_id == order_id
+                && e.version == version
+                && e.kind == RecordKind::Refund
+                && e.attempts + 1 < REFUND_CONFLICT_TRIES
+        });
+        if retry {
+            Outcome::Retry {
+                reason: format!("HTTP 409: {reason} (tried again: an earlier refund may not have reached the back office yet)"),
+            }
+        } else {
+            outcome
+        }
+    }
+
     fn find(&mut self, order_id: OrderId, version: u32) -> Option<&mut OutboxEntry> {
         self.entries
             .iter_mut()
@@ -413,6 +452,37 @@ mod tests {
             at: now,
         };
         assert_eq!(o.due_count(now), 3, "parked is never due");
+    }
+
+    #[test]
+    fn a_refund_refused_as_a_conflict_is_tried_again_before_it_parks() {
+        let conflict = || Outcome::Rejected {
+            status: 409,
+            reason: "Product coffee: only 0 more can be returned".into(),
+        };
+        let refund = OutboxEntry {
+            kind: RecordKind::Refund,
+            ..OutboxEntry::new(order_id(9), 2, T0)
+        };
+        let mut o = Outbox::new(vec![refund, OutboxEntry::new(order_id(8), 1, T0)]);
+        let of = |o: &Outbox, n| {
+            o.entries()
+                .iter()
+                .find(|e| e.order_id == order_id(n))
+                .unwrap()
+                .clone()
+        };
+        for _ in 1..REFUND_CONFLICT_TRIES {
+            o.record(order_id(9), 2, conflict(), T0, 0);
+            let e = of(&o, 9);
+            assert!(!e.is_parked(), "try {}", e.attempts);
+            assert!(e.last_error.as_deref().unwrap().contains("tried again"));
+        }
+        o.record(order_id(9), 2, conflict(), T0, 0);
+        assert!(of(&o, 9).is_parked(), "then it parks, visibly");
+        // An order's conflict parks at once, as before.
+        o.record(order_id(8), 1, conflict(), T0, 0);
+        assert!(of(&o, 8).is_parked());
     }
 
     #[test]

@@ -41,6 +41,7 @@ use crate::catalog::{ProductId, TaxMode};
 use crate::money::{div_round_half_away, Currency, Money, MoneyError};
 use crate::order::{Order, OrderId, OrderNumber, OrderStatus, Tender};
 use crate::payment::PaymentRef;
+use crate::staff::StaffRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -372,6 +373,9 @@ pub struct Refund {
     /// from which its lines, taxes and total are computed (and checked).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<CartLine>,
+    /// Who gave the money back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashier: Option<StaffRef>,
 }
 
 /// How much of an order is refunded.
@@ -859,6 +863,7 @@ pub struct NewRefund {
     pub id: RefundId,
     pub number: OrderNumber,
     pub reason: Option<RefundReason>,
+    pub cashier: Option<StaffRef>,
     pub now: Timestamp,
 }
 
@@ -903,6 +908,7 @@ impl Refund {
             tenders,
             version: 1,
             items: Vec::new(),
+            cashier: new.cashier,
         })
     }
 
@@ -938,6 +944,7 @@ impl Refund {
             }],
             version: 1,
             items: cart.lines.clone(),
+            cashier: new.cashier,
         })
     }
 

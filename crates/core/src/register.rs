@@ -34,6 +34,7 @@
 
 use crate::api::{BatchResult, OrderLookup, StartPayment, StartRefund};
 use crate::cart::Cart;
+use crate::desk::{Desk, DeskRecord};
 use crate::money::{Currency, Money};
 use crate::order::{
     check_cash, BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus,
@@ -46,6 +47,7 @@ use crate::payment::{
     Reply, Request, Settlement, View,
 };
 use crate::refund::{card_part, Refund, RefundId, RefundReason, Returned, TenderKey};
+use crate::staff::{StaffId, StaffMember};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
 use crate::update::{
@@ -92,6 +94,8 @@ pub struct RegisterConfig {
     /// Returns without a receipt (cash only) are allowed on this register:
     /// a store's setting, until a manager's approval can take its place.
     pub returns_without_receipt: bool,
+    /// Sign the cashier out after this long with nothing done (`None`: never).
+    pub idle_lock: Option<Duration>,
 }
 
 /// One storage transaction. Each is all or nothing; `Update` runs
@@ -109,6 +113,9 @@ pub enum StoreTx {
         replaces: Option<OrderId>,
     },
     Update(Box<UpdateRequest>),
+    /// Write who is at the register (the staff list, the cashier signed in,
+    /// each person's PIN tries): answered with [`Stored::Done`].
+    SaveDesk(Box<DeskRecord>),
     /// Write a refund by [`crate::update::plan_refund`] on a fresh read of
     /// its order and the order's refunds (with its card part's attempt, when
     /// it has one): answered with [`Stored::Refunded`].
@@ -173,6 +180,8 @@ pub struct Loaded {
     pub outbox: OutboxSummary,
     /// The carts parked on this register.
     pub parked: Vec<ParkedCart>,
+    /// Who is at the register, as last stored.
+    pub desk: Option<DeskRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +277,13 @@ pub enum OmsReply {
 /// What the cashier (or the manager) does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// The sign-in screen: `person` entered `pin`.
+    SignIn {
+        person: StaffId,
+        pin: String,
+    },
+    /// "Switch cashier": back to the sign-in screen; the sale stays.
+    SignOut,
     EditCart(Cart),
     PayCash {
         received: Money,
@@ -347,6 +363,8 @@ pub enum Input {
         reachable: bool,
     },
     Oms(OmsReply),
+    /// The store's staff list, downloaded with the catalog.
+    Staff(Vec<StaffMember>),
     /// The browser says the network is back.
     Online,
     Tick,
@@ -392,6 +410,8 @@ pub enum UiEvent {
         id: RefundId,
         text: String,
     },
+    /// Why the sign-in screen did not sign anyone in.
+    SignInRefused(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,6 +443,7 @@ enum Op {
     Refund(RefundId),
     /// A park or a resume, and what the register says when it is done.
     Park(String),
+    Desk,
     /// A payment session's write, and the commands held back until it is on disk.
     Session {
         reference: PaymentRef,
@@ -477,6 +498,7 @@ pub struct Register {
     refund_requests: BTreeMap<PaymentRef, Option<RefundRequest>>,
     /// The carts parked on this register, as last stored.
     parked: Vec<ParkedCart>,
+    desk: Desk,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
@@ -508,6 +530,7 @@ impl Register {
             retries: Vec::new(),
             refund_requests: BTreeMap::new(),
             parked: Vec::new(),
+            desk: Desk::default(),
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
@@ -524,6 +547,16 @@ impl Register {
 
     pub fn config(&self) -> &RegisterConfig {
         &self.config
+    }
+
+    /// The person signed in: nobody sells, refunds or voids without one.
+    pub fn cashier(&self) -> Option<&StaffMember> {
+        self.desk.cashier()
+    }
+
+    /// Who is at the register: the staff list and each person's lock-out.
+    pub fn desk(&self) -> &Desk {
+        &self.desk
     }
 
     /// The tablet's zone changed (daylight saving time, travel).
@@ -648,15 +681,20 @@ impl Register {
             .values()
             .filter_map(PaymentSession::poll_timeout);
         let retries = self.retries.iter().map(|(t, _, _)| *t);
-        let (sync, health) = if self.loaded {
-            (self.sync.poll_timeout(), self.health_at)
+        let (sync, health, idle) = if self.loaded {
+            (
+                self.sync.poll_timeout(),
+                self.health_at,
+                self.desk.poll_timeout(),
+            )
         } else {
-            (None, None)
+            (None, None, None)
         };
         sessions
             .chain(retries)
             .chain(sync)
             .chain(health)
+            .chain(idle)
             .chain(self.load_at)
             .min()
     }
@@ -688,6 +726,7 @@ impl Register {
             }
             Input::BridgeHealth { reachable } => self.on_bridge_health(reachable, now, &mut out),
             Input::Oms(reply) => self.on_oms(reply, now, &mut out),
+            Input::Staff(staff) => self.on_staff(staff, now, &mut out),
             // Before the storage is read there is nothing to sync yet; the
             // start wakes the sync and probes the servers anyway.
             Input::Online if self.loaded => {
@@ -723,6 +762,7 @@ impl Register {
         for (t, _, _) in &mut self.retries {
             *t = (*t).min(now);
         }
+        self.desk.clock_stepped_back(now);
         self.health_at = Some(now);
         self.sync_event(SyncEvent::ClockSteppedBack, now, out);
     }
@@ -778,6 +818,9 @@ impl Register {
             self.load_at = None;
             self.store(Op::Load, StoreTx::Load, out);
         }
+        if self.loaded && self.desk.on_tick(now, self.popup_open()) {
+            self.save_desk(out);
+        }
         let due: Vec<PaymentRef> = self
             .sessions
             .iter()
@@ -828,6 +871,7 @@ impl Register {
     fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Effect>) {
         self.loaded = true;
         self.parked = l.parked.clone();
+        self.load_desk(l.desk.clone(), now, out);
         let seen = latest_stored(&l);
         let sale_order = l
             .sale_order
@@ -876,6 +920,72 @@ impl Register {
         self.watch_clock(now, out);
     }
 
+    // ---- who is at the register ----
+
+    /// The stored desk at start; a staff list downloaded meanwhile is newer.
+    fn load_desk(&mut self, stored: Option<DeskRecord>, now: Timestamp, out: &mut Vec<Effect>) {
+        let fresher = (!self.desk.staff().is_empty()).then(|| self.desk.staff().to_vec());
+        self.desk = Desk::new(stored.unwrap_or_default());
+        self.desk.set_idle_lock(self.config.idle_lock, now);
+        if let Some(staff) = fresher {
+            self.desk.set_staff(staff);
+            self.save_desk(out);
+        }
+    }
+
+    fn on_staff(&mut self, staff: Vec<StaffMember>, now: Timestamp, out: &mut Vec<Effect>) {
+        if staff == self.desk.staff() {
+            return;
+        }
+        self.desk.set_staff(staff);
+        if !self.loaded {
+            // Kept until the stored desk is read (`load_desk`).
+            return;
+        }
+        self.desk.touch(now);
+        self.save_desk(out);
+    }
+
+    fn save_desk(&mut self, out: &mut Vec<Effect>) {
+        let tx = StoreTx::SaveDesk(Box::new(self.desk.record().clone()));
+        self.store(Op::Desk, tx, out);
+    }
+
+    fn sign_in(&mut self, person: &StaffId, pin: &str, now: Timestamp, out: &mut Vec<Effect>) {
+        let result = self.desk.sign_in(person, pin, now);
+        // A wrong PIN is stored too: a reload must not reset a lock-out.
+        self.save_desk(out);
+        if let Err(e) = result {
+            Self::ui(out, UiEvent::SignInRefused(e.to_string()));
+        }
+    }
+
+    /// Selling, refunding, voiding and parking need someone signed in; the
+    /// card popup's buttons, sync and downloads do not (a payment on
+    /// screen is finished whoever is at the register). Anything done keeps
+    /// the idle lock away.
+    fn may_act(&mut self, action: &Action, now: Timestamp, out: &mut Vec<Effect>) -> bool {
+        self.desk.touch(now);
+        let needs_cashier = !matches!(
+            action,
+            Action::SignIn { .. }
+                | Action::SignOut
+                | Action::CancelCard
+                | Action::Resync
+                | Action::CloseCard
+                | Action::Download { .. }
+                | Action::SyncNow
+        );
+        if needs_cashier && self.desk.cashier().is_none() {
+            Self::ui(
+                out,
+                UiEvent::Alert("Sign in first: nobody is signed in on this register.".into()),
+            );
+            return false;
+        }
+        true
+    }
+
     fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Effect>) {
         let sale = Sale {
             id: self.new_order_id(now),
@@ -896,7 +1006,15 @@ impl Register {
             );
             return;
         }
+        if !self.may_act(&action, now, out) {
+            return;
+        }
         match action {
+            Action::SignIn { person, pin } => self.sign_in(&person, &pin, now, out),
+            Action::SignOut => {
+                self.desk.sign_out();
+                self.save_desk(out);
+            }
             Action::EditCart(cart) => self.edit_cart(cart, out),
             Action::PayCash { received } => self.pay_cash(received, now, out),
             Action::PayCard => self.pay_card(now, out),
@@ -906,7 +1024,9 @@ impl Register {
             Action::Void { order_id } => {
                 let req = UpdateRequest {
                     order_id,
-                    change: Change::Void,
+                    change: Change::Void {
+                        by: self.desk.cashier_ref(),
+                    },
                     origin: None,
                     next_sale: self.new_order_id(now),
                     at: now,
@@ -933,6 +1053,7 @@ impl Register {
                     reason,
                     tenders,
                     card: None,
+                    cashier: self.desk.cashier_ref(),
                     at: now,
                 };
                 self.refund(req, now, out)
@@ -1034,6 +1155,7 @@ impl Register {
             date,
             cart,
             reason,
+            cashier: self.desk.cashier_ref(),
             at: now,
         };
         self.store(Op::Refund(id), StoreTx::Return(Box::new(req)), out);
@@ -1163,6 +1285,7 @@ impl Register {
             register: self.config.register.clone(),
             date: BusinessDate::at(now, self.config.utc_offset_min)?,
             cart: sale.cart.clone(),
+            cashier: self.desk.cashier_ref(),
         })
     }
 
@@ -1556,7 +1679,7 @@ impl Register {
                 Err(e) => Self::ui(out, UiEvent::RegisterMessage(e.to_string())),
                 Ok(_) => {}
             },
-            (Op::SaveSale | Op::RaiseSequence, Err(e)) => {
+            (Op::SaveSale | Op::RaiseSequence | Op::Desk, Err(e)) => {
                 Self::ui(out, UiEvent::Alert(e.to_string()))
             }
             _ => {}

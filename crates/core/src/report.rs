@@ -257,7 +257,7 @@ mod tests {
         )
         .unwrap();
         let mut void = order();
-        void.void([], Timestamp(4)).unwrap();
+        void.void([], None, Timestamp(4)).unwrap();
         let mut pending = order();
         pending.close_unpaid(pref(2), Timestamp(5)).unwrap();
         let r = z_report(
@@ -293,6 +293,7 @@ mod tests {
             id: crate::refund::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
+            cashier: None,
             now: Timestamp(9),
         };
         let (_, totals) = crate::refund::price_return(&cash, &[], &returns).unwrap();

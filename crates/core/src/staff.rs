@@ -14,7 +14,10 @@
 //!   not sign in, so guessing during the lock-out gains nothing.
 
 use crate::time::{Duration, Timestamp};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use thiserror::Error;
 
 /// Wrong PINs in a row before a lock-out.
@@ -29,6 +32,189 @@ pub const DISCOUNT_THRESHOLD_BP_DEFAULT: u32 = 2_000;
 pub enum Role {
     Cashier,
     Manager,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Cashier => "Cashier",
+            Role::Manager => "Manager",
+        }
+    }
+}
+
+/// The longest staff id and display name.
+pub const STAFF_ID_LEN_MAX: usize = 40;
+pub const STAFF_NAME_LEN_MAX: usize = 40;
+/// A PIN is 4 to 8 digits.
+pub const PIN_LEN: std::ops::RangeInclusive<usize> = 4..=8;
+/// Argon2id's cost for a PIN's hash: 7 MiB and 5 passes, one of OWASP's
+/// equivalent settings, chosen for the least memory: a tablet checks it
+/// in WebAssembly at every sign-in.
+pub const PIN_HASH_MEMORY_KIB: u32 = 7 * 1024;
+pub const PIN_HASH_PASSES: u32 = 5;
+/// The most a stored hash may ask for: a record that asks more is refused
+/// rather than stalling (or exhausting) the register.
+const PIN_HASH_MEMORY_KIB_MAX: u32 = 64 * 1024;
+const PIN_HASH_PASSES_MAX: u32 = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StaffError {
+    #[error("a staff id is 1 to 40 letters, digits, '-' or '_' (got {0:?})")]
+    BadId(String),
+    #[error("a name is 1 to 40 characters (got {0:?})")]
+    BadName(String),
+    #[error("a PIN is 4 to 8 digits")]
+    BadPin,
+    #[error("{0}'s PIN record is unreadable: ask the back office to set the PIN again")]
+    BadHash(String),
+}
+
+/// A person's id in the store's staff list (`dana`, `s-0042`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StaffId(String);
+
+impl StaffId {
+    pub fn new(s: impl Into<String>) -> Result<StaffId, StaffError> {
+        let s = s.into();
+        let ok = !s.is_empty()
+            && s.len() <= STAFF_ID_LEN_MAX
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(StaffId(s))
+        } else {
+            Err(StaffError::BadId(s))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StaffId {
+    type Error = StaffError;
+    fn try_from(s: String) -> Result<StaffId, StaffError> {
+        StaffId::new(s)
+    }
+}
+
+impl From<StaffId> for String {
+    fn from(s: StaffId) -> String {
+        s.0
+    }
+}
+
+impl fmt::Display for StaffId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name, trimmed, 1 to 40 characters.
+pub fn check_name(name: &str) -> Result<String, StaffError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > STAFF_NAME_LEN_MAX || name.chars().any(char::is_control) {
+        return Err(StaffError::BadName(name.to_owned()));
+    }
+    Ok(name.to_owned())
+}
+
+/// A PIN as typed: 4 to 8 digits.
+pub fn check_pin(pin: &str) -> Result<(), StaffError> {
+    if PIN_LEN.contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(StaffError::BadPin)
+    }
+}
+
+fn pin_hasher(memory_kib: u32, passes: u32) -> Argon2<'static> {
+    let params =
+        Params::new(memory_kib, passes, 1, None).expect("the PIN hash's parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A PIN's hash (argon2id, PHC string) with a random `salt` the caller
+/// draws: the back office stores it, the register checks against it.
+pub fn hash_pin(pin: &str, salt: [u8; 16]) -> Result<String, StaffError> {
+    hash_pin_with(pin, salt, PIN_HASH_MEMORY_KIB, PIN_HASH_PASSES)
+}
+
+/// [`hash_pin`] at a chosen cost: tests and the simulator hash cheaply (a
+/// hash carries its own cost, so checking follows it).
+pub fn hash_pin_with(
+    pin: &str,
+    salt: [u8; 16],
+    memory_kib: u32,
+    passes: u32,
+) -> Result<String, StaffError> {
+    check_pin(pin)?;
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    let hash = pin_hasher(memory_kib, passes)
+        .hash_password(pin.as_bytes(), &salt)
+        .expect("a PIN of 4 to 8 digits hashes");
+    Ok(hash.to_string())
+}
+
+/// A member of a store's staff, as the register holds them (downloaded
+/// with the catalog, so sign-in works offline). Only active people are
+/// sent; one disabled at the back office disappears at the next download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: StaffId,
+    pub name: String,
+    pub role: Role,
+    /// argon2id, PHC string.
+    pub pin_hash: String,
+}
+
+impl StaffMember {
+    /// Whether `pin` is this person's. A hash that cannot be read, or asks
+    /// for more than a register can give, is an error, not a wrong PIN.
+    pub fn pin_matches(&self, pin: &str) -> Result<bool, StaffError> {
+        let bad = || StaffError::BadHash(self.name.clone());
+        let hash = PasswordHash::new(&self.pin_hash).map_err(|_| bad())?;
+        let params = Params::try_from(&hash).map_err(|_| bad())?;
+        if hash.algorithm != argon2::ARGON2ID_IDENT
+            || params.m_cost() > PIN_HASH_MEMORY_KIB_MAX
+            || params.t_cost() > PIN_HASH_PASSES_MAX
+        {
+            return Err(bad());
+        }
+        if check_pin(pin).is_err() {
+            return Ok(false);
+        }
+        Ok(Argon2::default()
+            .verify_password(pin.as_bytes(), &hash)
+            .is_ok())
+    }
+
+    pub fn as_ref(&self) -> StaffRef {
+        StaffRef {
+            id: self.id.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// Who did something, as a record keeps it: the id, and the name at the
+/// time (a receipt and a report show the name even after the person left).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StaffRef {
+    pub id: StaffId,
+    pub name: String,
+}
+
+/// A manager's approval of something a cashier may not do alone, kept on
+/// the record it approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub by: StaffRef,
+    pub at: Timestamp,
 }
 
 /// An action a role may not be allowed to do alone.
@@ -138,6 +324,13 @@ impl PinLock {
         self.locked_until
     }
 
+    /// The lock-out is over at `now`: it is forgotten (its timer served).
+    pub fn expire(&mut self, now: Timestamp) {
+        if self.locked_until.is_some_and(|t| t <= now) {
+            self.locked_until = None;
+        }
+    }
+
     /// The clock stepped back (it was wrong, and was corrected): a lock-out
     /// set from it would last that much longer. It ends at most
     /// [`PIN_LOCKOUT`] from now.
@@ -151,6 +344,51 @@ impl PinLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(pin: &str) -> StaffMember {
+        StaffMember {
+            id: StaffId::new("dana").unwrap(),
+            name: "Dana".into(),
+            role: Role::Manager,
+            pin_hash: hash_pin_with(pin, [7; 16], 64, 1).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_pin_matches_its_hash_only() {
+        let m = member("2468");
+        assert_eq!(m.pin_matches("2468"), Ok(true));
+        assert_eq!(m.pin_matches("2469"), Ok(false));
+        assert_eq!(m.pin_matches("24a8"), Ok(false));
+        assert_eq!(hash_pin("12", [0; 16]), Err(StaffError::BadPin));
+        assert_eq!(hash_pin("123456789", [0; 16]), Err(StaffError::BadPin));
+        // The real cost, once.
+        let real = StaffMember {
+            pin_hash: hash_pin("2468", [9; 16]).unwrap(),
+            ..m
+        };
+        assert!(real.pin_hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"));
+        assert_eq!(real.pin_matches("2468"), Ok(true));
+    }
+
+    #[test]
+    fn an_unreadable_or_too_costly_hash_is_an_error_not_a_wrong_pin() {
+        let mut m = member("2468");
+        m.pin_hash = "not a hash".into();
+        assert!(matches!(m.pin_matches("2468"), Err(StaffError::BadHash(_))));
+        m.pin_hash = hash_pin_with("2468", [7; 16], 128 * 1024, 1).unwrap();
+        assert!(matches!(m.pin_matches("2468"), Err(StaffError::BadHash(_))));
+    }
+
+    #[test]
+    fn ids_and_names_are_checked() {
+        assert!(StaffId::new("s-0042_b").is_ok());
+        assert!(StaffId::new("").is_err());
+        assert!(StaffId::new("dana smith").is_err());
+        assert_eq!(check_name("  Dana "), Ok("Dana".into()));
+        assert!(check_name(" ").is_err());
+        assert!(check_name(&"x".repeat(41)).is_err());
+    }
 
     #[test]
     fn a_cashier_needs_a_manager_for_the_guarded_actions_and_big_discounts() {

@@ -326,6 +326,13 @@ impl SyncDriver {
                 )),
             }
         }
+        // Refunds go oldest first (ids are UUID v7): the back office decides
+        // each against the order's earlier refunds, so an earlier one's new
+        // version (its card part failed, nothing went back) must land
+        // before a later refund of the same items. Seed 1000120.
+        let mut paired: Vec<_> = refunds.into_iter().zip(sent_refunds).collect();
+        paired.sort_by_key(|(r, _)| r.id);
+        let (refunds, sent_refunds): (Vec<Refund>, Vec<_>) = paired.into_iter().unzip();
         // Results come back orders first, then refunds.
         sent.extend(sent_refunds);
         if sent.is_empty() {

@@ -4,10 +4,12 @@
 
 pub use crate::memstore::{Fault, MemStore};
 
+use crate::desk::DeskRecord;
 use crate::money::{Currency, Money};
 use crate::order::{CardDetails, RegisterId};
 use crate::payment::PaymentConfig;
 use crate::register::RegisterConfig;
+use crate::staff::{hash_pin_with, Role, StaffId, StaffMember};
 
 /// Euros, in cents.
 pub fn eur(minor: i64) -> Money {
@@ -32,5 +34,54 @@ pub fn register_config(utc_offset_min: i32) -> RegisterConfig {
         utc_offset_min,
         auto_print: false,
         returns_without_receipt: false,
+        idle_lock: None,
     }
+}
+
+/// The test store's staff: a manager and two cashiers, their PINs hashed
+/// cheaply (a hash carries its cost; the real one is
+/// [`crate::staff::hash_pin`]'s).
+pub fn staff() -> Vec<StaffMember> {
+    [
+        ("dana", "Dana", Role::Manager, MANAGER_PIN),
+        ("alex", "Alex", Role::Cashier, CASHIER_PIN),
+        ("jo", "Jo", Role::Cashier, "8024"),
+    ]
+    .into_iter()
+    .map(|(id, name, role, pin)| StaffMember {
+        id: StaffId::new(id).expect("a staff id"),
+        name: name.into(),
+        role,
+        pin_hash: hash_pin_with(pin, [5; 16], 16, 1).expect("a PIN"),
+    })
+    .collect()
+}
+
+pub const MANAGER_PIN: &str = "2468";
+pub const CASHIER_PIN: &str = "1357";
+
+/// The desk of a register where cashier Alex is signed in.
+pub fn signed_in_desk() -> DeskRecord {
+    DeskRecord {
+        staff: staff(),
+        current: Some(StaffId::new("alex").expect("a staff id")),
+        locks: Default::default(),
+    }
+}
+
+/// A store whose register has the staff list, and nobody signed in.
+pub fn staffed_store() -> MemStore {
+    let mut store = MemStore::default();
+    store.desk = Some(DeskRecord {
+        staff: staff(),
+        ..DeskRecord::default()
+    });
+    store
+}
+
+/// A store whose register has cashier Alex signed in.
+pub fn signed_in_store() -> MemStore {
+    let mut store = MemStore::default();
+    store.desk = Some(signed_in_desk());
+    store
 }

@@ -39,6 +39,7 @@ use crate::refund::{
     card_part, preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason,
     RefundStatus, RefundTender, Returned, TenderKey,
 };
+use crate::staff::StaffRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -68,8 +69,8 @@ pub enum Change {
         attempt: Attempt,
         settlement: Settlement,
     },
-    /// Void the order (refused while money may have moved).
-    Void,
+    /// Void the order (refused while money may have moved), by whom.
+    Void { by: Option<StaffRef> },
 }
 
 impl Change {
@@ -91,6 +92,8 @@ pub struct Origin {
     pub register: RegisterId,
     pub date: BusinessDate,
     pub cart: Cart,
+    /// Who rings the sale up: the order records them.
+    pub cashier: Option<StaffRef>,
 }
 
 /// One request to the update path.
@@ -227,7 +230,7 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             card = settle(&mut order, attempt, settlement, now)?;
             Some(attempt.clone())
         }
-        Change::Void => {
+        Change::Void { by } => {
             if snap
                 .refunds
                 .iter()
@@ -235,7 +238,7 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             {
                 return Err(UpdateError::HasRefunds);
             }
-            order.void(&snap.attempts, now)?;
+            order.void(&snap.attempts, by.clone(), now)?;
             None
         }
     };
@@ -305,7 +308,8 @@ fn order_for(
                 .filter(|s| *s <= SEQ_MAX)
                 .ok_or(UpdateError::OutOfNumbers)?;
             let number = OrderNumber::new(origin.register.clone(), origin.date, seq)?;
-            let order = Order::from_cart(req.order_id, number, &origin.cart, now)?;
+            let mut order = Order::from_cart(req.order_id, number, &origin.cart, now)?;
+            order.cashier = origin.cashier.clone();
             Ok((order, true, Some((origin.date, seq))))
         }
     }
@@ -390,6 +394,8 @@ pub struct RefundRequest {
     /// written with the refund, in the same transaction, before the request
     /// leaves for the bridge.
     pub card: Option<Attempt>,
+    /// Who gives the money back.
+    pub cashier: Option<StaffRef>,
     pub at: Timestamp,
 }
 
@@ -477,7 +483,15 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
             .collect(),
     };
     let tenders = register_tenders(&parts, req.card.as_ref())?;
-    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, req.reason, req.at)?;
+    let (new, seq) = next_refund(
+        snap,
+        req.id,
+        &req.register,
+        req.date,
+        req.reason,
+        req.cashier.clone(),
+        req.at,
+    )?;
     let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
     Ok(new_refund_plan(
         refund,
@@ -508,6 +522,7 @@ fn next_refund(
     register: &RegisterId,
     date: BusinessDate,
     reason: Option<RefundReason>,
+    cashier: Option<StaffRef>,
     at: Timestamp,
 ) -> Result<(NewRefund, u32), UpdateError> {
     let seq = snap
@@ -519,6 +534,7 @@ fn next_refund(
         id,
         number: OrderNumber::new(register.clone(), date, seq)?,
         reason,
+        cashier,
         now: at,
     };
     Ok((new, seq))
@@ -557,6 +573,7 @@ pub struct ReturnRequest {
     /// The items brought back, at today's prices.
     pub cart: Cart,
     pub reason: Option<RefundReason>,
+    pub cashier: Option<StaffRef>,
     pub at: Timestamp,
 }
 
@@ -568,7 +585,15 @@ pub fn plan_return(req: &ReturnRequest, snap: &RefundSnapshot) -> Result<RefundP
     if let Some(done) = written_before(snap, req.id) {
         return Ok(done);
     }
-    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, req.reason, req.at)?;
+    let (new, seq) = next_refund(
+        snap,
+        req.id,
+        &req.register,
+        req.date,
+        req.reason,
+        req.cashier.clone(),
+        req.at,
+    )?;
     let refund = Refund::without_receipt(new, &req.cart)?;
     Ok(new_refund_plan(refund, snap, (req.date, seq), None))
 }

@@ -213,6 +213,7 @@ fn refund() -> Refund {
         id: "0191d5a8-9000-7000-8000-000000000007".parse().unwrap(),
         number: "R1-20261128-0007".parse().unwrap(),
         reason: Some(RefundReason::Damaged),
+        cashier: None,
         now: Timestamp::from_millis(T0.as_millis() + 86_400_000),
     };
     Refund::create(new, &order, &[], &returns, tenders).unwrap()

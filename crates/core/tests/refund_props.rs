@@ -98,6 +98,7 @@ fn new_refund(seq: u32) -> NewRefund {
         id: RefundId::from_uuid(v7(100 + u128::from(seq))).unwrap(),
         number: number(seq),
         reason: Some(RefundReason::ChangedMind),
+        cashier: None,
         now: at(10 + i64::from(seq)),
     }
 }

@@ -12,7 +12,7 @@ use till_core::order::{OrderId, OrderStatus, RegisterId, UnpaidReason};
 use till_core::payment::{AttemptState, BridgeStatus, PaymentConfig, PaymentRef, Reply, Request};
 use till_core::register::*;
 use till_core::sync::NetFailure;
-use till_core::testing::{card, eur, register_config, Fault, MemStore};
+use till_core::testing::{self, card, eur, register_config, Fault, MemStore};
 use till_core::time::{Duration, Timestamp};
 use till_core::update::UpdateError;
 
@@ -34,7 +34,7 @@ struct Till {
 
 impl Till {
     fn new() -> Till {
-        Till::with_store(MemStore::default(), 1)
+        Till::with_store(testing::signed_in_store(), 1)
     }
 
     fn with_store(store: MemStore, seed: u8) -> Till {
@@ -369,6 +369,7 @@ fn hole_07_a_double_tap_on_confirm_makes_one_order() {
             register: RegisterId::new("R1").unwrap(),
             date: till_core::order::BusinessDate::new(2026, 11, 27).unwrap(),
             cart: stale.store.sale.clone().unwrap().cart,
+            cashier: None,
         }),
         next_sale: t.sale_id(),
         at: t.now,
@@ -1410,5 +1411,131 @@ fn a_sale_with_a_payment_does_not_park() {
         UiEvent::RegisterMessage(m) if m.contains("is paid"))),
         "{:?}",
         t.ui
+    );
+}
+
+fn person(id: &str) -> till_core::staff::StaffId {
+    till_core::staff::StaffId::new(id).unwrap()
+}
+
+/// Nobody sells without signing in; the order, its void and a refund say
+/// who did each; a reload keeps the cashier signed in.
+#[test]
+fn nobody_sells_before_signing_in_and_every_record_says_who() {
+    let mut t = Till::with_store(testing::staffed_store(), 1);
+    assert!(t.reg.cashier().is_none());
+    t.add("coffee");
+    assert!(t.reg.sale().unwrap().cart.is_empty(), "refused");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::Alert(a) if a.starts_with("Sign in first"))));
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: "0000".into(),
+    });
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::SignInRefused(s) if s.contains("4 tries left"))));
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    assert_eq!(t.reg.cashier().unwrap().name, "Alex");
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash { received: eur(545) });
+    assert_eq!(t.order(id).cashier.as_ref().unwrap().id, person("alex"));
+    // "Switch cashier": the manager voids it.
+    t.act(Action::SignOut);
+    assert!(t.reg.cashier().is_none());
+    t.act(Action::SignIn {
+        person: person("dana"),
+        pin: testing::MANAGER_PIN.into(),
+    });
+    t.act(Action::Void { order_id: id });
+    let voided = t.order(id);
+    assert_eq!(voided.status, OrderStatus::Voided);
+    assert_eq!(voided.voided_by.as_ref().unwrap().name, "Dana");
+    assert_eq!(voided.cashier.as_ref().unwrap().name, "Alex", "kept");
+    let t = t.reload(2);
+    assert_eq!(
+        t.reg.cashier().unwrap().name,
+        "Dana",
+        "a reload keeps the cashier"
+    );
+}
+
+/// Five wrong PINs lock that person for five minutes, and a reload does
+/// not unlock them.
+#[test]
+fn a_lock_out_survives_a_reload() {
+    let mut t = Till::with_store(testing::staffed_store(), 1);
+    for _ in 0..5 {
+        t.act(Action::SignIn {
+            person: person("alex"),
+            pin: "0000".into(),
+        });
+    }
+    let mut t = t.reload(2);
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    assert!(t.reg.cashier().is_none());
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::SignInRefused(s) if s.contains("locked for 5 more minute"))));
+    t.now = t.now + till_core::staff::PIN_LOCKOUT;
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    assert_eq!(t.reg.cashier().unwrap().name, "Alex");
+}
+
+/// The idle lock signs the cashier out, never while a card payment is on
+/// screen; someone taken off the staff list is signed out at the next download.
+#[test]
+fn the_idle_lock_and_a_shorter_staff_list_sign_the_cashier_out() {
+    let config = RegisterConfig {
+        idle_lock: Some(Duration::from_mins(2)),
+        ..register_config(60)
+    };
+    let mut t = Till::new();
+    t.reg = Register::new(config, [4; 32]);
+    let first = t.reg.start(t.now);
+    t.run(first);
+    ring_up(&mut t);
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.now = t.now + Duration::from_mins(5);
+    t.input(Input::Tick);
+    assert!(
+        t.reg.cashier().is_some(),
+        "a payment on screen holds the lock off"
+    );
+    t.act(Action::CancelCard);
+    t.reply(r, Request::Cancel, Reply::Status(BridgeStatus::Cancelled));
+    t.advance(Duration::from_mins(3));
+    assert!(t.reg.cashier().is_none(), "idle: signed out");
+    assert!(!t.reg.sale().unwrap().cart.is_empty(), "the sale stays");
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    assert!(t.reg.cashier().is_some());
+    let others: Vec<_> = testing::staff()
+        .into_iter()
+        .filter(|m| m.id != person("alex"))
+        .collect();
+    t.input(Input::Staff(others));
+    assert!(t.reg.cashier().is_none());
+    assert_eq!(
+        t.store.desk.as_ref().unwrap().staff.len(),
+        2,
+        "the new list is stored"
     );
 }

@@ -58,6 +58,24 @@ pub async fn health() -> Json<Health> {
     })
 }
 
+/// The store's active staff, for registers to sign people in offline.
+#[derive(Serialize)]
+struct StaffOut {
+    staff: Vec<till_core::staff::StaffMember>,
+}
+
+pub async fn staff(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+    caller.register()?;
+    let rows = blocking(&state.store, |s| s.staff(false)).await?;
+    let staff = rows.into_iter().map(|r| r.member).collect();
+    let mut response = Json(StaffOut { staff }).into_response();
+    // PIN hashes: never kept by a shared cache.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 pub async fn openapi() -> Response {

@@ -170,6 +170,17 @@ impl Caller {
         }
     }
 
+    /// May this caller read the staff list with its PIN hashes? Registers
+    /// only: they check PINs offline.
+    pub fn register(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Register(..) => Ok(()),
+            _ => Err(AppError::forbidden(
+                "only registers read the staff list (it carries PIN hashes)",
+            )),
+        }
+    }
+
     /// May this caller read the catalog (registers, and the back office)?
     pub fn reader(&self) -> Result<(), AppError> {
         match self {

@@ -9,6 +9,7 @@
 use crate::store::CatalogData;
 use till_core::catalog::{Category, CategoryId, Product, ProductId, TaxMode, TaxRate, TaxRateId};
 use till_core::money::{Currency, Money};
+use till_core::staff::{check_name, hash_pin, Role, StaffId, StaffMember};
 
 /// EAN-13 for an in-store number: `200` + 9 digits + check digit.
 pub fn ean13(n: u64) -> String {
@@ -287,6 +288,36 @@ pub fn generated_catalog(count: usize, currency: Currency) -> CatalogData {
         tax_rates: vec![std, food],
         products,
     }
+}
+
+/// The demo store's staff: id, name, role and PIN. `cargo xtask serve`
+/// prints the PINs; a real store disables these people
+/// (`till-oms staff disable dana`) and adds its own.
+pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
+    ("dana", "Dana", Role::Manager, "2468"),
+    ("alex", "Alex", Role::Cashier, "1357"),
+    ("jo", "Jo", Role::Cashier, "8024"),
+];
+
+/// A person with their PIN hashed (argon2id, a fresh random salt).
+pub fn staff_member(id: &str, name: &str, role: Role, pin: &str) -> Result<StaffMember, String> {
+    let salt: [u8; 16] = rand::random();
+    Ok(StaffMember {
+        id: StaffId::new(id).map_err(|e| e.to_string())?,
+        name: check_name(name).map_err(|e| e.to_string())?,
+        role,
+        pin_hash: hash_pin(pin, salt).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The demo staff, hashed.
+pub fn demo_staff() -> Vec<StaffMember> {
+    DEMO_STAFF
+        .iter()
+        .map(|(id, name, role, pin)| {
+            staff_member(id, name, *role, pin).expect("the demo staff are valid")
+        })
+        .collect()
 }
 
 #[cfg(test)]

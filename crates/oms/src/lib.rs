@@ -152,6 +152,50 @@ async fn ensure_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<()
     Ok(())
 }
 
+/// The demo store gets the demo staff: a database whose catalog is still
+/// the demo one and whose staff list was never written. A store with
+/// nobody active is told so: no register can sign anyone in.
+async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), String> {
+    let all = with_store(store, |s| s.staff(true)).await?;
+    let demo = store::EncodedCatalog::new(&demo::demo_catalog(currency))
+        .map_err(|e| e.to_string())?
+        .meta(currency)
+        .version;
+    let current = with_store(store, |s| s.catalog_meta()).await?;
+    if all.is_empty() && current.is_some_and(|m| m.version == demo) {
+        add_demo_staff(store).await?;
+        tracing::info!(
+            "first start: wrote the demo staff ({})",
+            demo::DEMO_STAFF
+                .iter()
+                .map(|(_, name, role, pin)| format!(
+                    "{name}, {}, PIN {pin}",
+                    role.label().to_lowercase()
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    } else if !all.iter().any(|r| r.active) {
+        tracing::warn!(
+            "no active staff: nobody can sign in on a register; add someone with `till-oms staff add`"
+        );
+    }
+    Ok(())
+}
+
+/// Adds the demo staff to an empty staff list (nothing when anyone was
+/// ever added).
+pub async fn add_demo_staff(store: &Arc<dyn Store>) -> Result<bool, String> {
+    if !with_store(store, |s| s.staff(true)).await?.is_empty() {
+        return Ok(false);
+    }
+    let now = api::now();
+    for m in demo::demo_staff() {
+        with_store(store, move |s| s.add_staff(&m, now)).await?;
+    }
+    Ok(true)
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -175,6 +219,7 @@ impl Application {
         }
         let store = open_store(&config.database, &config.data).await?;
         ensure_catalog(&store, config.currency).await?;
+        ensure_staff(&store, config.currency).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -214,6 +259,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
         .route("/catalog", get(api::catalog))
+        .route("/staff", get(api::staff))
         .route("/orders", get(api::list_orders))
         .route("/orders:batch", post(api::post_batch))
         .route("/orders/{id}", put(api::put_order).get(api::get_order))

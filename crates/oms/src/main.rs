@@ -4,11 +4,14 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use till_core::money::Currency;
+use till_core::staff::{check_pin, Role, StaffId};
 use till_oms::auth::Tokens;
+use till_oms::store::Store;
 use till_oms::store::DEFAULT_POOL_SIZE;
 use till_oms::stores::Stores;
-use till_oms::{demo, open_store, with_store, Application, Config, Database};
+use till_oms::{add_demo_staff, demo, open_store, with_store, Application, Config, Database};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,13 +82,49 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         products: usize,
     },
+    /// The store's staff: who signs in on the registers.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add a person. The PIN (4 to 8 digits) is read from TILL_STAFF_PIN,
+    /// or else from the first line of standard input, never from the
+    /// command line (which every user of the machine can see).
+    Add {
+        /// A short id: letters, digits, '-' or '_' (for example `sam`).
+        #[arg(long)]
+        id: String,
+        /// The name shown on the sign-in screen and on receipts.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List everyone, disabled people too.
+    List,
+    /// Disable a person: they can no longer sign in (their name stays on
+    /// what they did). Registers drop them at their next download.
+    Disable { id: String },
+    /// Enable a disabled person again.
+    Enable { id: String },
+    /// Add the demo staff to an empty staff list (for trying Till).
+    Demo,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Cashier,
+    Manager,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,refinery_core=warn".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -110,15 +149,24 @@ async fn run(args: Args) -> Result<(), String> {
         },
         None => Database::Sqlite,
     };
-    if let Some(Command::GenCatalog { products }) = args.command {
-        let store = open_store(&database, &args.data).await?;
-        let catalog = demo::generated_catalog(products, currency);
-        let meta = with_store(&store, move |s| s.replace_catalog(&catalog)).await?;
-        println!(
-            "wrote a catalog of {} products (version {})",
-            meta.products_total, meta.version
-        );
-        return Ok(());
+    match args.command {
+        Some(Command::GenCatalog { products }) => {
+            let store = open_store(&database, &args.data).await?;
+            let catalog = demo::generated_catalog(products, currency);
+            let meta = with_store(&store, move |s| s.replace_catalog(&catalog)).await?;
+            println!(
+                "wrote a catalog of {} products (version {})",
+                meta.products_total, meta.version
+            );
+            // The bench signs in as the demo staff.
+            add_demo_staff(&store).await?;
+            return Ok(());
+        }
+        Some(Command::Staff(cmd)) => {
+            let store = open_store(&database, &args.data).await?;
+            return staff_command(&store, cmd).await;
+        }
+        None => {}
     }
     if let Some(dist) = &args.dist {
         if !dist.join("index.html").is_file() {
@@ -147,4 +195,87 @@ async fn run(args: Args) -> Result<(), String> {
     // xtask and people read this line to find the server.
     println!("till-oms listening on http://{}", app.local_addr());
     app.run().await.map_err(|e| e.to_string())
+}
+
+async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), String> {
+    match cmd {
+        StaffCommand::Add { id, name, role } => {
+            let role = match role {
+                RoleArg::Cashier => Role::Cashier,
+                RoleArg::Manager => Role::Manager,
+            };
+            let pin = read_pin()?;
+            let member = demo::staff_member(&id, &name, role, &pin)?;
+            let shown = format!(
+                "{} ({}, {})",
+                member.name,
+                member.id,
+                role.label().to_lowercase()
+            );
+            with_store(store, move |s| s.add_staff(&member, till_oms::api::now())).await?;
+            println!("added {shown}; registers get them at their next catalog check");
+        }
+        StaffCommand::List => {
+            let rows = with_store(store, |s| s.staff(true)).await?;
+            if rows.is_empty() {
+                println!("no staff yet: add someone with `till-oms staff add`");
+            }
+            for r in rows {
+                let m = r.member;
+                let state = if r.active { "active" } else { "disabled" };
+                println!(
+                    "{:<20} {:<24} {:<8} {state}",
+                    m.id.as_str(),
+                    m.name,
+                    m.role.label().to_lowercase()
+                );
+            }
+        }
+        StaffCommand::Disable { id } | StaffCommand::Enable { id }
+            if StaffId::new(id.clone()).is_err() =>
+        {
+            return Err(format!("{id:?} is not a staff id"));
+        }
+        StaffCommand::Disable { id } => set_active(store, id, false).await?,
+        StaffCommand::Enable { id } => set_active(store, id, true).await?,
+        StaffCommand::Demo => {
+            if add_demo_staff(store).await? {
+                println!("added the demo staff");
+            } else {
+                println!("the staff list is not empty: nothing added");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_active(store: &Arc<dyn Store>, id: String, active: bool) -> Result<(), String> {
+    let staff_id = StaffId::new(id.clone()).map_err(|e| e.to_string())?;
+    if !with_store(store, move |s| s.set_staff_active(&staff_id, active)).await? {
+        return Err(format!(
+            "nobody has the staff id {id:?} (see `till-oms staff list`)"
+        ));
+    }
+    let done = if active { "enabled" } else { "disabled" };
+    println!("{done} {id}");
+    Ok(())
+}
+
+/// The PIN from TILL_STAFF_PIN, or the first line of standard input.
+fn read_pin() -> Result<String, String> {
+    let pin = match std::env::var("TILL_STAFF_PIN") {
+        Ok(pin) => pin,
+        Err(_) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprint!("PIN (4 to 8 digits): ");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the PIN: {e}"))?;
+            line.trim().to_owned()
+        }
+    };
+    check_pin(&pin).map_err(|e| e.to_string())?;
+    Ok(pin)
 }

@@ -35,6 +35,9 @@ pub fn act(w: &mut World) {
         return popup_action(w, true);
     }
     w.actions_done += 1;
+    if w.reg.popup(w.reg_now()).is_none() && (w.reg.cashier().is_none() || w.chance(15)) {
+        return switch_cashier(w);
+    }
     if w.reg.popup(w.reg_now()).is_some() {
         if w.config.faults && w.chance(40) {
             return w.crash();
@@ -245,6 +248,26 @@ fn retry_owed(w: &mut World) {
         order_id,
         original,
         amount,
+    }));
+}
+
+/// "Switch cashier", then someone signs in: mostly with their PIN, now and
+/// then with a wrong one (five in a row lock them out for five minutes).
+fn switch_cashier(w: &mut World) {
+    if w.reg.cashier().is_some() {
+        w.input(Input::Cashier(Action::SignOut));
+    }
+    let staff = till_core::testing::staff();
+    let person = staff[w.below(staff.len() as u64) as usize].id.clone();
+    let pin = match (w.chance(200), person.as_str()) {
+        (true, _) => "0000",
+        (false, "dana") => till_core::testing::MANAGER_PIN,
+        (false, "alex") => till_core::testing::CASHIER_PIN,
+        (false, _) => "8024",
+    };
+    w.input(Input::Cashier(Action::SignIn {
+        person,
+        pin: pin.into(),
     }));
 }
 

@@ -20,7 +20,9 @@
 //!     never gives a payment back beyond what it charged;
 //! (i) a parked cart is a sale of its own: no order has its id (nothing
 //!     of it was paid), no two parked carts share one, and none is the
-//!     current sale.
+//!     current sale;
+//! (j) every order, void and refund names who did it, someone on the
+//!     store's staff list: nobody sells, voids or refunds signed out.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -338,6 +340,7 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     charges_are_recorded_once(w)?;
     card_refunds_agree(w)?;
     parked_carts_are_their_own(w)?;
+    everything_says_who(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
 }
@@ -525,6 +528,34 @@ fn parked_carts_are_their_own(w: &World) -> Result<(), Violation> {
         }
     }
     Ok(())
+}
+
+/// (j) every record names someone on the staff list.
+fn everything_says_who(w: &World) -> Result<(), Violation> {
+    let staff = till_core::testing::staff();
+    let known = |who: Option<&till_core::staff::StaffRef>| {
+        who.is_some_and(|p| staff.iter().any(|m| m.id == p.id && m.name == p.name))
+    };
+    let orders = w.store.orders.values().filter_map(|o| {
+        let voided = o.status == OrderStatus::Voided;
+        let ok = known(o.cashier.as_ref()) && (!voided || known(o.voided_by.as_ref()));
+        (!ok).then(|| {
+            format!(
+                "order {} ({:?}, voided by {:?})",
+                o.number, o.cashier, o.voided_by
+            )
+        })
+    });
+    let refunds = w
+        .store
+        .refunds
+        .values()
+        .filter(|r| !known(r.cashier.as_ref()))
+        .map(|r| format!("refund {} ({:?})", r.number, r.cashier));
+    match orders.chain(refunds).next() {
+        Some(detail) => Err(broken(w, "(j) every record says who", detail)),
+        None => Ok(()),
+    }
 }
 
 /// (e) in the register and in the back office.

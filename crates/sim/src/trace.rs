@@ -52,7 +52,7 @@ pub fn tx(t: &StoreTx) -> String {
                     r(&attempt.reference),
                     attempt.state.label()
                 ),
-                Change::Void => "void".into(),
+                Change::Void { .. } => "void".into(),
             };
             format!("Update {} {change}", id(&req.order_id))
         }

@@ -180,7 +180,8 @@ impl World {
             skew_ms: 0,
             reg,
             epoch: 0,
-            store: MemStore::default(),
+            // The staff list is there; the cashier signs in first.
+            store: till_core::testing::staffed_store(),
             store_queue: VecDeque::new(),
             store_free_at: START,
             events: BTreeMap::new(),

@@ -149,3 +149,15 @@ fn seed_2347_a_refund_priced_after_another_is_checked_from_what_it_says() {
 fn seed_3856_a_card_refund_is_written_by_the_clock_of_its_write() {
     must_pass(3_856, Config::default().actions);
 }
+
+/// Found by seed 1000120: a card refund declined (nothing went back), then
+/// the same coffee refunded again to the card. The first refund's new
+/// version (failed) was still backing off from an outage when the second
+/// reached the back office, which refused it as beyond what was paid: it
+/// parked for good. A refund refused as a conflict is now tried again a
+/// few times before it parks (till-core's
+/// `a_refund_refused_as_a_conflict_is_tried_again_before_it_parks`).
+#[test]
+fn seed_1000120_a_refund_waits_for_the_earlier_one_it_depends_on() {
+    must_pass(1_000_120, Config::default().actions);
+}

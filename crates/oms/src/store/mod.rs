@@ -37,6 +37,7 @@ use till_core::catalog::{Category, Product, TaxRate};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::refund::{Refund, RefundError};
+use till_core::staff::{Role, StaffId, StaffMember};
 use till_core::time::Timestamp;
 
 #[derive(Debug)]
@@ -428,6 +429,55 @@ pub trait Store: Send + Sync + 'static {
     /// One refund as stored (a return without a receipt has no order to
     /// find it by).
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError>;
+    /// The staff list by name (then id); disabled people too when `all`.
+    fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError>;
+    /// Adds a person; an id already taken is refused (with its owner's name).
+    fn add_staff(&self, member: &StaffMember, now: Timestamp) -> Result<(), StoreError>;
+    /// Enables or disables a person; `false` when there is no such id.
+    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError>;
+}
+
+/// A person on the staff list, as the back office holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRow {
+    pub member: StaffMember,
+    pub active: bool,
+}
+
+/// A role as the `staff` table spells it.
+pub(crate) fn role_column(role: Role) -> &'static str {
+    match role {
+        Role::Cashier => "cashier",
+        Role::Manager => "manager",
+    }
+}
+
+/// A `staff` row read back; a row the checks would not have let in is an
+/// error naming it.
+pub(crate) fn staff_row(
+    id: String,
+    name: String,
+    role: &str,
+    pin_hash: String,
+    active: bool,
+) -> Result<StaffRow, StoreError> {
+    let bad = |what: &str| StoreError(format!("staff row {id:?}: {what}"));
+    let role = match role {
+        "cashier" => Role::Cashier,
+        "manager" => Role::Manager,
+        _ => return Err(bad("unknown role")),
+    };
+    let member = StaffMember {
+        id: StaffId::new(id.clone()).map_err(|e| bad(&e.to_string()))?,
+        name,
+        role,
+        pin_hash,
+    };
+    Ok(StaffRow { member, active })
+}
+
+pub(crate) fn staff_taken(id: &StaffId, name: &str) -> StoreError {
+    StoreError(format!("staff id {id} is already taken (by {name})"))
 }
 
 #[cfg(test)]

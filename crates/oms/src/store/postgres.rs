@@ -873,6 +873,63 @@ impl Store for PgStore {
         self.wait(self.order_async(id))
     }
 
+    fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query(
+                    "SELECT id, name, role, pin_hash, active FROM staff
+                     WHERE active OR $1 ORDER BY name, id",
+                    &[&all],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|r| staff_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .collect()
+        })
+    }
+
+    fn add_staff(&self, m: &StaffMember, now: Timestamp) -> Result<(), StoreError> {
+        self.wait(async {
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO staff (id, name, role, pin_hash, active, created_at)
+                     VALUES ($1, $2, $3, $4, TRUE, $5) ON CONFLICT (id) DO NOTHING",
+                    &[
+                        &m.id.as_str(),
+                        &m.name,
+                        &role_column(m.role),
+                        &m.pin_hash,
+                        &millis(now),
+                    ],
+                )
+                .await?;
+            if inserted == 0 {
+                let row = tx
+                    .query_one("SELECT name FROM staff WHERE id = $1", &[&m.id.as_str()])
+                    .await?;
+                return Err(staff_taken(&m.id, row.get(0)));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let n = conn
+                .execute(
+                    "UPDATE staff SET active = $2 WHERE id = $1",
+                    &[&id.as_str(), &active],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
         self.wait(async {
             let conn = self.conn().await?;

@@ -422,6 +422,60 @@ impl Store for SqliteStore {
         })
     }
 
+    fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError> {
+        self.read(|conn| {
+            let mut q = conn.prepare_cached(
+                "SELECT id, name, role, pin_hash, active FROM staff
+                 WHERE active = 1 OR ?1 ORDER BY name, id",
+            )?;
+            let rows = q.query_map(params![all], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, name, role, hash, active) = row?;
+                out.push(staff_row(id, name, &role, hash, active)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn add_staff(&self, m: &StaffMember, now: Timestamp) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let taken: Option<String> = tx
+            .query_row(
+                "SELECT name FROM staff WHERE id = ?1",
+                params![m.id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(name) = taken {
+            return Err(staff_taken(&m.id, &name));
+        }
+        tx.execute(
+            "INSERT INTO staff (id, name, role, pin_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+            params![m.id.as_str(), m.name, role_column(m.role), m.pin_hash, now.as_millis()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE staff SET active = ?2 WHERE id = ?1",
+            params![id.as_str(), active],
+        )?;
+        Ok(n == 1)
+    }
+
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
         self.read(
             |conn| match Self::stored_row(conn, "refunds", &id.to_string())? {

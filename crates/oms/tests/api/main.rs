@@ -16,5 +16,6 @@ mod payments;
 mod processes;
 mod refunds;
 mod serving;
+mod staff;
 mod stores;
 mod tls;

@@ -1,0 +1,92 @@
+//! The staff list: the demo staff on a first start, `GET /v1/staff` for
+//! registers only (it carries PIN hashes), disabled people left out, ids
+//! never reused; on both engines.
+
+use crate::helpers::*;
+use serde_json::Value;
+use till_core::staff::{hash_pin_with, Role, StaffId, StaffMember};
+
+async fn staff_sent(app: &TestApp) -> Vec<StaffMember> {
+    let r = app.get("/api/v1/staff").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.unwrap();
+    assert_schema("StaffList", &body);
+    serde_json::from_value(body["staff"].clone()).unwrap()
+}
+
+#[tokio::test]
+async fn a_first_start_has_the_demo_staff_and_their_pins_check() {
+    let app = spawn_app().await;
+    let staff = staff_sent(&app).await;
+    let names: Vec<(&str, Role)> = staff.iter().map(|m| (m.name.as_str(), m.role)).collect();
+    assert_eq!(
+        names,
+        [
+            ("Alex", Role::Cashier),
+            ("Dana", Role::Manager),
+            ("Jo", Role::Cashier)
+        ]
+    );
+    for (id, _, _, pin) in till_oms::demo::DEMO_STAFF {
+        let m = staff.iter().find(|m| m.id.as_str() == *id).unwrap();
+        assert_eq!(m.pin_matches(pin), Ok(true), "{id}");
+        assert_eq!(m.pin_matches("0000"), Ok(false), "{id}");
+    }
+    let salts: std::collections::BTreeSet<_> = staff
+        .iter()
+        .map(|m| m.pin_hash.split('$').nth(4).unwrap().to_owned())
+        .collect();
+    assert_eq!(salts.len(), 3, "each hash has its own salt");
+}
+
+#[tokio::test]
+async fn only_registers_read_the_staff_list() {
+    let app = spawn_app().await;
+    for token in [BRIDGE_TOKEN, ADMIN_TOKEN] {
+        let r = app.get_as(token, "/api/v1/staff").await;
+        assert_error(r, 403, "forbidden").await;
+    }
+    let r = app.get_as("wrong-token-wrong-token", "/api/v1/staff").await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
+    let app = spawn_app().await;
+    let store = till_oms::open_store(&app.database, &app.data)
+        .await
+        .unwrap();
+    let sam = StaffMember {
+        id: StaffId::new("sam").unwrap(),
+        name: "Sam".into(),
+        role: Role::Manager,
+        pin_hash: hash_pin_with("4321", [3; 16], 64, 1).unwrap(),
+    };
+    let now = till_oms::api::now();
+    store.add_staff(&sam, now).unwrap();
+    let again = store.add_staff(
+        &StaffMember {
+            name: "Other".into(),
+            ..sam.clone()
+        },
+        now,
+    );
+    assert!(again.unwrap_err().0.contains("already taken (by Sam)"));
+    let alex = StaffId::new("alex").unwrap();
+    assert!(store.set_staff_active(&alex, false).unwrap());
+    assert!(!store
+        .set_staff_active(&StaffId::new("nobody").unwrap(), false)
+        .unwrap());
+    let sent: Vec<String> = staff_sent(&app)
+        .await
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
+    assert_eq!(sent, ["dana", "jo", "sam"]);
+    let all = store.staff(true).unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().any(|r| r.member.id == alex && !r.active));
+    store.set_staff_active(&alex, true).unwrap();
+    assert_eq!(staff_sent(&app).await.len(), 4);
+}
