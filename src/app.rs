@@ -179,6 +179,7 @@ fn Shell(db: Db) -> impl IntoView {
             // Above every page: a live card payment cannot be left behind by
             // navigating away, and a receipt prints from anywhere.
             <CardDialog/>
+            <crate::pages::signin::ApprovalDialog/>
             <PrintArea/>
         </Router>
     }

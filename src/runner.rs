@@ -47,6 +47,11 @@ fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String>
         idle_lock: settings
             .idle_lock_mins
             .map(|m| Duration::from_mins(u64::from(m))),
+        policy: till_core::staff::Policy {
+            discount_threshold_bp: settings
+                .manager_discount_bp
+                .unwrap_or(till_core::staff::DISCOUNT_THRESHOLD_BP_DEFAULT),
+        },
     })
 }
 
@@ -248,6 +253,8 @@ fn ui(app: &AppState, e: UiEvent) {
         UiEvent::Refunded(refund) => app.refund_done.set(Some(*refund)),
         UiEvent::RefundRefused { id, text } => app.refund_message.set(Some((id, text))),
         UiEvent::SignInRefused(text) => app.sign_in_message.set(Some(text)),
+        UiEvent::ApprovalRefused(text) => app.approval_message.set(Some(text)),
+        UiEvent::Authorized(_) => app.settings_authorized.update(|n| *n += 1),
     }
 }
 

@@ -147,6 +147,10 @@ pub struct AppState {
     pub refund_message: RwSignal<Option<(RefundId, String)>>,
     /// Why the sign-in screen did not sign anyone in.
     pub sign_in_message: RwSignal<Option<String>>,
+    /// Why a manager's PIN did not approve the action waiting for it.
+    pub approval_message: RwSignal<Option<String>>,
+    /// Bumped when Settings may be saved (a manager, or approved by one).
+    pub settings_authorized: RwSignal<u64>,
 }
 
 impl AppState {
@@ -176,6 +180,8 @@ impl AppState {
             refund_done: RwSignal::new(None),
             refund_message: RwSignal::new(None),
             sign_in_message: RwSignal::new(None),
+            approval_message: RwSignal::new(None),
+            settings_authorized: RwSignal::new(0),
         }
     }
 

@@ -56,6 +56,7 @@ async fn settings_round_trip() {
         auto_print: true,
         returns_without_receipt: false,
         idle_lock_mins: Some(10),
+        manager_discount_bp: Some(1_500),
     };
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
@@ -360,12 +361,12 @@ impl Session {
             now: T0,
         };
         s.run(first);
-        // The staff list arrives and cashier Alex signs in: both written
+        // The staff list arrives and manager Dana signs in: both written
         // through the register, so the log replays them too.
         s.input(Input::Staff(till_core::testing::staff()));
         s.input(Input::Cashier(Action::SignIn {
-            person: till_core::staff::StaffId::new("alex").unwrap(),
-            pin: till_core::testing::CASHIER_PIN.into(),
+            person: till_core::staff::StaffId::new("dana").unwrap(),
+            pin: till_core::testing::MANAGER_PIN.into(),
         }));
         assert!(s.reg.cashier().is_some());
         s

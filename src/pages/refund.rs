@@ -422,6 +422,7 @@ pub fn RefundReceipt(refund: Refund) -> impl IntoView {
                 }}</div>
                 {refund.reason.map(|r| view! { <div>{format!("Reason: {}", r.label())}</div> })}
                 {refund.cashier.as_ref().map(|c| view! { <div>"Given back by " {c.name.clone()}</div> })}
+                {refund.approved_by.as_ref().map(|a| view! { <div>"Approved by " {a.by.name.clone()}</div> })}
             </header>
             <table>
                 <tbody>

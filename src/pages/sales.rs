@@ -403,6 +403,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         <p class="status-line">"Status: " <strong aria-label="Order status">{status}</strong></p>
         {o.cashier.as_ref().map(|c| view! { <p>"Rung up by " {c.name.clone()}</p> })}
         {o.voided_by.as_ref().map(|c| view! { <p>"Voided by " {c.name.clone()}</p> })}
+        {o.approvals.iter().map(|a| view! { <p>{format!("Approved by {}: {}", a.by.name, a.what.label())}</p> }).collect_view()}
         {move || message().map(|m| view! { <p role="status" class="message">{m}</p> })}
         <div class="options">
             <button aria-haspopup="menu" aria-expanded=move || menu.get().to_string() on:click=move |_| menu.update(|m| *m = !*m)>"Options"</button>

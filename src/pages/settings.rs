@@ -38,7 +38,50 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         auto_print: f.auto_print,
         returns_without_receipt: f.returns_without_receipt,
         idle_lock_mins: f.idle_lock_mins,
+        manager_discount_bp: f.manager_discount_bp,
     })
+}
+
+/// The form as typed.
+struct Form {
+    oms_url: String,
+    register_id: String,
+    register_token: String,
+    bridge_url: String,
+    pairing_token: String,
+    result_wait: String,
+    idle: String,
+    discount: String,
+    auto_print: bool,
+    returns: bool,
+}
+
+impl Form {
+    /// The settings the form says, or why not.
+    fn settings(&self) -> Result<Settings, String> {
+        let result_wait_secs =
+            optional_number(&self.result_wait, 1..=600, "The card result wait (seconds)")?;
+        let idle = optional_number(&self.idle, 1..=240, "The idle sign-out (minutes)")?;
+        let manager_discount_bp = match self.discount.trim() {
+            "" => None,
+            d => Some(
+                till_core::cart::parse_percent(d)
+                    .map_err(|e| format!("The largest discount without a manager: {e}"))?,
+            ),
+        };
+        validate(&Settings {
+            oms_url: self.oms_url.clone(),
+            register_id: self.register_id.clone(),
+            register_token: self.register_token.clone(),
+            bridge_url: self.bridge_url.clone(),
+            pairing_token: self.pairing_token.clone(),
+            result_wait_secs,
+            auto_print: self.auto_print,
+            returns_without_receipt: self.returns,
+            idle_lock_mins: idle.and_then(|m| u32::try_from(m).ok()),
+            manager_discount_bp,
+        })
+    }
 }
 
 /// An optional whole number from a form field: `None` when empty.
@@ -89,51 +132,21 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             .and_then(|s| s.idle_lock_mins)
             .map(|m| m.to_string()),
     );
+    let discount = field(
+        current
+            .as_ref()
+            .and_then(|s| s.manager_discount_bp)
+            .map(till_core::cart::percent_text),
+    );
     let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
     let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
 
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let numbers = optional_number(
-            &result_wait.get_untracked(),
-            1..=600,
-            "The card result wait (seconds)",
-        )
-        .and_then(|w| {
-            Ok((
-                w,
-                optional_number(
-                    &idle.get_untracked(),
-                    1..=240,
-                    "The idle sign-out (minutes)",
-                )?,
-            ))
-        });
-        let (result_wait_secs, idle_lock_mins) = match numbers {
-            Ok(n) => n,
-            Err(e) => return error.set(Some(e)),
-        };
-        let form = Settings {
-            oms_url: oms_url.get_untracked(),
-            register_id: register_id.get_untracked(),
-            register_token: register_token.get_untracked(),
-            bridge_url: bridge_url.get_untracked(),
-            pairing_token: pairing_token.get_untracked(),
-            result_wait_secs,
-            auto_print: auto_print.get_untracked(),
-            returns_without_receipt: returns.get_untracked(),
-            idle_lock_mins: idle_lock_mins.map(|m| m as u32),
-        };
-        let settings = match validate(&form) {
-            Ok(s) => s,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
-        };
-        let app = app;
+    // Saving waits for Settings to be authorized (a manager, or a
+    // cashier with a manager's PIN); the first setup needs nobody.
+    let pending = StoredValue::new(None::<Settings>);
+    let persist = move |settings: Settings| {
         spawn_local(async move {
             match app.db().save_settings(&settings).await {
                 Ok(()) => {
@@ -145,12 +158,45 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                     // The register starts (or starts again) from its storage
                     // with the new settings.
                     crate::runner::start(&app);
-                    crate::app::sync_catalog(app).await;
                     crate::app::sync_staff(app).await;
+                    crate::app::sync_catalog(app).await;
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
+    };
+    Effect::new(move |_| {
+        if app.settings_authorized.get() > 0 {
+            if let Some(settings) = pending.try_update_value(Option::take).flatten() {
+                persist(settings);
+            }
+        }
+    });
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = Form {
+            oms_url: oms_url.get_untracked(),
+            register_id: register_id.get_untracked(),
+            register_token: register_token.get_untracked(),
+            bridge_url: bridge_url.get_untracked(),
+            pairing_token: pairing_token.get_untracked(),
+            result_wait: result_wait.get_untracked(),
+            idle: idle.get_untracked(),
+            discount: discount.get_untracked(),
+            auto_print: auto_print.get_untracked(),
+            returns: returns.get_untracked(),
+        };
+        let settings = match form.settings() {
+            Ok(s) => s,
+            Err(e) => return error.set(Some(e)),
+        };
+        if first_run {
+            persist(settings);
+        } else {
+            pending.set_value(Some(settings));
+            crate::runner::act(&app, till_core::register::Action::AuthorizeSettings);
+        }
     };
 
     let input = move |label: &'static str, signal: RwSignal<String>, kind: &'static str| {
@@ -173,6 +219,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 {input("Pairing token", pairing_token, "password")}
                 {input("Card result wait (seconds)", result_wait, "text")}
                 {input("Sign out after minutes idle (empty: never)", idle, "text")}
+                {input("Largest discount without a manager (%; empty: 20)", discount, "text")}
                 <label class="field checkbox">
                     <input type="checkbox" prop:checked=move || auto_print.get() on:change=move |ev| auto_print.set(event_target_checked(&ev))/>
                     <span>"Print the receipt by itself when a sale is paid"</span>

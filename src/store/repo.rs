@@ -34,6 +34,10 @@ pub struct Settings {
     /// Minutes with nothing done before the cashier is signed out; never when absent.
     #[serde(default)]
     pub idle_lock_mins: Option<u32>,
+    /// The largest discount a cashier gives without a manager (basis
+    /// points); till-core's default (20 %) when absent.
+    #[serde(default)]
+    pub manager_discount_bp: Option<u32>,
 }
 
 /// The catalog's header, stored beside its products.

@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, fillSetup, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
+import { setUp, fillSetup, signIn, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -46,6 +46,22 @@ test("the sign-in screen, a person chosen and two digits entered", async ({ page
   await expect(page.getByText("2 digits entered")).toBeVisible();
   await settled(page);
   await expect(page).toHaveScreenshot("sign-in.png", shot);
+});
+
+test("a cashier's 30 % discount asks for a manager", async ({ page }) => {
+  await fillSetup(page);
+  await signIn(page, "Alex", CASHIER_PIN);
+  await ringUp(page, "Espresso");
+  await cart(page).getByLabel("Order discount %").fill("30");
+  await cart(page).getByLabel("Order discount %").press("Tab");
+  const approval = page.getByRole("dialog", { name: "Manager approval" });
+  await expect(approval).toContainText("A discount of 30 %");
+  await approval.getByRole("button", { name: "Dana (manager)" }).click();
+  await settled(page);
+  await expect(page).toHaveScreenshot("manager-approval.png", shot);
+  await approval.getByRole("button", { name: "Cancel" }).click();
+  await expect(approval).toHaveCount(0);
+  await expect(cart(page).getByLabel("Total", { exact: true })).toHaveText("€2.40");
 });
 
 test("the register, the payment page, the receipt and Register Sales", async ({ page }) => {

@@ -78,3 +78,48 @@ test("the receipt says who served; after Switch cashier the manager voids, and t
     }, { timeout: 30_000 })
     .toEqual(["Alex", "Dana"]);
 });
+
+test("a cashier's void and Settings wait for a manager's PIN, and the order says who approved", async ({ page }) => {
+  await fillSetup(page);
+  await signIn(page, "Alex", CASHIER_PIN);
+  await ringUp(page, "Croissant");
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
+  await page.getByRole("button", { name: "€1.95", exact: true }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  const [order] = await stored(page, "orders");
+  await page.goto(`/sales/${order.id}`);
+  await page.getByRole("button", { name: "Options" }).click();
+  await page.getByRole("menuitem", { name: "Void" }).click();
+  await page.getByRole("button", { name: "Yes, void" }).click();
+  const approval = page.getByRole("dialog", { name: "Manager approval" });
+  await expect(approval).toContainText("Void the order");
+  await expect(approval.getByRole("button", { name: "Jo" })).toHaveCount(0);
+  await approval.getByRole("button", { name: "Dana (manager)" }).click();
+  await typePin(page, "0000");
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(approval.getByRole("alert")).toContainText("4 tries left");
+  await expect(page.getByLabel("Order status")).toHaveText("paid");
+  await typePin(page, MANAGER_PIN);
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(approval).toHaveCount(0);
+  await expect(page.getByLabel("Order status")).toHaveText("voided");
+  await expect(page.getByText("Voided by Alex")).toBeVisible();
+  await expect(page.getByText("Approved by Dana: Void the order")).toBeVisible();
+
+  // Settings: cancelled, nothing saved; approved, saved.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Sign out after minutes idle (empty: never)").fill("15");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(approval).toContainText("Change Settings");
+  await approval.getByRole("button", { name: "Cancel" }).click();
+  await expect(approval).toHaveCount(0);
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toHaveCount(0);
+  await page.getByRole("button", { name: "Save" }).click();
+  await approval.getByRole("button", { name: "Dana (manager)" }).click();
+  await typePin(page, MANAGER_PIN);
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(page.getByLabel("Signed in: Alex")).toBeVisible();
+});

@@ -187,6 +187,10 @@ pub struct Cart {
     pub lines: Vec<CartLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_discount: Option<Discount>,
+    /// A manager's approvals of what is in the cart (a large discount);
+    /// the order keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<crate::staff::Approval>,
 }
 
 /// The amounts of one line.
@@ -243,6 +247,7 @@ impl Cart {
             currency,
             lines: Vec::new(),
             order_discount: None,
+            approvals: Vec::new(),
         }
     }
 
@@ -402,11 +407,61 @@ impl Cart {
     pub fn clear(&mut self) {
         self.lines.clear();
         self.order_discount = None;
+        self.approvals.clear();
     }
 
     /// Everything the cart costs. See the module docs for the rounding rule.
     pub fn totals(&self) -> Result<Totals, CartError> {
         compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
+    }
+
+    /// The largest discount in the cart, in basis points of what it is
+    /// taken from (a line's gross, or for the order discount what is left
+    /// after the lines' discounts); an amount off counts as its share,
+    /// rounded up. 0 when nothing is discounted.
+    pub fn largest_discount_bp(&self) -> Result<u32, CartError> {
+        let t = self.totals()?;
+        let bp = |d: Option<&Discount>, off: Money, of: Money| match d {
+            Some(Discount::Percent { basis_points }) => *basis_points,
+            Some(Discount::Amount { .. }) => share_bp(off, of),
+            None => 0,
+        };
+        let lines = self
+            .lines
+            .iter()
+            .zip(&t.lines)
+            .map(|(l, lt)| bp(l.discount.as_ref(), lt.discount, lt.gross));
+        let line_discounts = t.discounts.checked_sub(t.order_discount)?;
+        let after_lines = t.subtotal.checked_sub(line_discounts)?;
+        let order = bp(self.order_discount.as_ref(), t.order_discount, after_lines);
+        Ok(lines.chain([order]).max().unwrap_or(0))
+    }
+
+    /// Whether a manager approved a discount at least this large here.
+    pub fn discount_approved(&self, basis_points: u32) -> bool {
+        self.approvals.iter().any(|a| {
+            matches!(a.what, crate::staff::Guarded::Discount { basis_points: bp } if bp >= basis_points)
+        })
+    }
+}
+
+/// `part` of `whole` in basis points, rounded up (0 of nothing is 0).
+fn share_bp(part: Money, whole: Money) -> u32 {
+    if whole.minor() <= 0 || part.minor() <= 0 {
+        return 0;
+    }
+    let bp = (i128::from(part.minor()) * 10_000 + i128::from(whole.minor()) - 1)
+        / i128::from(whole.minor());
+    u32::try_from(bp.min(10_000)).unwrap_or(10_000)
+}
+
+/// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
+pub fn percent_text(basis_points: u32) -> String {
+    let (whole, frac) = (basis_points / 100, basis_points % 100);
+    match frac {
+        0 => format!("{whole} %"),
+        f if f % 10 == 0 => format!("{whole}.{} %", f / 10),
+        f => format!("{whole}.{f:02} %"),
     }
 }
 
@@ -733,6 +788,26 @@ mod tests {
             cart.add_by_id(&c, &pid("coffee")),
             Err(CartError::WrongCurrency { .. })
         ));
+    }
+
+    #[test]
+    fn the_largest_discount_is_its_percentage_or_the_share_an_amount_takes() {
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&small(), &pid("coffee")).unwrap(); // €3.50
+        cart.add_by_id(&small(), &pid("croissant")).unwrap(); // €1.95
+        assert_eq!(cart.largest_discount_bp(), Ok(0));
+        cart.set_line_discount(&pid("coffee"), Some(Discount::Amount { amount: eur(100) }))
+            .unwrap();
+        // €1.00 of €3.50 is 28.57…%, rounded up.
+        assert_eq!(cart.largest_discount_bp(), Ok(2858));
+        cart.set_order_discount(Some(Discount::Percent {
+            basis_points: 3_000,
+        }))
+        .unwrap();
+        assert_eq!(cart.largest_discount_bp(), Ok(3_000));
+        assert_eq!(percent_text(2_500), "25 %");
+        assert_eq!(percent_text(1_250), "12.5 %");
+        assert_eq!(percent_text(2_858), "28.58 %");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Its state ([`DeskRecord`]) is stored on the register, so a reload keeps
 //! the cashier signed in and does not reset a lock-out.
 
-use crate::staff::{PinError, PinLock, StaffError, StaffId, StaffMember, StaffRef};
+use crate::staff::{PinError, PinLock, Role, StaffError, StaffId, StaffMember, StaffRef};
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,6 +32,8 @@ pub enum SignInError {
     NoStaff,
     #[error("that person is not on this store's staff list")]
     Unknown,
+    #[error("{0} is not a manager: a manager approves this")]
+    NotManager(String),
     #[error(transparent)]
     Pin(#[from] PinError),
     #[error(transparent)]
@@ -124,6 +126,37 @@ impl Desk {
         Ok(who)
     }
 
+    /// `person`'s PIN approves an action a cashier may not do alone: they
+    /// must be a manager. Nobody signs in or out; a wrong PIN counts
+    /// towards that person's lock-out as at sign-in.
+    pub fn approve(
+        &mut self,
+        person: &StaffId,
+        pin: &str,
+        now: Timestamp,
+    ) -> Result<StaffRef, SignInError> {
+        let member = self
+            .record
+            .staff
+            .iter()
+            .find(|m| &m.id == person)
+            .ok_or(SignInError::Unknown)?;
+        if member.role != Role::Manager {
+            return Err(SignInError::NotManager(member.name.clone()));
+        }
+        self.lock_of(person, now)?;
+        let right = member.pin_matches(pin)?;
+        let who = member.as_ref();
+        self.record
+            .locks
+            .entry(person.clone())
+            .or_default()
+            .entered(right, now)?;
+        self.record.locks.retain(|_, l| *l != PinLock::default());
+        self.last_activity = Some(now);
+        Ok(who)
+    }
+
     pub fn sign_out(&mut self) {
         self.record.current = None;
     }
@@ -175,7 +208,7 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::staff::{hash_pin_with, Role, PIN_LOCKOUT, PIN_TRIES_MAX};
+    use crate::staff::{hash_pin_with, PIN_LOCKOUT, PIN_TRIES_MAX};
 
     fn person(id: &str, role: Role, pin: &str) -> StaffMember {
         StaffMember {

@@ -35,6 +35,7 @@ pub mod cart;
 pub mod catalog;
 pub mod desk;
 pub mod download;
+pub mod drawer;
 #[cfg(any(test, feature = "testing"))]
 pub mod memstore;
 pub mod money;

@@ -31,7 +31,7 @@
 use crate::cart::{compute_totals, Cart, CartError, CartLine, Discount, Totals};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{Attempt, PaymentRef};
-use crate::staff::StaffRef;
+use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -624,6 +624,13 @@ pub struct Order {
     /// Who voided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voided_by: Option<StaffRef>,
+    /// A manager's approvals of what a cashier may not do alone (a large
+    /// discount, the void).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+    /// The shift it was rung up in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<crate::drawer::ShiftId>,
 }
 
 impl Order {
@@ -653,6 +660,8 @@ impl Order {
             version: 1,
             cashier: None,
             voided_by: None,
+            approvals: cart.approvals.clone(),
+            shift: None,
         })
     }
 
@@ -679,6 +688,7 @@ impl Order {
         self.totals = cart.totals()?;
         self.lines = cart.lines.clone();
         self.order_discount = cart.order_discount;
+        self.approvals = cart.approvals.clone();
         self.currency = cart.currency;
         self.touch(now);
         Ok(())
@@ -908,11 +918,13 @@ impl Order {
         &mut self,
         attempts: impl IntoIterator<Item = &'a Attempt>,
         by: Option<StaffRef>,
+        approval: Option<Approval>,
         now: Timestamp,
     ) -> Result<(), OrderError> {
         self.can_void(attempts)?;
         self.status = OrderStatus::Voided;
         self.voided_by = by;
+        self.approvals.extend(approval);
         self.touch(now);
         Ok(())
     }
@@ -1429,7 +1441,7 @@ pub(crate) mod tests {
         assert!(o.status.is_pending_confirmation());
         let closed = attempt(&o, pref(7), AttemptState::ClosedUnpaid);
         assert_eq!(
-            o.void([&closed], None, Timestamp(2_500)),
+            o.void([&closed], None, None, Timestamp(2_500)),
             Err(OrderError::VoidWhilePending)
         );
         assert_eq!(
@@ -1448,7 +1460,7 @@ pub(crate) mod tests {
         );
         assert_eq!(o.version, v, "the same approval twice changes nothing");
         assert_eq!(
-            o.void([], None, Timestamp(5_000)),
+            o.void([], None, None, Timestamp(5_000)),
             Err(OrderError::VoidNeedsRefund)
         );
         o.validate().unwrap();
@@ -1476,7 +1488,7 @@ pub(crate) mod tests {
         assert_eq!(serde_json::from_value::<Order>(json).unwrap(), o);
 
         let mut voided = order();
-        voided.void([], None, Timestamp(2_000)).unwrap();
+        voided.void([], None, None, Timestamp(2_000)).unwrap();
         assert_eq!(
             voided.record_card(eur(100), pref(3), card(), Timestamp(3_000)),
             Ok(CardRecorded::RefundDue)
@@ -1546,10 +1558,10 @@ pub(crate) mod tests {
             }
         );
         assert_eq!(o.status_text([]), "unpaid — payment failed, collect again");
-        o.void([], None, Timestamp(4_000)).unwrap();
+        o.void([], None, None, Timestamp(4_000)).unwrap();
         assert_eq!(o.status.label(), "voided");
         assert_eq!(
-            o.void([], None, Timestamp(5_000)),
+            o.void([], None, None, Timestamp(5_000)),
             Err(OrderError::AlreadyVoided)
         );
     }

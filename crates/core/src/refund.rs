@@ -41,7 +41,7 @@ use crate::catalog::{ProductId, TaxMode};
 use crate::money::{div_round_half_away, Currency, Money, MoneyError};
 use crate::order::{Order, OrderId, OrderNumber, OrderStatus, Tender};
 use crate::payment::PaymentRef;
-use crate::staff::StaffRef;
+use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -376,6 +376,12 @@ pub struct Refund {
     /// Who gave the money back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cashier: Option<StaffRef>,
+    /// A manager's approval, when a cashier gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<Approval>,
+    /// The shift it was given in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<crate::drawer::ShiftId>,
 }
 
 /// How much of an order is refunded.
@@ -864,6 +870,7 @@ pub struct NewRefund {
     pub number: OrderNumber,
     pub reason: Option<RefundReason>,
     pub cashier: Option<StaffRef>,
+    pub approval: Option<Approval>,
     pub now: Timestamp,
 }
 
@@ -909,6 +916,8 @@ impl Refund {
             version: 1,
             items: Vec::new(),
             cashier: new.cashier,
+            approved_by: new.approval,
+            shift: None,
         })
     }
 
@@ -945,6 +954,8 @@ impl Refund {
             version: 1,
             items: cart.lines.clone(),
             cashier: new.cashier,
+            approved_by: new.approval,
+            shift: None,
         })
     }
 

@@ -47,7 +47,7 @@ use crate::payment::{
     Reply, Request, Settlement, View,
 };
 use crate::refund::{card_part, Refund, RefundId, RefundReason, Returned, TenderKey};
-use crate::staff::{StaffId, StaffMember};
+use crate::staff::{needs_manager, Approval, Guarded, Policy, StaffId, StaffMember};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
 use crate::update::{
@@ -96,6 +96,8 @@ pub struct RegisterConfig {
     pub returns_without_receipt: bool,
     /// Sign the cashier out after this long with nothing done (`None`: never).
     pub idle_lock: Option<Duration>,
+    /// What a cashier may do without a manager.
+    pub policy: Policy,
 }
 
 /// One storage transaction. Each is all or nothing; `Update` runs
@@ -284,6 +286,17 @@ pub enum Action {
     },
     /// "Switch cashier": back to the sign-in screen; the sale stays.
     SignOut,
+    /// The manager's PIN for the action waiting for approval
+    /// ([`Register::awaiting_approval`]).
+    Approve {
+        person: StaffId,
+        pin: String,
+    },
+    /// The approval is not given: the action waiting for it is dropped.
+    CancelApproval,
+    /// Settings → Save: answered with [`UiEvent::Authorized`] once the
+    /// cashier may (a manager, or with a manager's PIN).
+    AuthorizeSettings,
     EditCart(Cart),
     PayCash {
         received: Money,
@@ -412,6 +425,10 @@ pub enum UiEvent {
     },
     /// Why the sign-in screen did not sign anyone in.
     SignInRefused(String),
+    /// Why a manager's PIN did not approve the action waiting for it.
+    ApprovalRefused(String),
+    /// The action may go ahead (Settings → Save).
+    Authorized(Guarded),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,6 +480,13 @@ enum Op {
     RaiseSequence,
 }
 
+/// A guarded action waiting for a manager's PIN.
+#[derive(Debug, Clone)]
+struct Held {
+    action: Action,
+    what: Guarded,
+}
+
 /// A money write that failed on the storage and is tried again.
 #[derive(Debug, Clone)]
 enum Retry {
@@ -499,6 +523,10 @@ pub struct Register {
     /// The carts parked on this register, as last stored.
     parked: Vec<ParkedCart>,
     desk: Desk,
+    /// A guarded action waiting for a manager's PIN.
+    held: Option<Held>,
+    /// The approval of the action being run (its record keeps it).
+    approval: Option<Approval>,
     lookups: BTreeSet<OrderId>,
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
@@ -531,6 +559,8 @@ impl Register {
             refund_requests: BTreeMap::new(),
             parked: Vec::new(),
             desk: Desk::default(),
+            held: None,
+            approval: None,
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
@@ -557,6 +587,11 @@ impl Register {
     /// Who is at the register: the staff list and each person's lock-out.
     pub fn desk(&self) -> &Desk {
         &self.desk
+    }
+
+    /// The action waiting for a manager's PIN, if any.
+    pub fn awaiting_approval(&self) -> Option<Guarded> {
+        self.held.as_ref().map(|h| h.what)
     }
 
     /// The tablet's zone changed (daylight saving time, travel).
@@ -1010,10 +1045,98 @@ impl Register {
             return;
         }
         match action {
+            Action::Approve { person, pin } => return self.approve(&person, &pin, now, out),
+            Action::CancelApproval => {
+                self.held = None;
+                return;
+            }
+            _ => {}
+        }
+        if let Some(what) = self.guarded(&action) {
+            let role = self.desk.cashier().map(|c| c.role);
+            if role.is_none_or(|r| needs_manager(r, what, &self.config.policy)) {
+                // Waits for a manager's PIN (the screen asks for it).
+                self.held = Some(Held { action, what });
+                return;
+            }
+            // A manager's own large discount is approved by them: the cart
+            // keeps it, so a cashier who goes on with the sale is not asked.
+            if let (Action::EditCart(mut cart), Some(by)) =
+                (action.clone(), self.desk.cashier_ref())
+            {
+                if matches!(what, Guarded::Discount { .. }) {
+                    cart.approvals.push(Approval { by, at: now, what });
+                    return self.edit_cart(cart, out);
+                }
+            }
+        }
+        self.run_action(action, now, out);
+    }
+
+    /// Which guarded action `action` is, if any: a void, a refund, a return
+    /// without a receipt, a discount above what the cart's approvals cover,
+    /// changing Settings.
+    fn guarded(&self, action: &Action) -> Option<Guarded> {
+        match action {
+            Action::Void { .. } => Some(Guarded::Void),
+            Action::Refund { .. } => Some(Guarded::Refund),
+            Action::ReturnWithoutReceipt { .. } => Some(Guarded::ReturnWithoutReceipt),
+            Action::AuthorizeSettings => Some(Guarded::ChangeSettings),
+            Action::EditCart(cart) => {
+                let bp = cart.largest_discount_bp().unwrap_or(0);
+                let over = bp > self.config.policy.discount_threshold_bp;
+                (over && !cart.discount_approved(bp))
+                    .then_some(Guarded::Discount { basis_points: bp })
+            }
+            _ => None,
+        }
+    }
+
+    /// A manager entered their PIN for the held action: it runs, and its
+    /// record keeps the approval. A wrong PIN counts towards that
+    /// manager's lock-out, and the action stays held.
+    fn approve(&mut self, person: &StaffId, pin: &str, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let result = self.desk.approve(person, pin, now);
+        self.save_desk(out);
+        let by = match result {
+            Ok(by) => by,
+            Err(e) => {
+                self.held = Some(held);
+                return Self::ui(out, UiEvent::ApprovalRefused(e.to_string()));
+            }
+        };
+        let approval = Approval {
+            by,
+            at: now,
+            what: held.what,
+        };
+        match held.action {
+            Action::EditCart(mut cart) => {
+                cart.approvals.push(approval);
+                self.edit_cart(cart, out);
+            }
+            action => {
+                self.approval = Some(approval);
+                self.run_action(action, now, out);
+                self.approval = None;
+            }
+        }
+    }
+
+    fn run_action(&mut self, action: Action, now: Timestamp, out: &mut Vec<Effect>) {
+        match action {
             Action::SignIn { person, pin } => self.sign_in(&person, &pin, now, out),
             Action::SignOut => {
+                self.held = None;
                 self.desk.sign_out();
                 self.save_desk(out);
+            }
+            Action::Approve { .. } | Action::CancelApproval => {}
+            Action::AuthorizeSettings => {
+                Self::ui(out, UiEvent::Authorized(Guarded::ChangeSettings))
             }
             Action::EditCart(cart) => self.edit_cart(cart, out),
             Action::PayCash { received } => self.pay_cash(received, now, out),
@@ -1026,6 +1149,7 @@ impl Register {
                     order_id,
                     change: Change::Void {
                         by: self.desk.cashier_ref(),
+                        approval: self.approval.clone(),
                     },
                     origin: None,
                     next_sale: self.new_order_id(now),
@@ -1054,6 +1178,7 @@ impl Register {
                     tenders,
                     card: None,
                     cashier: self.desk.cashier_ref(),
+                    approval: self.approval.clone(),
                     at: now,
                 };
                 self.refund(req, now, out)
@@ -1156,6 +1281,7 @@ impl Register {
             cart,
             reason,
             cashier: self.desk.cashier_ref(),
+            approval: self.approval.clone(),
             at: now,
         };
         self.store(Op::Refund(id), StoreTx::Return(Box::new(req)), out);

@@ -69,6 +69,28 @@ pub fn z_report(
     unsynced: usize,
     in_doubt: usize,
 ) -> Result<ZReport, MoneyError> {
+    let day: Vec<&Order> = orders
+        .iter()
+        .filter(|o| o.number.date() == date && o.currency == currency)
+        .collect();
+    let day_refunds: Vec<&Refund> = refunds
+        .iter()
+        .filter(|x| x.number.date() == date && x.currency == currency)
+        .collect();
+    report_of(date, currency, day, &day_refunds, (unsynced, in_doubt))
+}
+
+/// The report's figures over these orders and refunds, whatever their day
+/// (a shift's X report); `date` is the one it shows, and `pending` the
+/// records not yet synced and the payments in doubt.
+pub fn report_of(
+    date: BusinessDate,
+    currency: Currency,
+    mut orders: Vec<&Order>,
+    refunds: &[&Refund],
+    pending: (usize, usize),
+) -> Result<ZReport, MoneyError> {
+    let (unsynced, in_doubt) = pending;
     let zero = Money::zero(currency);
     let mut r = ZReport {
         date,
@@ -93,12 +115,8 @@ pub fn z_report(
         in_doubt,
         provisional: unsynced > 0 || in_doubt > 0,
     };
-    let mut day: Vec<&Order> = orders
-        .iter()
-        .filter(|o| o.number.date() == date && o.currency == currency)
-        .collect();
-    day.sort_by_key(|o| o.number.seq());
-    for o in day {
+    orders.sort_by_key(|o| (o.number.date(), o.number.seq()));
+    for o in orders {
         r.refund_due = r.refund_due.checked_add(o.refund_due_total()?)?;
         match &o.status {
             OrderStatus::Paid => {
@@ -121,7 +139,7 @@ pub fn z_report(
     }
     // Cash tenders count what went towards orders; change never left the drawer.
     r.cash_net = r.cash;
-    add_refunds(&mut r, refunds, currency)?;
+    add_refunds(&mut r, refunds)?;
     r.net_total = r.sales_total.checked_sub(r.refunds_total)?;
     r.cash_in_drawer = r.cash_net.checked_sub(r.refunds_cash)?;
     Ok(r)
@@ -146,12 +164,13 @@ fn add_taxes(totals: &mut Vec<TaxTotal>, taxes: &[TaxLine]) -> Result<(), MoneyE
     Ok(())
 }
 
-/// The day's refunds: counted, by tender, with their taxes.
-fn add_refunds(r: &mut ZReport, refunds: &[Refund], currency: Currency) -> Result<(), MoneyError> {
-    let day = refunds.iter().filter(|x| {
-        x.number.date() == r.date && x.currency == currency && x.status() != RefundStatus::Failed
-    });
-    for x in day {
+/// The refunds: counted, by tender, with their taxes (a failed one gave
+/// nothing back).
+fn add_refunds(r: &mut ZReport, refunds: &[&Refund]) -> Result<(), MoneyError> {
+    for x in refunds
+        .iter()
+        .filter(|x| x.status() != RefundStatus::Failed)
+    {
         r.refunds_count += 1;
         r.refunds_total = r.refunds_total.checked_add(x.totals.total)?;
         for t in x.tenders.iter().filter(|t| t.counts()) {
@@ -257,7 +276,7 @@ mod tests {
         )
         .unwrap();
         let mut void = order();
-        void.void([], None, Timestamp(4)).unwrap();
+        void.void([], None, None, Timestamp(4)).unwrap();
         let mut pending = order();
         pending.close_unpaid(pref(2), Timestamp(5)).unwrap();
         let r = z_report(
@@ -294,6 +313,7 @@ mod tests {
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
             cashier: None,
+            approval: None,
             now: Timestamp(9),
         };
         let (_, totals) = crate::refund::price_return(&cash, &[], &returns).unwrap();

@@ -215,10 +215,12 @@ pub struct StaffRef {
 pub struct Approval {
     pub by: StaffRef,
     pub at: Timestamp,
+    pub what: Guarded,
 }
 
 /// An action a role may not be allowed to do alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Guarded {
     Void,
     Refund,
@@ -231,6 +233,23 @@ pub enum Guarded {
     /// Opening the drawer with no sale.
     NoSale,
     ChangeSettings,
+}
+
+impl Guarded {
+    /// What the manager is asked to approve.
+    pub fn label(self) -> String {
+        match self {
+            Guarded::Void => "Void the order".into(),
+            Guarded::Refund => "Refund".into(),
+            Guarded::ReturnWithoutReceipt => "Return without receipt".into(),
+            Guarded::Discount { basis_points } => {
+                format!("A discount of {}", crate::cart::percent_text(basis_points))
+            }
+            Guarded::PriceOverride => "Price override".into(),
+            Guarded::NoSale => "Open the drawer (no sale)".into(),
+            Guarded::ChangeSettings => "Change Settings".into(),
+        }
+    }
 }
 
 /// The store's rules for approvals.

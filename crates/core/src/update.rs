@@ -39,7 +39,7 @@ use crate::refund::{
     card_part, preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason,
     RefundStatus, RefundTender, Returned, TenderKey,
 };
-use crate::staff::StaffRef;
+use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -69,8 +69,12 @@ pub enum Change {
         attempt: Attempt,
         settlement: Settlement,
     },
-    /// Void the order (refused while money may have moved), by whom.
-    Void { by: Option<StaffRef> },
+    /// Void the order (refused while money may have moved), by whom, with
+    /// a manager's approval when a cashier voids.
+    Void {
+        by: Option<StaffRef>,
+        approval: Option<Approval>,
+    },
 }
 
 impl Change {
@@ -230,7 +234,7 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             card = settle(&mut order, attempt, settlement, now)?;
             Some(attempt.clone())
         }
-        Change::Void { by } => {
+        Change::Void { by, approval } => {
             if snap
                 .refunds
                 .iter()
@@ -238,7 +242,7 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             {
                 return Err(UpdateError::HasRefunds);
             }
-            order.void(&snap.attempts, by.clone(), now)?;
+            order.void(&snap.attempts, by.clone(), approval.clone(), now)?;
             None
         }
     };
@@ -396,6 +400,8 @@ pub struct RefundRequest {
     pub card: Option<Attempt>,
     /// Who gives the money back.
     pub cashier: Option<StaffRef>,
+    /// A manager's approval, when a cashier refunds.
+    pub approval: Option<Approval>,
     pub at: Timestamp,
 }
 
@@ -483,15 +489,13 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
             .collect(),
     };
     let tenders = register_tenders(&parts, req.card.as_ref())?;
-    let (new, seq) = next_refund(
-        snap,
-        req.id,
-        &req.register,
-        req.date,
-        req.reason,
-        req.cashier.clone(),
-        req.at,
-    )?;
+    let who = RefundWho {
+        reason: req.reason,
+        cashier: req.cashier.clone(),
+        approval: req.approval.clone(),
+        at: req.at,
+    };
+    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;
     let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
     Ok(new_refund_plan(
         refund,
@@ -521,9 +525,7 @@ fn next_refund(
     id: RefundId,
     register: &RegisterId,
     date: BusinessDate,
-    reason: Option<RefundReason>,
-    cashier: Option<StaffRef>,
-    at: Timestamp,
+    who: RefundWho,
 ) -> Result<(NewRefund, u32), UpdateError> {
     let seq = snap
         .last_seq
@@ -533,11 +535,20 @@ fn next_refund(
     let new = NewRefund {
         id,
         number: OrderNumber::new(register.clone(), date, seq)?,
-        reason,
-        cashier,
-        now: at,
+        reason: who.reason,
+        cashier: who.cashier,
+        approval: who.approval,
+        now: who.at,
     };
     Ok((new, seq))
+}
+
+/// Why, by whom, with whose approval and when a refund is made.
+struct RefundWho {
+    reason: Option<RefundReason>,
+    cashier: Option<StaffRef>,
+    approval: Option<Approval>,
+    at: Timestamp,
 }
 
 /// Writes a new refund, its outbox entry, the day's sequence and its card
@@ -574,6 +585,7 @@ pub struct ReturnRequest {
     pub cart: Cart,
     pub reason: Option<RefundReason>,
     pub cashier: Option<StaffRef>,
+    pub approval: Option<Approval>,
     pub at: Timestamp,
 }
 
@@ -585,15 +597,13 @@ pub fn plan_return(req: &ReturnRequest, snap: &RefundSnapshot) -> Result<RefundP
     if let Some(done) = written_before(snap, req.id) {
         return Ok(done);
     }
-    let (new, seq) = next_refund(
-        snap,
-        req.id,
-        &req.register,
-        req.date,
-        req.reason,
-        req.cashier.clone(),
-        req.at,
-    )?;
+    let who = RefundWho {
+        reason: req.reason,
+        cashier: req.cashier.clone(),
+        approval: req.approval.clone(),
+        at: req.at,
+    };
+    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;
     let refund = Refund::without_receipt(new, &req.cart)?;
     Ok(new_refund_plan(refund, snap, (req.date, seq), None))
 }

@@ -214,6 +214,7 @@ fn refund() -> Refund {
         number: "R1-20261128-0007".parse().unwrap(),
         reason: Some(RefundReason::Damaged),
         cashier: None,
+        approval: None,
         now: Timestamp::from_millis(T0.as_millis() + 86_400_000),
     };
     Refund::create(new, &order, &[], &returns, tenders).unwrap()

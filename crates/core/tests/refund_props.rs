@@ -99,6 +99,7 @@ fn new_refund(seq: u32) -> NewRefund {
         number: number(seq),
         reason: Some(RefundReason::ChangedMind),
         cashier: None,
+        approval: None,
         now: at(10 + i64::from(seq)),
     }
 }

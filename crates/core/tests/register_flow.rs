@@ -1539,3 +1539,193 @@ fn the_idle_lock_and_a_shorter_staff_list_sign_the_cashier_out() {
         "the new list is stored"
     );
 }
+
+/// A store whose register has cashier Alex signed in.
+fn cashier_till() -> Till {
+    let mut store = testing::staffed_store();
+    store.desk.as_mut().unwrap().current = Some(person("alex"));
+    Till::with_store(store, 1)
+}
+
+fn approve(t: &mut Till, who: &str, pin: &str) {
+    t.act(Action::Approve {
+        person: person(who),
+        pin: pin.into(),
+    });
+}
+
+fn approval_refused(t: &Till) -> Option<&str> {
+    t.ui.iter().rev().find_map(|u| match u {
+        UiEvent::ApprovalRefused(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// A cashier's void waits for a manager's PIN: another cashier cannot
+/// give it, a wrong PIN counts and keeps it waiting, the right one voids
+/// and the order keeps who approved.
+#[test]
+fn a_cashiers_void_waits_for_a_managers_pin_and_the_order_keeps_the_approval() {
+    use till_core::staff::Guarded;
+    let mut t = cashier_till();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash { received: eur(545) });
+    t.act(Action::Void { order_id: id });
+    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::Void));
+    assert_eq!(t.order(id).status, OrderStatus::Paid, "nothing yet");
+    approve(&mut t, "jo", "8024");
+    assert!(approval_refused(&t)
+        .unwrap()
+        .contains("Jo is not a manager"));
+    approve(&mut t, "dana", "0000");
+    assert!(approval_refused(&t).unwrap().contains("4 tries left"));
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        Some(Guarded::Void),
+        "still waiting"
+    );
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    assert_eq!(t.reg.awaiting_approval(), None);
+    let o = t.order(id);
+    assert_eq!(o.status, OrderStatus::Voided);
+    assert_eq!(o.voided_by.as_ref().unwrap().name, "Alex");
+    assert_eq!(o.approvals.len(), 1);
+    assert_eq!(o.approvals[0].by.name, "Dana");
+    assert_eq!(o.approvals[0].what, Guarded::Void);
+    assert_eq!(
+        t.reg.cashier().unwrap().name,
+        "Alex",
+        "the cashier stays signed in"
+    );
+}
+
+/// A discount above 20 % asks for a manager; cancelled, the cart stays as
+/// it was; approved, the cart and then the order keep it, and a larger one
+/// asks again.
+#[test]
+fn a_large_discount_waits_for_a_manager_and_the_order_keeps_the_approval() {
+    use till_core::cart::Discount;
+    use till_core::staff::Guarded;
+    let mut t = cashier_till();
+    ring_up(&mut t);
+    let with = |t: &Till, bp| {
+        let mut cart = t.reg.sale().unwrap().cart.clone();
+        cart.set_order_discount(Some(Discount::Percent { basis_points: bp }))
+            .unwrap();
+        cart
+    };
+    t.act(Action::EditCart(with(&t, 2_000)));
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        None,
+        "20 % is the cashier's to give"
+    );
+    t.act(Action::EditCart(with(&t, 2_500)));
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        Some(Guarded::Discount {
+            basis_points: 2_500
+        })
+    );
+    t.act(Action::CancelApproval);
+    assert_eq!(t.reg.awaiting_approval(), None);
+    assert_eq!(
+        t.reg.sale().unwrap().cart.order_discount,
+        Some(Discount::Percent {
+            basis_points: 2_000
+        })
+    );
+    t.act(Action::EditCart(with(&t, 2_500)));
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    assert_eq!(t.reg.sale().unwrap().cart.approvals.len(), 1);
+    t.add("coffee");
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        None,
+        "approved: more items do not ask again"
+    );
+    t.act(Action::EditCart(with(&t, 3_000)));
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        Some(Guarded::Discount {
+            basis_points: 3_000
+        })
+    );
+    t.act(Action::CancelApproval);
+    let id = t.sale_id();
+    let due = t.reg.due().unwrap();
+    t.act(Action::PayCash { received: due });
+    let o = t.order(id);
+    assert_eq!(
+        o.approvals[0].what,
+        Guarded::Discount {
+            basis_points: 2_500
+        }
+    );
+    assert_eq!(o.approvals[0].by.name, "Dana");
+}
+
+/// A cashier's refund and Settings both wait for a manager; a manager's
+/// own need nobody.
+#[test]
+fn a_cashiers_refund_and_settings_wait_for_a_manager() {
+    use till_core::refund::Returned;
+    use till_core::staff::Guarded;
+    let mut t = cashier_till();
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash { received: eur(545) });
+    let refund_id = t.reg.new_refund_id(t.now);
+    t.act(Action::Refund {
+        id: refund_id,
+        order_id: id,
+        returns: vec![Returned {
+            line: 0,
+            quantity: 1,
+        }],
+        reason: None,
+        tenders: None,
+    });
+    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::Refund));
+    assert!(t.store.refunds.is_empty());
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    let r = &t.store.refunds[&refund_id];
+    assert_eq!(r.cashier.as_ref().unwrap().name, "Alex");
+    assert_eq!(r.approved_by.as_ref().unwrap().by.name, "Dana");
+    t.act(Action::AuthorizeSettings);
+    assert!(!t.ui.contains(&UiEvent::Authorized(Guarded::ChangeSettings)));
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    assert!(t.ui.contains(&UiEvent::Authorized(Guarded::ChangeSettings)));
+    let mut m = Till::new();
+    m.act(Action::AuthorizeSettings);
+    assert!(
+        m.ui.contains(&UiEvent::Authorized(Guarded::ChangeSettings)),
+        "a manager needs nobody"
+    );
+}
+
+/// A manager's own 50 % discount carries their approval: the cashier who
+/// takes over the sale is not asked for one.
+#[test]
+fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
+    use till_core::cart::Discount;
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let mut cart = t.reg.sale().unwrap().cart.clone();
+    cart.set_order_discount(Some(Discount::Percent {
+        basis_points: 5_000,
+    }))
+    .unwrap();
+    t.act(Action::EditCart(cart));
+    let approvals = &t.reg.sale().unwrap().cart.approvals;
+    assert_eq!(approvals.len(), 1);
+    assert_eq!(approvals[0].by.name, "Dana");
+    t.act(Action::SignOut);
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    t.add("coffee");
+    assert_eq!(t.reg.awaiting_approval(), None);
+}

@@ -4,12 +4,14 @@
 
 use crate::world::{Ev, Faults, World};
 use till_bridge::simulator::{Behaviour, Outcome};
+use till_core::cart::Discount;
 use till_core::catalog::{fixtures::small, ProductId};
 use till_core::money::Money;
 use till_core::order::{Order, Tender};
 use till_core::payment::{AttemptState, PaymentRef};
 use till_core::refund::{preview, RefundReason, Returned, TenderKey};
 use till_core::register::{Action, Input};
+use till_core::staff::StaffId;
 use till_core::time::{Duration, Timestamp};
 
 /// Payments whose result the terminal hides from the bridge, until revealed.
@@ -35,6 +37,9 @@ pub fn act(w: &mut World) {
         return popup_action(w, true);
     }
     w.actions_done += 1;
+    if w.reg.awaiting_approval().is_some() {
+        return manager_answers(w);
+    }
     if w.reg.popup(w.reg_now()).is_none() && (w.reg.cashier().is_none() || w.chance(15)) {
         return switch_cashier(w);
     }
@@ -94,6 +99,12 @@ fn add_item(w: &mut World) {
         .add_by_id(&small(), &ProductId::new(product).expect("a product id"))
         .is_ok()
     {
+        // Now and then an order discount: 10 % is the cashier's to give,
+        // 30 % needs a manager.
+        if w.chance(60) {
+            let basis_points = if w.chance(500) { 1_000 } else { 3_000 };
+            let _ = cart.set_order_discount(Some(Discount::Percent { basis_points }));
+        }
         w.input(Input::Cashier(Action::EditCart(cart)));
     }
 }
@@ -249,6 +260,28 @@ fn retry_owed(w: &mut World) {
         original,
         amount,
     }));
+}
+
+/// The manager is called over for a void, a refund, a return without a
+/// receipt or a large discount: mostly they approve with their PIN, now
+/// and then they mistype it, or a cashier tries theirs, or it is cancelled.
+fn manager_answers(w: &mut World) {
+    let action = match w.below(100) {
+        0..80 => Action::Approve {
+            person: StaffId::new("dana").expect("an id"),
+            pin: till_core::testing::MANAGER_PIN.into(),
+        },
+        80..86 => Action::Approve {
+            person: StaffId::new("dana").expect("an id"),
+            pin: "0000".into(),
+        },
+        86..90 => Action::Approve {
+            person: StaffId::new("jo").expect("an id"),
+            pin: "8024".into(),
+        },
+        _ => Action::CancelApproval,
+    };
+    w.input(Input::Cashier(action));
 }
 
 /// "Switch cashier", then someone signs in: mostly with their PIN, now and

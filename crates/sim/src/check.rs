@@ -22,7 +22,8 @@
 //!     of it was paid), no two parked carts share one, and none is the
 //!     current sale;
 //! (j) every order, void and refund names who did it, someone on the
-//!     store's staff list: nobody sells, voids or refunds signed out.
+//!     store's staff list: nobody sells, voids or refunds signed out;
+//! (k) a void or a refund by a cashier carries a manager's approval of it.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -341,6 +342,7 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     card_refunds_agree(w)?;
     parked_carts_are_their_own(w)?;
     everything_says_who(w)?;
+    cashiers_had_a_manager(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
 }
@@ -554,6 +556,47 @@ fn everything_says_who(w: &World) -> Result<(), Violation> {
         .map(|r| format!("refund {} ({:?})", r.number, r.cashier));
     match orders.chain(refunds).next() {
         Some(detail) => Err(broken(w, "(j) every record says who", detail)),
+        None => Ok(()),
+    }
+}
+
+/// (k) what a cashier may not do alone was approved by a manager.
+fn cashiers_had_a_manager(w: &World) -> Result<(), Violation> {
+    use till_core::staff::{Guarded, Role, StaffRef};
+    let staff = till_core::testing::staff();
+    let role = |p: &StaffRef| staff.iter().find(|m| m.id == p.id).map(|m| m.role);
+    let approved = |a: &till_core::staff::Approval, what: &[Guarded]| {
+        role(&a.by) == Some(Role::Manager) && what.contains(&a.what)
+    };
+    let voids = w.store.orders.values().filter(|o| {
+        o.voided_by.as_ref().and_then(role) == Some(Role::Cashier)
+            && !o.approvals.iter().any(|a| approved(a, &[Guarded::Void]))
+    });
+    let refunds = w.store.refunds.values().filter(|r| {
+        let kinds = [Guarded::Refund, Guarded::ReturnWithoutReceipt];
+        r.cashier.as_ref().and_then(role) == Some(Role::Cashier)
+            && !r.approved_by.as_ref().is_some_and(|a| approved(a, &kinds))
+    });
+    let first = voids
+        .map(|o| {
+            format!(
+                "order {} voided by {:?} with {:?}",
+                o.number, o.voided_by, o.approvals
+            )
+        })
+        .chain(refunds.map(|r| {
+            format!(
+                "refund {} by {:?} approved by {:?}",
+                r.number, r.cashier, r.approved_by
+            )
+        }))
+        .next();
+    match first {
+        Some(detail) => Err(broken(
+            w,
+            "(k) a cashier's void or refund had a manager",
+            detail,
+        )),
         None => Ok(()),
     }
 }

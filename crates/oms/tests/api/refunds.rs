@@ -66,6 +66,7 @@ fn refund_by(
             .unwrap(),
         reason: Some(RefundReason::Damaged),
         cashier: None,
+        approval: None,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::create(new, order, earlier, returns, tenders).unwrap()
@@ -224,7 +225,9 @@ async fn refunds_an_order_does_not_allow_are_refused_saying_why() {
     );
     // A voided order is refused for good.
     let mut voided = next_version(&open);
-    voided.void([], None, Timestamp::from_millis(T)).unwrap();
+    voided
+        .void([], None, None, Timestamp::from_millis(T))
+        .unwrap();
     assert_eq!(app.put_order(&voided).await.status(), 200);
     assert_error(put_refund(&app, &r).await, 409, "order_not_refundable").await;
     assert_eq!(app.count("SELECT count(*) FROM refunds"), 0);
@@ -448,6 +451,7 @@ fn return_without_receipt(n: u128) -> Refund {
         number: format!("R1-20261127-{:04}", 7000 + n).parse().unwrap(),
         reason: Some(RefundReason::Other),
         cashier: None,
+        approval: None,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::without_receipt(new, &cart).unwrap()

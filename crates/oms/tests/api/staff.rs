@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use serde_json::Value;
 use till_core::staff::{hash_pin_with, Role, StaffId, StaffMember};
+use till_oms::store::{Store, StoreError};
 
 async fn staff_sent(app: &TestApp) -> Vec<StaffMember> {
     let r = app.get("/api/v1/staff").await;
@@ -51,12 +52,19 @@ async fn only_registers_read_the_staff_list() {
     assert_eq!(r.status(), 401);
 }
 
+/// Runs `f` on the store off the async threads, as the server does (the
+/// PostgreSQL store waits on its own client).
+async fn on_store<T: Send + 'static>(
+    app: &TestApp,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let store = till_oms::open_store(&app.database, &app.data).await?;
+    till_oms::with_store(&store, f).await
+}
+
 #[tokio::test]
 async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
     let app = spawn_app().await;
-    let store = till_oms::open_store(&app.database, &app.data)
-        .await
-        .unwrap();
     let sam = StaffMember {
         id: StaffId::new("sam").unwrap(),
         name: "Sam".into(),
@@ -64,29 +72,39 @@ async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
         pin_hash: hash_pin_with("4321", [3; 16], 64, 1).unwrap(),
     };
     let now = till_oms::api::now();
-    store.add_staff(&sam, now).unwrap();
-    let again = store.add_staff(
-        &StaffMember {
-            name: "Other".into(),
-            ..sam.clone()
-        },
-        now,
-    );
-    assert!(again.unwrap_err().0.contains("already taken (by Sam)"));
-    let alex = StaffId::new("alex").unwrap();
-    assert!(store.set_staff_active(&alex, false).unwrap());
-    assert!(!store
-        .set_staff_active(&StaffId::new("nobody").unwrap(), false)
-        .unwrap());
+    let other = StaffMember {
+        name: "Other".into(),
+        ..sam.clone()
+    };
+    on_store(&app, move |s| s.add_staff(&sam, now))
+        .await
+        .unwrap();
+    let again = on_store(&app, move |s| s.add_staff(&other, now)).await;
+    assert!(again.unwrap_err().contains("already taken (by Sam)"));
+    let flip = |id: &'static str, active: bool| {
+        on_store(&app, move |s| {
+            s.set_staff_active(&StaffId::new(id).unwrap(), active)
+        })
+    };
+    assert!(flip("alex", false).await.unwrap());
+    assert!(!flip("nobody", false).await.unwrap());
     let sent: Vec<String> = staff_sent(&app)
         .await
         .iter()
         .map(|m| m.id.to_string())
         .collect();
     assert_eq!(sent, ["dana", "jo", "sam"]);
-    let all = store.staff(true).unwrap();
+    let all = on_store(&app, |s| s.staff(true)).await.unwrap();
+    let listed: Vec<(String, bool)> = all
+        .iter()
+        .map(|r| (r.member.id.to_string(), r.active))
+        .collect();
+    assert_eq!(
+        listed[0],
+        ("alex".to_string(), false),
+        "disabled, still listed"
+    );
     assert_eq!(all.len(), 4);
-    assert!(all.iter().any(|r| r.member.id == alex && !r.active));
-    store.set_staff_active(&alex, true).unwrap();
+    flip("alex", true).await.unwrap();
     assert_eq!(staff_sent(&app).await.len(), 4);
 }

@@ -1,0 +1,472 @@
+//! A shift at the register, as a record: opened with a float, cash paid in
+//! and out with a reason, closed with a count; and its X report (at any
+//! time) from the orders and refunds made in it. The arithmetic is
+//! [`crate::shift`]'s; who did each thing is kept on the record.
+//!
+//! - A shift is open from [`Shift::open`] until [`Shift::close`]; nothing
+//!   changes a closed shift.
+//! - The orders and refunds of a shift are those that name it
+//!   ([`Order::shift`], [`Refund::shift`]): a clock that was wrong cannot
+//!   move a sale into another shift.
+//! - [`shift_report`] is the X report (and, once closed, the shift's Z):
+//!   the day-end report's figures over the shift's records, by cashier,
+//!   with the cash the drawer should hold.
+
+use crate::money::{Currency, Money, MoneyError};
+use crate::order::{BusinessDate, Order, OrderStatus, RegisterId};
+use crate::refund::{Refund, RefundStatus, RefundTender};
+use crate::report::{report_of, ZReport};
+use crate::shift::{
+    count_total, expected_cash, over_short, CashMovement, ExpectedCash, ShiftError,
+};
+use crate::staff::StaffRef;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// A shift's id: a UUID version 7 made by the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ShiftId(Uuid);
+
+impl ShiftId {
+    pub fn from_uuid(u: Uuid) -> Result<ShiftId, DrawerError> {
+        if u.get_version_num() == 7 {
+            Ok(ShiftId(u))
+        } else {
+            Err(DrawerError::BadId(u.to_string()))
+        }
+    }
+}
+
+impl FromStr for ShiftId {
+    type Err = DrawerError;
+    fn from_str(s: &str) -> Result<ShiftId, DrawerError> {
+        let u = Uuid::parse_str(s).map_err(|_| DrawerError::BadId(s.to_owned()))?;
+        ShiftId::from_uuid(u)
+    }
+}
+
+impl TryFrom<String> for ShiftId {
+    type Error = DrawerError;
+    fn try_from(s: String) -> Result<ShiftId, DrawerError> {
+        s.parse()
+    }
+}
+
+impl From<ShiftId> for String {
+    fn from(id: ShiftId) -> String {
+        id.0.hyphenated().to_string()
+    }
+}
+
+impl fmt::Display for ShiftId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrawerError {
+    #[error("not a shift id (a UUID version 7): {0:?}")]
+    BadId(String),
+    #[error("this shift is closed: nothing changes it")]
+    Closed,
+    #[error("the float and the count are in {expected}, not {got}")]
+    WrongCurrency { expected: Currency, got: Currency },
+    #[error(transparent)]
+    Shift(#[from] ShiftError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// Cash as counted: note by note, or as one total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CashCount {
+    /// (denomination in minor units, how many).
+    Denominations {
+        counts: Vec<(i64, u32)>,
+    },
+    Total {
+        amount: Money,
+    },
+}
+
+impl CashCount {
+    pub fn total(&self, currency: Currency) -> Result<Money, DrawerError> {
+        let total = match self {
+            CashCount::Denominations { counts } => count_total(currency, counts)?,
+            CashCount::Total { amount } => *amount,
+        };
+        if total.currency() != currency {
+            return Err(DrawerError::WrongCurrency {
+                expected: currency,
+                got: total.currency(),
+            });
+        }
+        if total.is_negative() {
+            return Err(ShiftError::NotPositive("the count").into());
+        }
+        Ok(total)
+    }
+}
+
+/// A cash movement and who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    #[serde(flatten)]
+    pub movement: CashMovement,
+    pub by: StaffRef,
+}
+
+/// How a shift ended: the count, what was expected, the difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftClose {
+    pub at: Timestamp,
+    pub by: StaffRef,
+    pub count: CashCount,
+    pub counted: Money,
+    pub expected: ExpectedCash,
+    /// counted − expected: negative is short, positive is over.
+    pub over_short: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    pub id: ShiftId,
+    pub register: RegisterId,
+    pub currency: Currency,
+    pub opened_at: Timestamp,
+    pub opened_by: StaffRef,
+    pub float_count: CashCount,
+    pub float: Money,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub movements: Vec<Movement>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close: Option<ShiftClose>,
+    /// Starts at 1, +1 on every change; the back office keeps the highest.
+    pub version: u32,
+}
+
+impl Shift {
+    /// Opens a shift with its starting float.
+    pub fn open(
+        id: ShiftId,
+        register: RegisterId,
+        currency: Currency,
+        by: StaffRef,
+        float_count: CashCount,
+        now: Timestamp,
+    ) -> Result<Shift, DrawerError> {
+        let float = float_count.total(currency)?;
+        Ok(Shift {
+            id,
+            register,
+            currency,
+            opened_at: now,
+            opened_by: by,
+            float_count,
+            float,
+            movements: Vec::new(),
+            close: None,
+            version: 1,
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.close.is_none()
+    }
+
+    /// Paid in or out, with its reason (checked by [`CashMovement::new`]).
+    pub fn move_cash(&mut self, movement: CashMovement, by: StaffRef) -> Result<(), DrawerError> {
+        if !self.is_open() {
+            return Err(DrawerError::Closed);
+        }
+        if movement.amount.currency() != self.currency {
+            return Err(DrawerError::WrongCurrency {
+                expected: self.currency,
+                got: movement.amount.currency(),
+            });
+        }
+        self.movements.push(Movement { movement, by });
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Closes the shift with the cash counted; `report` is its X report
+    /// now (what the drawer should hold).
+    pub fn close(
+        &mut self,
+        count: CashCount,
+        report: &ShiftReport,
+        by: StaffRef,
+        now: Timestamp,
+    ) -> Result<&ShiftClose, DrawerError> {
+        if !self.is_open() {
+            return Err(DrawerError::Closed);
+        }
+        let counted = count.total(self.currency)?;
+        let close = ShiftClose {
+            at: now,
+            by,
+            count,
+            counted,
+            expected: report.expected,
+            over_short: over_short(&report.expected, counted)?,
+        };
+        self.version += 1;
+        Ok(self.close.insert(close))
+    }
+
+    /// The cash movements as [`crate::shift::expected_cash`] takes them.
+    fn cash_movements(&self) -> Vec<CashMovement> {
+        self.movements.iter().map(|m| m.movement.clone()).collect()
+    }
+}
+
+/// One cashier's part of a shift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashierTotals {
+    /// `None`: records from before anyone signed in.
+    pub cashier: Option<StaffRef>,
+    pub sales_count: u32,
+    pub sales_total: Money,
+    pub refunds_total: Money,
+    pub voids_count: u32,
+    pub discounts: Money,
+}
+
+/// The X report of a shift: its sales, refunds, voids and discounts, by
+/// tender (the day-end report's figures over the shift's records) and by
+/// cashier, and the cash the drawer should hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftReport {
+    pub totals: ZReport,
+    pub discounts: Money,
+    pub by_cashier: Vec<CashierTotals>,
+    pub expected: ExpectedCash,
+}
+
+/// The X report of `shift` from the register's `orders` and `refunds`
+/// (only those naming the shift count), shown under `date`, with
+/// `pending` (records not yet synced, payments in doubt) as the day-end
+/// report has them.
+pub fn shift_report(
+    shift: &Shift,
+    date: BusinessDate,
+    orders: &[Order],
+    refunds: &[Refund],
+    pending: (usize, usize),
+) -> Result<ShiftReport, MoneyError> {
+    let orders: Vec<&Order> = orders
+        .iter()
+        .filter(|o| o.shift == Some(shift.id) && o.currency == shift.currency)
+        .collect();
+    let refunds: Vec<&Refund> = refunds
+        .iter()
+        .filter(|r| r.shift == Some(shift.id) && r.currency == shift.currency)
+        .collect();
+    let totals = report_of(date, shift.currency, orders.clone(), &refunds, pending)?;
+    let paid = orders.iter().filter(|o| o.status == OrderStatus::Paid);
+    let discounts = Money::sum(shift.currency, paid.map(|o| o.totals.discounts))?;
+    let expected = expected_cash(
+        shift.float,
+        totals.cash_net,
+        totals.refunds_cash,
+        &shift.cash_movements(),
+    )?;
+    Ok(ShiftReport {
+        by_cashier: by_cashier(shift.currency, &orders, &refunds)?,
+        totals,
+        discounts,
+        expected,
+    })
+}
+
+fn by_cashier(
+    currency: Currency,
+    orders: &[&Order],
+    refunds: &[&Refund],
+) -> Result<Vec<CashierTotals>, MoneyError> {
+    let zero = Money::zero(currency);
+    let mut out: Vec<CashierTotals> = Vec::new();
+    let mut entry = |who: &Option<StaffRef>| -> usize {
+        let id = who.as_ref().map(|w| w.id.clone());
+        match out
+            .iter()
+            .position(|c| c.cashier.as_ref().map(|w| w.id.clone()) == id)
+        {
+            Some(i) => i,
+            None => {
+                out.push(CashierTotals {
+                    cashier: who.clone(),
+                    sales_count: 0,
+                    sales_total: zero,
+                    refunds_total: zero,
+                    voids_count: 0,
+                    discounts: zero,
+                });
+                out.len() - 1
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    for o in orders {
+        rows.push((entry(&o.cashier), Some(*o), None));
+    }
+    for r in refunds {
+        rows.push((entry(&r.cashier), None, Some(*r)));
+    }
+    for (i, order, refund) in rows {
+        let c = &mut out[i];
+        if let Some(o) = order {
+            if o.status == OrderStatus::Voided {
+                c.voids_count += 1;
+            } else if o.status == OrderStatus::Paid {
+                c.sales_count += 1;
+                c.sales_total = c.sales_total.checked_add(o.totals.total)?;
+                c.discounts = c.discounts.checked_add(o.totals.discounts)?;
+            }
+        }
+        if let Some(r) = refund.filter(|r| r.status() != RefundStatus::Failed) {
+            let given = r.tenders.iter().filter(|t| t.counts()).map(|t| match t {
+                RefundTender::Cash { amount } | RefundTender::Card { amount, .. } => *amount,
+            });
+            c.refunds_total = c.refunds_total.checked_add(Money::sum(currency, given)?)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::Cart;
+    use crate::catalog::fixtures::small;
+    use crate::catalog::ProductId;
+    use crate::order::{OrderId, OrderNumber};
+    use crate::shift::MovementKind;
+    use crate::staff::StaffId;
+
+    const T0: Timestamp = Timestamp::from_millis(1_795_766_400_000);
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::EUR).unwrap()
+    }
+
+    fn who(id: &str) -> StaffRef {
+        StaffRef {
+            id: StaffId::new(id).unwrap(),
+            name: id.to_uppercase(),
+        }
+    }
+
+    fn uuid7(n: u128) -> Uuid {
+        Uuid::from_u128((0x0192_0000_0000_7000_8000_0000_0000_0000u128) | n)
+    }
+
+    fn shift() -> Shift {
+        let count = CashCount::Denominations {
+            counts: vec![(5_000, 2), (1_000, 3), (200, 5)],
+        };
+        let r = RegisterId::new("R1").unwrap();
+        Shift::open(
+            ShiftId::from_uuid(uuid7(1)).unwrap(),
+            r,
+            Currency::EUR,
+            who("alex"),
+            count,
+            T0,
+        )
+        .unwrap()
+    }
+
+    /// A paid cash sale of `product` in `shift` by `cashier`.
+    fn sale(n: u128, product: &str, cashier: &str, shift: Option<ShiftId>) -> Order {
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&small(), &ProductId::new(product).unwrap())
+            .unwrap();
+        let number = OrderNumber::new(
+            RegisterId::new("R1").unwrap(),
+            BusinessDate::new(2026, 11, 27).unwrap(),
+            n as u32,
+        )
+        .unwrap();
+        let mut o = Order::from_cart(
+            OrderId::from_uuid(uuid7(100 + n)).unwrap(),
+            number,
+            &cart,
+            T0,
+        )
+        .unwrap();
+        let due = o.totals.total;
+        o.add_tender(crate::order::Tender::cash(due, due).unwrap(), T0)
+            .unwrap();
+        o.cashier = Some(who(cashier));
+        o.shift = shift;
+        o
+    }
+
+    #[test]
+    fn a_float_counted_by_denomination_opens_the_shift() {
+        let s = shift();
+        assert_eq!(s.float, eur(14_000));
+        assert!(s.is_open());
+        let bad = CashCount::Denominations {
+            counts: vec![(300, 1)],
+        };
+        let r = RegisterId::new("R1").unwrap();
+        let id = ShiftId::from_uuid(uuid7(2)).unwrap();
+        assert!(Shift::open(id, r, Currency::EUR, who("alex"), bad, T0).is_err());
+        assert!("not-a-uuid".parse::<ShiftId>().is_err());
+    }
+
+    #[test]
+    fn the_x_report_counts_the_shifts_sales_by_cashier_and_the_close_says_short() {
+        let mut s = shift();
+        let id = Some(s.id);
+        let orders = vec![
+            sale(1, "coffee", "alex", id),   // 3.50
+            sale(2, "croissant", "jo", id),  // 1.95
+            sale(3, "coffee", "alex", None), // another shift's
+        ];
+        let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0).unwrap();
+        s.move_cash(out, who("alex")).unwrap();
+        let date = BusinessDate::new(2026, 11, 27).unwrap();
+        let x = shift_report(&s, date, &orders, &[], (0, 0)).unwrap();
+        assert_eq!(x.totals.sales_count, 2);
+        assert_eq!(x.totals.sales_total, eur(545));
+        assert_eq!(x.totals.cash, eur(545));
+        // 140.00 float + 5.45 cash − 5.00 paid out.
+        assert_eq!(x.expected.expected, eur(14_045));
+        let alex = x
+            .by_cashier
+            .iter()
+            .find(|c| c.cashier == Some(who("alex")))
+            .unwrap();
+        assert_eq!((alex.sales_count, alex.sales_total), (1, eur(350)));
+        // Counted 140.00: 0.45 short.
+        let close = s
+            .close(
+                CashCount::Total {
+                    amount: eur(14_000),
+                },
+                &x,
+                who("dana"),
+                T0,
+            )
+            .unwrap();
+        assert_eq!(close.over_short, eur(-45));
+        assert_eq!(s.version, 3);
+        let again = CashMovement::new(MovementKind::PaidIn, eur(100), "change", T0).unwrap();
+        assert_eq!(s.move_cash(again, who("alex")), Err(DrawerError::Closed));
+        let count = CashCount::Total { amount: eur(1) };
+        assert!(matches!(
+            s.close(count, &x, who("dana"), T0),
+            Err(DrawerError::Closed)
+        ));
+    }
+}
