@@ -74,11 +74,12 @@ pub fn StatusBar() -> impl IntoView {
             None => format!("{} unsynced", s.unsynced),
         }
     };
-    let cashier = move || {
+    // Redrawn when the person changes, not at every answer the register gets.
+    let cashier = Memo::new(move |_| {
         app.rev.get();
         app.register(|r| r.cashier().map(|c| c.name.clone()))
             .flatten()
-    };
+    });
     view! {
         // The live status is its own element: `status` is not a role a
         // <header> may take (axe: aria-allowed-role), and the pages' links
@@ -91,7 +92,7 @@ pub fn StatusBar() -> impl IntoView {
                 <span class="pill">{bridge}</span>
                 <span class="pill">{storage}</span>
             </div>
-            {move || cashier().map(|name| view! {
+            {move || cashier.get().map(|name| view! {
                 <nav class="nav" aria-label="Pages">
                     <a href="/">"Register"</a>
                     <a href="/sales">"Register Sales"</a>

@@ -59,7 +59,7 @@ pub fn SignInPage() -> impl IntoView {
     let app = use_app();
     let chosen = RwSignal::new(None::<StaffMember>);
     let pin = RwSignal::new(String::new());
-    let staff = Signal::derive(move || staff_of(app, false));
+    let staff: Signal<Vec<StaffMember>> = Memo::new(move |_| staff_of(app, false)).into();
     let enter = Callback::new(move |(person, pin): (StaffId, String)| {
         crate::runner::act(&app, Action::SignIn { person, pin })
     });
@@ -103,7 +103,7 @@ pub fn ApprovalDialog() -> impl IntoView {
             app.approval_message.set(None);
         }
     });
-    let managers = Signal::derive(move || staff_of(app, true));
+    let managers: Signal<Vec<StaffMember>> = Memo::new(move |_| staff_of(app, true)).into();
     let enter = Callback::new(move |(person, pin): (StaffId, String)| {
         crate::runner::act(&app, Action::Approve { person, pin })
     });

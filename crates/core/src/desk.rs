@@ -108,21 +108,8 @@ impl Desk {
         if self.record.staff.is_empty() {
             return Err(SignInError::NoStaff);
         }
-        let member = self
-            .record
-            .staff
-            .iter()
-            .find(|m| &m.id == person)
-            .ok_or(SignInError::Unknown)?;
-        // Locked: nothing is checked (a guess during the lock-out gains nothing).
-        self.lock_of(person, now)?;
-        let right = member.pin_matches(pin)?;
-        let who = member.as_ref();
-        let lock = self.record.locks.entry(person.clone()).or_default();
-        lock.entered(right, now)?;
-        self.record.locks.retain(|_, l| *l != PinLock::default());
+        let who = self.check(person, pin, now, false)?;
         self.record.current = Some(who.id.clone());
-        self.last_activity = Some(now);
         Ok(who)
     }
 
@@ -135,23 +122,32 @@ impl Desk {
         pin: &str,
         now: Timestamp,
     ) -> Result<StaffRef, SignInError> {
+        self.check(person, pin, now, true)
+    }
+
+    /// Checks `person`'s PIN (a manager's, when `manager`) and counts it.
+    fn check(
+        &mut self,
+        person: &StaffId,
+        pin: &str,
+        now: Timestamp,
+        manager: bool,
+    ) -> Result<StaffRef, SignInError> {
         let member = self
             .record
             .staff
             .iter()
             .find(|m| &m.id == person)
             .ok_or(SignInError::Unknown)?;
-        if member.role != Role::Manager {
+        if manager && member.role != Role::Manager {
             return Err(SignInError::NotManager(member.name.clone()));
         }
+        // Locked: nothing is checked (a guess during the lock-out gains nothing).
         self.lock_of(person, now)?;
         let right = member.pin_matches(pin)?;
         let who = member.as_ref();
-        self.record
-            .locks
-            .entry(person.clone())
-            .or_default()
-            .entered(right, now)?;
+        let lock = self.record.locks.entry(person.clone()).or_default();
+        lock.entered(right, now)?;
         self.record.locks.retain(|_, l| *l != PinLock::default());
         self.last_activity = Some(now);
         Ok(who)

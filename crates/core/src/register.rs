@@ -91,8 +91,8 @@ pub struct RegisterConfig {
     pub utc_offset_min: i32,
     /// Print the receipt by itself when a sale is paid.
     pub auto_print: bool,
-    /// Returns without a receipt (cash only) are allowed on this register:
-    /// a store's setting, until a manager's approval can take its place.
+    /// Returns without a receipt (cash only) are allowed on this register
+    /// at all (a store's setting); a cashier's also needs a manager's PIN.
     pub returns_without_receipt: bool,
     /// Sign the cashier out after this long with nothing done (`None`: never).
     pub idle_lock: Option<Duration>,
@@ -854,6 +854,10 @@ impl Register {
             self.store(Op::Load, StoreTx::Load, out);
         }
         if self.loaded && self.desk.on_tick(now, self.popup_open()) {
+            if self.desk.cashier().is_none() {
+                // Signed out while idle: nothing waits for a manager.
+                self.held = None;
+            }
             self.save_desk(out);
         }
         let due: Vec<PaymentRef> = self

@@ -1729,3 +1729,27 @@ fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
     t.add("coffee");
     assert_eq!(t.reg.awaiting_approval(), None);
 }
+
+/// Signed out while a void waits for a manager (the idle lock): nothing
+/// waits any more, and the next person is not shown someone else's request.
+#[test]
+fn an_idle_sign_out_drops_what_waited_for_a_manager() {
+    let config = RegisterConfig {
+        idle_lock: Some(Duration::from_mins(2)),
+        ..register_config(60)
+    };
+    let mut store = testing::staffed_store();
+    store.desk.as_mut().unwrap().current = Some(person("alex"));
+    let mut t = Till::with_store(store, 1);
+    t.reg = Register::new(config, [4; 32]);
+    let first = t.reg.start(t.now);
+    t.run(first);
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash { received: eur(545) });
+    t.act(Action::Void { order_id: id });
+    assert!(t.reg.awaiting_approval().is_some());
+    t.advance(Duration::from_mins(3));
+    assert!(t.reg.cashier().is_none());
+    assert_eq!(t.reg.awaiting_approval(), None);
+}
