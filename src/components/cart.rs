@@ -98,9 +98,19 @@ pub fn CartPanel() -> impl IntoView {
             })
             .collect_view()
     };
-    let order_discount_value = move || match cart.get().order_discount {
-        Some(Discount::Percent { basis_points }) => percent_text(basis_points),
-        _ => String::new(),
+    // A discount waiting for a manager, then cancelled, leaves the cart as
+    // it was: the field shows the cart again when the request comes and goes.
+    let waiting = Memo::new(move |_| {
+        app.rev.get();
+        app.register(|r| r.awaiting_approval().is_some())
+            .unwrap_or(false)
+    });
+    let order_discount_value = move || {
+        waiting.track();
+        match cart.get().order_discount {
+            Some(Discount::Percent { basis_points }) => percent_text(basis_points),
+            _ => String::new(),
+        }
     };
     let total_text = move || {
         totals

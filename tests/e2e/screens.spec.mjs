@@ -62,6 +62,7 @@ test("a cashier's 30 % discount asks for a manager", async ({ page }) => {
   await approval.getByRole("button", { name: "Cancel" }).click();
   await expect(approval).toHaveCount(0);
   await expect(cart(page).getByLabel("Total", { exact: true })).toHaveText("€2.40");
+  await expect(cart(page).getByLabel("Order discount %"), "the field shows the cart again").toHaveValue("");
 });
 
 test("the register, the payment page, the receipt and Register Sales", async ({ page }) => {
