@@ -38,13 +38,34 @@ export async function fillSetup(page, { resultWait } = {}) {
 export const CASHIER_PIN = "1357";
 export const MANAGER_PIN = "2468";
 
-/// The sign-in screen: choose the person, type the PIN on the keypad.
+/// The sign-in screen: choose the person, type the PIN on the keypad, and
+/// wait until they are signed in (the PIN is checked, the desk written: a
+/// reload right after keeps them signed in).
 export async function signIn(page, name, pin) {
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await page.getByRole("button", { name: new RegExp(`^${name}( \\(manager\\))?$`) }).click();
   const keypad = page.getByRole("group", { name: "Keypad" });
   for (const d of pin) await keypad.getByRole("button", { name: d, exact: true }).click();
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByLabel(`Signed in: ${name}`)).toBeVisible();
+  // Written to the register's storage (the demo staff's ids are their names).
+  await expect.poll(() => storedDesk(page).then((d) => d?.current)).toBe(name.toLowerCase());
+}
+
+/// The register's stored desk: the staff list, who is signed in, PIN tries.
+async function storedDesk(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("till");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction("meta").objectStore("meta").get("desk");
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        };
+      }),
+  );
 }
 
 export function cart(page) {
