@@ -60,9 +60,18 @@ async function storedDesk(page) {
         const open = indexedDB.open("till");
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const req = open.result.transaction("meta").objectStore("meta").get("desk");
-          req.onsuccess = () => resolve(req.result);
-          req.onerror = () => reject(req.error);
+          const db = open.result;
+          const req = db.transaction("meta").objectStore("meta").get("desk");
+          // Closed after reading: an open connection would block the app's
+          // own database upgrades (the PWA tests upgrade it).
+          req.onsuccess = () => {
+            db.close();
+            resolve(req.result);
+          };
+          req.onerror = () => {
+            db.close();
+            reject(req.error);
+          };
         };
       }),
   );
