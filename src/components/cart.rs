@@ -6,21 +6,11 @@ use crate::runner::edit_cart;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use till_core::cart::{parse_percent, Discount};
+use till_core::cart::{parse_percent, percent_number, Discount};
 use till_core::catalog::ProductId;
 
 /// One edit of the cart, checked by till-core's cart rules.
 type CartChange = Box<dyn FnOnce(&mut till_core::cart::Cart) -> Result<(), String>>;
-
-/// Basis points as a person writes a percentage: 1000 → "10", 1250 → "12.5".
-fn percent_text(bp: u32) -> String {
-    let (whole, frac) = (bp / 100, bp % 100);
-    match frac {
-        0 => whole.to_string(),
-        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
-        f => format!("{whole}.{f:02}"),
-    }
-}
 
 #[component]
 pub fn CartPanel() -> impl IntoView {
@@ -60,7 +50,7 @@ pub fn CartPanel() -> impl IntoView {
                 let name = l.name.clone();
                 let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.gross.checked_sub(lt.discount).map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
                 let discount_value = match l.discount {
-                    Some(Discount::Percent { basis_points }) => percent_text(basis_points),
+                    Some(Discount::Percent { basis_points }) => percent_number(basis_points),
                     _ => String::new(),
                 };
                 view! {
@@ -108,7 +98,7 @@ pub fn CartPanel() -> impl IntoView {
     let order_discount_value = move || {
         waiting.track();
         match cart.get().order_discount {
-            Some(Discount::Percent { basis_points }) => percent_text(basis_points),
+            Some(Discount::Percent { basis_points }) => percent_number(basis_points),
             _ => String::new(),
         }
     };

@@ -208,20 +208,7 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
 }
 
 async fn save_desk(db: &Db, desk: &DeskRecord) -> Result<Stored, StoreFailure> {
-    let value = to_js(desk).map_err(io)?;
-    let t = db.write_strict(&[META]).map_err(io)?;
-    db.commit(t, |tx| async move {
-        let r = async {
-            tx.object_store(META)?
-                .put(&value, Some(&JsValue::from_str(DESK_KEY)))?
-                .await?;
-            Ok::<(), TxError>(())
-        }
-        .await;
-        (tx, r)
-    })
-    .await
-    .map_err(StoreFailure::from)?;
+    db.put_keyed(META, DESK_KEY, desk).await.map_err(io)?;
     Ok(Stored::Done)
 }
 

@@ -44,12 +44,17 @@ export const MANAGER_PIN = "2468";
 export async function signIn(page, name, pin) {
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await page.getByRole("button", { name: new RegExp(`^${name}( \\(manager\\))?$`) }).click();
-  const keypad = page.getByRole("group", { name: "Keypad" });
-  for (const d of pin) await keypad.getByRole("button", { name: d, exact: true }).click();
+  await typePin(page, pin);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByLabel(`Signed in: ${name}`)).toBeVisible();
   // Written to the register's storage (the demo staff's ids are their names).
   await expect.poll(() => storedDesk(page).then((d) => d?.current)).toBe(name.toLowerCase());
+}
+
+/// Types `pin` on the keypad on screen (sign-in, or a manager's approval).
+export async function typePin(page, pin) {
+  const keypad = page.getByRole("group", { name: "Keypad" });
+  for (const d of pin) await keypad.getByRole("button", { name: d, exact: true }).click();
 }
 
 /// The register's stored desk: the staff list, who is signed in, PIN tries.

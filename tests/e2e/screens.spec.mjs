@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, fillSetup, signIn, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
+import { setUp, fillSetup, signIn, typePin, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -40,9 +40,7 @@ async function cashSale(page, name) {
 test("the sign-in screen, a person chosen and two digits entered", async ({ page }) => {
   await fillSetup(page);
   await page.getByRole("button", { name: "Dana (manager)" }).click();
-  const keypad = page.getByRole("group", { name: "Keypad" });
-  await keypad.getByRole("button", { name: "2", exact: true }).click();
-  await keypad.getByRole("button", { name: "4", exact: true }).click();
+  await typePin(page, "24");
   await expect(page.getByText("2 digits entered")).toBeVisible();
   await settled(page);
   await expect(page).toHaveScreenshot("sign-in.png", shot);

@@ -3,11 +3,16 @@
 // receipt and the order say who did what, at the register and in the back
 // office.
 import { test, expect } from "@playwright/test";
-import { env, fillSetup, cart, ringUp, goPay, stored, signIn, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
+import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
 
-async function typePin(page, pin) {
-  const keypad = page.getByRole("group", { name: "Keypad" });
-  for (const d of pin) await keypad.getByRole("button", { name: d, exact: true }).click();
+/// One sale of `name` paid in cash with the exact amount `due`.
+async function exactCashSale(page, name, due) {
+  await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
+  await page.getByRole("button", { name: due, exact: true }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
 }
 
 test("a wrong PIN counts, five lock that person out, and a reload does not lift it", async ({ page }) => {
@@ -47,12 +52,7 @@ test("a wrong PIN counts, five lock that person out, and a reload does not lift 
 test("the receipt says who served; after Switch cashier the manager voids, and the order says both", async ({ page, request }) => {
   await fillSetup(page);
   await signIn(page, "Alex", CASHIER_PIN);
-  await ringUp(page, "Espresso");
-  await goPay(page);
-  await page.getByRole("button", { name: "Cash", exact: true }).click();
-  await page.getByRole("button", { name: "€2.40", exact: true }).click();
-  await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  await exactCashSale(page, "Espresso", "€2.40");
   const [order] = await stored(page, "orders");
   expect(order.cashier).toEqual({ id: "alex", name: "Alex" });
   await page.goto(`/receipt/${order.id}`);
@@ -82,12 +82,7 @@ test("the receipt says who served; after Switch cashier the manager voids, and t
 test("a cashier's void and Settings wait for a manager's PIN, and the order says who approved", async ({ page }) => {
   await fillSetup(page);
   await signIn(page, "Alex", CASHIER_PIN);
-  await ringUp(page, "Croissant");
-  await goPay(page);
-  await page.getByRole("button", { name: "Cash", exact: true }).click();
-  await page.getByRole("button", { name: "€1.95", exact: true }).click();
-  await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  await exactCashSale(page, "Croissant", "€1.95");
   const [order] = await stored(page, "orders");
   await page.goto(`/sales/${order.id}`);
   await page.getByRole("button", { name: "Options" }).click();

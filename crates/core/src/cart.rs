@@ -455,14 +455,20 @@ fn share_bp(part: Money, whole: Money) -> u32 {
     u32::try_from(bp.min(10_000)).unwrap_or(10_000)
 }
 
-/// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
-pub fn percent_text(basis_points: u32) -> String {
+/// Basis points as the number a cashier types ([`parse_percent`] reads it
+/// back): 2500 is "25", 1250 is "12.5", 2858 is "28.58".
+pub fn percent_number(basis_points: u32) -> String {
     let (whole, frac) = (basis_points / 100, basis_points % 100);
     match frac {
-        0 => format!("{whole} %"),
-        f if f % 10 == 0 => format!("{whole}.{} %", f / 10),
-        f => format!("{whole}.{f:02} %"),
+        0 => whole.to_string(),
+        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        f => format!("{whole}.{f:02}"),
     }
+}
+
+/// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
+pub fn percent_text(basis_points: u32) -> String {
+    format!("{} %", percent_number(basis_points))
 }
 
 /// The totals of a list of lines: shared by the cart and by the validation

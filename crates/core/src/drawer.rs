@@ -22,51 +22,13 @@ use crate::shift::{
 use crate::staff::StaffRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use uuid::Uuid;
 
-/// A shift's id: a UUID version 7 made by the register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ShiftId(Uuid);
-
-impl ShiftId {
-    pub fn from_uuid(u: Uuid) -> Result<ShiftId, DrawerError> {
-        if u.get_version_num() == 7 {
-            Ok(ShiftId(u))
-        } else {
-            Err(DrawerError::BadId(u.to_string()))
-        }
-    }
-}
-
-impl FromStr for ShiftId {
-    type Err = DrawerError;
-    fn from_str(s: &str) -> Result<ShiftId, DrawerError> {
-        let u = Uuid::parse_str(s).map_err(|_| DrawerError::BadId(s.to_owned()))?;
-        ShiftId::from_uuid(u)
-    }
-}
-
-impl TryFrom<String> for ShiftId {
-    type Error = DrawerError;
-    fn try_from(s: String) -> Result<ShiftId, DrawerError> {
-        s.parse()
-    }
-}
-
-impl From<ShiftId> for String {
-    fn from(id: ShiftId) -> String {
-        id.0.hyphenated().to_string()
-    }
-}
-
-impl fmt::Display for ShiftId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
+uuid7_id!(
+    /// A shift's id: a UUID version 7 made by the register.
+    ShiftId,
+    DrawerError,
+    DrawerError::BadId
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrawerError {
@@ -350,6 +312,7 @@ mod tests {
     use crate::order::{OrderId, OrderNumber};
     use crate::shift::MovementKind;
     use crate::staff::StaffId;
+    use uuid::Uuid;
 
     const T0: Timestamp = Timestamp::from_millis(1_795_766_400_000);
 

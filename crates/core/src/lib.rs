@@ -30,6 +30,59 @@
 //! Money is integer minor units with a currency ([`money::Money`]); no float
 //! ever holds an amount.
 
+/// An id that is a UUID version 7 made by the caller (orders, refunds,
+/// shifts): its checks, text form and serde, in one place. `$bad` builds
+/// the error for text that is not one.
+macro_rules! uuid7_id {
+    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(uuid::Uuid);
+
+        impl $name {
+            pub fn from_uuid(u: uuid::Uuid) -> Result<$name, $error> {
+                if u.get_version_num() == 7 {
+                    Ok($name(u))
+                } else {
+                    Err($bad(u.to_string()))
+                }
+            }
+
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $error;
+            fn from_str(s: &str) -> Result<$name, $error> {
+                let u = uuid::Uuid::parse_str(s).map_err(|_| $bad(s.to_owned()))?;
+                $name::from_uuid(u)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(s: String) -> Result<$name, $error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0.hyphenated().to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod cart;
 pub mod catalog;

@@ -37,7 +37,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
-use uuid::Uuid;
 
 /// Longest register id: it is printed in every order number.
 pub const REGISTER_ID_LEN_MAX: usize = 16;
@@ -126,51 +125,12 @@ impl OrderError {
     }
 }
 
-/// An order's id: a UUID version 7, created by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct OrderId(Uuid);
-
-impl OrderId {
-    pub fn from_uuid(u: Uuid) -> Result<OrderId, OrderError> {
-        if u.get_version_num() == 7 {
-            Ok(OrderId(u))
-        } else {
-            Err(OrderError::BadId(u.to_string()))
-        }
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl FromStr for OrderId {
-    type Err = OrderError;
-    fn from_str(s: &str) -> Result<OrderId, OrderError> {
-        let u = Uuid::parse_str(s).map_err(|_| OrderError::BadId(s.to_owned()))?;
-        OrderId::from_uuid(u)
-    }
-}
-
-impl TryFrom<String> for OrderId {
-    type Error = OrderError;
-    fn try_from(s: String) -> Result<OrderId, OrderError> {
-        s.parse()
-    }
-}
-
-impl From<OrderId> for String {
-    fn from(id: OrderId) -> String {
-        id.0.hyphenated().to_string()
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
+uuid7_id!(
+    /// An order's id: a UUID version 7, created by the caller.
+    OrderId,
+    OrderError,
+    OrderError::BadId
+);
 
 /// The register an order was rung up on, as printed in its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -1177,6 +1137,7 @@ fn check_line(i: usize, line: &CartLine) -> Result<(), OrderError> {
 pub(crate) mod tests {
     use super::*;
     use crate::catalog::{fixtures::small, ProductId};
+    use uuid::Uuid;
 
     pub(crate) fn order_id(n: u128) -> OrderId {
         // A v7 UUID: version nibble 7, variant bits 10.

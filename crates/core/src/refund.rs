@@ -45,9 +45,7 @@ use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 use thiserror::Error;
-use uuid::Uuid;
 
 /// Most refunds of one order: a customer returning items one by one over
 /// weeks is real; more than this means something is wrong, and the order
@@ -120,24 +118,14 @@ impl RefundError {
     }
 }
 
-/// A refund's id: a UUID version 7, created by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RefundId(Uuid);
+uuid7_id!(
+    /// A refund's id: a UUID version 7, created by the caller.
+    RefundId,
+    RefundError,
+    RefundError::BadId
+);
 
 impl RefundId {
-    pub fn from_uuid(u: Uuid) -> Result<RefundId, RefundError> {
-        if u.get_version_num() == 7 {
-            Ok(RefundId(u))
-        } else {
-            Err(RefundError::BadId(u.to_string()))
-        }
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
     /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
     pub fn outbox_id(&self) -> OrderId {
         OrderId::from_uuid(self.0).expect("a refund id is a UUID v7, as an order id is")
@@ -146,33 +134,6 @@ impl RefundId {
     /// The refund an outbox entry of kind refund names.
     pub fn from_outbox_id(id: OrderId) -> RefundId {
         RefundId(id.as_uuid())
-    }
-}
-
-impl FromStr for RefundId {
-    type Err = RefundError;
-    fn from_str(s: &str) -> Result<RefundId, RefundError> {
-        let u = Uuid::parse_str(s).map_err(|_| RefundError::BadId(s.to_owned()))?;
-        RefundId::from_uuid(u)
-    }
-}
-
-impl TryFrom<String> for RefundId {
-    type Error = RefundError;
-    fn try_from(s: String) -> Result<RefundId, RefundError> {
-        s.parse()
-    }
-}
-
-impl From<RefundId> for String {
-    fn from(id: RefundId) -> String {
-        id.0.hyphenated().to_string()
-    }
-}
-
-impl fmt::Display for RefundId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
     }
 }
 

@@ -54,6 +54,14 @@ impl Till {
         t
     }
 
+    /// The register starts again from what the store holds, configured
+    /// otherwise (a setting changed).
+    fn restart(&mut self, config: RegisterConfig, seed: u8) {
+        self.reg = Register::new(config, [seed; 32]);
+        let first = self.reg.start(self.now);
+        self.run(first);
+    }
+
     /// A reload: the register starts again from what the store holds.
     fn reload(self, seed: u8) -> Till {
         let mut t = Till::with_store(self.store, seed);
@@ -1280,9 +1288,7 @@ fn a_return_without_a_receipt_needs_the_setting_and_gives_cash_for_todays_prices
         returns_without_receipt: true,
         ..register_config(60)
     };
-    t.reg = Register::new(config, [3; 32]);
-    let first = t.reg.start(t.now);
-    t.run(first);
+    t.restart(config, 3);
     t.act(confirm.clone());
     t.act(confirm);
     assert_eq!(t.store.refunds.len(), 1);
@@ -1505,9 +1511,7 @@ fn the_idle_lock_and_a_shorter_staff_list_sign_the_cashier_out() {
         ..register_config(60)
     };
     let mut t = Till::new();
-    t.reg = Register::new(config, [4; 32]);
-    let first = t.reg.start(t.now);
-    t.run(first);
+    t.restart(config, 4);
     ring_up(&mut t);
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
@@ -1741,9 +1745,7 @@ fn an_idle_sign_out_drops_what_waited_for_a_manager() {
     let mut store = testing::staffed_store();
     store.desk.as_mut().unwrap().current = Some(person("alex"));
     let mut t = Till::with_store(store, 1);
-    t.reg = Register::new(config, [4; 32]);
-    let first = t.reg.start(t.now);
-    t.run(first);
+    t.restart(config, 4);
     ring_up(&mut t);
     let id = t.sale_id();
     t.act(Action::PayCash { received: eur(545) });

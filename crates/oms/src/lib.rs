@@ -157,13 +157,8 @@ async fn ensure_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<()
 /// nobody active is told so: no register can sign anyone in.
 async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), String> {
     let all = with_store(store, |s| s.staff(true)).await?;
-    let demo = store::EncodedCatalog::new(&demo::demo_catalog(currency))
-        .map_err(|e| e.to_string())?
-        .meta(currency)
-        .version;
-    let current = with_store(store, |s| s.catalog_meta()).await?;
-    if all.is_empty() && current.is_some_and(|m| m.version == demo) {
-        add_demo_staff(store).await?;
+    if all.is_empty() && is_demo_catalog(store, currency).await? {
+        write_demo_staff(store).await?;
         tracing::info!(
             "first start: wrote the demo staff ({})",
             demo::DEMO_STAFF
@@ -183,17 +178,34 @@ async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), 
     Ok(())
 }
 
+/// Whether the catalog is still the demo one (only asked of a database
+/// nobody was ever added to: it encodes the demo catalog to compare).
+async fn is_demo_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<bool, String> {
+    let Some(current) = with_store(store, |s| s.catalog_meta()).await? else {
+        return Ok(false);
+    };
+    let demo = store::EncodedCatalog::new(&demo::demo_catalog(currency))
+        .map_err(|e| e.to_string())?
+        .meta(currency);
+    Ok(current.version == demo.version)
+}
+
 /// Adds the demo staff to an empty staff list (nothing when anyone was
 /// ever added).
 pub async fn add_demo_staff(store: &Arc<dyn Store>) -> Result<bool, String> {
     if !with_store(store, |s| s.staff(true)).await?.is_empty() {
         return Ok(false);
     }
+    write_demo_staff(store).await?;
+    Ok(true)
+}
+
+async fn write_demo_staff(store: &Arc<dyn Store>) -> Result<(), String> {
     let now = api::now();
     for m in demo::demo_staff() {
         with_store(store, move |s| s.add_staff(&m, now)).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 #[derive(Clone)]
