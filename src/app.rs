@@ -168,6 +168,7 @@ fn Shell(db: Db) -> impl IntoView {
                             <Route path=path!("/return") view=crate::pages::returns::ReturnPage/>
                             <Route path=path!("/safety") view=crate::pages::safety::SafetyPage/>
                             <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
+                            <Route path=path!("/shift") view=crate::pages::shift::ShiftPage/>
                             <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
                         </Routes>
                     </Show>

@@ -209,9 +209,10 @@ async fn oms_call(settings: &Settings, call: OmsCall) -> OmsReply {
             batch,
             orders,
             refunds,
+            shifts,
         } => OmsReply::Batch {
             batch,
-            result: oms.send_batch(&orders, &refunds).await,
+            result: oms.send_batch(&orders, &refunds, &shifts).await,
         },
         OmsCall::Lookup { order_id } => OmsReply::Lookup {
             order_id,
@@ -255,6 +256,15 @@ fn ui(app: &AppState, e: UiEvent) {
         UiEvent::SignInRefused(text) => app.sign_in_message.set(Some(text)),
         UiEvent::ApprovalRefused(text) => app.approval_message.set(Some(text)),
         UiEvent::Authorized(_) => app.settings_authorized.update(|n| *n += 1),
+        UiEvent::ShiftWritten(shift) => {
+            app.shift_message.set(None);
+            app.shift_done.set(Some(*shift));
+        }
+        UiEvent::ShiftDone(text) => app.shift_notice.set(Some(text)),
+        UiEvent::ShiftRefused(text) => {
+            app.shift_notice.set(None);
+            app.shift_message.set(Some(text));
+        }
     }
 }
 

@@ -151,6 +151,12 @@ pub struct AppState {
     pub approval_message: RwSignal<Option<String>>,
     /// Bumped when Settings may be saved (a manager, or approved by one).
     pub settings_authorized: RwSignal<u64>,
+    /// The shift as last written (a close shows its Z report).
+    pub shift_done: RwSignal<Option<till_core::drawer::Shift>>,
+    /// Why a shift was not opened, changed or closed.
+    pub shift_message: RwSignal<Option<String>>,
+    /// What was done to the shift ("Drawer opened (no sale).").
+    pub shift_notice: RwSignal<Option<String>>,
 }
 
 impl AppState {
@@ -182,6 +188,9 @@ impl AppState {
             sign_in_message: RwSignal::new(None),
             approval_message: RwSignal::new(None),
             settings_authorized: RwSignal::new(0),
+            shift_done: RwSignal::new(None),
+            shift_message: RwSignal::new(None),
+            shift_notice: RwSignal::new(None),
         }
     }
 

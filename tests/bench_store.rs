@@ -48,6 +48,7 @@ fn cash_sale(n: u32) -> StoreTx {
             date: BusinessDate::new(2026, 11, 27).unwrap(),
             cart: cart(),
             cashier: None,
+            shift: None,
         }),
         next_sale: id(n + 1),
         at: Timestamp::from_millis(1_000),

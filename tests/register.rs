@@ -39,6 +39,21 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
     let desk =
         till_core::register::StoreTx::SaveDesk(Box::new(till_core::testing::signed_in_desk()));
     till::store::exec::execute(&db, &desk).await.unwrap();
+    // And a shift is open (nobody sells without one).
+    let shift = till_core::testing::open_shift(1, till_core::time::Timestamp::from_millis(0));
+    let open = till_core::drawer::ShiftRequest {
+        id: shift.id,
+        version: 0,
+        change: till_core::drawer::ShiftChange::Open {
+            register: shift.register,
+            currency: Currency::EUR,
+            float: shift.float_count,
+        },
+        by: shift.opened_by,
+        at: shift.opened_at,
+    };
+    let open = till_core::register::StoreTx::Shift(Box::new(open));
+    till::store::exec::execute(&db, &open).await.unwrap();
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();

@@ -6,16 +6,18 @@
 use till::store::exec::execute;
 use till::store::repo::{CatalogMeta, Settings};
 use till::store::schema::{
-    META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS,
+    META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS, SHIFTS,
 };
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
+use till_core::drawer::CashCount;
 use till_core::money::Currency;
 use till_core::order::OrderId;
-use till_core::outbox::{EntryState, OutboxChange, OutboxEntry};
+use till_core::outbox::{EntryState, OutboxChange, OutboxEntry, RecordKind};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::refund::{RefundReason, Returned};
 use till_core::register::*;
+use till_core::shift::MovementKind;
 use till_core::testing::{eur, register_config, MemStore};
 use till_core::time::{Duration, Timestamp};
 use wasm_bindgen::JsValue;
@@ -36,7 +38,7 @@ async fn an_empty_database_is_upgraded_to_the_current_schema() {
     let mut names = db.store_names();
     names.sort();
     let mut expected = vec![
-        META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS,
+        META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS, SHIFTS,
     ];
     expected.sort();
     assert_eq!(names, expected);
@@ -369,6 +371,13 @@ impl Session {
             pin: till_core::testing::MANAGER_PIN.into(),
         }));
         assert!(s.reg.cashier().is_some());
+        // She opens the shift with €100.00 in the drawer.
+        s.input(Input::Cashier(Action::OpenShift {
+            float: till_core::drawer::CashCount::Total {
+                amount: eur(10_000),
+            },
+        }));
+        assert!(s.reg.shift().is_some());
         s
     }
 
@@ -428,6 +437,7 @@ impl Session {
                 batch,
                 orders,
                 refunds,
+                shifts,
             } = call
             {
                 let stored = |id: String, version| till_core::api::BatchResult {
@@ -440,6 +450,7 @@ impl Session {
                     .iter()
                     .map(|o| stored(o.id.to_string(), o.version))
                     .chain(refunds.iter().map(|r| stored(r.id.to_string(), r.version)))
+                    .chain(shifts.iter().map(|s| stored(s.id.to_string(), s.version)))
                     .collect();
                 self.input(Input::Oms(OmsReply::Batch {
                     batch,
@@ -634,6 +645,24 @@ fn a_day() -> Session {
     s.input(Input::Cashier(Action::Void { order_id: pending }));
     s.input(Input::Cashier(Action::Void { order_id: refunded }));
     s.input(Input::Cashier(Action::Void { order_id: cash }));
+    // The drawer: paid out, a refused paid in (no reason), no sale; the
+    // shift closes short and the next opens.
+    for (kind, reason) in [(MovementKind::PaidOut, "milk"), (MovementKind::PaidIn, " ")] {
+        s.input(Input::Cashier(Action::MoveCash {
+            kind,
+            amount: eur(500),
+            reason: reason.into(),
+        }));
+    }
+    s.input(Input::Cashier(Action::NoSale));
+    let count = |minor| CashCount::Total { amount: eur(minor) };
+    s.input(Input::Cashier(Action::CloseShift {
+        count: count(8_000),
+    }));
+    assert!(s.reg.shift().is_none(), "closed");
+    s.input(Input::Cashier(Action::OpenShift {
+        float: count(9_000),
+    }));
     s.input(Input::Oms(OmsReply::Health { reachable: false }));
     s.input(Input::Oms(OmsReply::Health { reachable: true }));
     s.answer_batches();
@@ -715,6 +744,15 @@ async fn indexeddb_runs_the_registers_transactions_as_the_reference_store_does()
         refunds,
         day.mem.refunds.values().cloned().collect::<Vec<_>>()
     );
+    let shifts = db.shifts().await.unwrap();
+    let mut theirs: Vec<_> = day.mem.shifts.values().cloned().collect();
+    theirs.sort_by_key(|s| (s.opened_at, s.id));
+    assert_eq!(shifts.len(), 2, "one closed, the next open");
+    assert_eq!(shifts, theirs);
+    let closed = shifts[0].close.as_ref().expect("the first is closed");
+    // 100.00 float + 4.90 cash sales − 16.02 cash refunds − 5.00 paid out.
+    assert_eq!(closed.expected().expected, eur(8_388), "{closed:?}");
+    assert_eq!(closed.over_short, eur(-388), "counted 80.00: short");
     let refused = day.log.iter().filter(|(tx, r)| {
         matches!(tx, StoreTx::Refund(_)) && matches!(r, Err(StoreFailure::Refused(_)))
     });
@@ -746,7 +784,9 @@ async fn a_refused_update_writes_nothing() {
     let again = execute(&db, tx).await;
     assert!(matches!(again, Err(StoreFailure::Refused(_))), "{again:?}");
     assert_eq!(db.orders().await.unwrap(), vec![paid]);
-    assert_eq!(db.outbox().await.unwrap().len(), 1);
+    let orders_queued = db.outbox().await.unwrap();
+    let orders_queued = orders_queued.iter().filter(|e| e.kind == RecordKind::Order);
+    assert_eq!(orders_queued.count(), 1);
 }
 
 #[wasm_bindgen_test]

@@ -96,6 +96,7 @@ pub fn StatusBar() -> impl IntoView {
                 <nav class="nav" aria-label="Pages">
                     <a href="/">"Register"</a>
                     <a href="/sales">"Register Sales"</a>
+                    <a href="/shift">"Shift"</a>
                     <a href="/day-end">"Day end"</a>
                     <a href="/settings">"Settings"</a>
                 </nav>

@@ -158,11 +158,12 @@ impl Oms {
     }
 
     /// `POST /orders:batch`: one result per order, in order, then one per
-    /// refund.
+    /// refund, then one per shift.
     pub async fn send_batch(
         &self,
         orders: &[Order],
         refunds: &[Refund],
+        shifts: &[till_core::drawer::Shift],
     ) -> Result<Vec<BatchResult>, NetFailure> {
         let (signal, _t) = deadline(OMS_TIMEOUT_MS);
         let req = Request::post(&self.url("/orders:batch"))
@@ -171,6 +172,7 @@ impl Oms {
             .json(&BatchRequest {
                 orders: orders.iter().collect::<Vec<_>>(),
                 refunds: refunds.iter().collect::<Vec<_>>(),
+                shifts: shifts.iter().collect::<Vec<_>>(),
             })
             .map_err(|e| NetFailure::BadAnswer(e.to_string()))?;
         let r = req.send().await.map_err(|_| NetFailure::Unreachable)?;

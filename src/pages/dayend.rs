@@ -1,11 +1,14 @@
 //! Day-end: the Z report of this register's business day, from its own
-//! orders, offline or not; provisional while anything is unsynced or a card
-//! payment is in doubt. A failed read is an error, never a report of zero.
+//! orders, offline or not. The day is closed when the last shift of the day
+//! closes; provisional while anything is unsynced or a card payment is in
+//! doubt (till-core's `day_close`). A failed read is an error, never a
+//! report of zero.
 
 use crate::error::AppError;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use till_core::drawer::{day_close, DayClose};
 use till_core::report::{z_report, ZReport};
 
 async fn build(app: &AppState) -> Result<ZReport, AppError> {
@@ -58,7 +61,11 @@ pub fn DayEndPage() -> impl IntoView {
                     <article class="receipt z-report" aria-label="Z report">
                         <header>
                             <strong>"Z report " {r.date.to_string()}</strong>
-                            {r.provisional.then(|| view! { <div class="provisional">{format!("PROVISIONAL: {} not yet in the back office, {} card payments in doubt", r.unsynced, r.in_doubt)}</div> })}
+                            {match day_close(&r, app.register(|m| m.shift().cloned()).flatten().as_ref()) {
+                                DayClose::ShiftOpen => view! { <div class="provisional" aria-label="Day state">"NOT CLOSED: a shift is still open. The day closes when the last shift closes (Shift → Close shift)."</div> }.into_any(),
+                                DayClose::Provisional => view! { <div class="provisional" aria-label="Day state">{format!("PROVISIONAL: {} not yet in the back office, {} card payments in doubt", r.unsynced, r.in_doubt)}</div> }.into_any(),
+                                DayClose::Closed => view! { <div aria-label="Day state">"Day closed: every shift is closed and everything is in the back office."</div> }.into_any(),
+                            }}
                         </header>
                         <dl>
                             <div><dt>"Sales"</dt><dd aria-label="Sales count">{r.sales_count}</dd></div>

@@ -9,4 +9,5 @@ pub mod returns;
 pub mod safety;
 pub mod sales;
 pub mod settings;
+pub mod shift;
 pub mod signin;

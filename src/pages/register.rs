@@ -19,6 +19,8 @@ const CATEGORY_TILES_MAX: usize = 200;
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let app = use_app();
+    // Redrawn when a shift opens or closes, not at every answer.
+    let no_shift = Memo::new(move |_| app.register(|r| r.shift().is_none()).unwrap_or(false));
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
@@ -218,6 +220,12 @@ pub fn RegisterPage() -> impl IntoView {
             })}
             {move || app.register_message.get().map(|m| view! {
                 <p class="notice" role="status">{m}</p>
+            })}
+            {move || no_shift.get().then(|| view! {
+                <div class="sale-notice no-shift" role="alert">
+                    <span>"No shift is open: nobody sells until one is."</span>
+                    <a class="button primary" href="/shift">"Open shift"</a>
+                </div>
             })}
             <div class="register-layout">
                 <div class="catalog">

@@ -14,6 +14,7 @@ fn record_name(kind: RecordKind) -> &'static str {
     match kind {
         RecordKind::Order => "Order",
         RecordKind::Refund => "Refund",
+        RecordKind::Shift => "Shift",
     }
 }
 use till_core::register::Action;

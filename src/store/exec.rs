@@ -9,13 +9,14 @@
 //! between is till-core's, synchronous ([`plan`], the outbox's rules).
 //! Writes use strict durability: committed means on disk.
 
-use super::schema::{META, ORDERS, OUTBOX, OUTBOX_BY_STATE, PAYMENTS, REFUNDS};
+use super::schema::{BY_SHIFT, META, ORDERS, OUTBOX, OUTBOX_BY_STATE, PAYMENTS, REFUNDS, SHIFTS};
 use super::{from_js, to_js, Db, StoreError};
 use idb::{CursorDirection, KeyCursor, KeyRange, Query, Transaction};
 use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::desk::DeskRecord;
+use till_core::drawer::{plan_shift, Shift, ShiftChange, ShiftId, ShiftRequest, ShiftSnapshot};
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
@@ -36,6 +37,8 @@ pub const SALE_KEY: &str = "sale";
 pub const PARKED_KEY: &str = "parked";
 /// Who is at the register: the staff list, the cashier, the PIN tries.
 pub const DESK_KEY: &str = "desk";
+/// The id of the register's open shift (absent when none is open).
+pub const SHIFT_KEY: &str = "shift";
 /// What the first slice kept instead (read once, when `sale` is absent).
 const LEGACY_CART_KEY: &str = "cart";
 const LEGACY_ORDER_KEY: &str = "current_order";
@@ -81,6 +84,7 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
         StoreTx::SaveSale { sale, replaces } => save_sale(db, sale, *replaces).await,
         StoreTx::SaveDesk(desk) => save_desk(db, desk).await,
         StoreTx::Update(req) => update(db, req).await,
+        StoreTx::Shift(req) => shift(db, req).await,
         StoreTx::Refund(req) => refund(db, req).await,
         StoreTx::CardRefund(attempt) => card_refund(db, attempt).await,
         StoreTx::Return(req) => return_without_receipt(db, req).await,
@@ -185,7 +189,7 @@ async fn open_attempts(tx: &Transaction) -> Result<Vec<Attempt>, StoreError> {
 }
 
 async fn load(db: &Db) -> Result<Loaded, StoreError> {
-    let tx = db.read(&[META, ORDERS, OUTBOX, PAYMENTS])?;
+    let tx = db.read(&[META, ORDERS, OUTBOX, PAYMENTS, SHIFTS])?;
     let sale = read_sale(&tx).await?;
     let sale_order = match &sale {
         Some(s) => get::<Order>(&tx, ORDERS, JsValue::from_str(&s.id.to_string())).await?,
@@ -197,6 +201,7 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
         .await?
         .unwrap_or_default();
     let desk = get::<DeskRecord>(&tx, META, JsValue::from_str(DESK_KEY)).await?;
+    let shift = open_shift(&tx).await?;
     Ok(Loaded {
         sale,
         sale_order,
@@ -204,7 +209,89 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
         outbox,
         parked,
         desk,
+        shift,
     })
+}
+
+/// The register's open shift: `meta` names it, `shifts` holds it.
+async fn open_shift(tx: &Transaction) -> Result<Option<Shift>, StoreError> {
+    match get::<ShiftId>(tx, META, JsValue::from_str(SHIFT_KEY)).await? {
+        Some(id) => get::<Shift>(tx, SHIFTS, JsValue::from_str(&id.to_string())).await,
+        None => Ok(None),
+    }
+}
+
+/// The records of shift `id` in `store` (its `shift` index), issued now.
+fn of_shift(
+    tx: &Transaction,
+    store: &str,
+    id: ShiftId,
+) -> Result<impl std::future::Future<Output = Result<Vec<JsValue>, idb::Error>>, StoreError> {
+    let key = Query::Key(JsValue::from_str(&id.to_string()));
+    Ok(tx
+        .object_store(store)?
+        .index(BY_SHIFT)?
+        .get_all(Some(key), None)?
+        .into_future())
+}
+
+/// What a write to a shift needs, read inside its transaction: the open
+/// shift, the shift named, its outbox entries and (for a close) its
+/// orders and refunds.
+async fn shift_snapshot(tx: &Transaction, req: &ShiftRequest) -> Result<ShiftSnapshot, StoreError> {
+    let stored = tx
+        .object_store(SHIFTS)?
+        .get(JsValue::from_str(&req.id.to_string()))?
+        .into_future();
+    let outbox = outbox_of(tx, &req.id.outbox_id())?;
+    let (orders, refunds) = match req.change {
+        ShiftChange::Close { .. } => (
+            parse_all(of_shift(tx, ORDERS, req.id)?.await?)?,
+            parse_all(of_shift(tx, REFUNDS, req.id)?.await?)?,
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    Ok(ShiftSnapshot {
+        open: open_shift(tx).await?,
+        stored: parse(stored.await?)?,
+        orders,
+        refunds,
+        outbox: parse_all(outbox.await?)?,
+    })
+}
+
+/// A shift, its outbox entry and the register's open shift: one
+/// transaction, decided by till-core's `plan_shift`.
+async fn shift(db: &Db, req: &ShiftRequest) -> Result<Stored, StoreFailure> {
+    let req = req.clone();
+    let stores = [META, ORDERS, OUTBOX, REFUNDS, SHIFTS];
+    let shift = strict(db, &stores, async move |tx| {
+        let snap = shift_snapshot(tx, &req).await?;
+        let plan = plan_shift(&req, &snap).map_err(|e| TxError::Refused(e.into()))?;
+        let meta = tx.object_store(META)?;
+        let key = JsValue::from_str(SHIFT_KEY);
+        let write = match &plan.write {
+            Some(shift) => Some(
+                tx.object_store(SHIFTS)?
+                    .put(&to_js(shift)?, None)?
+                    .into_future(),
+            ),
+            None => None,
+        };
+        match plan.open {
+            Some(id) => {
+                meta.put(&to_js(&id)?, Some(&key))?.await?;
+            }
+            None => meta.delete(key)?.await?,
+        }
+        if let Some(w) = write {
+            w.await?;
+        }
+        apply_changes(tx, &plan.outbox, false).await?;
+        Ok(plan.shift)
+    })
+    .await?;
+    Ok(Stored::Shift(Box::new(shift)))
 }
 
 async fn save_desk(db: &Db, desk: &DeskRecord) -> Result<Stored, StoreFailure> {
@@ -714,7 +801,7 @@ async fn due(
     limit: usize,
     now: till_core::time::Timestamp,
 ) -> Result<DueBatch, StoreError> {
-    let tx = db.read(&[ORDERS, OUTBOX, REFUNDS])?;
+    let tx = db.read(&[ORDERS, OUTBOX, REFUNDS, SHIFTS])?;
     let index = tx.object_store(OUTBOX)?.index(OUTBOX_BY_STATE)?;
     let upto = now.0 as f64;
     let total = index
@@ -731,21 +818,35 @@ async fn due(
         .filter(|e| e.kind == RecordKind::Order)
         .map(|e| e.order_id)
         .collect();
-    let refunds_due: Vec<OutboxEntry> = due
-        .iter()
-        .filter(|e| e.kind == RecordKind::Refund)
-        .cloned()
-        .collect();
+    let keys_of = |kind: RecordKind| -> Vec<String> {
+        let of = due.iter().filter(|e| e.kind == kind);
+        match kind {
+            RecordKind::Shift => of
+                .map(|e| ShiftId::from_outbox_id(e.order_id).to_string())
+                .collect(),
+            _ => of
+                .map(|e| RefundId::from_outbox_id(e.order_id).to_string())
+                .collect(),
+        }
+    };
     let mut orders = read_orders(&tx.object_store(ORDERS)?, &ids)
         .await?
         .into_iter();
-    let mut refunds = read_refunds(&tx, &refunds_due).await?.into_iter();
+    let mut refunds = read_keys(&tx, REFUNDS, keys_of(RecordKind::Refund))
+        .await?
+        .into_iter();
+    let mut shifts = read_keys(&tx, SHIFTS, keys_of(RecordKind::Shift))
+        .await?
+        .into_iter();
     // In the order they fell due, as the reference store gives them.
     let mut entries = Vec::with_capacity(due.len());
     for e in due {
         let record = match e.kind {
             RecordKind::Order => parse::<Order>(orders.next().flatten())?.map(Record::Order),
             RecordKind::Refund => parse::<Refund>(refunds.next().flatten())?.map(Record::Refund),
+            RecordKind::Shift => {
+                parse::<Shift>(shifts.next().flatten())?.map(|s| Record::Shift(Box::new(s)))
+            }
         };
         entries.push((e, record));
     }
@@ -804,17 +905,17 @@ async fn read_orders(
     Ok(out)
 }
 
-/// The stored refunds of these outbox entries (one `get` each, all issued
-/// before the first is awaited; a batch holds few refunds).
-async fn read_refunds(
+/// The records of `keys` in `store` (one `get` each, all issued before
+/// the first is awaited; a batch holds few refunds and shifts).
+async fn read_keys(
     tx: &Transaction,
-    entries: &[OutboxEntry],
+    store: &str,
+    keys: Vec<String>,
 ) -> Result<Vec<Option<JsValue>>, StoreError> {
-    let store = tx.object_store(REFUNDS)?;
-    let mut pending = Vec::with_capacity(entries.len());
-    for e in entries {
-        let id = RefundId::from_outbox_id(e.order_id);
-        pending.push(store.get(JsValue::from_str(&id.to_string()))?.into_future());
+    let store = tx.object_store(store)?;
+    let mut pending = Vec::with_capacity(keys.len());
+    for key in keys {
+        pending.push(store.get(JsValue::from_str(&key))?.into_future());
     }
     let mut out = Vec::with_capacity(pending.len());
     for p in pending {

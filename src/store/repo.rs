@@ -313,6 +313,37 @@ impl Db {
         self.all(REFUNDS).await
     }
 
+    /// The orders and refunds of one shift (their `shift` index): its X
+    /// report is made of them.
+    pub async fn shift_records(
+        &self,
+        id: &till_core::drawer::ShiftId,
+    ) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
+        use super::schema::{BY_SHIFT, ORDERS};
+        let tx = self.read(&[ORDERS, REFUNDS])?;
+        let key = || Query::Key(JsValue::from_str(&id.to_string()));
+        let orders = tx
+            .object_store(ORDERS)?
+            .index(BY_SHIFT)?
+            .get_all(Some(key()), None)?;
+        let refunds = tx
+            .object_store(REFUNDS)?
+            .index(BY_SHIFT)?
+            .get_all(Some(key()), None)?;
+        let as_array =
+            |v: Vec<JsValue>| -> JsValue { v.into_iter().collect::<js_sys::Array>().into() };
+        let orders = from_js(as_array(orders.await?))?;
+        let refunds = from_js(as_array(refunds.await?))?;
+        Ok((orders, refunds))
+    }
+
+    /// Every shift on this register, oldest first.
+    pub async fn shifts(&self) -> Result<Vec<till_core::drawer::Shift>, StoreError> {
+        let mut all: Vec<till_core::drawer::Shift> = self.all(super::schema::SHIFTS).await?;
+        all.sort_by_key(|s| (s.opened_at, s.id));
+        Ok(all)
+    }
+
     /// Reads a raw record, for tests of stored-record handling.
     pub async fn raw(&self, store: &str, key: &JsValue) -> Result<Option<JsValue>, StoreError> {
         let tx = self.read(&[store])?;

@@ -12,7 +12,7 @@ use idb::{
 };
 
 pub const DB_NAME: &str = "till";
-pub const DB_VERSION: u32 = 4;
+pub const DB_VERSION: u32 = 5;
 
 pub const SETTINGS: &str = "settings";
 pub const META: &str = "meta";
@@ -25,6 +25,11 @@ pub const OUTBOX: &str = "outbox";
 pub const PAYMENTS: &str = "payments";
 /// Refunds (v4), by id, with an `order` index: an order's refunds.
 pub const REFUNDS: &str = "refunds";
+/// Shifts (v5), by id. Orders and refunds gain a `shift` index: the
+/// records a shift's X report is made of.
+pub const SHIFTS: &str = "shifts";
+/// The `shift` index of orders and refunds (v5).
+pub const BY_SHIFT: &str = "shift";
 /// The outbox's index on `[state, next_attempt_at]` (v3): pending entries
 /// in the order they fall due, and the parked ones, without reading the
 /// rest of the queue.
@@ -80,6 +85,9 @@ fn upgrade(db: &Database, tx: &Transaction, old: u32) -> Result<(), idb::Error> 
     }
     if old < 4 {
         v4(db)?;
+    }
+    if old < 5 {
+        v5(db, tx)?;
     }
     Ok(())
 }
@@ -151,5 +159,18 @@ fn v4(db: &Database) -> Result<(), idb::Error> {
     p.key_path(Some(KeyPath::new_single("id")));
     let refunds = db.create_object_store(REFUNDS, p)?;
     refunds.create_index("order", KeyPath::new_single("order_id"), None)?;
+    Ok(())
+}
+
+/// v5: shifts, and the orders and refunds of a shift (records without a
+/// shift, from before, are simply not in the index).
+fn v5(db: &Database, tx: &Transaction) -> Result<(), idb::Error> {
+    let mut p = ObjectStoreParams::new();
+    p.key_path(Some(KeyPath::new_single("id")));
+    db.create_object_store(SHIFTS, p)?;
+    for store in [ORDERS, REFUNDS] {
+        tx.object_store(store)?
+            .create_index(BY_SHIFT, KeyPath::new_single("shift"), None)?;
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 // Offline and installable: the register opens and sells with no network.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, goPay, signIn, CASHIER_PIN } from "./helpers.mjs";
+import { setUp, cart, goPay, signIn, openShift, CASHIER_PIN } from "./helpers.mjs";
 
 /// Waits until the service worker controls the page and has activated.
 async function serviceWorkerReady(page) {
@@ -69,6 +69,7 @@ test("a large catalog downloads with visible progress, then sells", async ({ pag
   await page.getByRole("button", { name: "Start selling" }).click();
   await expect(page.getByText(new RegExp(`Downloading catalog [\\d,]+ / ${total}`))).toBeVisible();
   await signIn(page, "Alex", CASHIER_PIN);
+  await openShift(page, "100.00");
   await expect(page.getByText(/Showing 200 of/)).toBeVisible({ timeout: 60_000 });
   await page.getByLabel("Search products").fill("creme cheese 1");
   await page.getByRole("button", { name: /^Crème Cheese 1/ }).first().click();

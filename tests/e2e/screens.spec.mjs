@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, fillSetup, signIn, typePin, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
+import { setUp, fillSetup, signIn, typePin, openShift, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -49,6 +49,7 @@ test("the sign-in screen, a person chosen and two digits entered", async ({ page
 test("a cashier's 30 % discount asks for a manager", async ({ page }) => {
   await fillSetup(page);
   await signIn(page, "Alex", CASHIER_PIN);
+  await openShift(page, "100.00");
   await ringUp(page, "Espresso");
   await cart(page).getByLabel("Order discount %").fill("30");
   await cart(page).getByLabel("Order discount %").press("Tab");
@@ -172,4 +173,27 @@ test("refunds: the split between cash and card, the card refund popup, a return 
   await page.getByRole("button", { name: "Add Mocha" }).click();
   await expect(page.getByRole("button", { name: "Refund €4.40" })).toBeVisible();
   await expect(page).toHaveScreenshot("return-without-receipt.png", shot);
+});
+
+test("the shift: no shift open, the open shift with its X report, the Z report of a close", async ({ page }) => {
+  await fillSetup(page);
+  await signIn(page, "Dana", "2468");
+  await settled(page);
+  await expect(page).toHaveScreenshot("register-no-shift.png", shot);
+  await page.getByRole("link", { name: "Open shift" }).click();
+  await page.getByLabel("Float: how many €20.00").fill("5");
+  await page.getByRole("button", { name: "Open shift" }).click();
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Register", exact: true }).click();
+  await cashSale(page, "Espresso");
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Shift", exact: true }).click();
+  await expect(page.getByLabel("Shift sales")).toHaveText("1 (€2.40)");
+  await settled(page);
+  const since = page.locator(".shift-since");
+  await expect(page).toHaveScreenshot("shift-open.png", { ...shot, fullPage: true, mask: [since] });
+  await page.getByLabel("Counted total").fill("102.00");
+  await page.getByRole("button", { name: "Close shift" }).click();
+  const z = page.getByRole("article", { name: "Shift Z report" });
+  await expect(z.getByLabel("Over or short")).toHaveText("Short €0.40");
+  await settled(page);
+  await expect(z).toHaveScreenshot("shift-z.png", { ...shot, mask: [z.locator("header strong")] });
 });

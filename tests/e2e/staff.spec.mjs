@@ -3,7 +3,7 @@
 // receipt and the order say who did what, at the register and in the back
 // office.
 import { test, expect } from "@playwright/test";
-import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
+import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, openShift, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
 
 /// One sale of `name` paid in cash with the exact amount `due`.
 async function exactCashSale(page, name, due) {
@@ -52,6 +52,7 @@ test("a wrong PIN counts, five lock that person out, and a reload does not lift 
 test("the receipt says who served; after Switch cashier the manager voids, and the order says both", async ({ page, request }) => {
   await fillSetup(page);
   await signIn(page, "Alex", CASHIER_PIN);
+  await openShift(page, "100.00");
   await exactCashSale(page, "Espresso", "€2.40");
   const [order] = await stored(page, "orders");
   expect(order.cashier).toEqual({ id: "alex", name: "Alex" });
@@ -82,6 +83,7 @@ test("the receipt says who served; after Switch cashier the manager voids, and t
 test("a cashier's void and Settings wait for a manager's PIN, and the order says who approved", async ({ page }) => {
   await fillSetup(page);
   await signIn(page, "Alex", CASHIER_PIN);
+  await openShift(page, "100.00");
   await exactCashSale(page, "Croissant", "€1.95");
   const [order] = await stored(page, "orders");
   await page.goto(`/sales/${order.id}`);

@@ -178,16 +178,20 @@ pub struct OrderList {
 /// not sink the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest<T = Order, R = Refund> {
+pub struct BatchRequest<T = Order, R = Refund, S = crate::drawer::Shift> {
     pub orders: Vec<T>,
     /// Refunds, stored after the batch's orders; their results follow the
     /// orders' (absent when there are none).
     #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<R>,
+    /// Shifts (their float, cash movements and close with the Z report),
+    /// stored last; their results follow the refunds'.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub shifts: Vec<S>,
 }
 
 /// One result per order of a batch, in the request's order, then one per
-/// refund.
+/// refund, then one per shift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchResponse {
     pub results: Vec<BatchResult>,

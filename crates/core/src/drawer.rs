@@ -13,13 +13,15 @@
 //!   with the cash the drawer should hold.
 
 use crate::money::{Currency, Money, MoneyError};
+use crate::order::OrderId;
 use crate::order::{BusinessDate, Order, OrderStatus, RegisterId};
+use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::refund::{Refund, RefundStatus, RefundTender};
 use crate::report::{report_of, ZReport};
 use crate::shift::{
     count_total, expected_cash, over_short, CashMovement, ExpectedCash, ShiftError,
 };
-use crate::staff::StaffRef;
+use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -30,12 +32,33 @@ uuid7_id!(
     DrawerError::BadId
 );
 
+impl ShiftId {
+    /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
+    pub fn outbox_id(&self) -> OrderId {
+        OrderId::from_uuid(self.0).expect("a shift id is a UUID v7, as an order id is")
+    }
+
+    /// The shift an outbox entry of kind shift names.
+    pub fn from_outbox_id(id: OrderId) -> ShiftId {
+        ShiftId(id.as_uuid())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrawerError {
     #[error("not a shift id (a UUID version 7): {0:?}")]
     BadId(String),
     #[error("this shift is closed: nothing changes it")]
     Closed,
+    #[error("a shift is already open on this register: close it first")]
+    AlreadyOpen,
+    #[error("no shift is open on this register: open one first")]
+    NoShift,
+    #[error("the shift changed on this register meanwhile: look at it again")]
+    Stale,
+    /// A shift received from elsewhere whose figures do not add up.
+    #[error("{field}: {why}")]
+    Invalid { field: &'static str, why: String },
     #[error("the float and the count are in {expected}, not {got}")]
     WrongCurrency { expected: Currency, got: Currency },
     #[error(transparent)]
@@ -84,6 +107,15 @@ pub struct Movement {
     pub by: StaffRef,
 }
 
+/// The drawer opened with no sale: when, by whom, approved by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawerOpen {
+    pub at: Timestamp,
+    pub by: StaffRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
 /// How a shift ended: the count, what was expected, the difference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShiftClose {
@@ -91,9 +123,17 @@ pub struct ShiftClose {
     pub by: StaffRef,
     pub count: CashCount,
     pub counted: Money,
-    pub expected: ExpectedCash,
     /// counted − expected: negative is short, positive is over.
     pub over_short: Money,
+    /// The shift's Z report: its X report at the close, with what the
+    /// drawer should have held.
+    pub report: ShiftReport,
+}
+
+impl ShiftClose {
+    pub fn expected(&self) -> &ExpectedCash {
+        &self.report.expected
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +147,9 @@ pub struct Shift {
     pub float: Money,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub movements: Vec<Movement>,
+    /// Each time the drawer was opened with no sale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_sales: Vec<DrawerOpen>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close: Option<ShiftClose>,
     /// Starts at 1, +1 on every change; the back office keeps the highest.
@@ -133,6 +176,7 @@ impl Shift {
             float_count,
             float,
             movements: Vec::new(),
+            no_sales: Vec::new(),
             close: None,
             version: 1,
         })
@@ -158,6 +202,16 @@ impl Shift {
         Ok(())
     }
 
+    /// The drawer opened with no sale.
+    pub fn no_sale(&mut self, open: DrawerOpen) -> Result<(), DrawerError> {
+        if !self.is_open() {
+            return Err(DrawerError::Closed);
+        }
+        self.no_sales.push(open);
+        self.version += 1;
+        Ok(())
+    }
+
     /// Closes the shift with the cash counted; `report` is its X report
     /// now (what the drawer should hold).
     pub fn close(
@@ -176,11 +230,64 @@ impl Shift {
             by,
             count,
             counted,
-            expected: report.expected,
             over_short: over_short(&report.expected, counted)?,
+            report: report.clone(),
         };
         self.version += 1;
         Ok(self.close.insert(close))
+    }
+
+    /// Checks a shift received from elsewhere (the back office's batch):
+    /// its float is its count, every amount is in its currency, and its
+    /// close adds up (expected from the float, the report's cash and the
+    /// movements; over/short = counted − expected).
+    pub fn validate(&self) -> Result<(), DrawerError> {
+        let bad = |field, why: String| DrawerError::Invalid { field, why };
+        let float = self.float_count.total(self.currency)?;
+        if float != self.float {
+            return Err(bad(
+                "float",
+                format!("is {}, the count says {float}", self.float),
+            ));
+        }
+        if self.version == 0 {
+            return Err(bad("version", "starts at 1".into()));
+        }
+        for m in &self.movements {
+            CashMovement::new(
+                m.movement.kind,
+                m.movement.amount,
+                &m.movement.reason,
+                m.movement.at,
+            )?;
+            if m.movement.amount.currency() != self.currency {
+                return Err(bad(
+                    "movements",
+                    format!("an amount is not in {}", self.currency),
+                ));
+            }
+        }
+        let Some(close) = &self.close else {
+            return Ok(());
+        };
+        let counted = close.count.total(self.currency)?;
+        let t = &close.report.totals;
+        let expected = expected_cash(
+            self.float,
+            t.cash_net,
+            t.refunds_cash,
+            &self.cash_movements(),
+        )?;
+        if counted != close.counted || expected != close.report.expected {
+            return Err(bad(
+                "close",
+                "the count or the expected cash does not add up".into(),
+            ));
+        }
+        if over_short(&expected, counted)? != close.over_short {
+            return Err(bad("close.over_short", "is not counted − expected".into()));
+        }
+        Ok(())
     }
 
     /// The cash movements as [`crate::shift::expected_cash`] takes them.
@@ -193,6 +300,7 @@ impl Shift {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CashierTotals {
     /// `None`: records from before anyone signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cashier: Option<StaffRef>,
     pub sales_count: u32,
     pub sales_total: Money,
@@ -246,6 +354,202 @@ pub fn shift_report(
         discounts,
         expected,
     })
+}
+
+/// A count as the cashier typed it: how many of each note and coin
+/// (`(face value, text)`, empty for none), or else the total. Counting by
+/// note wins when any is filled in.
+pub fn count_from_entry(
+    currency: Currency,
+    by_note: &[(i64, String)],
+    total: &str,
+) -> Result<CashCount, DrawerError> {
+    let mut counts = Vec::new();
+    for (value, text) in by_note {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let note = Money::new(*value, currency)?;
+        let n: u32 = text.parse().map_err(|_| DrawerError::Invalid {
+            field: "count",
+            why: format!("{note}: “{text}” is not a number of notes or coins"),
+        })?;
+        if n > 0 {
+            counts.push((*value, n));
+        }
+    }
+    let typed_notes = by_note.iter().any(|(_, t)| !t.trim().is_empty());
+    let count = if typed_notes {
+        CashCount::Denominations { counts }
+    } else if total.trim().is_empty() {
+        return Err(DrawerError::Invalid {
+            field: "count",
+            why: "enter the count: note by note, or the total".into(),
+        });
+    } else {
+        CashCount::Total {
+            amount: Money::parse(total, currency)?,
+        }
+    };
+    count.total(currency)?;
+    Ok(count)
+}
+
+/// Where the business day stands, for the day-end screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayClose {
+    /// A shift is still open: the day closes when the last shift closes.
+    ShiftOpen,
+    /// Every shift is closed, but records have not reached the back office
+    /// or a card payment is in doubt: the figures may still change.
+    Provisional,
+    Closed,
+}
+
+/// The day is closed when no shift is open on the register and its
+/// figures are final (the day-end report's provisional rule).
+pub fn day_close(report: &crate::report::ZReport, open: Option<&Shift>) -> DayClose {
+    if open.is_some_and(Shift::is_open) {
+        DayClose::ShiftOpen
+    } else if report.provisional {
+        DayClose::Provisional
+    } else {
+        DayClose::Closed
+    }
+}
+
+/// What the cashier does to the register's shift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShiftChange {
+    /// A new shift, with its starting float.
+    Open {
+        register: RegisterId,
+        currency: Currency,
+        float: CashCount,
+    },
+    /// Paid in or out.
+    Move(CashMovement),
+    /// The drawer opened with no sale (with a manager's approval when a
+    /// cashier does it).
+    NoSale { approval: Option<Approval> },
+    /// The count at the close; the Z report is dated `date`.
+    Close {
+        count: CashCount,
+        date: BusinessDate,
+    },
+}
+
+/// One write to a shift. `id` is the new shift's (for an open) or the open
+/// one's; `version` is the version the register holds (0 for an open), so
+/// a change made on a shift the register has not seen is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRequest {
+    pub id: ShiftId,
+    pub version: u32,
+    pub change: ShiftChange,
+    pub by: StaffRef,
+    pub at: Timestamp,
+}
+
+/// What the store holds, read inside the transaction that writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShiftSnapshot {
+    /// The register's open shift, if any.
+    pub open: Option<Shift>,
+    /// The shift `id` names, as stored (a repeated open finds it).
+    pub stored: Option<Shift>,
+    /// For a close: the orders and refunds that name the shift.
+    pub orders: Vec<Order>,
+    pub refunds: Vec<Refund>,
+    /// The shift's outbox entries.
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// What to write, in one transaction: the shift (none when a repeated open
+/// found it written), its outbox entry, and which shift is open now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftPlan {
+    pub write: Option<Shift>,
+    pub outbox: Vec<OutboxChange>,
+    pub open: Option<ShiftId>,
+    /// The shift as it now stands.
+    pub shift: Shift,
+}
+
+/// Decides a write to a shift, by the rules of [`Shift`]: one open shift
+/// per register; a change only to the open shift at the version the
+/// register holds; the close counted against the shift's X report, made
+/// here from the records the transaction read.
+pub fn plan_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<ShiftPlan, DrawerError> {
+    if let ShiftChange::Open { .. } = req.change {
+        if let Some(done) = snap.stored.as_ref().filter(|s| s.id == req.id) {
+            return Ok(ShiftPlan {
+                write: None,
+                outbox: Vec::new(),
+                open: snap.open.as_ref().map(|s| s.id),
+                shift: done.clone(),
+            });
+        }
+    }
+    let shift = changed_shift(req, snap)?;
+    let mut outbox = Outbox::new(snap.outbox.clone());
+    Ok(ShiftPlan {
+        outbox: outbox.enqueue_shift(shift.id, shift.version, req.at),
+        open: shift.is_open().then_some(shift.id),
+        write: Some(shift.clone()),
+        shift,
+    })
+}
+
+/// The shift after `req`'s change.
+fn changed_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<Shift, DrawerError> {
+    let current = || -> Result<Shift, DrawerError> {
+        let shift = snap.open.clone().ok_or(DrawerError::NoShift)?;
+        if shift.id != req.id || shift.version != req.version {
+            return Err(DrawerError::Stale);
+        }
+        Ok(shift)
+    };
+    let by = req.by.clone();
+    match &req.change {
+        ShiftChange::Open {
+            register,
+            currency,
+            float,
+        } => match snap.open {
+            Some(_) => Err(DrawerError::AlreadyOpen),
+            None => Shift::open(
+                req.id,
+                register.clone(),
+                *currency,
+                by,
+                float.clone(),
+                req.at,
+            ),
+        },
+        ShiftChange::Move(m) => {
+            let mut shift = current()?;
+            shift.move_cash(m.clone(), by)?;
+            Ok(shift)
+        }
+        ShiftChange::NoSale { approval } => {
+            let mut shift = current()?;
+            let approval = approval.clone();
+            shift.no_sale(DrawerOpen {
+                at: req.at,
+                by,
+                approval,
+            })?;
+            Ok(shift)
+        }
+        ShiftChange::Close { count, date } => {
+            let mut shift = current()?;
+            let x = shift_report(&shift, *date, &snap.orders, &snap.refunds, (0, 0))?;
+            shift.close(count.clone(), &x, by, req.at)?;
+            Ok(shift)
+        }
+    }
 }
 
 fn by_cashier(
@@ -374,6 +678,37 @@ mod tests {
     }
 
     #[test]
+    fn a_count_is_typed_note_by_note_or_as_a_total() {
+        let typed = |notes: &[(i64, &str)], total: &str| {
+            let notes: Vec<(i64, String)> =
+                notes.iter().map(|(v, t)| (*v, t.to_string())).collect();
+            count_from_entry(Currency::EUR, &notes, total)
+        };
+        let c = typed(&[(5_000, "2"), (1_000, ""), (200, "0")], "999").unwrap();
+        assert_eq!(
+            c,
+            CashCount::Denominations {
+                counts: vec![(5_000, 2)]
+            }
+        );
+        assert_eq!(
+            c.total(Currency::EUR),
+            Ok(eur(10_000)),
+            "notes win over the total"
+        );
+        assert_eq!(
+            typed(&[(5_000, "")], "100.45")
+                .unwrap()
+                .total(Currency::EUR),
+            Ok(eur(10_045))
+        );
+        assert!(typed(&[(5_000, "two")], "").is_err());
+        assert!(typed(&[(5_000, "-1")], "").is_err());
+        assert!(typed(&[], " ").is_err(), "nothing typed");
+        assert!(typed(&[], "-5").is_err(), "a negative count");
+    }
+
+    #[test]
     fn a_float_counted_by_denomination_opens_the_shift() {
         let s = shift();
         assert_eq!(s.float, eur(14_000));
@@ -424,6 +759,14 @@ mod tests {
             .unwrap();
         assert_eq!(close.over_short, eur(-45));
         assert_eq!(s.version, 3);
+        // What the back office checks of a shift it receives.
+        assert_eq!(s.validate(), Ok(()));
+        let mut hidden = s.clone();
+        hidden.close.as_mut().unwrap().over_short = eur(0);
+        assert!(hidden.validate().is_err(), "a shortage cannot be hidden");
+        let mut skimmed = s.clone();
+        skimmed.movements.clear();
+        assert!(skimmed.validate().is_err(), "expected no longer adds up");
         let again = CashMovement::new(MovementKind::PaidIn, eur(100), "change", T0).unwrap();
         assert_eq!(s.move_cash(again, who("alex")), Err(DrawerError::Closed));
         let count = CashCount::Total { amount: eur(1) };

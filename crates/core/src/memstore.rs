@@ -12,6 +12,7 @@
 //! is nothing to crash inside one.
 
 use crate::desk::DeskRecord;
+use crate::drawer::{plan_shift, Shift, ShiftId, ShiftRequest, ShiftSnapshot};
 use crate::order::{BusinessDate, Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::park::{plan_park, plan_resume, ParkedCart};
@@ -43,6 +44,9 @@ pub struct MemStore {
     pub sale: Option<Sale>,
     pub parked: Vec<ParkedCart>,
     pub desk: Option<DeskRecord>,
+    pub shifts: BTreeMap<ShiftId, Shift>,
+    /// The register's open shift.
+    pub open_shift: Option<ShiftId>,
     pub seqs: BTreeMap<BusinessDate, u32>,
     faults: Vec<Fault>,
 }
@@ -65,6 +69,7 @@ impl MemStore {
                 Ok(Stored::Done)
             }
             StoreTx::Update(req) => self.update(req),
+            StoreTx::Shift(req) => self.shift(req),
             StoreTx::Refund(req) => self.refund(req),
             StoreTx::CardRefund(attempt) => self.card_refund(attempt),
             StoreTx::Return(req) => self.return_without_receipt(req),
@@ -106,6 +111,41 @@ impl MemStore {
         }
     }
 
+    /// A shift's write: read, decided by [`plan_shift`], written with its
+    /// outbox entry and the register's open shift.
+    fn shift(&mut self, req: &ShiftRequest) -> Result<Stored, StoreFailure> {
+        let open = self.open_shift.and_then(|id| self.shifts.get(&id)).cloned();
+        let snap = ShiftSnapshot {
+            orders: self
+                .orders
+                .values()
+                .filter(|o| o.shift == Some(req.id))
+                .cloned()
+                .collect(),
+            refunds: self
+                .refunds
+                .values()
+                .filter(|r| r.shift == Some(req.id))
+                .cloned()
+                .collect(),
+            outbox: self
+                .outbox
+                .values()
+                .filter(|e| e.order_id == req.id.outbox_id())
+                .cloned()
+                .collect(),
+            stored: self.shifts.get(&req.id).cloned(),
+            open,
+        };
+        let plan = plan_shift(req, &snap).map_err(|e| StoreFailure::Refused(e.into()))?;
+        if let Some(shift) = plan.write {
+            self.shifts.insert(shift.id, shift);
+        }
+        self.apply(&plan.outbox);
+        self.open_shift = plan.open;
+        Ok(Stored::Shift(Box::new(plan.shift)))
+    }
+
     fn load(&self) -> Loaded {
         let sale_order = self
             .sale
@@ -124,6 +164,7 @@ impl MemStore {
             outbox: self.summary(),
             parked: self.parked.clone(),
             desk: self.desk.clone(),
+            shift: self.open_shift.and_then(|id| self.shifts.get(&id)).cloned(),
         }
     }
 
@@ -277,6 +318,11 @@ impl MemStore {
                 .get(&RefundId::from_outbox_id(e.order_id))
                 .cloned()
                 .map(Record::Refund),
+            RecordKind::Shift => self
+                .shifts
+                .get(&ShiftId::from_outbox_id(e.order_id))
+                .cloned()
+                .map(|s| Record::Shift(Box::new(s))),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The outbox: orders (and refunds) waiting to reach the back office, and
+//! The outbox: orders (and refunds and shifts) waiting to reach the back office, and
 //! when to try each again.
 //!
 //! Every order change is written to IndexedDB together with an outbox entry
@@ -64,6 +64,8 @@ pub enum RecordKind {
     /// `order_id`, so the outbox's key stays `[order_id, version]` and every
     /// rule here applies unchanged; ids never collide.
     Refund,
+    /// A shift (its id fills `order_id` the same way).
+    Shift,
 }
 
 impl RecordKind {
@@ -199,6 +201,16 @@ impl Outbox {
         now: Timestamp,
     ) -> Vec<OutboxChange> {
         self.enqueue_record(RecordKind::Refund, id.outbox_id(), version, now)
+    }
+
+    /// [`Outbox::enqueue`] for a shift's new version.
+    pub fn enqueue_shift(
+        &mut self,
+        id: crate::drawer::ShiftId,
+        version: u32,
+        now: Timestamp,
+    ) -> Vec<OutboxChange> {
+        self.enqueue_record(RecordKind::Shift, id.outbox_id(), version, now)
     }
 
     fn enqueue_record(

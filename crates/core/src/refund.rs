@@ -832,6 +832,8 @@ pub struct NewRefund {
     pub reason: Option<RefundReason>,
     pub cashier: Option<StaffRef>,
     pub approval: Option<Approval>,
+    /// The shift whose drawer gives the cash back.
+    pub shift: Option<crate::drawer::ShiftId>,
     pub now: Timestamp,
 }
 
@@ -878,7 +880,7 @@ impl Refund {
             items: Vec::new(),
             cashier: new.cashier,
             approved_by: new.approval,
-            shift: None,
+            shift: new.shift,
         })
     }
 
@@ -916,7 +918,7 @@ impl Refund {
             items: cart.lines.clone(),
             cashier: new.cashier,
             approved_by: new.approval,
-            shift: None,
+            shift: new.shift,
         })
     }
 

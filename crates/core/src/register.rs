@@ -35,6 +35,7 @@
 use crate::api::{BatchResult, OrderLookup, StartPayment, StartRefund};
 use crate::cart::Cart;
 use crate::desk::{Desk, DeskRecord};
+use crate::drawer::{CashCount, Shift, ShiftChange, ShiftId, ShiftRequest};
 use crate::money::{Currency, Money};
 use crate::order::{
     check_cash, BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus,
@@ -47,6 +48,7 @@ use crate::payment::{
     Reply, Request, Settlement, View,
 };
 use crate::refund::{card_part, Refund, RefundId, RefundReason, Returned, TenderKey};
+use crate::shift::{CashMovement, MovementKind};
 use crate::staff::{needs_manager, Approval, Guarded, Policy, StaffId, StaffMember};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};
@@ -115,6 +117,9 @@ pub enum StoreTx {
         replaces: Option<OrderId>,
     },
     Update(Box<UpdateRequest>),
+    /// Open, change or close the register's shift (with its outbox entry
+    /// and, for a close, its X report made from the records it names).
+    Shift(Box<ShiftRequest>),
     /// Write who is at the register (the staff list, the cashier signed in,
     /// each person's PIN tries): answered with [`Stored::Done`].
     SaveDesk(Box<DeskRecord>),
@@ -184,6 +189,8 @@ pub struct Loaded {
     pub parked: Vec<ParkedCart>,
     /// Who is at the register, as last stored.
     pub desk: Option<DeskRecord>,
+    /// The register's open shift, if any.
+    pub shift: Option<Shift>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +198,8 @@ pub enum Stored {
     Loaded(Box<Loaded>),
     Updated(Box<Updated>),
     Refunded(Box<Refund>),
+    /// A shift as written (or found written, for a repeated open).
+    Shift(Box<Shift>),
     /// The current sale and the parked carts, after a park or a resume.
     Parked {
         sale: Sale,
@@ -247,6 +256,7 @@ pub enum OmsCall {
         batch: u64,
         orders: Vec<Order>,
         refunds: Vec<Refund>,
+        shifts: Vec<Shift>,
     },
     Lookup {
         order_id: OrderId,
@@ -358,6 +368,22 @@ pub enum Action {
     },
     /// Sync now (the status bar, a test).
     SyncNow,
+    /// Open a shift with the float counted in the drawer.
+    OpenShift {
+        float: CashCount,
+    },
+    /// Paid in or out of the drawer, with a reason.
+    MoveCash {
+        kind: MovementKind,
+        amount: Money,
+        reason: String,
+    },
+    /// Open the drawer with no sale.
+    NoSale,
+    /// Close the shift with the cash counted: the Z report follows.
+    CloseShift {
+        count: CashCount,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,6 +455,14 @@ pub enum UiEvent {
     ApprovalRefused(String),
     /// The action may go ahead (Settings → Save).
     Authorized(Guarded),
+    /// The register's shift as written: opened, changed, or closed (then
+    /// its Z report prints).
+    ShiftWritten(Box<Shift>),
+    /// What was done to the shift ("Shift opened.", "Drawer opened (no
+    /// sale)."): the shift page says it.
+    ShiftDone(String),
+    /// Why a shift was not opened, changed or closed; nothing was written.
+    ShiftRefused(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -461,6 +495,8 @@ enum Op {
     /// A park or a resume, and what the register says when it is done.
     Park(String),
     Desk,
+    /// A write to the shift, and what the register says when it is done.
+    Shift(&'static str),
     /// A payment session's write, and the commands held back until it is on disk.
     Session {
         reference: PaymentRef,
@@ -523,6 +559,10 @@ pub struct Register {
     /// The carts parked on this register, as last stored.
     parked: Vec<ParkedCart>,
     desk: Desk,
+    /// The register's open shift, as last stored.
+    shift: Option<Shift>,
+    /// A write to the shift is in flight (a second tap waits for it).
+    shift_in_flight: bool,
     /// A guarded action waiting for a manager's PIN.
     held: Option<Held>,
     /// The approval of the action being run (its record keeps it).
@@ -559,6 +599,8 @@ impl Register {
             refund_requests: BTreeMap::new(),
             parked: Vec::new(),
             desk: Desk::default(),
+            shift: None,
+            shift_in_flight: false,
             held: None,
             approval: None,
             lookups: BTreeSet::new(),
@@ -587,6 +629,11 @@ impl Register {
     /// Who is at the register: the staff list and each person's lock-out.
     pub fn desk(&self) -> &Desk {
         &self.desk
+    }
+
+    /// The register's open shift: nobody sells without one.
+    pub fn shift(&self) -> Option<&Shift> {
+        self.shift.as_ref()
     }
 
     /// The action waiting for a manager's PIN, if any.
@@ -910,6 +957,7 @@ impl Register {
     fn on_loaded(&mut self, l: Loaded, now: Timestamp, out: &mut Vec<Effect>) {
         self.loaded = true;
         self.parked = l.parked.clone();
+        self.shift = l.shift.clone().filter(Shift::is_open);
         self.load_desk(l.desk.clone(), now, out);
         let seen = latest_stored(&l);
         let sale_order = l
@@ -1022,7 +1070,130 @@ impl Register {
             );
             return false;
         }
+        let needs_shift = matches!(
+            action,
+            Action::EditCart(_)
+                | Action::PayCash { .. }
+                | Action::PayCard
+                | Action::Refund { .. }
+                | Action::RetryRefundCard { .. }
+                | Action::ReturnWithoutReceipt { .. }
+                | Action::MoveCash { .. }
+                | Action::NoSale
+                | Action::CloseShift { .. }
+        );
+        if needs_shift && self.shift.is_none() {
+            Self::ui(
+                out,
+                UiEvent::Alert(
+                    "Open a shift first: count the float in the drawer (Shift → Open shift)."
+                        .into(),
+                ),
+            );
+            return false;
+        }
         true
+    }
+
+    // ---- the shift ----
+
+    /// A new shift with the float counted: refused while one is open.
+    fn open_shift(&mut self, float: CashCount, now: Timestamp, out: &mut Vec<Effect>) {
+        if self.shift.is_some() {
+            let text = "A shift is already open on this register: close it first.".to_string();
+            return Self::ui(out, UiEvent::ShiftRefused(text));
+        }
+        let change = ShiftChange::Open {
+            register: self.config.register.clone(),
+            currency: self.config.currency,
+            float,
+        };
+        let id = ShiftId::from_uuid(self.new_order_id(now).as_uuid()).expect("a UUID v7");
+        self.write_shift(id, 0, change, "Shift opened.", now, out);
+    }
+
+    /// Closes the open shift with the count: refused while the sale on
+    /// screen has money on it (it belongs to one shift or the next).
+    fn close_shift(&mut self, count: CashCount, now: Timestamp, out: &mut Vec<Effect>) {
+        let paying = self.popup_open()
+            || self
+                .sale_order
+                .as_ref()
+                .is_some_and(|o| !o.tenders.is_empty());
+        if paying {
+            let text = "Finish the payment of the sale on screen first.".to_string();
+            return Self::ui(out, UiEvent::ShiftRefused(text));
+        }
+        match BusinessDate::at(now, self.config.utc_offset_min) {
+            Ok(date) => {
+                let change = ShiftChange::Close { count, date };
+                self.change_shift(change, "Shift closed.", now, out)
+            }
+            Err(e) => Self::ui(out, UiEvent::ShiftRefused(e.to_string())),
+        }
+    }
+
+    /// A change to the open shift (at the version the register holds).
+    fn change_shift(
+        &mut self,
+        change: ShiftChange,
+        done: &'static str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some((id, version)) = self.shift.as_ref().map(|s| (s.id, s.version)) else {
+            return;
+        };
+        self.write_shift(id, version, change, done, now, out);
+    }
+
+    fn write_shift(
+        &mut self,
+        id: ShiftId,
+        version: u32,
+        change: ShiftChange,
+        done: &'static str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(by) = self.desk.cashier_ref() else {
+            return;
+        };
+        if self.shift_in_flight {
+            // A second tap: the first write answers for both.
+            return;
+        }
+        self.shift_in_flight = true;
+        let req = ShiftRequest {
+            id,
+            version,
+            change,
+            by,
+            at: now,
+        };
+        self.store(Op::Shift(done), StoreTx::Shift(Box::new(req)), out);
+    }
+
+    fn on_shift_stored(
+        &mut self,
+        done: &'static str,
+        result: Result<Stored, StoreFailure>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        self.shift_in_flight = false;
+        match result {
+            Ok(Stored::Shift(shift)) => {
+                self.shift = shift.is_open().then(|| (*shift).clone());
+                Self::ui(out, UiEvent::ShiftWritten(shift));
+                if !done.is_empty() {
+                    Self::ui(out, UiEvent::ShiftDone(done.into()));
+                }
+                self.sync_event(SyncEvent::Woken, now, out);
+            }
+            Err(e) => Self::ui(out, UiEvent::ShiftRefused(e.to_string())),
+            Ok(_) => {}
+        }
     }
 
     fn new_sale(&mut self, replaces: Option<OrderId>, now: Timestamp, out: &mut Vec<Effect>) {
@@ -1086,6 +1257,7 @@ impl Register {
             Action::Refund { .. } => Some(Guarded::Refund),
             Action::ReturnWithoutReceipt { .. } => Some(Guarded::ReturnWithoutReceipt),
             Action::AuthorizeSettings => Some(Guarded::ChangeSettings),
+            Action::NoSale => Some(Guarded::NoSale),
             Action::EditCart(cart) => {
                 let bp = cart.largest_discount_bp().unwrap_or(0);
                 let over = bp > self.config.policy.discount_threshold_bp;
@@ -1183,6 +1355,7 @@ impl Register {
                     card: None,
                     cashier: self.desk.cashier_ref(),
                     approval: self.approval.clone(),
+                    shift: self.shift.as_ref().map(|s| s.id),
                     at: now,
                 };
                 self.refund(req, now, out)
@@ -1217,6 +1390,22 @@ impl Register {
             Action::Park { label } => self.park(&label, now, out),
             Action::Resume { id } => self.resume(id, out),
             Action::SyncNow => self.sync_event(SyncEvent::Woken, now, out),
+            Action::OpenShift { float } => self.open_shift(float, now, out),
+            Action::MoveCash {
+                kind,
+                amount,
+                reason,
+            } => match CashMovement::new(kind, amount, &reason, now) {
+                Ok(m) => self.change_shift(ShiftChange::Move(m), "", now, out),
+                Err(e) => Self::ui(out, UiEvent::ShiftRefused(e.to_string())),
+            },
+            Action::NoSale => {
+                let change = ShiftChange::NoSale {
+                    approval: self.approval.clone(),
+                };
+                self.change_shift(change, "Drawer opened (no sale).", now, out)
+            }
+            Action::CloseShift { count } => self.close_shift(count, now, out),
         }
     }
 
@@ -1286,6 +1475,7 @@ impl Register {
             reason,
             cashier: self.desk.cashier_ref(),
             approval: self.approval.clone(),
+            shift: self.shift.as_ref().map(|s| s.id),
             at: now,
         };
         self.store(Op::Refund(id), StoreTx::Return(Box::new(req)), out);
@@ -1416,6 +1606,7 @@ impl Register {
             date: BusinessDate::at(now, self.config.utc_offset_min)?,
             cart: sale.cart.clone(),
             cashier: self.desk.cashier_ref(),
+            shift: self.shift.as_ref().map(|s| s.id),
         })
     }
 
@@ -1799,6 +1990,7 @@ impl Register {
                 self.on_refund_session_stored(held, *attempt, result, now, out)
             }
             (Op::Sync, result) => self.on_sync_stored(result, now, out),
+            (Op::Shift(done), result) => self.on_shift_stored(done, result, now, out),
             (Op::Park(done), result) => match result {
                 Ok(Stored::Parked { sale, parked }) => {
                     self.sale = Some(sale);
@@ -1985,10 +2177,12 @@ impl Register {
                     batch,
                     orders,
                     refunds,
+                    shifts,
                 } => out.push(Effect::Oms(OmsCall::SendBatch {
                     batch,
                     orders,
                     refunds,
+                    shifts,
                 })),
                 SyncCommand::ApplyOutbox(changes) => {
                     self.store(Op::Sync, StoreTx::ApplyOutbox(changes), out)

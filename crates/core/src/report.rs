@@ -314,6 +314,7 @@ mod tests {
             reason: None,
             cashier: None,
             approval: None,
+            shift: None,
             now: Timestamp(9),
         };
         let (_, totals) = crate::refund::price_return(&cash, &[], &returns).unwrap();

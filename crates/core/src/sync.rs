@@ -22,6 +22,7 @@
 //! here sleeps on a fixed poll.
 
 use crate::api::{BatchResult, ORDER_NOT_SYNCED_CODE};
+use crate::drawer::Shift;
 use crate::order::{Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
 use crate::refund::Refund;
@@ -59,6 +60,8 @@ impl Outbox {
 pub enum Record {
     Order(Order),
     Refund(Refund),
+    /// Boxed: a closed shift carries its Z report.
+    Shift(Box<Shift>),
 }
 
 impl Record {
@@ -66,6 +69,7 @@ impl Record {
         match self {
             Record::Order(o) => o.version,
             Record::Refund(r) => r.version,
+            Record::Shift(s) => s.version,
         }
     }
 }
@@ -129,6 +133,7 @@ pub enum SyncCommand {
         batch: u64,
         orders: Vec<Order>,
         refunds: Vec<Refund>,
+        shifts: Vec<Shift>,
     },
     /// Write these outbox changes (entries a sale superseded meanwhile must
     /// not come back).
@@ -300,8 +305,8 @@ impl SyncDriver {
         self.progress = Some((self.done_in_run, total));
         let mut outbox = Outbox::new(batch.entries.iter().map(|(e, _)| e.clone()).collect());
         let mut changes = Vec::new();
-        let (mut orders, mut refunds) = (Vec::new(), Vec::new());
-        let (mut sent, mut sent_refunds) = (Vec::new(), Vec::new());
+        let (mut orders, mut refunds, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sent, mut sent_refunds, mut sent_shifts) = (Vec::new(), Vec::new(), Vec::new());
         for (entry, record) in batch.entries {
             // The latest version goes: the OMS keeps the highest.
             let key = (entry.order_id, entry.version);
@@ -313,6 +318,10 @@ impl SyncDriver {
                 Some(Record::Refund(refund)) => {
                     sent_refunds.push((key.0, key.1, refund.version));
                     refunds.push(refund);
+                }
+                Some(Record::Shift(shift)) => {
+                    sent_shifts.push((key.0, key.1, shift.version));
+                    shifts.push(*shift);
                 }
                 None => changes.extend(outbox.record(
                     key.0,
@@ -333,8 +342,9 @@ impl SyncDriver {
         let mut paired: Vec<_> = refunds.into_iter().zip(sent_refunds).collect();
         paired.sort_by_key(|(r, _)| r.id);
         let (refunds, sent_refunds): (Vec<Refund>, Vec<_>) = paired.into_iter().unzip();
-        // Results come back orders first, then refunds.
+        // Results come back orders first, then refunds, then shifts.
         sent.extend(sent_refunds);
+        sent.extend(sent_shifts);
         if sent.is_empty() {
             self.phase = Phase::Applying { stored_any: false };
             return vec![SyncCommand::ApplyOutbox(changes)];
@@ -351,6 +361,7 @@ impl SyncDriver {
             batch,
             orders,
             refunds,
+            shifts,
         }]
     }
 

@@ -5,11 +5,13 @@
 pub use crate::memstore::{Fault, MemStore};
 
 use crate::desk::DeskRecord;
+use crate::drawer::{CashCount, Shift, ShiftId};
 use crate::money::{Currency, Money};
 use crate::order::{CardDetails, RegisterId};
 use crate::payment::PaymentConfig;
 use crate::register::RegisterConfig;
 use crate::staff::{hash_pin_with, Role, StaffId, StaffMember};
+use crate::time::Timestamp;
 
 /// Euros, in cents.
 pub fn eur(minor: i64) -> Money {
@@ -71,8 +73,29 @@ pub fn signed_in_desk() -> DeskRecord {
     }
 }
 
-/// A store whose register has the staff list, and nobody signed in.
-pub fn staffed_store() -> MemStore {
+/// The float of the tests' open shift: €100.00.
+pub const FLOAT: i64 = 10_000;
+
+/// Shift `n` of register R1, opened by Dana with [`FLOAT`] in the drawer.
+pub fn open_shift(n: u128, at: Timestamp) -> Shift {
+    let id = uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_5a1f_0000_0000 | n);
+    Shift::open(
+        ShiftId::from_uuid(id).expect("a UUID v7"),
+        RegisterId::new("R1").expect("a register id"),
+        Currency::EUR,
+        crate::staff::StaffRef {
+            id: StaffId::new("dana").expect("a staff id"),
+            name: "Dana".into(),
+        },
+        CashCount::Total { amount: eur(FLOAT) },
+        at,
+    )
+    .expect("a float")
+}
+
+/// A store whose register has the staff list, no shift open, and nobody
+/// signed in.
+pub fn staff_only_store() -> MemStore {
     let mut store = MemStore::default();
     store.desk = Some(DeskRecord {
         staff: staff(),
@@ -81,9 +104,20 @@ pub fn staffed_store() -> MemStore {
     store
 }
 
-/// A store whose register has manager Dana signed in.
+/// A store whose register has the staff list and a shift open, and
+/// nobody signed in.
+pub fn staffed_store() -> MemStore {
+    let mut store = staff_only_store();
+    let shift = open_shift(1, Timestamp::from_millis(0));
+    store.open_shift = Some(shift.id);
+    store.shifts.insert(shift.id, shift);
+    store
+}
+
+/// A store whose register has manager Dana signed in and a shift open
+/// (tests of other things sell at once).
 pub fn signed_in_store() -> MemStore {
-    let mut store = MemStore::default();
+    let mut store = staffed_store();
     store.desk = Some(signed_in_desk());
     store
 }

@@ -98,6 +98,9 @@ pub struct Origin {
     pub cart: Cart,
     /// Who rings the sale up: the order records them.
     pub cashier: Option<StaffRef>,
+    /// The register's open shift: the order counts in it (the one open
+    /// when the sale is paid, for a cart rung up in an earlier shift).
+    pub shift: Option<crate::drawer::ShiftId>,
 }
 
 /// One request to the update path.
@@ -171,6 +174,8 @@ pub struct Updated {
 pub enum UpdateError {
     #[error(transparent)]
     Order(#[from] OrderError),
+    #[error(transparent)]
+    Drawer(#[from] crate::drawer::DrawerError),
     /// A repeated tap, or an action on a sale that has moved on.
     #[error("This sale is already finished")]
     SaleFinished,
@@ -303,6 +308,9 @@ fn order_for(
                 order.accepts_cart_edits(&snap.attempts)?;
                 order.replace_cart(&origin.cart, now)?;
             }
+            if origin.shift.is_some() {
+                order.shift = origin.shift;
+            }
             Ok((order, false, None))
         }
         None => {
@@ -314,6 +322,7 @@ fn order_for(
             let number = OrderNumber::new(origin.register.clone(), origin.date, seq)?;
             let mut order = Order::from_cart(req.order_id, number, &origin.cart, now)?;
             order.cashier = origin.cashier.clone();
+            order.shift = origin.shift;
             Ok((order, true, Some((origin.date, seq))))
         }
     }
@@ -402,6 +411,8 @@ pub struct RefundRequest {
     pub cashier: Option<StaffRef>,
     /// A manager's approval, when a cashier refunds.
     pub approval: Option<Approval>,
+    /// The register's open shift: the cash handed back counts in it.
+    pub shift: Option<crate::drawer::ShiftId>,
     pub at: Timestamp,
 }
 
@@ -493,6 +504,7 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         reason: req.reason,
         cashier: req.cashier.clone(),
         approval: req.approval.clone(),
+        shift: req.shift,
         at: req.at,
     };
     let (new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;
@@ -538,6 +550,7 @@ fn next_refund(
         reason: who.reason,
         cashier: who.cashier,
         approval: who.approval,
+        shift: who.shift,
         now: who.at,
     };
     Ok((new, seq))
@@ -548,6 +561,7 @@ struct RefundWho {
     reason: Option<RefundReason>,
     cashier: Option<StaffRef>,
     approval: Option<Approval>,
+    shift: Option<crate::drawer::ShiftId>,
     at: Timestamp,
 }
 
@@ -586,6 +600,7 @@ pub struct ReturnRequest {
     pub reason: Option<RefundReason>,
     pub cashier: Option<StaffRef>,
     pub approval: Option<Approval>,
+    pub shift: Option<crate::drawer::ShiftId>,
     pub at: Timestamp,
 }
 
@@ -601,6 +616,7 @@ pub fn plan_return(req: &ReturnRequest, snap: &RefundSnapshot) -> Result<RefundP
         reason: req.reason,
         cashier: req.cashier.clone(),
         approval: req.approval.clone(),
+        shift: req.shift,
         at: req.at,
     };
     let (new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;

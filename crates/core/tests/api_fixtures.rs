@@ -11,11 +11,14 @@ use std::path::PathBuf;
 use till_core::api::*;
 use till_core::cart::{Cart, Discount};
 use till_core::catalog::{fixtures::small, ProductId};
+use till_core::drawer::{shift_report, CashCount, Shift};
 use till_core::money::{Currency, Money};
 use till_core::order::*;
 use till_core::outbox::{Outbox, Outcome};
 use till_core::payment::*;
 use till_core::refund::*;
+use till_core::shift::{CashMovement, MovementKind};
+use till_core::staff::{StaffId, StaffRef};
 use till_core::time::Timestamp;
 
 const T0: Timestamp = Timestamp::from_millis(1_795_766_400_000); // 2026-11-27T06:00:00Z
@@ -215,6 +218,7 @@ fn refund() -> Refund {
         reason: Some(RefundReason::Damaged),
         cashier: None,
         approval: None,
+        shift: None,
         now: Timestamp::from_millis(T0.as_millis() + 86_400_000),
     };
     Refund::create(new, &order, &[], &returns, tenders).unwrap()
@@ -235,6 +239,36 @@ fn oms_refund_and_an_order_with_its_refunds() {
     );
 }
 
+/// A shift that sold `order()` (€10.00 of it in cash), paid €5.00 out and
+/// closed €10.00 short.
+fn closed_shift() -> Shift {
+    let by = StaffRef {
+        id: StaffId::new("dana").unwrap(),
+        name: "Dana".into(),
+    };
+    let eur = |minor| Money::new(minor, Currency::EUR).unwrap();
+    let mut shift = Shift::open(
+        "0191d5a8-6000-7000-8000-000000000001".parse().unwrap(),
+        RegisterId::new("R1").unwrap(),
+        Currency::EUR,
+        by.clone(),
+        CashCount::Denominations {
+            counts: vec![(5_000, 2)],
+        },
+        T0,
+    )
+    .unwrap();
+    let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0).unwrap();
+    shift.move_cash(out, by.clone()).unwrap();
+    let mut sale = order();
+    sale.shift = Some(shift.id);
+    let date = BusinessDate::new(2026, 11, 27).unwrap();
+    let x = shift_report(&shift, date, &[sale], &[], (0, 0)).unwrap();
+    let count = CashCount::Total { amount: eur(9_500) };
+    shift.close(count, &x, by, T0).unwrap();
+    shift
+}
+
 #[test]
 fn oms_batch() {
     golden(
@@ -242,13 +276,23 @@ fn oms_batch() {
         &BatchRequest::<Order, Refund> {
             orders: vec![order()],
             refunds: vec![],
+            shifts: vec![],
         },
     );
     golden(
         "batch_request_with_refund",
-        &BatchRequest {
+        &BatchRequest::<Order, Refund> {
             orders: vec![order()],
             refunds: vec![refund()],
+            shifts: vec![],
+        },
+    );
+    golden(
+        "batch_request_with_shift",
+        &BatchRequest::<Order, Refund> {
+            orders: vec![],
+            refunds: vec![],
+            shifts: vec![closed_shift()],
         },
     );
     golden(

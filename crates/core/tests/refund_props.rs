@@ -100,6 +100,7 @@ fn new_refund(seq: u32) -> NewRefund {
         reason: Some(RefundReason::ChangedMind),
         cashier: None,
         approval: None,
+        shift: None,
         now: at(10 + i64::from(seq)),
     }
 }

@@ -7,10 +7,13 @@ use std::collections::VecDeque;
 use till_core::api::{BatchResult, OrderLookup, PaymentReport, ReportedStatus};
 use till_core::cart::Cart;
 use till_core::catalog::{fixtures::small, ProductId};
+use till_core::drawer::CashCount;
 use till_core::money::Currency;
 use till_core::order::{OrderId, OrderStatus, RegisterId, UnpaidReason};
+use till_core::outbox::RecordKind;
 use till_core::payment::{AttemptState, BridgeStatus, PaymentConfig, PaymentRef, Reply, Request};
 use till_core::register::*;
+use till_core::shift::MovementKind;
 use till_core::sync::NetFailure;
 use till_core::testing::{self, card, eur, register_config, Fault, MemStore};
 use till_core::time::{Duration, Timestamp};
@@ -378,6 +381,7 @@ fn hole_07_a_double_tap_on_confirm_makes_one_order() {
             date: till_core::order::BusinessDate::new(2026, 11, 27).unwrap(),
             cart: stale.store.sale.clone().unwrap().cart,
             cashier: None,
+            shift: None,
         }),
         next_sale: t.sale_id(),
         at: t.now,
@@ -820,6 +824,7 @@ fn answer_batches(t: &mut Till, refunds_wait: bool) -> (usize, usize) {
             batch,
             orders,
             refunds,
+            ..
         } = call
         else {
             continue;
@@ -1754,4 +1759,147 @@ fn an_idle_sign_out_drops_what_waited_for_a_manager() {
     t.advance(Duration::from_mins(3));
     assert!(t.reg.cashier().is_none());
     assert_eq!(t.reg.awaiting_approval(), None);
+}
+
+/// A register with Dana signed in and no shift open.
+fn no_shift() -> Till {
+    let mut store = testing::signed_in_store();
+    store.shifts.clear();
+    store.open_shift = None;
+    Till::with_store(store, 1)
+}
+
+fn float(minor: i64) -> CashCount {
+    CashCount::Total { amount: eur(minor) }
+}
+
+/// Nobody sells without an open shift; a shift opens with its float, pays
+/// out, closes short against the sales it names, and its Z report goes to
+/// the back office with the close.
+#[test]
+fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
+    let mut t = no_shift();
+    t.add("coffee");
+    assert!(t.reg.sale().unwrap().cart.is_empty(), "refused");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::Alert(a) if a.starts_with("Open a shift first"))));
+    // A double tap opens one shift.
+    t.hold_store = true;
+    t.act(Action::OpenShift {
+        float: float(10_000),
+    });
+    t.act(Action::OpenShift {
+        float: float(10_000),
+    });
+    t.release_store();
+    assert_eq!(t.store.shifts.len(), 1);
+    let shift = t.reg.shift().unwrap().clone();
+    assert_eq!(
+        (shift.float, shift.opened_by.name.as_str()),
+        (eur(10_000), "Dana")
+    );
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1_000),
+    });
+    assert_eq!(t.order(id).shift, Some(shift.id));
+    t.act(Action::MoveCash {
+        kind: MovementKind::PaidOut,
+        amount: eur(500),
+        reason: "milk".into(),
+    });
+    let refused = |t: &Till| {
+        t.ui.iter()
+            .any(|u| matches!(u, UiEvent::ShiftRefused(s) if s.starts_with("say why")))
+    };
+    t.act(Action::MoveCash {
+        kind: MovementKind::PaidIn,
+        amount: eur(100),
+        reason: " ".into(),
+    });
+    assert!(refused(&t), "a movement needs a reason");
+    // Expected: 100.00 + 5.45 − 5.00 = 100.45; counted 100.00.
+    t.act(Action::CloseShift {
+        count: float(10_000),
+    });
+    assert!(t.reg.shift().is_none(), "closed");
+    let closed = &t.store.shifts[&shift.id];
+    let close = closed.close.as_ref().unwrap();
+    assert_eq!(close.expected().expected, eur(10_045));
+    assert_eq!(close.over_short, eur(-45));
+    assert_eq!(close.report.totals.sales_count, 1);
+    assert_eq!(closed.movements[0].by.name, "Dana");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::ShiftWritten(s) if !s.is_open())));
+    // The shift goes with the batch, at its latest version only.
+    let shifts: Vec<_> = t
+        .oms
+        .iter()
+        .filter_map(|c| match c {
+            OmsCall::SendBatch { shifts, .. } => Some(shifts.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(shifts.iter().any(|s| s.id == shift.id), "{shifts:?}");
+    let entries: Vec<_> = t
+        .store
+        .outbox
+        .values()
+        .filter(|e| e.kind == RecordKind::Shift)
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry, the latest version");
+    assert_eq!(entries[0].version, closed.version);
+    // Nothing sells until the next shift opens, which a reload keeps.
+    t.add("coffee");
+    assert!(t.reg.sale().unwrap().cart.is_empty());
+    t.act(Action::OpenShift {
+        float: float(5_000),
+    });
+    let t = t.reload(2);
+    assert_eq!(t.reg.shift().unwrap().float, eur(5_000));
+}
+
+/// A cashier opens the drawer with no sale only with a manager's PIN; the
+/// shift records both.
+#[test]
+fn no_sale_needs_a_manager_and_the_shift_records_it() {
+    let mut t = Till::with_store(testing::staffed_store(), 1);
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    t.act(Action::NoSale);
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        Some(till_core::staff::Guarded::NoSale)
+    );
+    t.act(Action::Approve {
+        person: person("dana"),
+        pin: testing::MANAGER_PIN.into(),
+    });
+    let shift = t.reg.shift().unwrap();
+    let open = &shift.no_sales[0];
+    assert_eq!(open.by.name, "Alex");
+    assert_eq!(open.approval.as_ref().unwrap().by.name, "Dana");
+}
+
+/// The shift cannot close under a payment in progress: its money belongs
+/// to one shift or the next.
+#[test]
+fn a_shift_does_not_close_under_a_card_payment() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.card_started();
+    t.act(Action::CloseShift { count: float(0) });
+    assert!(t.reg.shift().is_some());
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::ShiftRefused(s) if s.starts_with("Finish the payment"))));
 }

@@ -25,6 +25,7 @@ use till_core::api::{
     BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
     ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE, ORDER_NOT_SYNCED_CODE,
 };
+use till_core::drawer::{DrawerError, Shift, ShiftId};
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
 use till_core::refund::{Refund, RefundError, RefundId};
@@ -253,14 +254,19 @@ struct IdOnly {
 /// What the document says of a batch as a whole: at most 500 items, each a
 /// JSON object. An item that is an object is then judged alone.
 fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
-    if batch.orders.len() + batch.refunds.len() > BATCH_MAX {
+    if batch.orders.len() + batch.refunds.len() + batch.shifts.len() > BATCH_MAX {
         return Err(AppError::invalid(
             "batch_too_large",
-            format!("at most {BATCH_MAX} orders and refunds per batch"),
+            format!("at most {BATCH_MAX} orders, refunds and shifts per batch"),
         )
         .with_field("orders"));
     }
-    for (name, items) in [("orders", &batch.orders), ("refunds", &batch.refunds)] {
+    let all = [
+        ("orders", &batch.orders),
+        ("refunds", &batch.refunds),
+        ("shifts", &batch.shifts),
+    ];
+    for (name, items) in all {
         if let Some(i) = items.iter().position(|raw| !raw.get().starts_with('{')) {
             return Err(AppError::invalid(
                 "invalid_batch",
@@ -272,7 +278,87 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
     Ok(())
 }
 
-type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>>;
+type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>>;
+
+/// One shift of a batch: its result as its own write would answer.
+async fn batch_shift(state: &AppState, caller: &Caller, raw: &RawValue) -> BatchResult {
+    let id = serde_json::from_str::<IdOnly>(raw.get())
+        .ok()
+        .and_then(|x| x.id);
+    match store_shift(state, caller, raw.get()).await {
+        Ok(shift) => BatchResult {
+            id,
+            status: 200,
+            version: Some(shift.version),
+            error: None,
+        },
+        Err(e) => BatchResult {
+            id,
+            status: e.status.as_u16(),
+            version: None,
+            error: Some(e.body),
+        },
+    }
+}
+
+fn parse_shift(schemas: &Schemas, text: &str) -> Result<Shift, AppError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    schemas.check_shift(&value)?;
+    let shift: Shift = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let field = e.path().to_string();
+        AppError::invalid("invalid_shift", format!("{field}: {}", e.inner())).with_field(field)
+    })?;
+    shift
+        .validate()
+        .map_err(|e| AppError::invalid("invalid_shift", e.to_string()))?;
+    Ok(shift)
+}
+
+/// A shift from a register: its own register's only, stored by the
+/// orders' version rule.
+async fn store_shift(state: &AppState, caller: &Caller, text: &str) -> Result<Shift, AppError> {
+    let writer = caller.writer()?;
+    let shift = parse_shift(&state.schemas, text)?;
+    if shift.register != writer.register {
+        return Err(AppError::forbidden(format!(
+            "this token belongs to register {}; shift {} is register {}'s",
+            writer.register, shift.id, shift.register
+        )));
+    }
+    let (now, sent) = (now(), shift.clone());
+    let result = blocking(&state.store, move |s| s.upsert_shift(&sent, now)).await?;
+    match result.outcome {
+        Upsert::Conflict => Err(AppError::conflict(format!(
+            "shift {} version {} is already stored with different content; send a new version",
+            shift.id, shift.version
+        ))),
+        Upsert::OtherRegister => Err(AppError::forbidden(format!(
+            "shift {} belongs to another register; nothing was changed",
+            shift.id
+        ))),
+        _ => result
+            .stored
+            .ok_or_else(|| AppError::internal("no stored shift")),
+    }
+}
+
+/// A shift as stored: its float, cash movements and, once closed, its
+/// count and Z report. A register reads its own; the back office all.
+pub async fn get_shift(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Shift>, AppError> {
+    caller.reader()?;
+    let id: ShiftId = id.parse().map_err(|e: DrawerError| {
+        AppError::invalid("invalid_id", e.to_string()).with_field("id")
+    })?;
+    let found = blocking(&state.store, move |s| s.shift(&id)).await?;
+    let shift = found.ok_or_else(|| AppError::not_found(format!("no shift {id}")))?;
+    caller.may_read(&shift.register)?;
+    Ok(Json(shift))
+}
 
 /// One refund of a batch: its result as its own `PUT` would answer.
 async fn batch_refund(state: &AppState, caller: &Caller, raw: &RawValue) -> BatchResult {
@@ -360,6 +446,9 @@ pub async fn post_batch(
     // Refunds after the orders: a refund's order may be in this batch.
     for raw in &batch.refunds {
         results.push(batch_refund(&state, &caller, raw).await);
+    }
+    for raw in &batch.shifts {
+        results.push(batch_shift(&state, &caller, raw).await);
     }
     Ok(Json(BatchResponse { results }))
 }

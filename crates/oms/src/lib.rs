@@ -278,6 +278,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/orders/{id}/history", get(api::order_history))
         .route("/payments", post(api::post_payment))
         .route("/refunds/{id}", put(api::put_refund))
+        .route("/shifts/{id}", get(api::get_shift))
         .fallback(api::api_not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));

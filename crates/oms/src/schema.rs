@@ -15,6 +15,7 @@ pub struct Schemas {
     order: Validator,
     payment: Validator,
     refund: Validator,
+    shift: Validator,
 }
 
 impl Schemas {
@@ -33,6 +34,7 @@ impl Schemas {
             order: compile("Order")?,
             payment: compile("PaymentReport")?,
             refund: compile("Refund")?,
+            shift: compile("Shift")?,
         })
     }
 
@@ -46,6 +48,10 @@ impl Schemas {
 
     pub fn check_refund(&self, value: &Value) -> Result<(), AppError> {
         check(&self.refund, value, "invalid_refund")
+    }
+
+    pub fn check_shift(&self, value: &Value) -> Result<(), AppError> {
+        check(&self.shift, value, "invalid_shift")
     }
 }
 

@@ -6,11 +6,13 @@ use crate::world::{Ev, Faults, World};
 use till_bridge::simulator::{Behaviour, Outcome};
 use till_core::cart::Discount;
 use till_core::catalog::{fixtures::small, ProductId};
-use till_core::money::Money;
+use till_core::drawer::CashCount;
+use till_core::money::{Currency, Money};
 use till_core::order::{Order, Tender};
 use till_core::payment::{AttemptState, PaymentRef};
 use till_core::refund::{preview, RefundReason, Returned, TenderKey};
 use till_core::register::{Action, Input};
+use till_core::shift::MovementKind;
 use till_core::staff::StaffId;
 use till_core::time::{Duration, Timestamp};
 
@@ -49,6 +51,9 @@ pub fn act(w: &mut World) {
         }
         return popup_action(w, false);
     }
+    if w.reg.shift().is_none() {
+        return open_shift(w);
+    }
     match w.below(1000) {
         0..300 => add_item(w),
         300..350 => remove_item(w),
@@ -64,8 +69,58 @@ pub fn act(w: &mut World) {
         860..870 => return_without_receipt(w),
         870..885 => retry_owed(w),
         885..900 => park_or_resume(w),
+        900..915 => move_cash(w),
+        915..920 => w.input(Input::Cashier(Action::NoSale)),
+        920..930 => close_shift(w),
         _ => {}
     }
+}
+
+/// A count of the drawer: note by note, or as a total (now and then not
+/// what the drawer should hold, or a count the register refuses).
+fn count(w: &mut World) -> CashCount {
+    if w.chance(500) {
+        let counts = vec![
+            (5_000, w.below(4) as u32),
+            (1_000, w.below(10) as u32),
+            (200, w.below(20) as u32),
+        ];
+        return CashCount::Denominations { counts };
+    }
+    let minor = w.below(30_000) as i64 - if w.chance(20) { 40_000 } else { 0 };
+    CashCount::Total {
+        amount: Money::new(minor, Currency::EUR).expect("an amount"),
+    }
+}
+
+fn open_shift(w: &mut World) {
+    let float = count(w);
+    w.input(Input::Cashier(Action::OpenShift { float }));
+}
+
+fn close_shift(w: &mut World) {
+    let count = count(w);
+    w.input(Input::Cashier(Action::CloseShift { count }));
+}
+
+/// Paid in or out, now and then with no reason (refused).
+fn move_cash(w: &mut World) {
+    let kind = if w.chance(500) {
+        MovementKind::PaidIn
+    } else {
+        MovementKind::PaidOut
+    };
+    let amount = Money::new(1 + w.below(5_000) as i64, Currency::EUR).expect("an amount");
+    let reason = if w.chance(50) {
+        " "
+    } else {
+        "change from the bank"
+    };
+    w.input(Input::Cashier(Action::MoveCash {
+        kind,
+        amount,
+        reason: reason.into(),
+    }));
 }
 
 /// What the cashier does with the card popup open.

@@ -23,7 +23,12 @@
 //!     current sale;
 //! (j) every order, void and refund names who did it, someone on the
 //!     store's staff list: nobody sells, voids or refunds signed out;
-//! (k) a void or a refund by a cashier carries a manager's approval of it.
+//! (k) a void or a refund by a cashier carries a manager's approval of it;
+//! (l) at most one shift is open; every order that took money and every
+//!     refund names a shift of the register; every shift adds up (expected
+//!     = float + cash sales − cash refunds + paid in − paid out, over/short
+//!     = counted − expected) and reaches the back office at its latest
+//!     version.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -343,6 +348,7 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     parked_carts_are_their_own(w)?;
     everything_says_who(w)?;
     cashiers_had_a_manager(w)?;
+    shifts_add_up(w)?;
     charged_never_failed(w)?;
     numbers_are_unique(w)
 }
@@ -599,6 +605,58 @@ fn cashiers_had_a_manager(w: &World) -> Result<(), Violation> {
         )),
         None => Ok(()),
     }
+}
+
+/// (l) the drawer's shifts.
+fn shifts_add_up(w: &World) -> Result<(), Violation> {
+    let fail = |detail| {
+        Err(broken(
+            w,
+            "(l) every shift adds up and reaches the back office",
+            detail,
+        ))
+    };
+    let open = w.store.shifts.values().filter(|s| s.is_open()).count();
+    if open > 1 {
+        return fail(format!("{open} shifts are open at once"));
+    }
+    let known = |id: &Option<till_core::drawer::ShiftId>| {
+        id.is_some_and(|id| w.store.shifts.contains_key(&id))
+    };
+    let orders = w
+        .store
+        .orders
+        .values()
+        .filter(|o| !o.tenders.is_empty() && !known(&o.shift));
+    let refunds = w.store.refunds.values().filter(|r| !known(&r.shift));
+    let outside = orders
+        .map(|o| format!("order {} took money in no shift ({:?})", o.number, o.shift))
+        .chain(refunds.map(|r| {
+            format!(
+                "refund {} gave money back in no shift ({:?})",
+                r.number, r.shift
+            )
+        }))
+        .next();
+    if let Some(detail) = outside {
+        return fail(detail);
+    }
+    for s in w.store.shifts.values() {
+        if let Err(e) = s.validate() {
+            return fail(format!("shift {} does not add up: {e}", s.id));
+        }
+        match w.oms.store.shift(&s.id) {
+            Ok(Some(held)) if held == *s => {}
+            other => {
+                let held = other.map(|h| h.map(|h| h.version));
+                return fail(format!(
+                    "shift {} is v{} on the register, {held:?} in the back office",
+                    s.id, s.version
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// (e) in the register and in the back office.

@@ -47,13 +47,15 @@ fn replay(seed: u64, config: &Config) -> ExitCode {
 fn campaign(from: u64, count: u64, config: &Config) -> ExitCode {
     let started = Instant::now();
     let (mut sales, mut charges, mut crashes, mut attempts, mut refunds) = (0, 0, 0, 0, 0);
-    let mut card_refunds = 0;
+    let (mut card_refunds, mut shifts, mut closed) = (0, 0, 0);
     for seed in from..from + count {
         match run(seed, config) {
             Ok(r) => {
                 sales += r.sales;
                 refunds += r.refunds;
                 card_refunds += r.card_refunds;
+                shifts += r.shifts;
+                closed += r.shifts_closed;
                 charges += r.charges;
                 crashes += r.crashes;
                 attempts += r.card_attempts;
@@ -66,7 +68,7 @@ fn campaign(from: u64, count: u64, config: &Config) -> ExitCode {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{count} seeds ({from}..{}) passed in {secs:.1} s: {:.1} seeds/s; {sales} sales, {refunds} refunds ({card_refunds} card refund starts), {attempts} card starts, {charges} charges, {crashes} crashes",
+        "{count} seeds ({from}..{}) passed in {secs:.1} s: {:.1} seeds/s; {sales} sales, {refunds} refunds ({card_refunds} card refund starts), {attempts} card starts, {charges} charges, {crashes} crashes, {shifts} shifts ({closed} closed)",
         from + count,
         count as f64 / secs.max(1e-9)
     );

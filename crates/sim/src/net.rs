@@ -9,6 +9,7 @@ use std::sync::Arc;
 use till_bridge::journal::{Bridge, BridgeError, Delivery, Start};
 use till_bridge::simulator::{Behaviour, SimConfig, Simulator};
 use till_core::api::{ApiError, BatchResult, ORDER_NOT_SYNCED_CODE};
+use till_core::drawer::Shift;
 use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{BridgeStatus, PaymentRef, Reply, Request};
 use till_core::refund::Refund;
@@ -176,9 +177,10 @@ impl OmsSide {
                 batch,
                 orders,
                 refunds,
+                shifts,
             } => OmsReply::Batch {
                 batch: *batch,
-                result: Ok(self.batch(orders, refunds, now)),
+                result: Ok(self.batch(orders, refunds, shifts, now)),
             },
             OmsCall::Lookup { order_id } => OmsReply::Lookup {
                 order_id: *order_id,
@@ -212,7 +214,13 @@ impl OmsSide {
 
     /// `POST /orders:batch`: each order judged alone, the good ones upserted
     /// in one transaction.
-    fn batch(&self, orders: &[Order], refunds: &[Refund], now: Timestamp) -> Vec<BatchResult> {
+    fn batch(
+        &self,
+        orders: &[Order],
+        refunds: &[Refund],
+        shifts: &[Shift],
+        now: Timestamp,
+    ) -> Vec<BatchResult> {
         let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(orders.len());
         let mut good = Vec::new();
         let mut positions = Vec::new();
@@ -268,7 +276,43 @@ impl OmsSide {
             .map(|r| r.expect("every position answered"))
             .collect();
         results.extend(refunds.iter().map(|r| self.refund(r, now)));
+        results.extend(shifts.iter().map(|s| self.shift(s, now)));
         results
+    }
+
+    /// One shift of a batch, checked and stored as the back office does.
+    fn shift(&self, shift: &Shift, now: Timestamp) -> BatchResult {
+        let id = Some(shift.id.to_string());
+        if let Err(e) = shift.validate() {
+            let error = Some(ApiError::new("invalid_shift", e.to_string()));
+            return BatchResult {
+                id,
+                status: 422,
+                version: None,
+                error,
+            };
+        }
+        let result = match self.store.upsert_shift(shift, now) {
+            Ok(r) => r,
+            Err(e) => panic!("the back office's store failed: {e}"),
+        };
+        let (status, error) = match result.outcome {
+            Upsert::Conflict => (
+                409,
+                Some(ApiError::new("conflict", "same version, other content")),
+            ),
+            Upsert::OtherRegister => (
+                403,
+                Some(ApiError::new("forbidden", "another register's shift")),
+            ),
+            _ => (200, None),
+        };
+        BatchResult {
+            id,
+            status,
+            version: result.stored.map(|s| s.version),
+            error,
+        }
     }
 
     /// One refund of a batch, as `PUT /refunds/{id}` stores it.

@@ -59,6 +59,9 @@ pub struct Report {
     pub refunds: usize,
     /// Card refunds sent to the bridge.
     pub card_refunds: usize,
+    /// Shifts opened, and how many of them closed.
+    pub shifts: usize,
+    pub shifts_closed: usize,
     pub card_attempts: usize,
     pub charges: usize,
     pub crashes: usize,
@@ -164,6 +167,8 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Violation> {
     w.report.charges = w.bridge.terminal.charges().len();
     w.report.sales = w.store.orders.len();
     w.report.refunds = w.store.refunds.len();
+    w.report.shifts = w.store.shifts.len();
+    w.report.shifts_closed = w.store.shifts.values().filter(|s| !s.is_open()).count();
     Ok(w.report.clone())
 }
 
@@ -181,7 +186,8 @@ impl World {
             reg,
             epoch: 0,
             // The staff list is there; the cashier signs in first.
-            store: till_core::testing::staffed_store(),
+            // No shift open: the cashier opens one before selling.
+            store: till_core::testing::staff_only_store(),
             store_queue: VecDeque::new(),
             store_free_at: START,
             events: BTreeMap::new(),

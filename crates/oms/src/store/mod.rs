@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::catalog::{Category, Product, TaxRate};
+use till_core::drawer::{Shift, ShiftId};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::refund::{Refund, RefundError};
@@ -387,6 +388,41 @@ pub(crate) fn decide_refund(
     }
 }
 
+/// What storing a shift did, and the shift as stored after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftResult {
+    pub outcome: Upsert,
+    pub stored: Option<Shift>,
+}
+
+impl ShiftResult {
+    pub(crate) fn writes(&self) -> bool {
+        matches!(self.outcome, Upsert::Created | Upsert::Replaced)
+    }
+}
+
+/// The rule of a shift's upsert: the orders' ([`decide`]), given its
+/// stored row.
+pub(crate) fn decide_shift(
+    shift: &Shift,
+    body: &str,
+    stored: Option<&StoredRow>,
+) -> Result<ShiftResult, StoreError> {
+    let register = shift.register.as_str();
+    let outcome = decide(
+        stored.map(StoredRow::as_version),
+        register,
+        shift.version,
+        body,
+    );
+    let stored = match (outcome, stored) {
+        (Upsert::Created | Upsert::Replaced | Upsert::Unchanged, _) => Some(shift.clone()),
+        (_, Some(row)) => Some(serde_json::from_str(&row.body)?),
+        (_, None) => None,
+    };
+    Ok(ShiftResult { outcome, stored })
+}
+
 pub trait Store: Send + Sync + 'static {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
     /// Products with ids after `cursor`, in id order, at most `limit`.
@@ -429,6 +465,10 @@ pub trait Store: Send + Sync + 'static {
     /// One refund as stored (a return without a receipt has no order to
     /// find it by).
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError>;
+    /// Stores a shift by [`decide_shift`].
+    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError>;
+    /// One shift as stored.
+    fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError>;
     /// The staff list by name (then id); disabled people too when `all`.
     fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError>;
     /// Adds a person; an id already taken is refused (with its owner's name).

@@ -395,6 +395,51 @@ async fn bodies_by_order<T: serde::de::DeserializeOwned>(
 
 /// Stores a refund: its order's row is locked first, so refunds of one
 /// order are decided one at a time across processes.
+/// One try of a shift's upsert (the row locked while it is decided).
+async fn shift_attempt(
+    tx: &Transaction<'_>,
+    shift: &Shift,
+    now: Timestamp,
+) -> Result<ShiftResult, Attempt> {
+    let body = serde_json::to_string(shift)?;
+    let id = shift.id.to_string();
+    let stored = match tx
+        .query_opt(
+            "SELECT version, register, body FROM shifts WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?
+    {
+        Some(row) => Some(StoredRow {
+            version: stored_version(row.get(0))?,
+            register: row.get(1),
+            body: row.get(2),
+        }),
+        None => None,
+    };
+    let result = decide_shift(shift, &body, stored.as_ref())?;
+    if result.writes() {
+        tx.execute(
+            "INSERT INTO shifts (id, register, version, opened_at, closed_at, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                 closed_at = excluded.closed_at, received_at = excluded.received_at,
+                 body = excluded.body",
+            &[
+                &id,
+                &shift.register.as_str(),
+                &i64::from(shift.version),
+                &millis(shift.opened_at),
+                &shift.close.as_ref().map(|c| millis(c.at)),
+                &millis(now),
+                &body,
+            ],
+        )
+        .await?;
+    }
+    Ok(result)
+}
+
 async fn refund_attempt(
     tx: &Transaction<'_>,
     refund: &Refund,
@@ -963,5 +1008,22 @@ impl Store for PgStore {
 
     fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError> {
         self.wait(self.retrying("a refund", async |tx| refund_attempt(tx, refund, now).await))
+    }
+
+    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError> {
+        self.wait(self.retrying("a shift", async |tx| shift_attempt(tx, shift, now).await))
+    }
+
+    fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt("SELECT body FROM shifts WHERE id = $1", &[&id.to_string()])
+                .await?;
+            match row {
+                Some(row) => Ok(Some(serde_json::from_str(row.get(0))?)),
+                None => Ok(None),
+            }
+        })
     }
 }

@@ -582,6 +582,43 @@ impl Store for SqliteStore {
         Ok(result)
     }
 
+    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError> {
+        let body = serde_json::to_string(shift)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored = Self::stored_row(&tx, "shifts", &shift.id.to_string())?;
+        let result = decide_shift(shift, &body, stored.as_ref())?;
+        if result.writes() {
+            tx.prepare_cached(
+                "INSERT INTO shifts (id, register, version, opened_at, closed_at, received_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                     closed_at = excluded.closed_at, received_at = excluded.received_at,
+                     body = excluded.body",
+            )?
+            .execute(params![
+                shift.id.to_string(),
+                shift.register.as_str(),
+                shift.version,
+                shift.opened_at.as_millis(),
+                shift.close.as_ref().map(|c| c.at.as_millis()),
+                now.as_millis(),
+                body
+            ])?;
+        }
+        tx.commit()?;
+        Ok(result)
+    }
+
+    fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError> {
+        self.read(
+            |conn| match Self::stored_row(conn, "shifts", &id.to_string())? {
+                Some(row) => Ok(Some(serde_json::from_str(&row.body)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
     fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError> {
         let body = serde_json::to_string(refund)?;
         let mut conn = self.conn();

@@ -16,6 +16,7 @@ mod payments;
 mod processes;
 mod refunds;
 mod serving;
+mod shifts;
 mod staff;
 mod stores;
 mod tls;

@@ -67,6 +67,7 @@ fn refund_by(
         reason: Some(RefundReason::Damaged),
         cashier: None,
         approval: None,
+        shift: None,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::create(new, order, earlier, returns, tenders).unwrap()
@@ -452,6 +453,7 @@ fn return_without_receipt(n: u128) -> Refund {
         reason: Some(RefundReason::Other),
         cashier: None,
         approval: None,
+        shift: None,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::without_receipt(new, &cart).unwrap()
