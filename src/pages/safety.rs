@@ -122,9 +122,16 @@ pub fn SafetyPage() -> impl IntoView {
                         .into_iter()
                         .filter(|r| ids.contains(&r.id.to_string()))
                         .collect();
-                    Ok::<_, crate::store::StoreError>((orders, refunds))
+                    let shifts: Vec<_> = app
+                        .db()
+                        .shifts()
+                        .await?
+                        .into_iter()
+                        .filter(|s| ids.contains(&s.id.to_string()))
+                        .collect();
+                    Ok::<_, crate::store::StoreError>((orders, refunds, shifts))
                 };
-                let (orders, refunds) = match read.await {
+                let (orders, refunds, shifts) = match read.await {
                     Ok(o) => o,
                     Err(e) => {
                         return message.set(Some(format!(
@@ -133,16 +140,17 @@ pub fn SafetyPage() -> impl IntoView {
                     }
                 };
                 let json = match serde_json::to_string_pretty(
-                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds }),
+                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds, "shifts": shifts }),
                 ) {
                     Ok(j) => j,
                     Err(e) => return message.set(Some(format!("The export failed: {e}"))),
                 };
                 match export(&json) {
                     Ok(()) => message.set(Some(format!(
-                        "Exported {} orders and {} refunds.",
+                        "Exported {} orders, {} refunds and {} shifts.",
                         orders.len(),
-                        refunds.len()
+                        refunds.len(),
+                        shifts.len()
                     ))),
                     Err(e) => message.set(Some(format!("The export failed: {e:?}"))),
                 }

@@ -85,3 +85,83 @@ proptest! {
         }
     }
 }
+
+/// One step of a random shift: paid in or out (an amount, maybe no
+/// reason), no sale, a close with a count, or a change at a stale version.
+#[derive(Debug, Clone)]
+enum Step {
+    Move(bool, i64, bool),
+    NoSale,
+    Close(i64),
+    Stale,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (any::<bool>(), -100i64..50_000, prop::bool::weighted(0.9)).prop_map(|(i, a, r)| Step::Move(i, a, r)),
+        1 => Just(Step::NoSale),
+        1 => (-1_000i64..200_000).prop_map(Step::Close),
+        1 => Just(Step::Stale),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever the cashier does, through the plan the stores run: a
+    /// refused change writes nothing, an accepted one moves the version by
+    /// one and queues only the latest, nothing changes a closed shift, and
+    /// a closed shift adds up as the back office checks it.
+    #[test]
+    fn a_shift_written_through_its_plan_always_adds_up(steps in prop::collection::vec(step(), 0..30)) {
+        use till_core::drawer::*;
+        use till_core::order::{BusinessDate, RegisterId};
+        let by = StaffRef { id: StaffId::new("dana").unwrap(), name: "Dana".into() };
+        let at = Timestamp::from_millis(1_795_766_400_000);
+        let id = ShiftId::from_uuid(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001)).unwrap();
+        let request = |version, change| ShiftRequest { id, version, change, by: by.clone(), at };
+        let open = ShiftChange::Open {
+            register: RegisterId::new("R1").unwrap(),
+            currency: Currency::EUR,
+            float: CashCount::Total { amount: eur(10_000) },
+        };
+        let plan = plan_shift(&request(0, open), &ShiftSnapshot::default()).unwrap();
+        let mut snap = ShiftSnapshot { open: plan.write.clone(), stored: plan.write, outbox: Vec::new(), ..Default::default() };
+        let mut outbox = till_core::outbox::Outbox::new(Vec::new());
+        let mut shift = plan.shift;
+        let date = BusinessDate::new(2026, 11, 27).unwrap();
+        for s in steps {
+            let (version, change) = match s {
+                Step::Move(paid_in, amount, reason) => {
+                    let kind = if paid_in { MovementKind::PaidIn } else { MovementKind::PaidOut };
+                    match CashMovement::new(kind, Money::new(amount, Currency::EUR).unwrap(), if reason { "float" } else { "" }, at) {
+                        Ok(m) => (shift.version, ShiftChange::Move(m)),
+                        Err(_) => continue,
+                    }
+                }
+                Step::NoSale => (shift.version, ShiftChange::NoSale { approval: None }),
+                Step::Close(counted) => (shift.version, ShiftChange::Close { count: CashCount::Total { amount: eur(counted) }, date }),
+                Step::Stale => (shift.version.saturating_sub(1), ShiftChange::NoSale { approval: None }),
+            };
+            match plan_shift(&request(version, change), &snap) {
+                Ok(p) => {
+                    let written = p.write.clone().unwrap();
+                    prop_assert_eq!(written.version, shift.version + 1);
+                    prop_assert!(shift.is_open(), "nothing changes a closed shift");
+                    for c in &p.outbox {
+                        if let till_core::outbox::OutboxChange::Put(e) = c {
+                            outbox = till_core::outbox::Outbox::new(vec![e.clone()]);
+                        }
+                    }
+                    snap.outbox = outbox.entries().to_vec();
+                    snap.open = p.open.map(|_| written.clone());
+                    snap.stored = Some(written.clone());
+                    shift = written;
+                }
+                Err(_) => prop_assert_eq!(snap.stored.as_ref(), Some(&shift), "a refusal writes nothing"),
+            }
+            prop_assert_eq!(shift.validate(), Ok(()));
+            prop_assert!(snap.outbox.len() <= 1 && snap.outbox.iter().all(|e| e.version == shift.version));
+        }
+    }
+}
