@@ -33,10 +33,18 @@ pub fn CartPanel() -> impl IntoView {
             }))
         }
     };
+    // A discount or a price waiting for a manager, then cancelled, leaves the cart as
+    // it was: the fields show the cart again when the request comes and goes.
+    let waiting = Memo::new(move |_| {
+        app.rev.get();
+        app.register(|r| r.awaiting_approval().is_some())
+            .unwrap_or(false)
+    });
     let edit_line = edit;
     let lines = move || {
         let edit_line = edit_line;
         let set_qty = set_qty;
+        waiting.track();
         let c = cart.get();
         let t = totals.get().ok();
         c.lines
@@ -44,11 +52,17 @@ pub fn CartPanel() -> impl IntoView {
             .enumerate()
             .map(|(i, l)| {
                 let id = l.product_id.clone();
-                let (dec, inc, rm, disc) = (id.clone(), id.clone(), id.clone(), id.clone());
+                let (dec, inc, rm, disc, priced) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
                 let (set_qty, set_qty2, set_qty3, edit_line) = (set_qty, set_qty, set_qty, edit_line);
                 let q = l.quantity;
                 let name = l.name.clone();
                 let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.gross.checked_sub(lt.discount).map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
+                let price_value = l.unit_price.to_plain_string();
+                let price_label = match l.list_price {
+                    Some(list) => format!("Price (list {list})"),
+                    None => "Price".to_owned(),
+                };
+                let currency = l.unit_price.currency();
                 let discount_value = match l.discount {
                     Some(Discount::Percent { basis_points }) => percent_number(basis_points),
                     _ => String::new(),
@@ -62,8 +76,31 @@ pub fn CartPanel() -> impl IntoView {
                             <button aria-label=format!("Increase {name}") on:click=move |_| set_qty2(inc.clone(), q + 1)>"+"</button>
                         </span>
                         <span class="line-total">{line_total}</span>
-                        <label class="line-discount">
-                            <span>"Discount %"</span>
+                        <span class="line-discount">
+                        <label>
+                            <span>{price_label}</span>
+                            <input
+                                type="text"
+                                inputmode="decimal"
+                                aria-label=format!("Price of {name}")
+                                prop:value=price_value
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    // Empty: the catalog's price back. Another price is a
+                                    // price override (a cashier's waits for a manager).
+                                    let price = if v.trim().is_empty() { Ok(None) } else { till_core::money::Money::parse(&v, currency).map(Some) };
+                                    match price {
+                                        Ok(p) => {
+                                            let priced = priced.clone();
+                                            edit_line(Box::new(move |c| c.set_price(&priced, p).map_err(|e| e.to_string())))
+                                        }
+                                        Err(e) => error.set(Some(format!("The price: {e}"))),
+                                    }
+                                }
+                            />
+                        </label>
+                        <label>
+                            <span>"% off"</span>
                             <input
                                 type="text"
                                 inputmode="decimal"
@@ -82,19 +119,13 @@ pub fn CartPanel() -> impl IntoView {
                                 }
                             />
                         </label>
+                        </span>
                         <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty3(rm.clone(), 0)>"✕"</button>
                     </li>
                 }
             })
             .collect_view()
     };
-    // A discount waiting for a manager, then cancelled, leaves the cart as
-    // it was: the field shows the cart again when the request comes and goes.
-    let waiting = Memo::new(move |_| {
-        app.rev.get();
-        app.register(|r| r.awaiting_approval().is_some())
-            .unwrap_or(false)
-    });
     let order_discount_value = move || {
         waiting.track();
         match cart.get().order_discount {

@@ -120,3 +120,36 @@ test("a cashier's void and Settings wait for a manager's PIN, and the order says
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
   await expect(page.getByLabel("Signed in: Alex")).toBeVisible();
 });
+
+test("a cashier's price override waits for a manager; cancelled, the price is the catalog's again; the order keeps both", async ({ page }) => {
+  await fillSetup(page);
+  await signIn(page, "Alex", CASHIER_PIN);
+  await openShift(page, "100.00");
+  await ringUp(page, "Espresso");
+  const price = cart(page).getByLabel("Price of Espresso");
+  await expect(price).toHaveValue("2.40");
+  await price.fill("2.00");
+  await price.press("Tab");
+  const approval = page.getByRole("dialog", { name: "Manager approval" });
+  await expect(approval).toContainText("Price override");
+  await approval.getByRole("button", { name: "Cancel" }).click();
+  await expect(approval).toHaveCount(0);
+  await expect(price, "the field shows the cart again").toHaveValue("2.40");
+  await price.fill("2.00");
+  await price.press("Tab");
+  await approval.getByRole("button", { name: "Dana (manager)" }).click();
+  await typePin(page, MANAGER_PIN);
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(approval).toHaveCount(0);
+  await expect(cart(page).getByLabel("Total", { exact: true })).toHaveText("€2.00");
+  await expect(cart(page).getByText("Price (list €2.40)")).toBeVisible();
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
+  await page.getByRole("button", { name: "€2.00", exact: true }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  const [order] = await stored(page, "orders");
+  expect(order.lines[0].unit_price).toEqual({ amount: 200, currency: "EUR" });
+  expect(order.lines[0].list_price).toEqual({ amount: 240, currency: "EUR" });
+  expect(order.approvals.map((a) => [a.by.name, a.what.action])).toEqual([["Dana", "price_override"]]);
+});

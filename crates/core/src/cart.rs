@@ -172,6 +172,10 @@ pub struct CartLine {
     pub quantity: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount: Option<Discount>,
+    /// The catalog's price, kept while the cashier charges another
+    /// (`unit_price`): a price override, which needs a manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_price: Option<Money>,
 }
 
 impl CartLine {
@@ -290,6 +294,7 @@ impl Cart {
             tax_rate: rate.clone(),
             quantity: 1,
             discount: None,
+            list_price: None,
         });
         Ok(())
     }
@@ -379,6 +384,50 @@ impl Cart {
         }
         self.lines[i].discount = discount;
         Ok(())
+    }
+
+    /// Charges `price` for each unit of a line instead of the catalog's (a
+    /// price override), or (`None`) puts the catalog's price back. The line
+    /// keeps the catalog's price beside it while overridden; an amount
+    /// discount larger than the line at its new price is refused.
+    pub fn set_price(&mut self, id: &ProductId, price: Option<Money>) -> Result<(), CartError> {
+        let i = self
+            .position(id)
+            .ok_or_else(|| CartError::NotInCart(id.to_string()))?;
+        let mut line = self.lines[i].clone();
+        let list = line.list_price.unwrap_or(line.unit_price);
+        let price = price.unwrap_or(list);
+        if price.currency() != self.currency {
+            let (left, right) = (self.currency, price.currency());
+            return Err(MoneyError::CurrencyMismatch { left, right }.into());
+        }
+        if price.is_negative() {
+            return Err(MoneyError::Negative.into());
+        }
+        line.unit_price = price;
+        line.list_price = (price != list).then_some(list);
+        let gross = line.gross()?;
+        if let Some(Discount::Amount { amount }) = line.discount {
+            if amount.minor() > gross.minor() {
+                let (discount, amount) = (amount, gross);
+                return Err(CartError::DiscountExceedsAmount { discount, amount });
+            }
+        }
+        self.lines[i] = line;
+        Ok(())
+    }
+
+    /// Whether this cart charges a price `before` did not: a line
+    /// overridden anew, or to another price (what a manager approves).
+    pub fn overrides_beyond(&self, before: Option<&Cart>) -> bool {
+        self.lines.iter().any(|l| {
+            l.list_price.is_some()
+                && !before.is_some_and(|b| {
+                    b.lines
+                        .iter()
+                        .any(|p| p.product_id == l.product_id && p.unit_price == l.unit_price)
+                })
+        })
     }
 
     /// Sets or clears the order discount. An amount larger than the cart
@@ -657,6 +706,52 @@ mod tests {
             cart.add_by_id(&c, &pid("nope")),
             Err(CartError::UnknownProduct(_))
         ));
+    }
+
+    #[test]
+    fn a_price_override_keeps_the_catalog_price_and_can_be_undone() {
+        let c = small();
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&c, &pid("coffee")).unwrap();
+        let before = cart.clone();
+        cart.set_price(&pid("coffee"), Some(eur(300))).unwrap();
+        assert_eq!(
+            (cart.lines[0].unit_price, cart.lines[0].list_price),
+            (eur(300), Some(eur(350)))
+        );
+        assert_eq!(cart.totals().unwrap().total, eur(300));
+        assert!(cart.overrides_beyond(Some(&before)) && cart.overrides_beyond(None));
+        assert!(
+            !cart.overrides_beyond(Some(&cart.clone())),
+            "the same price again"
+        );
+        // Another override still remembers the catalog's price.
+        cart.set_price(&pid("coffee"), Some(eur(280))).unwrap();
+        assert_eq!(cart.lines[0].list_price, Some(eur(350)));
+        cart.set_price(&pid("coffee"), Some(eur(350))).unwrap();
+        assert_eq!(
+            cart, before,
+            "the catalog's price typed back is no override"
+        );
+        cart.set_price(&pid("coffee"), Some(eur(100))).unwrap();
+        cart.set_price(&pid("coffee"), None).unwrap();
+        assert_eq!(cart, before);
+        assert_eq!(
+            cart.set_price(&pid("coffee"), Some(eur(-1))),
+            Err(MoneyError::Negative.into())
+        );
+        let usd = Money::new(300, Currency::USD).unwrap();
+        assert!(cart.set_price(&pid("coffee"), Some(usd)).is_err());
+        cart.set_line_discount(&pid("coffee"), Some(Discount::Amount { amount: eur(200) }))
+            .unwrap();
+        assert!(matches!(
+            cart.set_price(&pid("coffee"), Some(eur(150))),
+            Err(CartError::DiscountExceedsAmount { .. })
+        ));
+        assert!(
+            cart.set_price(&pid("tea"), Some(eur(1))).is_err(),
+            "not in the cart"
+        );
     }
 
     #[test]

@@ -1049,6 +1049,15 @@ impl Order {
                     "must not be negative",
                 ));
             }
+            if line
+                .list_price
+                .is_some_and(|p| p.currency() != self.currency || p.is_negative())
+            {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].list_price"),
+                    "must be a price in the order's currency",
+                ));
+            }
         }
         let expected = compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
             .map_err(|e| OrderError::invalid("lines", e))?;

@@ -1234,12 +1234,13 @@ impl Register {
                 self.held = Some(Held { action, what });
                 return;
             }
-            // A manager's own large discount is approved by them: the cart
-            // keeps it, so a cashier who goes on with the sale is not asked.
+            // A manager's own large discount or price override is approved
+            // by them: the cart keeps it, so a cashier who goes on with the
+            // sale is not asked.
             if let (Action::EditCart(mut cart), Some(by)) =
                 (action.clone(), self.desk.cashier_ref())
             {
-                if matches!(what, Guarded::Discount { .. }) {
+                if matches!(what, Guarded::Discount { .. } | Guarded::PriceOverride) {
                     cart.approvals.push(Approval { by, at: now, what });
                     return self.edit_cart(cart, out);
                 }
@@ -1249,8 +1250,9 @@ impl Register {
     }
 
     /// Which guarded action `action` is, if any: a void, a refund, a return
-    /// without a receipt, a discount above what the cart's approvals cover,
-    /// changing Settings.
+    /// without a receipt, a price override the sale did not have, a
+    /// discount above what the cart's approvals cover, No sale, changing
+    /// Settings.
     fn guarded(&self, action: &Action) -> Option<Guarded> {
         match action {
             Action::Void { .. } => Some(Guarded::Void),
@@ -1258,6 +1260,11 @@ impl Register {
             Action::ReturnWithoutReceipt { .. } => Some(Guarded::ReturnWithoutReceipt),
             Action::AuthorizeSettings => Some(Guarded::ChangeSettings),
             Action::NoSale => Some(Guarded::NoSale),
+            Action::EditCart(cart)
+                if cart.overrides_beyond(self.sale.as_ref().map(|s| &s.cart)) =>
+            {
+                Some(Guarded::PriceOverride)
+            }
             Action::EditCart(cart) => {
                 let bp = cart.largest_discount_bp().unwrap_or(0);
                 let over = bp > self.config.policy.discount_threshold_bp;

@@ -1903,3 +1903,56 @@ fn a_shift_does_not_close_under_a_card_payment() {
         .iter()
         .any(|u| matches!(u, UiEvent::ShiftRefused(s) if s.starts_with("Finish the payment"))));
 }
+
+/// A cashier's price override waits for a manager; the order keeps the
+/// catalog's price beside the one charged, and the approval. More items do
+/// not ask again; another price does; the catalog's price back needs nobody.
+#[test]
+fn a_price_override_waits_for_a_manager_and_the_order_keeps_both_prices() {
+    use till_core::staff::Guarded;
+    let mut t = cashier_till();
+    ring_up(&mut t);
+    let coffee = ProductId::new("coffee").unwrap();
+    let priced = |t: &Till, minor: Option<i64>| {
+        let mut cart = t.reg.sale().unwrap().cart.clone();
+        cart.set_price(&coffee, minor.map(eur)).unwrap();
+        cart
+    };
+    t.act(Action::EditCart(priced(&t, Some(300))));
+    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::PriceOverride));
+    assert_eq!(t.reg.due(), Some(eur(545)), "nothing changed yet");
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    assert_eq!(t.reg.due(), Some(eur(495)));
+    t.add("croissant");
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        None,
+        "more items do not ask again"
+    );
+    t.act(Action::EditCart(priced(&t, Some(250))));
+    assert_eq!(
+        t.reg.awaiting_approval(),
+        Some(Guarded::PriceOverride),
+        "another price asks"
+    );
+    t.act(Action::CancelApproval);
+    t.act(Action::EditCart(priced(&t, None)));
+    assert_eq!(t.reg.awaiting_approval(), None, "the catalog's price back");
+    t.act(Action::EditCart(priced(&t, Some(300))));
+    approve(&mut t, "dana", testing::MANAGER_PIN);
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1_000),
+    });
+    let order = t.order(id);
+    let line = order.lines.iter().find(|l| l.product_id == coffee).unwrap();
+    assert_eq!(
+        (line.unit_price, line.list_price),
+        (eur(300), Some(eur(350)))
+    );
+    assert!(order
+        .approvals
+        .iter()
+        .all(|a| a.what == Guarded::PriceOverride && a.by.name == "Dana"));
+    assert_eq!(order.validate(), Ok(()));
+}

@@ -160,6 +160,12 @@ fn add_item(w: &mut World) {
             let basis_points = if w.chance(500) { 1_000 } else { 3_000 };
             let _ = cart.set_order_discount(Some(Discount::Percent { basis_points }));
         }
+        // Now and then a price changed at the till (a manager's to allow).
+        if w.chance(40) {
+            let id = ProductId::new(product).expect("a product id");
+            let price = Money::new(w.below(500) as i64, Currency::EUR).expect("a price");
+            let _ = cart.set_price(&id, Some(price));
+        }
         w.input(Input::Cashier(Action::EditCart(cart)));
     }
 }

@@ -23,7 +23,9 @@
 //!     current sale;
 //! (j) every order, void and refund names who did it, someone on the
 //!     store's staff list: nobody sells, voids or refunds signed out;
-//! (k) a void or a refund by a cashier carries a manager's approval of it;
+//! (k) a void or a refund by a cashier carries a manager's approval of it,
+//!     and so does every order that charged another price than the
+//!     catalog's;
 //! (l) at most one shift is open; every order that took money and every
 //!     refund names a shift of the register; every shift adds up (expected
 //!     = float + cash sales − cash refunds + paid in − paid out, over/short
@@ -583,10 +585,19 @@ fn cashiers_had_a_manager(w: &World) -> Result<(), Violation> {
         r.cashier.as_ref().and_then(role) == Some(Role::Cashier)
             && !r.approved_by.as_ref().is_some_and(|a| approved(a, &kinds))
     });
+    let overrides = w.store.orders.values().filter(|o| {
+        o.lines.iter().any(|l| l.list_price.is_some())
+            && !o
+                .approvals
+                .iter()
+                .any(|a| approved(a, &[Guarded::PriceOverride]))
+    });
     let first = voids
+        .chain(overrides)
         .map(|o| {
+            let overridden = o.lines.iter().filter(|l| l.list_price.is_some()).count();
             format!(
-                "order {} voided by {:?} with {:?}",
+                "order {} voided by {:?}, {overridden} prices overridden, approvals {:?}",
                 o.number, o.voided_by, o.approvals
             )
         })
@@ -600,7 +611,7 @@ fn cashiers_had_a_manager(w: &World) -> Result<(), Violation> {
     match first {
         Some(detail) => Err(broken(
             w,
-            "(k) a cashier's void or refund had a manager",
+            "(k) a cashier's void, refund or price override had a manager",
             detail,
         )),
         None => Ok(()),
