@@ -167,6 +167,16 @@ export async function ringUp(page, name) {
   await page.getByLabel("Search products").fill("");
 }
 
+/// One sale of `name` paid in cash with the exact amount `due`.
+export async function exactCashSale(page, name, due) {
+  await ringUp(page, name);
+  await goPay(page);
+  await page.getByRole("button", { name: "Cash", exact: true }).click();
+  await page.getByRole("button", { name: due, exact: true }).click();
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+}
+
 export async function goPay(page) {
   await cart(page).getByRole("button", { name: /^Pay / }).click();
   await expect(page.getByRole("heading", { name: "Payment" })).toBeVisible();

@@ -4,16 +4,7 @@
 // sales, and closes with a count: the Z report shows the shortage and the
 // back office holds the shift once, offline or not.
 import { test, expect } from "@playwright/test";
-import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
-
-async function exactCashSale(page, name, due) {
-  await ringUp(page, name);
-  await goPay(page);
-  await page.getByRole("button", { name: "Cash", exact: true }).click();
-  await page.getByRole("button", { name: due, exact: true }).click();
-  await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
-}
+import { env, fillSetup, cart, stored, signIn, typePin, exactCashSale, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
 
 function shiftLink(page) {
   return page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Shift", exact: true });

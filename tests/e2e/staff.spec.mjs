@@ -3,17 +3,7 @@
 // receipt and the order say who did what, at the register and in the back
 // office.
 import { test, expect } from "@playwright/test";
-import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, openShift, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
-
-/// One sale of `name` paid in cash with the exact amount `due`.
-async function exactCashSale(page, name, due) {
-  await ringUp(page, name);
-  await goPay(page);
-  await page.getByRole("button", { name: "Cash", exact: true }).click();
-  await page.getByRole("button", { name: due, exact: true }).click();
-  await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
-}
+import { env, fillSetup, cart, ringUp, goPay, stored, signIn, typePin, openShift, exactCashSale, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
 
 test("a wrong PIN counts, five lock that person out, and a reload does not lift it", async ({ page }) => {
   await fillSetup(page);

@@ -3,8 +3,10 @@
 //! The browser app and the simulator drive the same [`Register`]. It owns
 //! the current sale, every card payment attempt that is live or in doubt
 //! (one [`PaymentSession`] each, found by reference), the sync driver, the
-//! reconciliation of closed attempts and the health of the back office and
-//! the bridge. It does no I/O and reads no clock:
+//! reconciliation of closed attempts, the health of the back office and
+//! the bridge, who is signed in ([`Desk`]) and the open shift (nobody sells
+//! without one; its writes go through [`crate::drawer::plan_shift`] in the
+//! storage transaction, as an order's go through the update path). It does no I/O and reads no clock:
 //!
 //! - the shell feeds it [`Input`]s with the current time through
 //!   [`Register::handle`]: the cashier's actions, storage results, bridge and

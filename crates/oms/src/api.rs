@@ -280,27 +280,6 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
 
 type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>>;
 
-/// One shift of a batch: its result as its own write would answer.
-async fn batch_shift(state: &AppState, caller: &Caller, raw: &RawValue) -> BatchResult {
-    let id = serde_json::from_str::<IdOnly>(raw.get())
-        .ok()
-        .and_then(|x| x.id);
-    match store_shift(state, caller, raw.get()).await {
-        Ok(shift) => BatchResult {
-            id,
-            status: 200,
-            version: Some(shift.version),
-            error: None,
-        },
-        Err(e) => BatchResult {
-            id,
-            status: e.status.as_u16(),
-            version: None,
-            error: Some(e.body),
-        },
-    }
-}
-
 fn parse_shift(schemas: &Schemas, text: &str) -> Result<Shift, AppError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
@@ -360,16 +339,17 @@ pub async fn get_shift(
     Ok(Json(shift))
 }
 
-/// One refund of a batch: its result as its own `PUT` would answer.
-async fn batch_refund(state: &AppState, caller: &Caller, raw: &RawValue) -> BatchResult {
+/// One refund or shift of a batch, answered as its own write would be:
+/// the version the back office now holds, or why not.
+fn item_result(raw: &RawValue, stored: Result<u32, AppError>) -> BatchResult {
     let id = serde_json::from_str::<IdOnly>(raw.get())
         .ok()
         .and_then(|x| x.id);
-    match store_refund(state, caller, raw.get()).await {
-        Ok(refund) => BatchResult {
+    match stored {
+        Ok(version) => BatchResult {
             id,
             status: 200,
-            version: Some(refund.version),
+            version: Some(version),
             error: None,
         },
         Err(e) => BatchResult {
@@ -445,10 +425,12 @@ pub async fn post_batch(
         .collect();
     // Refunds after the orders: a refund's order may be in this batch.
     for raw in &batch.refunds {
-        results.push(batch_refund(&state, &caller, raw).await);
+        let stored = store_refund(&state, &caller, raw.get()).await;
+        results.push(item_result(raw, stored.map(|r| r.version)));
     }
     for raw in &batch.shifts {
-        results.push(batch_shift(&state, &caller, raw).await);
+        let stored = store_shift(&state, &caller, raw.get()).await;
+        results.push(item_result(raw, stored.map(|s| s.version)));
     }
     Ok(Json(BatchResponse { results }))
 }

@@ -395,6 +395,24 @@ async fn bodies_by_order<T: serde::de::DeserializeOwned>(
 
 /// Stores a refund: its order's row is locked first, so refunds of one
 /// order are decided one at a time across processes.
+/// The stored row of `id` in `table` (refunds, shifts), locked until the
+/// transaction ends: the upsert that read it decides alone.
+async fn stored_row(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: &str,
+) -> Result<Option<StoredRow>, Attempt> {
+    let sql = format!("SELECT version, register, body FROM {table} WHERE id = $1 FOR UPDATE");
+    match tx.query_opt(&sql, &[&id]).await? {
+        Some(row) => Ok(Some(StoredRow {
+            version: stored_version(row.get(0))?,
+            register: row.get(1),
+            body: row.get(2),
+        })),
+        None => Ok(None),
+    }
+}
+
 /// One try of a shift's upsert (the row locked while it is decided).
 async fn shift_attempt(
     tx: &Transaction<'_>,
@@ -403,20 +421,7 @@ async fn shift_attempt(
 ) -> Result<ShiftResult, Attempt> {
     let body = serde_json::to_string(shift)?;
     let id = shift.id.to_string();
-    let stored = match tx
-        .query_opt(
-            "SELECT version, register, body FROM shifts WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )
-        .await?
-    {
-        Some(row) => Some(StoredRow {
-            version: stored_version(row.get(0))?,
-            register: row.get(1),
-            body: row.get(2),
-        }),
-        None => None,
-    };
+    let stored = stored_row(tx, "shifts", &id).await?;
     let result = decide_shift(shift, &body, stored.as_ref())?;
     if result.writes() {
         tx.execute(
@@ -461,20 +466,7 @@ async fn refund_attempt(
         None => None,
     };
     let id = refund.id.to_string();
-    let stored = match tx
-        .query_opt(
-            "SELECT version, register, body FROM refunds WHERE id = $1",
-            &[&id],
-        )
-        .await?
-    {
-        Some(row) => Some(StoredRow {
-            version: stored_version(row.get(0))?,
-            register: row.get(1),
-            body: row.get(2),
-        }),
-        None => None,
-    };
+    let stored = stored_row(tx, "refunds", &id).await?;
     let others = match &order_id {
         Some(order_id) => refunds_of(tx, std::slice::from_ref(order_id))
             .await?
