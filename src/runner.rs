@@ -257,8 +257,19 @@ fn ui(app: &AppState, e: UiEvent) {
         UiEvent::ApprovalRefused(text) => app.approval_message.set(Some(text)),
         UiEvent::Authorized(_) => app.settings_authorized.update(|n| *n += 1),
         UiEvent::ShiftWritten(shift) => {
+            let closed = !shift.is_open();
             app.shift_message.set(None);
             app.shift_done.set(Some(*shift));
+            let auto = app.settings.get_untracked().is_some_and(|s| s.auto_print);
+            if closed && auto {
+                // The Z report is on screen by the next frame: it prints by
+                // itself, as a paid sale's receipt does.
+                request_animation_frame(|| {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.print();
+                    }
+                });
+            }
         }
         UiEvent::ShiftDone(text) => app.shift_notice.set(Some(text)),
         UiEvent::ShiftRefused(text) => {

@@ -267,6 +267,9 @@ fn Figures(report: ShiftReport) -> impl IntoView {
             <div><dt>"Refunds"</dt><dd aria-label="Shift refunds">{format!("{} ({})", t.refunds_count, t.refunds_total)}</dd></div>
             <div><dt>"Voids"</dt><dd aria-label="Shift voids">{format!("{} ({})", t.voids_count, t.voids_total)}</dd></div>
             <div><dt>"Discounts"</dt><dd aria-label="Shift discounts">{report.discounts.to_string()}</dd></div>
+            {(t.in_doubt > 0).then(|| view! {
+                <div><dt>"Card payments in doubt (figures may change)"</dt><dd aria-label="Shift payments in doubt">{t.in_doubt}</dd></div>
+            })}
             <div><dt>"By cashier"</dt><dd></dd></div>
             {report.by_cashier.into_iter().map(|c| {
                 let name = c.cashier.map_or("Nobody signed in".to_owned(), |c| c.name);

@@ -111,3 +111,25 @@ test("offline: a shift opened, sold and closed while the back office is down rea
   await expect(page.getByRole("status", { name: "Status" })).toContainText("0 unsynced", { timeout: 60_000 });
   expect((await omsShift(request, shift.id)).close.counted).toEqual({ amount: 9500, currency: "EUR" });
 });
+
+test("with automatic printing on, the shift's Z report prints by itself at the close", async ({ page }) => {
+  await page.addInitScript(() => {
+    window.__z = [];
+    window.print = () => window.__z.push(document.querySelector("article.z-report")?.innerText ?? "");
+  });
+  await fillSetup(page);
+  await signIn(page, "Dana", MANAGER_PIN);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Print the receipt by itself when a sale is paid").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await shiftLink(page).click();
+  await page.getByLabel("Float total").fill("50");
+  await page.getByRole("button", { name: "Open shift" }).click();
+  await expect(page.getByText(/^Open since/)).toBeVisible();
+  expect(await page.evaluate(() => window.__z), "nothing prints at the open").toEqual([]);
+  await page.getByLabel("Counted total").fill("50");
+  await page.getByRole("button", { name: "Close shift" }).click();
+  await expect.poll(() => page.evaluate(() => window.__z.length)).toBe(1);
+  expect((await page.evaluate(() => window.__z))[0]).toContain("Even");
+});
