@@ -13,7 +13,6 @@
 //!   with the cash the drawer should hold.
 
 use crate::money::{Currency, Money, MoneyError};
-use crate::order::OrderId;
 use crate::order::{BusinessDate, Order, OrderStatus, RegisterId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::refund::{Refund, RefundStatus, RefundTender};
@@ -29,20 +28,9 @@ uuid7_id!(
     /// A shift's id: a UUID version 7 made by the register.
     ShiftId,
     DrawerError,
-    DrawerError::BadId
+    DrawerError::BadId,
+    outbox
 );
-
-impl ShiftId {
-    /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
-    pub fn outbox_id(&self) -> OrderId {
-        OrderId::from_uuid(self.0).expect("a shift id is a UUID v7, as an order id is")
-    }
-
-    /// The shift an outbox entry of kind shift names.
-    pub fn from_outbox_id(id: OrderId) -> ShiftId {
-        ShiftId(id.as_uuid())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrawerError {

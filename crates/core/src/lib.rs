@@ -32,8 +32,24 @@
 
 /// An id that is a UUID version 7 made by the caller (orders, refunds,
 /// shifts): its checks, text form and serde, in one place. `$bad` builds
-/// the error for text that is not one.
+/// the error for text that is not one. With `outbox`, the record's outbox
+/// entry carries the id as an order id ([`outbox::RecordKind`]).
 macro_rules! uuid7_id {
+    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path, outbox) => {
+        uuid7_id!($(#[$doc])* $name, $error, $bad);
+
+        impl $name {
+            /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
+            pub fn outbox_id(&self) -> crate::order::OrderId {
+                crate::order::OrderId::from_uuid(self.0).expect("a UUID v7, as an order id is")
+            }
+
+            /// The record an outbox entry of its kind names.
+            pub fn from_outbox_id(id: crate::order::OrderId) -> $name {
+                $name(id.as_uuid())
+            }
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

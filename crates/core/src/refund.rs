@@ -122,20 +122,9 @@ uuid7_id!(
     /// A refund's id: a UUID version 7, created by the caller.
     RefundId,
     RefundError,
-    RefundError::BadId
+    RefundError::BadId,
+    outbox
 );
-
-impl RefundId {
-    /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
-    pub fn outbox_id(&self) -> OrderId {
-        OrderId::from_uuid(self.0).expect("a refund id is a UUID v7, as an order id is")
-    }
-
-    /// The refund an outbox entry of kind refund names.
-    pub fn from_outbox_id(id: OrderId) -> RefundId {
-        RefundId(id.as_uuid())
-    }
-}
 
 /// Why the goods came back, as the cashier picked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -563,8 +563,6 @@ pub struct Register {
     desk: Desk,
     /// The register's open shift, as last stored.
     shift: Option<Shift>,
-    /// A write to the shift is in flight (a second tap waits for it).
-    shift_in_flight: bool,
     /// A guarded action waiting for a manager's PIN.
     held: Option<Held>,
     /// The approval of the action being run (its record keeps it).
@@ -602,7 +600,6 @@ impl Register {
             parked: Vec::new(),
             desk: Desk::default(),
             shift: None,
-            shift_in_flight: false,
             held: None,
             approval: None,
             lookups: BTreeSet::new(),
@@ -1110,7 +1107,7 @@ impl Register {
             currency: self.config.currency,
             float,
         };
-        let id = ShiftId::from_uuid(self.new_order_id(now).as_uuid()).expect("a UUID v7");
+        let id = ShiftId::from_outbox_id(self.new_order_id(now));
         self.write_shift(id, 0, change, "Shift opened.", now, out);
     }
 
@@ -1161,11 +1158,10 @@ impl Register {
         let Some(by) = self.desk.cashier_ref() else {
             return;
         };
-        if self.shift_in_flight {
-            // A second tap: the first write answers for both.
+        if self.ops.values().any(|op| matches!(op, Op::Shift(_))) {
+            // A second tap: the write in flight answers for both.
             return;
         }
-        self.shift_in_flight = true;
         let req = ShiftRequest {
             id,
             version,
@@ -1183,7 +1179,6 @@ impl Register {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        self.shift_in_flight = false;
         match result {
             Ok(Stored::Shift(shift)) => {
                 self.shift = shift.is_open().then(|| (*shift).clone());

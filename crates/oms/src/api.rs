@@ -161,16 +161,27 @@ pub async fn catalog(
         .into_response())
 }
 
+/// One record's JSON, naming the field at fault: malformed JSON is 400;
+/// then the document's schema (`check`: unknown fields, bounds), then the
+/// record's shape, refused as `code`. Its own rules are the caller's.
+fn parse_record<T: serde::de::DeserializeOwned>(
+    text: &str,
+    check: impl FnOnce(&Value) -> Result<(), AppError>,
+    code: &'static str,
+) -> Result<T, AppError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
+    check(&value)?;
+    serde_path_to_error::deserialize(&value).map_err(|e| {
+        let field = e.path().to_string();
+        AppError::invalid(code, format!("{field}: {}", e.inner())).with_field(field)
+    })
+}
+
 /// Parses one order, naming the field at fault: first against the
 /// document's schema (unknown fields, bounds), then till-core's rules.
 fn parse_order(schemas: &Schemas, json: &str) -> Result<Order, AppError> {
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
-    schemas.check_order(&value)?;
-    let order: Order = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let field = e.path().to_string();
-        AppError::invalid("invalid_order", format!("{field}: {}", e.inner())).with_field(field)
-    })?;
+    let order: Order = parse_record(json, |v| schemas.check_order(v), "invalid_order")?;
     order.validate().map_err(|e| {
         let err = AppError::invalid("invalid_order", e.to_string());
         match e.field() {
@@ -281,13 +292,7 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
 type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>>;
 
 fn parse_shift(schemas: &Schemas, text: &str) -> Result<Shift, AppError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
-    schemas.check_shift(&value)?;
-    let shift: Shift = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let field = e.path().to_string();
-        AppError::invalid("invalid_shift", format!("{field}: {}", e.inner())).with_field(field)
-    })?;
+    let shift: Shift = parse_record(text, |v| schemas.check_shift(v), "invalid_shift")?;
     shift
         .validate()
         .map_err(|e| AppError::invalid("invalid_shift", e.to_string()))?;
@@ -624,13 +629,7 @@ pub async fn post_payment(
 /// Parses one refund, naming the field at fault: the document's schema,
 /// then the shape of its numbers (the rest is checked against its order).
 fn parse_refund(schemas: &Schemas, text: &str) -> Result<Refund, AppError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
-    schemas.check_refund(&value)?;
-    serde_path_to_error::deserialize(&value).map_err(|e| {
-        let field = e.path().to_string();
-        AppError::invalid("invalid_refund", format!("{field}: {}", e.inner())).with_field(field)
-    })
+    parse_record(text, |v| schemas.check_refund(v), "invalid_refund")
 }
 
 /// How a refund its order does not allow is answered.

@@ -253,17 +253,7 @@ impl OmsSide {
             Err(e) => panic!("the back office's store failed: {e}"),
         };
         for (pos, r) in positions.into_iter().zip(stored) {
-            let (status, error) = match r.outcome {
-                Upsert::Conflict => (
-                    409,
-                    Some(ApiError::new("conflict", "same version, other content")),
-                ),
-                Upsert::OtherRegister => (
-                    403,
-                    Some(ApiError::new("forbidden", "another register's order")),
-                ),
-                _ => (200, None),
-            };
+            let (status, error) = upsert_status(r.outcome, "order");
             results[pos] = Some(BatchResult {
                 id: Some(r.stored.order.id.to_string()),
                 status,
@@ -296,17 +286,7 @@ impl OmsSide {
             Ok(r) => r,
             Err(e) => panic!("the back office's store failed: {e}"),
         };
-        let (status, error) = match result.outcome {
-            Upsert::Conflict => (
-                409,
-                Some(ApiError::new("conflict", "same version, other content")),
-            ),
-            Upsert::OtherRegister => (
-                403,
-                Some(ApiError::new("forbidden", "another register's shift")),
-            ),
-            _ => (200, None),
-        };
+        let (status, error) = upsert_status(result.outcome, "shift");
         BatchResult {
             id,
             status,
@@ -322,15 +302,7 @@ impl OmsSide {
             Err(e) => panic!("the back office's store failed: {e}"),
         };
         let (status, error) = match result.outcome {
-            RefundOutcome::Upsert(Upsert::Conflict) => (
-                409,
-                Some(ApiError::new("conflict", "same version, other content")),
-            ),
-            RefundOutcome::Upsert(Upsert::OtherRegister) => (
-                403,
-                Some(ApiError::new("forbidden", "another register's refund")),
-            ),
-            RefundOutcome::Upsert(_) => (200, None),
+            RefundOutcome::Upsert(u) => upsert_status(u, "refund"),
             RefundOutcome::OrderUnknown => (
                 409,
                 Some(ApiError::new(
@@ -381,6 +353,25 @@ impl OmsSide {
                 result: Err(failure),
             },
         }
+    }
+}
+
+/// The status and error an upsert of `what` is answered with, by the
+/// orders' version rule.
+fn upsert_status(outcome: Upsert, what: &str) -> (u16, Option<ApiError>) {
+    match outcome {
+        Upsert::Conflict => (
+            409,
+            Some(ApiError::new("conflict", "same version, other content")),
+        ),
+        Upsert::OtherRegister => (
+            403,
+            Some(ApiError::new(
+                "forbidden",
+                format!("another register's {what}"),
+            )),
+        ),
+        _ => (200, None),
     }
 }
 

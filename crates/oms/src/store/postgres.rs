@@ -194,6 +194,20 @@ impl PgStore {
         result
     }
 
+    /// The stored body of `id` in `table` (refunds, shifts), parsed.
+    async fn body_of<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let conn = self.conn().await?;
+        let sql = format!("SELECT body FROM {table} WHERE id = $1");
+        match conn.query_opt(&sql, &[&id]).await? {
+            Some(row) => Ok(Some(serde_json::from_str(row.get(0))?)),
+            None => Ok(None),
+        }
+    }
+
     /// Runs `f` to completion on this blocking thread.
     fn wait<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.runtime.block_on(f)
@@ -968,16 +982,7 @@ impl Store for PgStore {
     }
 
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
-        self.wait(async {
-            let conn = self.conn().await?;
-            let row = conn
-                .query_opt("SELECT body FROM refunds WHERE id = $1", &[&id.to_string()])
-                .await?;
-            match row {
-                Some(row) => Ok(Some(serde_json::from_str(row.get(0))?)),
-                None => Ok(None),
-            }
-        })
+        self.wait(self.body_of("refunds", &id.to_string()))
     }
 
     fn orders_of_day(
@@ -1007,15 +1012,6 @@ impl Store for PgStore {
     }
 
     fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError> {
-        self.wait(async {
-            let conn = self.conn().await?;
-            let row = conn
-                .query_opt("SELECT body FROM shifts WHERE id = $1", &[&id.to_string()])
-                .await?;
-            match row {
-                Some(row) => Ok(Some(serde_json::from_str(row.get(0))?)),
-                None => Ok(None),
-            }
-        })
+        self.wait(self.body_of("shifts", &id.to_string()))
     }
 }
