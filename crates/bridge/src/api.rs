@@ -5,17 +5,21 @@
 //! a cancel that comes too late is a 409 whose body is the real status.
 
 use crate::journal::{BridgeError, Start, Started};
+use crate::pairing::{Access, PairError, CODE_TRIES};
 use crate::simulator::{Behaviour, Simulator};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::atomic::Ordering;
 use subtle::ConstantTimeEq;
-use till_core::api::{ApiError, PaymentStatusResponse, StartPayment, StartRefund, PAIRING_HEADER};
+use till_core::api::{
+    ApiError, PairRequest, PairResponse, PaymentStatusResponse, StartPayment, StartRefund,
+    PAIRING_HEADER, UNPAIRED_CODE, WRONG_CODE,
+};
 use till_core::money::Money;
 use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
@@ -100,17 +104,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         .get(PAIRING_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let matches: bool = presented
-        .as_bytes()
-        .ct_eq(state.pairing_token.as_bytes())
-        .into();
-    if !matches {
-        let msg = if presented.is_empty() {
-            "missing X-Pairing-Token: pair this register first"
-        } else {
-            "wrong pairing token"
-        };
-        return Error::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
+    if let Err(refused) = admitted(&state, presented).await {
+        return refused.into_response();
     }
     if req.uri().path().starts_with("/_sim") {
         return next.run(req).await;
@@ -129,6 +124,133 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         std::panic::resume_unwind(Box::new("reply dropped (simulated)"));
     }
     response
+}
+
+/// The shared development token, or a register's own that is not revoked.
+async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
+    let unauthorized = |code: &str, msg: &str| Error::new(StatusCode::UNAUTHORIZED, code, msg);
+    if presented.is_empty() {
+        return Err(unauthorized(
+            "unauthorized",
+            "missing X-Pairing-Token: pair this register first",
+        ));
+    }
+    if let Some(shared) = &state.pairing_token {
+        if bool::from(presented.as_bytes().ct_eq(shared.as_bytes())) {
+            return Ok(());
+        }
+    }
+    let pairings = state.pairings.clone();
+    let token = presented.to_owned();
+    let access = tokio::task::spawn_blocking(move || pairings.check(&token))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+    match access {
+        Ok(Access::Paired { .. }) => Ok(()),
+        Ok(Access::Revoked) => Err(unauthorized(
+            UNPAIRED_CODE,
+            "This register is no longer paired with the bridge: pair it again in Settings",
+        )),
+        Ok(Access::Unknown) => Err(unauthorized("unauthorized", "wrong pairing token")),
+        Err(e) => {
+            tracing::error!("{e}");
+            Err(Error::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the bridge failed; check its log",
+            ))
+        }
+    }
+}
+
+/// `POST /v1/pairings`: the code the bridge shows, for this register's
+/// own token.
+pub async fn pair(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+    let req: PairRequest = parse_start(&body, "pairing")?;
+    let pairings = state.pairings.clone();
+    let now = now();
+    let paired = tokio::task::spawn_blocking(move || pairings.pair(&req.code, &req.register, now))
+        .await
+        .map_err(|e| PairError::Storage(e.to_string()))
+        .and_then(|r| r);
+    match paired {
+        Ok((id, token)) => {
+            tracing::info!("register paired: {id}");
+            Ok((StatusCode::CREATED, Json(PairResponse { id, token })).into_response())
+        }
+        Err(PairError::WrongCode { withdrawn }) => {
+            let msg = if withdrawn {
+                "That code is wrong or has expired, and it is withdrawn: make a new one on the bridge (its page /pair, or till-bridge pairings code)"
+            } else {
+                "That code is wrong or has expired: type the code the bridge shows now"
+            };
+            if withdrawn {
+                tracing::warn!("pairing code withdrawn (expired, or {CODE_TRIES} wrong tries)");
+            }
+            Err(Error::new(StatusCode::UNAUTHORIZED, WRONG_CODE, msg))
+        }
+        Err(PairError::BadRegister) => Err(Error::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_register",
+            "register: a name of 1 to 64 characters",
+        )),
+        Err(PairError::Storage(e)) => {
+            tracing::error!("{e}");
+            Err(Error::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the bridge failed; check its log",
+            ))
+        }
+    }
+}
+
+/// `GET /pair`: the code in force (a new one when none is), for the person
+/// at the bridge's own machine; 403 from anywhere else.
+pub async fn admin_page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+) -> Result<Response, Error> {
+    if !peer.ip().is_loopback() {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the pairing page answers only on the bridge's own machine (http://127.0.0.1)",
+        ));
+    }
+    let pairings = state.pairings.clone();
+    let now = now();
+    let code = tokio::task::spawn_blocking(move || pairings.code_or_new(now))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r)
+        .map_err(|e| {
+            tracing::error!("{e}");
+            Error::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the bridge failed; check its log",
+            )
+        })?;
+    let left = (code.expires_at.as_millis() - now.as_millis()).max(0) / 1000;
+    let html = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta http-equiv=refresh content=15><title>Pair a register</title></head>\
+         <body style=\"font-family:sans-serif;text-align:center;margin-top:15vh\">\
+         <h1>Pair a register with this bridge</h1>\
+         <p>In the register: Settings, Pair with payment bridge. Type this code:</p>\
+         <p style=\"font-size:4rem;letter-spacing:.2em\" aria-label=\"Pairing code\">{}</p>\
+         <p>Valid for {} min {:02} s more; used once.</p></body></html>",
+        code.spaced(),
+        left / 60,
+        left % 60
+    );
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(html),
+    )
+        .into_response())
 }
 
 fn take(counter: &std::sync::atomic::AtomicU32) -> bool {

@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod journal;
+pub mod pairing;
 pub mod reporter;
 pub mod simulator;
 pub mod terminal;
@@ -45,7 +46,9 @@ pub const SIMULATOR_FILE: &str = "terminal-sim.sqlite3";
 pub struct Config {
     pub listen: SocketAddr,
     pub data: PathBuf,
-    pub pairing_token: String,
+    /// One token every register may present (development and tests);
+    /// in a store, registers pair by code and get tokens of their own.
+    pub pairing_token: Option<String>,
     /// Origins of the app allowed by CORS (`http://192.168.1.10:8080`).
     pub allow_origins: Vec<String>,
     pub oms: Option<reporter::OmsTarget>,
@@ -63,7 +66,8 @@ pub const TOKEN_LEN_MIN: usize = 16;
 pub struct AppState {
     pub bridge: Arc<Bridge>,
     pub simulator: Option<Arc<Simulator>>,
-    pub pairing_token: Arc<str>,
+    pub pairing_token: Option<Arc<str>>,
+    pub pairings: Arc<pairing::Pairings>,
     pub faults: Arc<Faults>,
     pub wake_reporter: Arc<Notify>,
 }
@@ -85,31 +89,24 @@ pub struct Application {
     router: Router,
     state: AppState,
     oms: Option<reporter::OmsTarget>,
+    client: reqwest::Client,
     limits: Limits,
+    tls: Option<till_http::tls::TlsAcceptor>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, String> {
-        if config.pairing_token.chars().count() < TOKEN_LEN_MIN {
-            return Err(format!(
-                "the pairing token must be at least {TOKEN_LEN_MIN} characters"
-            ));
-        }
-        if config
-            .oms
-            .as_ref()
-            .is_some_and(|o| o.token == config.pairing_token)
-        {
-            return Err(
-                "the pairing token and the token at the OMS must differ: a register would hold the bridge's key"
-                    .into(),
-            );
+        if let Some(token) = &config.pairing_token {
+            check_shared_token(token, config.oms.as_ref())?;
         }
         if config.sim_controls && config.simulator.is_none() {
             return Err("--sim-controls needs --simulator".into());
         }
         std::fs::create_dir_all(&config.data)
             .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
+        let pairings = Arc::new(pairing::Pairings::open(
+            &config.data.join(pairing::PAIRINGS_FILE),
+        )?);
         let Some(sim_config) = config.simulator else {
             return Err("no terminal driver is configured: start with --simulator".into());
         };
@@ -124,7 +121,8 @@ impl Application {
         let state = AppState {
             bridge,
             simulator: Some(simulator),
-            pairing_token: config.pairing_token.clone().into(),
+            pairing_token: config.pairing_token.clone().map(Into::into),
+            pairings,
             faults: Arc::new(Faults::default()),
             wake_reporter: Arc::new(Notify::new()),
         };
@@ -135,9 +133,28 @@ impl Application {
             listener,
             router: router(&config, state.clone()),
             state,
+            client: reporter::client(config.oms.as_ref())?,
             oms: config.oms,
             limits: Limits::default(),
+            tls: None,
         })
+    }
+
+    /// The pairings: codes and registers' tokens.
+    pub fn pairings(&self) -> Arc<pairing::Pairings> {
+        self.state.pairings.clone()
+    }
+
+    /// Serves HTTPS with this certificate ([`till_http::tls::acceptor`]).
+    pub fn with_tls(mut self, tls: till_http::tls::TlsAcceptor) -> Application {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// `https://address` when serving TLS, else `http://address`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
     }
 
     /// Serves within other limits than a store's ([`Limits::default`]).
@@ -158,11 +175,45 @@ impl Application {
         // future is dropped (a crashed or aborted server reports nothing more).
         let _reporter = AbortOnDrop(tokio::spawn(reporter::run(
             self.state.bridge.clone(),
+            self.client,
             self.oms.clone(),
             self.state.wake_reporter.clone(),
         )));
-        till_http::serve(self.listener, self.router, self.limits, shutdown_signal()).await
+        till_http::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.tls,
+            shutdown_signal(),
+        )
+        .await
     }
+}
+
+/// The shared development token: long enough, and never the bridge's own
+/// key at the OMS.
+fn check_shared_token(token: &str, oms: Option<&reporter::OmsTarget>) -> Result<(), String> {
+    if token.chars().count() < TOKEN_LEN_MIN {
+        return Err(format!(
+            "the pairing token must be at least {TOKEN_LEN_MIN} characters"
+        ));
+    }
+    if oms.is_some_and(|o| o.token == token) {
+        return Err(
+            "the pairing token and the token at the OMS must differ: a register would hold the bridge's key"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A random token of `len` characters a person can read without confusing
+/// 1, l and I or 0 and O.
+pub fn made_up_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    (0..len)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -215,6 +266,10 @@ fn router(config: &Config, state: AppState) -> Router {
             state.clone(),
             api::guard,
         ))
+        // Outside the guard: a register pairs before it has a token, and the
+        // admin page answers only this machine.
+        .route("/v1/pairings", post(api::pair))
+        .route("/pair", get(api::admin_page))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         // Outside the guard, so that preflight requests (which carry no
         // token) are answered before the token check.

@@ -1,13 +1,16 @@
 //! `till-bridge`: the LAN bridge to the card terminal.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use till_bridge::api::now;
+use till_bridge::pairing::Pairings;
 use till_bridge::reporter::OmsTarget;
 use till_bridge::simulator::{SimConfig, APPROVE_DELAY_DEFAULT, TERMINAL_TIMEOUT_DEFAULT};
 use till_bridge::{Application, Config};
 use till_core::time::Duration;
+use till_core::time::Timestamp;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,15 +19,24 @@ use till_core::time::Duration;
     about = "Till's LAN bridge to the card terminal"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The server's certificate chain (PEM), to serve HTTPS; with --tls-key.
+    #[arg(long, env = "TILL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "TILL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Address to listen on (a LAN address in a store).
     #[arg(long, env = "TILL_BRIDGE_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
     /// Data folder for the journal.
-    #[arg(long, env = "TILL_BRIDGE_DATA", default_value = "data")]
+    #[arg(long, env = "TILL_BRIDGE_DATA", default_value = "data", global = true)]
     data: PathBuf,
-    /// The token registers must present; made up and printed when absent.
-    /// Prefer the environment variable: a command line is visible to every
-    /// user of the machine (`ps`).
+    /// One token every register may present, for development and tests; in
+    /// a store, registers pair by code (Settings, Pair with payment bridge)
+    /// and each gets its own. Prefer the environment variable: a command
+    /// line is visible to every user of the machine (`ps`).
     #[arg(long, env = "TILL_PAIRING_TOKEN", hide_env_values = true)]
     pairing_token: Option<String>,
     /// Origins of the app allowed to call the bridge (CORS); repeat or separate with commas.
@@ -40,6 +52,10 @@ struct Args {
     /// The bridge's token at the OMS.
     #[arg(long, env = "TILL_BRIDGE_TOKEN", hide_env_values = true)]
     oms_token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// OMS, beside the
+    /// system's roots (a store's own CA).
+    #[arg(long, env = "TILL_OMS_CA")]
+    oms_ca: Option<PathBuf>,
     /// Use the simulated terminal (development and tests).
     #[arg(long)]
     simulator: bool,
@@ -53,6 +69,41 @@ struct Args {
     /// Simulator: how long the terminal waits before giving up, in seconds.
     #[arg(long, default_value_t = TERMINAL_TIMEOUT_DEFAULT.as_millis() / 1000)]
     terminal_timeout_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// HTTPS for a store without a DNS name of its own.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+    /// The registers paired with this bridge.
+    #[command(subcommand)]
+    Pairings(PairingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TlsCommand {
+    /// Makes a local CA (once) and a certificate for the bridge's names and
+    /// addresses, and says how to trust the CA on a tablet.
+    Init {
+        /// A DNS name or IP address tablets use to reach the bridge;
+        /// repeat. Default: localhost, 127.0.0.1 and --listen's address.
+        #[arg(long = "name")]
+        names: Vec<String>,
+        /// Where the CA and certificate go (default: the data folder's tls/).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PairingsCommand {
+    /// Lists the registers paired with this bridge.
+    List,
+    /// Refuses this pairing's token from the next request on.
+    Revoke { id: String },
+    /// Makes a new pairing code (valid 5 minutes) and prints it.
+    Code,
 }
 
 #[tokio::main]
@@ -73,25 +124,28 @@ async fn main() -> ExitCode {
     }
 }
 
-fn made_up_token() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    (0..24)
-        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
-        .collect()
-}
-
 async fn run(args: Args) -> Result<(), String> {
+    match args.command {
+        Some(Command::Tls(TlsCommand::Init { names, dir })) => {
+            let dir = dir.unwrap_or_else(|| args.data.join("tls"));
+            return tls_init(&dir, names, args.listen);
+        }
+        Some(Command::Pairings(cmd)) => return pairings_command(&args.data, cmd),
+        None => {}
+    }
     let oms = match (args.oms_url, args.oms_token) {
-        (Some(url), Some(token)) => Some(OmsTarget { url, token }),
+        (Some(url), Some(token)) => Some(OmsTarget {
+            url,
+            token,
+            ca: args.oms_ca,
+        }),
         (None, None) => None,
         _ => return Err("--oms-url and --oms-token go together".into()),
     };
-    let made_up = args.pairing_token.is_none();
-    let pairing_token = args.pairing_token.unwrap_or_else(made_up_token);
     let config = Config {
         listen: args.listen,
         data: args.data,
-        pairing_token: pairing_token.clone(),
+        pairing_token: args.pairing_token,
         allow_origins: args.allow_origins,
         oms,
         simulator: args.simulator.then_some(SimConfig {
@@ -100,12 +154,105 @@ async fn run(args: Args) -> Result<(), String> {
         }),
         sim_controls: args.sim_controls,
     };
-    let app = Application::build(config).await?;
-    // xtask and people read these lines. A token that was given is never
-    // printed (logs are read by more people than tokens should be).
-    if made_up {
-        println!("till-bridge pairing token (made up for this run): {pairing_token}");
+    let tls = till_http::tls::from_files(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    let mut app = Application::build(config).await?;
+    if let Some(tls) = tls {
+        app = app.with_tls(tls);
     }
-    println!("till-bridge listening on http://{}", app.local_addr());
+    // xtask and people read these lines. A token is never printed (logs
+    // are read by more people than tokens should be); a pairing code lasts
+    // minutes and is used once.
+    let code = app.pairings().code_or_new(now())?;
+    println!(
+        "till-bridge pairing code: {} (valid until {} UTC; a new one: open {}/pair on this machine, or run till-bridge pairings code)",
+        code.spaced(),
+        clock(code.expires_at),
+        app.url().replace("0.0.0.0", "127.0.0.1"),
+    );
+    println!("till-bridge listening on {}", app.url());
     app.run().await.map_err(|e| e.to_string())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` UTC.
+fn when(at: Timestamp) -> String {
+    let (y, m, d) = till_core::time::civil_date(at, 0);
+    format!("{y}-{m:02}-{d:02} {} UTC", clock(at))
+}
+
+/// `HH:MM:SS` of a UTC time.
+fn clock(at: Timestamp) -> String {
+    let secs = at.as_millis().div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn pairings_command(data: &std::path::Path, cmd: PairingsCommand) -> Result<(), String> {
+    let file = data.join(till_bridge::pairing::PAIRINGS_FILE);
+    if !file.exists() {
+        return Err(format!(
+            "no pairings in {} (is --data the bridge's data folder?)",
+            data.display()
+        ));
+    }
+    let pairings = Pairings::open(&file)?;
+    match cmd {
+        PairingsCommand::List => {
+            let list = pairings.list()?;
+            if list.is_empty() {
+                println!("No register is paired with this bridge.");
+            }
+            for p in list {
+                let state = match p.revoked_at {
+                    Some(at) => format!("revoked {}", when(at)),
+                    None => "paired".to_owned(),
+                };
+                println!(
+                    "{}  {:<16} paired {}  {state}",
+                    p.id,
+                    p.register,
+                    when(p.paired_at)
+                );
+            }
+        }
+        PairingsCommand::Revoke { id } => {
+            if !pairings.revoke(&id, now())? {
+                return Err(format!("no pairing {id}: see till-bridge pairings list"));
+            }
+            println!("Pairing {id} is revoked: its register is refused from its next request.");
+        }
+        PairingsCommand::Code => {
+            let code = pairings.new_code(now())?;
+            println!(
+                "Pairing code: {} (valid until {} UTC, used once)",
+                code.spaced(),
+                clock(code.expires_at)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn tls_init(
+    dir: &std::path::Path,
+    mut names: Vec<String>,
+    listen: SocketAddr,
+) -> Result<(), String> {
+    if names.is_empty() {
+        names = vec!["localhost".into(), "127.0.0.1".into()];
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            names.push(listen.ip().to_string());
+        }
+    }
+    let ca = till_http::tls::LocalCa::open_or_create(dir, "Till bridge local CA")?;
+    let issued = ca.issue("bridge", &names)?;
+    println!("Certificate for {}:", names.join(", "));
+    println!("  --tls-cert {}", issued.cert.display());
+    println!("  --tls-key  {}", issued.key.display());
+    println!();
+    println!(
+        "{} CA: {}",
+        if ca.created { "New" } else { "Existing" },
+        ca.cert_file().display()
+    );
+    println!("{}", till_http::tls::TRUST_STEPS);
+    Ok(())
 }

@@ -25,6 +25,9 @@ pub struct OmsTarget {
     /// The OMS's origin, e.g. `http://127.0.0.1:8080`.
     pub url: String,
     pub token: String,
+    /// A CA certificate (PEM) to trust for an `https://` OMS, beside the
+    /// system's roots: a store's own CA.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for OmsTarget {
@@ -33,15 +36,41 @@ impl std::fmt::Debug for OmsTarget {
         f.debug_struct("OmsTarget")
             .field("url", &self.url)
             .field("token", &"<hidden>")
+            .field("ca", &self.ca)
             .finish()
     }
 }
 
-pub async fn run(bridge: Arc<Bridge>, oms: Option<OmsTarget>, wake: Arc<Notify>) {
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
+/// The reporter's HTTP client: HTTPS with the system's roots, and the
+/// OMS's CA file when there is one. A CA file that cannot be read or holds
+/// no certificate is an error at start, not a report that never arrives.
+pub fn client(oms: Option<&OmsTarget>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+    if let Some(path) = oms.and_then(|o| o.ca.as_ref()) {
+        let pem = std::fs::read(path).map_err(|e| format!("OMS CA {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("OMS CA {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "OMS CA {}: no certificate in the file",
+                path.display()
+            ));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
         .build()
-        .expect("an HTTP client");
+        .map_err(|e| format!("the reporter's HTTP client: {e}"))
+}
+
+pub async fn run(
+    bridge: Arc<Bridge>,
+    client: reqwest::Client,
+    oms: Option<OmsTarget>,
+    wake: Arc<Notify>,
+) {
     let mut warned = false;
     loop {
         tokio::select! {
@@ -113,6 +142,19 @@ async fn deliver(client: &reqwest::Client, oms: &OmsTarget, report: &PaymentRepo
                 }
             }
         }
-        Err(e) => Delivery::Retry(e.to_string()),
+        Err(e) => Delivery::Retry(why(&e)),
     }
+}
+
+/// The error and its causes: "error sending request" alone does not say
+/// that the OMS's certificate is not trusted.
+fn why(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

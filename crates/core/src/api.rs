@@ -211,6 +211,31 @@ pub struct BatchResult {
     pub error: Option<ApiError>,
 }
 
+/// `POST /v1/pairings` on the bridge: the code the bridge shows, and the
+/// register asking (a name for `till-bridge pairings list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    pub code: String,
+    pub register: String,
+}
+
+/// The bridge's answer to a pairing: this register's own token, which it
+/// sends as [`PAIRING_HEADER`] from now on, and the pairing's id (what
+/// `till-bridge pairings revoke` takes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairResponse {
+    pub id: String,
+    pub token: String,
+}
+
+/// The bridge's error code for a token it revoked: the register must be
+/// paired again.
+pub const UNPAIRED_CODE: &str = "unpaired";
+/// The bridge's error code for a pairing code that is wrong or expired.
+pub const WRONG_CODE: &str = "wrong_code";
+
 /// `POST /v1/payments` on the bridge: `{reference, order_id, amount, currency}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,12 +17,16 @@
 //! - on shutdown stops accepting, lets requests in flight finish (at most
 //!   [`Limits::drain`]), then returns;
 //! - says `X-Content-Type-Options: nosniff` and `Referrer-Policy:
-//!   no-referrer` on every answer, whatever route or error produced it.
+//!   no-referrer` on every answer, whatever route or error produced it;
+//! - speaks HTTPS when given a [`tls::TlsAcceptor`] (the TLS handshake must
+//!   also end within [`Limits::header_read`]);
+//! - gives handlers the peer's address (`ConnectInfo<SocketAddr>`).
 
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -36,6 +40,7 @@ use std::time::Duration;
 use till_core::api::ApiError;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The limits of one server.
@@ -91,21 +96,10 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<tls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let limit = limits.request;
-    let router = router
-        .layer(axum::middleware::from_fn(move |req, next| {
-            request_deadline(limit, req, next)
-        }))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ));
+    let router = with_common_layers(router, limits.request);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
@@ -117,7 +111,7 @@ pub async fn serve(
             p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
             () = &mut shutdown => break,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -127,11 +121,30 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            },
+        ));
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
+        let handshake = limits.header_read;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(conn).await.map_err(|e| e.to_string())
+                }
+                Some(tls) => match tokio::time::timeout(handshake, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let conn = http.serve_connection(TokioIo::new(stream), service);
+                        watcher.watch(conn).await.map_err(|e| e.to_string())
+                    }
+                    Ok(Err(e)) => Err(format!("TLS handshake with {peer}: {e}")),
+                    Err(_) => Err(format!("TLS handshake with {peer} timed out")),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!("connection closed: {e}");
             }
             drop(permit);
@@ -148,6 +161,22 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// The request deadline and the headers every answer carries.
+fn with_common_layers(router: Router, limit: Duration) -> Router {
+    router
+        .layer(axum::middleware::from_fn(move |req, next| {
+            request_deadline(limit, req, next)
+        }))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
 /// File descriptors kept for the database, logs and the listener.

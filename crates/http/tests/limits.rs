@@ -30,7 +30,7 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(serve(listener, router, limits, async {
+        let done = tokio::spawn(serve(listener, router, limits, None, async {
             let _ = stopped.await;
         }));
         Server {

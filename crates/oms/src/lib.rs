@@ -222,6 +222,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<till_http::tls::TlsAcceptor>,
 }
 
 impl Application {
@@ -246,7 +247,20 @@ impl Application {
             listener,
             router: router(&config, state),
             limits: Limits::default(),
+            tls: None,
         })
+    }
+
+    /// Serves HTTPS with this certificate ([`till_http::tls::acceptor`]).
+    pub fn with_tls(mut self, tls: till_http::tls::TlsAcceptor) -> Application {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// `https://address` when serving TLS, else `http://address`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
     }
 
     /// Serves within other limits than a store's ([`Limits::default`]).
@@ -262,7 +276,14 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        till_http::serve(self.listener, self.router, self.limits, shutdown_signal()).await
+        till_http::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.tls,
+            shutdown_signal(),
+        )
+        .await
     }
 }
 

@@ -22,6 +22,12 @@ use till_oms::{add_demo_staff, demo, open_store, with_store, Application, Config
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The server's certificate chain (PEM), to serve HTTPS; with --tls-key.
+    #[arg(long, env = "TILL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "TILL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "TILL_OMS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -191,9 +197,13 @@ async fn run(args: Args) -> Result<(), String> {
         currency,
         faults: args.faults,
     };
-    let app = Application::build(config).await?;
+    let tls = till_http::tls::from_files(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    let mut app = Application::build(config).await?;
+    if let Some(tls) = tls {
+        app = app.with_tls(tls);
+    }
     // xtask and people read this line to find the server.
-    println!("till-oms listening on http://{}", app.local_addr());
+    println!("till-oms listening on {}", app.url());
     app.run().await.map_err(|e| e.to_string())
 }
 

@@ -53,9 +53,10 @@ pub fn config(data: PathBuf, oms: Option<&TestOms>) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data: data.clone(),
-        pairing_token: PAIRING.into(),
+        pairing_token: Some(PAIRING.into()),
         allow_origins: vec![APP_ORIGIN.into()],
         oms: oms.map(|o| OmsTarget {
+            ca: None,
             url: o.address.clone(),
             token: OMS_BRIDGE_TOKEN.into(),
         }),
@@ -196,6 +197,15 @@ pub struct TestOms {
 }
 
 pub async fn spawn_oms() -> TestOms {
+    spawn_oms_on(None).await
+}
+
+/// An OMS serving HTTPS with this certificate.
+pub async fn spawn_oms_with_tls(tls: till_http::tls::TlsAcceptor) -> TestOms {
+    spawn_oms_on(Some(tls)).await
+}
+
+async fn spawn_oms_on(tls: Option<till_http::tls::TlsAcceptor>) -> TestOms {
     let config = till_oms::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         dist: None,
@@ -213,8 +223,11 @@ pub async fn spawn_oms() -> TestOms {
         currency: till_core::money::Currency::EUR,
         faults: true,
     };
-    let app = till_oms::Application::build(config).await.unwrap();
-    let address = format!("http://{}", app.local_addr());
+    let mut app = till_oms::Application::build(config).await.unwrap();
+    if let Some(tls) = tls {
+        app = app.with_tls(tls);
+    }
+    let address = app.url();
     tokio::spawn(app.run());
     TestOms {
         address,
@@ -223,6 +236,12 @@ pub async fn spawn_oms() -> TestOms {
 }
 
 impl TestOms {
+    /// Asks with this client (one that trusts the OMS's CA).
+    pub fn with_client(mut self, client: Client) -> TestOms {
+        self.client = client;
+        self
+    }
+
     /// The payments the OMS holds for an order id.
     pub async fn payments_of(&self, order_id: &str) -> Vec<Value> {
         let r = self

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod pairing;
 mod payments;
 mod refunds;
 mod reports;

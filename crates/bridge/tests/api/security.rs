@@ -30,7 +30,7 @@ async fn without_the_test_flag_no_outcome_can_be_forced() {
 async fn weak_or_shared_tokens_are_refused_at_start() {
     let short = {
         let mut c = config(temp_dir("till-bridge-short"), None);
-        c.pairing_token = "short-token".into();
+        c.pairing_token = Some("short-token".into());
         c
     };
     let e = Application::build(short).await.err().unwrap();
@@ -39,6 +39,7 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
     let shared = {
         let mut c = config(temp_dir("till-bridge-shared"), None);
         c.oms = Some(OmsTarget {
+            ca: None,
             url: "http://127.0.0.1:9".into(),
             token: PAIRING.into(),
         });

@@ -1,0 +1,233 @@
+//! Pairing by code, revocation, and HTTPS on both ends: the bridge served
+//! with a store's local CA, and its reports to an https:// OMS.
+
+use crate::helpers::*;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+use till_bridge::api::now;
+use till_bridge::pairing::{Pairings, PAIRINGS_FILE};
+use till_bridge::reporter::OmsTarget;
+use till_bridge::Application;
+use till_http::tls::LocalCa;
+
+const SOON: Duration = Duration::from_secs(15);
+
+/// What `till-bridge pairings code` does: a code in the bridge's file.
+fn new_code(data: &Path) -> String {
+    let pairings = Pairings::open(&data.join(PAIRINGS_FILE)).unwrap();
+    pairings.new_code(now()).unwrap().digits
+}
+
+async fn pair(client: &Client, base: &str, code: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/v1/pairings"))
+        .json(&json!({"code": code, "register": "R1"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn health(client: &Client, base: &str, token: &str) -> (StatusCode, Value) {
+    let r = client
+        .get(format!("{base}/v1/health"))
+        .header("X-Pairing-Token", token)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_code_gives_a_register_its_own_token_until_it_is_revoked() {
+    let mut config = config(temp_dir("till-bridge"), None);
+    config.pairing_token = None;
+    let b = spawn_with(config).await;
+    let code = new_code(&b.data);
+
+    let r = pair(&b.client, &b.address, &code).await;
+    assert_eq!(r.status(), 201);
+    let paired: Value = r.json().await.unwrap();
+    assert_schema("PairResponse", &paired);
+    let token = paired["token"].as_str().unwrap().to_owned();
+    assert_eq!(health(&b.client, &b.address, &token).await.0, 200);
+    // The code was used up.
+    let again = pair(&b.client, &b.address, &code).await;
+    assert_eq!(again.status(), 401);
+    assert_eq!(again.json::<Value>().await.unwrap()["error"], "wrong_code");
+
+    // A payment with the register's own token.
+    let reference = new_reference();
+    let started = b
+        .client
+        .post(b.url("/v1/payments"))
+        .header("X-Pairing-Token", &token)
+        .json(&start_body(&reference, 700))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+
+    // Revoked from the command line's side: refused at the next request.
+    let pairings = Pairings::open(&b.data.join(PAIRINGS_FILE)).unwrap();
+    assert!(pairings
+        .revoke(paired["id"].as_str().unwrap(), now())
+        .unwrap());
+    let (status, body) = health(&b.client, &b.address, &token).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unpaired");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("This register is no longer paired"),
+        "{body}"
+    );
+    // No shared token was configured: the tests' one is no key here.
+    assert_eq!(health(&b.client, &b.address, PAIRING).await.0, 401);
+}
+
+#[tokio::test]
+async fn wrong_codes_are_refused_and_the_fifth_withdraws_the_code() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let code = new_code(&b.data);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        let r = pair(&b.client, &b.address, wrong).await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = pair(&b.client, &b.address, &code).await;
+    assert_eq!(r.status(), 401, "the right code is withdrawn too");
+    let body: Value = r.json().await.unwrap();
+    assert_schema("ApiError", &body);
+}
+
+#[tokio::test]
+async fn a_bad_pairing_body_is_refused_saying_why() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let send = |body: &'static str| {
+        b.client
+            .post(b.url("/v1/pairings"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(send("{").await.unwrap().status(), 400);
+    let r = send(r#"{"code": "123456"}"#).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = send(r#"{"code": "123456", "register": " "}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "invalid_register"
+    );
+}
+
+#[tokio::test]
+async fn the_pairing_page_shows_the_code_on_the_bridges_machine() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let page = b.client.get(b.url("/pair")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let code = Pairings::open(&b.data.join(PAIRINGS_FILE))
+        .unwrap()
+        .code(now())
+        .unwrap()
+        .expect("the page made a code");
+    assert!(html.contains(&code.spaced()), "{html}");
+}
+
+/// A CA in a temporary folder and a certificate for 127.0.0.1.
+fn local_ca() -> (LocalCa, till_http::tls::Issued) {
+    let ca = LocalCa::open_or_create(&temp_dir("till-ca"), "Till test CA").unwrap();
+    let issued = ca.issue("server", &["127.0.0.1".into()]).unwrap();
+    (ca, issued)
+}
+
+fn trusting(ca: &LocalCa) -> Client {
+    let pem = std::fs::read(ca.cert_file()).unwrap();
+    Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_bridge_serves_https_with_a_stores_local_ca() {
+    let (ca, issued) = local_ca();
+    let app = Application::build(config(temp_dir("till-bridge"), None))
+        .await
+        .unwrap()
+        .with_tls(till_http::tls::acceptor(&issued.cert, &issued.key).unwrap());
+    let base = app.url();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    tokio::spawn(app.run());
+
+    assert_eq!(health(&trusting(&ca), &base, PAIRING).await.0, 200);
+    // A client that does not trust the CA is refused by its own TLS.
+    let err = Client::new()
+        .get(format!("{base}/v1/health"))
+        .send()
+        .await
+        .expect_err("an untrusted certificate");
+    let mut why = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        why.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    assert!(why.contains("UnknownIssuer"), "{why}");
+}
+
+#[tokio::test]
+async fn a_certificate_and_key_that_do_not_go_together_are_refused_at_start() {
+    let (_ca, issued) = local_ca();
+    let (_ca2, other) = local_ca();
+    let refused =
+        |cert: &Path, key: &Path| till_http::tls::acceptor(cert, key).err().expect("refused");
+    let err = refused(&issued.cert, &other.key);
+    assert!(err.contains("does not go with"), "{err}");
+    let err = refused(&issued.key, &issued.key);
+    assert!(err.contains("no certificate"), "{err}");
+    let err = refused(Path::new("/nonexistent.pem"), &issued.key);
+    assert!(err.contains("/nonexistent.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn reports_reach_an_https_oms_whose_ca_the_bridge_is_given() {
+    let (ca, issued) = local_ca();
+    let oms =
+        spawn_oms_with_tls(till_http::tls::acceptor(&issued.cert, &issued.key).unwrap()).await;
+    assert!(oms.address.starts_with("https://"));
+    let mut config = config(temp_dir("till-bridge"), Some(&oms));
+    if let Some(target) = config.oms.as_mut() {
+        target.ca = Some(ca.cert_file());
+    }
+    let b = spawn_with(config).await;
+    let r = new_reference();
+    b.start(&r, 1200).await;
+    b.wait_for(&r, "approved", SOON).await;
+    let payments = oms
+        .with_client(trusting(&ca))
+        .wait_for_payment(&order_id_for(&r), SOON)
+        .await;
+    assert_eq!(payments.len(), 1);
+}
+
+#[tokio::test]
+async fn an_oms_ca_file_without_a_certificate_stops_the_bridge_at_start() {
+    let data = temp_dir("till-bridge");
+    let bad = data.join("not-a-ca.pem");
+    std::fs::write(&bad, "hello").unwrap();
+    let mut config = config(data, None);
+    config.oms = Some(OmsTarget {
+        url: "https://127.0.0.1:1".into(),
+        token: OMS_BRIDGE_TOKEN.into(),
+        ca: Some(bad),
+    });
+    let err = Application::build(config).await.err().expect("refused");
+    assert!(err.contains("not-a-ca.pem"), "{err}");
+}

@@ -1,0 +1,204 @@
+//! HTTPS for Till's servers on a store's LAN.
+//!
+//! A register is opened from an HTTPS origin (browsers give service
+//! workers, Web Locks and persistent storage to secure origins only), so
+//! the bridge it calls must be HTTPS too, or the browser blocks it as mixed
+//! content. Both servers take a certificate and key in PEM files
+//! ([`acceptor`]). A store with a DNS name of its own uses a certificate
+//! issued for it; one without makes a small local CA ([`LocalCa`]), trusts
+//! it once on each tablet, and issues the servers' certificates from it.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::ServerConfig;
+pub use tokio_rustls::TlsAcceptor;
+
+/// A TLS acceptor for the certificate chain and key in these PEM files;
+/// a missing file, a file with no certificate, a key that is not the
+/// certificate's, each say so and which file.
+pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "TLS certificate {}: no certificate in the file",
+            cert.display()
+        ));
+    }
+    let key_der =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| {
+            format!(
+                "TLS key {} does not go with certificate {}: {e}",
+                key.display(),
+                cert.display()
+            )
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The CA's files in a folder: `ca.pem` (trusted on each tablet) and
+/// `ca-key.pem` (stays on the machine that made it).
+pub const CA_CERT_FILE: &str = "ca.pem";
+const CA_KEY_FILE: &str = "ca-key.pem";
+/// How long a server certificate is valid: under the 398 days Apple's and
+/// Google's clients accept for a server certificate.
+const SERVER_CERT_DAYS: i64 = 397;
+const CA_YEARS: i64 = 10;
+
+/// How to trust a local CA on the store's tablets, printed beside it.
+pub const TRUST_STEPS: &str = "\
+Trust this CA once on each tablet (copy ca.pem to it: USB, mail or a download):
+  Android:   Settings > Security > Encryption & credentials > Install a certificate > CA certificate
+  iPad:      open the file, Settings > Profile Downloaded > Install; then
+             Settings > General > About > Certificate Trust Settings: turn it on
+  ChromeOS:  chrome://certificate-manager > Local certificates > Custom > Import
+  Windows:   certutil -addstore Root ca.pem (as an administrator)
+  Managed tablets: push ca.pem as a trusted root with the device policy.
+Keep ca-key.pem on this machine only: whoever holds it can impersonate the bridge.";
+
+/// A server certificate and its key, as files.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A store's own small certificate authority, kept in a folder.
+pub struct LocalCa {
+    dir: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
+    /// Made by this call (tablets must trust it), not read from the folder.
+    pub created: bool,
+}
+
+impl LocalCa {
+    /// The CA in `dir`, made there first if the folder has none. An
+    /// existing CA is kept: the tablets that trust it go on trusting the
+    /// certificates it issues next.
+    pub fn open_or_create(dir: &Path, name: &str) -> Result<LocalCa, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let (cert, key) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
+        let created = !cert.exists();
+        if created {
+            let key_pair = KeyPair::generate().map_err(|e| e.to_string())?;
+            let ca = ca_params(name)?
+                .self_signed(&key_pair)
+                .map_err(|e| e.to_string())?;
+            write_private(&key, &key_pair.serialize_pem())?;
+            std::fs::write(&cert, ca.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
+        }
+        let read =
+            |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+        let key_pair =
+            KeyPair::from_pem(&read(&key)?).map_err(|e| format!("{}: {e}", key.display()))?;
+        let issuer = Issuer::from_ca_cert_pem(&read(&cert)?, key_pair)
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        Ok(LocalCa {
+            dir: dir.to_owned(),
+            issuer,
+            created,
+        })
+    }
+
+    /// The CA certificate a tablet trusts.
+    pub fn cert_file(&self) -> PathBuf {
+        self.dir.join(CA_CERT_FILE)
+    }
+
+    /// Issues `<file>.pem` and `<file>-key.pem` in the CA's folder for
+    /// these names: DNS names and IP addresses, as a browser will ask for
+    /// them.
+    pub fn issue(&self, file: &str, names: &[String]) -> Result<Issued, String> {
+        if names.is_empty() {
+            return Err("a certificate needs at least one name or address".into());
+        }
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].clone());
+        params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_, _>>()?;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(SERVER_CERT_DAYS);
+        let key_pair = KeyPair::generate().map_err(|e| e.to_string())?;
+        let cert = params
+            .signed_by(&key_pair, &self.issuer)
+            .map_err(|e| e.to_string())?;
+        let issued = Issued {
+            cert: self.dir.join(format!("{file}.pem")),
+            key: self.dir.join(format!("{file}-key.pem")),
+        };
+        std::fs::write(&issued.cert, cert.pem())
+            .map_err(|e| format!("{}: {e}", issued.cert.display()))?;
+        write_private(&issued.key, &key_pair.serialize_pem())?;
+        Ok(issued)
+    }
+}
+
+fn ca_params(name: &str) -> Result<CertificateParams, String> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Till local CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365 * CA_YEARS);
+    Ok(params)
+}
+
+fn san(name: &str) -> Result<SanType, String> {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return Ok(SanType::IpAddress(ip));
+    }
+    name.to_owned()
+        .try_into()
+        .map(SanType::DnsName)
+        .map_err(|e| format!("{name:?} is neither an IP address nor a DNS name: {e}"))
+}
+
+/// A key file only its owner reads.
+fn write_private(path: &Path, pem: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(pem.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The acceptor for `--tls-cert` and `--tls-key`, which go together;
+/// `None` for plain HTTP.
+pub fn from_files(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<TlsAcceptor>, String> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => acceptor(cert, key).map(Some),
+        (None, None) => Ok(None),
+        _ => Err("--tls-cert and --tls-key go together".into()),
+    }
+}
