@@ -37,3 +37,36 @@ pub fn origin() -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
 }
+
+/// The browser's Local Network Access permission for reaching `space`, as
+/// `navigator.permissions.query` says it. Chrome named it
+/// `local-network-access` first, then split it into `local-network` and
+/// `loopback-network`: the first name this browser knows answers.
+pub async fn lan_permission(space: till_core::lan::Space) -> till_core::lan::Permission {
+    use till_core::lan::{Permission, Space};
+    let names: &[&str] = match space {
+        Space::Loopback => &["loopback-network", "local-network-access"],
+        _ => &["local-network", "local-network-access"],
+    };
+    let Some(permissions) = web_sys::window().and_then(|w| w.navigator().permissions().ok()) else {
+        return Permission::Unsupported;
+    };
+    for name in names {
+        let query = js_sys::Object::new();
+        if js_sys::Reflect::set(&query, &"name".into(), &(*name).into()).is_err() {
+            continue;
+        }
+        let Ok(promise) = permissions.query(&query) else {
+            continue;
+        };
+        // An unknown name rejects: try the next.
+        if let Ok(status) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            let state = js_sys::Reflect::get(&status, &"state".into())
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            return Permission::from_state(&state);
+        }
+    }
+    Permission::Unsupported
+}

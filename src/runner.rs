@@ -170,7 +170,27 @@ fn bridge_of(s: &Settings) -> Bridge {
     Bridge {
         base: s.bridge_url.clone(),
         token: s.pairing_token.clone(),
+        space: till_core::lan::target_address_space(&crate::platform::origin(), &s.bridge_url),
     }
+}
+
+/// The health check: whether the bridge is there, or why not. It never
+/// makes the browser ask for the Local Network Access permission (that is
+/// asked from the Pair button only).
+async fn bridge_link(settings: &Settings) -> till_core::lan::BridgeLink {
+    use till_core::lan::{background_check, local_network_request, BridgeLink, Permission};
+    if settings.bridge_url.is_empty() || settings.pairing_token.is_empty() {
+        return BridgeLink::NotPaired;
+    }
+    let need = local_network_request(&crate::platform::origin(), &settings.bridge_url);
+    let permission = match need {
+        Some(space) => crate::platform::lan_permission(space).await,
+        None => Permission::Unsupported,
+    };
+    if let Err(link) = background_check(need, permission) {
+        return link;
+    }
+    bridge_of(settings).link().await
 }
 
 async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
@@ -178,7 +198,7 @@ async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
     let (reference, to, reply) = match call {
         BridgeCall::Health => {
             return Input::BridgeHealth {
-                reachable: bridge.health().await,
+                link: bridge_link(settings).await,
             }
         }
         BridgeCall::Probe { reference } => (reference, Request::Probe, bridge.probe().await),

@@ -43,7 +43,7 @@ pub fn StatusBar() -> impl IntoView {
     let status = Memo::new(move |_| -> Status {
         app.register(|r| r.status()).unwrap_or(Status {
             oms: Reach::Unknown,
-            bridge: Reach::Unknown,
+            bridge: till_core::lan::BridgeLink::Unknown,
             unsynced: 0,
             parked: 0,
             progress: None,
@@ -55,11 +55,7 @@ pub fn StatusBar() -> impl IntoView {
         Reach::Offline => ("Offline", "bad"),
         Reach::Unknown => ("Checking…", "unknown"),
     };
-    let bridge = move || match s2.get().bridge {
-        Reach::Online => "Bridge: connected",
-        Reach::Offline => "Bridge: not reachable",
-        Reach::Unknown => "Bridge: —",
-    };
+    let bridge = move || s2.get().bridge.label();
     let storage = move || match app.persistent.get() {
         Some(true) => "Storage: persistent",
         Some(false) => "Storage: not persistent",

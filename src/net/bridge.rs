@@ -6,15 +6,81 @@
 use super::{deadline, BRIDGE_TIMEOUT_MS};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use till_core::api::{
-    ApiError, PaymentStatusResponse, StartPayment, StartRefund, LIVE_PAYMENT_CODE, PAIRING_HEADER,
-    REFUND_REFUSED_CODE,
+    ApiError, PairRequest, PairResponse, PaymentStatusResponse, StartPayment, StartRefund,
+    LIVE_PAYMENT_CODE, PAIRING_HEADER, REFUND_REFUSED_CODE, UNPAIRED_CODE,
 };
+use till_core::lan::BridgeLink;
 use till_core::payment::{PaymentRef, Reply};
 
 #[derive(Debug, Clone)]
 pub struct Bridge {
     pub base: String,
     pub token: String,
+    /// The `targetAddressSpace` every request names (Local Network Access),
+    /// from [`till_core::lan::target_address_space`].
+    pub space: Option<&'static str>,
+}
+
+/// Sends `req`, naming the target's address space when there is one: a
+/// request carries it from its `RequestInit`, so the built request is
+/// copied into one that says it.
+async fn send(req: Request, space: Option<&'static str>) -> Result<Response, gloo_net::Error> {
+    let Some(space) = space else {
+        return req.send().await;
+    };
+    let raw: web_sys::Request = req.into();
+    let init = web_sys::RequestInit::new();
+    let js = |e: wasm_bindgen::JsValue| gloo_net::Error::GlooError(format!("{e:?}"));
+    js_sys::Reflect::set(&init, &"targetAddressSpace".into(), &space.into()).map_err(js)?;
+    let raw = web_sys::Request::new_with_request_and_init(&raw, &init).map_err(js)?;
+    Request::from(raw).send().await
+}
+
+/// A 401's reason: the bridge's own words when it revoked this register.
+async fn unauthorized(r: Response) -> String {
+    match r.json::<ApiError>().await {
+        Ok(e) if e.error == UNPAIRED_CODE => e.message,
+        _ => {
+            "the bridge refused this register's pairing token: pair it again in Settings".to_owned()
+        }
+    }
+}
+
+/// `POST /v1/pairings`: the code the bridge shows, for this register's own
+/// token; or what went wrong, in words for the person pairing.
+pub async fn pair(
+    base: &str,
+    code: &str,
+    register: &str,
+    space: Option<&'static str>,
+) -> Result<PairResponse, String> {
+    let url = format!("{}/v1/pairings", base.trim_end_matches('/'));
+    let body = PairRequest {
+        code: code.trim().to_owned(),
+        register: register.to_owned(),
+    };
+    let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+    let req = Request::post(&url)
+        .abort_signal(signal.as_ref())
+        .json(&body)
+        .map_err(|e| e.to_string())?;
+    let r = send(req, space).await.map_err(|_| {
+        let mut why = format!("No answer from the bridge at {base}: check the address and that the bridge is on");
+        if base.starts_with("https://") {
+            why.push_str(", and that this tablet trusts its certificate (open the address in a new tab to see)");
+        }
+        why
+    })?;
+    match r.status() {
+        201 => r.json::<PairResponse>().await.map_err(|_| {
+            "The bridge's answer could not be read: is this Till's bridge?".to_owned()
+        }),
+        _ => Err(r
+            .json::<ApiError>()
+            .await
+            .map(|e| e.message)
+            .unwrap_or_else(|_| format!("The bridge refused: HTTP {}", r.status()))),
+    }
 }
 
 /// The status in a body, if it is about this reference.
@@ -51,7 +117,7 @@ async fn start_conflict(r: Response, reference: &PaymentRef) -> Reply {
 async fn refused(r: Response) -> Reply {
     let status = r.status();
     let reason = match status {
-        401 => "the bridge refused this register's pairing token: check Settings".to_owned(),
+        401 => unauthorized(r).await,
         _ => r
             .json::<ApiError>()
             .await
@@ -74,9 +140,26 @@ impl Bridge {
         Request::post(&self.url(path)).header(PAIRING_HEADER, &self.token)
     }
 
-    /// Reachable and paired.
-    pub async fn health(&self) -> bool {
-        matches!(self.probe().await, Reply::Accepted)
+    async fn send(&self, req: RequestBuilder) -> Result<Response, gloo_net::Error> {
+        send(req.build()?, self.space).await
+    }
+
+    /// Reachable and paired, or why not.
+    pub async fn link(&self) -> BridgeLink {
+        let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
+        match self
+            .send(self.get("/health").abort_signal(signal.as_ref()))
+            .await
+        {
+            Ok(r) if r.ok() => BridgeLink::Connected,
+            Ok(r) if r.status() == 401 => match r.json::<ApiError>().await {
+                Ok(e) if e.error == UNPAIRED_CODE => BridgeLink::Unpaired,
+                _ => BridgeLink::TokenRefused,
+            },
+            _ => BridgeLink::NoAnswer {
+                https: self.base.starts_with("https://"),
+            },
+        }
     }
 
     /// Asked before a start: `Accepted` when the bridge answers and accepts
@@ -85,9 +168,7 @@ impl Bridge {
     pub async fn probe(&self) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
         match self
-            .get("/health")
-            .abort_signal(signal.as_ref())
-            .send()
+            .send(self.get("/health").abort_signal(signal.as_ref()))
             .await
         {
             Err(_) => Reply::Unreachable,
@@ -119,7 +200,7 @@ impl Bridge {
                 reason: "the request could not be encoded".into(),
             };
         };
-        match sent.send().await {
+        match send(sent, self.space).await {
             Err(_) => Reply::Unreachable,
             Ok(r) if r.status() == 202 || r.status() == 200 => Reply::Accepted,
             Ok(r) if r.status() == 409 => start_conflict(r, reference).await,
@@ -132,7 +213,10 @@ impl Bridge {
     pub async fn status(&self, reference: &PaymentRef) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
         let path = format!("/payments/{reference}");
-        match self.get(&path).abort_signal(signal.as_ref()).send().await {
+        match self
+            .send(self.get(&path).abort_signal(signal.as_ref()))
+            .await
+        {
             Ok(r) if r.status() == 200 => status_of(r, reference).await,
             _ => Reply::Unreachable,
         }
@@ -143,7 +227,10 @@ impl Bridge {
     pub async fn cancel(&self, reference: &PaymentRef) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
         let path = format!("/payments/{reference}/cancel");
-        match self.post(&path).abort_signal(signal.as_ref()).send().await {
+        match self
+            .send(self.post(&path).abort_signal(signal.as_ref()))
+            .await
+        {
             Ok(r) if r.status() == 200 || r.status() == 409 => status_of(r, reference).await,
             _ => Reply::Unreachable,
         }

@@ -6,6 +6,7 @@ use crate::state::use_app;
 use crate::store::repo::Settings;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use till_core::lan::SetupLink;
 use till_core::order::RegisterId;
 
 fn check_url(label: &str, url: &str) -> Result<String, String> {
@@ -15,6 +16,14 @@ fn check_url(label: &str, url: &str) -> Result<String, String> {
     } else {
         Err(format!("{label} must start with http:// or https://"))
     }
+}
+
+/// The bridge's address: empty while the register is not paired.
+fn check_bridge_url(url: &str) -> Result<String, String> {
+    if url.trim().is_empty() {
+        return Ok(String::new());
+    }
+    check_url("The bridge URL", url)
 }
 
 fn validate(f: &Settings) -> Result<Settings, String> {
@@ -32,8 +41,8 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         oms_url: check_url("The OMS URL", &f.oms_url)?,
         register_id,
         register_token: need("register token", &f.register_token)?,
-        bridge_url: check_url("The bridge URL", &f.bridge_url)?,
-        pairing_token: need("pairing token", &f.pairing_token)?,
+        bridge_url: check_bridge_url(&f.bridge_url)?,
+        pairing_token: f.pairing_token.trim().to_owned(),
         result_wait_secs: f.result_wait_secs,
         auto_print: f.auto_print,
         returns_without_receipt: f.returns_without_receipt,
@@ -173,8 +182,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
         }
     });
 
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move || {
         let form = Form {
             oms_url: oms_url.get_untracked(),
             register_id: register_id.get_untracked(),
@@ -198,6 +206,26 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             crate::runner::act(&app, till_core::register::Action::AuthorizeSettings);
         }
     };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit();
+    };
+    // Paired: the register keeps the bridge's address and its own token,
+    // saved as the form's Save would.
+    let on_paired = move |address: String, token: String| {
+        bridge_url.set(address);
+        pairing_token.set(token);
+        submit();
+    };
+    let from_link = setup_link(first_run);
+    if let Some(Ok(link)) = &from_link {
+        oms_url.set(link.oms_url.clone());
+        register_id.set(link.register_id.clone());
+        register_token.set(link.register_token.clone());
+    }
+    if let Some(Err(e)) = &from_link {
+        error.set(Some(e.clone()));
+    }
 
     let input = move |label: &'static str, signal: RwSignal<String>, kind: &'static str| {
         view! {
@@ -216,7 +244,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 {input("Register id", register_id, "text")}
                 {input("Register token", register_token, "password")}
                 {input("Bridge URL", bridge_url, "url")}
-                {input("Pairing token", pairing_token, "password")}
+                {input("Pairing token (development; in a store, pair below)", pairing_token, "password")}
                 {input("Card result wait (seconds)", result_wait, "text")}
                 {input("Sign out after minutes idle (empty: never)", idle, "text")}
                 {input("Largest discount without a manager (%; empty: 20)", discount, "text")}
@@ -232,6 +260,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
                 {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
             </form>
+            <PairBridge register_id on_paired from_link=from_link.and_then(Result::ok) current=bridge_url.get_untracked()/>
             <p class="storage">
                 {move || match persistent.get() {
                     Some(true) => "Storage is persistent: the browser will not clear Till's data to free space.",
@@ -241,4 +270,126 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             </p>
         </section>
     }
+}
+
+/// The setup link this page was opened with (first run only), taken off the
+/// address bar so that its token does not stay in the history.
+fn setup_link(first_run: bool) -> Option<Result<SetupLink, String>> {
+    if !first_run {
+        return None;
+    }
+    let window = web_sys::window()?;
+    let hash = window.location().hash().ok()?;
+    let link = SetupLink::parse(&hash)?;
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+    Some(link)
+}
+
+/// "Pair with payment bridge": the bridge's address and the code it shows,
+/// for this register's own token. The tap on Pair is the user gesture the
+/// browser's Local Network Access prompt needs; nothing else asks it.
+#[component]
+fn PairBridge(
+    register_id: RwSignal<String>,
+    on_paired: impl Fn(String, String) + Copy + 'static,
+    from_link: Option<SetupLink>,
+    current: String,
+) -> impl IntoView {
+    let address = RwSignal::new(
+        from_link
+            .as_ref()
+            .map(|l| l.bridge_url.clone())
+            .unwrap_or(current),
+    );
+    let code = RwSignal::new(
+        from_link
+            .as_ref()
+            .map(|l| l.code.clone())
+            .unwrap_or_default(),
+    );
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let busy = RwSignal::new(false);
+    let permission = RwSignal::new(None::<&'static str>);
+    let app = use_app();
+    let link = Memo::new(move |_| {
+        app.register(|r| r.status().bridge)
+            .unwrap_or(till_core::lan::BridgeLink::Unknown)
+    });
+    let look = move || {
+        spawn_local(async move {
+            permission.set(permission_words(&address.get_untracked()).await);
+        })
+    };
+    look();
+    let pair = move || {
+        let base = match check_url("The bridge address", &address.get_untracked()) {
+            Ok(b) => b,
+            Err(e) => return message.set(Some(Err(e))),
+        };
+        let register = match RegisterId::new(register_id.get_untracked().trim()) {
+            Ok(r) => r.to_string(),
+            Err(e) => return message.set(Some(Err(format!("Register id: {e}")))),
+        };
+        busy.set(true);
+        let space = till_core::lan::target_address_space(&platform::origin(), &base);
+        spawn_local(async move {
+            let answer =
+                crate::net::bridge::pair(&base, &code.get_untracked(), &register, space).await;
+            busy.set(false);
+            look();
+            match answer {
+                Ok(paired) => {
+                    code.set(String::new());
+                    message.set(Some(Ok(format!("Paired with the bridge at {base}."))));
+                    on_paired(base, paired.token);
+                }
+                Err(e) => message.set(Some(Err(e))),
+            }
+        });
+    };
+    if from_link.is_some() {
+        pair();
+    }
+    let field = move |label: &'static str, signal: RwSignal<String>, mode: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input type="text" inputmode=mode prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) autocomplete="off"/>
+            </label>
+        }
+    };
+    view! {
+        <section class="pair" aria-labelledby="pair-heading">
+            <h2 id="pair-heading">"Pair with payment bridge"</h2>
+            <p>"The bridge shows a 6-digit code (on its screen, or its page /pair). Type its address and the code."</p>
+            <form on:submit=move |ev| { ev.prevent_default(); pair(); }>
+                {field("Bridge address", address, "url")}
+                {field("Pairing code", code, "numeric")}
+                <button type="submit" disabled=move || busy.get()>"Pair"</button>
+            </form>
+            {move || message.get().map(|m| match m {
+                Ok(text) => view! { <p role="status">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+            })}
+            {move || permission.get().map(|p| view! { <p>{p}</p> })}
+            {move || link.get().advice().map(|advice| view! {
+                <p class="advice">{link.get().label()}". "{advice}</p>
+            })}
+        </section>
+    }
+}
+
+/// What the browser's Local Network Access permission says for this
+/// bridge, when the bridge needs it.
+async fn permission_words(address: &str) -> Option<&'static str> {
+    use till_core::lan::{local_network_request, Permission};
+    let space = local_network_request(&platform::origin(), address)?;
+    Some(match platform::lan_permission(space).await {
+        Permission::Granted => "Local network access: allowed.",
+        Permission::Prompt => "Local network access: not asked yet. Pair asks the browser; answer Allow.",
+        Permission::Denied => "Local network access: blocked. Allow it in the site's settings (the icon beside the address), or by the tablet's policy.",
+        Permission::Unsupported => return None,
+    })
 }

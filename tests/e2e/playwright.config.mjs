@@ -11,6 +11,8 @@ if (!baseURL) {
 export default defineConfig({
   testDir: ".",
   testMatch: /.*\.spec\.mjs$/,
+  // Over HTTPS, with its own servers: `cargo xtask test https`.
+  testIgnore: /https\.spec\.mjs$/,
   // One worker: the tests share one OMS and one bridge, as a store does.
   workers: 1,
   fullyParallel: false,

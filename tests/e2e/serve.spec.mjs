@@ -6,6 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { signIn, openShift, MANAGER_PIN } from "./helpers.mjs";
 import { join } from "node:path";
 
 const xtask = process.env.TILL_XTASK;
@@ -63,6 +64,43 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
     expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe("refused");
     expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe("refused");
   } finally {
+    child.kill("SIGKILL");
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test("the one-time setup link xtask serve prints opens a register set up and paired", async ({ page }) => {
+  test.skip(!xtask, "TILL_XTASK is set by cargo xtask test");
+  test.setTimeout(120_000);
+  const [port, bridgePort] = [await freePort(), await freePort()];
+  const data = mkdtempSync(join(tmpdir(), "till-serve-"));
+  const child = spawn(xtask, ["serve", "--no-build", "--debug-servers", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  try {
+    await expect.poll(() => output, { timeout: 60_000 }).toContain("Till is running");
+    const link = output.match(/(http:\/\/127\.0\.0\.1:\d+\/#setup=\S+)/)?.[1];
+    expect(link, output).toBeTruthy();
+    // A QR code of the same link follows it (block characters).
+    expect(output).toMatch(/[▀▄█]{10,}/);
+    page.on("dialog", (d) => d.accept());
+    await page.goto(link);
+    // Nothing typed: the link set the register up and paired it.
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible({ timeout: 15_000 });
+    expect(new URL(page.url()).hash, "the token left the address bar").toBe("");
+    await signIn(page, "Dana", MANAGER_PIN);
+    await openShift(page, "100.00");
+    await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected", { timeout: 30_000 });
+    const paired = execFileSync(process.env.TILL_BRIDGE_BIN ?? "target/debug/till-bridge", ["--data", join(data, "bridge"), "pairings", "list"], { encoding: "utf8" });
+    expect(paired).toMatch(/^p-\w+\s+R1\s.*paired$/m);
+  } finally {
+    // xtask stops its servers on SIGTERM; then it is gone.
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
     child.kill("SIGKILL");
     rmSync(data, { recursive: true, force: true });
   }

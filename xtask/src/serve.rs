@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 struct Args {
     lan: bool,
+    tls: bool,
     postgres: bool,
     port: u16,
     bridge_port: u16,
@@ -33,6 +34,7 @@ struct Args {
 fn parse(args: &[String]) -> Result<Args> {
     let mut out = Args {
         lan: false,
+        tls: false,
         postgres: false,
         port: 8080,
         bridge_port: 7878,
@@ -48,6 +50,7 @@ fn parse(args: &[String]) -> Result<Args> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--lan" => out.lan = true,
+            "--tls" => out.tls = true,
             "--postgres" => out.postgres = true,
             "--port" => out.port = number(it.next(), "--port")?,
             "--bridge-port" => out.bridge_port = number(it.next(), "--bridge-port")?,
@@ -56,7 +59,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--debug-servers" => out.servers = system::Build::Debug,
             other => {
                 return Err(format!(
-                    "unknown option {other:?} (options: --lan, --postgres, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
+                    "unknown option {other:?} (options: --lan, --tls, --postgres, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
                 ))
             }
         }
@@ -105,6 +108,7 @@ pub fn run(args: &[String]) -> Result {
         secrets: secrets.0.clone(),
         build: args.servers,
         database_url,
+        tls: args.tls,
     })?;
     greet(&args, &sys, &secrets.0, secrets.1);
     sys.oms.wait()?;
@@ -129,11 +133,69 @@ fn demo_staff(args: &Args) -> Result {
     )
 }
 
+/// The one-time link that opens a new register set up and paired, and the
+/// same as a QR code for a tablet's camera.
+fn setup_link(app: &str, sys: &system::System, secrets: &Secrets) -> Option<String> {
+    let code = match sys.pairing_code() {
+        Ok(code) => code,
+        Err(e) => {
+            println!("  (no setup link: {e})");
+            return None;
+        }
+    };
+    let link = till_core::lan::SetupLink {
+        oms_url: app.to_owned(),
+        register_id: DEV_REGISTER.to_owned(),
+        register_token: secrets.register_token.clone(),
+        bridge_url: sys.bridge_public_url(),
+        code,
+    };
+    Some(format!("{app}/#{}", link.to_fragment()))
+}
+
+fn print_qr(text: &str) {
+    use qrcode::render::unicode::Dense1x2;
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let art = code
+                .render::<Dense1x2>()
+                .dark_color(Dense1x2::Light)
+                .light_color(Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            for line in art.lines() {
+                println!("    {line}");
+            }
+        }
+        Err(e) => println!("    (no QR code: {e})"),
+    }
+}
+
 fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool) {
-    let app = format!("http://127.0.0.1:{}", args.port);
+    let app = sys.oms_public_url();
     println!();
     println!("  Till is running. Open the register:  {app}/");
     println!();
+    if let Some(link) = setup_link(&app, sys, secrets) {
+        println!("  A new register: open this link once (valid 5 minutes, used once); it sets up and pairs");
+        println!(
+            "  the register by itself. A new link: stop and start again, or type the code from"
+        );
+        println!(
+            "  {}/pair (on this machine) in Settings, Pair with payment bridge.",
+            sys.bridge_url().replace("0.0.0.0", "127.0.0.1")
+        );
+        println!("    {link}");
+        print_qr(&link);
+        println!();
+    }
+    if let Some(tls) = &sys.tls {
+        println!("  HTTPS with this machine's own CA: {}", tls.ca.display());
+        println!(
+            "  Trust it once on each tablet (README, \"Trust the CA\"); keep ca-key.pem here."
+        );
+        println!();
+    }
     if show_tokens {
         let kind = if args.lan {
             "made for this store's LAN; shown once, kept in data/"
@@ -144,7 +206,7 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
         println!("    OMS URL         {app}");
         println!("    register id     {DEV_REGISTER}");
         println!("    register token  {}", secrets.register_token);
-        println!("    bridge URL      {}", sys.bridge_url());
+        println!("    bridge URL      {}", sys.bridge_public_url());
         println!("    pairing token   {}", secrets.pairing_token);
         println!("  The back office reads every register's orders and their history with");
         println!("    back-office token {}", secrets.admin_token);
@@ -159,7 +221,14 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
     println!("    54 terminal never answers · 55 approved after 40 s   (the \"Card tests\" category has one item for each)");
     if args.lan {
         println!();
-        println!("  On the LAN: http://<this machine's address>:{}/ (offline mode and card payments need HTTPS; see the README)", args.port);
+        if args.tls {
+            println!(
+                "  On the LAN: {}/ (the tablet must trust the CA above)",
+                sys.oms_public_url()
+            );
+        } else {
+            println!("  On the LAN: http://<this machine's address>:{}/ (offline mode and card payments need HTTPS: add --tls; see the README)", args.port);
+        }
     }
     println!();
     if args.postgres {

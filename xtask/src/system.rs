@@ -151,6 +151,8 @@ pub struct Options {
     pub build: Build,
     /// The OMS on this PostgreSQL database instead of SQLite in `data`.
     pub database_url: Option<String>,
+    /// Both servers over HTTPS, with a local CA kept in `data/tls`.
+    pub tls: bool,
 }
 
 impl Options {
@@ -169,6 +171,7 @@ impl Options {
             secrets: Secrets::development(),
             build,
             database_url: None,
+            tls: false,
         }
     }
 
@@ -196,6 +199,12 @@ pub fn dev_register_env(cmd: &mut Command) -> &mut Command {
 pub struct System {
     pub oms: Server,
     pub bridge: Server,
+    pub tls: Option<Tls>,
+    pub bridge_data: PathBuf,
+    build: Build,
+    /// The address tablets use: this machine's LAN address when serving
+    /// the LAN, else 127.0.0.1.
+    host: String,
 }
 
 impl System {
@@ -205,6 +214,39 @@ impl System {
 
     pub fn bridge_url(&self) -> &str {
         &self.bridge.url
+    }
+
+    /// A server's URL as a tablet opens it (`0.0.0.0` is no address).
+    fn reachable(&self, url: &str) -> String {
+        url.replace("0.0.0.0", &self.host)
+    }
+
+    pub fn oms_public_url(&self) -> String {
+        self.reachable(&self.oms.url)
+    }
+
+    pub fn bridge_public_url(&self) -> String {
+        self.reachable(&self.bridge.url)
+    }
+
+    /// The bridge's pairing code in force (a new one when none is), through
+    /// `till-bridge pairings code`.
+    pub fn pairing_code(&self) -> Result<String> {
+        let (ok, out) = proc::run_captured(
+            Command::new(self.build.binary("till-bridge"))
+                .arg("--data")
+                .arg(&self.bridge_data)
+                .args(["pairings", "code"]),
+        )?;
+        let code = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Pairing code: "))
+            .and_then(|rest| rest.split(" (").next())
+            .map(|c| c.replace(' ', ""));
+        match (ok, code) {
+            (true, Some(code)) => Ok(code),
+            _ => Err(format!("till-bridge pairings code failed:\n{out}")),
+        }
     }
 }
 
@@ -295,11 +337,25 @@ pub fn start(opts: &Options) -> Result<System> {
     } else {
         opts.bridge_port
     };
+    let oms_data = opts.data.join("oms");
+    let bridge_data = opts.data.join("bridge");
+    for d in [&oms_data, &bridge_data] {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let lan_ip = (opts.host == "0.0.0.0").then(lan_address).flatten();
+    let tls = match opts.tls {
+        true => Some(local_tls(opts, &bridge_data, lan_ip.as_deref())?),
+        false => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The origins the app is opened from: the bridge allows them (CORS).
     let mut origins = vec![
-        format!("http://127.0.0.1:{oms_port}"),
-        format!("http://localhost:{oms_port}"),
+        format!("{scheme}://127.0.0.1:{oms_port}"),
+        format!("{scheme}://localhost:{oms_port}"),
     ];
+    if let Some(ip) = &lan_ip {
+        origins.push(format!("{scheme}://{ip}:{oms_port}"));
+    }
     if let Ok(extra) = std::env::var("TILL_BRIDGE_ALLOW_ORIGINS") {
         origins.extend(
             extra
@@ -309,13 +365,9 @@ pub fn start(opts: &Options) -> Result<System> {
                 .map(str::to_owned),
         );
     }
+    let bridge_host = lan_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
     let bridge_origin = std::env::var("TILL_BRIDGE_ORIGIN")
-        .unwrap_or_else(|_| format!("http://127.0.0.1:{bridge_port}"));
-    let oms_data = opts.data.join("oms");
-    let bridge_data = opts.data.join("bridge");
-    for d in [&oms_data, &bridge_data] {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+        .unwrap_or_else(|_| format!("{scheme}://{bridge_host}:{bridge_port}"));
 
     let mut oms = Command::new(opts.build.binary("till-oms"));
     oms.arg("--listen")
@@ -338,6 +390,12 @@ pub fn start(opts: &Options) -> Result<System> {
     if let Some(url) = &opts.database_url {
         oms.env("TILL_DATABASE_URL", url);
     }
+    if let Some(tls) = &tls {
+        oms.arg("--tls-cert")
+            .arg(&tls.cert)
+            .arg("--tls-key")
+            .arg(&tls.key);
+    }
     let oms = Server::start("oms", &mut oms, "listening on ", Duration::from_secs(30))?;
 
     let mut bridge = Command::new(opts.build.binary("till-bridge"));
@@ -350,9 +408,18 @@ pub fn start(opts: &Options) -> Result<System> {
         .arg("--allow-origin")
         .arg(origins.join(","))
         .arg("--oms-url")
-        .arg(format!("http://127.0.0.1:{oms_port}"))
+        .arg(format!("{scheme}://127.0.0.1:{oms_port}"))
         .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
         .arg("--simulator");
+    if let Some(tls) = &tls {
+        bridge
+            .arg("--tls-cert")
+            .arg(&tls.cert)
+            .arg("--tls-key")
+            .arg(&tls.key)
+            .arg("--oms-ca")
+            .arg(&tls.ca);
+    }
     if opts.faults {
         bridge.arg("--sim-controls");
     }
@@ -368,7 +435,61 @@ pub fn start(opts: &Options) -> Result<System> {
         "listening on ",
         Duration::from_secs(30),
     )?;
-    Ok(System { oms, bridge })
+    Ok(System {
+        oms,
+        bridge,
+        tls,
+        bridge_data,
+        build: opts.build,
+        host: bridge_host,
+    })
+}
+
+/// The local CA and the servers' certificate, from `till-bridge tls init`.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The CA's public key hash, for a test browser's SPKI allow-list.
+    pub spki: String,
+}
+
+/// Makes (once) the CA in `data/tls` and a certificate for this machine's
+/// names, through the bridge's own `tls init`.
+fn local_tls(opts: &Options, bridge_data: &std::path::Path, lan_ip: Option<&str>) -> Result<Tls> {
+    let dir = opts.data.join("tls");
+    let mut cmd = Command::new(opts.build.binary("till-bridge"));
+    cmd.arg("--data")
+        .arg(bridge_data)
+        .args(["tls", "init", "--dir"])
+        .arg(&dir);
+    for name in ["localhost", "127.0.0.1"].into_iter().chain(lan_ip) {
+        cmd.arg("--name").arg(name);
+    }
+    let (ok, out) = proc::run_captured(&mut cmd)?;
+    let spki = out.lines().find_map(|l| {
+        l.split_once("(for test browsers): ")
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    match (ok, spki) {
+        (true, Some(spki)) => Ok(Tls {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("bridge.pem"),
+            key: dir.join("bridge-key.pem"),
+            spki,
+        }),
+        _ => Err(format!("till-bridge tls init failed:\n{out}")),
+    }
+}
+
+/// This machine's address on its LAN: the one a route out would use (a UDP
+/// socket's connect sends nothing). `None` without a network.
+fn lan_address() -> Option<String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
 }
 
 #[cfg(test)]

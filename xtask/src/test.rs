@@ -3,7 +3,8 @@
 //! fmt → clippy → native (`cargo test` of core, servers and xtask) → pg
 //! (the OMS's API suite again, on a throw-away PostgreSQL) →
 //! browser (wasm-bindgen-test in headless Chromium) → e2e (Playwright
-//! driving the release build served by the real OMS) → contract
+//! driving the release build served by the real OMS) → https (the same
+//! over TLS: pairing by code, a card payment, revocation) → contract
 //! (Schemathesis against both servers' OpenAPI documents). Every tier runs even
 //! if an earlier one failed, so one run shows everything that is wrong; the
 //! command fails if any tier failed or a test tier ran no test.
@@ -27,7 +28,7 @@ const NATIVE_CRATES: &[&str] = &[
     "xtask",
 ];
 const TIERS: &[&str] = &[
-    "fmt", "clippy", "native", "pg", "browser", "e2e", "contract",
+    "fmt", "clippy", "native", "pg", "browser", "e2e", "https", "contract",
 ];
 /// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
 /// for the download's progress to be seen.
@@ -53,8 +54,12 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     let wanted = |t: &str| args.is_empty() || args.iter().any(|a| a == t);
-    let needs_wasm = wanted("browser") || wanted("e2e") || wanted("clippy") || wanted("contract");
-    let needs_browser = wanted("browser") || wanted("e2e");
+    let needs_wasm = wanted("browser")
+        || wanted("e2e")
+        || wanted("https")
+        || wanted("clippy")
+        || wanted("contract");
+    let needs_browser = wanted("browser") || wanted("e2e") || wanted("https");
 
     step("Checking the tools (installs only what is missing)");
     if needs_wasm {
@@ -82,6 +87,7 @@ pub fn run(args: &[String]) -> Result {
             "pg" => postgres(),
             "browser" => browser(),
             "e2e" => e2e(),
+            "https" => https(),
             "contract" => {
                 tests_outcome("contract", crate::contract::run(), crate::contract::counts)
             }
@@ -319,6 +325,54 @@ fn e2e() -> Outcome {
         result
     };
     tests_outcome("e2e", run(), playwright_counts)
+}
+
+/// The system over HTTPS (a local CA, both servers on TLS) with a plain
+/// HTTP one beside it for the comparison: Playwright's `https.spec.mjs`.
+fn https() -> Outcome {
+    let run = || -> Result<(bool, String)> {
+        tools::build_app()?;
+        system::build_servers(system::Build::Debug)?;
+        let data = tempdir("till-https")?;
+        let sys = system::start(&system::Options {
+            tls: true,
+            ..system::Options::for_playwright(data.join("tls"), system::Build::Debug)
+        })?;
+        let plain = system::start(&system::Options::for_playwright(
+            data.join("plain"),
+            system::Build::Debug,
+        ))?;
+        let tls = sys.tls.clone().ok_or("the system started without TLS")?;
+        step(&format!(
+            "Playwright over HTTPS against {} (bridge {}), and over HTTP against {}",
+            sys.oms_url(),
+            sys.bridge_url(),
+            plain.oms_url()
+        ));
+        let mut playwright = Command::new(root().join("node_modules/.bin/playwright"));
+        system::dev_register_env(&mut playwright);
+        let result = proc::run_captured(
+            playwright
+                .args(["test", "--config", "tests/e2e/https.config.mjs"])
+                .env("TILL_BASE_URL", sys.oms_url())
+                .env("TILL_BRIDGE_URL", sys.bridge_url())
+                .env("TILL_TLS_SPKI", &tls.spki)
+                .env("NODE_EXTRA_CA_CERTS", &tls.ca)
+                .env(
+                    "TILL_BRIDGE_BIN",
+                    system::Build::Debug.binary("till-bridge"),
+                )
+                .env("TILL_BRIDGE_DATA", &sys.bridge_data)
+                .env("TILL_PLAIN_BASE_URL", plain.oms_url())
+                .env("TILL_PLAIN_BRIDGE_URL", plain.bridge_url())
+                .current_dir(root()),
+        );
+        drop(plain);
+        drop(sys);
+        let _ = std::fs::remove_dir_all(&data);
+        result
+    };
+    tests_outcome("https", run(), playwright_counts)
 }
 
 /// A fresh folder under the system's temporary directory.

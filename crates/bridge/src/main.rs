@@ -102,8 +102,12 @@ enum PairingsCommand {
     List,
     /// Refuses this pairing's token from the next request on.
     Revoke { id: String },
-    /// Makes a new pairing code (valid 5 minutes) and prints it.
-    Code,
+    /// Prints the pairing code in force, or makes one (valid 5 minutes).
+    Code {
+        /// Make a new code even if one is in force (the old one stops working).
+        #[arg(long)]
+        new: bool,
+    },
 }
 
 #[tokio::main]
@@ -219,8 +223,11 @@ fn pairings_command(data: &std::path::Path, cmd: PairingsCommand) -> Result<(), 
             }
             println!("Pairing {id} is revoked: its register is refused from its next request.");
         }
-        PairingsCommand::Code => {
-            let code = pairings.new_code(now())?;
+        PairingsCommand::Code { new } => {
+            let code = match new {
+                true => pairings.new_code(now())?,
+                false => pairings.code_or_new(now())?,
+            };
             println!(
                 "Pairing code: {} (valid until {} UTC, used once)",
                 code.spaced(),
@@ -254,5 +261,11 @@ fn tls_init(
         ca.cert_file().display()
     );
     println!("{}", till_http::tls::TRUST_STEPS);
+    println!();
+    // Read by cargo xtask: a test browser trusts this CA alone.
+    println!(
+        "CA public key SHA-256 (for test browsers): {}",
+        ca.spki_sha256()
+    );
     Ok(())
 }

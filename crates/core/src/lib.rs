@@ -105,6 +105,7 @@ pub mod catalog;
 pub mod desk;
 pub mod download;
 pub mod drawer;
+pub mod lan;
 #[cfg(any(test, feature = "testing"))]
 pub mod memstore;
 pub mod money;

@@ -400,8 +400,9 @@ pub enum Input {
         to: Request,
         reply: Reply,
     },
+    /// The health check's answer, or why it did not ask.
     BridgeHealth {
-        reachable: bool,
+        link: crate::lan::BridgeLink,
     },
     Oms(OmsReply),
     /// The store's staff list, downloaded with the catalog.
@@ -480,7 +481,7 @@ pub enum Effect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status {
     pub oms: Reach,
-    pub bridge: Reach,
+    pub bridge: crate::lan::BridgeLink,
     pub unsynced: usize,
     pub parked: usize,
     pub progress: Option<(usize, usize)>,
@@ -547,6 +548,8 @@ pub struct Register {
     sync: SyncDriver,
     oms: Reach,
     bridge: Reach,
+    /// Why the bridge is or is not there (the status bar's words).
+    bridge_link: crate::lan::BridgeLink,
     health_at: Option<Timestamp>,
     oms_probe: bool,
     bridge_probe: bool,
@@ -590,6 +593,7 @@ impl Register {
             sync: SyncDriver::default(),
             oms: Reach::Unknown,
             bridge: Reach::Unknown,
+            bridge_link: crate::lan::BridgeLink::Unknown,
             health_at: None,
             oms_probe: false,
             bridge_probe: false,
@@ -745,7 +749,7 @@ impl Register {
         let s = self.sync.summary();
         Status {
             oms: self.oms,
-            bridge: self.bridge,
+            bridge: self.bridge_link,
             unsynced: s.unsynced,
             parked: s.parked,
             progress: self.sync.progress(),
@@ -797,6 +801,9 @@ impl Register {
             } => {
                 if reply != Reply::Unreachable {
                     self.bridge = Reach::Online;
+                    if !matches!(reply, Reply::Refused { .. }) {
+                        self.bridge_link = crate::lan::BridgeLink::Connected;
+                    }
                 }
                 let event = Event::Replied {
                     reference,
@@ -805,7 +812,7 @@ impl Register {
                 };
                 self.feed(reference, event, now, &mut out);
             }
-            Input::BridgeHealth { reachable } => self.on_bridge_health(reachable, now, &mut out),
+            Input::BridgeHealth { link } => self.on_bridge_health(link, now, &mut out),
             Input::Oms(reply) => self.on_oms(reply, now, &mut out),
             Input::Staff(staff) => self.on_staff(staff, now, &mut out),
             // Before the storage is read there is nothing to sync yet; the
@@ -2327,8 +2334,15 @@ impl Register {
         }
     }
 
-    fn on_bridge_health(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Effect>) {
+    fn on_bridge_health(
+        &mut self,
+        link: crate::lan::BridgeLink,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
         self.bridge_probe = false;
+        self.bridge_link = link;
+        let reachable = link.is_connected();
         let was = self.bridge;
         self.bridge = if reachable {
             Reach::Online

@@ -117,13 +117,23 @@ impl LocalCa {
         })
     }
 
+    /// The base64 SHA-256 of the CA's public key (SubjectPublicKeyInfo):
+    /// what Chromium's `--ignore-certificate-errors-spki-list` takes, so a
+    /// test browser trusts this CA alone without ignoring other errors.
+    pub fn spki_sha256(&self) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let spki = rcgen::PublicKeyData::subject_public_key_info(self.issuer.key());
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki))
+    }
+
     /// The CA certificate a tablet trusts.
     pub fn cert_file(&self) -> PathBuf {
         self.dir.join(CA_CERT_FILE)
     }
 
-    /// Issues `<file>.pem` and `<file>-key.pem` in the CA's folder for
-    /// these names: DNS names and IP addresses, as a browser will ask for
+    /// Issues `<file>.pem` (the certificate and the CA's: the chain) and
+    /// `<file>-key.pem` in the CA's folder for these names: DNS names and IP addresses, as a browser will ask for
     /// them.
     pub fn issue(&self, file: &str, names: &[String]) -> Result<Issued, String> {
         if names.is_empty() {
@@ -148,7 +158,11 @@ impl LocalCa {
             cert: self.dir.join(format!("{file}.pem")),
             key: self.dir.join(format!("{file}-key.pem")),
         };
-        std::fs::write(&issued.cert, cert.pem())
+        // The chain: the certificate, then the CA's, which a client that
+        // trusts the CA does not need but a pinned test browser matches.
+        let ca_pem = std::fs::read_to_string(self.cert_file())
+            .map_err(|e| format!("{}: {e}", self.cert_file().display()))?;
+        std::fs::write(&issued.cert, cert.pem() + &ca_pem)
             .map_err(|e| format!("{}: {e}", issued.cert.display()))?;
         write_private(&issued.key, &key_pair.serialize_pem())?;
         Ok(issued)

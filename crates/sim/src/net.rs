@@ -46,7 +46,9 @@ impl BridgeSide {
     /// do with a payment this call starts.
     pub fn call(&mut self, call: &BridgeCall, behaviour: Behaviour, now: Timestamp) -> Input {
         match call {
-            BridgeCall::Health => Input::BridgeHealth { reachable: true },
+            BridgeCall::Health => Input::BridgeHealth {
+                link: till_core::lan::BridgeLink::Connected,
+            },
             BridgeCall::Probe { reference } => Input::Bridge {
                 reference: *reference,
                 to: Request::Probe,
@@ -103,7 +105,11 @@ impl BridgeSide {
     /// its answer never comes back.
     pub fn unanswered(call: &BridgeCall) -> Input {
         let (reference, to) = match call {
-            BridgeCall::Health => return Input::BridgeHealth { reachable: false },
+            BridgeCall::Health => {
+                return Input::BridgeHealth {
+                    link: till_core::lan::BridgeLink::NoAnswer { https: false },
+                }
+            }
             BridgeCall::Probe { reference } => (*reference, Request::Probe),
             BridgeCall::Start(s) => (s.reference, Request::Start),
             BridgeCall::StartRefund(s) => (s.reference, Request::Start),

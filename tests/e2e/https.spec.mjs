@@ -1,0 +1,93 @@
+// A store's LAN over HTTPS: the register is opened from the OMS over TLS,
+// pairs with the bridge (over TLS) by the code the bridge shows, takes a
+// card payment, and is refused once the bridge revokes its pairing. The
+// same card payment over plain HTTP, on a second system started beside
+// this one, gives the comparison the note reports.
+import { test, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { signIn, openShift, ringUp, goPay, dialog, cart, MANAGER_PIN, env } from "./helpers.mjs";
+
+const bridgeBin = process.env.TILL_BRIDGE_BIN;
+const bridgeData = process.env.TILL_BRIDGE_DATA;
+const plain = { app: process.env.TILL_PLAIN_BASE_URL, bridge: process.env.TILL_PLAIN_BRIDGE_URL };
+
+/// `till-bridge pairings …` on the bridge's data folder, as its owner would.
+function pairings(...args) {
+  return execFileSync(bridgeBin, ["--data", bridgeData, "pairings", ...args], { encoding: "utf8" });
+}
+
+function pairingCode() {
+  const m = pairings("code").match(/^Pairing code: (\d{3}) (\d{3})/m);
+  expect(m, "the bridge printed a code").not.toBeNull();
+  return m[1] + m[2];
+}
+
+/// Register id and token, then the rest as the test says; up to sign-in.
+async function setUpRegister(page, app, fill) {
+  page.on("dialog", (d) => d.accept());
+  await page.goto(`${app}/`);
+  await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
+  await expect(page.getByLabel("OMS URL")).toHaveValue(app);
+  await page.getByLabel("Register id").fill(env.registerId);
+  await page.getByLabel("Register token").fill(env.registerToken);
+  await fill();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible({ timeout: 15_000 });
+  await signIn(page, "Dana", MANAGER_PIN);
+  await openShift(page, "100.00");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected", { timeout: 15_000 });
+}
+
+/// One card sale of an Espresso, from Pay to back on the register: how long it took.
+async function cardSale(page) {
+  await ringUp(page, "Espresso");
+  await goPay(page);
+  const started = Date.now();
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(dialog(page)).toBeVisible();
+  await expect(dialog(page)).toHaveCount(0, { timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+  const took = Date.now() - started;
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  return took;
+}
+
+test("over HTTPS: pair by code, pay by card, then a revoked register is refused", async ({ page }) => {
+  expect(env.bridge.startsWith("https://")).toBe(true);
+  const app = new URL(process.env.TILL_BASE_URL).origin;
+  expect(app.startsWith("https://")).toBe(true);
+  await setUpRegister(page, app, async () => {
+    await page.getByLabel("Bridge address").fill(env.bridge);
+    const code = pairingCode();
+    await page.getByLabel("Pairing code").fill(code === "000000" ? "111111" : "000000");
+    await page.getByRole("button", { name: "Pair", exact: true }).click();
+    await expect(page.getByRole("alert")).toContainText("That code is wrong or has expired");
+    await page.getByLabel("Pairing code").fill(code);
+    await page.getByRole("button", { name: "Pair", exact: true }).click();
+  });
+  // The register holds a token of its own, which the bridge lists.
+  const listed = pairings("list");
+  const id = listed.match(/^(p-\w+)\s+R1\s.*\bpaired$/m)?.[1];
+  expect(id, listed).toBeTruthy();
+
+  const https = await cardSale(page);
+
+  pairings("revoke", id);
+  await ringUp(page, "Espresso");
+  await goPay(page);
+  await page.getByRole("button", { name: "Card (mPOS)" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "This register is no longer paired" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByLabel("Amount due")).toHaveText("€2.40");
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: no longer paired", { timeout: 30_000 });
+  test.info().annotations.push({ type: "card payment over HTTPS (ms)", description: String(https) });
+  console.log(`card payment over HTTPS: ${https} ms`);
+});
+
+test("the same card payment over plain HTTP, for comparison", async ({ page }) => {
+  await setUpRegister(page, plain.app, async () => {
+    await page.getByLabel("Bridge URL").fill(plain.bridge);
+    await page.getByLabel("Pairing token").fill(env.pairingToken);
+    await page.getByRole("button", { name: "Start selling" }).click();
+  });
+  const http = await cardSale(page);
+  console.log(`card payment over HTTP: ${http} ms`);
+});
