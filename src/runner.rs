@@ -174,31 +174,33 @@ fn bridge_of(s: &Settings) -> Bridge {
     }
 }
 
-/// The health check: whether the bridge is there, or why not. It never
-/// makes the browser ask for the Local Network Access permission (that is
-/// asked from the Pair button only).
-async fn bridge_link(settings: &Settings) -> till_core::lan::BridgeLink {
-    use till_core::lan::{background_check, local_network_request, BridgeLink, Permission};
-    if settings.bridge_url.is_empty() || settings.pairing_token.is_empty() {
-        return BridgeLink::NotPaired;
-    }
+/// Whether this page may call the bridge now: not while the browser's
+/// Local Network Access permission would have to be asked (it is asked from
+/// the Pair button only, never by a background call) or is denied.
+async fn lan_gate(settings: &Settings) -> Result<(), till_core::lan::BridgeLink> {
+    use till_core::lan::{background_check, local_network_request, Permission};
     let need = local_network_request(&crate::platform::origin(), &settings.bridge_url);
     let permission = match need {
         Some(space) => crate::platform::lan_permission(space).await,
         None => Permission::Unsupported,
     };
-    if let Err(link) = background_check(need, permission) {
-        return link;
-    }
-    bridge_of(settings).link().await
+    background_check(need, permission)
 }
 
 async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
+    use till_core::lan::BridgeLink;
+    let gate = match settings.bridge_url.is_empty() || settings.pairing_token.is_empty() {
+        true => Err(BridgeLink::NotPaired),
+        false => lan_gate(settings).await,
+    };
+    if let Err(link) = gate {
+        return not_sent(call, link);
+    }
     let bridge = bridge_of(settings);
     let (reference, to, reply) = match call {
         BridgeCall::Health => {
             return Input::BridgeHealth {
-                link: bridge_link(settings).await,
+                link: bridge.link().await,
             }
         }
         BridgeCall::Probe { reference } => (reference, Request::Probe, bridge.probe().await),
@@ -213,6 +215,33 @@ async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
         reference,
         to,
         reply,
+    }
+}
+
+/// The answer to a call the register may not send now: the health check
+/// says why; the probe before a start is a clear no (nothing is sent,
+/// nothing charged); anything else is as good as no answer, which the
+/// payment session knows how to treat.
+fn not_sent(call: BridgeCall, link: till_core::lan::BridgeLink) -> Input {
+    let (reference, to) = match call {
+        BridgeCall::Health => return Input::BridgeHealth { link },
+        BridgeCall::Probe { reference } => {
+            let reason = format!("{}. {}", link.label(), link.advice().unwrap_or_default());
+            return Input::Bridge {
+                reference,
+                to: Request::Probe,
+                reply: till_core::payment::Reply::Refused { reason },
+            };
+        }
+        BridgeCall::Start(s) => (s.reference, Request::Start),
+        BridgeCall::StartRefund(s) => (s.reference, Request::Start),
+        BridgeCall::Status { reference, to } => (reference, to),
+        BridgeCall::Cancel { reference } => (reference, Request::Cancel),
+    };
+    Input::Bridge {
+        reference,
+        to,
+        reply: till_core::payment::Reply::Unreachable,
     }
 }
 

@@ -10,7 +10,10 @@
 //!
 //! On loopback it uses the published development tokens. With `--lan` it
 //! never does: the first run makes random tokens, prints them once and keeps
-//! them in `data/lan-tokens.env`; later runs read them from there.
+//! them in `data/lan-tokens.env`; later runs read them from there. On the
+//! LAN the bridge has no shared pairing token: each register pairs by code
+//! (the setup link carries one). `--tls` serves both over HTTPS with a
+//! local CA kept in `data/tls`.
 
 use crate::pg;
 use crate::proc::{self, root, step};
@@ -207,7 +210,11 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
         println!("    register id     {DEV_REGISTER}");
         println!("    register token  {}", secrets.register_token);
         println!("    bridge URL      {}", sys.bridge_public_url());
-        println!("    pairing token   {}", secrets.pairing_token);
+        if args.lan {
+            println!("    pairing code    from the bridge (Settings, Pair with payment bridge)");
+        } else {
+            println!("    pairing token   {}", secrets.pairing_token);
+        }
         println!("  The back office reads every register's orders and their history with");
         println!("    back-office token {}", secrets.admin_token);
         println!();

@@ -404,7 +404,6 @@ pub fn start(opts: &Options) -> Result<System> {
         .arg(format!("{}:{bridge_port}", opts.host))
         .arg("--data")
         .arg(&bridge_data)
-        .env("TILL_PAIRING_TOKEN", &opts.secrets.pairing_token)
         .arg("--allow-origin")
         .arg(origins.join(","))
         .arg("--oms-url")
@@ -419,6 +418,11 @@ pub fn start(opts: &Options) -> Result<System> {
             .arg(&tls.key)
             .arg("--oms-ca")
             .arg(&tls.ca);
+    }
+    // One token for every register: on loopback (development and tests)
+    // only. On a LAN, each register pairs by code and gets its own.
+    if opts.host != "0.0.0.0" {
+        bridge.env("TILL_PAIRING_TOKEN", &opts.secrets.pairing_token);
     }
     if opts.faults {
         bridge.arg("--sim-controls");

@@ -206,13 +206,19 @@ pub async fn pair(State(state): State<AppState>, body: Bytes) -> Result<Response
     }
 }
 
+/// A peer on the bridge's own machine: loopback, also as an IPv4-mapped
+/// IPv6 address (a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1).
+pub fn on_this_machine(ip: std::net::IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
 /// `GET /pair`: the code in force (a new one when none is), for the person
 /// at the bridge's own machine; 403 from anywhere else.
 pub async fn admin_page(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
 ) -> Result<Response, Error> {
-    if !peer.ip().is_loopback() {
+    if !on_this_machine(peer.ip()) {
         return Err(Error::new(
             StatusCode::FORBIDDEN,
             "forbidden",

@@ -140,6 +140,23 @@ async fn the_pairing_page_shows_the_code_on_the_bridges_machine() {
     assert!(html.contains(&code.spaced()), "{html}");
 }
 
+#[test]
+fn the_pairing_page_answers_only_the_bridges_own_machine() {
+    use till_bridge::api::on_this_machine;
+    for own in ["127.0.0.1", "::1", "::ffff:127.0.0.1", "127.0.0.2"] {
+        assert!(on_this_machine(own.parse().unwrap()), "{own}");
+    }
+    for other in [
+        "192.168.1.20",
+        "10.0.0.5",
+        "::ffff:192.168.1.20",
+        "fe80::1",
+        "0.0.0.0",
+    ] {
+        assert!(!on_this_machine(other.parse().unwrap()), "{other}");
+    }
+}
+
 /// A CA in a temporary folder and a certificate for 127.0.0.1.
 fn local_ca() -> (LocalCa, till_http::tls::Issued) {
     let ca = LocalCa::open_or_create(&temp_dir("till-ca"), "Till test CA").unwrap();
