@@ -349,8 +349,23 @@ fn PairBridge(
             }
         });
     };
+    // A setup link pairs by itself, unless that would make the browser ask
+    // for the Local Network Access permission on page load: then a tap on
+    // Pair does it.
     if from_link.is_some() {
-        pair();
+        spawn_local(async move {
+            use till_core::lan::{local_network_request, Permission};
+            let need = local_network_request(&platform::origin(), &address.get_untracked());
+            let ask = match need {
+                Some(space) => platform::lan_permission(space).await == Permission::Prompt,
+                None => false,
+            };
+            if ask {
+                message.set(Some(Ok("Tap Pair to finish: the browser will ask to let Till reach the store's network; answer Allow.".into())));
+            } else {
+                pair();
+            }
+        });
     }
     let field = move |label: &'static str, signal: RwSignal<String>, mode: &'static str| {
         view! {

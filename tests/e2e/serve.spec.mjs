@@ -30,23 +30,30 @@ async function answers(url) {
   }
 }
 
-test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
-  test.skip(!xtask, "TILL_XTASK is set by cargo xtask test");
-  test.setTimeout(120_000);
+/// `cargo xtask serve` on free ports and a fresh data folder; `output()`
+/// is what it has printed so far.
+async function startServe() {
   const [port, bridgePort] = [await freePort(), await freePort()];
   const data = mkdtempSync(join(tmpdir(), "till-serve-"));
   const child = spawn(xtask, ["serve", "--no-build", "--debug-servers", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
+  let text = "";
+  child.stdout.on("data", (d) => (text += d));
+  child.stderr.on("data", (d) => (text += d));
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  return { port, bridgePort, data, child, exited, output: () => text };
+}
+
+test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
+  test.skip(!xtask, "TILL_XTASK is set by cargo xtask test");
+  test.setTimeout(120_000);
+  const { port, bridgePort, data, child, exited, output } = await startServe();
   try {
-    await expect.poll(() => output, { timeout: 60_000 }).toContain("Till is running");
+    await expect.poll(output, { timeout: 60_000 }).toContain("Till is running");
     expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe(200);
     expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe(401);
-    expect(output).toContain("development values");
+    expect(output()).toContain("development values");
     // Tokens reach the servers through their environment: `ps` shows every
     // user of the machine the command lines, never a token.
     const lines = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
@@ -59,8 +66,8 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
 
     child.kill("SIGTERM");
     const { code } = await exited;
-    expect(code, output).toBe(0);
-    expect(output).toContain("Till stopped.");
+    expect(code, output()).toBe(0);
+    expect(output()).toContain("Till stopped.");
     expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe("refused");
     expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe("refused");
   } finally {
@@ -72,21 +79,13 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
 test("the one-time setup link xtask serve prints opens a register set up and paired", async ({ page }) => {
   test.skip(!xtask, "TILL_XTASK is set by cargo xtask test");
   test.setTimeout(120_000);
-  const [port, bridgePort] = [await freePort(), await freePort()];
-  const data = mkdtempSync(join(tmpdir(), "till-serve-"));
-  const child = spawn(xtask, ["serve", "--no-build", "--debug-servers", "--port", `${port}`, "--bridge-port", `${bridgePort}`, "--data", data], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const { data, child, exited, output } = await startServe();
   try {
-    await expect.poll(() => output, { timeout: 60_000 }).toContain("Till is running");
-    const link = output.match(/(http:\/\/127\.0\.0\.1:\d+\/#setup=\S+)/)?.[1];
-    expect(link, output).toBeTruthy();
+    await expect.poll(output, { timeout: 60_000 }).toContain("Till is running");
+    const link = output().match(/(http:\/\/127\.0\.0\.1:\d+\/#setup=\S+)/)?.[1];
+    expect(link, output()).toBeTruthy();
     // A QR code of the same link follows it (block characters).
-    expect(output).toMatch(/[▀▄█]{10,}/);
+    expect(output()).toMatch(/[▀▄█]{10,}/);
     page.on("dialog", (d) => d.accept());
     await page.goto(link);
     // Nothing typed: the link set the register up and paired it.

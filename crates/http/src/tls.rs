@@ -207,12 +207,31 @@ fn write_private(path: &Path, pem: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The acceptor for `--tls-cert` and `--tls-key`, which go together;
-/// `None` for plain HTTP.
-pub fn from_files(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<TlsAcceptor>, String> {
-    match (cert, key) {
-        (Some(cert), Some(key)) => acceptor(cert, key).map(Some),
-        (None, None) => Ok(None),
-        _ => Err("--tls-cert and --tls-key go together".into()),
+/// Both servers' `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsArgs {
+    /// The server's certificate chain (PEM), to serve HTTPS; with --tls-key.
+    #[arg(long, env = "TILL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "TILL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The acceptor for the two files, which go together; `None` for
+    /// plain HTTP.
+    pub fn acceptor(&self) -> Result<Option<TlsAcceptor>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => acceptor(cert, key).map(Some),
+            (None, None) => Ok(None),
+            _ => Err("--tls-cert and --tls-key go together".into()),
+        }
     }
+}
+
+/// A server's base URL: `https://address` when it serves TLS.
+pub fn base_url(address: std::net::SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{address}")
 }

@@ -259,8 +259,7 @@ impl Application {
 
     /// `https://address` when serving TLS, else `http://address`.
     pub fn url(&self) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}", self.local_addr())
+        till_http::tls::base_url(self.local_addr(), self.tls.is_some())
     }
 
     /// Serves within other limits than a store's ([`Limits::default`]).

@@ -22,12 +22,8 @@ use till_oms::{add_demo_staff, demo, open_store, with_store, Application, Config
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The server's certificate chain (PEM), to serve HTTPS; with --tls-key.
-    #[arg(long, env = "TILL_TLS_CERT", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// The certificate's private key (PEM).
-    #[arg(long, env = "TILL_TLS_KEY", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: till_http::tls::TlsArgs,
     /// Address to listen on.
     #[arg(long, env = "TILL_OMS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -197,7 +193,7 @@ async fn run(args: Args) -> Result<(), String> {
         currency,
         faults: args.faults,
     };
-    let tls = till_http::tls::from_files(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    let tls = args.tls.acceptor()?;
     let mut app = Application::build(config).await?;
     if let Some(tls) = tls {
         app = app.with_tls(tls);
