@@ -328,9 +328,15 @@ fn PairBridge(
             Ok(b) => b,
             Err(e) => return message.set(Some(Err(e))),
         };
-        let register = match RegisterId::new(register_id.get_untracked().trim()) {
+        let typed = register_id.get_untracked();
+        if typed.trim().is_empty() {
+            return message.set(Some(Err(
+                "Type the register id above first: the bridge lists registers by it".into(),
+            )));
+        }
+        let register = match RegisterId::new(typed.trim()) {
             Ok(r) => r.to_string(),
-            Err(e) => return message.set(Some(Err(format!("Register id: {e}")))),
+            Err(e) => return message.set(Some(Err(e.to_string()))),
         };
         busy.set(true);
         let space = till_core::lan::target_address_space(&platform::origin(), &base);
@@ -378,7 +384,7 @@ fn PairBridge(
     view! {
         <section class="pair" aria-labelledby="pair-heading">
             <h2 id="pair-heading">"Pair with payment bridge"</h2>
-            <p>"The bridge shows a 6-digit code (on its screen, or its page /pair). Type its address and the code."</p>
+            <p>"The bridge shows a 6-digit code (on its screen, or its page /pair). Type its address and the code. Pairing saves the settings above with the register's new token."</p>
             <form on:submit=move |ev| { ev.prevent_default(); pair(); }>
                 {field("Bridge address", address, "url")}
                 {field("Pairing code", code, "numeric")}
