@@ -3,7 +3,15 @@
 // card payment, and is refused once the bridge revokes its pairing. The
 // same card payment over plain HTTP, on a second system started beside
 // this one, gives the comparison the note reports.
-import { test, expect } from "@playwright/test";
+//
+// Then Chrome's Local Network Access, for real: the app opened as a public
+// site (till.test, which that test's browser maps to this machine and
+// treats as public) reaches the bridge on loopback only once the browser
+// allows it. Until then the register asks nothing on load, sends nothing
+// to the bridge, and says why; a card payment is refused before anything
+// is sent. Once allowed, a card payment goes through, its requests naming
+// the bridge's address space.
+import { test, expect, chromium } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { signIn, openShift, ringUp, goPay, dialog, cart, MANAGER_PIN, env } from "./helpers.mjs";
 
@@ -90,4 +98,57 @@ test("the same card payment over plain HTTP, for comparison", async ({ page }) =
   });
   const http = await cardSale(page);
   console.log(`card payment over HTTP: ${http} ms`);
+});
+
+test("from a public page the register waits for Local Network Access, then takes a card payment", async () => {
+  const port = new URL(process.env.TILL_BASE_URL).port;
+  const site = `https://till.test:${port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.TILL_CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--host-resolver-rules=MAP till.test 127.0.0.1",
+      // The store's CA, trusted as in the other tests (its certificate
+      // names this machine, not till.test: only that CA's chains pass).
+      `--ignore-certificate-errors-spki-list=${process.env.TILL_TLS_SPKI}`,
+      // A public site, as a back office on the internet is.
+      `--ip-address-space-overrides=127.0.0.1:${port}=public`,
+    ],
+  });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on("dialog", (d) => d.accept());
+    await page.goto(`${site}/`);
+    await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
+    await expect(page.getByLabel("OMS URL")).toHaveValue(site);
+    await page.getByLabel("Register id").fill(env.registerId);
+    await page.getByLabel("Register token").fill(env.registerToken);
+    await page.getByLabel("Bridge URL").fill(env.bridge);
+    await page.getByLabel("Pairing token").fill(env.pairingToken);
+    await page.getByRole("button", { name: "Start selling" }).click();
+    await signIn(page, "Dana", MANAGER_PIN);
+    await openShift(page, "100.00");
+    const status = page.getByRole("status", { name: "Status" });
+    await expect(status).toContainText("Bridge: permission needed", { timeout: 30_000 });
+
+    await ringUp(page, "Espresso");
+    await goPay(page);
+    await page.getByRole("button", { name: "Card (mPOS)" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "Bridge: permission needed" })).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByLabel("Amount due")).toHaveText("€2.40");
+
+    // What the cashier's "Allow" does.
+    await context.grantPermissions(["local-network-access"], { origin: site });
+    await expect(status).toContainText("Bridge: connected", { timeout: 30_000 });
+    await page.getByRole("button", { name: "Card (mPOS)" }).click();
+    await expect(dialog(page)).toBeVisible();
+    await expect(dialog(page)).toHaveCount(0, { timeout: 15_000 });
+    await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+    await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+  } finally {
+    await browser.close();
+  }
 });

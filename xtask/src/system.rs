@@ -356,6 +356,12 @@ pub fn start(opts: &Options) -> Result<System> {
     if let Some(ip) = &lan_ip {
         origins.push(format!("{scheme}://{ip}:{oms_port}"));
     }
+    if opts.faults {
+        // The end-to-end tests also open the app as a public site named
+        // till.test (their browser maps it to this machine), to see the
+        // register wait for Local Network Access.
+        origins.push(format!("{scheme}://till.test:{oms_port}"));
+    }
     if let Ok(extra) = std::env::var("TILL_BRIDGE_ALLOW_ORIGINS") {
         origins.extend(
             extra
