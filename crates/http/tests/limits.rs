@@ -24,13 +24,17 @@ struct Server {
 
 impl Server {
     async fn start(limits: Limits) -> Server {
+        Server::start_with(limits, None).await
+    }
+
+    async fn start_with(limits: Limits, tls: Option<till_http::tls::TlsAcceptor>) -> Server {
         let router = Router::new()
             .route("/health", get(|| async { "ok" }))
             .route("/echo", post(|body: String| async move { body }));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(serve(listener, router, limits, None, async {
+        let done = tokio::spawn(serve(listener, router, limits, tls, async {
             let _ = stopped.await;
         }));
         Server {
@@ -161,4 +165,69 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         TcpStream::connect(addr).await.is_err(),
         "still accepting after shutdown"
     );
+}
+
+/// A local CA in a temporary folder, and a certificate for 127.0.0.1.
+fn local_ca() -> (
+    till_http::tls::LocalCa,
+    till_http::tls::Issued,
+    std::path::PathBuf,
+) {
+    let dir = std::env::temp_dir().join(format!(
+        "till-http-tls-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
+    let ca = till_http::tls::LocalCa::open_or_create(&dir, "Till test CA").unwrap();
+    let issued = ca.issue("server", &["127.0.0.1".into()]).unwrap();
+    (ca, issued, dir)
+}
+
+/// `GET /health` over TLS, trusting `ca` only: the answer's first line.
+async fn tls_get(addr: SocketAddr, ca: &std::path::Path) -> String {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let mut s = connector.connect(name, tcp).await.unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: till\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer).await;
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_a_silent_client_or_plain_http_is_hung_up_on_and_tls_clients_are_served() {
+    let (ca, issued, dir) = local_ca();
+    let tls = till_http::tls::acceptor(&issued.cert, &issued.key).unwrap();
+    let server = Server::start_with(limits(Duration::from_secs(1), 64), Some(tls)).await;
+    // Connects and never starts the handshake: closed at the header deadline.
+    let silent = TcpStream::connect(server.addr).await.unwrap();
+    // Plain HTTP to the TLS port: not a handshake, closed.
+    let mut plain = TcpStream::connect(server.addr).await.unwrap();
+    plain
+        .write_all(b"GET /health HTTP/1.1\r\nHost: till\r\n\r\n")
+        .await
+        .unwrap();
+    closed_by_server(plain).await;
+    closed_by_server(silent).await;
+    assert_eq!(
+        tls_get(server.addr, &ca.cert_file()).await,
+        "HTTP/1.1 200 OK"
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
