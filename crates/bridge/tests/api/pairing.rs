@@ -89,6 +89,29 @@ async fn a_code_gives_a_register_its_own_token_until_it_is_revoked() {
 }
 
 #[tokio::test]
+async fn revoking_one_register_leaves_the_others_paired() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let r = pair(&b.client, &b.address, &new_code(&b.data)).await;
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        tokens.push((
+            v["id"].as_str().unwrap().to_owned(),
+            v["token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_ne!(
+        tokens[0].1, tokens[1].1,
+        "each register has a token of its own"
+    );
+    let pairings = Pairings::open(&b.data.join(PAIRINGS_FILE)).unwrap();
+    assert!(pairings.revoke(&tokens[0].0, now()).unwrap());
+    assert_eq!(health(&b.client, &b.address, &tokens[0].1).await.0, 401);
+    assert_eq!(health(&b.client, &b.address, &tokens[1].1).await.0, 200);
+}
+
+#[tokio::test]
 async fn wrong_codes_are_refused_and_the_fifth_withdraws_the_code() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let code = new_code(&b.data);
