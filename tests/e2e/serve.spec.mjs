@@ -41,7 +41,8 @@ async function startServe() {
   let text = "";
   child.stdout.on("data", (d) => (text += d));
   child.stderr.on("data", (d) => (text += d));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  // "close", not "exit": it comes after the last output has been read.
+  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
   return { port, bridgePort, data, child, exited, output: () => text };
 }
 
@@ -50,7 +51,9 @@ test("a SIGTERM to xtask serve stops the OMS and the bridge", async () => {
   test.setTimeout(120_000);
   const { port, bridgePort, data, child, exited, output } = await startServe();
   try {
-    await expect.poll(output, { timeout: 60_000 }).toContain("Till is running");
+    // The whole greeting has been printed (and the short command it runs
+    // to read the pairing code has ended) when its last line has.
+    await expect.poll(output, { timeout: 60_000 }).toContain("Stop with Ctrl-C");
     expect(await answers(`http://127.0.0.1:${port}/api/v1/health`)).toBe(200);
     expect(await answers(`http://127.0.0.1:${bridgePort}/v1/health`)).toBe(401);
     expect(output()).toContain("development values");
@@ -81,7 +84,9 @@ test("the one-time setup link xtask serve prints opens a register set up and pai
   test.setTimeout(120_000);
   const { data, child, exited, output } = await startServe();
   try {
-    await expect.poll(output, { timeout: 60_000 }).toContain("Till is running");
+    // The whole greeting, link and QR code included, has been printed
+    // when its last line has (output arrives in chunks).
+    await expect.poll(output, { timeout: 60_000 }).toContain("Stop with Ctrl-C");
     const link = output().match(/(http:\/\/127\.0\.0\.1:\d+\/#setup=\S+)/)?.[1];
     expect(link, output()).toBeTruthy();
     // A QR code of the same link follows it (block characters).
