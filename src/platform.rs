@@ -38,11 +38,19 @@ pub fn origin() -> String {
         .unwrap_or_default()
 }
 
+/// The browser's Local Network Access permission for this page to reach the
+/// bridge at `bridge_url`; `None` when reaching it is no local network
+/// request (the same or a more public address space than the page's).
+pub async fn bridge_permission(bridge_url: &str) -> Option<till_core::lan::Permission> {
+    let space = till_core::lan::local_network_request(&origin(), bridge_url)?;
+    Some(lan_permission(space).await)
+}
+
 /// The browser's Local Network Access permission for reaching `space`, as
 /// `navigator.permissions.query` says it. Chrome named it
 /// `local-network-access` first, then split it into `local-network` and
 /// `loopback-network`: the first name this browser knows answers.
-pub async fn lan_permission(space: till_core::lan::Space) -> till_core::lan::Permission {
+async fn lan_permission(space: till_core::lan::Space) -> till_core::lan::Permission {
     use till_core::lan::{Permission, Space};
     let names: &[&str] = match space {
         Space::Loopback => &["loopback-network", "local-network-access"],

@@ -178,13 +178,7 @@ fn bridge_of(s: &Settings) -> Bridge {
 /// Local Network Access permission would have to be asked (it is asked from
 /// the Pair button only, never by a background call) or is denied.
 async fn lan_gate(settings: &Settings) -> Result<(), till_core::lan::BridgeLink> {
-    use till_core::lan::{background_check, local_network_request, Permission};
-    let need = local_network_request(&crate::platform::origin(), &settings.bridge_url);
-    let permission = match need {
-        Some(space) => crate::platform::lan_permission(space).await,
-        None => Permission::Unsupported,
-    };
-    background_check(need, permission)
+    till_core::lan::background_check(crate::platform::bridge_permission(&settings.bridge_url).await)
 }
 
 async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {

@@ -360,13 +360,8 @@ fn PairBridge(
     // Pair does it.
     if from_link.is_some() {
         spawn_local(async move {
-            use till_core::lan::{local_network_request, Permission};
-            let need = local_network_request(&platform::origin(), &address.get_untracked());
-            let ask = match need {
-                Some(space) => platform::lan_permission(space).await == Permission::Prompt,
-                None => false,
-            };
-            if ask {
+            let permission = platform::bridge_permission(&address.get_untracked()).await;
+            if permission == Some(till_core::lan::Permission::Prompt) {
                 message.set(Some(Ok("Tap Pair to finish: the browser will ask to let Till reach the store's network; answer Allow.".into())));
             } else {
                 pair();
@@ -405,9 +400,8 @@ fn PairBridge(
 /// What the browser's Local Network Access permission says for this
 /// bridge, when the bridge needs it.
 async fn permission_words(address: &str) -> Option<&'static str> {
-    use till_core::lan::{local_network_request, Permission};
-    let space = local_network_request(&platform::origin(), address)?;
-    Some(match platform::lan_permission(space).await {
+    use till_core::lan::Permission;
+    Some(match platform::bridge_permission(address).await? {
         Permission::Granted => "Local network access: allowed.",
         Permission::Prompt => "Local network access: not asked yet. Pair asks the browser; answer Allow.",
         Permission::Denied => "Local network access: blocked. Allow it in the site's settings (the icon beside the address), or by the tablet's policy.",

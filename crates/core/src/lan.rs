@@ -201,12 +201,12 @@ impl BridgeLink {
 
 /// Whether the background health check may call the bridge: not while the
 /// permission would have to be asked (the prompt comes from a tap only) or
-/// is denied.
-pub fn background_check(need: Option<Space>, permission: Permission) -> Result<(), BridgeLink> {
-    match (need, permission) {
-        (None, _) | (Some(_), Permission::Granted | Permission::Unsupported) => Ok(()),
-        (Some(_), Permission::Prompt) => Err(BridgeLink::PermissionNeeded),
-        (Some(_), Permission::Denied) => Err(BridgeLink::PermissionDenied),
+/// is denied. `None`: the bridge needs no permission from this page.
+pub fn background_check(permission: Option<Permission>) -> Result<(), BridgeLink> {
+    match permission {
+        None | Some(Permission::Granted | Permission::Unsupported) => Ok(()),
+        Some(Permission::Prompt) => Err(BridgeLink::PermissionNeeded),
+        Some(Permission::Denied) => Err(BridgeLink::PermissionDenied),
     }
 }
 
@@ -383,18 +383,17 @@ mod tests {
 
     #[test]
     fn the_background_check_never_asks_for_the_permission() {
-        let lan = Some(Space::Local);
         assert_eq!(
-            background_check(lan, Permission::Prompt),
+            background_check(Some(Permission::Prompt)),
             Err(BridgeLink::PermissionNeeded)
         );
         assert_eq!(
-            background_check(lan, Permission::Denied),
+            background_check(Some(Permission::Denied)),
             Err(BridgeLink::PermissionDenied)
         );
-        assert_eq!(background_check(lan, Permission::Granted), Ok(()));
-        assert_eq!(background_check(lan, Permission::Unsupported), Ok(()));
-        assert_eq!(background_check(None, Permission::Prompt), Ok(()));
+        assert_eq!(background_check(Some(Permission::Granted)), Ok(()));
+        assert_eq!(background_check(Some(Permission::Unsupported)), Ok(()));
+        assert_eq!(background_check(None), Ok(()));
         assert_eq!(Permission::from_state("granted"), Permission::Granted);
         assert_eq!(Permission::from_state("weird"), Permission::Unsupported);
     }
