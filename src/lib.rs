@@ -26,5 +26,12 @@ pub use app::App;
 /// Mounts the app on the page's `<body>`. Called once by `main`.
 pub fn start() {
     console_error_panic_hook::set_once();
+    // index.html's "Loading the register…" goes when the app draws.
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(App);
 }

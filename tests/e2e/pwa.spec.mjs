@@ -11,6 +11,29 @@ async function serviceWorkerReady(page) {
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
 }
 
+test("while the app downloads the page says so, then the app replaces it", async ({ page }) => {
+  // The download is held until the test has seen the loading page.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route(/_bg\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/");
+  await expect(page.getByRole("status")).toContainText("Loading the register…");
+  release();
+  await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
+  await expect(page.getByText("Loading the register")).toHaveCount(0);
+});
+
+test("a download that fails says why and what to do, never a blank page", async ({ page }) => {
+  await page.route(/_bg\.wasm$/, (route) => route.abort("connectionfailed"));
+  await page.goto("/");
+  const alert = page.getByRole("alert");
+  await expect(alert).toContainText("Till could not start");
+  await expect(alert).toContainText("then reload the page");
+});
+
 test("the app is installable", async ({ page, request }) => {
   const manifest = await (await request.get("/manifest.webmanifest")).json();
   expect(manifest.display).toBe("standalone");
