@@ -30,7 +30,8 @@ function pairingCode() {
   return m[1] + m[2];
 }
 
-/// Register id and token, then the rest as the test says; up to sign-in.
+/// Register id and token, then the rest as the test says; signed in, with
+/// a shift open.
 async function setUpRegister(page, app, fill) {
   page.on("dialog", (d) => d.accept());
   await page.goto(`${app}/`);
@@ -42,8 +43,18 @@ async function setUpRegister(page, app, fill) {
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible({ timeout: 15_000 });
   await signIn(page, "Dana", MANAGER_PIN);
   await openShift(page, "100.00");
-  await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected", { timeout: 15_000 });
 }
+
+/// The development way to reach a bridge: its URL and the shared pairing
+/// token, then "Start selling".
+const withSharedToken = (page, bridge) => async () => {
+  await page.getByLabel("Bridge URL").fill(bridge);
+  await page.getByLabel("Pairing token").fill(env.pairingToken);
+  await page.getByRole("button", { name: "Start selling" }).click();
+};
+
+const bridgeConnected = (page) =>
+  expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected", { timeout: 15_000 });
 
 /// One card sale of an Espresso, from Pay to back on the register: how long it took.
 async function cardSale(page) {
@@ -72,6 +83,7 @@ test("over HTTPS: pair by code, pay by card, then a revoked register is refused"
     await page.getByLabel("Pairing code").fill(code);
     await page.getByRole("button", { name: "Pair", exact: true }).click();
   });
+  await bridgeConnected(page);
   // The register holds a token of its own, which the bridge lists.
   const listed = pairings("list");
   const id = listed.match(/^(p-\w+)\s+R1\s.*\bpaired$/m)?.[1];
@@ -91,11 +103,8 @@ test("over HTTPS: pair by code, pay by card, then a revoked register is refused"
 });
 
 test("the same card payment over plain HTTP, for comparison", async ({ page }) => {
-  await setUpRegister(page, plain.app, async () => {
-    await page.getByLabel("Bridge URL").fill(plain.bridge);
-    await page.getByLabel("Pairing token").fill(env.pairingToken);
-    await page.getByRole("button", { name: "Start selling" }).click();
-  });
+  await setUpRegister(page, plain.app, withSharedToken(page, plain.bridge));
+  await bridgeConnected(page);
   const http = await cardSale(page);
   console.log(`card payment over HTTP: ${http} ms`);
 });
@@ -120,17 +129,7 @@ test("from a public page the register waits for Local Network Access, then takes
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
-    page.on("dialog", (d) => d.accept());
-    await page.goto(`${site}/`);
-    await expect(page.getByRole("heading", { name: "Set up this register" })).toBeVisible();
-    await expect(page.getByLabel("OMS URL")).toHaveValue(site);
-    await page.getByLabel("Register id").fill(env.registerId);
-    await page.getByLabel("Register token").fill(env.registerToken);
-    await page.getByLabel("Bridge URL").fill(env.bridge);
-    await page.getByLabel("Pairing token").fill(env.pairingToken);
-    await page.getByRole("button", { name: "Start selling" }).click();
-    await signIn(page, "Dana", MANAGER_PIN);
-    await openShift(page, "100.00");
+    await setUpRegister(page, site, withSharedToken(page, env.bridge));
     const status = page.getByRole("status", { name: "Status" });
     await expect(status).toContainText("Bridge: permission needed", { timeout: 30_000 });
 
