@@ -244,6 +244,10 @@ pub struct StartPayment {
     pub order_id: OrderId,
     #[serde(flatten)]
     pub amount: Money,
+    /// The terminal asks the customer for a tip, charged on top of
+    /// `amount` (the store's setting).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ask_tip: bool,
 }
 
 /// `POST /v1/refunds` on the bridge: give `amount` back to the card of the

@@ -359,13 +359,31 @@ impl fmt::Display for OrderNumber {
 }
 
 /// What the card terminal reported for an approved payment. Never a full
-/// card number: brand and last four digits are all a receipt needs.
+/// card number: brand, the masked number the terminal prints (at most the
+/// first six and the last four digits) and the last four digits are all a
+/// receipt needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardDetails {
     pub brand: String,
     pub last4: String,
     pub auth_code: String,
+    /// As the terminal prints it: `541333 **** 0010`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_pan: Option<String>,
+    /// The payment provider's reference of the transaction: what the
+    /// store quotes to the provider about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psp_reference: Option<String>,
+    /// The tip the customer added on the terminal: charged to the card on
+    /// top of the payment's amount, never part of the sale (the order's
+    /// totals and what it still owes do not count it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<Money>,
 }
+
+/// Digits a masked card number may show: the first six and the last four
+/// (PCI DSS); the rest is masked.
+pub const MASKED_PAN_DIGITS_MAX: usize = 10;
 
 impl CardDetails {
     pub fn validate(&self) -> Result<(), OrderError> {
@@ -387,7 +405,61 @@ impl CardDetails {
                 "must be 1 to 32 printable characters",
             ));
         }
+        if let Some(pan) = &self.masked_pan {
+            let shows = pan.bytes().filter(u8::is_ascii_digit).count();
+            let masked = pan
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'*' || b == b' ' || b == b'X');
+            if !masked
+                || shows > MASKED_PAN_DIGITS_MAX
+                || pan.len() > 32
+                || !pan.ends_with(&self.last4)
+            {
+                return Err(OrderError::invalid(
+                    "masked_pan",
+                    "must be masked (at most the first six and the last four digits) and end in last4",
+                ));
+            }
+        }
+        if self.tip.is_some_and(|t| t.is_negative() || t.is_zero()) {
+            return Err(OrderError::invalid("tip", "must be above zero when given"));
+        }
+        if self
+            .psp_reference
+            .as_deref()
+            .is_some_and(|p| !printable(p, 64))
+        {
+            return Err(OrderError::invalid(
+                "psp_reference",
+                "must be 1 to 64 printable characters",
+            ));
+        }
         Ok(())
+    }
+
+    /// [`CardDetails::validate`], and a tip in `currency` (the order's).
+    pub fn validate_in(&self, currency: Currency) -> Result<(), OrderError> {
+        self.validate()?;
+        if self.tip.is_some_and(|t| t.currency() != currency) {
+            return Err(OrderError::invalid(
+                "tip",
+                "must be in the order's currency",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What the card was charged: `amount` and the tip on top.
+    pub fn charged(&self, amount: Money) -> Result<Money, MoneyError> {
+        match self.tip {
+            Some(tip) => amount.checked_add(tip),
+            None => Ok(amount),
+        }
+    }
+
+    /// How a receipt shows the card: `VISA **** 4242`.
+    pub fn summary(&self) -> String {
+        format!("{} **** {}", self.brand, self.last4)
     }
 }
 
@@ -719,7 +791,7 @@ impl Order {
                     amount: *amount,
                 })
             }
-            Tender::Card { card, .. } => card.validate(),
+            Tender::Card { card, .. } => card.validate_in(self.currency),
             _ => Ok(()),
         }?;
         if self.tenders.len() >= TENDERS_MAX {
@@ -804,7 +876,7 @@ impl Order {
                 if amount.currency() != self.currency || amount.is_negative() || amount.is_zero() {
                     return Err(OrderError::ZeroTender);
                 }
-                card.validate()?;
+                card.validate_in(self.currency)?;
                 if self.refund_due.len() >= REFUNDS_DUE_MAX {
                     return Err(OrderError::TooManyRefundsDue);
                 }
@@ -820,9 +892,24 @@ impl Order {
         }
     }
 
-    /// What is owed back to the customer: the sum of the refunds due.
+    /// The tips customers added on the terminal to the order's card
+    /// payments: charged on top of the order, never part of its total.
+    pub fn tips(&self) -> Result<Money, MoneyError> {
+        let tips = self.tenders.iter().filter_map(|t| match t {
+            Tender::Card { card, .. } => card.tip,
+            Tender::Cash { .. } => None,
+        });
+        Money::sum(self.currency, tips)
+    }
+
+    /// What is owed back to the customer: the sum of the refunds due (each
+    /// what its card was charged, a tip included).
     pub fn refund_due_total(&self) -> Result<Money, MoneyError> {
-        Money::sum(self.currency, self.refund_due.iter().map(|r| r.amount))
+        let mut total = Money::zero(self.currency);
+        for r in &self.refund_due {
+            total = total.checked_add(r.card.charged(r.amount)?)?;
+        }
+        Ok(total)
     }
 
     /// A closed card payment was settled without a charge (declined,
@@ -924,11 +1011,12 @@ impl Order {
     }
 
     /// The status as Register Sales and the order page say it, given the
-    /// order's card attempts.
+    /// order's card attempts (its payments'; a refund in doubt is said by
+    /// [`crate::refund::refunds_label`]).
     pub fn status_text<'a>(&self, attempts: impl IntoIterator<Item = &'a Attempt>) -> String {
         let in_doubt = attempts
             .into_iter()
-            .any(|a| a.order_id == self.id && a.state.is_in_doubt());
+            .any(|a| a.order_id == self.id && a.refund.is_none() && a.state.is_in_doubt());
         let mut text = match &self.status {
             OrderStatus::Unpaid {
                 reason: UnpaidReason::PaymentFailed,
@@ -979,13 +1067,15 @@ impl Order {
                         "is less than the amount",
                     ));
                 }
-                Tender::Card { card, .. } => card.validate().map_err(|e| match e {
-                    OrderError::Invalid { field: f, message } => OrderError::Invalid {
-                        field: format!("{field}.{f}"),
-                        message,
-                    },
-                    other => other,
-                })?,
+                Tender::Card { card, .. } => {
+                    card.validate_in(self.currency).map_err(|e| match e {
+                        OrderError::Invalid { field: f, message } => OrderError::Invalid {
+                            field: format!("{field}.{f}"),
+                            message,
+                        },
+                        other => other,
+                    })?
+                }
                 _ => {}
             }
         }
@@ -1007,7 +1097,7 @@ impl Order {
                     "must be more than zero, in the order's currency",
                 ));
             }
-            r.card.validate().map_err(|e| match e {
+            r.card.validate_in(self.currency).map_err(|e| match e {
                 OrderError::Invalid { field: f, message } => OrderError::Invalid {
                     field: format!("{field}.{f}"),
                     message,
@@ -1190,6 +1280,9 @@ pub(crate) mod tests {
             brand: "VISA".into(),
             last4: "4242".into(),
             auth_code: "A1B2C3".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
         }
     }
 
@@ -1373,6 +1466,9 @@ pub(crate) mod tests {
                 brand: "VISA".into(),
                 last4: "4242424242424242".into(),
                 auth_code: "X".into(),
+                masked_pan: None,
+                psp_reference: None,
+                tip: None,
             },
         };
         assert!(matches!(
@@ -1470,6 +1566,58 @@ pub(crate) mod tests {
             "more than is due"
         );
         assert_eq!(open.status, OrderStatus::Open);
+    }
+
+    #[test]
+    fn a_tip_is_charged_on_top_of_the_order_and_owed_back_with_its_charge() {
+        let tipped = |minor: i64, currency: Currency| CardDetails {
+            tip: Some(Money::new(minor, currency).unwrap()),
+            ..card()
+        };
+        let mut o = order();
+        assert_eq!(
+            o.record_card(
+                eur(545),
+                pref(7),
+                tipped(100, Currency::EUR),
+                Timestamp(3_000)
+            ),
+            Ok(CardRecorded::Tender)
+        );
+        assert_eq!(
+            o.status,
+            OrderStatus::Paid,
+            "paid by the amount, the tip apart"
+        );
+        assert_eq!((o.totals.total, o.tips().unwrap()), (eur(545), eur(100)));
+        o.validate().unwrap();
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["tenders"][0]["tip"]["amount"], 100);
+        assert_eq!(serde_json::from_value::<Order>(json).unwrap(), o);
+        // A tip in another currency, or of nothing, is not an approval Till records.
+        for bad in [
+            tipped(100, Currency::USD),
+            tipped(0, Currency::EUR),
+            tipped(-5, Currency::EUR),
+        ] {
+            let mut open = order();
+            assert!(matches!(
+                open.record_card(eur(545), pref(8), bad, Timestamp(3_000)),
+                Err(OrderError::Invalid { ref field, .. }) if field == "tip"
+            ));
+            assert_eq!(open.status, OrderStatus::Open);
+        }
+        // An approval the order cannot take owes back all it charged.
+        assert_eq!(
+            o.record_card(
+                eur(545),
+                pref(9),
+                tipped(150, Currency::EUR),
+                Timestamp(4_000)
+            ),
+            Ok(CardRecorded::RefundDue)
+        );
+        assert_eq!(o.refund_due_total().unwrap(), eur(695));
     }
 
     #[test]

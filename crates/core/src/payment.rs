@@ -41,7 +41,9 @@
 //! - a start request is sent at most once per reference, and only after the
 //!   bridge answered a probe: a bridge that cannot be reached at that moment
 //!   means nothing was sent, so nothing is in doubt;
-//! - Cancel is only sent inside the window; no third re-sync.
+//! - Cancel is only sent inside the window, and only for a payment: a
+//!   refund to the card is a reversal, which the terminal cannot call back
+//!   once it has it; no third re-sync.
 
 use crate::api::PaymentReport;
 use crate::money::Money;
@@ -163,6 +165,10 @@ impl fmt::Display for PaymentRef {
 pub struct PaymentConfig {
     pub result_wait: Duration,
     pub poll_interval: Duration,
+    /// The terminal asks the customer for a tip on a payment (a store's
+    /// setting; never on a refund).
+    #[serde(default)]
+    pub ask_tip: bool,
 }
 
 impl Default for PaymentConfig {
@@ -170,6 +176,7 @@ impl Default for PaymentConfig {
         PaymentConfig {
             result_wait: RESULT_WAIT_DEFAULT,
             poll_interval: STATUS_POLL_INTERVAL_DEFAULT,
+            ask_tip: false,
         }
     }
 }
@@ -198,6 +205,12 @@ pub enum BridgeStatus {
     /// terminal gave up without a result, or lost it): in doubt until the
     /// terminal or the back office knows.
     Unknown,
+    /// The terminal did not start it, for certain: it was busy with another
+    /// payment, it could not be reached at all, or, long after its own
+    /// timeout, it says it never received it. Nothing was charged; final.
+    NotStarted {
+        reason: String,
+    },
 }
 
 impl BridgeStatus {
@@ -210,6 +223,7 @@ impl BridgeStatus {
             BridgeStatus::Cancelled => "cancelled",
             BridgeStatus::NeverReceived => "never_received",
             BridgeStatus::Unknown => "unknown",
+            BridgeStatus::NotStarted { .. } => "not_started",
         }
     }
 }
@@ -520,6 +534,8 @@ pub enum Command {
         order_id: OrderId,
         amount: Money,
         refund_of: Option<PaymentRef>,
+        /// The terminal asks the customer for a tip (payments only).
+        ask_tip: bool,
     },
     /// `GET /v1/payments/{reference}`; reply to the given request kind.
     QueryStatus {
@@ -541,6 +557,8 @@ pub enum Command {
 /// What the popup shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
+    /// The attempt shown.
+    pub reference: PaymentRef,
     pub state: AttemptState,
     pub amount: Money,
     /// Seconds left on the Cancel button, when Cancel is offered.
@@ -595,7 +613,8 @@ impl View {
             (AttemptState::ResultUnknown, true) => {
                 "The terminal's result did not reach the register. Check the terminal's screen, then Re-sync. Do not refund again."
             }
-            (_, true) => "Ask the customer to present the card they paid with on the terminal.",
+            // A reversal of the payment: the terminal needs no card for it.
+            (_, true) => "The terminal is giving the money back to the card the customer paid with; it cannot be called back.",
             _ => "Ask the customer to present their card on the terminal.",
         }
     }
@@ -616,6 +635,11 @@ struct InFlight {
 #[derive(Debug, Clone)]
 pub struct PaymentSession {
     attempt: Attempt,
+    /// The attempt as storage last confirmed it (`None` before its first
+    /// write): what the popup shows. The screen never runs ahead of
+    /// storage, so a reload at any moment comes back to at least what the
+    /// cashier saw (a re-sync shown as used stays used).
+    stored: Option<Attempt>,
     config: PaymentConfig,
     in_flight: InFlight,
     probe_deadline: Option<Timestamp>,
@@ -695,7 +719,8 @@ impl PaymentSession {
         config: PaymentConfig,
         now: Timestamp,
     ) -> (PaymentSession, Vec<Command>) {
-        let mut s = PaymentSession::idle(attempt, config);
+        let mut s = PaymentSession::idle(attempt.clone(), config);
+        s.stored = Some(attempt);
         let mut cmds = Vec::new();
         match s.attempt.state {
             AttemptState::Connecting => {
@@ -721,6 +746,7 @@ impl PaymentSession {
     fn idle(attempt: Attempt, config: PaymentConfig) -> PaymentSession {
         PaymentSession {
             attempt,
+            stored: None,
             config,
             in_flight: InFlight::default(),
             probe_deadline: None,
@@ -830,27 +856,99 @@ impl PaymentSession {
         self.in_flight.reconcile || self.in_flight.oms
     }
 
-    /// What the popup shows at `now`.
+    /// What the popup shows at `now`, from the attempt as storage last
+    /// confirmed it ([`PaymentSession::stored`]); `None` once the popup is
+    /// closed. Before the first write it shows "Connecting" while the
+    /// attempt is live: nothing is stored, and nothing was sent.
+    pub fn shown(&self, now: Timestamp) -> Option<View> {
+        match &self.stored {
+            Some(stored) => self.view_of(stored, now),
+            None if self.attempt.state.is_live() => {
+                let connecting = Attempt {
+                    state: AttemptState::Connecting,
+                    ..self.attempt.clone()
+                };
+                self.view_of(&connecting, now)
+            }
+            None => None,
+        }
+    }
+
+    /// Storage confirmed this write of the attempt: the popup may show it.
+    /// Writes of one session are confirmed in the order they were made.
+    pub fn stored(&mut self, attempt: &Attempt) {
+        if attempt.reference == self.attempt.reference {
+            self.stored = Some(attempt.clone());
+        }
+    }
+
+    /// Whether storage holds another version of the attempt than the
+    /// session's (a write failed, or is in flight).
+    pub fn unsaved(&self) -> bool {
+        self.stored.as_ref() != Some(&self.attempt)
+    }
+
+    /// Whether the popup is open for this attempt (see [`PaymentSession::shown`]).
+    pub fn is_shown(&self) -> bool {
+        match &self.stored {
+            Some(stored) => stored.state.is_live(),
+            None => self.attempt.state.is_live(),
+        }
+    }
+
+    /// The session's own view at `now`, ahead of storage: what the popup
+    /// will show once the writes in flight are confirmed.
     pub fn view(&self, now: Timestamp) -> View {
-        let state = self.attempt.state.clone();
-        let cancel_secs_left = match (&state, self.cancel_deadline()) {
+        self.view_of(&self.attempt, now)
+            .unwrap_or_else(|| self.closed_view())
+    }
+
+    fn closed_view(&self) -> View {
+        View {
+            reference: self.attempt.reference,
+            state: self.attempt.state.clone(),
+            amount: self.attempt.amount,
+            cancel_secs_left: None,
+            resyncs_left: None,
+            resync_running: false,
+            can_close: false,
+            note: self.attempt.note.clone(),
+            refund: self.attempt.refund.is_some(),
+        }
+    }
+
+    /// The popup for `attempt` at `now`, with the requests in flight of
+    /// this session; `None` when the attempt is not live.
+    fn view_of(&self, attempt: &Attempt, now: Timestamp) -> Option<View> {
+        if !attempt.state.is_live() {
+            return None;
+        }
+        let state = attempt.state.clone();
+        // A refund to the card is a reversal of the payment: once the
+        // terminal has it, nothing can call it back.
+        let deadline = attempt
+            .accepted_at
+            .filter(|_| attempt.refund.is_none())
+            .map(|t| t + CANCEL_WINDOW);
+        let cancel_secs_left = match (&state, deadline) {
             (AttemptState::Processing, Some(deadline)) if now < deadline => {
                 Some((deadline - now).as_secs_ceil())
             }
             _ => None,
         };
         let unknown = state == AttemptState::ResultUnknown;
-        let left = RESYNCS_MAX.saturating_sub(self.attempt.resyncs_used);
-        View {
-            amount: self.attempt.amount,
+        let left = RESYNCS_MAX.saturating_sub(attempt.resyncs_used);
+        Some(View {
+            reference: attempt.reference,
+            amount: attempt.amount,
             cancel_secs_left,
             resyncs_left: (unknown && (left > 0 || self.in_flight.resync)).then_some(left),
             resync_running: self.in_flight.resync,
             can_close: unknown,
-            note: self.attempt.note.clone(),
-            refund: self.attempt.refund.is_some(),
+            note: attempt.note.clone(),
+            refund: attempt.refund.is_some(),
             state,
-        }
+        })
     }
 
     /// Feeds one event at `now`; returns the commands to carry out in order.
@@ -925,7 +1023,12 @@ impl PaymentSession {
             return;
         }
         let in_window = self.cancel_deadline().is_some_and(|d| now < d);
-        if self.attempt.state == AttemptState::Processing && in_window && !self.in_flight.cancel {
+        let payment = self.attempt.refund.is_none();
+        if self.attempt.state == AttemptState::Processing
+            && in_window
+            && payment
+            && !self.in_flight.cancel
+        {
             self.in_flight.cancel = true;
             self.set_state(AttemptState::Cancelling, now, cmds);
             cmds.push(Command::Cancel {
@@ -1125,6 +1228,7 @@ impl PaymentSession {
                     order_id: self.attempt.order_id,
                     amount: self.attempt.amount,
                     refund_of: self.attempt.refund.map(|l| l.original),
+                    ask_tip: self.config.ask_tip && self.attempt.refund.is_none(),
                 });
             }
             Reply::Refused { reason } => {
@@ -1226,6 +1330,23 @@ impl PaymentSession {
                 self.mark_unknown(now, cmds);
             }
             BridgeStatus::Unknown => self.mark_unknown(now, cmds),
+            BridgeStatus::NotStarted { reason } => {
+                let reason = clip(&reason);
+                let message = format!(
+                    "The terminal did not start the {}: {reason}. {} Try again.",
+                    self.attempt.noun(),
+                    self.nothing_moved()
+                );
+                self.settle_without_charge(
+                    AttemptState::Failed {
+                        reason: reason.clone(),
+                    },
+                    message,
+                    format!("not started on the terminal: {reason}"),
+                    now,
+                    cmds,
+                )
+            }
             BridgeStatus::Processing => self.on_processing(to, now, cmds),
         }
     }
@@ -1255,7 +1376,7 @@ impl PaymentSession {
                 "The terminal reported {amount} for a {} payment; check the terminal's journal",
                 self.attempt.amount
             ))
-        } else if card.validate().is_err() {
+        } else if card.validate_in(amount.currency()).is_err() {
             Some("The terminal's answer was incomplete; re-sync or check the terminal".into())
         } else {
             None

@@ -65,6 +65,8 @@ pub enum RefundError {
     Voided,
     #[error("choose at least one item to return")]
     NothingReturned,
+    #[error("this order has no tip left to give back")]
+    NoTipLeft,
     #[error("the order has no line {0}")]
     UnknownLine(usize),
     #[error("{name}: only {left} more can be returned")]
@@ -185,8 +187,45 @@ pub struct RefundTotals {
     pub taxes: Vec<TaxLine>,
     /// Σ tax of exclusive rates: the only tax that adds to the total.
     pub exclusive_tax: Money,
+    /// The tips the customer added on the terminal, given back with this
+    /// refund (all that was left of them): part of `total`, never of the
+    /// lines or their tax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<Money>,
     /// What goes back to the customer.
     pub total: Money,
+}
+
+impl RefundTotals {
+    /// A refund of nothing but a tip.
+    fn nothing(currency: Currency) -> RefundTotals {
+        let zero = Money::zero(currency);
+        RefundTotals {
+            lines: zero,
+            taxes: Vec::new(),
+            exclusive_tax: zero,
+            tip: None,
+            total: zero,
+        }
+    }
+
+    /// The same amounts with `tip` given back on top.
+    fn with_tip(mut self, tip: Option<Money>) -> Result<RefundTotals, MoneyError> {
+        if let Some(t) = tip {
+            self.total = self.total.checked_add(t)?;
+        }
+        self.tip = tip;
+        Ok(self)
+    }
+
+    /// The goods' part: the same amounts without the tip.
+    fn goods(&self) -> Result<RefundTotals, MoneyError> {
+        let mut goods = self.clone();
+        if let Some(t) = goods.tip.take() {
+            goods.total = goods.total.checked_sub(t)?;
+        }
+        Ok(goods)
+    }
 }
 
 /// Where one part of a refund goes.
@@ -387,8 +426,11 @@ pub struct Refundable {
     /// One per order line, in the order's line order.
     pub lines: Vec<LineLeft>,
     /// Cash first (what a cashier hands back from the drawer needs no
-    /// terminal), then each card in the order it paid.
+    /// terminal), then each card in the order it paid (what it was charged,
+    /// its tip included).
     pub tenders: Vec<TenderLeft>,
+    /// The tips added on the terminal not given back yet (zero when none).
+    pub tip_left: Money,
 }
 
 impl Refundable {
@@ -427,7 +469,11 @@ pub fn refundable(order: &Order, refunds: &[Refund]) -> Result<Refundable, Refun
     let mut returned = vec![0u32; order.lines.len()];
     let zero = Money::zero(order.currency);
     let mut tenders = paid_by_tender(order)?;
+    let mut tip_left = order.tips()?;
     for r in counted(order, refunds)? {
+        if let Some(tip) = r.totals.tip {
+            tip_left = tip_left.checked_sub(tip)?;
+        }
         for l in &r.lines {
             let slot = returned
                 .get_mut(l.line)
@@ -457,7 +503,16 @@ pub fn refundable(order: &Order, refunds: &[Refund]) -> Result<Refundable, Refun
             left: l.quantity.saturating_sub(r),
         })
         .collect();
-    Ok(Refundable { lines, tenders })
+    let tip_left = if tip_left.is_negative() {
+        zero
+    } else {
+        tip_left
+    };
+    Ok(Refundable {
+        lines,
+        tenders,
+        tip_left,
+    })
 }
 
 fn tender_key(t: &RefundTender) -> TenderKey {
@@ -493,7 +548,7 @@ fn paid_by_tender(order: &Order) -> Result<Vec<TenderLeft>, RefundError> {
             } => cards.push(TenderLeft {
                 key: TenderKey::Card(*reference),
                 label: format!("{} •••• {}", card.brand, card.last4),
-                paid: *amount,
+                paid: card.charged(*amount)?,
                 refunded: zero,
                 left: zero,
             }),
@@ -567,13 +622,33 @@ pub fn price_return(
     refunds: &[Refund],
     returns: &[Returned],
 ) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
+    price_refund(order, refunds, returns, false)
+}
+
+/// [`price_return`], and with `tip` every tip of the order not given back
+/// yet on top (then `returns` may be empty: a tip alone goes back).
+pub fn price_refund(
+    order: &Order,
+    refunds: &[Refund],
+    returns: &[Returned],
+    tip: bool,
+) -> Result<(Vec<RefundLine>, RefundTotals), RefundError> {
     ensure_refundable(order)?;
-    let before: Vec<u32> = refundable(order, refunds)?
-        .lines
-        .iter()
-        .map(|l| l.refunded)
-        .collect();
-    price_after(order, &before, returns)
+    let left = refundable(order, refunds)?;
+    let tip = match tip {
+        true if left.tip_left.is_zero() => return Err(RefundError::NoTipLeft),
+        true => Some(left.tip_left),
+        false => None,
+    };
+    if tip.is_some() && returns.iter().all(|r| r.quantity == 0) {
+        return Ok((
+            Vec::new(),
+            RefundTotals::nothing(order.currency).with_tip(tip)?,
+        ));
+    }
+    let before: Vec<u32> = left.lines.iter().map(|l| l.refunded).collect();
+    let (lines, totals) = price_after(order, &before, returns)?;
+    Ok((lines, totals.with_tip(tip)?))
 }
 
 /// The lines and totals of returning `returns` of `order` when `before`
@@ -667,6 +742,7 @@ fn refund_totals(
         lines: sum,
         taxes,
         exclusive_tax,
+        tip: None,
         total: sum.checked_add(exclusive_tax)?,
     })
 }
@@ -823,6 +899,9 @@ pub struct NewRefund {
     pub approval: Option<Approval>,
     /// The shift whose drawer gives the cash back.
     pub shift: Option<crate::drawer::ShiftId>,
+    /// Give back the tips of the order's card payments too (all that is
+    /// left of them).
+    pub tip: bool,
     pub now: Timestamp,
 }
 
@@ -840,7 +919,7 @@ impl Refund {
         if refunds.len() >= REFUNDS_PER_ORDER_MAX {
             return Err(RefundError::TooManyRefunds);
         }
-        let (lines, totals) = price_return(order, refunds, returns)?;
+        let (lines, totals) = price_refund(order, refunds, returns, new.tip)?;
         let priced_after = returned_before(order, refunds)?;
         if tenders
             .iter()
@@ -1115,7 +1194,21 @@ impl Refund {
         let counts = self.status() != RefundStatus::Failed;
         self.check_lines(order, &earlier, counts)?;
         let left = refundable(order, &earlier)?;
+        self.check_tip(&left, counts)?;
         check_tenders(&left, &self.tenders, self.totals.total, false)
+    }
+
+    /// A tip given back is above zero and, when the refund counts, all the
+    /// order's tips left: never more than the customer added.
+    fn check_tip(&self, left: &Refundable, counts: bool) -> Result<(), RefundError> {
+        match self.totals.tip {
+            None => Ok(()),
+            Some(t) if t.is_negative() || t.is_zero() || t.currency() != self.currency => Err(
+                RefundError::invalid("totals.tip", "must be above zero, in the order's currency"),
+            ),
+            Some(t) if counts && t.minor() > left.tip_left.minor() => Err(RefundError::NoTipLeft),
+            Some(_) => Ok(()),
+        }
     }
 
     fn check_lines(
@@ -1125,7 +1218,12 @@ impl Refund {
         counts: bool,
     ) -> Result<(), RefundError> {
         if self.lines.is_empty() {
-            return Err(RefundError::NothingReturned);
+            // A tip alone may go back; then the goods' amounts are nothing.
+            let nothing = RefundTotals::nothing(self.currency);
+            return match self.totals.tip {
+                Some(_) if self.totals.goods()? == nothing => Ok(()),
+                _ => Err(RefundError::NothingReturned),
+            };
         }
         let left = refundable(order, earlier)?;
         let mut seen = Vec::new();
@@ -1190,7 +1288,7 @@ impl Refund {
             })
             .collect();
         let (lines, totals) = price_after(order, &before, &returns)?;
-        if lines == self.lines && totals == self.totals {
+        if lines == self.lines && totals == self.totals.goods()? {
             Ok(())
         } else {
             Err(RefundError::invalid(
@@ -1223,6 +1321,21 @@ pub fn refunded_state(order: &Order, refunds: &[Refund]) -> RefundedState {
     }
 }
 
+/// How much of an order is refunded, as Register Sales says it next to the
+/// order's status: "refund pending" while a card part's result is not
+/// known (never "refunded" before the terminal confirmed it), else
+/// "partly refunded" or "refunded"; `None` when nothing went back.
+pub fn refunds_label(order: &Order, refunds: &[Refund]) -> Option<&'static str> {
+    let ours = refunds.iter().filter(|r| r.order_id == Some(order.id));
+    if ours
+        .into_iter()
+        .any(|r| r.status() == RefundStatus::InDoubt)
+    {
+        return Some("refund pending");
+    }
+    refunded_state(order, refunds).label()
+}
+
 /// A return's lines and amounts from its items, by the sale's rules.
 fn price_items(
     currency: Currency,
@@ -1247,6 +1360,7 @@ fn price_items(
         lines: sum,
         taxes: t.taxes,
         exclusive_tax: t.exclusive_tax,
+        tip: None,
         total: t.total,
     };
     Ok((lines, totals))
@@ -1268,8 +1382,9 @@ pub fn preview(
     order: &Order,
     refunds: &[Refund],
     returns: &[Returned],
+    tip: bool,
 ) -> Result<RefundPreview, RefundError> {
-    let (lines, totals) = price_return(order, refunds, returns)?;
+    let (lines, totals) = price_refund(order, refunds, returns, tip)?;
     let left = refundable(order, refunds)?;
     let tenders = suggest_tenders(&left, totals.total)
         .into_iter()

@@ -334,6 +334,8 @@ pub enum Action {
         id: RefundId,
         order_id: OrderId,
         returns: Vec<Returned>,
+        /// Give back the tips of the order's card payments too.
+        tip: bool,
         reason: Option<RefundReason>,
         tenders: Option<Vec<(TenderKey, Money)>>,
     },
@@ -531,6 +533,10 @@ struct Held {
 enum Retry {
     Order(Box<UpdateRequest>),
     Refund(Box<Attempt>),
+    /// A failed write of a live attempt: the popup shows the stored state
+    /// until storage holds the session's attempt as it is then (never the
+    /// one that failed, which a later write may have overtaken).
+    Latest,
 }
 
 pub struct Register {
@@ -709,10 +715,10 @@ impl Register {
         }
     }
 
-    /// The card popup, while an attempt is live.
+    /// The card popup, while an attempt is live, as storage has committed
+    /// it: the screen never shows what a reload would take back.
     pub fn popup(&self, now: Timestamp) -> Option<View> {
-        let session = self.sessions.get(&self.live?)?;
-        session.state().is_live().then(|| session.view(now))
+        self.sessions.get(&self.live?)?.shown(now)
     }
 
     /// Whether the cashier may change the cart now, and why not.
@@ -738,7 +744,7 @@ impl Register {
     fn popup_open(&self) -> bool {
         self.live
             .and_then(|r| self.sessions.get(&r))
-            .is_some_and(|s| s.state().is_live())
+            .is_some_and(PaymentSession::is_shown)
     }
 
     fn attempts(&self) -> impl Iterator<Item = &Attempt> {
@@ -875,9 +881,12 @@ impl Register {
                 _ => None,
             })
             .collect();
+        let retrying: BTreeSet<PaymentRef> = self.retries.iter().map(|(_, r, _)| *r).collect();
+        // A session stays while its popup is shown: until its last write is
+        // committed (or is being retried), the screen shows the stored state.
         self.sessions.retain(|r, s| {
-            let open = s.state().is_live() || s.state().is_in_doubt();
-            open || held.contains(r)
+            let open = s.state().is_live() || s.state().is_in_doubt() || s.is_shown();
+            open || held.contains(r) || retrying.contains(r)
         });
         // A card refund whose popup ended before its write-ahead is not made.
         let sessions = &self.sessions;
@@ -943,6 +952,7 @@ impl Register {
                 Retry::Refund(attempt) => {
                     self.refund_session_write(reference, *attempt, Vec::new(), out)
                 }
+                Retry::Latest => self.write_latest(reference, now, out),
             }
         }
         if self.loaded && self.health_at.is_some_and(|t| now >= t) {
@@ -1349,6 +1359,7 @@ impl Register {
                 id,
                 order_id,
                 returns,
+                tip,
                 reason,
                 tenders,
             } => {
@@ -1361,6 +1372,7 @@ impl Register {
                     register: self.config.register.clone(),
                     date,
                     returns,
+                    tip,
                     reason,
                     tenders,
                     card: None,
@@ -1853,6 +1865,7 @@ impl Register {
                 order_id,
                 amount,
                 refund_of: Some(original),
+                ..
             } => BridgeCall::StartRefund(StartRefund {
                 reference,
                 original,
@@ -1864,10 +1877,12 @@ impl Register {
                 order_id,
                 amount,
                 refund_of: None,
+                ask_tip,
             } => BridgeCall::Start(StartPayment {
                 reference,
                 order_id,
                 amount,
+                ask_tip,
             }),
             payment::Command::QueryStatus { reference, request } => BridgeCall::Status {
                 reference,
@@ -2030,6 +2045,9 @@ impl Register {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
+        if result.is_ok() {
+            self.confirm_stored(reference, req.change.attempt());
+        }
         match result {
             Ok(Stored::Updated(u)) => {
                 self.on_updated(*u, now, out);
@@ -2041,7 +2059,9 @@ impl Register {
                 let reason = e.to_string();
                 self.feed(reference, Event::NotSaved { reason }, now, out);
             }
-            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {}
+            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {
+                self.settled_elsewhere(reference)
+            }
             Err(StoreFailure::Refused(e)) => {
                 Self::ui(
                     out,
@@ -2055,6 +2075,8 @@ impl Register {
                     let retry = Retry::Order(req);
                     self.retries
                         .push((now + MONEY_WRITE_RETRY, reference, retry));
+                } else {
+                    self.retry_latest(reference, now);
                 }
                 Self::ui(
                     out,
@@ -2064,6 +2086,54 @@ impl Register {
                 );
                 self.session_commands(reference, rest, now, out);
             }
+        }
+    }
+
+    /// Tries a live attempt's write again soon (once per attempt at a time).
+    fn retry_latest(&mut self, reference: PaymentRef, now: Timestamp) {
+        let queued = self
+            .retries
+            .iter()
+            .any(|(_, r, retry)| *r == reference && matches!(retry, Retry::Latest));
+        if !queued {
+            self.retries
+                .push((now + MONEY_WRITE_RETRY, reference, Retry::Latest));
+        }
+    }
+
+    /// Writes a session's attempt as it is now, if storage does not hold it.
+    fn write_latest(&mut self, reference: PaymentRef, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(session) = self.sessions.get(&reference) else {
+            return;
+        };
+        if !session.unsaved() {
+            return;
+        }
+        let attempt = session.attempt().clone();
+        match attempt.refund {
+            Some(_) => self.refund_session_write(reference, attempt, Vec::new(), out),
+            None => {
+                let change = Change::Attempt(attempt);
+                self.session_write(reference, change, None, Vec::new(), now, out)
+            }
+        }
+    }
+
+    /// Storage holds the attempt settled already (by another answer): once
+    /// the session has settled too, its popup closes.
+    fn settled_elsewhere(&mut self, reference: PaymentRef) {
+        if let Some(session) = self.sessions.get_mut(&reference) {
+            if !session.state().is_live() {
+                let attempt = session.attempt().clone();
+                session.stored(&attempt);
+            }
+        }
+    }
+
+    /// Storage committed this write of an attempt: its popup may show it.
+    fn confirm_stored(&mut self, reference: PaymentRef, attempt: Option<&Attempt>) {
+        if let (Some(session), Some(attempt)) = (self.sessions.get_mut(&reference), attempt) {
+            session.stored(attempt);
         }
     }
 
@@ -2091,6 +2161,7 @@ impl Register {
                     self.feed(reference, Event::NotSaved { reason }, now, out);
                     return Self::ui(out, UiEvent::Refunded(refund));
                 }
+                self.confirm_stored(reference, Some(&attempt));
                 if let Some(order_id) = refund.order_id {
                     Self::ui(out, UiEvent::OrderWritten(order_id));
                 }
@@ -2101,13 +2172,18 @@ impl Register {
                 self.sync_event(SyncEvent::Woken, now, out);
                 self.session_commands(reference, rest, now, out);
             }
-            Ok(_) => self.session_commands(reference, rest, now, out),
+            Ok(_) => {
+                self.confirm_stored(reference, Some(&attempt));
+                self.session_commands(reference, rest, now, out)
+            }
             Err(e) if write_ahead => {
                 // The start was held back: nothing was sent.
                 let reason = e.to_string();
                 self.feed(reference, Event::NotSaved { reason }, now, out);
             }
-            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {}
+            Err(StoreFailure::Refused(UpdateError::AttemptSettled(_))) => {
+                self.settled_elsewhere(reference)
+            }
             Err(e) => {
                 if let StoreFailure::Io(_) = e {
                     if !attempt.state.is_live() {
@@ -2115,6 +2191,8 @@ impl Register {
                         let retry = Retry::Refund(Box::new(attempt));
                         self.retries
                             .push((now + MONEY_WRITE_RETRY, reference, retry));
+                    } else {
+                        self.retry_latest(reference, now);
                     }
                 }
                 let text = format!("Saving card refund {} failed: {e}.", reference.short());

@@ -47,7 +47,16 @@ pub struct ZReport {
     pub refunds_card: Money,
     /// The tax the refunds gave back, per rate.
     pub refund_taxes: Vec<TaxTotal>,
-    /// Sales less refunds.
+    /// Tips customers added on the terminal to paid orders: charged to
+    /// their cards on top of `card`, never part of the sales (absent when
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tips: Option<Money>,
+    /// Tips given back by the refunds: within `refunds_total` and its
+    /// tenders (absent when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tips_refunded: Option<Money>,
+    /// Sales less what refunds gave back for goods (tips are not sales).
     pub net_total: Money,
     /// Cash from sales less cash handed back: what the drawer should hold
     /// beyond its float.
@@ -109,6 +118,8 @@ pub fn report_of(
         refunds_cash: zero,
         refunds_card: zero,
         refund_taxes: Vec::new(),
+        tips: None,
+        tips_refunded: None,
         net_total: zero,
         cash_in_drawer: zero,
         unsynced,
@@ -129,6 +140,7 @@ pub fn report_of(
                     }
                 }
                 add_taxes(&mut r.taxes, &o.totals.taxes)?;
+                r.tips = add_some(r.tips, o.tips()?)?;
             }
             OrderStatus::Voided => {
                 r.voids_count += 1;
@@ -140,7 +152,10 @@ pub fn report_of(
     // Cash tenders count what went towards orders; change never left the drawer.
     r.cash_net = r.cash;
     add_refunds(&mut r, refunds)?;
-    r.net_total = r.sales_total.checked_sub(r.refunds_total)?;
+    let goods_refunded = r
+        .refunds_total
+        .checked_sub(r.tips_refunded.unwrap_or(zero))?;
+    r.net_total = r.sales_total.checked_sub(goods_refunded)?;
     r.cash_in_drawer = r.cash_net.checked_sub(r.refunds_cash)?;
     Ok(r)
 }
@@ -184,8 +199,20 @@ fn add_refunds(r: &mut ZReport, refunds: &[&Refund]) -> Result<(), MoneyError> {
             }
         }
         add_taxes(&mut r.refund_taxes, &x.totals.taxes)?;
+        if let Some(tip) = x.totals.tip {
+            r.tips_refunded = add_some(r.tips_refunded, tip)?;
+        }
     }
     Ok(())
+}
+
+/// `to` with `m` added; still absent when both are nothing.
+fn add_some(to: Option<Money>, m: Money) -> Result<Option<Money>, MoneyError> {
+    match to {
+        None if m.is_zero() => Ok(None),
+        None => Ok(Some(m)),
+        Some(t) => Ok(Some(t.checked_add(m)?)),
+    }
 }
 
 /// One row of Register Sales.
@@ -271,6 +298,9 @@ mod tests {
                 brand: "VISA".into(),
                 last4: "4242".into(),
                 auth_code: "A".into(),
+                masked_pan: None,
+                psp_reference: None,
+                tip: None,
             },
             Timestamp(3),
         )
@@ -315,6 +345,7 @@ mod tests {
             cashier: None,
             approval: None,
             shift: None,
+            tip: false,
             now: Timestamp(9),
         };
         let (_, totals) = crate::refund::price_return(&cash, &[], &returns).unwrap();
@@ -329,6 +360,54 @@ mod tests {
         );
         assert_eq!((r.net_total, r.cash_in_drawer), (eur(195), eur(195)));
         assert_eq!(r.refund_taxes[0].tax, eur(58));
+    }
+
+    #[test]
+    fn tips_are_counted_apart_from_sales_and_a_tip_given_back_is_not_a_sale_refunded() {
+        let date = BusinessDate::new(2026, 11, 27).unwrap();
+        let mut card = order();
+        let due = card.due().unwrap();
+        let tipped = CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: Some(eur(200)),
+        };
+        card.record_card(due, pref(1), tipped, Timestamp(3))
+            .unwrap();
+        assert_eq!(
+            card.status,
+            OrderStatus::Paid,
+            "the tip is not counted towards the order"
+        );
+        let r = z_report(date, Currency::EUR, std::slice::from_ref(&card), &[], 0, 0).unwrap();
+        assert_eq!(
+            (r.sales_total, r.card, r.tips),
+            (eur(545), eur(545), Some(eur(200)))
+        );
+        assert_eq!(r.net_total, eur(545));
+        let plain = z_report(date, Currency::EUR, &[order()], &[], 0, 0).unwrap();
+        assert_eq!(plain.tips, None, "no tips line without tips");
+        // The tip alone goes back to the card.
+        let new = crate::refund::NewRefund {
+            id: crate::refund::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            number: "R1-20261127-0050".parse().unwrap(),
+            reason: None,
+            cashier: None,
+            approval: None,
+            shift: None,
+            tip: true,
+            now: Timestamp(9),
+        };
+        let left = crate::refund::refundable(&card, &[]).unwrap();
+        let tenders = crate::refund::default_tenders(&left, eur(200), |_| pref(7));
+        let refund = Refund::create(new, &card, &[], &[], tenders).unwrap();
+        let r = z_report(date, Currency::EUR, &[card], &[refund], 0, 0).unwrap();
+        assert_eq!((r.refunds_total, r.refunds_card), (eur(200), eur(200)));
+        assert_eq!(r.tips_refunded, Some(eur(200)));
+        assert_eq!(r.net_total, eur(545), "giving a tip back refunds no sale");
     }
 
     /// Hole 10: a pending order from an earlier day stays in Register

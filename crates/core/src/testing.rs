@@ -24,6 +24,9 @@ pub fn card() -> CardDetails {
         brand: "VISA".into(),
         last4: "4242".into(),
         auth_code: "A1B2C3".into(),
+        masked_pan: None,
+        psp_reference: None,
+        tip: None,
     }
 }
 

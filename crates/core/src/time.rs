@@ -72,6 +72,15 @@ impl Add<Duration> for Timestamp {
     }
 }
 
+impl Add<Duration> for Duration {
+    type Output = Duration;
+
+    /// Saturates: a wait that long never ends either way.
+    fn add(self, rhs: Duration) -> Duration {
+        Duration(self.0.saturating_add(rhs.0))
+    }
+}
+
 impl Sub<Timestamp> for Timestamp {
     type Output = Duration;
 

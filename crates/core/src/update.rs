@@ -399,6 +399,8 @@ pub struct RefundRequest {
     pub register: RegisterId,
     pub date: BusinessDate,
     pub returns: Vec<Returned>,
+    /// Give back the tips of the order's card payments too.
+    pub tip: bool,
     pub reason: Option<RefundReason>,
     /// Where the money goes, as the cashier chose it; `None`: as
     /// [`crate::refund::suggest_tenders`] suggests.
@@ -493,7 +495,7 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         .ok_or(UpdateError::NoOrder(req.order_id))?;
     let parts = match &req.tenders {
         Some(parts) => parts.clone(),
-        None => preview(order, &snap.refunds, &req.returns)?
+        None => preview(order, &snap.refunds, &req.returns, req.tip)?
             .tenders
             .into_iter()
             .map(|(key, _, amount)| (key, amount))
@@ -507,7 +509,8 @@ pub fn plan_refund(req: &RefundRequest, snap: &RefundSnapshot) -> Result<RefundP
         shift: req.shift,
         at: req.at,
     };
-    let (new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;
+    let (mut new, seq) = next_refund(snap, req.id, &req.register, req.date, who)?;
+    new.tip = req.tip;
     let refund = Refund::create(new, order, &snap.refunds, &req.returns, tenders)?;
     Ok(new_refund_plan(
         refund,
@@ -551,6 +554,7 @@ fn next_refund(
         cashier: who.cashier,
         approval: who.approval,
         shift: who.shift,
+        tip: false,
         now: who.at,
     };
     Ok((new, seq))

@@ -40,6 +40,9 @@ fn card() -> CardDetails {
         brand: "VISA".into(),
         last4: "4242".into(),
         auth_code: "A1B2C3".into(),
+        masked_pan: None,
+        psp_reference: None,
+        tip: None,
     }
 }
 
@@ -219,6 +222,7 @@ fn refund() -> Refund {
         cashier: None,
         approval: None,
         shift: None,
+        tip: false,
         now: Timestamp::from_millis(T0.as_millis() + 86_400_000),
     };
     Refund::create(new, &order, &[], &returns, tenders).unwrap()
@@ -345,6 +349,16 @@ fn bridge_start_payment() {
             reference: reference(),
             order_id: order_id(),
             amount: eur(1250),
+            ask_tip: false,
+        },
+    );
+    golden(
+        "start_payment_asking_a_tip",
+        &StartPayment {
+            reference: reference(),
+            order_id: order_id(),
+            amount: eur(1250),
+            ask_tip: true,
         },
     );
 }
@@ -361,6 +375,18 @@ fn bridge_statuses() {
             },
         ),
         (
+            "payment_status_approved_with_tip",
+            BridgeStatus::Approved {
+                amount: eur(1250),
+                card: CardDetails {
+                    masked_pan: Some("541333 **** 4242".into()),
+                    psp_reference: Some("TILL000000000001".into()),
+                    tip: Some(eur(200)),
+                    ..card()
+                },
+            },
+        ),
+        (
             "payment_status_declined",
             BridgeStatus::Declined {
                 reason: "insufficient funds".into(),
@@ -369,6 +395,12 @@ fn bridge_statuses() {
         ("payment_status_cancelled", BridgeStatus::Cancelled),
         ("payment_status_never_received", BridgeStatus::NeverReceived),
         ("payment_status_unknown", BridgeStatus::Unknown),
+        (
+            "payment_status_not_started",
+            BridgeStatus::NotStarted {
+                reason: "the terminal is busy with another payment".into(),
+            },
+        ),
     ];
     for (name, status) in cases {
         golden(

@@ -21,6 +21,9 @@ fn card() -> CardDetails {
         brand: "VISA".into(),
         last4: "4242".into(),
         auth_code: "A1B2C3".into(),
+        masked_pan: None,
+        psp_reference: None,
+        tip: None,
     }
 }
 
@@ -467,6 +470,55 @@ fn the_result_wait_is_configurable() {
     let _ = s.handle(Event::accepted(reference, Request::Start), T0);
     let _ = s.handle(Event::Tick, T0 + Duration::from_secs(5));
     assert_eq!(s.state(), &AttemptState::ResultUnknown);
+}
+
+#[test]
+fn a_store_that_asks_for_tips_asks_on_payments_never_on_refunds_and_records_the_tip() {
+    let config = PaymentConfig {
+        ask_tip: true,
+        ..PaymentConfig::default()
+    };
+    let asks = |cmds: &[Command]| {
+        cmds.iter().find_map(|c| match c {
+            Command::Start { ask_tip, .. } => Some(*ask_tip),
+            _ => None,
+        })
+    };
+    let reference = PaymentRef::from_uuid(Uuid::from_u128(8));
+    let (mut s, _) = PaymentSession::start(reference, order_id(), eur(1000), config, T0).unwrap();
+    let cmds = s.handle(Event::accepted(reference, Request::Probe), T0);
+    assert_eq!(asks(&cmds), Some(true));
+    let _ = s.handle(Event::accepted(reference, Request::Start), T0);
+    let tipped = CardDetails {
+        tip: Some(eur(150)),
+        ..card()
+    };
+    let status = BridgeStatus::Approved {
+        amount: eur(1000),
+        card: tipped.clone(),
+    };
+    let cmds = s.handle(Event::status(reference, Request::Poll, status), T0);
+    let recorded = cmds.iter().find_map(|c| match c {
+        Command::Record { settlement, .. } => Some(settlement.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        recorded,
+        Some(Settlement::Approved {
+            amount: eur(1000),
+            card: tipped
+        }),
+        "the tip is recorded with the card, the amount stays the sale's"
+    );
+    let link = RefundLink {
+        refund_id: "0191d5a8-9000-7000-8000-000000000007".parse().unwrap(),
+        original: reference,
+    };
+    let back = PaymentRef::from_uuid(Uuid::from_u128(9));
+    let (mut r, _) =
+        PaymentSession::start_refund(back, order_id(), eur(500), link, config, T0).unwrap();
+    let cmds = r.handle(Event::accepted(back, Request::Probe), T0);
+    assert_eq!(asks(&cmds), Some(false), "a refund never asks for a tip");
 }
 
 #[test]

@@ -18,8 +18,8 @@ fn eur(minor: i64) -> Money {
 fn arb_status() -> impl Strategy<Value = BridgeStatus> {
     prop_oneof![
         3 => Just(BridgeStatus::Processing),
-        1 => Just(BridgeStatus::Approved { amount: eur(AMOUNT), card: CardDetails { brand: "VISA".into(), last4: "4242".into(), auth_code: "OK1".into() } }),
-        1 => Just(BridgeStatus::Approved { amount: eur(AMOUNT + 1), card: CardDetails { brand: "VISA".into(), last4: "4242".into(), auth_code: "OK1".into() } }),
+        1 => Just(BridgeStatus::Approved { amount: eur(AMOUNT), card: CardDetails { brand: "VISA".into(), last4: "4242".into(), auth_code: "OK1".into(), masked_pan: None, psp_reference: None, tip: None } }),
+        1 => Just(BridgeStatus::Approved { amount: eur(AMOUNT + 1), card: CardDetails { brand: "VISA".into(), last4: "4242".into(), auth_code: "OK1".into(), masked_pan: None, psp_reference: None, tip: None } }),
         1 => Just(BridgeStatus::Declined { reason: "insufficient funds".into() }),
         1 => Just(BridgeStatus::Cancelled),
         1 => Just(BridgeStatus::NeverReceived),
@@ -61,6 +61,9 @@ fn report(minor: i64) -> till_core::api::PaymentReport {
             brand: "VISA".into(),
             last4: "4242".into(),
             auth_code: "OK1".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
         },
         approved_at: Timestamp::from_millis(1),
         original: None,
@@ -102,6 +105,7 @@ fn start(now: Timestamp) -> (PaymentSession, Vec<Command>) {
     let config = PaymentConfig {
         result_wait: Duration::from_secs(90),
         poll_interval: Duration::from_secs(1),
+        ask_tip: false,
     };
     let (mut s, mut cmds) =
         PaymentSession::start(reference(), order(), eur(AMOUNT), config, now).unwrap();

@@ -48,6 +48,9 @@ fn card() -> CardDetails {
         brand: "VISA".into(),
         last4: "4242".into(),
         auth_code: "A1B2C3".into(),
+        masked_pan: None,
+        psp_reference: None,
+        tip: None,
     }
 }
 
@@ -66,6 +69,11 @@ fn cart(lines: &[(i64, u32, TaxRate)], discount: Option<Discount>) -> Cart {
 /// An order of `cart`, paid with `cash` in cash and the rest by one card
 /// per entry of `cards` (the last card takes what is left).
 fn paid(cart: &Cart, cash: i64, cards: usize) -> Order {
+    paid_tipped(cart, cash, cards, 0)
+}
+
+/// [`paid`], each card with a tip of `tip` on top when it is above zero.
+fn paid_tipped(cart: &Cart, cash: i64, cards: usize, tip: i64) -> Order {
     let mut order =
         Order::from_cart(OrderId::from_uuid(v7(1)).unwrap(), number(1), cart, at(1)).unwrap();
     if cash > 0 {
@@ -85,7 +93,10 @@ fn paid(cart: &Cart, cash: i64, cards: usize) -> Order {
         let tender = Tender::Card {
             amount: eur(amount),
             reference: card_ref(i as u128),
-            card: card(),
+            card: CardDetails {
+                tip: (tip > 0).then(|| eur(tip)),
+                ..card()
+            },
         };
         order.add_tender(tender, at(3)).unwrap();
     }
@@ -101,6 +112,7 @@ fn new_refund(seq: u32) -> NewRefund {
         cashier: None,
         approval: None,
         shift: None,
+        tip: false,
         now: at(10 + i64::from(seq)),
     }
 }
@@ -119,10 +131,24 @@ fn refund(
     returns: &[Returned],
     seq: u32,
 ) -> Result<Refund, RefundError> {
-    let (_, totals) = price_return(order, refunds, returns)?;
+    refund_tip(order, refunds, returns, seq, false)
+}
+
+/// [`refund`], giving back what is left of the tips too when `tip`.
+fn refund_tip(
+    order: &Order,
+    refunds: &[Refund],
+    returns: &[Returned],
+    seq: u32,
+    tip: bool,
+) -> Result<Refund, RefundError> {
+    let (_, totals) = price_refund(order, refunds, returns, tip)?;
     let left = refundable(order, refunds)?;
     Refund::create(
-        new_refund(seq),
+        NewRefund {
+            tip,
+            ..new_refund(seq)
+        },
         order,
         refunds,
         returns,
@@ -432,6 +458,85 @@ fn a_failed_card_part_counts_for_nothing_and_one_in_doubt_counts_in_full() {
 }
 
 #[test]
+fn a_tip_goes_back_once_with_the_goods_or_alone_and_never_beyond_what_was_added() {
+    // 20.00 of goods by card, and a 3.00 tip added on the terminal.
+    let order = paid_tipped(&cart(&[(1000, 2, vat_standard())], None), 0, 1, 300);
+    assert_eq!(order.totals.total, eur(2000));
+    assert_eq!(order.tips().unwrap(), eur(300));
+    let left = refundable(&order, &[]).unwrap();
+    assert_eq!(left.tip_left, eur(300));
+    assert_eq!(
+        left.tenders[0].paid,
+        eur(2300),
+        "the card was charged the tip too"
+    );
+    // A tip alone: nothing returned, the tip back to the card.
+    let tip = refund_tip(&order, &[], &[], 2, true).unwrap();
+    assert!(tip.lines.is_empty());
+    assert_eq!(tip.totals.tip, Some(eur(300)));
+    assert_eq!(tip.totals.total, eur(300));
+    assert_eq!(tip.tenders[0].amount(), eur(300));
+    tip.validate_against(&order, &[]).unwrap();
+    let done = std::slice::from_ref(&tip);
+    assert_eq!(refunded_state(&order, done), RefundedState::None);
+    assert!(matches!(
+        refund_tip(&order, done, &[], 3, true),
+        Err(RefundError::NoTipLeft)
+    ));
+    // The goods still go back in full, to the same card.
+    let goods = refund(&order, done, &whole(&order), 3).unwrap();
+    assert_eq!(goods.totals.total, eur(2000));
+    assert_eq!(goods.totals.tip, None);
+    // A refund claiming a tip the order no longer has is refused.
+    let mut twice = tip.clone();
+    twice.id = RefundId::from_uuid(v7(150)).unwrap();
+    assert!(matches!(
+        twice.validate_against(&order, done),
+        Err(RefundError::NoTipLeft)
+    ));
+    let mut more = tip.clone();
+    more.totals.tip = Some(eur(301));
+    more.totals.total = eur(301);
+    more.tenders = vec![RefundTender::Cash { amount: eur(301) }];
+    assert!(matches!(
+        more.validate_against(&order, &[]),
+        Err(RefundError::NoTipLeft)
+    ));
+    // With the goods: the tip on top of their worth.
+    let both = refund_tip(&order, &[], &whole(&order), 4, true).unwrap();
+    assert_eq!(both.totals.total, eur(2300));
+    assert_eq!(both.totals.lines, eur(2000));
+    both.validate_against(&order, &[]).unwrap();
+    // An order without a tip has none to give back.
+    let plain = paid(&cart(&[(1000, 1, vat_standard())], None), 0, 1);
+    assert!(matches!(
+        refund_tip(&plain, &[], &whole(&plain), 2, true),
+        Err(RefundError::NoTipLeft)
+    ));
+}
+
+#[test]
+fn a_card_refund_is_said_pending_until_the_terminal_confirms_it_never_refunded_before() {
+    let order = paid(&cart(&[(1000, 2, vat_standard())], None), 0, 1);
+    assert_eq!(refunds_label(&order, &[]), None);
+    let mut r = refund(&order, &[], &whole(&order), 2).unwrap();
+    assert_eq!(r.status(), RefundStatus::InDoubt);
+    assert_eq!(
+        refunds_label(&order, std::slice::from_ref(&r)),
+        Some("refund pending")
+    );
+    let reference = r.pending_cards().next().unwrap();
+    let mut failed = r.clone();
+    assert!(r.settle_card(reference, true, at(60)));
+    assert_eq!(
+        refunds_label(&order, std::slice::from_ref(&r)),
+        Some("refunded")
+    );
+    assert!(failed.settle_card(reference, false, at(60)));
+    assert_eq!(refunds_label(&order, std::slice::from_ref(&failed)), None);
+}
+
+#[test]
 fn a_received_refund_is_checked_against_its_order_and_the_others() {
     let order = paid(
         &cart(&[(1000, 3, vat_standard()), (250, 1, sales_tax())], None),
@@ -533,7 +638,8 @@ fn arb_rate() -> impl Strategy<Value = TaxRate> {
     })
 }
 
-/// A paid order: 1 to 8 lines, maybe discounted, paid by cash, cards or both.
+/// A paid order: 1 to 8 lines, maybe discounted, paid by cash, cards or
+/// both, the cards maybe with a tip.
 fn arb_order() -> impl Strategy<Value = Order> {
     let line = (1i64..=100_000, 1u32..=12, arb_rate());
     (
@@ -544,10 +650,11 @@ fn arb_order() -> impl Strategy<Value = Order> {
         ],
         0u32..=100,
         0usize..=3,
+        prop_oneof![Just(0i64), 1i64..=2_000],
     )
         .prop_filter_map(
             "a basket worth paying for",
-            |(lines, discount, cash_percent, cards)| {
+            |(lines, discount, cash_percent, cards, tip)| {
                 let c = cart(&lines, discount);
                 let total = c.totals().ok()?.total.minor();
                 if total < 2 {
@@ -558,15 +665,18 @@ fn arb_order() -> impl Strategy<Value = Order> {
                 } else {
                     total * i64::from(cash_percent) / 100
                 };
-                Some(paid(&c, cash, cards))
+                Some(paid_tipped(&c, cash, cards, tip))
             },
         )
 }
 
-/// A step: return some quantity of some line, and what the terminal then
-/// says of a card part (approved, failed, or never known).
-fn arb_steps() -> impl Strategy<Value = Vec<(usize, u32, u8)>> {
-    proptest::collection::vec((0usize..8, 1u32..=12, 0u8..3), 1..25)
+/// A step: return some quantity of some line (with the tips, or only the
+/// tips when the quantity is 0), and what the terminal then says of a card
+/// part (approved, failed, or never known).
+fn arb_steps() -> impl Strategy<Value = Vec<(usize, u32, bool, u8)>> {
+    let quantity = prop_oneof![8 => 1u32..=12, 1 => Just(0u32)];
+    let tip = prop_oneof![6 => Just(false), 1 => Just(true)];
+    proptest::collection::vec((0usize..8, quantity, tip, 0u8..3), 1..25)
 }
 
 proptest! {
@@ -575,11 +685,11 @@ proptest! {
     #[test]
     fn refunds_never_exceed_what_was_paid_and_a_whole_return_is_exact(order in arb_order(), steps in arb_steps()) {
         let mut refunds: Vec<Refund> = Vec::new();
-        for (seq, (line, quantity, outcome)) in steps.into_iter().enumerate() {
+        for (seq, (line, quantity, tip, outcome)) in steps.into_iter().enumerate() {
             let seq = seq as u32 + 2;
             let returns = [Returned { line: line % order.lines.len(), quantity }];
             let before = refundable(&order, &refunds).unwrap();
-            match refund(&order, &refunds, &returns, seq) {
+            match refund_tip(&order, &refunds, &returns, seq, tip) {
                 Ok(mut r) => {
                     r.validate_against(&order, &refunds).unwrap();
                     prop_assert!(r.lines.iter().all(|l| !l.amount.is_negative()));
@@ -598,22 +708,31 @@ proptest! {
                     prop_assert!(left < quantity);
                     prop_assert_eq!(left, before.lines[returns[0].line].left);
                 }
+                Err(RefundError::NoTipLeft) => prop_assert!(tip && before.tip_left.is_zero()),
+                Err(RefundError::NothingReturned) => prop_assert!(quantity == 0 && !tip),
                 Err(e) => prop_assert!(false, "unexpected refusal: {e}"),
             }
             check_caps(&order, &refunds)?;
         }
-        // Return whatever is left: the counted refunds then add up to the sale.
-        let rest: Vec<Returned> = refundable(&order, &refunds).unwrap().lines.iter().enumerate()
+        // Return whatever is left, tips too: the counted refunds then add
+        // up to the sale and its tips.
+        let left = refundable(&order, &refunds).unwrap();
+        let rest: Vec<Returned> = left.lines.iter().enumerate()
             .map(|(line, l)| Returned { line, quantity: l.left }).collect();
-        if rest.iter().any(|r| r.quantity > 0) {
-            let last = refund(&order, &refunds, &rest, 99).unwrap();
+        let tip = !left.tip_left.is_zero();
+        if tip || rest.iter().any(|r| r.quantity > 0) {
+            let last = refund_tip(&order, &refunds, &rest, 99, tip).unwrap();
+            last.validate_against(&order, &refunds).unwrap();
             refunds.push(last);
         }
         check_caps(&order, &refunds)?;
         prop_assert_eq!(refunded_state(&order, &refunds), RefundedState::Fully);
+        prop_assert!(refundable(&order, &refunds).unwrap().tip_left.is_zero());
         let counted: Vec<&Refund> = refunds.iter().filter(|r| r.status() != RefundStatus::Failed).collect();
         let total: i64 = counted.iter().map(|r| r.totals.total.minor()).sum();
-        prop_assert_eq!(total, order.totals.total.minor());
+        prop_assert_eq!(total, order.totals.total.minor() + order.tips().unwrap().minor());
+        let tips: i64 = counted.iter().filter_map(|r| r.totals.tip).map(|t| t.minor()).sum();
+        prop_assert_eq!(tips, order.tips().unwrap().minor());
         for (i, sold) in order.totals.lines.iter().enumerate() {
             let back: i64 = counted.iter().flat_map(|r| &r.lines).filter(|l| l.line == i).map(|l| l.amount.minor()).sum();
             prop_assert_eq!(back, sold.net.minor(), "line {}", i);
@@ -645,7 +764,7 @@ fn check_caps(order: &Order, refunds: &[Refund]) -> Result<(), TestCaseError> {
         .filter(|r| r.status() != RefundStatus::Failed)
         .map(|r| r.totals.total.minor())
         .sum();
-    prop_assert!(total <= order.totals.total.minor());
+    prop_assert!(total <= order.totals.total.minor() + order.tips().unwrap().minor());
     for (l, sold) in left.lines.iter().zip(&order.lines) {
         prop_assert!(l.refunded <= sold.quantity);
     }

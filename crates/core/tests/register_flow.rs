@@ -880,6 +880,7 @@ fn a_cash_refund_is_written_once_numbered_in_the_sequence_and_synced() {
             line: 1,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: None,
     };
@@ -943,6 +944,7 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: None,
     });
@@ -970,6 +972,7 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: None,
     });
@@ -1006,6 +1009,7 @@ fn refund_croissant(
             line: 1,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: Some(tenders),
     });
@@ -1062,6 +1066,7 @@ fn a_card_refund_is_written_pending_before_it_leaves_and_settled_by_the_terminal
             line: 1,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: Some(vec![(TenderKey::Card(paid), eur(195))]),
     });
@@ -1693,6 +1698,7 @@ fn a_cashiers_refund_and_settings_wait_for_a_manager() {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: None,
     });
@@ -1955,4 +1961,132 @@ fn a_price_override_waits_for_a_manager_and_the_order_keeps_both_prices() {
         .iter()
         .all(|a| a.what == Guarded::PriceOverride && a.by.name == "Dana"));
     assert_eq!(order.validate(), Ok(()));
+}
+
+/// Found by the simulator's invariant (m), seed 3 before the fix: the popup
+/// said "Re-sync (1 left)" as soon as Re-sync was pressed, before the count
+/// was stored; a reload in between brought "Re-sync (2 left)" back, and the
+/// cashier had a third re-sync (the e2e test "reload while the result is
+/// unknown" saw it three runs in five).
+#[test]
+fn sim_found_a_resync_is_shown_as_used_only_once_it_is_stored() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.advance(PaymentConfig::default().result_wait);
+    assert_eq!(t.reg.popup(t.now).unwrap().resyncs_left, Some(2));
+    t.hold_store = true;
+    t.act(Action::Resync);
+    let v = t.reg.popup(t.now).unwrap();
+    assert_eq!(
+        (v.resyncs_left, v.resync_running),
+        (Some(2), true),
+        "pressed: running, and not shown as used until stored"
+    );
+    // A reload now loses the write in flight: the popup comes back as it was shown.
+    let reloaded = Till {
+        held: VecDeque::new(),
+        hold_store: false,
+        ..Till::with_store(t.store.clone(), 2)
+    };
+    let v = reloaded.reg.popup(reloaded.now).unwrap();
+    assert_eq!(v.resyncs_left, Some(2));
+    // Without a reload, the stored count shows.
+    t.release_store();
+    let v = t.reg.popup(t.now).unwrap();
+    assert_eq!((v.resyncs_left, v.resync_running), (Some(1), true));
+    t.reply(r, Request::Resync, Reply::Unreachable);
+    let mut t = t.reload(3);
+    assert_eq!(t.reg.popup(t.now).unwrap().resyncs_left, Some(1));
+    t.take_bridge();
+}
+
+/// Found by the simulator's invariant (m), every seed with a card sale
+/// before the fix: "Sending to the terminal…" showed before the write-ahead
+/// record was stored, and an approval closed the popup before it was
+/// recorded. The popup shows what storage holds.
+#[test]
+fn sim_found_the_popup_shows_only_what_is_stored() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.act(Action::PayCard);
+    let r = match t.take_bridge().as_slice() {
+        [BridgeCall::Probe { reference }] => *reference,
+        other => panic!("{other:?}"),
+    };
+    t.hold_store = true;
+    t.reply(r, Request::Probe, Reply::Accepted);
+    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Connecting);
+    t.release_store();
+    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Requested);
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.hold_store = true;
+    t.reply(r, Request::Poll, approved(545));
+    let v = t
+        .reg
+        .popup(t.now)
+        .expect("open until the approval is recorded");
+    assert_eq!(v.state, AttemptState::Processing);
+    assert!(t.reg.cart_locked().is_err());
+    t.release_store();
+    assert!(t.reg.popup(t.now).is_none(), "closed once recorded");
+}
+
+/// A failed write of a live attempt (the result became unknown, and the
+/// disk was full) is tried again until it lands: the popup, which shows
+/// the stored state, then offers Re-sync; it never stays on "Processing".
+#[test]
+fn a_failed_write_of_a_live_attempt_is_tried_again_until_the_popup_can_show_it() {
+    let mut t = Till::new();
+    ring_up(&mut t);
+    let r = t.card_started();
+    t.reply(r, Request::Start, Reply::Accepted);
+    t.take_bridge();
+    t.store.inject(Fault::FailNext("the disk is full".into()));
+    // No answer for the whole wait: the result is unknown.
+    let wait = PaymentConfig::default().result_wait;
+    while t.reg.popup(t.now).unwrap().state == AttemptState::Processing && t.now < T0 + wait + wait
+    {
+        t.advance(Duration::from_secs(1));
+        for c in t.take_bridge() {
+            if let BridgeCall::Status { reference, to } = c {
+                t.reply(reference, to, Reply::Status(BridgeStatus::Processing));
+            }
+        }
+    }
+    let v = t.reg.popup(t.now).unwrap();
+    assert_eq!(v.state, AttemptState::ResultUnknown);
+    assert_eq!(v.resyncs_left, Some(2));
+    assert_eq!(t.store.attempts[&r].state, AttemptState::ResultUnknown);
+}
+
+/// A refund to the card is a reversal of the payment: once the bridge has
+/// it, there is no Cancel (the terminal cannot call it back), and a Cancel
+/// pressed anyway sends nothing.
+#[test]
+fn a_card_refund_offers_no_cancel_and_sends_none() {
+    use till_core::refund::TenderKey;
+    let mut t = Till::new();
+    let (id, paid) = paid_by_card(&mut t);
+    refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
+    let r = refund_probe_answered(&mut t);
+    t.reply(r, Request::Start, Reply::Accepted);
+    let v = t.reg.popup(t.now).unwrap();
+    assert!(v.refund);
+    assert_eq!(v.cancel_secs_left, None);
+    assert!(
+        v.instruction().contains("cannot be called back"),
+        "{}",
+        v.instruction()
+    );
+    t.take_bridge();
+    t.act(Action::CancelCard);
+    assert!(
+        !t.take_bridge()
+            .iter()
+            .any(|c| matches!(c, BridgeCall::Cancel { .. })),
+        "no cancel is sent for a refund"
+    );
+    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Processing);
 }
