@@ -1,12 +1,12 @@
-//! The bridge's HTTP API (`/v1`) and the simulator's controls (`/_sim`).
+//! The bridge's HTTP API (`/v1`).
 //!
 //! Every request needs the pairing token in `X-Pairing-Token`; the register
 //! learns it once, when it is paired. Errors are the JSON `ApiError` body;
 //! a cancel that comes too late is a 409 whose body is the real status.
 
-use crate::journal::{BridgeError, Start, Started};
+use crate::calls::{self, ABORT_WAIT, FRESH_WAIT};
+use crate::journal::{BridgeError, CancelOutcome, Start, Started};
 use crate::pairing::{Access, PairError, CODE_TRIES};
-use crate::simulator::{Behaviour, Simulator};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -35,7 +35,7 @@ pub fn now() -> Timestamp {
 pub struct Error(StatusCode, ApiError);
 
 impl Error {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Error {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Error {
         Error(status, ApiError::new(code, message))
     }
 }
@@ -52,10 +52,7 @@ impl From<BridgeError> for Error {
             BridgeError::Conflict(s) => Error::new(
                 StatusCode::CONFLICT,
                 "conflict",
-                format!(
-                    "payment {} is already known with another order or amount",
-                    s.reference
-                ),
+                format!("payment {s} is already known with another order or amount"),
             ),
             BridgeError::NotFound => Error::new(
                 StatusCode::NOT_FOUND,
@@ -66,8 +63,7 @@ impl From<BridgeError> for Error {
                 StatusCode::CONFLICT,
                 "never_received",
                 format!(
-                    "payment {} was already answered \"never received\": it can no longer be started",
-                    s.reference
+                    "payment {s} was already answered \"never received\": it can no longer be started"
                 ),
             ),
             BridgeError::LivePayment(live) => Error::new(
@@ -78,13 +74,9 @@ impl From<BridgeError> for Error {
                      wait for its result or cancel it"
                 ),
             ),
-            BridgeError::TooLate(s) => {
-                Error::new(StatusCode::CONFLICT, "too_late", format!("{s:?}"))
-            }
             BridgeError::RefundRefused(why) => {
                 Error::new(StatusCode::CONFLICT, till_core::api::REFUND_REFUSED_CODE, why)
             }
-            BridgeError::Terminal(e) => Error::new(StatusCode::BAD_GATEWAY, "terminal_error", e),
             BridgeError::Storage(e) => {
                 tracing::error!("{e}");
                 Error::new(
@@ -97,7 +89,7 @@ impl From<BridgeError> for Error {
     }
 }
 
-/// Checks the pairing token; applies `/_sim/down`.
+/// Checks the pairing token; applies the faults of `/_faults`.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
         .headers()
@@ -107,21 +99,24 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Err(refused) = admitted(&state, presented).await {
         return refused.into_response();
     }
-    if req.uri().path().starts_with("/_sim") {
+    let Some(faults) = state.faults.clone() else {
+        return next.run(req).await;
+    };
+    if req.uri().path().starts_with("/_faults") {
         return next.run(req).await;
     }
-    if state.faults.down.load(Ordering::SeqCst) {
+    if faults.down.load(Ordering::SeqCst) {
         // Gone, as far as the register can tell: nothing is received.
-        std::panic::resume_unwind(Box::new("bridge down (simulated)"));
+        crate::faults::drop_connection("bridge down (a test's fault)");
     }
-    let latency = state.faults.latency_ms.load(Ordering::SeqCst);
+    let latency = faults.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     let response = next.run(req).await;
-    if take(&state.faults.drop_replies) {
+    if crate::faults::take(&faults.drop_replies) {
         // Done, but the answer is lost on the way back.
-        std::panic::resume_unwind(Box::new("reply dropped (simulated)"));
+        crate::faults::drop_connection("reply dropped (a test's fault)");
     }
     response
 }
@@ -259,12 +254,6 @@ pub async fn admin_page(
         .into_response())
 }
 
-fn take(counter: &std::sync::atomic::AtomicU32) -> bool {
-    counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-}
-
 fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
     s.parse().map_err(|e: till_core::payment::PaymentError| {
         Error::new(
@@ -278,9 +267,9 @@ fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
 /// Runs journal work on the blocking pool.
 async fn blocking<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&crate::journal::Bridge) -> Result<T, BridgeError> + Send + 'static,
+    f: impl FnOnce(&crate::journal::Journal) -> Result<T, BridgeError> + Send + 'static,
 ) -> Result<T, Error> {
-    let bridge = state.bridge.clone();
+    let bridge = state.journal.clone();
     tokio::task::spawn_blocking(move || f(&bridge))
         .await
         .map_err(|e| Error::from(BridgeError::Storage(e.to_string())))?
@@ -358,16 +347,20 @@ async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Respo
     let amount = req.amount;
     let started = blocking(state, move |b| {
         b.start(&req, now).map(Ok).or_else(|e| match e {
-            BridgeError::Tombstoned(s) => Ok(Err(s)),
+            BridgeError::Tombstoned(reference) => Ok(Err(PaymentStatusResponse {
+                reference,
+                status: till_core::payment::BridgeStatus::NeverReceived,
+            })),
             other => Err(other),
         })
     })
     .await?;
     match started {
-        Ok((started, answer)) => {
+        Ok((started, answer, outs)) => {
             if started == Started::New {
                 tracing::info!("{what} {} started: {amount}", answer.reference);
             }
+            calls::send_all(state, outs);
             Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
         }
         // "Never received" is final: 409 with that status, so the register
@@ -376,35 +369,68 @@ async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Respo
     }
 }
 
+/// `GET /v1/payments/{reference}`: from the journal. A payment in doubt is
+/// asked about at the terminal first (what a Re-sync wants): the answer
+/// waits, a moment at most, for the terminal to answer a status asked now.
 pub async fn status(
     State(state): State<AppState>,
     Path(reference): Path<String>,
 ) -> Result<Json<PaymentStatusResponse>, Error> {
     let reference = parse_ref(&reference)?;
-    let now = now();
-    Ok(Json(
-        blocking(&state, move |b| b.status(&reference, now)).await?,
-    ))
+    let asked = now();
+    let (answer, outs) = blocking(&state, move |b| b.status(&reference, asked, true)).await?;
+    if blocking(&state, move |b| b.answered_since(&reference, asked)).await? {
+        return Ok(Json(answer));
+    }
+    calls::send_all(&state, outs);
+    calls::wait_for(&state, FRESH_WAIT, move |j| {
+        j.answered_since(&reference, asked)
+    })
+    .await;
+    let (answer, _) = blocking(&state, move |b| {
+        b.status(&reference, now_after(asked), false)
+    })
+    .await?;
+    Ok(Json(answer))
 }
 
+/// The time now, never before `earlier`.
+fn now_after(earlier: Timestamp) -> Timestamp {
+    now().max(earlier)
+}
+
+/// `POST /v1/payments/{reference}/cancel`: an Abort to the terminal, while
+/// the payment is still running; the answer waits (a moment) for how the
+/// payment ended. Too late: 409 with the real status.
 pub async fn cancel(
     State(state): State<AppState>,
     Path(reference): Path<String>,
 ) -> Result<Response, Error> {
     let reference = parse_ref(&reference)?;
     let now = now();
-    match blocking(&state, move |b| {
-        b.cancel(&reference, now).map(Ok).or_else(|e| match e {
-            BridgeError::TooLate(s) => Ok(Err(s)),
-            other => Err(other),
-        })
-    })
-    .await?
-    {
-        Ok(cancelled) => Ok(Json(cancelled).into_response()),
-        // Too late: 409 with the real status, so the popup can show it.
-        Err(real) => Ok((StatusCode::CONFLICT, Json(real)).into_response()),
-    }
+    let (outcome, outs) = blocking(&state, move |b| b.cancel(&reference, now)).await?;
+    let status = match outcome {
+        CancelOutcome::Cancelled(s) | CancelOutcome::NeverReceived(s) => {
+            return Ok(Json(s).into_response())
+        }
+        CancelOutcome::TooLate(s) => s,
+        CancelOutcome::AbortSent => {
+            calls::send_all(&state, outs);
+            match calls::settle(&state, reference, ABORT_WAIT).await {
+                Some(s) if s.status == till_core::payment::BridgeStatus::Cancelled => {
+                    return Ok(Json(s).into_response())
+                }
+                Some(s) => s,
+                None => {
+                    return Err(Error::from(BridgeError::Storage(
+                        "the journal could not be read".into(),
+                    )))
+                }
+            }
+        }
+    };
+    // Too late: 409 with the real status, so the popup can show it.
+    Ok((StatusCode::CONFLICT, Json(status)).into_response())
 }
 
 pub async fn not_found() -> Error {
@@ -417,136 +443,4 @@ pub async fn method_not_allowed() -> Error {
         "method_not_allowed",
         "this route does not take that method",
     )
-}
-
-// ---- /_sim: simulator controls ----
-
-fn sim(state: &AppState) -> &Simulator {
-    state
-        .simulator
-        .as_deref()
-        .expect("/_sim routes exist only with the simulator")
-}
-
-pub async fn sim_next(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<Behaviour>, Error> {
-    let behaviour: Behaviour = serde_json::from_slice(&body).map_err(|e| {
-        Error::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_behaviour",
-            e.to_string(),
-        )
-    })?;
-    sim(&state).set_next(behaviour.clone());
-    Ok(Json(behaviour))
-}
-
-pub async fn sim_reveal(
-    State(state): State<AppState>,
-    Path(reference): Path<String>,
-) -> Result<StatusCode, Error> {
-    let reference = parse_ref(&reference)?;
-    if sim(&state).reveal(&reference) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the terminal has no such payment",
-        ))
-    }
-}
-
-pub async fn sim_report(
-    State(state): State<AppState>,
-    Path(reference): Path<String>,
-) -> Result<StatusCode, Error> {
-    let reference = parse_ref(&reference)?;
-    let now = now();
-    let report = sim(&state).report_now(&reference, now).ok_or_else(|| {
-        Error::new(
-            StatusCode::CONFLICT,
-            "not_charged",
-            "the terminal has not captured an approval for it",
-        )
-    })?;
-    blocking(&state, move |b| b.queue(&report, now)).await?;
-    state.wake_reporter.notify_one();
-    Ok(StatusCode::ACCEPTED)
-}
-
-pub async fn sim_down(State(state): State<AppState>) -> StatusCode {
-    state.faults.down.store(true, Ordering::SeqCst);
-    StatusCode::NO_CONTENT
-}
-
-pub async fn sim_up(State(state): State<AppState>) -> StatusCode {
-    state.faults.down.store(false, Ordering::SeqCst);
-    StatusCode::NO_CONTENT
-}
-
-/// Longest latency a test may ask for: tests must end.
-const LATENCY_MAX_MS: u64 = 60_000;
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Millis {
-    ms: u64,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Count {
-    count: u32,
-}
-
-fn parse_sim<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fault",
-            e.to_string(),
-        )
-    })
-}
-
-/// `POST /_sim/latency {"ms": N}`: every API answer waits N ms, until changed.
-pub async fn sim_latency(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, Error> {
-    let Millis { ms } = parse_sim(&body)?;
-    if ms > LATENCY_MAX_MS {
-        return Err(Error::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fault",
-            format!("ms must be at most {LATENCY_MAX_MS}"),
-        ));
-    }
-    state.faults.latency_ms.store(ms, Ordering::SeqCst);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /_sim/drop-replies {"count": N}`: the next N API requests are
-/// carried out, and their answers lost.
-pub async fn sim_drop_replies(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<StatusCode, Error> {
-    let Count { count } = parse_sim(&body)?;
-    state.faults.drop_replies.store(count, Ordering::SeqCst);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /_sim/reset`: every fault lifted, and a next behaviour no payment
-/// took is forgotten: the terminal is back to its defaults.
-pub async fn sim_reset(State(state): State<AppState>) -> StatusCode {
-    sim(&state).clear_next();
-    state.faults.down.store(false, Ordering::SeqCst);
-    state.faults.latency_ms.store(0, Ordering::SeqCst);
-    state.faults.drop_replies.store(0, Ordering::SeqCst);
-    StatusCode::NO_CONTENT
-}
-
-pub async fn sim_charges(State(state): State<AppState>) -> Json<Vec<crate::simulator::Charge>> {
-    Json(sim(&state).charges())
 }

@@ -13,24 +13,27 @@
 //!   reported to the OMS with retry and backoff until acknowledged, so a
 //!   result the register never heard of still reaches its order.
 //!
-//! The terminal sits behind [`terminal::Terminal`]; the built-in one is a
-//! deterministic [`simulator::Simulator`] with fault controls for tests.
+//! The terminal is a separate device on the LAN, driven over the Terminal
+//! API (nexo, local integration; [`terminal`]), one operation at a time by
+//! a sans-IO [`driver`] whose state lives in the [`journal`]. The bridge
+//! contains no simulator: in development and tests it drives
+//! `till-terminal`, a simulated device that speaks the same protocol.
 
 pub mod api;
+pub mod calls;
+pub mod driver;
+pub mod faults;
 pub mod journal;
 pub mod pairing;
 pub mod reporter;
-pub mod simulator;
 pub mod terminal;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
-use journal::Bridge;
-use simulator::{SimConfig, Simulator};
+use journal::Journal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::Arc;
 pub use till_http::Limits;
 use tokio::net::TcpListener;
@@ -39,8 +42,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The journal file inside the data folder.
 pub const JOURNAL_FILE: &str = "bridge.sqlite3";
-/// The simulated terminal's own memory, beside it.
-pub const SIMULATOR_FILE: &str = "terminal-sim.sqlite3";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,11 +53,10 @@ pub struct Config {
     /// Origins of the app allowed by CORS (`http://192.168.1.10:8080`).
     pub allow_origins: Vec<String>,
     pub oms: Option<reporter::OmsTarget>,
-    /// Use the simulated terminal.
-    pub simulator: Option<SimConfig>,
-    /// Enable `/_sim`, the simulator's controls (tests only: they force
-    /// outcomes and faults). Needs `simulator`.
-    pub sim_controls: bool,
+    /// The card terminal.
+    pub terminal: terminal::TerminalConfig,
+    /// Enable `/_faults`, the API's fault controls (tests only).
+    pub faults: bool,
 }
 
 /// The shortest pairing token accepted at start.
@@ -64,24 +64,15 @@ pub const TOKEN_LEN_MIN: usize = 16;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub bridge: Arc<Bridge>,
-    pub simulator: Option<Arc<Simulator>>,
+    pub journal: Arc<Journal>,
+    pub link: Arc<terminal::TerminalLink>,
     pub pairing_token: Option<Arc<str>>,
     pub pairings: Arc<pairing::Pairings>,
-    pub faults: Arc<Faults>,
+    pub faults: Option<Arc<faults::Faults>>,
     pub wake_reporter: Arc<Notify>,
-}
-
-/// Faults a test injects through `/_sim` (simulator only). Each lasts until
-/// the test lifts it: no test depends on an outage being long enough.
-#[derive(Debug, Default)]
-pub struct Faults {
-    /// Every API request is dropped unanswered, before anything is done.
-    pub down: AtomicBool,
-    /// Every API answer waits this long.
-    pub latency_ms: AtomicU64,
-    /// The next N API requests are carried out, then their answers dropped.
-    pub drop_replies: AtomicU32,
+    /// Counts the journal's changes from the terminal's answers: what a
+    /// cancel or a Re-sync waits on.
+    pub changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 pub struct Application {
@@ -99,32 +90,24 @@ impl Application {
         if let Some(token) = &config.pairing_token {
             check_shared_token(token, config.oms.as_ref())?;
         }
-        if config.sim_controls && config.simulator.is_none() {
-            return Err("--sim-controls needs --simulator".into());
-        }
         std::fs::create_dir_all(&config.data)
             .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
         let pairings = Arc::new(pairing::Pairings::open(
             &config.data.join(pairing::PAIRINGS_FILE),
         )?);
-        let Some(sim_config) = config.simulator else {
-            return Err("no terminal driver is configured: start with --simulator".into());
-        };
-        let simulator = Arc::new(Simulator::open(
-            &config.data.join(SIMULATOR_FILE),
-            sim_config,
-        )?);
-        let bridge = Arc::new(Bridge::open(
+        let link = Arc::new(terminal::TerminalLink::new(&config.terminal)?);
+        let journal = Arc::new(Journal::open(
             &config.data.join(JOURNAL_FILE),
-            simulator.clone(),
+            driver_config(&config.terminal),
         )?);
         let state = AppState {
-            bridge,
-            simulator: Some(simulator),
+            journal,
+            link,
             pairing_token: config.pairing_token.clone().map(Into::into),
             pairings,
-            faults: Arc::new(Faults::default()),
+            faults: config.faults.then(|| Arc::new(faults::Faults::default())),
             wake_reporter: Arc::new(Notify::new()),
+            changes: Arc::new(tokio::sync::watch::channel(0).0),
         };
         let listener = TcpListener::bind(config.listen)
             .await
@@ -173,10 +156,9 @@ impl Application {
         // The reporter lives exactly as long as the server: also when this
         // future is dropped (a crashed or aborted server reports nothing more).
         let _reporter = AbortOnDrop(tokio::spawn(reporter::run(
-            self.state.bridge.clone(),
+            self.state.clone(),
             self.client,
             self.oms.clone(),
-            self.state.wake_reporter.clone(),
         )));
         till_http::serve(
             self.listener,
@@ -186,6 +168,15 @@ impl Application {
             shutdown_signal(),
         )
         .await
+    }
+}
+
+/// What the driver knows of the terminal.
+pub fn driver_config(t: &terminal::TerminalConfig) -> driver::DriverConfig {
+    driver::DriverConfig {
+        poi_id: t.poi_id.clone(),
+        sale_id: t.sale_id.clone(),
+        terminal_timeout: t.timeout,
     }
 }
 
@@ -233,17 +224,8 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/v1/refunds", post(api::start_refund))
         .route("/v1/refunds/{reference}", get(api::status))
         .route("/v1/refunds/{reference}/cancel", post(api::cancel));
-    if config.sim_controls && state.simulator.is_some() {
-        routes = routes
-            .route("/_sim/next", post(api::sim_next))
-            .route("/_sim/payments/{reference}/reveal", post(api::sim_reveal))
-            .route("/_sim/payments/{reference}/report", post(api::sim_report))
-            .route("/_sim/down", post(api::sim_down))
-            .route("/_sim/up", post(api::sim_up))
-            .route("/_sim/latency", post(api::sim_latency))
-            .route("/_sim/drop-replies", post(api::sim_drop_replies))
-            .route("/_sim/reset", post(api::sim_reset))
-            .route("/_sim/charges", get(api::sim_charges));
+    if config.faults {
+        routes = routes.merge(faults::routes());
     }
     let origins: Vec<HeaderValue> = config
         .allow_origins

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use till_bridge::api::now;
+use till_bridge::driver::TERMINAL_TIMEOUT_DEFAULT;
 use till_bridge::pairing::Pairings;
 use till_bridge::reporter::OmsTarget;
-use till_bridge::simulator::{SimConfig, APPROVE_DELAY_DEFAULT, TERMINAL_TIMEOUT_DEFAULT};
+use till_bridge::terminal::TerminalConfig;
 use till_bridge::{Application, Config};
 use till_core::time::Duration;
 use till_core::time::Timestamp;
@@ -52,19 +53,38 @@ struct Args {
     /// system's roots (a store's own CA).
     #[arg(long, env = "TILL_OMS_CA")]
     oms_ca: Option<PathBuf>,
-    /// Use the simulated terminal (development and tests).
-    #[arg(long)]
-    simulator: bool,
-    /// Enable /_sim, the simulated terminal's controls: they force outcomes
-    /// and faults (tests only; never in a store).
-    #[arg(long)]
-    sim_controls: bool,
-    /// Simulator: how long a normal approval takes, in milliseconds.
-    #[arg(long, default_value_t = APPROVE_DELAY_DEFAULT.as_millis())]
-    sim_delay_ms: u64,
-    /// Simulator: how long the terminal waits before giving up, in seconds.
+    /// The card terminal's Terminal API (local integration), e.g.
+    /// https://192.168.1.30:8443/nexo.
+    #[arg(long, env = "TILL_TERMINAL_URL")]
+    terminal_url: Option<String>,
+    /// The terminal's POIID (model-serial, e.g. V400m-324688179): the name
+    /// its certificate must carry.
+    #[arg(long, env = "TILL_TERMINAL_POIID")]
+    poiid: Option<String>,
+    /// The terminal's shared key: its identifier and version, as set on the
+    /// terminal.
+    #[arg(long, env = "TILL_TERMINAL_KEY_ID")]
+    terminal_key_id: Option<String>,
+    #[arg(long, env = "TILL_TERMINAL_KEY_VERSION", default_value_t = 1)]
+    terminal_key_version: u32,
+    /// A file holding the shared key's passphrase (or set
+    /// TILL_TERMINAL_PASSPHRASE; never on the command line).
+    #[arg(long, env = "TILL_TERMINAL_PASSPHRASE_FILE")]
+    terminal_passphrase_file: Option<PathBuf>,
+    /// The CA (PEM) the terminal's certificate chains to (the vendor's, or
+    /// the store's own for till-terminal).
+    #[arg(long, env = "TILL_TERMINAL_CA")]
+    terminal_ca: Option<PathBuf>,
+    /// How the bridge names itself to the terminal (nexo SaleID).
+    #[arg(long, env = "TILL_SALE_ID", default_value = "TillBridge")]
+    sale_id: String,
+    /// How long the terminal may work on a payment, in seconds.
     #[arg(long, default_value_t = TERMINAL_TIMEOUT_DEFAULT.as_millis() / 1000)]
     terminal_timeout_secs: u64,
+    /// Enable /_faults: faults of the bridge's own API (tests only; never
+    /// in a store).
+    #[arg(long)]
+    faults: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +153,7 @@ async fn run(args: Args) -> Result<(), String> {
         Some(Command::Pairings(cmd)) => return pairings_command(&args.data, cmd),
         None => {}
     }
+    let terminal = terminal_config(&args)?;
     let oms = match (args.oms_url, args.oms_token) {
         (Some(url), Some(token)) => Some(OmsTarget {
             url,
@@ -148,11 +169,8 @@ async fn run(args: Args) -> Result<(), String> {
         pairing_token: args.pairing_token,
         allow_origins: args.allow_origins,
         oms,
-        simulator: args.simulator.then_some(SimConfig {
-            approve_delay: Duration::from_millis(args.sim_delay_ms),
-            terminal_timeout: Duration::from_secs(args.terminal_timeout_secs),
-        }),
-        sim_controls: args.sim_controls,
+        terminal,
+        faults: args.faults,
     };
     let tls = args.tls.acceptor()?;
     let mut app = Application::build(config).await?;
@@ -171,6 +189,51 @@ async fn run(args: Args) -> Result<(), String> {
     );
     println!("till-bridge listening on {}", app.url());
     app.run().await.map_err(|e| e.to_string())
+}
+
+/// The terminal, from the flags; the passphrase from the environment or a
+/// file, never the command line.
+fn terminal_config(args: &Args) -> Result<TerminalConfig, String> {
+    let missing = |flag: &str| {
+        format!("no card terminal: give {flag} (see the README: a real terminal, or till-terminal)")
+    };
+    let passphrase = match (
+        &args.terminal_passphrase_file,
+        std::env::var("TILL_TERMINAL_PASSPHRASE"),
+    ) {
+        (Some(file), _) => std::fs::read_to_string(file)
+            .map_err(|e| format!("--terminal-passphrase-file {}: {e}", file.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+        (None, Ok(p)) => p,
+        (None, Err(_)) => {
+            return Err(missing(
+                "TILL_TERMINAL_PASSPHRASE or --terminal-passphrase-file",
+            ))
+        }
+    };
+    if passphrase.is_empty() {
+        return Err("the terminal's passphrase is empty".into());
+    }
+    Ok(TerminalConfig {
+        url: args
+            .terminal_url
+            .clone()
+            .ok_or_else(|| missing("--terminal-url"))?,
+        poi_id: args.poiid.clone().ok_or_else(|| missing("--poiid"))?,
+        key_id: args
+            .terminal_key_id
+            .clone()
+            .ok_or_else(|| missing("--terminal-key-id"))?,
+        key_version: args.terminal_key_version,
+        passphrase,
+        ca: args
+            .terminal_ca
+            .clone()
+            .ok_or_else(|| missing("--terminal-ca"))?,
+        sale_id: args.sale_id.clone(),
+        timeout: Duration::from_secs(args.terminal_timeout_secs),
+    })
 }
 
 /// `YYYY-MM-DD HH:MM:SS` UTC.

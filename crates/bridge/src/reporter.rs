@@ -1,19 +1,19 @@
 //! Delivers approved payments to the back office, until acknowledged.
 //!
 //! A loop on a timer (or woken at once when a report is queued): it first
-//! brings processing payments up to date, then sends what is due. A 2xx is
+//! sends the terminal the status queries that are due (payments in doubt),
+//! then the reports that are due. A 2xx is
 //! delivered; a 5xx or a network error is retried with till-core's capped
 //! backoff; a 4xx is parked and logged (the OMS refused the report itself,
 //! retrying would not help). The queue lives in the journal, so it survives
 //! restarts.
 
 use crate::api::now;
-use crate::journal::{Bridge, Delivery};
-use std::sync::Arc;
+use crate::journal::Delivery;
+use crate::AppState;
 use std::time::Duration;
 use till_core::api::PaymentReport;
 use till_core::outbox::Outcome;
-use tokio::sync::Notify;
 
 /// How often payments are refreshed and reports retried.
 pub const ROUND_INTERVAL: Duration = Duration::from_millis(250);
@@ -65,26 +65,20 @@ pub fn client(oms: Option<&OmsTarget>) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("the reporter's HTTP client: {e}"))
 }
 
-pub async fn run(
-    bridge: Arc<Bridge>,
-    client: reqwest::Client,
-    oms: Option<OmsTarget>,
-    wake: Arc<Notify>,
-) {
+pub async fn run(state: AppState, client: reqwest::Client, oms: Option<OmsTarget>) {
     let mut warned = false;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(ROUND_INTERVAL) => {},
-            _ = wake.notified() => {},
+            _ = state.wake_reporter.notified() => {},
         }
-        let b = bridge.clone();
+        let journal = state.journal.clone();
         let due = tokio::task::spawn_blocking(move || {
             let now = now();
-            b.tick(now)?;
-            b.due_reports(now)
+            Ok::<_, crate::journal::BridgeError>((journal.tick(now)?, journal.due_reports(now)?))
         })
         .await;
-        let due = match due {
+        let (asks, due) = match due {
             Ok(Ok(due)) => due,
             Ok(Err(e)) => {
                 tracing::error!("reporter: {e:?}");
@@ -95,6 +89,7 @@ pub async fn run(
                 continue;
             }
         };
+        crate::calls::send_all(&state, asks);
         let Some(oms) = &oms else {
             if !due.is_empty() && !warned {
                 tracing::warn!(
@@ -110,10 +105,10 @@ pub async fn run(
             if outcome != Delivery::Delivered {
                 tracing::warn!("report of payment {}: {outcome:?}", report.reference);
             }
-            let b = bridge.clone();
+            let journal = state.journal.clone();
             let jitter = rand::random_range(0..=1000u16);
             let _ = tokio::task::spawn_blocking(move || {
-                b.delivered(&report.reference, outcome, now(), jitter)
+                journal.delivered(&report.reference, outcome, now(), jitter)
             })
             .await;
         }
@@ -148,7 +143,7 @@ async fn deliver(client: &reqwest::Client, oms: &OmsTarget, report: &PaymentRepo
 
 /// The error and its causes: "error sending request" alone does not say
 /// that the OMS's certificate is not trusted.
-fn why(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn why(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

@@ -16,7 +16,7 @@ async fn the_pairing_token_is_required() {
     assert_eq!(e["error"], "unauthorized");
     let r = b
         .client
-        .get(b.url("/_sim/charges"))
+        .get(b.url("/v1/payments/0190f1a2-0000-7000-8000-000000000001"))
         .header("X-Pairing-Token", "wrong-token")
         .send()
         .await

@@ -2,9 +2,10 @@ use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use till_bridge::reporter::OmsTarget;
-use till_bridge::simulator::SimConfig;
+use till_bridge::terminal::TerminalConfig;
 use till_bridge::{Application, Config};
 use till_core::time::Duration as TillDuration;
 use tokio::task::JoinHandle;
@@ -32,24 +33,137 @@ pub struct TestBridge {
     pub address: String,
     pub data: PathBuf,
     pub client: Client,
+    pub terminal: Arc<TestTerminal>,
     server: JoinHandle<std::io::Result<()>>,
 }
 
-/// Approvals take 300 ms and the terminal gives up after 3 s, so tests run
-/// fast; `/_sim/next` sets anything else.
-pub fn sim_config() -> SimConfig {
-    SimConfig {
-        approve_delay: TillDuration::from_millis(300),
-        terminal_timeout: TillDuration::from_secs(3),
+/// The test terminal's key: the vectors' test passphrase.
+pub const PASSPHRASE: &str = "Till-Test-Key#2026";
+pub const KEY_ID: &str = "TillTestKey01";
+pub const POIID: &str = "V400m-000000042";
+/// The webhook key the test OMS and terminals share (hex).
+pub const WEBHOOK_KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+
+/// A `till-terminal` on its own port, with its controls: approvals take
+/// 300 ms and it gives up after 3 s, so tests run fast; `/_sim/next`
+/// sets anything else.
+pub struct TestTerminal {
+    pub url: String,
+    pub controls: String,
+    pub ca: PathBuf,
+    pub client: Client,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestTerminal {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn spawn_terminal(oms: Option<&TestOms>) -> Arc<TestTerminal> {
+    spawn_terminal_with(oms, TillDuration::from_secs(3)).await
+}
+
+/// A terminal that waits `timeout` for a card.
+pub async fn spawn_terminal_with(
+    oms: Option<&TestOms>,
+    timeout: TillDuration,
+) -> Arc<TestTerminal> {
+    let data = temp_dir("till-terminal");
+    let tls_dir = data.join("tls");
+    let ca = till_http::tls::LocalCa::open_or_create(&tls_dir, "Till test CA").unwrap();
+    let issued = ca.issue("terminal", &[POIID.to_owned()]).unwrap();
+    let config = till_terminal::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data: data.clone(),
+        device: till_terminal::device::DeviceConfig {
+            poi_id: POIID.into(),
+            approve_delay: TillDuration::from_millis(300),
+            terminal_timeout: timeout,
+            merchant_account: "TillTest".into(),
+        },
+        key: till_nexo::Key::derive(PASSPHRASE, KEY_ID, 1),
+        tls: till_http::tls::acceptor(&issued.cert, &issued.key).unwrap(),
+        controls: Some("127.0.0.1:0".parse().unwrap()),
+        notify: oms.map(|o| till_terminal::notifier::NotifyTarget {
+            url: format!("{}/api/v1/notifications/terminal", o.address),
+            key: till_nexo::notification::WebhookKey::from_hex(WEBHOOK_KEY).unwrap(),
+            ca: None,
+        }),
+    };
+    let app = till_terminal::Application::build(config).await.unwrap();
+    let url = app.url();
+    let controls = app.controls_url().unwrap();
+    let server = tokio::spawn(app.run());
+    Arc::new(TestTerminal {
+        url,
+        controls,
+        ca: ca.cert_file(),
+        client: Client::new(),
+        server,
+    })
+}
+
+impl TestTerminal {
+    pub async fn control(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.controls))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn next(&self, behaviour: Value) {
+        assert_eq!(self.control("/_sim/next", &behaviour).await.status(), 200);
+    }
+
+    /// Every operation the terminal made on a card.
+    pub async fn charges(&self) -> Vec<Value> {
+        let r = self
+            .client
+            .get(format!("{}/_sim/charges", self.controls))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v.as_array().unwrap().clone()
+    }
+
+    /// The faults in force at the terminal (and how many answers it holds).
+    pub async fn faults(&self) -> Value {
+        let r = self
+            .client
+            .get(format!("{}/_sim/faults", self.controls))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+
+    /// What the bridge needs to drive this terminal.
+    pub fn config(&self, timeout: TillDuration) -> TerminalConfig {
+        TerminalConfig {
+            url: self.url.clone(),
+            poi_id: POIID.into(),
+            key_id: KEY_ID.into(),
+            key_version: 1,
+            passphrase: PASSPHRASE.into(),
+            ca: self.ca.clone(),
+            sale_id: "TillTestBridge".into(),
+            timeout,
+        }
     }
 }
 
 pub async fn spawn_bridge(data: PathBuf, oms: Option<&TestOms>) -> TestBridge {
-    spawn_with(config(data, oms)).await
+    let terminal = spawn_terminal(oms).await;
+    spawn_with(config(data, oms, &terminal), terminal).await
 }
 
-/// The test configuration: the simulator with its controls.
-pub fn config(data: PathBuf, oms: Option<&TestOms>) -> Config {
+/// The test configuration: the API's faults on, a terminal of its own.
+pub fn config(data: PathBuf, oms: Option<&TestOms>, terminal: &TestTerminal) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data: data.clone(),
@@ -60,12 +174,18 @@ pub fn config(data: PathBuf, oms: Option<&TestOms>) -> Config {
             url: o.address.clone(),
             token: OMS_BRIDGE_TOKEN.into(),
         }),
-        simulator: Some(sim_config()),
-        sim_controls: true,
+        terminal: terminal.config(TillDuration::from_secs(3)),
+        faults: true,
     }
 }
 
-pub async fn spawn_with(config: Config) -> TestBridge {
+/// The test configuration and the terminal it drives.
+pub async fn test_config(data: PathBuf, oms: Option<&TestOms>) -> (Config, Arc<TestTerminal>) {
+    let terminal = spawn_terminal(oms).await;
+    (config(data, oms, &terminal), terminal)
+}
+
+pub async fn spawn_with(config: Config, terminal: Arc<TestTerminal>) -> TestBridge {
     let data = config.data.clone();
     let app = Application::build(config).await.unwrap();
     let address = format!("http://{}", app.local_addr());
@@ -74,17 +194,19 @@ pub async fn spawn_with(config: Config) -> TestBridge {
         address,
         data,
         client: Client::new(),
+        terminal,
         server,
     }
 }
 
 impl TestBridge {
     /// Stops the bridge as a crash would: no goodbye.
-    pub async fn kill(self) {
+    pub async fn kill(self) -> Arc<TestTerminal> {
         self.server.abort();
         let _ = self.server.await;
         // Let the blocking pool drop its handles on the journal.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        self.terminal
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -153,16 +275,11 @@ impl TestBridge {
     }
 
     pub async fn next(&self, behaviour: Value) {
-        assert_eq!(self.post("/_sim/next", &behaviour).await.status(), 200);
+        self.terminal.next(behaviour).await
     }
 
     pub async fn charges(&self) -> Vec<Value> {
-        let v: Value = self.get("/_sim/charges").await.json().await.unwrap();
-        assert_schema_value(
-            &serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/Charge"}}),
-            &v,
-        );
-        v.as_array().unwrap().clone()
+        self.terminal.charges().await
     }
 
     pub fn journal_count(&self, sql: &str) -> i64 {
@@ -222,6 +339,7 @@ async fn spawn_oms_on(tls: Option<till_http::tls::TlsAcceptor>) -> TestOms {
         bridge_origin: None,
         currency: till_core::money::Currency::EUR,
         faults: true,
+        webhook_key: Some(till_nexo::notification::WebhookKey::from_hex(WEBHOOK_KEY).unwrap()),
     };
     let mut app = till_oms::Application::build(config).await.unwrap();
     if let Some(tls) = tls {

@@ -41,9 +41,9 @@ async fn health(client: &Client, base: &str, token: &str) -> (StatusCode, Value)
 
 #[tokio::test]
 async fn a_code_gives_a_register_its_own_token_until_it_is_revoked() {
-    let mut config = config(temp_dir("till-bridge"), None);
+    let (mut config, terminal) = test_config(temp_dir("till-bridge"), None).await;
     config.pairing_token = None;
-    let b = spawn_with(config).await;
+    let b = spawn_with(config, terminal).await;
     let code = new_code(&b.data);
 
     let r = pair(&b.client, &b.address, &code).await;
@@ -198,7 +198,8 @@ fn trusting(ca: &LocalCa) -> Client {
 #[tokio::test]
 async fn the_bridge_serves_https_with_a_stores_local_ca() {
     let (ca, issued) = local_ca();
-    let app = Application::build(config(temp_dir("till-bridge"), None))
+    let (config, _terminal) = test_config(temp_dir("till-bridge"), None).await;
+    let app = Application::build(config)
         .await
         .unwrap()
         .with_tls(till_http::tls::acceptor(&issued.cert, &issued.key).unwrap());
@@ -242,11 +243,11 @@ async fn reports_reach_an_https_oms_whose_ca_the_bridge_is_given() {
     let oms =
         spawn_oms_with_tls(till_http::tls::acceptor(&issued.cert, &issued.key).unwrap()).await;
     assert!(oms.address.starts_with("https://"));
-    let mut config = config(temp_dir("till-bridge"), Some(&oms));
+    let (mut config, terminal) = test_config(temp_dir("till-bridge"), Some(&oms)).await;
     if let Some(target) = config.oms.as_mut() {
         target.ca = Some(ca.cert_file());
     }
-    let b = spawn_with(config).await;
+    let b = spawn_with(config, terminal).await;
     let r = new_reference();
     b.start(&r, 1200).await;
     b.wait_for(&r, "approved", SOON).await;
@@ -262,7 +263,7 @@ async fn an_oms_ca_file_without_a_certificate_stops_the_bridge_at_start() {
     let data = temp_dir("till-bridge");
     let bad = data.join("not-a-ca.pem");
     std::fs::write(&bad, "hello").unwrap();
-    let mut config = config(data, None);
+    let (mut config, _terminal) = test_config(data, None).await;
     config.oms = Some(OmsTarget {
         url: "https://127.0.0.1:1".into(),
         token: OMS_BRIDGE_TOKEN.into(),

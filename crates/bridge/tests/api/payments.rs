@@ -5,7 +5,7 @@ use std::time::Duration;
 const SOON: Duration = Duration::from_secs(10);
 
 #[tokio::test]
-async fn approves_and_charges_once() {
+async fn approves_and_charges_once_with_the_card_details() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let r = new_reference();
     let resp = b.start(&r, 1000).await;
@@ -15,9 +15,22 @@ async fn approves_and_charges_once() {
     let s = b.wait_for(&r, "approved", SOON).await;
     assert_eq!(s["amount"], 1000);
     assert_eq!(s["currency"], "EUR");
-    assert_eq!(s["last4"].as_str().unwrap().len(), 4);
+    let last4 = s["last4"].as_str().unwrap();
+    assert_eq!(last4.len(), 4);
+    assert!(s["masked_pan"].as_str().unwrap().ends_with(last4), "{s}");
+    assert!(
+        s["psp_reference"].as_str().unwrap().starts_with("TL"),
+        "{s}"
+    );
     assert!(s["brand"].is_string() && s["auth_code"].is_string());
-    assert_eq!(b.charges().await.len(), 1);
+    let charges = b.charges().await;
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["reference"], r);
+    assert_eq!(
+        charges[0]["order_id"],
+        order_id_for(&r),
+        "the order reaches the terminal's metadata"
+    );
 }
 
 #[tokio::test]
@@ -31,24 +44,23 @@ async fn declines_51_with_the_reason() {
 }
 
 #[tokio::test]
-async fn hides_52_until_revealed() {
+async fn a_lost_answer_is_found_by_transaction_status_once_revealed() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let r = new_reference();
     b.start(&r, 1052).await;
-    // Wait for the capture itself (the terminal's charge list), not a time.
+    // Wait for the charge itself (the terminal's list), not a time.
     b.wait_until(|| async { b.charges().await.len() == 1 }, SOON)
         .await;
     assert_eq!(
         b.status(&r).await["status"],
         "processing",
-        "captured, but hidden"
+        "charged; the answer was lost and the terminal says in progress"
     );
-    assert_eq!(
-        b.post(&format!("/_sim/payments/{r}/reveal"), &json!(null))
-            .await
-            .status(),
-        204
-    );
+    let reveal = b
+        .terminal
+        .control(&format!("/_sim/payments/{r}/reveal"), &json!(null))
+        .await;
+    assert_eq!(reveal.status(), 204);
     b.wait_for(&r, "approved", SOON).await;
 }
 
@@ -58,8 +70,8 @@ async fn never_answers_54_and_then_is_unknown_never_forgotten() {
     let r = new_reference();
     b.start(&r, 1054).await;
     assert_eq!(b.status(&r).await["status"], "processing");
-    // The terminal gave up without a result: nobody knows whether the card
-    // was charged. In doubt, and kept.
+    // The terminal's timeout passed without a result: nobody knows whether
+    // the card was charged. In doubt, and kept.
     b.wait_for(&r, "unknown", SOON).await;
     assert_eq!(b.start(&r, 1054).await.status(), 202, "still known");
     assert!(b.charges().await.is_empty());
@@ -69,7 +81,7 @@ async fn never_answers_54_and_then_is_unknown_never_forgotten() {
 async fn a_result_found_after_unknown_is_recorded_and_reported() {
     let oms = spawn_oms().await;
     let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
-    b.next(json!({"outcome": "approve", "delay_ms": 0, "bridge_never_learns": true}))
+    b.next(json!({"outcome": "approve", "delay_ms": 0, "bridge_never_learns": true, "report_to_oms_after_ms": 3_600_000}))
         .await;
     let r = new_reference();
     b.start(&r, 1000).await;
@@ -79,12 +91,11 @@ async fn a_result_found_after_unknown_is_recorded_and_reported() {
         1,
         "charged, though the bridge does not know"
     );
-    assert_eq!(
-        b.post(&format!("/_sim/payments/{r}/reveal"), &json!(null))
-            .await
-            .status(),
-        204
-    );
+    let reveal = b
+        .terminal
+        .control(&format!("/_sim/payments/{r}/reveal"), &json!(null))
+        .await;
+    assert_eq!(reveal.status(), 204);
     b.wait_for(&r, "approved", SOON).await;
     oms.wait_for_payment(&order_id_for(&r), SOON).await;
 }
@@ -157,7 +168,7 @@ async fn a_known_reference_with_another_body_is_409() {
 }
 
 #[tokio::test]
-async fn cancel_inside_the_window_and_after_capture() {
+async fn cancel_sends_an_abort_inside_the_window_and_is_too_late_after_approval() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     b.next(json!({"outcome": "approve", "delay_ms": 5000}))
         .await;
@@ -167,10 +178,7 @@ async fn cancel_inside_the_window_and_after_capture() {
         .post(&format!("/v1/payments/{r}/cancel"), &json!(null))
         .await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.json::<serde_json::Value>().await.unwrap()["status"],
-        "cancelled"
-    );
+    assert_eq!(body_as(resp, "PaymentStatus").await["status"], "cancelled");
     assert_eq!(b.status(&r).await["status"], "cancelled");
     assert!(b.charges().await.is_empty());
 
@@ -200,18 +208,67 @@ async fn cancel_inside_the_window_and_after_capture() {
     );
 }
 
+/// The terminal approves before the Abort reaches it (its answers are held
+/// until the test releases them, after the Abort arrived): the payment
+/// stays approved, the cancel is answered with the real result, and the
+/// approval is reported.
+#[tokio::test]
+async fn an_abort_that_arrives_after_approval_leaves_the_payment_approved_and_reported() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    b.next(json!({"outcome": "approve", "delay_ms": 0})).await;
+    assert_eq!(
+        b.terminal
+            .control("/_sim/hold", &json!(null))
+            .await
+            .status(),
+        204
+    );
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    b.wait_until(|| async { b.charges().await.len() == 1 }, SOON)
+        .await;
+    let cancel = {
+        let (client, url) = (b.client.clone(), b.url(&format!("/v1/payments/{r}/cancel")));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("X-Pairing-Token", PAIRING)
+                .send()
+                .await
+        })
+    };
+    // The Payment's answer and the Abort's both wait at the terminal.
+    b.wait_until(|| async { b.terminal.faults().await["held"] == 2 }, SOON)
+        .await;
+    assert_eq!(
+        b.terminal
+            .control("/_sim/release", &json!(null))
+            .await
+            .status(),
+        204
+    );
+    let resp = cancel.await.unwrap().unwrap();
+    assert_eq!(resp.status(), 409);
+    assert_eq!(body_as(resp, "PaymentStatus").await["status"], "approved");
+    assert_eq!(b.status(&r).await["status"], "approved");
+    oms.wait_for_payment(&order_id_for(&r), SOON).await;
+    assert_eq!(b.charges().await.len(), 1);
+}
+
 #[tokio::test]
 async fn never_received_is_final_a_late_start_is_refused_and_charges_nothing() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let r = new_reference();
     let s = b.status(&r).await;
     assert_eq!(s["status"], "never_received");
-    assert_schema("PaymentStatus", &s);
     // The start was delayed on the network and arrives now.
     let late = b.start(&r, 1000).await;
     assert_eq!(late.status(), 409);
-    let body = body_as(late, "PaymentStatus").await;
-    assert_eq!(body["status"], "never_received");
+    assert_eq!(
+        body_as(late, "PaymentStatus").await["status"],
+        "never_received"
+    );
     assert_eq!(b.status(&r).await["status"], "never_received");
     assert!(b.charges().await.is_empty());
     assert_eq!(b.journal_count("SELECT count(*) FROM payments"), 0);
@@ -219,14 +276,10 @@ async fn never_received_is_final_a_late_start_is_refused_and_charges_nothing() {
 }
 
 #[tokio::test]
-async fn a_dropped_reply_is_carried_out_and_the_status_tells() {
+async fn a_dropped_reply_of_the_bridge_is_carried_out_and_the_status_tells() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
-    assert_eq!(
-        b.post("/_sim/drop-replies", &json!({"count": 1}))
-            .await
-            .status(),
-        204
-    );
+    let dropped = b.post("/_faults/drop-replies", &json!({"count": 1})).await;
+    assert_eq!(dropped.status(), 204);
     let r = new_reference();
     let lost = b
         .client
@@ -238,26 +291,21 @@ async fn a_dropped_reply_is_carried_out_and_the_status_tells() {
     assert!(lost.is_err(), "the answer is lost");
     b.wait_for(&r, "approved", SOON).await;
     assert_eq!(b.charges().await.len(), 1);
-    assert_eq!(
-        b.post("/_sim/latency", &json!({"ms": 999_999}))
-            .await
-            .status(),
-        422,
-        "faults are bounded"
-    );
-    assert_eq!(b.post("/_sim/reset", &json!(null)).await.status(), 204);
+    let too_long = b.post("/_faults/latency", &json!({"ms": 999_999})).await;
+    assert_eq!(too_long.status(), 422, "faults are bounded");
+    assert_eq!(b.post("/_faults/reset", &json!(null)).await.status(), 204);
 }
 
 #[tokio::test]
-async fn a_restart_mid_payment_loses_nothing_and_charges_once() {
+async fn a_restart_mid_payment_asks_the_terminal_and_charges_once() {
     let data = temp_dir("till-bridge-restart");
     let b = spawn_bridge(data.clone(), None).await;
     b.next(json!({"outcome": "approve", "delay_ms": 800})).await;
     let r = new_reference();
     assert_eq!(b.start(&r, 1000).await.status(), 202);
-    b.kill().await;
+    let terminal = b.kill().await;
 
-    let b = spawn_bridge(data, None).await;
+    let b = spawn_with(config(data, None, &terminal), terminal).await;
     b.wait_for(&r, "approved", SOON).await;
     assert_eq!(
         b.start(&r, 1000).await.status(),
@@ -270,7 +318,7 @@ async fn a_restart_mid_payment_loses_nothing_and_charges_once() {
 #[tokio::test]
 async fn down_drops_connections_until_up() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
-    assert_eq!(b.post("/_sim/down", &json!(null)).await.status(), 204);
+    assert_eq!(b.post("/_faults/down", &json!(null)).await.status(), 204);
     let r = b
         .client
         .get(b.url("/v1/health"))
@@ -278,31 +326,21 @@ async fn down_drops_connections_until_up() {
         .send()
         .await;
     assert!(r.is_err(), "no answer while down");
-    assert_eq!(b.post("/_sim/up", &json!(null)).await.status(), 204);
+    assert_eq!(b.post("/_faults/up", &json!(null)).await.status(), 204);
     assert_eq!(b.get("/v1/health").await.status(), 200);
 }
 
 #[tokio::test]
 async fn the_served_document_is_the_one_the_tests_check_against() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
-    let served: serde_json::Value = b.get("/v1/openapi.json").await.json().await.unwrap();
-    let ours: serde_json::Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
+    let served: Value = b.get("/v1/openapi.json").await.json().await.unwrap();
+    let ours: Value = serde_json::from_str(till_bridge::api::OPENAPI).unwrap();
     assert_eq!(served, ours);
     assert_eq!(served["openapi"], "3.1.0");
     assert!(served["info"]["description"]
         .as_str()
         .unwrap()
-        .contains("| 53 |"));
-}
-
-#[tokio::test]
-async fn reset_puts_the_terminal_back_to_its_defaults() {
-    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
-    b.next(json!({"outcome": "decline", "delay_ms": 0})).await;
-    assert_eq!(b.post("/_sim/reset", &json!(null)).await.status(), 204);
-    let r = new_reference();
-    b.start(&r, 1000).await;
-    b.wait_for(&r, "approved", SOON).await;
+        .contains("not_started"));
 }
 
 /// One live payment per order: a second start with a new reference, while
@@ -311,13 +349,11 @@ async fn reset_puts_the_terminal_back_to_its_defaults() {
 /// the order may be paid again (a split payment).
 #[tokio::test]
 async fn one_live_payment_per_order() {
-    let mut c = config(temp_dir("till-bridge-live"), None);
-    // The terminal waits as long as the test does: the result is revealed.
-    c.simulator = Some(till_bridge::simulator::SimConfig {
-        approve_delay: till_core::time::Duration::from_millis(0),
-        terminal_timeout: till_core::time::Duration::from_secs(3600),
-    });
-    let b = spawn_with(c).await;
+    let terminal = spawn_terminal(None).await;
+    let mut c = config(temp_dir("till-bridge-live"), None, &terminal);
+    // The terminal works as long as the test does: the result is revealed.
+    c.terminal.timeout = till_core::time::Duration::from_secs(3600);
+    let b = spawn_with(c, terminal).await;
     let first = new_reference();
     let order = order_id_for(&first);
     b.next(json!({"outcome": "approve", "delay_ms": 0, "hide_result": true}))
@@ -331,20 +367,18 @@ async fn one_live_payment_per_order() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"], "payment_in_progress");
     assert!(e["message"].as_str().unwrap().contains(&first), "{e}");
+    let journaled = format!("SELECT count(*) FROM payments WHERE reference = '{second}'");
     assert_eq!(
-        b.journal_count(&format!(
-            "SELECT count(*) FROM payments WHERE reference = '{second}'"
-        )),
+        b.journal_count(&journaled),
         0,
         "nothing journaled for the refused start"
     );
 
-    assert_eq!(
-        b.post(&format!("/_sim/payments/{first}/reveal"), &json!({}))
-            .await
-            .status(),
-        204
-    );
+    let reveal = b
+        .terminal
+        .control(&format!("/_sim/payments/{first}/reveal"), &json!({}))
+        .await;
+    assert_eq!(reveal.status(), 204);
     b.wait_for(&first, "approved", Duration::from_secs(30))
         .await;
     assert_eq!(b.post("/v1/payments", &body).await.status(), 202);

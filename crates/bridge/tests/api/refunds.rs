@@ -197,3 +197,65 @@ async fn a_bad_refund_body_is_refused_naming_the_field() {
     assert_eq!(b.post("/v1/refunds", &extra).await.status(), 422);
     assert_eq!(b.journal_count("SELECT count(*) FROM payments"), 0);
 }
+
+/// A store that asks for tips: the customer's tip comes back apart from the
+/// sale, a refund may give back the sale and the tip (never more), and the
+/// bridge's reports agree with the terminal's own notifications (the back
+/// office parks none as a conflict).
+#[tokio::test]
+async fn a_tip_is_reported_apart_and_refundable_up_to_what_the_card_was_charged() {
+    let oms = spawn_oms().await;
+    let b = spawn_bridge(temp_dir("till-bridge"), Some(&oms)).await;
+    b.next(
+        json!({"outcome": "approve", "delay_ms": 0, "tip_minor": 200, "report_to_oms_after_ms": 0}),
+    )
+    .await;
+    let p = new_reference();
+    let mut body = start_body(&p, 1000);
+    body["ask_tip"] = json!(true);
+    assert_eq!(b.post("/v1/payments", &body).await.status(), 202);
+    let paid = b.wait_for(&p, "approved", SOON).await;
+    assert_eq!(paid["amount"], 1000, "the sale's amount");
+    assert_eq!(paid["tip"], json!({"amount": 200, "currency": "EUR"}));
+    let charges = b.charges().await;
+    assert_eq!(
+        (
+            charges[0]["amount"].clone(),
+            charges[0]["tip_minor"].clone()
+        ),
+        (json!(1200), json!(200))
+    );
+    // Not asked, no tip: the customer is never prompted.
+    b.next(json!({"outcome": "approve", "delay_ms": 0, "tip_minor": 200}))
+        .await;
+    let plain = approved(&b, 500).await;
+    assert!(b.status(&plain).await.get("tip").is_none());
+    // The sale and its tip go back; a cent more does not.
+    let r = new_reference();
+    assert_eq!(refund(&b, &r, &p, 1200).await.status(), 202);
+    let done = wait_refund(&b, &r, "approved").await;
+    assert!(done.get("tip").is_none(), "a refund carries no tip: {done}");
+    let more = refund(&b, &new_reference(), &p, 1).await;
+    assert_eq!(more.status(), 409);
+    b.wait_until(
+        || async {
+            b.journal_count("SELECT count(*) FROM reports WHERE delivered_at IS NULL") == 0
+                && oms.payments_of(&order_id_for(&p)).await.len() == 2
+        },
+        SOON,
+    )
+    .await;
+    assert_eq!(
+        b.journal_count("SELECT count(*) FROM reports WHERE parked IS NOT NULL"),
+        0
+    );
+    let reports = oms.payments_of(&order_id_for(&p)).await;
+    let payment = reports
+        .iter()
+        .find(|x| x["reference"] == p.as_str())
+        .unwrap();
+    assert_eq!(
+        (payment["amount"].clone(), payment["tip"].clone()),
+        (json!(1000), json!({"amount": 200, "currency": "EUR"}))
+    );
+}

@@ -7,18 +7,18 @@ use till_bridge::reporter::OmsTarget;
 use till_bridge::Application;
 
 #[tokio::test]
-async fn without_the_test_flag_no_outcome_can_be_forced() {
-    let mut c = config(temp_dir("till-bridge-store"), None);
-    c.sim_controls = false;
-    let b = spawn_with(c).await;
+async fn without_the_test_flag_no_fault_can_be_forced_and_there_is_no_simulator() {
+    let (mut c, terminal) = test_config(temp_dir("till-bridge-store"), None).await;
+    c.faults = false;
+    let b = spawn_with(c, terminal).await;
     for path in [
+        "/_faults/down",
+        "/_faults/reset",
+        "/_faults/drop-replies",
         "/_sim/next",
-        "/_sim/down",
-        "/_sim/reset",
-        "/_sim/drop-replies",
     ] {
-        let r = b.post(path, &json!({"outcome": "approve"})).await;
-        assert_eq!(r.status(), 404, "{path} answers only with --sim-controls");
+        let r = b.post(path, &json!({"count": 1})).await;
+        assert_eq!(r.status(), 404, "{path} answers only with --faults");
     }
     assert_eq!(b.get("/_sim/charges").await.status(), 404);
     // The terminal itself still works.
@@ -29,7 +29,7 @@ async fn without_the_test_flag_no_outcome_can_be_forced() {
 #[tokio::test]
 async fn weak_or_shared_tokens_are_refused_at_start() {
     let short = {
-        let mut c = config(temp_dir("till-bridge-short"), None);
+        let (mut c, _terminal) = test_config(temp_dir("till-bridge-short"), None).await;
         c.pairing_token = Some("short-token".into());
         c
     };
@@ -37,7 +37,7 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
     assert!(e.contains("at least 16 characters"), "{e}");
 
     let shared = {
-        let mut c = config(temp_dir("till-bridge-shared"), None);
+        let (mut c, _terminal) = test_config(temp_dir("till-bridge-shared"), None).await;
         c.oms = Some(OmsTarget {
             ca: None,
             url: "http://127.0.0.1:9".into(),
@@ -48,13 +48,32 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
     let e = Application::build(shared).await.err().unwrap();
     assert!(e.contains("must differ"), "{e}");
 
-    let controls_alone = {
-        let mut c = config(temp_dir("till-bridge-controls"), None);
-        c.simulator = None;
+    let plain = {
+        let (mut c, _terminal) = test_config(temp_dir("till-bridge-plain"), None).await;
+        c.terminal.url = c.terminal.url.replace("https://", "http://");
         c
     };
-    let e = Application::build(controls_alone).await.err().unwrap();
-    assert!(e.contains("--sim-controls needs --simulator"), "{e}");
+    let e = Application::build(plain).await.err().unwrap();
+    assert!(e.contains("over HTTPS"), "{e}");
+}
+
+/// The terminal's certificate must chain to the configured CA and name the
+/// configured POIID, whatever address it is reached at.
+#[tokio::test]
+async fn a_terminal_not_named_by_its_certificate_is_never_sent_a_payment() {
+    let (mut c, terminal) = test_config(temp_dir("till-bridge-poi"), None).await;
+    c.terminal.poi_id = "V400m-999999999".into();
+    let b = spawn_with(c, terminal).await;
+    let r = new_reference();
+    b.start(&r, 1000).await;
+    let s = b
+        .wait_for(&r, "not_started", std::time::Duration::from_secs(10))
+        .await;
+    assert!(
+        s["reason"].as_str().unwrap().contains("cannot be reached"),
+        "{s}"
+    );
+    assert!(b.charges().await.is_empty());
 }
 
 #[tokio::test]
@@ -75,7 +94,8 @@ async fn every_answer_says_nosniff_and_no_referrer() {
 async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request() {
     use till_bridge::Limits;
     use till_http::testing::answer_beside_idle_and_trickling;
-    let app = Application::build(config(temp_dir("till-bridge-data"), None))
+    let (config, _terminal) = test_config(temp_dir("till-bridge-data"), None).await;
+    let app = Application::build(config)
         .await
         .unwrap()
         .with_limits(Limits {
