@@ -24,6 +24,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod faults;
+pub mod notifications;
 pub mod schema;
 pub mod statics;
 pub mod store;
@@ -68,6 +69,9 @@ pub struct Config {
     pub currency: Currency,
     /// Enables `/_faults` (tests only).
     pub faults: bool,
+    /// The key the card terminal's vendor signs its notifications with
+    /// (`POST /api/v1/notifications/terminal`); without it they are refused.
+    pub webhook_key: Option<till_nexo::notification::WebhookKey>,
 }
 
 /// Where the back office keeps its data.
@@ -215,6 +219,7 @@ pub struct AppState {
     pub tokens: Arc<auth::Tokens>,
     pub stores: Arc<stores::Stores>,
     pub faults: Option<Arc<faults::Faults>>,
+    pub webhook_key: Option<till_nexo::notification::WebhookKey>,
 }
 
 /// A bound, not yet running server.
@@ -242,6 +247,7 @@ impl Application {
             tokens: Arc::new(config.tokens.clone()),
             stores: Arc::new(config.stores.clone()),
             faults: config.faults.then(|| Arc::new(faults::Faults::default())),
+            webhook_key: config.webhook_key.clone(),
         };
         Ok(Application {
             listener,
@@ -297,6 +303,10 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/orders/{id}", put(api::put_order).get(api::get_order))
         .route("/orders/{id}/history", get(api::order_history))
         .route("/payments", post(api::post_payment))
+        .route(
+            "/notifications/terminal",
+            post(notifications::post_terminal),
+        )
         .route("/refunds/{id}", put(api::put_refund))
         .route("/shifts/{id}", get(api::get_shift))
         .fallback(api::api_not_found)

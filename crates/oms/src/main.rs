@@ -192,6 +192,7 @@ async fn run(args: Args) -> Result<(), String> {
         bridge_origin: args.bridge_origin,
         currency,
         faults: args.faults,
+        webhook_key: webhook_key()?,
     };
     let tls = args.tls.acceptor()?;
     let mut app = Application::build(config).await?;
@@ -279,4 +280,15 @@ fn read_pin() -> Result<String, String> {
     };
     check_pin(&pin).map_err(|e| e.to_string())?;
     Ok(pin)
+}
+
+/// The card terminal's webhook key (hex), from `TILL_WEBHOOK_HMAC_KEY`:
+/// never the command line.
+fn webhook_key() -> Result<Option<till_nexo::notification::WebhookKey>, String> {
+    match std::env::var("TILL_WEBHOOK_HMAC_KEY") {
+        Ok(hex) if !hex.trim().is_empty() => till_nexo::notification::WebhookKey::from_hex(&hex)
+            .map(Some)
+            .map_err(|e| format!("TILL_WEBHOOK_HMAC_KEY: {e}")),
+        _ => Ok(None),
+    }
 }

@@ -300,7 +300,7 @@ pub enum PaymentWrite {
     Created,
     Unchanged,
     /// A different report for a known reference; the stored one stays.
-    Conflict(PaymentReport),
+    Conflict(Box<PaymentReport>),
 }
 
 /// What `PUT /refunds/{id}` did.

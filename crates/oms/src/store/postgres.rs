@@ -785,7 +785,7 @@ impl PgStore {
         Ok(if &stored == report {
             PaymentWrite::Unchanged
         } else {
-            PaymentWrite::Conflict(stored)
+            PaymentWrite::Conflict(Box::new(stored))
         })
     }
 

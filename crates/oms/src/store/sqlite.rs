@@ -567,7 +567,7 @@ impl Store for SqliteStore {
                 if &stored == report {
                     PaymentWrite::Unchanged
                 } else {
-                    PaymentWrite::Conflict(stored)
+                    PaymentWrite::Conflict(Box::new(stored))
                 }
             }
             None => {

@@ -92,6 +92,7 @@ pub fn config(data: PathBuf) -> Config {
         bridge_origin: Some(BRIDGE_ORIGIN.into()),
         currency: Currency::EUR,
         faults: true,
+        webhook_key: None,
     }
 }
 
@@ -262,6 +263,9 @@ pub fn report(order: &Order, n: u128) -> PaymentReport {
             brand: "VISA".into(),
             last4: "4242".into(),
             auth_code: format!("A{n}"),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
         },
         approved_at: Timestamp::from_millis(1_795_766_500_000),
         original: None,

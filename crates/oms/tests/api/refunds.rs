@@ -26,6 +26,9 @@ fn paid_of(register: &str, n: u128, by_card: bool) -> Order {
             brand: "VISA".into(),
             last4: "4242".into(),
             auth_code: "A1".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
         };
         o.record_card(due, reference(900 + n), card, at).unwrap();
     } else {
@@ -68,6 +71,7 @@ fn refund_by(
         cashier: None,
         approval: None,
         shift: None,
+        tip: false,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::create(new, order, earlier, returns, tenders).unwrap()
@@ -454,6 +458,7 @@ fn return_without_receipt(n: u128) -> Refund {
         cashier: None,
         approval: None,
         shift: None,
+        tip: false,
         now: Timestamp::from_millis(T + n as i64),
     };
     Refund::without_receipt(new, &cart).unwrap()
