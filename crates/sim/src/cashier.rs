@@ -3,7 +3,6 @@
 //! card holders and network behave randomly, and faults that come and go.
 
 use crate::world::{Ev, Faults, World};
-use till_bridge::simulator::{Behaviour, Outcome};
 use till_core::cart::Discount;
 use till_core::catalog::{fixtures::small, ProductId};
 use till_core::drawer::CashCount;
@@ -15,6 +14,7 @@ use till_core::register::{Action, Input};
 use till_core::shift::MovementKind;
 use till_core::staff::StaffId;
 use till_core::time::{Duration, Timestamp};
+use till_terminal::behaviour::{Behaviour, Outcome};
 
 /// Payments whose result the terminal hides from the bridge, until revealed.
 #[derive(Debug, Clone, Default)]
@@ -218,7 +218,11 @@ fn refund_any(w: &mut World) {
         return;
     }
     let order = &orders[w.below(orders.len() as u64) as usize];
-    let returns: Vec<Returned> = if w.chance(250) {
+    // The tip back too, sometimes alone (the customer meant less).
+    let tip = order.tips().is_ok_and(|t| !t.is_zero()) && w.chance(300);
+    let returns: Vec<Returned> = if tip && w.chance(300) {
+        Vec::new()
+    } else if w.chance(250) {
         (0..order.lines.len())
             .map(|line| Returned {
                 line,
@@ -232,12 +236,13 @@ fn refund_any(w: &mut World) {
             quantity: 1 + w.below(2) as u32,
         }]
     };
-    let tenders = choose_tenders(w, order, &returns);
+    let tenders = choose_tenders(w, order, &returns, tip);
     let id = w.reg.new_refund_id(w.reg_now());
     let confirm = Action::Refund {
         id,
         order_id: order.id,
         returns,
+        tip,
         reason: Some(RefundReason::ChangedMind),
         tenders,
     };
@@ -254,9 +259,10 @@ fn choose_tenders(
     w: &mut World,
     order: &Order,
     returns: &[Returned],
+    tip: bool,
 ) -> Option<Vec<(TenderKey, Money)>> {
     let refunds = w.store.refunds_of(order.id);
-    let p = preview(order, &refunds, returns).ok()?;
+    let p = preview(order, &refunds, returns, tip).ok()?;
     let mut parts: Vec<(TenderKey, Money)> =
         p.tenders.into_iter().map(|(k, _, m)| (k, m)).collect();
     match w.below(10) {
@@ -414,7 +420,14 @@ fn reveal_one(w: &mut World) {
     }
     let i = w.below(w.behaviours.hidden.len() as u64) as usize;
     let r = w.behaviours.hidden.swap_remove(i);
-    w.bridge.terminal.reveal(&r);
+    reveal(w, &r);
+}
+
+fn reveal(w: &mut World, r: &PaymentRef) {
+    w.bridge
+        .device
+        .reveal(&r.to_string())
+        .expect("the terminal's memory");
 }
 
 /// What the terminal will do with the next payment it starts.
@@ -426,7 +439,15 @@ pub fn terminal_behaviour(w: &mut World) -> Behaviour {
         hide_result: false,
         hide_result_ms: None,
         bridge_never_learns: false,
-        report_to_oms_after_ms: None,
+        // The vendor's cloud notifies the back office at once, later, or
+        // (as far as the day goes) never.
+        report_to_oms_after_ms: match w.below(3) {
+            0 => None,
+            1 => Some(w.below(600_000)),
+            _ => Some(36_000_000),
+        },
+        // Asked for one, half the customers add a tip.
+        tip_minor: (w.below(2) == 0).then(|| 1 + w.below(500) as i64),
     };
     match w.below(100) {
         0..40 => base,
@@ -479,6 +500,14 @@ pub fn faults(w: &mut World) {
             commit_then_drop: w.below(200) as u32,
             store_fail: w.below(20) as u32,
             latency_max_ms: 50 + w.below(5_000),
+            terminal_off: w.chance(80),
+            wire_lose_request: w.below(60) as u32,
+            wire_delay_request: w.below(60) as u32,
+            wire_cut: w.below(60) as u32,
+            wire_drop_answer: w.below(100) as u32,
+            wire_bad_mac: w.below(60) as u32,
+            wire_slow: w.below(60) as u32,
+            busy: w.below(100) as u32,
         }
     };
     let f = w.faults.clone();
@@ -500,7 +529,7 @@ pub fn start_quiescing(w: &mut World) {
     w.note(|| "QUIESCE: faults lifted, clock right, hidden results revealed".into());
     let all: Vec<PaymentRef> = w.bridge.orders.keys().copied().collect();
     for r in all {
-        w.bridge.terminal.reveal(&r);
+        reveal(w, &r);
     }
     w.behaviours.hidden.clear();
     w.input(Input::Online);

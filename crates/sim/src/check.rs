@@ -4,7 +4,8 @@
 //! (a) every committed sale reaches the back office exactly once, at its
 //!     latest version, and nothing else does;
 //! (b) no reference is charged twice, and no order is charged beyond its
-//!     total unless it shows "refund due" for the difference;
+//!     total (and the tips its customers added on the terminal, recorded
+//!     as added) unless it shows "refund due" for the difference;
 //! (c) after the faults stop and reconciliation runs, every terminal
 //!     approval is recorded on its order;
 //! (d) no order with a payment in doubt is ever voided, and no charged
@@ -30,7 +31,17 @@
 //!     refund names a shift of the register; every shift adds up (expected
 //!     = float + cash sales − cash refunds + paid in − paid out, over/short
 //!     = counted − expected) and reaches the back office at its latest
-//!     version.
+//!     version;
+//! (m) the screen never runs ahead of storage: whatever the card popup
+//!     (or the refund popup) has shown for an attempt, its state and the
+//!     re-syncs it shows as used, is committed, so a crash at any moment
+//!     recovers to at least what the cashier saw; a popup that closed on
+//!     an attempt stored as live means the attempt's end is committed;
+//! (n) the terminal is asked to start each reference at most once, and
+//!     every payment it refused as busy reached the cashier as "not
+//!     started", nothing charged;
+//! (o) the bridge's report and the terminal vendor's notification of one
+//!     operation tell the back office the same (it never parks a conflict).
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -170,11 +181,89 @@ fn beyond_paid(order: &Order, refunds: &[Refund]) -> Option<String> {
     }
 }
 
+/// How far along an attempt is, as a cashier reads the popup: a crash
+/// must never bring a lower step back than one shown.
+fn progress(state: &AttemptState) -> u8 {
+    match state {
+        // Never stored: nothing has been sent.
+        AttemptState::Connecting => 0,
+        AttemptState::Requested => 1,
+        AttemptState::Processing | AttemptState::Cancelling => 2,
+        AttemptState::ResultUnknown => 3,
+        AttemptState::ClosedUnpaid => 4,
+        AttemptState::Approved { .. }
+        | AttemptState::Declined { .. }
+        | AttemptState::Cancelled
+        | AttemptState::Failed { .. } => 5,
+    }
+}
+
+/// What the popup has shown of one attempt, at most.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shown {
+    progress: u8,
+    resyncs_used: u8,
+}
+
+/// Records what the screen shows now (called after every input the
+/// register handles): the popup's attempt, and the end of an attempt whose
+/// popup closed.
+pub fn observe_screen(w: &mut World) {
+    let view = w.reg.popup(w.reg_now());
+    let showing = view.as_ref().map(|v| v.reference);
+    if let Some(gone) = w.on_screen.filter(|r| Some(*r) != showing) {
+        // The popup closed: the cashier reads the attempt as over (paid,
+        // declined, cancelled, or closed unpaid).
+        if let Some(s) = w.shown.get_mut(&gone).filter(|s| s.progress >= 1) {
+            s.progress = s.progress.max(progress(&AttemptState::ClosedUnpaid));
+        }
+    }
+    w.on_screen = showing;
+    let Some(v) = view else {
+        return;
+    };
+    let used = v.resyncs_left.map_or(0, |left| {
+        till_core::payment::RESYNCS_MAX.saturating_sub(left)
+    });
+    let s = w.shown.entry(v.reference).or_default();
+    s.progress = s.progress.max(progress(&v.state));
+    s.resyncs_used = s.resyncs_used.max(used);
+}
+
+/// (m) what the screen showed is in storage.
+fn shown_is_stored(w: &World) -> Result<(), Violation> {
+    for (r, shown) in &w.shown {
+        if shown.progress == 0 {
+            continue;
+        }
+        let stored = w.store.attempts.get(r);
+        let behind = match stored {
+            None => true,
+            Some(a) => progress(&a.state) < shown.progress || a.resyncs_used < shown.resyncs_used,
+        };
+        if behind {
+            let detail = format!(
+                "the popup showed attempt {r} at step {} with {} re-sync(s) used; storage holds {:?}",
+                shown.progress,
+                shown.resyncs_used,
+                stored.map(|a| (a.state.label(), a.resyncs_used))
+            );
+            return Err(broken(
+                w,
+                "(m) the screen never runs ahead of storage",
+                detail,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks after every event: what must never happen, even for a moment.
 pub fn step_checks(w: &mut World) -> Result<(), Violation> {
     if let Some(v) = w.found.take() {
         return Err(v);
     }
+    shown_is_stored(w)?;
     for o in w.store.orders.values() {
         if o.status != OrderStatus::Voided {
             continue;
@@ -195,10 +284,42 @@ pub fn step_checks(w: &mut World) -> Result<(), Violation> {
     Ok(())
 }
 
+/// One operation the terminal made on a card, as the checks read it.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub reference: PaymentRef,
+    /// What the card was charged (a tip included) or given back.
+    pub amount: Money,
+    /// The tip within `amount`.
+    pub tip_minor: Option<i64>,
+    /// A refund: the payment it went back to.
+    pub refund_of: Option<PaymentRef>,
+}
+
+/// Every operation the terminal made on a card (its own memory).
+pub fn charges(w: &World) -> Vec<Charge> {
+    let parse = |r: &str| {
+        r.parse::<PaymentRef>()
+            .expect("the terminal keeps Till's references")
+    };
+    w.bridge
+        .device
+        .charges()
+        .expect("the terminal's memory")
+        .into_iter()
+        .map(|c| Charge {
+            reference: parse(&c.reference),
+            amount: c.amount,
+            tip_minor: c.tip_minor,
+            refund_of: c.refund_of.as_deref().map(parse),
+        })
+        .collect()
+}
+
 /// (d): a payment the terminal charged is never called declined,
 /// cancelled, failed or "collect again".
 fn charged_never_failed(w: &World) -> Result<(), Violation> {
-    for charge in w.bridge.terminal.charges() {
+    for charge in charges(w) {
         let r = charge.reference;
         if let Some(a) = w.store.attempts.get(&r) {
             let wrong = matches!(
@@ -250,7 +371,7 @@ pub fn settled(w: &World) -> bool {
 /// Charged references not (yet) recorded on their order in the register,
 /// and refunds the terminal made not (yet) recorded approved on their refund.
 fn unrecorded_charges(w: &World) -> Vec<PaymentRef> {
-    let charges = w.bridge.terminal.charges();
+    let charges = charges(w);
     let refunds = charges
         .iter()
         .filter(|c| c.refund_of.is_some())
@@ -287,7 +408,7 @@ fn card_part(w: &World, r: PaymentRef) -> Option<(Money, CardRefundState)> {
 /// payment was given back beyond what it charged.
 fn card_refunds_agree(w: &World) -> Result<(), Violation> {
     let fail = |detail| Err(broken(w, "(h) card refunds recorded once", detail));
-    let charges = w.bridge.terminal.charges();
+    let charges = charges(w);
     let mut back: BTreeMap<PaymentRef, i64> = BTreeMap::new();
     for c in charges.iter().filter(|c| c.refund_of.is_some()) {
         match card_part(w, c.reference) {
@@ -352,7 +473,51 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     cashiers_had_a_manager(w)?;
     shifts_add_up(w)?;
     charged_never_failed(w)?;
+    terminal_saw_each_once_and_busy_surfaced(w)?;
+    reports_agree(w)?;
     numbers_are_unique(w)
+}
+
+/// (o) the bridge's report and the terminal vendor's notification of one
+/// operation tell the back office the same: amount, tip, card, time.
+fn reports_agree(w: &World) -> Result<(), Violation> {
+    match w.bridge.report_conflicts.first() {
+        Some(detail) => Err(broken(w, "(o) one operation, one report", detail.clone())),
+        None => Ok(()),
+    }
+}
+
+/// (n) the terminal's side.
+fn terminal_saw_each_once_and_busy_surfaced(w: &World) -> Result<(), Violation> {
+    for r in w.bridge.orders.keys() {
+        let n = w.bridge.device.operations_of(&r.to_string());
+        if n > 1 {
+            let detail = format!("reference {r} reached the terminal {n} times");
+            return Err(broken(
+                w,
+                "(n) one operation per reference at the terminal",
+                detail,
+            ));
+        }
+        let busy = matches!(
+            w.bridge.journal.operation(r),
+            Ok(Some(op)) if op.final_state() == Some(&till_bridge::driver::Final::NotStarted {
+                reason: till_bridge::driver::BUSY_REASON.into()
+            })
+        );
+        let surfaced = matches!(
+            w.store.attempts.get(r).map(|a| &a.state),
+            Some(AttemptState::Failed { reason }) if reason == till_bridge::driver::BUSY_REASON
+        );
+        if busy && !surfaced {
+            let detail = format!(
+                "payment {r} was refused as busy; the register holds {:?}",
+                w.store.attempts.get(r).map(|a| a.state.label())
+            );
+            return Err(broken(w, "(n) every busy terminal surfaced", detail));
+        }
+    }
+    Ok(())
 }
 
 /// (a) every committed sale reaches the back office exactly once, at its
@@ -482,7 +647,7 @@ fn returns_reached_the_back_office(w: &World) -> Result<(), Violation> {
 /// order, and an order never charged beyond its total unless the excess
 /// shows as a refund due.
 fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
-    let charges = w.bridge.terminal.charges();
+    let charges = charges(w);
     let mut seen = BTreeSet::new();
     let mut per_order: BTreeMap<OrderId, i64> = BTreeMap::new();
     for c in &charges {
@@ -503,21 +668,53 @@ fn charges_are_recorded_once(w: &World) -> Result<(), Violation> {
         let detail = format!("payment {r} was charged and is not recorded on its order");
         return Err(broken(w, "(c) every approval is recorded", detail));
     }
+    tips_are_the_terminals(w, &charges)?;
     for (id, charged) in per_order {
         let o = &w.store.orders[&id];
-        let card: i64 = o
-            .tenders
-            .iter()
-            .filter(|t| matches!(t, Tender::Card { .. }))
-            .map(|t| t.amount().minor())
-            .sum();
+        let (mut card, mut with_tips) = (0, 0);
+        for t in &o.tenders {
+            if let Tender::Card {
+                amount, card: c, ..
+            } = t
+            {
+                card += amount.minor();
+                with_tips += c.charged(*amount).map_or(i64::MAX, |m| m.minor());
+            }
+        }
         let refund = o.refund_due_total().map(|m: Money| m.minor()).unwrap_or(0);
-        if charged != card + refund || card > o.totals.total.minor() {
+        if charged != with_tips + refund || card > o.totals.total.minor() {
             let detail = format!(
                 "order {} (total {}) was charged {charged} by card; it records {card} as tenders and {refund} as refund due",
                 o.number, o.totals.total
             );
             return Err(broken(w, "(b) no order charged beyond its total", detail));
+        }
+    }
+    Ok(())
+}
+
+/// (b) a tip recorded on an order is the one the customer added on the
+/// terminal, to the cent, and never part of the sale.
+fn tips_are_the_terminals(w: &World, charges: &[Charge]) -> Result<(), Violation> {
+    for o in w.store.orders.values() {
+        let cards = o.tenders.iter().filter_map(|t| match t {
+            Tender::Card {
+                reference, card, ..
+            } => Some((*reference, card.tip)),
+            Tender::Cash { .. } => None,
+        });
+        let due = o.refund_due.iter().map(|r| (r.reference, r.card.tip));
+        for (reference, tip) in cards.chain(due) {
+            let Some(c) = charges.iter().find(|c| c.reference == reference) else {
+                continue; // (c) and (d) say what an approval without a charge means.
+            };
+            if tip.map(|t| t.minor()) != c.tip_minor {
+                let detail = format!(
+                    "order {} records a tip of {tip:?} for {reference}; the customer added {:?}",
+                    o.number, c.tip_minor
+                );
+                return Err(broken(w, "(b) tips are the customer's", detail));
+            }
         }
     }
     Ok(())

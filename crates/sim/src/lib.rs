@@ -14,8 +14,9 @@
 //! - the register: till-core's [`Register`](till_core::register::Register),
 //!   with the reference in-memory store ([`till_core::memstore`]) standing in
 //!   for IndexedDB (one transaction at a time, each all or nothing);
-//! - the bridge: till-bridge's journal and its simulated terminal, on
-//!   in-memory SQLite;
+//! - the bridge: till-bridge's journal and its nexo driver, on in-memory
+//!   SQLite, driving till-terminal's device (its state machine and memory)
+//!   through the Terminal API codec on both ends ([`wire`]);
 //! - the back office: till-oms's SQLite store, with the real upsert rule.
 //!
 //! What is simulated is everything between them, and the world around:
@@ -29,11 +30,15 @@
 //! - the tablet: reloads and crashes at any point; a crash lets a prefix of
 //!   the pending storage transactions commit and loses the rest, and every
 //!   answer still on its way to the old page;
-//! - the bridge: restarts that lose the requests it was handling (its
-//!   journal survives);
+//! - the bridge: restarts that lose the requests it was handling and the
+//!   calls it had out to the terminal (its journal survives);
 //! - the terminal: approvals after any delay, declines, results hidden from
-//!   the bridge, results the bridge never learns (reported to the back
-//!   office hours later), terminals that never answer;
+//!   the bridge, results the bridge never learns (notified to the back
+//!   office by the vendor's cloud, hours later), terminals that never
+//!   answer, a busy terminal;
+//! - the wire to the terminal: a terminal that is off, requests lost,
+//!   connections reset mid-call, answers dropped, late past the bridge's
+//!   read timeout, or failing their MAC;
 //! - a cashier ([`cashier`]) who rings up, pays cash and card, double taps,
 //!   cancels, re-syncs, closes, voids, downloads, and reloads.
 //!
@@ -46,6 +51,7 @@ pub mod cashier;
 pub mod check;
 pub mod net;
 pub mod trace;
+pub mod wire;
 pub mod world;
 
 pub use check::Violation;

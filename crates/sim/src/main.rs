@@ -48,6 +48,7 @@ fn campaign(from: u64, count: u64, config: &Config) -> ExitCode {
     let started = Instant::now();
     let (mut sales, mut charges, mut crashes, mut attempts, mut refunds) = (0, 0, 0, 0, 0);
     let (mut card_refunds, mut shifts, mut closed) = (0, 0, 0);
+    let (mut busy, mut wire, mut tips, mut tips_back) = (0, 0, 0, 0);
     for seed in from..from + count {
         match run(seed, config) {
             Ok(r) => {
@@ -59,6 +60,10 @@ fn campaign(from: u64, count: u64, config: &Config) -> ExitCode {
                 charges += r.charges;
                 crashes += r.crashes;
                 attempts += r.card_attempts;
+                busy += r.busy;
+                wire += r.wire_faults;
+                tips += r.tips;
+                tips_back += r.tips_refunded;
             }
             Err(v) => {
                 eprintln!("{v}");
@@ -68,7 +73,7 @@ fn campaign(from: u64, count: u64, config: &Config) -> ExitCode {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{count} seeds ({from}..{}) passed in {secs:.1} s: {:.1} seeds/s; {sales} sales, {refunds} refunds ({card_refunds} card refund starts), {attempts} card starts, {charges} charges, {crashes} crashes, {shifts} shifts ({closed} closed)",
+        "{count} seeds ({from}..{}) passed in {secs:.1} s: {:.1} seeds/s; {sales} sales, {refunds} refunds ({card_refunds} card refund starts), {attempts} card starts, {charges} charges ({tips} tipped, {tips_back} tips given back), {crashes} crashes, {shifts} shifts ({closed} closed), {busy} busy terminals, {wire} faults on the terminal's wire",
         from + count,
         count as f64 / secs.max(1e-9)
     );

@@ -1,103 +1,104 @@
-//! The two servers as the register reaches them: the bridge's journal with
-//! its simulated terminal, and the back office's store. Each call is
-//! answered the way the HTTP layer and the browser's clients answer it
-//! (`crates/bridge/src/api.rs`, `src/net/`): a status code becomes the same
-//! [`Reply`] or [`NetFailure`] here as there.
+//! The two servers as the register reaches them: the bridge (its journal
+//! and its nexo driver, the real ones) with the terminal behind it (the
+//! real `till-terminal` device and codec), and the back office's store.
+//! Each call is answered the way the HTTP layer and the browser's clients
+//! answer it (`crates/bridge/src/api.rs`, `src/net/`): a status code
+//! becomes the same [`Reply`] or [`NetFailure`] here as there. The wire
+//! between the bridge and the terminal is [`crate::wire`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use till_bridge::journal::{Bridge, BridgeError, Delivery, Start};
-use till_bridge::simulator::{Behaviour, SimConfig, Simulator};
+use till_bridge::driver::DriverConfig;
+use till_bridge::journal::{Delivery, Journal, Outgoing};
 use till_core::api::{ApiError, BatchResult, ORDER_NOT_SYNCED_CODE};
 use till_core::drawer::Shift;
 use till_core::order::{Order, OrderId, RegisterId};
-use till_core::payment::{BridgeStatus, PaymentRef, Reply, Request};
+use till_core::payment::{PaymentRef, Reply, Request};
 use till_core::refund::Refund;
 use till_core::register::{BridgeCall, Input, OmsCall, OmsReply};
 use till_core::sync::NetFailure;
 use till_core::time::{Duration, Timestamp};
+use till_nexo::notification::WebhookKey;
+use till_nexo::{Codec, Key, ServiceId};
 use till_oms::store::{PaymentWrite, RefundOutcome, SqliteStore, Store, Upsert};
+use till_terminal::device::{Device, DeviceConfig};
+
+/// The terminal's POIID in the simulated store.
+pub const POIID: &str = "V400m-000000001";
+/// How long the simulated terminal waits for a card (Adyen's terminals: 120 s).
+pub const TERMINAL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The shared key: derived once (PBKDF2 is slow on purpose).
+fn shared_key() -> Key {
+    static KEY: std::sync::OnceLock<Key> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| Key::derive("Till-Sim-Key", "TillSimKey", 1))
+        .clone()
+}
+
+/// A register request waiting on the terminal before it is answered (a
+/// Re-sync asks the terminal first; a cancel waits for the Abort).
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub id: u64,
+    pub epoch: u64,
+    pub reference: PaymentRef,
+    pub to: Request,
+    pub lose_reply: bool,
+    /// When the request came: a status answers once the terminal answered
+    /// a question asked since.
+    pub since: Timestamp,
+}
 
 /// The bridge and its terminal.
 pub struct BridgeSide {
-    pub journal: Bridge,
-    pub terminal: Arc<Simulator>,
-    /// Which order each reference was started for (the terminal's charges
-    /// list only names the reference).
+    pub journal: Journal,
+    pub device: Device,
+    /// The shared key, on both ends of the wire.
+    pub codec: Codec,
+    /// The key the terminal's vendor signs notifications with.
+    pub webhook: WebhookKey,
+    /// Which order each reference was started for.
     pub orders: BTreeMap<PaymentRef, OrderId>,
+    /// The bridge's process: a restart begins another life, and answers
+    /// meant for the old one go nowhere.
+    pub life: u64,
+    /// Payment calls the terminal holds, by ServiceID: the bridge's life
+    /// that sent them, and the call.
+    pub held: BTreeMap<ServiceId, (u64, Outgoing)>,
+    pub waiting: Vec<Waiting>,
+    pub next_waiting: u64,
+    /// Timers re-armed after each change (the newest wins).
+    pub terminal_timer: u64,
+    pub bridge_timer: u64,
+    /// Reports of one operation that the back office found to disagree
+    /// (the bridge's and the terminal vendor's): each should never be.
+    pub report_conflicts: Vec<String>,
 }
 
 impl BridgeSide {
     pub fn new() -> BridgeSide {
-        let config = SimConfig {
+        let config = DriverConfig {
+            poi_id: POIID.into(),
+            sale_id: "TillSim".into(),
+            terminal_timeout: TERMINAL_TIMEOUT,
+        };
+        let device = DeviceConfig {
             approve_delay: Duration::from_secs(3),
-            terminal_timeout: Duration::from_secs(120),
+            terminal_timeout: TERMINAL_TIMEOUT,
+            ..DeviceConfig::new(POIID)
         };
-        let terminal = Arc::new(Simulator::in_memory(config).expect("an in-memory terminal"));
-        let journal = Bridge::in_memory(terminal.clone()).expect("an in-memory journal");
         BridgeSide {
-            journal,
-            terminal,
+            journal: Journal::in_memory(config).expect("an in-memory journal"),
+            device: Device::in_memory(device).expect("an in-memory terminal"),
+            codec: Codec::new(shared_key()),
+            webhook: WebhookKey::from_hex(&"5a".repeat(32)).expect("a webhook key"),
             orders: BTreeMap::new(),
-        }
-    }
-
-    /// Carries out one call at `now`; `behaviour` is what the terminal will
-    /// do with a payment this call starts.
-    pub fn call(&mut self, call: &BridgeCall, behaviour: Behaviour, now: Timestamp) -> Input {
-        match call {
-            BridgeCall::Health => Input::BridgeHealth {
-                link: till_core::lan::BridgeLink::Connected,
-            },
-            BridgeCall::Probe { reference } => Input::Bridge {
-                reference: *reference,
-                to: Request::Probe,
-                reply: Reply::Accepted,
-            },
-            BridgeCall::Start(start) => self.start(start.into(), behaviour, now),
-            BridgeCall::StartRefund(start) => self.start(start.into(), behaviour, now),
-            BridgeCall::Status { reference, to } => Input::Bridge {
-                reference: *reference,
-                to: *to,
-                reply: status_reply(self.journal.status(reference, now)),
-            },
-            BridgeCall::Cancel { reference } => {
-                let reply = match self.journal.cancel(reference, now) {
-                    Ok(s) | Err(BridgeError::TooLate(s)) => Reply::Status(s.status),
-                    Err(_) => Reply::Unreachable,
-                };
-                Input::Bridge {
-                    reference: *reference,
-                    to: Request::Cancel,
-                    reply,
-                }
-            }
-        }
-    }
-
-    /// A payment's or a refund's start.
-    fn start(&mut self, start: Start, behaviour: Behaviour, now: Timestamp) -> Input {
-        self.terminal.set_next(behaviour);
-        self.orders.insert(start.reference, start.order_id);
-        let reply = match self.journal.start(&start, now) {
-            Ok(_) => Reply::Accepted,
-            // 409 with a status body: "never received", for good.
-            Err(BridgeError::Tombstoned(s)) => Reply::Status(s.status),
-            // Another payment of the order is on the terminal:
-            // refused before anything was journaled.
-            Err(BridgeError::LivePayment(live)) => Reply::Refused {
-                reason: format!("payment {live} is in progress"),
-            },
-            // A refund the bridge will not send (409 refund_refused).
-            Err(BridgeError::RefundRefused(why)) => Reply::Refused { reason: why },
-            // A conflict (ApiError 409), a 502, a 500: no answer the
-            // register can trust.
-            Err(_) => Reply::Unreachable,
-        };
-        Input::Bridge {
-            reference: start.reference,
-            to: Request::Start,
-            reply,
+            life: 0,
+            held: BTreeMap::new(),
+            waiting: Vec::new(),
+            next_waiting: 0,
+            terminal_timer: 0,
+            bridge_timer: 0,
+            report_conflicts: Vec::new(),
         }
     }
 
@@ -123,12 +124,9 @@ impl BridgeSide {
         }
     }
 
-    /// One round of the bridge's reporter: payments brought up to date, and
-    /// the reports due sent to the back office (`None`: it is down).
+    /// The bridge's reporter: the reports due sent to the back office
+    /// (`None`: it is down).
     pub fn report_round(&mut self, oms: Option<&OmsSide>, now: Timestamp, jitter: u16) {
-        if self.journal.tick(now).is_err() {
-            return;
-        }
         let Ok(due) = self.journal.due_reports(now) else {
             return;
         };
@@ -137,7 +135,12 @@ impl BridgeSide {
                 None => Delivery::Retry("the back office cannot be reached".into()),
                 Some(oms) => match oms.store.record_payment(&report, now) {
                     Ok(PaymentWrite::Created | PaymentWrite::Unchanged) => Delivery::Delivered,
-                    Ok(PaymentWrite::Conflict(_)) => Delivery::Parked("conflict".into()),
+                    Ok(PaymentWrite::Conflict(stored)) => {
+                        self.report_conflicts.push(format!(
+                            "the bridge reported {report:?}; the back office holds {stored:?}"
+                        ));
+                        Delivery::Parked("conflict".into())
+                    }
                     Err(e) => Delivery::Retry(e.to_string()),
                 },
             };
@@ -146,18 +149,19 @@ impl BridgeSide {
                 .delivered(&report.reference, outcome, now, jitter);
         }
     }
+
+    /// The status the register is answered with now.
+    pub fn status_reply(&self, reference: &PaymentRef, now: Timestamp) -> Reply {
+        match self.journal.status(reference, now, false) {
+            Ok((s, _)) => Reply::Status(s.status),
+            Err(_) => Reply::Unreachable,
+        }
+    }
 }
 
 impl Default for BridgeSide {
     fn default() -> Self {
         BridgeSide::new()
-    }
-}
-
-fn status_reply(r: Result<till_core::api::PaymentStatusResponse, BridgeError>) -> Reply {
-    match r {
-        Ok(s) => Reply::Status(s.status),
-        Err(_) => Reply::Unreachable,
     }
 }
 
@@ -329,6 +333,33 @@ impl OmsSide {
         }
     }
 
+    /// The terminal vendor's notification, as `POST
+    /// /notifications/terminal` takes it: refused unless signed with the
+    /// key; an approval becomes a payment report.
+    /// The vendor's notification, as the back office files it: `Some`
+    /// when it disagrees with a report of the same operation it holds.
+    pub fn notify(
+        &self,
+        item: &till_nexo::notification::NotificationItem,
+        key: &WebhookKey,
+        now: Timestamp,
+    ) -> Result<Option<String>, String> {
+        key.verify(item).map_err(|e| e.to_string())?;
+        let Some(report) = item.report().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        match self
+            .store
+            .record_payment(&report, now)
+            .map_err(|e| e.to_string())?
+        {
+            PaymentWrite::Conflict(stored) => Ok(Some(format!(
+                "the terminal's vendor notified {report:?}; the back office holds {stored:?}"
+            ))),
+            PaymentWrite::Created | PaymentWrite::Unchanged => Ok(None),
+        }
+    }
+
     /// What the register hears when the back office answers 503.
     pub fn unavailable(call: &OmsCall) -> OmsReply {
         let failure = NetFailure::Refused {
@@ -379,12 +410,4 @@ fn upsert_status(outcome: Upsert, what: &str) -> (u16, Option<ApiError>) {
         ),
         _ => (200, None),
     }
-}
-
-/// What a charged reference's approval looks like to the checks.
-pub fn is_final_not_charged(status: &BridgeStatus) -> bool {
-    matches!(
-        status,
-        BridgeStatus::Declined { .. } | BridgeStatus::Cancelled | BridgeStatus::NeverReceived
-    )
 }

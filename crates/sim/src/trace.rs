@@ -171,3 +171,22 @@ pub fn oms(c: &OmsCall) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// How a call of the bridge to the terminal ended.
+pub fn call(c: &till_bridge::driver::CallResult) -> String {
+    use till_bridge::driver::CallResult;
+    match c {
+        CallResult::Answered(r) => {
+            let o = r.body.outcome();
+            format!(
+                "{:?} {:?} {:?}",
+                r.body.category(),
+                o.result,
+                o.error_condition
+            )
+        }
+        CallResult::Empty => "200, no body".into(),
+        CallResult::NotConnected(why) => format!("not connected: {why}"),
+        CallResult::Lost(why) => format!("lost: {why}"),
+    }
+}

@@ -14,11 +14,14 @@ use crate::net::{BridgeSide, OmsSide};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
+use till_bridge::driver::CallResult;
+use till_bridge::journal::Outgoing;
 use till_core::memstore::{Fault, MemStore};
 use till_core::register::{
     BridgeCall, Effect, Input, OmsCall, OpId, Register, RegisterConfig, StoreTx, UiEvent,
 };
 use till_core::time::{Duration, Timestamp};
+use till_nexo::ServiceId;
 
 /// 2026-11-27T08:00:00Z: a Friday morning.
 pub const START: Timestamp = Timestamp::from_millis(1_795_766_400_000);
@@ -64,7 +67,14 @@ pub struct Report {
     pub shifts_closed: usize,
     pub card_attempts: usize,
     pub charges: usize,
+    /// Charges with a tip the customer added, and refunds giving a tip back.
+    pub tips: usize,
+    pub tips_refunded: usize,
     pub crashes: usize,
+    /// Payments the terminal refused as busy, and calls to it that met a
+    /// fault on the wire (refused, lost, reset, dropped, late, bad MAC).
+    pub busy: usize,
+    pub wire_faults: usize,
     pub events: usize,
     pub simulated_ms: u64,
 }
@@ -95,6 +105,33 @@ pub enum Ev {
     Cashier,
     Reporter,
     FaultsChange,
+    /// A request of the bridge reaches the terminal.
+    AtTerminal {
+        life: u64,
+        out: Box<Outgoing>,
+        bytes: Vec<u8>,
+        cut: bool,
+    },
+    /// What became of a request of the bridge reaches its journal.
+    AtJournal {
+        life: u64,
+        out: Box<Outgoing>,
+        result: Box<CallResult>,
+    },
+    /// The bridge's read timeout of a Payment call the terminal holds.
+    HeldTimeout {
+        service_id: ServiceId,
+    },
+    TerminalTimer {
+        generation: u64,
+    },
+    BridgeTimer {
+        generation: u64,
+    },
+    /// A register request waiting on the terminal is answered as things stand.
+    Answer {
+        id: u64,
+    },
 }
 
 /// The faults in force now; the cashier's [`cashier::faults`] changes them.
@@ -109,6 +146,20 @@ pub struct Faults {
     pub commit_then_drop: u32,
     pub store_fail: u32,
     pub latency_max_ms: u64,
+    /// The terminal is off: connections to it are refused.
+    pub terminal_off: bool,
+    /// Per thousand calls of the bridge to the terminal: the request is
+    /// lost, held up (the bridge gives up; the terminal gets it later), the
+    /// connection is reset mid-call, a Payment's answer is
+    /// dropped, an answer fails its MAC, an answer comes after the read
+    /// timeout; per thousand payments: the terminal is busy.
+    pub wire_lose_request: u32,
+    pub wire_delay_request: u32,
+    pub wire_cut: u32,
+    pub wire_drop_answer: u32,
+    pub wire_bad_mac: u32,
+    pub wire_slow: u32,
+    pub busy: u32,
 }
 
 pub struct World {
@@ -137,6 +188,10 @@ pub struct World {
     pub config: Config,
     /// A broken promise found inside a transaction, reported by the next check.
     pub found: Option<Violation>,
+    /// What the popup has shown of each attempt ((m) in [`check`]).
+    pub shown: BTreeMap<till_core::payment::PaymentRef, check::Shown>,
+    /// The attempt the popup shows now.
+    pub on_screen: Option<till_core::payment::PaymentRef>,
     trace_max: usize,
 }
 
@@ -148,13 +203,16 @@ fn trace_max() -> usize {
         .unwrap_or(400)
 }
 
-/// The simulated register: R1, in euros, an hour ahead of UTC.
-pub fn register_config() -> RegisterConfig {
-    RegisterConfig {
+/// The simulated register: R1, in euros, an hour ahead of UTC; a third
+/// of the seeds are a store whose terminal asks for tips.
+pub fn register_config(seed: u64) -> RegisterConfig {
+    let mut config = RegisterConfig {
         // The simulated store allows returns without a receipt.
         returns_without_receipt: true,
         ..till_core::testing::register_config(60)
-    }
+    };
+    config.payment.ask_tip = seed % 3 == 1;
+    config
 }
 
 /// One whole run: the cashier's day with faults, then quiet until
@@ -164,7 +222,15 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Violation> {
     w.main_loop()?;
     check::final_checks(&w)?;
     w.report.simulated_ms = w.now.saturating_since(START).as_millis();
-    w.report.charges = w.bridge.terminal.charges().len();
+    let charges = w.bridge.device.charges().expect("the terminal's memory");
+    w.report.charges = charges.len();
+    w.report.tips = charges.iter().filter(|c| c.tip_minor.is_some()).count();
+    w.report.tips_refunded = w
+        .store
+        .refunds
+        .values()
+        .filter(|r| r.totals.tip.is_some())
+        .count();
     w.report.sales = w.store.orders.len();
     w.report.refunds = w.store.refunds.len();
     w.report.shifts = w.store.shifts.len();
@@ -177,7 +243,7 @@ impl World {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut reg_seed = [0u8; 32];
         rng.fill_bytes(&mut reg_seed);
-        let reg = Register::new(register_config(), reg_seed);
+        let reg = Register::new(register_config(seed), reg_seed);
         let mut w = World {
             seed,
             rng,
@@ -194,7 +260,7 @@ impl World {
             seq: 0,
             tick_generation: 0,
             bridge: BridgeSide::new(),
-            oms: OmsSide::new(register_config().register),
+            oms: OmsSide::new(register_config(seed).register),
             faults: Faults::default(),
             behaviours: Behaviours::default(),
             quiescing: false,
@@ -207,6 +273,8 @@ impl World {
             ui: Vec::new(),
             config,
             found: None,
+            shown: BTreeMap::new(),
+            on_screen: None,
             trace_max: trace_max(),
         };
         let first = w.reg.start(w.reg_now());
@@ -320,9 +388,29 @@ impl World {
                 let jitter = (self.rng.next_u32() % 1001) as u16;
                 let oms = oms_up.then_some(&self.oms);
                 self.bridge.report_round(oms, self.now, jitter);
+                self.notify_round();
                 self.schedule(self.now + REPORT_ROUND, Ev::Reporter);
             }
             Ev::FaultsChange => cashier::faults(self),
+            Ev::AtTerminal {
+                life,
+                out,
+                bytes,
+                cut,
+            } => self.at_terminal(life, *out, bytes, cut),
+            Ev::AtJournal { life, out, result } => self.at_journal(life, *out, *result),
+            Ev::HeldTimeout { service_id } => self.held_timeout(service_id),
+            Ev::TerminalTimer { generation } => {
+                if generation == self.bridge.terminal_timer {
+                    self.terminal_timer();
+                }
+            }
+            Ev::BridgeTimer { generation } => {
+                if generation == self.bridge.bridge_timer {
+                    self.bridge_timer();
+                }
+            }
+            Ev::Answer { id } => self.answer_waiting(id),
         }
     }
 
@@ -331,6 +419,7 @@ impl World {
         self.note(|| format!("register <- {}", crate::trace::input(&input)));
         let cmds = self.reg.handle(input, self.reg_now());
         self.dispatch(cmds);
+        check::observe_screen(self);
     }
 
     pub fn dispatch(&mut self, cmds: Vec<Effect>) {
@@ -416,28 +505,7 @@ impl World {
             let input = BridgeSide::unanswered(&call);
             return self.schedule(self.now + NET_TIMEOUT, Ev::Deliver { epoch, input });
         }
-        let behaviour = cashier::terminal_behaviour(self);
-        let started = match &call {
-            BridgeCall::Start(s) => Some(s.reference),
-            BridgeCall::StartRefund(s) => Some(s.reference),
-            _ => None,
-        };
-        if let Some(r) = started {
-            if behaviour.hide_result || behaviour.bridge_never_learns {
-                self.behaviours.hidden.push(r);
-            }
-        }
-        let answer = self.bridge.call(&call, behaviour, self.now);
-        if let (true, Some(r)) = (self.quiescing, started) {
-            // After the faults stop, no result stays hidden for good.
-            self.bridge.terminal.reveal(&r);
-        }
-        let (input, at) = if lose_reply {
-            (BridgeSide::unanswered(&call), self.now + NET_TIMEOUT)
-        } else {
-            (answer, self.now + self.latency())
-        };
-        self.schedule(at, Ev::Deliver { epoch, input });
+        self.bridge_api(epoch, call, lose_reply);
     }
 
     fn send_oms(&mut self, call: OmsCall) {
@@ -488,25 +556,6 @@ impl World {
         self.schedule(at, Ev::Deliver { epoch, input });
     }
 
-    /// The bridge restarts: its journal and the terminal's memory are on
-    /// disk and survive; the requests it was handling are lost, and their
-    /// callers get no answer.
-    pub fn restart_bridge(&mut self) {
-        let in_flight: Vec<(Timestamp, u64)> = self
-            .events
-            .iter()
-            .filter(|(_, e)| matches!(e, Ev::AtBridge { .. }))
-            .map(|(k, _)| *k)
-            .collect();
-        self.note(|| format!("BRIDGE RESTART: {} requests lost", in_flight.len()));
-        for key in in_flight {
-            if let Some(Ev::AtBridge { epoch, call, .. }) = self.events.remove(&key) {
-                let input = BridgeSide::unanswered(&call);
-                self.schedule(self.now + NET_TIMEOUT, Ev::Deliver { epoch, input });
-            }
-        }
-    }
-
     /// The tablet reloads (or crashes): a prefix of the storage queue
     /// commits, the rest is lost, and so is every answer on its way to the
     /// old page. The register starts again from its storage.
@@ -522,9 +571,11 @@ impl World {
         }
         self.epoch += 1;
         self.report.crashes += 1;
+        // The page is gone: its popup did not close, it was never answered.
+        self.on_screen = None;
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
-        self.reg = Register::new(register_config(), seed);
+        self.reg = Register::new(register_config(self.seed), seed);
         let first = self.reg.start(self.reg_now());
         self.dispatch(first);
     }

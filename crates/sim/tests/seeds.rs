@@ -161,3 +161,35 @@ fn seed_3856_a_card_refund_is_written_by_the_clock_of_its_write() {
 fn seed_1000120_a_refund_waits_for_the_earlier_one_it_depends_on() {
     must_pass(1_000_120, Config::default().actions);
 }
+
+/// Found by seed 3 with invariant (m): the popup showed "Re-sync (1 left)"
+/// before the used re-sync was stored, so a crash then brought back "2
+/// left" (every seed with a card sale also showed "Sending to the
+/// terminal…" before the write-ahead record was stored). The popup now
+/// shows the stored attempt (till-core's
+/// `sim_found_a_resync_is_shown_as_used_only_once_it_is_stored`).
+#[test]
+fn seed_3_a_resync_is_shown_as_used_only_once_it_is_stored() {
+    must_pass(3, Config::default().actions);
+}
+
+/// Found by seed 136 once the popup showed the stored attempt: the write of
+/// "result unknown" failed (the disk was full) and was never tried again,
+/// so the popup stayed on "Processing…" with no Re-sync and the approval
+/// was never recorded. A failed write of a live attempt is now tried again
+/// (till-core's
+/// `a_failed_write_of_a_live_attempt_is_tried_again_until_the_popup_can_show_it`).
+#[test]
+fn seed_136_a_failed_write_of_a_live_attempt_is_tried_again() {
+    must_pass(136, Config::default().actions);
+}
+
+/// Found by invariant (o) once tips came in: the bridge reported a refund
+/// of a tipped payment with the payment's tip on it, while the terminal's
+/// vendor notified the same refund without one, and the back office parked
+/// the bridge's report as a conflict. A refund now carries no tip (the
+/// bridge's `a_tip_is_reported_apart_and_refundable_up_to_what_the_card_was_charged`).
+#[test]
+fn seed_49_a_refund_of_a_tipped_payment_is_reported_as_the_terminal_notifies_it() {
+    must_pass(49, Config::default().actions);
+}
