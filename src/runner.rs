@@ -33,7 +33,10 @@ use till_core::time::Duration;
 fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String> {
     let register = till_core::order::RegisterId::new(settings.register_id.clone())
         .map_err(|e| e.to_string())?;
-    let mut payment = PaymentConfig::default();
+    let mut payment = PaymentConfig {
+        ask_tip: settings.ask_tip,
+        ..PaymentConfig::default()
+    };
     if let Some(secs) = settings.result_wait_secs {
         payment.result_wait = Duration::from_secs(secs);
     }

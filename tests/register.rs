@@ -75,6 +75,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
             returns_without_receipt: false,
             idle_lock_mins: None,
             manager_discount_bp: None,
+            ask_tip: false,
         }));
         till::runner::start(&state);
         *out.borrow_mut() = Some(state);

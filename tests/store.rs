@@ -59,6 +59,7 @@ async fn settings_round_trip() {
         returns_without_receipt: false,
         idle_lock_mins: Some(10),
         manager_discount_bp: Some(1_500),
+        ask_tip: true,
     };
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
@@ -519,6 +520,7 @@ fn card_sale_refunded_to_the_card(s: &mut Session) {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: Some(vec![
             (till_core::refund::TenderKey::Cash, eur(100)),
@@ -584,6 +586,7 @@ fn a_day() -> Session {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: Some(RefundReason::Damaged),
         tenders: None,
     };
@@ -607,6 +610,7 @@ fn a_day() -> Session {
             line: 0,
             quantity: 1,
         }],
+        tip: false,
         reason: None,
         tenders: None,
     }));

@@ -72,10 +72,12 @@ pub fn DayEndPage() -> impl IntoView {
                             <div><dt>"Sales total"</dt><dd aria-label="Sales total">{r.sales_total.to_string()}</dd></div>
                             <div><dt>"Cash"</dt><dd aria-label="Cash total">{r.cash.to_string()}</dd></div>
                             <div><dt>"Card"</dt><dd aria-label="Card total">{r.card.to_string()}</dd></div>
+                            {r.tips.map(|tips| view! { <div><dt>"Tips (on cards, not sales)"</dt><dd aria-label="Tips">{tips.to_string()}</dd></div> })}
                             {r.taxes.iter().map(|t| view! { <div class="sub"><dt>{format!("{} on {}", t.name, t.base)}</dt><dd>{t.tax.to_string()}</dd></div> }).collect_view()}
                             <div><dt>"Refunds"</dt><dd aria-label="Refunds">{format!("{} ({})", r.refunds_count, r.refunds_total)}</dd></div>
                             <div class="sub"><dt>"Refunds in cash"</dt><dd aria-label="Refunds in cash">{r.refunds_cash.to_string()}</dd></div>
                             <div class="sub"><dt>"Refunds to card"</dt><dd aria-label="Refunds to card">{r.refunds_card.to_string()}</dd></div>
+                            {r.tips_refunded.map(|tips| view! { <div class="sub"><dt>"Tips given back"</dt><dd aria-label="Tips refunded">{tips.to_string()}</dd></div> })}
                             {r.refund_taxes.iter().map(|t| view! { <div class="sub"><dt>{format!("{} refunded on {}", t.name, t.base)}</dt><dd>{format!("-{}", t.tax)}</dd></div> }).collect_view()}
                             <div class="total"><dt>"Net (sales less refunds)"</dt><dd aria-label="Net total">{r.net_total.to_string()}</dd></div>
                             <div><dt>"Cash in drawer (beyond float)"</dt><dd aria-label="Cash in drawer">{r.cash_in_drawer.to_string()}</dd></div>

@@ -71,9 +71,13 @@ pub fn PayPage() -> impl IntoView {
 pub fn tender_text(t: &Tender) -> String {
     match t {
         Tender::Cash { amount, received } => format!("Cash {amount} (received {received})"),
-        Tender::Card { amount, card, .. } => {
-            format!("Card {amount} ({} •••• {})", card.brand, card.last4)
-        }
+        Tender::Card { amount, card, .. } => match card.tip {
+            Some(tip) => format!(
+                "Card {amount} + tip {tip} ({} •••• {})",
+                card.brand, card.last4
+            ),
+            None => format!("Card {amount} ({} •••• {})", card.brand, card.last4),
+        },
     }
 }
 

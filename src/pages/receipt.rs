@@ -99,8 +99,14 @@ pub fn Receipt(order: Order) -> impl IntoView {
                 {order.tenders.iter().map(|tender| view! {
                     <div><dt>{tender_text(tender)}</dt><dd></dd></div>
                     {match tender {
-                        till_core::order::Tender::Card { reference, card, .. } => Some(view! {
+                        till_core::order::Tender::Card { reference, card, amount } => Some(view! {
+                            {card.tip.map(|tip| view! {
+                                <div class="tip"><dt>"Tip"</dt><dd>{tip.to_string()}</dd></div>
+                                <div class="sub"><dt>"Charged to the card"</dt><dd>{card.charged(*amount).map(|m| m.to_string()).unwrap_or_default()}</dd></div>
+                            })}
+                            {card.masked_pan.clone().map(|pan| view! { <div class="sub"><dt>{format!("Card {pan}")}</dt><dd></dd></div> })}
                             <div class="sub"><dt>{format!("auth {} · ref {}", card.auth_code, &reference.to_string()[..8])}</dt><dd></dd></div>
+                            {card.psp_reference.clone().map(|psp| view! { <div class="sub"><dt>{format!("PSP reference {psp}")}</dt><dd></dd></div> })}
                         }),
                         _ => None,
                     }}

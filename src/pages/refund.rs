@@ -106,6 +106,9 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
     };
     let quantities = RwSignal::new(vec![0u32; order.lines.len()]);
     let reason = RwSignal::new(None::<RefundReason>);
+    // "Give back the tip": all the order's tips not given back yet.
+    let tip = RwSignal::new(false);
+    let tip_left = left.tip_left;
     let order = StoredValue::new(order);
     let refunds = StoredValue::new(refunds);
     let returns = move || -> Vec<Returned> {
@@ -130,10 +133,12 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
         .collect();
     let rows = StoredValue::new(rows);
     let left = StoredValue::new(left);
+    let anything = move || !returns().is_empty() || tip.get();
     let shown = move || {
         let r = returns();
-        (!r.is_empty()).then(|| {
-            let p = order.with_value(|o| refunds.with_value(|rs| preview(o, rs, &r)))?;
+        let with_tip = tip.get();
+        anything().then(|| {
+            let p = order.with_value(|o| refunds.with_value(|rs| preview(o, rs, &r, with_tip)))?;
             let typed = amounts.get();
             let parts = rows.with_value(|rows| chosen(rows, &p, typed.as_deref()))?;
             left.with_value(|l| check_choice(l, &parts, p.totals.total))?;
@@ -153,6 +158,7 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                 id,
                 order_id,
                 returns: r,
+                tip: tip.get_untracked(),
                 reason: reason.get_untracked(),
                 tenders: Some(parts),
             },
@@ -187,8 +193,15 @@ fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </fieldset>
+            {(!tip_left.is_zero()).then(|| view! {
+                <label class="field checkbox">
+                    <input type="checkbox" prop:checked=move || tip.get()
+                        on:change=move |ev| { tip.set(event_target_checked(&ev)); amounts.set(None); }/>
+                    <span>{format!("Give back the tip ({tip_left})")}</span>
+                </label>
+            })}
             <ReasonSelect reason=reason/>
-            <Show when=move || !returns().is_empty()>
+            <Show when=anything>
                 <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
             </Show>
             {move || match shown() {
@@ -435,6 +448,7 @@ pub fn RefundReceipt(refund: Refund) -> impl IntoView {
                 {t.taxes.iter().map(|x| view! {
                     <div class="sub"><dt>{format!("{} {}", x.name, if x.mode == till_core::catalog::TaxMode::Inclusive { "incl." } else { "" })}</dt><dd>{format!("-{}", x.tax)}</dd></div>
                 }).collect_view()}
+                {t.tip.map(|tip| view! { <div class="sub"><dt>"Tip given back"</dt><dd>{format!("-{tip}")}</dd></div> })}
                 <div class="total"><dt>"Refund total"</dt><dd>{format!("-{}", t.total)}</dd></div>
                 {refund.tenders.iter().map(|tender| view! {
                     <div><dt>{match tender {

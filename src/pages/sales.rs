@@ -18,7 +18,8 @@ use std::collections::HashSet;
 use till_core::order::{Order, OrderId, OrderNumber, RegisterId};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::refund::{
-    ensure_refundable, refunded_state, Refund, RefundStatus, RefundTender, RefundedState,
+    ensure_refundable, refunded_state, refunds_label, Refund, RefundStatus, RefundTender,
+    RefundedState,
 };
 use till_core::register::Action;
 use till_core::report::{register_sales, SalesRow};
@@ -311,7 +312,7 @@ fn refund_block(order: &Order, refunds: &[Refund]) -> Option<String> {
 
 /// The order's status, and how much of it is refunded.
 fn status_text(order: &Order, attempts: &[Attempt], refunds: &[Refund]) -> String {
-    match refunded_state(order, refunds).label() {
+    match refunds_label(order, refunds) {
         Some(r) => format!("{} · {r}", order.status_text(attempts)),
         None => order.status_text(attempts),
     }

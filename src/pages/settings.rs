@@ -48,6 +48,7 @@ fn validate(f: &Settings) -> Result<Settings, String> {
         returns_without_receipt: f.returns_without_receipt,
         idle_lock_mins: f.idle_lock_mins,
         manager_discount_bp: f.manager_discount_bp,
+        ask_tip: f.ask_tip,
     })
 }
 
@@ -63,6 +64,7 @@ struct Form {
     discount: String,
     auto_print: bool,
     returns: bool,
+    tips: bool,
 }
 
 impl Form {
@@ -89,6 +91,7 @@ impl Form {
             returns_without_receipt: self.returns,
             idle_lock_mins: idle.and_then(|m| u32::try_from(m).ok()),
             manager_discount_bp,
+            ask_tip: self.tips,
         })
     }
 }
@@ -149,6 +152,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
     );
     let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
     let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));
+    let tips = RwSignal::new(current.as_ref().is_some_and(|s| s.ask_tip));
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
 
@@ -194,6 +198,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             discount: discount.get_untracked(),
             auto_print: auto_print.get_untracked(),
             returns: returns.get_untracked(),
+            tips: tips.get_untracked(),
         };
         let settings = match form.settings() {
             Ok(s) => s,
@@ -255,6 +260,10 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 <label class="field checkbox">
                     <input type="checkbox" prop:checked=move || returns.get() on:change=move |ev| returns.set(event_target_checked(&ev))/>
                     <span>"Allow returns without a receipt (cash back only)"</span>
+                </label>
+                <label class="field checkbox">
+                    <input type="checkbox" prop:checked=move || tips.get() on:change=move |ev| tips.set(event_target_checked(&ev))/>
+                    <span>"Ask for a tip on the card terminal"</span>
                 </label>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>

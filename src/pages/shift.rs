@@ -264,7 +264,9 @@ fn Figures(report: ShiftReport) -> impl IntoView {
             <div><dt>"Sales"</dt><dd aria-label="Shift sales">{format!("{} ({})", t.sales_count, t.sales_total)}</dd></div>
             <div class="sub"><dt>"Cash"</dt><dd aria-label="Shift cash">{t.cash.to_string()}</dd></div>
             <div class="sub"><dt>"Card"</dt><dd aria-label="Shift card">{t.card.to_string()}</dd></div>
+            {t.tips.map(|tips| view! { <div><dt>"Tips (on cards, not sales)"</dt><dd aria-label="Shift tips">{tips.to_string()}</dd></div> })}
             <div><dt>"Refunds"</dt><dd aria-label="Shift refunds">{format!("{} ({})", t.refunds_count, t.refunds_total)}</dd></div>
+            {t.tips_refunded.map(|tips| view! { <div class="sub"><dt>"  tips given back"</dt><dd aria-label="Shift tips refunded">{tips.to_string()}</dd></div> })}
             <div><dt>"Voids"</dt><dd aria-label="Shift voids">{format!("{} ({})", t.voids_count, t.voids_total)}</dd></div>
             <div><dt>"Discounts"</dt><dd aria-label="Shift discounts">{report.discounts.to_string()}</dd></div>
             {(t.in_doubt > 0).then(|| view! {

@@ -38,6 +38,9 @@ pub struct Settings {
     /// points); till-core's default (20 %) when absent.
     #[serde(default)]
     pub manager_discount_bp: Option<u32>,
+    /// The card terminal asks the customer for a tip on every payment.
+    #[serde(default)]
+    pub ask_tip: bool,
 }
 
 /// The catalog's header, stored beside its products.
