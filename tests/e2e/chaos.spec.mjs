@@ -14,7 +14,7 @@
 // `cargo xtask bench` runs TILL_CHAOS_SALES (200) and prints the figures.
 // TILL_CHAOS_SEED replays a run's choices.
 import { test, expect } from "@playwright/test";
-import { setUp, simNext, simPost, stored, ringUp, goPay, dialog, env } from "./helpers.mjs";
+import { setUp, simNext, simPost, bridgeFault, resetFaults, terminalCharges, stored, ringUp, goPay, dialog, env, HIDDEN } from "./helpers.mjs";
 
 const SALES = Number(process.env.TILL_CHAOS_SALES || 8);
 const SEED = Number(process.env.TILL_CHAOS_SEED || 20261128);
@@ -32,7 +32,6 @@ function rng(seed) {
   };
 }
 
-const pairing = () => ({ "X-Pairing-Token": env.pairingToken });
 
 /// The faults of one sale: the back office's (they may last across sales),
 /// the bridge's and the terminal's, the tablet's.
@@ -59,16 +58,16 @@ async function applyFaults(request, f) {
     latency: ["/_faults/latency", { ms: 400 }],
   }[f.oms];
   if (oms) await request.post(oms[0], { data: oms[1] });
-  await simPost(request, "/_sim/reset");
-  if (f.bridge === "down") await simPost(request, "/_sim/down");
+  await resetFaults(request);
+  if (f.bridge === "down") await bridgeFault(request, "down");
   if (f.bridge === "drop") {
-    await request.post(`${env.bridge}/_sim/drop-replies`, { headers: pairing(), data: { count: 1 } });
+    await bridgeFault(request, "drop-replies", { count: 1 });
   }
-  if (f.bridge === "latency") await request.post(`${env.bridge}/_sim/latency`, { headers: pairing(), data: { ms: 300 } });
+  if (f.bridge === "latency") await bridgeFault(request, "latency", { ms: 300 });
   const behaviour = {
     approve: { outcome: "approve", delay_ms: 300 },
     slow: { outcome: "approve", delay_ms: 2500 },
-    hidden: { outcome: "approve", delay_ms: 0, hide_result: true },
+    hidden: HIDDEN,
     never_learns: { outcome: "approve", delay_ms: 0, bridge_never_learns: true, report_to_oms_after_ms: 3000 },
     decline: { outcome: "decline", delay_ms: 300, decline_reason: "insufficient funds" },
   }[f.terminal];
@@ -138,8 +137,8 @@ async function oneSale(page, context, request, f) {
 async function liftEverything(page, context, request) {
   await context.setOffline(false);
   await request.post("/_faults/reset", { data: null });
-  await simPost(request, "/_sim/reset");
-  const charges = await (await request.get(`${env.bridge}/_sim/charges`, { headers: pairing() })).json();
+  await resetFaults(request);
+  const charges = await terminalCharges(request);
   for (const c of charges) {
     await simPost(request, `/_sim/payments/${c.reference}/reveal`);
   }
@@ -158,7 +157,7 @@ async function figures(page, request, completed) {
   const orders = await stored(page, "orders");
   const attempts = await stored(page, "payments");
   const outbox = await stored(page, "outbox");
-  const charges = await (await request.get(`${env.bridge}/_sim/charges`, { headers: pairing() })).json();
+  const charges = await terminalCharges(request);
   const byId = new Map(orders.map((o) => [o.id, o]));
   const orderOf = new Map(attempts.map((a) => [a.reference, a.order_id]));
   let lost = 0, stale = 0, duplicated = 0, doubleCharged = 0, notRecorded = 0;
@@ -203,7 +202,7 @@ async function figures(page, request, completed) {
 
 test.afterEach(async ({ request }) => {
   await request.post("/_faults/reset", { data: null });
-  await simPost(request, "/_sim/reset");
+  await resetFaults(request);
 });
 
 test("chaos: every sale survives the faults, and nothing is lost, duplicated or charged twice", async ({ page, context, request }) => {

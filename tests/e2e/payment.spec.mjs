@@ -3,9 +3,10 @@
 // luck), plus cash and split tender. After each case: no reference charged
 // twice, and approved payments reach the OMS.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, charges, stored, omsPayments, ringUp, goPay, dialog, env, countPrints, prints } from "./helpers.mjs";
+import { setUp, cart, simNext, simPost, resetFaults, charges, terminalCharges, stored, omsPayments, ringUp, goPay, dialog, env, countPrints, prints, HIDDEN } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
+  await resetFaults(request);
   await charges(request);
 });
 
@@ -74,23 +75,29 @@ test("cancel within 30 s: back to the payment page, then pay by cash", async ({ 
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(0);
 });
 
-test("cancel after capture: the popup shows the real result", async ({ page, request }) => {
+test("cancel after capture: the Abort lands after the approval, and the order is paid, not cancelled", async ({ page, request }) => {
   await setUp(page);
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  // The terminal approves at once; its answers wait until the test releases them.
+  await simNext(request, { outcome: "approve", delay_ms: 0 });
+  expect((await simPost(request, "/_sim/hold")).status()).toBe(204);
   await ringUp(page, "Mocha");
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  await dialog(page).getByRole("button", { name: /^Cancel/ }).click();
-  await expect(dialog(page).getByText("Too late to cancel")).toBeVisible();
   const attempt = await attemptFor(page);
-  await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
+  await expect.poll(async () => (await terminalCharges(request)).filter((c) => c.reference === attempt.reference).length).toBe(1);
+  await dialog(page).getByRole("button", { name: /^Cancel/ }).click();
+  // The Abort reached the terminal after the approval: both answers wait there.
+  await expect.poll(async () => (await (await request.get(`${env.terminal}/_sim/faults`)).json()).held).toBe(2);
+  expect((await simPost(request, "/_sim/release")).status()).toBe(204);
   await backOnTheRegister(page);
+  expect((await stored(page, "payments")).find((a) => a.reference === attempt.reference).state).toBe("approved");
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(1);
+  await expect.poll(async () => (await omsPayments(request, attempt.order_id)).length, { timeout: 15_000 }).toBe(1);
 });
 
 test("hidden result: the first Re-sync finds it and the order is paid", async ({ page, request }) => {
   await setUp(page, { resultWait: 3 });
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await simNext(request, HIDDEN);
   await ringUp(page, "Flat white");
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
@@ -106,7 +113,7 @@ test("hidden result: the first Re-sync finds it and the order is paid", async ({
 
 test("hidden result: two failed re-syncs leave only Close & back to Register, and the order is unpaid", async ({ page, request }) => {
   await setUp(page, { resultWait: 3 });
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await simNext(request, HIDDEN);
   await ringUp(page, "Iced latte");
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
@@ -217,7 +224,7 @@ test("reload while processing: the popup comes back after a status query, and on
 
 test("reload while the result is unknown: the popup comes back in the same state", async ({ page, request }) => {
   await setUp(page, { resultWait: 3 });
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await simNext(request, HIDDEN);
   await ringUp(page, "Macchiato");
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();

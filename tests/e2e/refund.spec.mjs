@@ -6,7 +6,7 @@
 // (also when it was made offline), and the refunds the order does not
 // allow refused with the reason.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, simNext, simPost, splitSale, env } from "./helpers.mjs";
+import { setUp, cart, charges, stored, ringUp, goPay, closeUnpaid, simNext, simPost, splitSale, env, HIDDEN } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await request.post("/_faults/reset", { data: null });
@@ -193,7 +193,8 @@ test("a full refund to the card goes through the terminal once and reaches the b
   await page.getByRole("button", { name: "Refund €4.40" }).click();
   // The card popup, as for a payment: then the answer in place of the form.
   await expect(refundDialog(page)).toBeVisible();
-  await expect(refundDialog(page)).toContainText("present the card they paid with");
+  await expect(refundDialog(page)).toContainText("giving the money back to the card the customer paid with");
+  await expect(refundDialog(page).getByRole("button", { name: /^Cancel/ })).toHaveCount(0);
   const done = page.getByRole("status").filter({ hasText: "back to the card" });
   await expect(done).toContainText("€4.40 back to the card: approved", { timeout: 15_000 });
   await expect(done).toContainText(/Refund R1-\d{8}-\d{4} is recorded \(refunded\)/);
@@ -242,7 +243,7 @@ test("a card refund whose result is lost is found by Re-sync and never sent twic
   const order = await cardSale(page, "Flat white");
   const payment = order.tenders[0].reference;
   // The terminal refunds, and its answer does not reach the bridge.
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await simNext(request, HIDDEN);
   await openRefund(page, order.id);
   await page.getByRole("button", { name: "Whole order" }).click();
   await page.getByRole("button", { name: /^Refund €/ }).click();

@@ -3,10 +3,10 @@
 // that ended with a payment in doubt, a damaged record. Each test is one of
 // the holes the money-safety review found (the number in its name).
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, charges, stored, ringUp, goPay, dialog, closeUnpaid, env } from "./helpers.mjs";
+import { setUp, cart, simNext, simPost, bridgeFault, resetFaults, charges, stored, ringUp, goPay, dialog, closeUnpaid, env } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
-  await simPost(request, "/_sim/reset");
+  await resetFaults(request);
   await request.post("/_faults/reset", { data: null });
   await charges(request);
 });
@@ -54,12 +54,12 @@ test("hole 13: a bridge that cannot be reached means nothing was charged: say so
   await setUp(page);
   await ringUp(page, "Americano");
   await goPay(page);
-  expect((await simPost(request, "/_sim/down")).status()).toBe(204);
+  expect((await bridgeFault(request, "down")).status()).toBe(204);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "The payment bridge is not reachable — nothing was charged" })).toBeVisible({ timeout: 15_000 });
   await expect(dialog(page)).toHaveCount(0);
   expect(await stored(page, "payments"), "nothing was written, nothing is in doubt").toEqual([]);
-  await simPost(request, "/_sim/up");
+  await bridgeFault(request, "up");
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible({ timeout: 15_000 });
 });

@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, fillSetup, signIn, typePin, openShift, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale } from "./helpers.mjs";
+import { setUp, fillSetup, signIn, typePin, openShift, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale, HIDDEN } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -115,7 +115,7 @@ test("hole 15: every state of the card popup is readable", async ({ page, reques
   await expect(page).toHaveScreenshot("payment-card-cancelled.png", shot);
 
   // The result is lost: Re-sync twice, then only Close.
-  await simNext(request, { outcome: "approve", delay_ms: 0, hide_result: true });
+  await simNext(request, HIDDEN);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
   await expect(dialog(page).getByRole("button", { name: "Re-sync (2 left)" })).toBeVisible({ timeout: 15_000 });
   await expect(page).toHaveScreenshot("card-result-unknown.png", shot);
@@ -145,15 +145,17 @@ test("refunds: the split between cash and card, the card refund popup, a return 
   // The simulated terminal draws the card (brand, last four) at random: masked.
   const cardNames = [page.locator(".refund-split label").nth(1).locator("span"), page.getByRole("list", { name: "Money back" })];
   await expect(page).toHaveScreenshot("refund-split.png", { ...shot, mask: cardNames });
-  // The card part in the terminal's hands: the Card refund popup.
-  await simNext(request, { outcome: "approve", delay_ms: 60000 });
+  // The card part in the terminal's hands: the Card refund popup, with no
+  // Cancel (a reversal cannot be called back). The card's bank refuses it.
+  await simNext(request, { outcome: "decline", delay_ms: 0, decline_reason: "refused by the card's bank", hide_result: true, report_to_oms_after_ms: 3_600_000 });
   await page.getByRole("button", { name: "Refund €10.00" }).click();
   const popup = page.getByRole("dialog", { name: "Card refund" });
   await expect(popup.getByText("Refunding to the card…")).toBeVisible();
-  const cancel = popup.getByRole("button", { name: /^Cancel/ });
-  await expect(page).toHaveScreenshot("card-refund-processing.png", { ...shot, mask: [cancel, ...cardNames] });
-  await cancel.click();
-  await expect(page.getByRole("alert").filter({ hasText: "Refund cancelled" })).toBeVisible();
+  await expect(popup.getByRole("button", { name: /^Cancel/ })).toHaveCount(0);
+  await expect(page).toHaveScreenshot("card-refund-processing.png", { ...shot, mask: cardNames });
+  const [part] = (await stored(page, "payments")).filter((a) => a.refund);
+  await simPost(request, `/_sim/payments/${part.reference}/reveal`);
+  await expect(page.getByRole("alert").filter({ hasText: "Refund declined: refused by the card's bank" })).toBeVisible();
   // The cash went back; the card's share is still owed, and goes to the card again.
   const done = page.getByRole("status").filter({ hasText: "Give back" });
   await expect(done).toContainText("€6.00 back to the card: failed");

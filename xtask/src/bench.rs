@@ -5,6 +5,10 @@
 //!   durable commits next to raw SQLite inserts of the same rows; download
 //!   of a 100,000-product catalog (time and bytes, plain and gzip) next to
 //!   reading the same rows from SQLite.
+//! - Card (`crates/bridge/examples/card.rs`): a card payment from the
+//!   register's start to an approval it can read, through the bridge's API
+//!   and nexo over HTTPS to `till-terminal` (p50/p95), next to the same
+//!   journal, driver, codec and terminal called in process.
 //! - Chain (`crates/oms/examples/chain.rs`): 8 registers posting batches
 //!   concurrently while a 9th PUTs single orders (p50/p99), then a catalog
 //!   download, on SQLite with one OMS, on PostgreSQL with one OMS and with
@@ -55,6 +59,7 @@ const BENCH_PRODUCTS: [usize; 2] = [100_000, 300_000];
 /// sync register` runs only those.
 const PARTS: &[&str] = &[
     "oms",
+    "card",
     "chain",
     "commit",
     "register",
@@ -74,6 +79,9 @@ pub fn run(args: &[String]) -> Result {
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     if wanted("oms") {
         oms()?;
+    }
+    if wanted("card") {
+        card()?;
     }
     tools::ensure_all()?;
     tools::build_app()?;
@@ -120,6 +128,16 @@ fn oms() -> Result {
                 "--example",
                 "bench",
             ])
+            .current_dir(root()),
+    )
+}
+
+fn card() -> Result {
+    step("Card payment through the bridge: nexo over HTTPS to till-terminal, next to the same journal, driver and terminal in process (release build)");
+    proc::run(
+        Command::new("cargo")
+            .args(["run", "--release", "--locked", "-p", "till-bridge"])
+            .args(["--example", "card"])
             .current_dir(root()),
     )
 }
@@ -286,6 +304,7 @@ fn chaos(data: &std::path::Path) -> Result {
         .env("TILL_CHAOS_SALES", CHAOS_SALES.to_string())
         .env("TILL_BASE_URL", sys.oms_url())
         .env("TILL_BRIDGE_URL", sys.bridge_url())
+        .env("TILL_TERMINAL_CONTROLS", sys.terminal_controls())
         .current_dir(root()),
     );
     drop(sys);

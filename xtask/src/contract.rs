@@ -35,7 +35,9 @@ fn runs(sys: &system::System, secrets: &Secrets) -> Vec<Run> {
             token: secrets.register_token.clone(),
             document: oms.clone(),
             // The bridge's and the back office's operations answer a
-            // register 403; they are run below with their own tokens.
+            // register 403; they are run below with their own tokens. The
+            // terminal's notifications need no token (their signature is
+            // checked) and run here.
             filter: &[
                 "--exclude-path",
                 "/payments",
@@ -62,8 +64,7 @@ fn runs(sys: &system::System, secrets: &Secrets) -> Vec<Run> {
             config: "tests/contract/bridge.toml",
             token: secrets.pairing_token.clone(),
             document: format!("{}/v1/openapi.json", sys.bridge_url()),
-            // The simulator's controls are not served in a store (nor here).
-            filter: &["--exclude-path-regex", "^/_sim"],
+            filter: &[],
         },
     ]
 }
@@ -80,7 +81,7 @@ pub fn run() -> Result<(bool, String)> {
     system::build_servers(system::Build::Debug)?;
     let data = crate::test::tempdir("till-contract")?;
     let sys = system::start(&system::Options {
-        sim_delay_ms: Some(200),
+        approve_delay_ms: Some(200),
         terminal_timeout_secs: Some(5),
         ..system::Options::loopback(data.clone(), system::Build::Debug)
     })?;

@@ -106,7 +106,7 @@ pub fn run(args: &[String]) -> Result {
         bridge_port: args.bridge_port,
         data: args.data.clone(),
         faults: false,
-        sim_delay_ms: None,
+        approve_delay_ms: None,
         terminal_timeout_secs: None,
         secrets: secrets.0.clone(),
         build: args.servers,
@@ -223,9 +223,18 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
     println!("    Dana (manager) PIN 2468 · Alex (cashier) PIN 1357 · Jo (cashier) PIN 8024");
     println!("    Manage staff with: till-oms staff add|list|disable|enable (see the README)");
     println!();
+    println!(
+        "  The card terminal is till-terminal {} at {} (Terminal API, HTTPS);",
+        system::TERMINAL_POIID,
+        sys.terminal.url
+    );
+    println!("  to use a real one instead, see the README (\"A real card terminal\").");
     println!("  The simulated terminal decides by the amount's last two digits:");
-    println!("    00-49 approved (3 s) · 51 declined · 52 result hidden 120 s · 53 result lost, reported to the OMS after 60 s");
-    println!("    54 terminal never answers · 55 approved after 40 s   (the \"Card tests\" category has one item for each)");
+    println!("    00-49 approved (3 s) · 51 declined · 52 answer lost, found by Re-sync after 120 s · 53 result lost,");
+    println!(
+        "    notified to the OMS after 60 s · 54 terminal never answers · 55 approved after 40 s"
+    );
+    println!("    (the \"Card tests\" category has one item for each)");
     if args.lan {
         println!();
         if args.tls {

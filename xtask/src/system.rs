@@ -1,6 +1,7 @@
-//! Starting the whole system: the OMS (serving the app) and the bridge with
-//! the simulated terminal, wired to each other. Used by `serve`, the
-//! end-to-end tests and the benchmarks.
+//! Starting the whole system: the OMS (serving the app), the simulated card
+//! terminal (`till-terminal`, over HTTPS as a real one) and the bridge that
+//! drives it, wired to each other. Used by `serve`, the end-to-end tests and
+//! the benchmarks.
 
 use crate::proc::{self, root, step, Server};
 use crate::Result;
@@ -19,6 +20,14 @@ pub const DEV_BRIDGE_TOKEN: &str = "dev-bridge-token";
 pub const DEV_PAIRING_TOKEN: &str = "dev-pairing-token";
 /// The back office's token: reads every register's orders and history.
 pub const DEV_ADMIN_TOKEN: &str = "dev-back-office-token";
+/// The simulated terminal's shared key (its passphrase).
+pub const DEV_TERMINAL_PASSPHRASE: &str = "dev-terminal-passphrase";
+/// The key the terminal's "vendor cloud" signs notifications with (hex).
+pub const DEV_WEBHOOK_KEY: &str =
+    "de5e11de5e11de5e11de5e11de5e11de5e11de5e11de5e11de5e11de5e11de5e";
+/// The simulated terminal's POIID and key identifier.
+pub const TERMINAL_POIID: &str = "V400m-000000001";
+pub const TERMINAL_KEY_ID: &str = "TillKey01";
 
 /// The tokens the servers start with. They reach the servers through
 /// environment variables, never the command line (`ps` shows that to
@@ -29,6 +38,10 @@ pub struct Secrets {
     pub bridge_token: String,
     pub pairing_token: String,
     pub admin_token: String,
+    /// The simulated terminal's shared key, which the bridge holds too.
+    pub terminal_passphrase: String,
+    /// The terminal vendor's webhook key, which the OMS checks (hex).
+    pub webhook_key: String,
 }
 
 /// Where `serve --lan` keeps its tokens, inside the data folder.
@@ -41,6 +54,8 @@ impl Secrets {
             bridge_token: DEV_BRIDGE_TOKEN.into(),
             pairing_token: DEV_PAIRING_TOKEN.into(),
             admin_token: DEV_ADMIN_TOKEN.into(),
+            terminal_passphrase: DEV_TERMINAL_PASSPHRASE.into(),
+            webhook_key: DEV_WEBHOOK_KEY.into(),
         }
     }
 
@@ -50,18 +65,21 @@ impl Secrets {
     pub fn for_lan(data: &std::path::Path) -> Result<(Secrets, bool)> {
         let path = data.join(LAN_SECRETS_FILE);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            return Secrets::parse(&text).map(|s| (s, false)).ok_or_else(|| {
+            let secrets = Secrets::parse(&text).ok_or_else(|| {
                 format!(
                     "{} is damaged: delete it to make new tokens",
                     path.display()
                 )
-            });
+            })?;
+            return Secrets::with_terminal_keys(secrets, &text, &path).map(|s| (s, false));
         }
         let secrets = Secrets {
             register_token: random_token()?,
             bridge_token: random_token()?,
             pairing_token: random_token()?,
             admin_token: random_token()?,
+            terminal_passphrase: random_token()?,
+            webhook_key: random_hex_key()?,
         };
         std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
         write_private(&path, &secrets.to_env())?;
@@ -71,9 +89,40 @@ impl Secrets {
     fn to_env(&self) -> String {
         format!(
             "# Till's tokens for this store's LAN, made by `cargo xtask serve --lan`.\n\
-             REGISTER_TOKEN={}\nBRIDGE_TOKEN={}\nPAIRING_TOKEN={}\nADMIN_TOKEN={}\n",
-            self.register_token, self.bridge_token, self.pairing_token, self.admin_token
+             REGISTER_TOKEN={}\nBRIDGE_TOKEN={}\nPAIRING_TOKEN={}\nADMIN_TOKEN={}\n\
+             TERMINAL_PASSPHRASE={}\nWEBHOOK_KEY={}\n",
+            self.register_token,
+            self.bridge_token,
+            self.pairing_token,
+            self.admin_token,
+            self.terminal_passphrase,
+            self.webhook_key
         )
+    }
+
+    /// A tokens file from before the terminal had keys gets them, made now
+    /// and added to the file.
+    fn with_terminal_keys(mut self, text: &str, path: &std::path::Path) -> Result<Secrets> {
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::trim)
+                .filter(|v| v.len() >= 16)
+                .map(str::to_owned)
+        };
+        match (get("TERMINAL_PASSPHRASE"), get("WEBHOOK_KEY")) {
+            (Some(p), Some(k)) => {
+                self.terminal_passphrase = p;
+                self.webhook_key = k;
+            }
+            _ => {
+                self.terminal_passphrase = random_token()?;
+                self.webhook_key = random_hex_key()?;
+                std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                write_private(path, &self.to_env())?;
+            }
+        }
+        Ok(self)
     }
 
     fn parse(text: &str) -> Option<Secrets> {
@@ -89,6 +138,8 @@ impl Secrets {
             bridge_token: get("BRIDGE_TOKEN")?,
             pairing_token: get("PAIRING_TOKEN")?,
             admin_token: get("ADMIN_TOKEN")?,
+            terminal_passphrase: String::new(),
+            webhook_key: String::new(),
         })
     }
 }
@@ -113,6 +164,13 @@ fn random_token() -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// 32 random bytes in hex: a webhook signing key.
+fn random_hex_key() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(unix)]
@@ -142,10 +200,11 @@ pub struct Options {
     pub bridge_port: u16,
     /// Data folder; the OMS and the bridge each get a folder inside.
     pub data: PathBuf,
-    /// The test controls: the OMS's `/_faults`, the bridge's `/_sim`.
+    /// The test controls: the OMS's and the bridge's `/_faults`, the
+    /// terminal's `/_sim`.
     pub faults: bool,
     /// The simulated terminal's approval delay.
-    pub sim_delay_ms: Option<u64>,
+    pub approve_delay_ms: Option<u64>,
     pub terminal_timeout_secs: Option<u64>,
     pub secrets: Secrets,
     pub build: Build,
@@ -166,7 +225,7 @@ impl Options {
             bridge_port: 0,
             data,
             faults: false,
-            sim_delay_ms: None,
+            approve_delay_ms: None,
             terminal_timeout_secs: None,
             secrets: Secrets::development(),
             build,
@@ -180,7 +239,7 @@ impl Options {
     pub fn for_playwright(data: PathBuf, build: Build) -> Options {
         Options {
             faults: true,
-            sim_delay_ms: Some(1000),
+            approve_delay_ms: Some(1000),
             terminal_timeout_secs: Some(20),
             ..Options::loopback(data, build)
         }
@@ -199,6 +258,10 @@ pub fn dev_register_env(cmd: &mut Command) -> &mut Command {
 pub struct System {
     pub oms: Server,
     pub bridge: Server,
+    /// The simulated card terminal the bridge drives.
+    pub terminal: Server,
+    /// Its test controls (`/_sim`), when the system runs with faults.
+    pub terminal_controls: Option<String>,
     pub tls: Option<Tls>,
     pub bridge_data: PathBuf,
     build: Build,
@@ -214,6 +277,11 @@ impl System {
 
     pub fn bridge_url(&self) -> &str {
         &self.bridge.url
+    }
+
+    /// The simulated terminal's test controls (empty without faults).
+    pub fn terminal_controls(&self) -> &str {
+        self.terminal_controls.as_deref().unwrap_or("")
     }
 
     /// A server's URL as a tablet opens it (`0.0.0.0` is no address).
@@ -288,7 +356,15 @@ pub fn build_servers(build: Build) -> Result {
         Command::new("cargo")
             .arg("build")
             .args(profile)
-            .args(["--locked", "-p", "till-oms", "-p", "till-bridge"])
+            .args([
+                "--locked",
+                "-p",
+                "till-oms",
+                "-p",
+                "till-bridge",
+                "-p",
+                "till-terminal",
+            ])
             .current_dir(root()),
     )
 }
@@ -327,19 +403,12 @@ pub fn start_big_catalog_oms(
 }
 
 pub fn start(opts: &Options) -> Result<System> {
-    let oms_port = if opts.oms_port == 0 {
-        free_port()?
-    } else {
-        opts.oms_port
-    };
-    let bridge_port = if opts.bridge_port == 0 {
-        free_port()?
-    } else {
-        opts.bridge_port
-    };
+    let oms_port = port_or_free(opts.oms_port)?;
+    let bridge_port = port_or_free(opts.bridge_port)?;
     let oms_data = opts.data.join("oms");
     let bridge_data = opts.data.join("bridge");
-    for d in [&oms_data, &bridge_data] {
+    let terminal_data = opts.data.join("terminal");
+    for d in [&oms_data, &bridge_data, &terminal_data] {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     let lan_ip = (opts.host == "0.0.0.0").then(lan_address).flatten();
@@ -348,12 +417,90 @@ pub fn start(opts: &Options) -> Result<System> {
         false => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    // The origins the app is opened from: the bridge allows them (CORS).
+    let bridge_host = lan_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let bridge_origin = std::env::var("TILL_BRIDGE_ORIGIN")
+        .unwrap_or_else(|_| format!("{scheme}://{bridge_host}:{bridge_port}"));
+    let oms = start_oms(opts, &oms_data, oms_port, &bridge_origin, tls.as_ref())?;
+    let oms_local = format!("{scheme}://127.0.0.1:{oms_port}");
+    let (terminal, terminal_controls, terminal_ca) =
+        start_terminal(opts, &terminal_data, &oms_local, tls.as_ref())?;
+    let origins = app_origins(opts, scheme, oms_port, lan_ip.as_deref());
+    let mut bridge = Command::new(opts.build.binary("till-bridge"));
+    bridge
+        .arg("--listen")
+        .arg(format!("{}:{bridge_port}", opts.host))
+        .arg("--data")
+        .arg(&bridge_data)
+        .arg("--allow-origin")
+        .arg(origins.join(","))
+        .arg("--oms-url")
+        .arg(&oms_local)
+        .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
+        .args(["--terminal-url", &terminal.url])
+        .args([
+            "--poiid",
+            TERMINAL_POIID,
+            "--terminal-key-id",
+            TERMINAL_KEY_ID,
+        ])
+        .arg("--terminal-ca")
+        .arg(&terminal_ca)
+        .env(
+            "TILL_TERMINAL_PASSPHRASE",
+            &opts.secrets.terminal_passphrase,
+        );
+    if let Some(tls) = &tls {
+        bridge
+            .arg("--tls-cert")
+            .arg(&tls.cert)
+            .arg("--tls-key")
+            .arg(&tls.key)
+            .arg("--oms-ca")
+            .arg(&tls.ca);
+    }
+    // One token for every register: on loopback (development and tests)
+    // only. On a LAN, each register pairs by code and gets its own.
+    if opts.host != "0.0.0.0" {
+        bridge.env("TILL_PAIRING_TOKEN", &opts.secrets.pairing_token);
+    }
+    if opts.faults {
+        bridge.arg("--faults");
+    }
+    if let Some(s) = opts.terminal_timeout_secs {
+        bridge.arg("--terminal-timeout-secs").arg(s.to_string());
+    }
+    let bridge = Server::start(
+        "bridge",
+        &mut bridge,
+        "listening on ",
+        Duration::from_secs(30),
+    )?;
+    Ok(System {
+        oms,
+        bridge,
+        terminal,
+        terminal_controls,
+        tls,
+        bridge_data,
+        build: opts.build,
+        host: bridge_host,
+    })
+}
+
+fn port_or_free(port: u16) -> Result<u16> {
+    match port {
+        0 => free_port(),
+        p => Ok(p),
+    }
+}
+
+/// The origins the app is opened from: the bridge allows them (CORS).
+fn app_origins(opts: &Options, scheme: &str, oms_port: u16, lan_ip: Option<&str>) -> Vec<String> {
     let mut origins = vec![
         format!("{scheme}://127.0.0.1:{oms_port}"),
         format!("{scheme}://localhost:{oms_port}"),
     ];
-    if let Some(ip) = &lan_ip {
+    if let Some(ip) = lan_ip {
         origins.push(format!("{scheme}://{ip}:{oms_port}"));
     }
     if opts.faults {
@@ -371,88 +518,107 @@ pub fn start(opts: &Options) -> Result<System> {
                 .map(str::to_owned),
         );
     }
-    let bridge_host = lan_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
-    let bridge_origin = std::env::var("TILL_BRIDGE_ORIGIN")
-        .unwrap_or_else(|_| format!("{scheme}://{bridge_host}:{bridge_port}"));
+    origins
+}
 
+fn start_oms(
+    opts: &Options,
+    data: &std::path::Path,
+    port: u16,
+    bridge_origin: &str,
+    tls: Option<&Tls>,
+) -> Result<Server> {
     let mut oms = Command::new(opts.build.binary("till-oms"));
     oms.arg("--listen")
-        .arg(format!("{}:{oms_port}", opts.host))
+        .arg(format!("{}:{port}", opts.host))
         .arg("--dist")
         .arg(root().join("dist"))
         .arg("--data")
-        .arg(&oms_data)
+        .arg(data)
         .env(
             "TILL_REGISTER_TOKENS",
             format!("{DEV_REGISTER}={}", opts.secrets.register_token),
         )
         .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
         .env("TILL_ADMIN_TOKEN", &opts.secrets.admin_token)
+        .env("TILL_WEBHOOK_HMAC_KEY", &opts.secrets.webhook_key)
         .arg("--bridge-origin")
-        .arg(&bridge_origin);
+        .arg(bridge_origin);
     if opts.faults {
         oms.arg("--faults");
     }
     if let Some(url) = &opts.database_url {
         oms.env("TILL_DATABASE_URL", url);
     }
-    if let Some(tls) = &tls {
+    if let Some(tls) = tls {
         oms.arg("--tls-cert")
             .arg(&tls.cert)
             .arg("--tls-key")
             .arg(&tls.key);
     }
-    let oms = Server::start("oms", &mut oms, "listening on ", Duration::from_secs(30))?;
+    Server::start("oms", &mut oms, "listening on ", Duration::from_secs(30))
+}
 
-    let mut bridge = Command::new(opts.build.binary("till-bridge"));
-    bridge
-        .arg("--listen")
-        .arg(format!("{}:{bridge_port}", opts.host))
+/// The simulated terminal, as a device of its own: HTTPS with a certificate
+/// naming its POIID from the store's local CA (made in `data/tls` if
+/// missing), its memory in `data/terminal`, notifying the OMS. Returns the
+/// server, its controls' URL (with faults) and the CA the bridge trusts.
+fn start_terminal(
+    opts: &Options,
+    data: &std::path::Path,
+    oms_url: &str,
+    tls: Option<&Tls>,
+) -> Result<(Server, Option<String>, PathBuf)> {
+    let ca_dir = opts.data.join("tls");
+    let (ok, out) = proc::run_captured(
+        Command::new(opts.build.binary("till-terminal"))
+            .args(["--poiid", TERMINAL_POIID, "tls", "init", "--dir"])
+            .arg(&ca_dir),
+    )?;
+    if !ok {
+        return Err(format!("till-terminal tls init failed:\n{out}"));
+    }
+    let mut cmd = Command::new(opts.build.binary("till-terminal"));
+    cmd.arg("--listen")
+        .arg(format!("127.0.0.1:{}", free_port()?))
         .arg("--data")
-        .arg(&bridge_data)
-        .arg("--allow-origin")
-        .arg(origins.join(","))
-        .arg("--oms-url")
-        .arg(format!("{scheme}://127.0.0.1:{oms_port}"))
-        .env("TILL_BRIDGE_TOKEN", &opts.secrets.bridge_token)
-        .arg("--simulator");
-    if let Some(tls) = &tls {
-        bridge
-            .arg("--tls-cert")
-            .arg(&tls.cert)
-            .arg("--tls-key")
-            .arg(&tls.key)
-            .arg("--oms-ca")
-            .arg(&tls.ca);
+        .arg(data)
+        .args(["--poiid", TERMINAL_POIID, "--key-id", TERMINAL_KEY_ID])
+        .arg("--tls-cert")
+        .arg(ca_dir.join("terminal.pem"))
+        .arg("--tls-key")
+        .arg(ca_dir.join("terminal-key.pem"))
+        .arg("--notify-url")
+        .arg(format!("{oms_url}/api/v1/notifications/terminal"))
+        .env(
+            "TILL_TERMINAL_PASSPHRASE",
+            &opts.secrets.terminal_passphrase,
+        )
+        .env("TILL_WEBHOOK_HMAC_KEY", &opts.secrets.webhook_key);
+    if let Some(tls) = tls {
+        cmd.arg("--notify-ca").arg(&tls.ca);
     }
-    // One token for every register: on loopback (development and tests)
-    // only. On a LAN, each register pairs by code and gets its own.
-    if opts.host != "0.0.0.0" {
-        bridge.env("TILL_PAIRING_TOKEN", &opts.secrets.pairing_token);
-    }
-    if opts.faults {
-        bridge.arg("--sim-controls");
-    }
-    if let Some(ms) = opts.sim_delay_ms {
-        bridge.arg("--sim-delay-ms").arg(ms.to_string());
+    if let Some(ms) = opts.approve_delay_ms {
+        cmd.arg("--approve-delay-ms").arg(ms.to_string());
     }
     if let Some(s) = opts.terminal_timeout_secs {
-        bridge.arg("--terminal-timeout-secs").arg(s.to_string());
+        cmd.arg("--terminal-timeout-secs").arg(s.to_string());
     }
-    let bridge = Server::start(
-        "bridge",
-        &mut bridge,
+    let controls = match opts.faults {
+        true => {
+            let addr = format!("127.0.0.1:{}", free_port()?);
+            cmd.arg("--sim-controls").arg(&addr);
+            Some(format!("http://{addr}"))
+        }
+        false => None,
+    };
+    let server = Server::start(
+        "terminal",
+        &mut cmd,
         "listening on ",
         Duration::from_secs(30),
     )?;
-    Ok(System {
-        oms,
-        bridge,
-        tls,
-        bridge_data,
-        build: opts.build,
-        host: bridge_host,
-    })
+    Ok((server, controls, ca_dir.join("ca.pem")))
 }
 
 /// The local CA and the servers' certificate, from `till-bridge tls init`.

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 const NATIVE_CRATES: &[&str] = &[
     "till-core",
     "till-http",
+    "till-nexo",
     "till-oms",
+    "till-terminal",
     "till-bridge",
     "till-sim",
     "xtask",
@@ -304,10 +306,15 @@ fn e2e() -> Outcome {
         if std::env::var_os("TILL_UPDATE_SCREENSHOTS").is_some() {
             playwright.arg("--update-snapshots");
         }
+        // While working on one journey: only the tests whose title matches.
+        if let Ok(grep) = std::env::var("TILL_E2E_GREP") {
+            playwright.args(["--grep", &grep]);
+        }
         let result = proc::run_captured(
             playwright
                 .env("TILL_BASE_URL", sys.oms_url())
                 .env("TILL_BRIDGE_URL", sys.bridge_url())
+                .env("TILL_TERMINAL_CONTROLS", sys.terminal_controls())
                 .env("TILL_BIG_CATALOG_URL", &big.url)
                 .env(
                     "TILL_BIG_CATALOG_PRODUCTS",
@@ -356,6 +363,7 @@ fn https() -> Outcome {
                 .args(["test", "--config", "tests/e2e/https.config.mjs"])
                 .env("TILL_BASE_URL", sys.oms_url())
                 .env("TILL_BRIDGE_URL", sys.bridge_url())
+                .env("TILL_TERMINAL_CONTROLS", sys.terminal_controls())
                 .env("TILL_TLS_SPKI", &tls.spki)
                 .env("NODE_EXTRA_CA_CERTS", &tls.ca)
                 .env(
