@@ -165,7 +165,7 @@ impl Application {
             self.router,
             self.limits,
             self.tls,
-            shutdown_signal(),
+            till_http::shutdown_signal(),
         )
         .await
     }
@@ -256,23 +256,4 @@ fn router(config: &Config, state: AppState) -> Router {
         // token) are answered before the token check.
         .layer(cors)
         .with_state(state)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

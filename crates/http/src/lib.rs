@@ -210,3 +210,24 @@ async fn pause_after_accept_error(e: std::io::Error) {
     tracing::warn!("accept failed: {e}");
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
+
+/// Resolves on Ctrl-C or SIGTERM: when a server starts its graceful
+/// shutdown.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -162,7 +162,7 @@ impl Application {
                 }
             });
         }
-        shutdown_signal().await;
+        till_http::shutdown_signal().await;
         tasks.shutdown().await;
         Ok(())
     }
@@ -219,23 +219,4 @@ async fn supervise(
 pub async fn wait_listening(c: &controls::Controls) {
     let mut l = c.listening.clone();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), l.wait_for(|up| *up)).await;
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
