@@ -241,3 +241,18 @@ export async function splitSale(page) {
   const [order] = (await stored(page, "orders")).filter((o) => o.tenders.length === 2);
   return order;
 }
+
+/// The card attempt this register started last, as stored.
+export async function latestAttempt(page) {
+  await expect.poll(async () => (await stored(page, "payments")).length).toBeGreaterThan(0);
+  const attempts = await stored(page, "payments");
+  return attempts.sort((a, b) => b.requested_at - a.requested_at)[0];
+}
+
+/// The seed article: a successful payment "will automatically close your
+/// payment and bring you back to the register page".
+export async function backOnTheRegister(page) {
+  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
+  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
+}

@@ -3,26 +3,12 @@
 // luck), plus cash and split tender. After each case: no reference charged
 // twice, and approved payments reach the OMS.
 import { test, expect } from "@playwright/test";
-import { setUp, cart, simNext, simPost, resetFaults, charges, terminalCharges, stored, omsPayments, ringUp, goPay, dialog, env, countPrints, prints, HIDDEN } from "./helpers.mjs";
+import { setUp, cart, latestAttempt, backOnTheRegister, simNext, simPost, resetFaults, charges, terminalCharges, stored, omsPayments, ringUp, goPay, dialog, env, countPrints, prints, HIDDEN } from "./helpers.mjs";
 
 test.afterEach(async ({ request }) => {
   await resetFaults(request);
   await charges(request);
 });
-
-async function attemptFor(page) {
-  await expect.poll(async () => (await stored(page, "payments")).length).toBeGreaterThan(0);
-  const attempts = await stored(page, "payments");
-  return attempts.sort((a, b) => b.requested_at - a.requested_at)[0];
-}
-
-/// The seed article: a successful payment "will automatically close your
-/// payment and bring you back to the register page".
-async function backOnTheRegister(page) {
-  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible({ timeout: 15_000 });
-  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
-}
 
 test("hole 16: approve: the popup closes by itself, back to the register, the order is paid, the OMS has the payment", async ({ page, request }) => {
   await setUp(page);
@@ -36,7 +22,7 @@ test("hole 16: approve: the popup closes by itself, back to the register, the or
   await expect(dialog(page).getByRole("button", { name: /^Cancel \(\d+ s\)$/ })).toBeVisible();
   await expect(dialog(page)).toHaveCount(0, { timeout: 15_000 });
   await backOnTheRegister(page);
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   expect(attempt.state).toBe("approved");
   await page.goto(`/receipt/${attempt.order_id}`);
   const receipt = page.getByRole("article", { name: "Receipt" });
@@ -53,7 +39,7 @@ test("decline: back to the payment page with the reason", async ({ page, request
   await expect(page.getByRole("alert").filter({ hasText: "Payment declined: insufficient funds" })).toBeVisible({ timeout: 15_000 });
   await expect(dialog(page)).toHaveCount(0);
   await expect(page.getByLabel("Amount due")).toHaveText("€10.51");
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(0);
 });
 
@@ -70,7 +56,7 @@ test("cancel within 30 s: back to the payment page, then pay by cash", async ({ 
   await expect(page.getByLabel("Change due")).toHaveText("€1.20");
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Change €1.20" })).toBeVisible();
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   expect(attempt.state).toBe("cancelled");
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(0);
 });
@@ -83,7 +69,7 @@ test("cancel after capture: the Abort lands after the approval, and the order is
   await ringUp(page, "Mocha");
   await goPay(page);
   await page.getByRole("button", { name: "Card (mPOS)" }).click();
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   await expect.poll(async () => (await terminalCharges(request)).filter((c) => c.reference === attempt.reference).length).toBe(1);
   await dialog(page).getByRole("button", { name: /^Cancel/ }).click();
   // The Abort reached the terminal after the approval: both answers wait there.
@@ -104,7 +90,7 @@ test("hidden result: the first Re-sync finds it and the order is paid", async ({
   await expect(dialog(page).getByText("Payment result not received")).toBeVisible({ timeout: 15_000 });
   await expect(dialog(page).getByRole("button", { name: "Re-sync (2 left)" })).toBeVisible();
   await expect(dialog(page).getByRole("button", { name: "Close & back to Register" })).toBeVisible();
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
   await dialog(page).getByRole("button", { name: "Re-sync (2 left)" }).click();
   await backOnTheRegister(page);
@@ -125,7 +111,7 @@ test("hidden result: two failed re-syncs leave only Close & back to Register, an
   await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible();
   await expect(page.getByRole("alert").filter({ hasText: "closed unpaid" })).toBeVisible();
   await expect(cart(page).getByText("The cart is empty")).toBeVisible();
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   expect(attempt.state).toBe("closed_unpaid");
   const order = (await stored(page, "orders")).find((o) => o.id === attempt.order_id);
   expect(order.status).toEqual({ state: "unpaid", reference: attempt.reference, reason: "pending_confirmation" });
@@ -217,7 +203,7 @@ test("reload while processing: the popup comes back after a status query, and on
   await page.reload();
   await expect(dialog(page)).toBeVisible();
   await backOnTheRegister(page);
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   expect((await charges(request)).filter((c) => c.reference === attempt.reference)).toHaveLength(1);
   expect(await stored(page, "payments")).toHaveLength(1);
 });
@@ -233,7 +219,7 @@ test("reload while the result is unknown: the popup comes back in the same state
   await page.reload();
   await expect(dialog(page).getByText("Payment result not received")).toBeVisible({ timeout: 15_000 });
   await expect(dialog(page).getByRole("button", { name: "Re-sync (1 left)" })).toBeVisible();
-  const attempt = await attemptFor(page);
+  const attempt = await latestAttempt(page);
   await simPost(request, `/_sim/payments/${attempt.reference}/reveal`);
   await dialog(page).getByRole("button", { name: "Re-sync (1 left)" }).click();
   await backOnTheRegister(page);

@@ -5,7 +5,7 @@
 // tests wait for what the cashier sees, never for a time.
 import { test, expect } from "@playwright/test";
 import {
-  setUp, cart, simNext, simPost, bridgeFault, resetFaults, charges, terminalCharges, stored, omsPayments,
+  setUp, latestAttempt, backOnTheRegister, simNext, simPost, bridgeFault, resetFaults, charges, terminalCharges, stored, omsPayments,
   ringUp, goPay, dialog, closeUnpaid, env, HIDDEN,
 } from "./helpers.mjs";
 
@@ -13,18 +13,6 @@ test.afterEach(async ({ request }) => {
   await resetFaults(request);
   await charges(request);
 });
-
-async function latestAttempt(page) {
-  await expect.poll(async () => (await stored(page, "payments")).length).toBeGreaterThan(0);
-  const attempts = await stored(page, "payments");
-  return attempts.sort((a, b) => b.requested_at - a.requested_at)[0];
-}
-
-async function backOnTheRegister(page) {
-  await expect(page.getByRole("heading", { name: "Register", level: 1 })).toBeVisible({ timeout: 15_000 });
-  await expect(page.getByRole("alert").filter({ hasText: /^Paid — order/ })).toBeVisible();
-  await expect(cart(page).getByText("The cart is empty")).toBeVisible();
-}
 
 async function chargesOf(request, reference) {
   return (await terminalCharges(request)).filter((c) => c.reference === reference);
