@@ -152,7 +152,7 @@ pub struct AppState {
     /// Bumped when Settings may be saved (a manager, or approved by one).
     pub settings_authorized: RwSignal<u64>,
     /// The shift as last written (a close shows its Z report).
-    pub shift_done: RwSignal<Option<till_core::drawer::Shift>>,
+    pub shift_done: RwSignal<Option<till_core::shift::Shift>>,
     /// Why a shift was not opened, changed or closed.
     pub shift_message: RwSignal<Option<String>>,
     /// What was done to the shift ("Drawer opened (no sale).").

@@ -41,10 +41,10 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
     till::store::exec::execute(&db, &desk).await.unwrap();
     // And a shift is open (nobody sells without one).
     let shift = till_core::testing::open_shift(1, till_core::time::Timestamp::from_millis(0));
-    let open = till_core::drawer::ShiftRequest {
+    let open = till_core::shift_plan::ShiftRequest {
         id: shift.id,
         version: 0,
-        change: till_core::drawer::ShiftChange::Open {
+        change: till_core::shift_plan::ShiftChange::Open {
             register: shift.register,
             currency: Currency::EUR,
             float: shift.float_count,

@@ -10,14 +10,14 @@ use till::store::schema::{
 };
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
-use till_core::drawer::CashCount;
+use till_core::drawer::MovementKind;
 use till_core::money::Currency;
 use till_core::order::OrderId;
 use till_core::outbox::{EntryState, OutboxChange, OutboxEntry, RecordKind};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::refund::{RefundReason, Returned};
 use till_core::register::*;
-use till_core::shift::MovementKind;
+use till_core::shift::CashCount;
 use till_core::testing::{eur, register_config, MemStore};
 use till_core::time::{Duration, Timestamp};
 use wasm_bindgen::JsValue;
@@ -374,7 +374,7 @@ impl Session {
         assert!(s.reg.cashier().is_some());
         // She opens the shift with €100.00 in the drawer.
         s.input(Input::Cashier(Action::OpenShift {
-            float: till_core::drawer::CashCount::Total {
+            float: till_core::shift::CashCount::Total {
                 amount: eur(10_000),
             },
         }));

@@ -6,8 +6,9 @@ use crate::runner::edit_cart;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use till_core::cart::{parse_percent, percent_number, Discount};
+use till_core::cart::{parse_percent, Discount};
 use till_core::catalog::ProductId;
+use till_core::money::percent_number;
 
 /// One edit of the cart, checked by till-core's cart rules.
 type CartChange = Box<dyn FnOnce(&mut till_core::cart::Cart) -> Result<(), String>>;

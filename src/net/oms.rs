@@ -163,7 +163,7 @@ impl Oms {
         &self,
         orders: &[Order],
         refunds: &[Refund],
-        shifts: &[till_core::drawer::Shift],
+        shifts: &[till_core::shift::Shift],
     ) -> Result<Vec<BatchResult>, NetFailure> {
         let (signal, _t) = deadline(OMS_TIMEOUT_MS);
         let req = Request::post(&self.url("/orders:batch"))

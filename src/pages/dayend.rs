@@ -8,8 +8,8 @@ use crate::error::AppError;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use till_core::drawer::{day_close, DayClose};
 use till_core::report::{z_report, ZReport};
+use till_core::shift::{day_close, DayClose};
 
 async fn build(app: &AppState) -> Result<ZReport, AppError> {
     let settings = app.set_up()?;

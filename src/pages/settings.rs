@@ -148,7 +148,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
         current
             .as_ref()
             .and_then(|s| s.manager_discount_bp)
-            .map(till_core::cart::percent_text),
+            .map(till_core::money::percent_text),
     );
     let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
     let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));

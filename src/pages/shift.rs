@@ -4,18 +4,18 @@
 //! expected against counted and the over/short, and the shift's Z report
 //! prints on 58 or 80 mm paper. Nobody sells without an open shift. The
 //! rules (the arithmetic, who may, what is refused) are till-core's
-//! (`till_core::drawer`); this page reads what the cashier types and shows
+//! (`till_core::shift`); this page reads what the cashier types and shows
 //! what the register answers.
 
 use crate::pages::receipt::ReceiptFrame;
 use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
-use till_core::drawer::{count_from_entry, shift_report, CashCount, Shift, ShiftReport};
+use till_core::drawer::denominations;
+use till_core::drawer::MovementKind;
 use till_core::money::Money;
 use till_core::register::Action;
-use till_core::shift::denominations;
-use till_core::shift::MovementKind;
+use till_core::shift::{count_from_entry, shift_report, CashCount, Shift, ShiftReport};
 
 /// "1 sale", "2 sales".
 fn plural(n: u32, what: &str) -> String {

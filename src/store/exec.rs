@@ -16,13 +16,14 @@ use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::desk::DeskRecord;
-use till_core::drawer::{plan_shift, Shift, ShiftChange, ShiftId, ShiftRequest, ShiftSnapshot};
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
 use till_core::payment::Attempt;
 use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
+use till_core::shift::{Shift, ShiftId};
+use till_core::shift_plan::{plan_shift, ShiftChange, ShiftRequest, ShiftSnapshot};
 use till_core::sync::{DueBatch, OutboxSummary, Record};
 use till_core::update::{
     plan, plan_card_refund, plan_give_owed, plan_refund, plan_return, CardRefundSnapshot,

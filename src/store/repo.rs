@@ -320,7 +320,7 @@ impl Db {
     /// report is made of them.
     pub async fn shift_records(
         &self,
-        id: &till_core::drawer::ShiftId,
+        id: &till_core::shift::ShiftId,
     ) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
         use super::schema::{BY_SHIFT, ORDERS};
         let tx = self.read(&[ORDERS, REFUNDS])?;
@@ -341,8 +341,8 @@ impl Db {
     }
 
     /// Every shift on this register, oldest first.
-    pub async fn shifts(&self) -> Result<Vec<till_core::drawer::Shift>, StoreError> {
-        let mut all: Vec<till_core::drawer::Shift> = self.all(super::schema::SHIFTS).await?;
+    pub async fn shifts(&self) -> Result<Vec<till_core::shift::Shift>, StoreError> {
+        let mut all: Vec<till_core::shift::Shift> = self.all(super::schema::SHIFTS).await?;
         all.sort_by_key(|s| (s.opened_at, s.id));
         Ok(all)
     }

@@ -255,7 +255,7 @@ pub async fn admin_page(
 }
 
 fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
-    s.parse().map_err(|e: till_core::payment::PaymentError| {
+    s.parse().map_err(|e: till_core::ids::IdError| {
         Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_reference",

@@ -29,101 +29,46 @@
 //!
 //! Money is integer minor units with a currency ([`money::Money`]); no float
 //! ever holds an amount.
+//!
+//! ## Layers
+//!
+//! The modules sit in layers, lowest first. A module may use a module of a
+//! lower layer, or of its own layer when that makes no circle; never one of
+//! a higher layer. `tests/layers.rs` reads the sources and fails on an
+//! import that runs back up or closes a circle.
+//!
+//! | layer | modules | what it holds |
+//! |---|---|---|
+//! | 0 [`ids`] | `ids` | every record's id, so that no record imports another for its id |
+//! | 1 [`values`] | `money`, `time`, `catalog`, `search` | amounts, instants, products and finding them |
+//! | 2 [`records`] | `staff`, `cart`, `card`, `order`, `refund`, `report`, `drawer`, `shift` | what the register stores, with the rules of each record |
+//! | 3 [`wire`] | `api`, `outbox`, `download` | what crosses HTTP, and what waits to |
+//! | 4 [`plans`] | `update`, `park`, `shift_plan` | one write each, decided inside the storage transaction |
+//! | 5 [`machines`] | `payment`, `sync`, `desk`, `lan` | the sans-IO parts the register drives |
+//! | 6 | [`register`] | the register: every input, every effect |
+//! | 7 | `memstore`, `testing` | an in-memory store and fixtures for tests (feature `testing`) |
+//!
+//! Each module is also reachable from the crate's root (`till_core::order`),
+//! the path the app and the servers use.
 
-/// An id that is a UUID version 7 made by the caller (orders, refunds,
-/// shifts): its checks, text form and serde, in one place. `$bad` builds
-/// the error for text that is not one. With `outbox`, the record's outbox
-/// entry carries the id as an order id ([`outbox::RecordKind`]).
-macro_rules! uuid7_id {
-    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path, outbox) => {
-        uuid7_id!($(#[$doc])* $name, $error, $bad);
+pub mod ids;
+pub mod machines;
+pub mod plans;
+pub mod records;
+pub mod register;
+pub mod values;
+pub mod wire;
 
-        impl $name {
-            /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
-            pub fn outbox_id(&self) -> crate::order::OrderId {
-                crate::order::OrderId::from_uuid(self.0).expect("a UUID v7, as an order id is")
-            }
-
-            /// The record an outbox entry of its kind names.
-            pub fn from_outbox_id(id: crate::order::OrderId) -> $name {
-                $name(id.as_uuid())
-            }
-        }
-    };
-    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(uuid::Uuid);
-
-        impl $name {
-            pub fn from_uuid(u: uuid::Uuid) -> Result<$name, $error> {
-                if u.get_version_num() == 7 {
-                    Ok($name(u))
-                } else {
-                    Err($bad(u.to_string()))
-                }
-            }
-
-            pub fn as_uuid(&self) -> uuid::Uuid {
-                self.0
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $error;
-            fn from_str(s: &str) -> Result<$name, $error> {
-                let u = uuid::Uuid::parse_str(s).map_err(|_| $bad(s.to_owned()))?;
-                $name::from_uuid(u)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = $error;
-            fn try_from(s: String) -> Result<$name, $error> {
-                s.parse()
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0.hyphenated().to_string()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Display::fmt(&self.0.hyphenated(), f)
-            }
-        }
-    };
-}
-
-pub mod api;
-pub mod cart;
-pub mod catalog;
-pub mod desk;
-pub mod download;
-pub mod drawer;
-pub mod lan;
 #[cfg(any(test, feature = "testing"))]
 pub mod memstore;
-pub mod money;
-pub mod order;
-pub mod outbox;
-pub mod park;
-pub mod payment;
-pub mod refund;
-pub mod register;
-pub mod report;
-pub mod search;
-pub mod shift;
-pub mod staff;
-pub mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod time;
-pub mod update;
+
+pub use machines::{desk, lan, payment, sync};
+pub use plans::{park, shift_plan, update};
+pub use records::{card, cart, drawer, order, refund, report, shift, staff};
+pub use values::{catalog, money, search, time};
+pub use wire::{api, download, outbox};
 
 pub use money::{Currency, Money};
 pub use time::{Duration, Timestamp};

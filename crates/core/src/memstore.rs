@@ -12,13 +12,14 @@
 //! is nothing to crash inside one.
 
 use crate::desk::DeskRecord;
-use crate::drawer::{plan_shift, Shift, ShiftId, ShiftRequest, ShiftSnapshot};
 use crate::order::{BusinessDate, Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::park::{plan_park, plan_resume, ParkedCart};
 use crate::payment::{Attempt, PaymentRef};
 use crate::refund::{Refund, RefundId};
 use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
+use crate::shift::{Shift, ShiftId};
+use crate::shift_plan::{plan_shift, ShiftRequest, ShiftSnapshot};
 use crate::sync::{DueBatch, OutboxSummary, Record};
 use crate::time::Timestamp;
 use crate::update::{

@@ -5,7 +5,7 @@
 //! (one [`PaymentSession`] each, found by reference), the sync driver, the
 //! reconciliation of closed attempts, the health of the back office and
 //! the bridge, who is signed in ([`Desk`]) and the open shift (nobody sells
-//! without one; its writes go through [`crate::drawer::plan_shift`] in the
+//! without one; its writes go through [`crate::shift_plan::plan_shift`] in the
 //! storage transaction, as an order's go through the update path). It does no I/O and reads no clock:
 //!
 //! - the shell feeds it [`Input`]s with the current time through
@@ -37,7 +37,7 @@
 use crate::api::{BatchResult, OrderLookup, StartPayment, StartRefund};
 use crate::cart::Cart;
 use crate::desk::{Desk, DeskRecord};
-use crate::drawer::{CashCount, Shift, ShiftChange, ShiftId, ShiftRequest};
+use crate::drawer::{CashMovement, MovementKind};
 use crate::money::{Currency, Money};
 use crate::order::{
     check_cash, BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus,
@@ -50,7 +50,8 @@ use crate::payment::{
     Reply, Request, Settlement, View,
 };
 use crate::refund::{card_part, Refund, RefundId, RefundReason, Returned, TenderKey};
-use crate::shift::{CashMovement, MovementKind};
+use crate::shift::{CashCount, Shift, ShiftId};
+use crate::shift_plan::{ShiftChange, ShiftRequest};
 use crate::staff::{needs_manager, Approval, Guarded, Policy, StaffId, StaffMember};
 use crate::sync::{DueBatch, NetFailure, OutboxSummary, SyncCommand, SyncDriver, SyncEvent};
 use crate::time::{Duration, Timestamp};

@@ -5,11 +5,11 @@
 pub use crate::memstore::{Fault, MemStore};
 
 use crate::desk::DeskRecord;
-use crate::drawer::{CashCount, Shift, ShiftId};
 use crate::money::{Currency, Money};
 use crate::order::{CardDetails, RegisterId};
 use crate::payment::PaymentConfig;
 use crate::register::RegisterConfig;
+use crate::shift::{CashCount, Shift, ShiftId};
 use crate::staff::{hash_pin_with, Role, StaffId, StaffMember};
 use crate::time::Timestamp;
 

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use till_core::api::*;
 use till_core::cart::{Cart, Discount};
 use till_core::catalog::{fixtures::small, ProductId};
-use till_core::drawer::{shift_report, CashCount, Shift};
+use till_core::drawer::{CashMovement, MovementKind};
 use till_core::money::{Currency, Money};
 use till_core::order::*;
 use till_core::outbox::{Outbox, Outcome};
 use till_core::payment::*;
 use till_core::refund::*;
-use till_core::shift::{CashMovement, MovementKind};
+use till_core::shift::{shift_report, CashCount, Shift};
 use till_core::staff::{StaffId, StaffRef};
 use till_core::time::Timestamp;
 

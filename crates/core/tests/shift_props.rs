@@ -5,8 +5,8 @@
 //! anyone after fewer than five wrong PINs in a row.
 
 use proptest::prelude::*;
+use till_core::drawer::*;
 use till_core::money::{Currency, Money};
-use till_core::shift::*;
 use till_core::staff::*;
 use till_core::time::{Duration, Timestamp};
 
@@ -114,7 +114,8 @@ proptest! {
     /// a closed shift adds up as the back office checks it.
     #[test]
     fn a_shift_written_through_its_plan_always_adds_up(steps in prop::collection::vec(step(), 0..30)) {
-        use till_core::drawer::*;
+        use till_core::shift::*;
+        use till_core::shift_plan::*;
         use till_core::order::{BusinessDate, RegisterId};
         let by = StaffRef { id: StaffId::new("dana").unwrap(), name: "Dana".into() };
         let at = Timestamp::from_millis(1_795_766_400_000);

@@ -25,10 +25,10 @@ use till_core::api::{
     BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
     ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE, ORDER_NOT_SYNCED_CODE,
 };
-use till_core::drawer::{DrawerError, Shift, ShiftId};
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
 use till_core::refund::{Refund, RefundError, RefundId};
+use till_core::shift::{Shift, ShiftId};
 use till_core::time::Timestamp;
 
 /// The largest catalog page a client may ask for.
@@ -228,9 +228,7 @@ pub async fn put_order(
     body: Bytes,
 ) -> Result<Json<StoredOrder>, AppError> {
     caller.writer()?;
-    let id: OrderId = id.parse().map_err(|e: till_core::order::OrderError| {
-        AppError::invalid("invalid_id", e.to_string()).with_field("id")
-    })?;
+    let id: OrderId = parse_id(&id)?;
     let text =
         std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
     let order = parse_order(&state.schemas, text)?;
@@ -335,9 +333,7 @@ pub async fn get_shift(
     Path(id): Path<String>,
 ) -> Result<Json<Shift>, AppError> {
     caller.reader()?;
-    let id: ShiftId = id.parse().map_err(|e: DrawerError| {
-        AppError::invalid("invalid_id", e.to_string()).with_field("id")
-    })?;
+    let id: ShiftId = parse_id(&id)?;
     let found = blocking(&state.store, move |s| s.shift(&id)).await?;
     let shift = found.ok_or_else(|| AppError::not_found(format!("no shift {id}")))?;
     caller.may_read(&shift.register)?;
@@ -463,8 +459,9 @@ pub async fn get_order(
     Ok(Json(found))
 }
 
-fn parse_id(id: &str) -> Result<OrderId, AppError> {
-    id.parse().map_err(|e: till_core::order::OrderError| {
+/// An id from the request's path (an order's, a refund's, a shift's).
+fn parse_id<T: std::str::FromStr<Err = till_core::ids::IdError>>(id: &str) -> Result<T, AppError> {
+    id.parse().map_err(|e: till_core::ids::IdError| {
         AppError::invalid("invalid_id", e.to_string()).with_field("id")
     })
 }
@@ -595,13 +592,10 @@ pub async fn post_payment(
         let field = e.path().to_string();
         AppError::invalid("invalid_payment", format!("{field}: {}", e.inner())).with_field(field)
     })?;
-    report.card.validate().map_err(|e| {
-        let err = AppError::invalid("invalid_payment", e.to_string());
-        match e.field() {
-            Some(f) => err.with_field(f),
-            None => err,
-        }
-    })?;
+    report
+        .card
+        .validate()
+        .map_err(|e| AppError::invalid("invalid_payment", e.to_string()).with_field(e.field))?;
     if report.amount.is_negative() || report.amount.is_zero() {
         return Err(
             AppError::invalid("invalid_payment", "amount must be more than zero")
@@ -747,9 +741,7 @@ pub async fn put_refund(
     body: Bytes,
 ) -> Result<Json<Refund>, AppError> {
     caller.writer()?;
-    let id: RefundId = id.parse().map_err(|e: RefundError| {
-        AppError::invalid("invalid_id", e.to_string()).with_field("id")
-    })?;
+    let id: RefundId = parse_id(&id)?;
     let text =
         std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
     let sent: Option<IdOnly> = serde_json::from_str(text).ok();

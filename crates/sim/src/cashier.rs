@@ -5,13 +5,13 @@
 use crate::world::{Ev, Faults, World};
 use till_core::cart::Discount;
 use till_core::catalog::{fixtures::small, ProductId};
-use till_core::drawer::CashCount;
+use till_core::drawer::MovementKind;
 use till_core::money::{Currency, Money};
 use till_core::order::{Order, Tender};
 use till_core::payment::{AttemptState, PaymentRef};
 use till_core::refund::{preview, RefundReason, Returned, TenderKey};
 use till_core::register::{Action, Input};
-use till_core::shift::MovementKind;
+use till_core::shift::CashCount;
 use till_core::staff::StaffId;
 use till_core::time::{Duration, Timestamp};
 use till_terminal::behaviour::{Behaviour, Outcome};

@@ -828,7 +828,7 @@ fn shifts_add_up(w: &World) -> Result<(), Violation> {
     if open > 1 {
         return fail(format!("{open} shifts are open at once"));
     }
-    let known = |id: &Option<till_core::drawer::ShiftId>| {
+    let known = |id: &Option<till_core::shift::ShiftId>| {
         id.is_some_and(|id| w.store.shifts.contains_key(&id))
     };
     let orders = w

@@ -34,10 +34,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::catalog::{Category, Product, TaxRate};
-use till_core::drawer::{Shift, ShiftId};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::refund::{Refund, RefundError};
+use till_core::shift::{Shift, ShiftId};
 use till_core::staff::{Role, StaffId, StaffMember};
 use till_core::time::Timestamp;
 

@@ -4,10 +4,10 @@
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use till_core::drawer::{shift_report, CashCount, Shift, ShiftId};
+use till_core::drawer::{CashMovement, MovementKind};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, RegisterId, Tender};
-use till_core::shift::{CashMovement, MovementKind};
+use till_core::shift::{shift_report, CashCount, Shift, ShiftId};
 use till_core::staff::{StaffId, StaffRef};
 use till_core::time::Timestamp;
 use uuid::Uuid;

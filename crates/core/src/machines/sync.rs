@@ -22,10 +22,10 @@
 //! here sleeps on a fixed poll.
 
 use crate::api::{BatchResult, ORDER_NOT_SYNCED_CODE};
-use crate::drawer::Shift;
 use crate::order::{Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
 use crate::refund::Refund;
+use crate::shift::Shift;
 use crate::time::Timestamp;
 
 /// The outbox at a glance, as the store reports it after each round

@@ -1,7 +1,7 @@
 //! A shift at the register, as a record: opened with a float, cash paid in
 //! and out with a reason, closed with a count; and its X report (at any
 //! time) from the orders and refunds made in it. The arithmetic is
-//! [`crate::shift`]'s; who did each thing is kept on the record.
+//! [`crate::drawer`]'s; who did each thing is kept on the record.
 //!
 //! - A shift is open from [`Shift::open`] until [`Shift::close`]; nothing
 //!   changes a closed shift.
@@ -12,28 +12,21 @@
 //!   the day-end report's figures over the shift's records, by cashier,
 //!   with the cash the drawer should hold.
 
+use crate::drawer::{
+    count_total, expected_cash, over_short, CashMovement, DrawerError, ExpectedCash,
+};
+use crate::ids::IdError;
+pub use crate::ids::ShiftId;
 use crate::money::{Currency, Money, MoneyError};
 use crate::order::{BusinessDate, Order, OrderStatus, RegisterId};
-use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
 use crate::refund::{Refund, RefundStatus, RefundTender};
 use crate::report::{report_of, ZReport};
-use crate::shift::{
-    count_total, expected_cash, over_short, CashMovement, ExpectedCash, ShiftError,
-};
 use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-uuid7_id!(
-    /// A shift's id: a UUID version 7 made by the register.
-    ShiftId,
-    DrawerError,
-    DrawerError::BadId,
-    outbox
-);
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DrawerError {
+pub enum ShiftError {
     #[error("not a shift id (a UUID version 7): {0:?}")]
     BadId(String),
     #[error("this shift is closed: nothing changes it")]
@@ -50,9 +43,21 @@ pub enum DrawerError {
     #[error("the float and the count are in {expected}, not {got}")]
     WrongCurrency { expected: Currency, got: Currency },
     #[error(transparent)]
-    Shift(#[from] ShiftError),
+    Shift(#[from] DrawerError),
     #[error(transparent)]
     Money(#[from] MoneyError),
+}
+
+impl From<IdError> for ShiftError {
+    fn from(e: IdError) -> ShiftError {
+        match e {
+            IdError::Shift(s) => ShiftError::BadId(s),
+            other => ShiftError::Invalid {
+                field: "id",
+                why: other.to_string(),
+            },
+        }
+    }
 }
 
 /// Cash as counted: note by note, or as one total.
@@ -69,19 +74,19 @@ pub enum CashCount {
 }
 
 impl CashCount {
-    pub fn total(&self, currency: Currency) -> Result<Money, DrawerError> {
+    pub fn total(&self, currency: Currency) -> Result<Money, ShiftError> {
         let total = match self {
             CashCount::Denominations { counts } => count_total(currency, counts)?,
             CashCount::Total { amount } => *amount,
         };
         if total.currency() != currency {
-            return Err(DrawerError::WrongCurrency {
+            return Err(ShiftError::WrongCurrency {
                 expected: currency,
                 got: total.currency(),
             });
         }
         if total.is_negative() {
-            return Err(ShiftError::NotPositive("the count").into());
+            return Err(DrawerError::NotPositive("the count").into());
         }
         Ok(total)
     }
@@ -153,7 +158,7 @@ impl Shift {
         by: StaffRef,
         float_count: CashCount,
         now: Timestamp,
-    ) -> Result<Shift, DrawerError> {
+    ) -> Result<Shift, ShiftError> {
         let float = float_count.total(currency)?;
         Ok(Shift {
             id,
@@ -175,12 +180,12 @@ impl Shift {
     }
 
     /// Paid in or out, with its reason (checked by [`CashMovement::new`]).
-    pub fn move_cash(&mut self, movement: CashMovement, by: StaffRef) -> Result<(), DrawerError> {
+    pub fn move_cash(&mut self, movement: CashMovement, by: StaffRef) -> Result<(), ShiftError> {
         if !self.is_open() {
-            return Err(DrawerError::Closed);
+            return Err(ShiftError::Closed);
         }
         if movement.amount.currency() != self.currency {
-            return Err(DrawerError::WrongCurrency {
+            return Err(ShiftError::WrongCurrency {
                 expected: self.currency,
                 got: movement.amount.currency(),
             });
@@ -191,9 +196,9 @@ impl Shift {
     }
 
     /// The drawer opened with no sale.
-    pub fn no_sale(&mut self, open: DrawerOpen) -> Result<(), DrawerError> {
+    pub fn no_sale(&mut self, open: DrawerOpen) -> Result<(), ShiftError> {
         if !self.is_open() {
-            return Err(DrawerError::Closed);
+            return Err(ShiftError::Closed);
         }
         self.no_sales.push(open);
         self.version += 1;
@@ -208,9 +213,9 @@ impl Shift {
         report: &ShiftReport,
         by: StaffRef,
         now: Timestamp,
-    ) -> Result<&ShiftClose, DrawerError> {
+    ) -> Result<&ShiftClose, ShiftError> {
         if !self.is_open() {
-            return Err(DrawerError::Closed);
+            return Err(ShiftError::Closed);
         }
         let counted = count.total(self.currency)?;
         let close = ShiftClose {
@@ -229,8 +234,8 @@ impl Shift {
     /// its float is its count, every amount is in its currency, and its
     /// close adds up (expected from the float, the report's cash and the
     /// movements; over/short = counted − expected).
-    pub fn validate(&self) -> Result<(), DrawerError> {
-        let bad = |field, why: String| DrawerError::Invalid { field, why };
+    pub fn validate(&self) -> Result<(), ShiftError> {
+        let bad = |field, why: String| ShiftError::Invalid { field, why };
         let float = self.float_count.total(self.currency)?;
         if float != self.float {
             return Err(bad(
@@ -278,7 +283,7 @@ impl Shift {
         Ok(())
     }
 
-    /// The cash movements as [`crate::shift::expected_cash`] takes them.
+    /// The cash movements as [`crate::drawer::expected_cash`] takes them.
     fn cash_movements(&self) -> Vec<CashMovement> {
         self.movements.iter().map(|m| m.movement.clone()).collect()
     }
@@ -358,7 +363,7 @@ pub fn count_from_entry(
     currency: Currency,
     by_note: &[(i64, String)],
     total: &str,
-) -> Result<CashCount, DrawerError> {
+) -> Result<CashCount, ShiftError> {
     let mut counts = Vec::new();
     for (value, text) in by_note {
         let text = text.trim();
@@ -366,7 +371,7 @@ pub fn count_from_entry(
             continue;
         }
         let note = Money::new(*value, currency)?;
-        let n: u32 = text.parse().map_err(|_| DrawerError::Invalid {
+        let n: u32 = text.parse().map_err(|_| ShiftError::Invalid {
             field: "count",
             why: format!("{note}: “{text}” is not a number of notes or coins"),
         })?;
@@ -378,7 +383,7 @@ pub fn count_from_entry(
     let count = if typed_notes {
         CashCount::Denominations { counts }
     } else if total.trim().is_empty() {
-        return Err(DrawerError::Invalid {
+        return Err(ShiftError::Invalid {
             field: "count",
             why: "enter the count: note by note, or the total".into(),
         });
@@ -411,139 +416,6 @@ pub fn day_close(report: &crate::report::ZReport, open: Option<&Shift>) -> DayCl
         DayClose::Provisional
     } else {
         DayClose::Closed
-    }
-}
-
-/// What the cashier does to the register's shift.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ShiftChange {
-    /// A new shift, with its starting float.
-    Open {
-        register: RegisterId,
-        currency: Currency,
-        float: CashCount,
-    },
-    /// Paid in or out.
-    Move(CashMovement),
-    /// The drawer opened with no sale (with a manager's approval when a
-    /// cashier does it).
-    NoSale { approval: Option<Approval> },
-    /// The count at the close; the Z report is dated `date`.
-    Close {
-        count: CashCount,
-        date: BusinessDate,
-    },
-}
-
-/// One write to a shift. `id` is the new shift's (for an open) or the open
-/// one's; `version` is the version the register holds (0 for an open), so
-/// a change made on a shift the register has not seen is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShiftRequest {
-    pub id: ShiftId,
-    pub version: u32,
-    pub change: ShiftChange,
-    pub by: StaffRef,
-    pub at: Timestamp,
-}
-
-/// What the store holds, read inside the transaction that writes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ShiftSnapshot {
-    /// The register's open shift, if any.
-    pub open: Option<Shift>,
-    /// The shift `id` names, as stored (a repeated open finds it).
-    pub stored: Option<Shift>,
-    /// For a close: the orders and refunds that name the shift.
-    pub orders: Vec<Order>,
-    pub refunds: Vec<Refund>,
-    /// The shift's outbox entries.
-    pub outbox: Vec<OutboxEntry>,
-}
-
-/// What to write, in one transaction: the shift (none when a repeated open
-/// found it written), its outbox entry, and which shift is open now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShiftPlan {
-    pub write: Option<Shift>,
-    pub outbox: Vec<OutboxChange>,
-    pub open: Option<ShiftId>,
-    /// The shift as it now stands.
-    pub shift: Shift,
-}
-
-/// Decides a write to a shift, by the rules of [`Shift`]: one open shift
-/// per register; a change only to the open shift at the version the
-/// register holds; the close counted against the shift's X report, made
-/// here from the records the transaction read.
-pub fn plan_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<ShiftPlan, DrawerError> {
-    if let ShiftChange::Open { .. } = req.change {
-        if let Some(done) = snap.stored.as_ref().filter(|s| s.id == req.id) {
-            return Ok(ShiftPlan {
-                write: None,
-                outbox: Vec::new(),
-                open: snap.open.as_ref().map(|s| s.id),
-                shift: done.clone(),
-            });
-        }
-    }
-    let shift = changed_shift(req, snap)?;
-    let mut outbox = Outbox::new(snap.outbox.clone());
-    Ok(ShiftPlan {
-        outbox: outbox.enqueue_shift(shift.id, shift.version, req.at),
-        open: shift.is_open().then_some(shift.id),
-        write: Some(shift.clone()),
-        shift,
-    })
-}
-
-/// The shift after `req`'s change.
-fn changed_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<Shift, DrawerError> {
-    let current = || -> Result<Shift, DrawerError> {
-        let shift = snap.open.clone().ok_or(DrawerError::NoShift)?;
-        if shift.id != req.id || shift.version != req.version {
-            return Err(DrawerError::Stale);
-        }
-        Ok(shift)
-    };
-    let by = req.by.clone();
-    match &req.change {
-        ShiftChange::Open {
-            register,
-            currency,
-            float,
-        } => match snap.open {
-            Some(_) => Err(DrawerError::AlreadyOpen),
-            None => Shift::open(
-                req.id,
-                register.clone(),
-                *currency,
-                by,
-                float.clone(),
-                req.at,
-            ),
-        },
-        ShiftChange::Move(m) => {
-            let mut shift = current()?;
-            shift.move_cash(m.clone(), by)?;
-            Ok(shift)
-        }
-        ShiftChange::NoSale { approval } => {
-            let mut shift = current()?;
-            let approval = approval.clone();
-            shift.no_sale(DrawerOpen {
-                at: req.at,
-                by,
-                approval,
-            })?;
-            Ok(shift)
-        }
-        ShiftChange::Close { count, date } => {
-            let mut shift = current()?;
-            let x = shift_report(&shift, *date, &snap.orders, &snap.refunds, (0, 0))?;
-            shift.close(count.clone(), &x, by, req.at)?;
-            Ok(shift)
-        }
     }
 }
 
@@ -608,8 +480,8 @@ mod tests {
     use crate::cart::Cart;
     use crate::catalog::fixtures::small;
     use crate::catalog::ProductId;
+    use crate::drawer::MovementKind;
     use crate::order::{OrderId, OrderNumber};
-    use crate::shift::MovementKind;
     use crate::staff::StaffId;
     use uuid::Uuid;
 
@@ -777,11 +649,11 @@ mod tests {
         skimmed.movements.clear();
         assert!(skimmed.validate().is_err(), "expected no longer adds up");
         let again = CashMovement::new(MovementKind::PaidIn, eur(100), "change", T0).unwrap();
-        assert_eq!(s.move_cash(again, who("alex")), Err(DrawerError::Closed));
+        assert_eq!(s.move_cash(again, who("alex")), Err(ShiftError::Closed));
         let count = CashCount::Total { amount: eur(1) };
         assert!(matches!(
             s.close(count, &x, who("dana"), T0),
-            Err(DrawerError::Closed)
+            Err(ShiftError::Closed)
         ));
     }
 }

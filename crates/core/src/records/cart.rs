@@ -40,6 +40,7 @@
 use crate::catalog::{
     Catalog, Product, ProductId, TaxMode, TaxRate, TaxRateId, TAX_BASIS_POINTS_MAX,
 };
+use crate::ids::OrderId;
 use crate::money::{div_round_half_away, Currency, Money, MoneyError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -504,22 +505,6 @@ fn share_bp(part: Money, whole: Money) -> u32 {
     u32::try_from(bp.min(10_000)).unwrap_or(10_000)
 }
 
-/// Basis points as the number a cashier types ([`parse_percent`] reads it
-/// back): 2500 is "25", 1250 is "12.5", 2858 is "28.58".
-pub fn percent_number(basis_points: u32) -> String {
-    let (whole, frac) = (basis_points / 100, basis_points % 100);
-    match frac {
-        0 => whole.to_string(),
-        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
-        f => format!("{whole}.{f:02}"),
-    }
-}
-
-/// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
-pub fn percent_text(basis_points: u32) -> String {
-    format!("{} %", percent_number(basis_points))
-}
-
 /// The totals of a list of lines: shared by the cart and by the validation
 /// of an order received from elsewhere.
 pub fn compute_totals(
@@ -670,10 +655,20 @@ fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
     parts.into_iter().map(|p| p as i64).collect()
 }
 
+/// The sale being rung up: the id its order will have, and its cart. Stored
+/// as one record, so the id survives a reload with the cart: a tap that is
+/// repeated (double tap, retry after a reload) names the same order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub id: OrderId,
+    pub cart: Cart,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::fixtures::{self, small};
+    use crate::money::percent_text;
     use proptest::prelude::*;
 
     fn eur(minor: i64) -> Money {

@@ -38,9 +38,11 @@
 
 use crate::cart::{compute_totals, Cart, CartLine, TaxLine};
 use crate::catalog::{ProductId, TaxMode};
+use crate::ids::IdError;
+use crate::ids::PaymentRef;
+pub use crate::ids::RefundId;
 use crate::money::{div_round_half_away, Currency, Money, MoneyError};
 use crate::order::{Order, OrderId, OrderNumber, OrderStatus, Tender};
-use crate::payment::PaymentRef;
 use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -96,6 +98,15 @@ pub enum RefundError {
     Money(#[from] MoneyError),
 }
 
+impl From<IdError> for RefundError {
+    fn from(e: IdError) -> RefundError {
+        match e {
+            IdError::Refund(s) => RefundError::BadId(s),
+            other => RefundError::invalid("id", other),
+        }
+    }
+}
+
 impl RefundError {
     fn invalid(field: impl Into<String>, message: impl fmt::Display) -> RefundError {
         RefundError::Invalid {
@@ -119,14 +130,6 @@ impl RefundError {
         }
     }
 }
-
-uuid7_id!(
-    /// A refund's id: a UUID version 7, created by the caller.
-    RefundId,
-    RefundError,
-    RefundError::BadId,
-    outbox
-);
 
 /// Why the goods came back, as the cashier picked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -370,7 +373,7 @@ pub struct Refund {
     pub approved_by: Option<Approval>,
     /// The shift it was given in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::ids::ShiftId>,
 }
 
 /// How much of an order is refunded.
@@ -898,7 +901,7 @@ pub struct NewRefund {
     pub cashier: Option<StaffRef>,
     pub approval: Option<Approval>,
     /// The shift whose drawer gives the cash back.
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::ids::ShiftId>,
     /// Give back the tips of the order's card payments too (all that is
     /// left of them).
     pub tip: bool,

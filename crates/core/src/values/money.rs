@@ -440,6 +440,22 @@ pub fn div_round_half_away(numerator: i128, denominator: i128) -> i128 {
     }
 }
 
+/// Basis points as the number a cashier types ([`crate::cart::parse_percent`] reads it
+/// back): 2500 is "25", 1250 is "12.5", 2858 is "28.58".
+pub fn percent_number(basis_points: u32) -> String {
+    let (whole, frac) = (basis_points / 100, basis_points % 100);
+    match frac {
+        0 => whole.to_string(),
+        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        f => format!("{whole}.{f:02}"),
+    }
+}
+
+/// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
+pub fn percent_text(basis_points: u32) -> String {
+    format!("{} %", percent_number(basis_points))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

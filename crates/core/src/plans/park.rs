@@ -9,9 +9,9 @@
 //! order is finished (or voided) where it is.
 
 use crate::cart::Cart;
+use crate::cart::Sale;
 use crate::order::OrderId;
 use crate::time::Timestamp;
-use crate::update::Sale;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 

@@ -243,7 +243,7 @@ impl Guarded {
             Guarded::Refund => "Refund".into(),
             Guarded::ReturnWithoutReceipt => "Return without receipt".into(),
             Guarded::Discount { basis_points } => {
-                format!("A discount of {}", crate::cart::percent_text(basis_points))
+                format!("A discount of {}", crate::money::percent_text(basis_points))
             }
             Guarded::PriceOverride => "Price override".into(),
             Guarded::NoSale => "Open the drawer (no sale)".into(),

@@ -27,31 +27,23 @@
 //! the current sale's own order. A late result for an earlier order can
 //! therefore never empty the next customer's cart.
 
+use crate::card::{Attempt, AttemptState, Settlement};
 use crate::cart::Cart;
+pub use crate::cart::Sale;
 use crate::money::Money;
 use crate::order::{
     BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus, RegisterId,
     Tender, SEQ_MAX,
 };
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry};
-use crate::payment::{Attempt, AttemptState, Settlement};
 use crate::refund::{
     card_part, preview, CardRefundState, NewRefund, Refund, RefundError, RefundId, RefundReason,
     RefundStatus, RefundTender, Returned, TenderKey,
 };
 use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-/// The sale being rung up: the id its order will have, and its cart. Stored
-/// as one record, so the id survives a reload with the cart: a tap that is
-/// repeated (double tap, retry after a reload) names the same order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sale {
-    pub id: OrderId,
-    pub cart: Cart,
-}
+use thiserror::Error;
 
 /// A change to one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +92,7 @@ pub struct Origin {
     pub cashier: Option<StaffRef>,
     /// The register's open shift: the order counts in it (the one open
     /// when the sale is paid, for a cart rung up in an earlier shift).
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::shift::ShiftId>,
 }
 
 /// One request to the update path.
@@ -175,7 +167,7 @@ pub enum UpdateError {
     #[error(transparent)]
     Order(#[from] OrderError),
     #[error(transparent)]
-    Drawer(#[from] crate::drawer::DrawerError),
+    Drawer(#[from] crate::shift::ShiftError),
     /// A repeated tap, or an action on a sale that has moved on.
     #[error("This sale is already finished")]
     SaleFinished,
@@ -184,11 +176,11 @@ pub enum UpdateError {
     #[error("The amount due is now {due}: start the card payment again")]
     AmountChanged { due: crate::money::Money },
     #[error("card payment {0} does not belong to this order")]
-    WrongOrder(crate::payment::PaymentRef),
+    WrongOrder(crate::ids::PaymentRef),
     /// A stored attempt is further along than this write (a settled attempt
     /// never goes back in doubt, an approval is final).
     #[error("card payment {0} is already settled")]
-    AttemptSettled(crate::payment::PaymentRef),
+    AttemptSettled(crate::ids::PaymentRef),
     #[error("the register handed out {SEQ_MAX} orders today: no more numbers")]
     OutOfNumbers,
     #[error(transparent)]
@@ -198,7 +190,7 @@ pub enum UpdateError {
     #[error("refund {0} is not on this register")]
     NoRefund(crate::refund::RefundId),
     #[error("card payment {0} is not a refund")]
-    NotARefund(crate::payment::PaymentRef),
+    NotARefund(crate::ids::PaymentRef),
     #[error(transparent)]
     Park(#[from] crate::park::ParkError),
 }
@@ -414,7 +406,7 @@ pub struct RefundRequest {
     /// A manager's approval, when a cashier refunds.
     pub approval: Option<Approval>,
     /// The register's open shift: the cash handed back counts in it.
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::shift::ShiftId>,
     pub at: Timestamp,
 }
 
@@ -565,7 +557,7 @@ struct RefundWho {
     reason: Option<RefundReason>,
     cashier: Option<StaffRef>,
     approval: Option<Approval>,
-    shift: Option<crate::drawer::ShiftId>,
+    shift: Option<crate::shift::ShiftId>,
     at: Timestamp,
 }
 
@@ -604,7 +596,7 @@ pub struct ReturnRequest {
     pub reason: Option<RefundReason>,
     pub cashier: Option<StaffRef>,
     pub approval: Option<Approval>,
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::shift::ShiftId>,
     pub at: Timestamp,
 }
 

@@ -234,8 +234,8 @@ pub struct SalesRow {
 /// office, a refund due. Newest first.
 pub fn register_sales(
     orders: Vec<Order>,
-    attempts: &[crate::payment::Attempt],
-    unsynced: &std::collections::HashSet<crate::order::OrderId>,
+    attempts: &[crate::card::Attempt],
+    unsynced: &std::collections::HashSet<crate::ids::OrderId>,
     register: &crate::order::RegisterId,
     today: BusinessDate,
 ) -> Vec<SalesRow> {
@@ -339,7 +339,7 @@ mod tests {
             quantity: 1,
         }];
         let new = crate::refund::NewRefund {
-            id: crate::refund::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            id: crate::ids::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
             cashier: None,
@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(plain.tips, None, "no tips line without tips");
         // The tip alone goes back to the card.
         let new = crate::refund::NewRefund {
-            id: crate::refund::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            id: crate::ids::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
             cashier: None,

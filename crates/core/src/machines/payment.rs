@@ -45,16 +45,18 @@
 //!   refund to the card is a reversal, which the terminal cannot call back
 //!   once it has it; no third re-sync.
 
+pub use crate::api::BridgeStatus;
 use crate::api::PaymentReport;
+use crate::card::CardDetails;
+pub use crate::card::{
+    ensure_no_payment_in_doubt, in_doubt, Attempt, AttemptState, InDoubt, PaymentError, RefundLink,
+    Settlement,
+};
+pub use crate::ids::PaymentRef;
 use crate::money::Money;
-use crate::order::{CardDetails, OrderId};
-use crate::refund::RefundId;
+use crate::order::OrderId;
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use thiserror::Error;
-use uuid::Uuid;
 
 /// Cancel is offered for 30 s after the bridge accepted the request: the
 /// article's window. After it the customer may already be entering a PIN,
@@ -99,66 +101,6 @@ pub const RECONCILE_INTERVAL: Duration = Duration::from_mins(5);
 /// Longest decline reason or note kept: a sentence, not a log.
 pub const REASON_LEN_MAX: usize = 200;
 
-/// The reference of one card payment attempt: a UUID created by the caller,
-/// the key by which the bridge, the terminal and the back office know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PaymentRef(Uuid);
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PaymentError {
-    #[error("payment reference {0:?} is not a UUID")]
-    BadReference(String),
-    #[error("A card payment for this order is still pending confirmation")]
-    PendingConfirmation,
-    #[error("the amount to charge must be more than zero")]
-    NothingToCharge,
-}
-
-impl PaymentRef {
-    pub fn from_uuid(u: Uuid) -> PaymentRef {
-        PaymentRef(u)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// The first eight characters: what a receipt or a list shows.
-    pub fn short(&self) -> String {
-        self.to_string().chars().take(8).collect()
-    }
-}
-
-impl FromStr for PaymentRef {
-    type Err = PaymentError;
-    fn from_str(s: &str) -> Result<PaymentRef, PaymentError> {
-        match Uuid::parse_str(s) {
-            Ok(u) if !u.is_nil() => Ok(PaymentRef(u)),
-            _ => Err(PaymentError::BadReference(s.to_owned())),
-        }
-    }
-}
-
-impl TryFrom<String> for PaymentRef {
-    type Error = PaymentError;
-    fn try_from(s: String) -> Result<PaymentRef, PaymentError> {
-        s.parse()
-    }
-}
-
-impl From<PaymentRef> for String {
-    fn from(r: PaymentRef) -> String {
-        r.to_string()
-    }
-}
-
-impl fmt::Display for PaymentRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
-    }
-}
-
 /// Timings a store (or a test) may change. The cancel window and the number
 /// of re-syncs are not here: they are the product's promise to the cashier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,53 +119,6 @@ impl Default for PaymentConfig {
             result_wait: RESULT_WAIT_DEFAULT,
             poll_interval: STATUS_POLL_INTERVAL_DEFAULT,
             ask_tip: false,
-        }
-    }
-}
-
-/// What the bridge says about a reference (`GET /v1/payments/{reference}`,
-/// and the answer to a cancel).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum BridgeStatus {
-    Processing,
-    Approved {
-        #[serde(flatten)]
-        amount: Money,
-        #[serde(flatten)]
-        card: CardDetails,
-    },
-    Declined {
-        reason: String,
-    },
-    Cancelled,
-    /// The bridge has no journal entry for the reference: nothing was
-    /// charged. Final: the bridge keeps a tombstone and refuses a start with
-    /// this reference that arrives later.
-    NeverReceived,
-    /// The request reached the terminal and the outcome is not known (the
-    /// terminal gave up without a result, or lost it): in doubt until the
-    /// terminal or the back office knows.
-    Unknown,
-    /// The terminal did not start it, for certain: it was busy with another
-    /// payment, it could not be reached at all, or, long after its own
-    /// timeout, it says it never received it. Nothing was charged; final.
-    NotStarted {
-        reason: String,
-    },
-}
-
-impl BridgeStatus {
-    /// The wire word, for messages and logs.
-    pub fn word(&self) -> &'static str {
-        match self {
-            BridgeStatus::Processing => "processing",
-            BridgeStatus::Approved { .. } => "approved",
-            BridgeStatus::Declined { .. } => "declined",
-            BridgeStatus::Cancelled => "cancelled",
-            BridgeStatus::NeverReceived => "never_received",
-            BridgeStatus::Unknown => "unknown",
-            BridgeStatus::NotStarted { .. } => "not_started",
         }
     }
 }
@@ -316,124 +211,7 @@ impl Event {
     }
 }
 
-/// Where an attempt stands; persisted with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum AttemptState {
-    /// Asking the bridge whether it is there. Never stored: nothing has been
-    /// sent yet.
-    Connecting,
-    /// Written before the request leaves; no answer yet.
-    Requested,
-    /// The bridge accepted; the terminal is working.
-    Processing,
-    /// Cancel was sent; its answer is awaited.
-    Cancelling,
-    /// No result within the wait, or the bridge stopped answering.
-    ResultUnknown,
-    Approved {
-        card: CardDetails,
-    },
-    Declined {
-        reason: String,
-    },
-    Cancelled,
-    /// The cashier closed the popup while the result was unknown; the order
-    /// is unpaid, its payment pending confirmation.
-    ClosedUnpaid,
-    /// Nothing was charged: the bridge never received the request, refused
-    /// it, or could not be reached before it was sent.
-    Failed {
-        reason: String,
-    },
-}
-
-impl AttemptState {
-    pub fn label(&self) -> &'static str {
-        match self {
-            AttemptState::Connecting => "connecting",
-            AttemptState::Requested => "requested",
-            AttemptState::Processing => "processing",
-            AttemptState::Cancelling => "cancelling",
-            AttemptState::ResultUnknown => "result unknown",
-            AttemptState::Approved { .. } => "approved",
-            AttemptState::Declined { .. } => "declined",
-            AttemptState::Cancelled => "cancelled",
-            AttemptState::ClosedUnpaid => "pending confirmation",
-            AttemptState::Failed { .. } => "failed",
-        }
-    }
-
-    /// The customer may have been charged and the register does not know:
-    /// no new card attempt on the order, no void, no cart edits.
-    pub fn is_in_doubt(&self) -> bool {
-        matches!(
-            self,
-            AttemptState::Requested
-                | AttemptState::Processing
-                | AttemptState::Cancelling
-                | AttemptState::ResultUnknown
-                | AttemptState::ClosedUnpaid
-        )
-    }
-
-    /// The popup is open for this attempt (what a reload resumes).
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self,
-            AttemptState::Connecting
-                | AttemptState::Requested
-                | AttemptState::Processing
-                | AttemptState::Cancelling
-                | AttemptState::ResultUnknown
-        )
-    }
-}
-
-/// One card payment attempt, as stored in IndexedDB.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attempt {
-    pub reference: PaymentRef,
-    pub order_id: OrderId,
-    pub amount: Money,
-    pub requested_at: Timestamp,
-    /// When the bridge accepted the request; the cancel window runs from here.
-    #[serde(default)]
-    pub accepted_at: Option<Timestamp>,
-    #[serde(flatten)]
-    pub state: AttemptState,
-    #[serde(default)]
-    pub resyncs_used: u8,
-    /// Something the cashier should know (e.g. the terminal reported another
-    /// amount).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub updated_at: Timestamp,
-    /// Set when the attempt gives money back to a card rather than taking
-    /// it: the refund it is a part of, and the payment it goes back to.
-    /// `order_id` is then the refunded order's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund: Option<RefundLink>,
-}
-
-/// What ties a card refund attempt to its refund and to the payment the
-/// money goes back to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundLink {
-    pub refund_id: RefundId,
-    pub original: PaymentRef,
-}
-
 impl Attempt {
-    /// "payment" or "refund", for what the cashier reads.
-    pub fn noun(&self) -> &'static str {
-        if self.refund.is_some() {
-            "refund"
-        } else {
-            "payment"
-        }
-    }
-
     /// Whether the back office's `report` is this attempt's outcome: a
     /// charge for a payment, a refund of the same original for a refund.
     pub fn reported_by(&self, report: &PaymentReport) -> bool {
@@ -443,72 +221,6 @@ impl Attempt {
         };
         kind && report.reference == self.reference && report.order_id == self.order_id
     }
-}
-
-/// Refuses a new card attempt on an order while an earlier one is in doubt:
-/// the double-charge guard.
-pub fn ensure_no_payment_in_doubt<'a>(
-    order: &OrderId,
-    attempts: impl IntoIterator<Item = &'a Attempt>,
-) -> Result<(), PaymentError> {
-    if attempts
-        .into_iter()
-        .any(|a| a.order_id == *order && a.state.is_in_doubt())
-    {
-        Err(PaymentError::PendingConfirmation)
-    } else {
-        Ok(())
-    }
-}
-
-/// One line of the manager's "Payments in doubt" list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InDoubt {
-    pub reference: PaymentRef,
-    pub order_id: OrderId,
-    pub amount: Money,
-    /// Since the request was written.
-    pub age: Duration,
-    pub state: &'static str,
-    pub note: Option<String>,
-}
-
-/// Every attempt whose outcome is not known, oldest first: what the manager
-/// checks at day end and after (the list never forgets an attempt; only an
-/// authoritative answer takes it off).
-pub fn in_doubt<'a>(
-    attempts: impl IntoIterator<Item = &'a Attempt>,
-    now: Timestamp,
-) -> Vec<InDoubt> {
-    let mut out: Vec<InDoubt> = attempts
-        .into_iter()
-        .filter(|a| a.state.is_in_doubt())
-        .map(|a| InDoubt {
-            reference: a.reference,
-            order_id: a.order_id,
-            amount: a.amount,
-            age: now.saturating_since(a.requested_at),
-            state: a.state.label(),
-            note: a.note.clone(),
-        })
-        .collect();
-    out.sort_by(|a, b| b.age.cmp(&a.age).then(a.reference.cmp(&b.reference)));
-    out
-}
-
-/// What a settled attempt means for its order. Carried with the attempt in
-/// [`Command::Record`], so both are written in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Settlement {
-    /// Money moved: record the card tender on the order (or, if the order
-    /// cannot take it, as a refund due).
-    Approved { amount: Money, card: CardDetails },
-    /// "Close & back to Register": the order is unpaid, its payment pending
-    /// confirmation.
-    ClosedUnpaid,
-    /// A closed attempt was settled without a charge: the order stays
-    /// unpaid, flagged "payment failed — collect again".
-    Failed { reason: String },
 }
 
 /// What the shell must do, in the order given.

@@ -21,7 +21,7 @@ pub const MOVEMENT_REASON_LEN_MAX: usize = 200;
 pub const DENOMINATION_COUNT_MAX: u32 = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ShiftError {
+pub enum DrawerError {
     #[error("{0}: the amount must be more than zero")]
     NotPositive(&'static str),
     #[error("say why the cash is paid in or out")]
@@ -54,17 +54,17 @@ pub fn denominations(currency: Currency) -> &'static [i64] {
 
 /// The total of a count by denomination: `(face value, how many)`. Every
 /// face value must be one of the currency's notes or coins.
-pub fn count_total(currency: Currency, counts: &[(i64, u32)]) -> Result<Money, ShiftError> {
+pub fn count_total(currency: Currency, counts: &[(i64, u32)]) -> Result<Money, DrawerError> {
     let mut total = Money::zero(currency);
     for (value, n) in counts {
         if !denominations(currency).contains(value) {
-            return Err(ShiftError::UnknownDenomination {
+            return Err(DrawerError::UnknownDenomination {
                 value: Money::new(*value, currency)?,
                 currency,
             });
         }
         if *n > DENOMINATION_COUNT_MAX {
-            return Err(ShiftError::TooMany);
+            return Err(DrawerError::TooMany);
         }
         total = total.checked_add(Money::new(*value, currency)?.checked_mul(i64::from(*n))?)?;
     }
@@ -94,16 +94,16 @@ impl CashMovement {
         amount: Money,
         reason: &str,
         at: Timestamp,
-    ) -> Result<CashMovement, ShiftError> {
+    ) -> Result<CashMovement, DrawerError> {
         if amount.is_negative() || amount.is_zero() {
-            return Err(ShiftError::NotPositive("the amount"));
+            return Err(DrawerError::NotPositive("the amount"));
         }
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(ShiftError::NoReason);
+            return Err(DrawerError::NoReason);
         }
         if reason.chars().count() > MOVEMENT_REASON_LEN_MAX {
-            return Err(ShiftError::ReasonTooLong);
+            return Err(DrawerError::ReasonTooLong);
         }
         Ok(CashMovement {
             kind,
@@ -177,11 +177,11 @@ mod tests {
         assert_eq!(total, Ok(eur(13_220)));
         assert!(matches!(
             count_total(Currency::EUR, &[(300, 1)]),
-            Err(ShiftError::UnknownDenomination { .. })
+            Err(DrawerError::UnknownDenomination { .. })
         ));
         assert_eq!(
             count_total(Currency::EUR, &[(100, DENOMINATION_COUNT_MAX + 1)]),
-            Err(ShiftError::TooMany)
+            Err(DrawerError::TooMany)
         );
         assert!(
             denominations(Currency::JPY).is_empty(),
@@ -195,9 +195,9 @@ mod tests {
         let m = |amount, reason| CashMovement::new(MovementKind::PaidOut, amount, reason, at);
         assert_eq!(
             m(eur(0), "milk").unwrap_err(),
-            ShiftError::NotPositive("the amount")
+            DrawerError::NotPositive("the amount")
         );
-        assert_eq!(m(eur(500), "  ").unwrap_err(), ShiftError::NoReason);
+        assert_eq!(m(eur(500), "  ").unwrap_err(), DrawerError::NoReason);
         assert_eq!(m(eur(500), " milk ").unwrap().reason, "milk");
     }
 

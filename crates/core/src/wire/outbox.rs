@@ -23,8 +23,8 @@
 //! half the delay is fixed and half is random, which spreads a store's
 //! registers apart after an outage while keeping a floor on the wait.
 
-use crate::order::OrderId;
-use crate::refund::RefundId;
+use crate::ids::OrderId;
+use crate::ids::RefundId;
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -206,7 +206,7 @@ impl Outbox {
     /// [`Outbox::enqueue`] for a shift's new version.
     pub fn enqueue_shift(
         &mut self,
-        id: crate::drawer::ShiftId,
+        id: crate::ids::ShiftId,
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {

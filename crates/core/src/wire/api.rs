@@ -19,10 +19,11 @@
 //! for validation errors, the offending `field`. The golden files under
 //! `crates/core/tests/fixtures/` pin the exact JSON of each type.
 
+use crate::card::CardDetails;
 use crate::catalog::{Category, Product, TaxRate};
+use crate::ids::PaymentRef;
 use crate::money::{Currency, Money};
-use crate::order::{CardDetails, Order, OrderId};
-use crate::payment::{BridgeStatus, PaymentRef};
+use crate::order::{Order, OrderId};
 use crate::refund::Refund;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -178,7 +179,7 @@ pub struct OrderList {
 /// not sink the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest<T = Order, R = Refund, S = crate::drawer::Shift> {
+pub struct BatchRequest<T = Order, R = Refund, S = crate::shift::Shift> {
     pub orders: Vec<T>,
     /// Refunds, stored after the batch's orders; their results follow the
     /// orders' (absent when there are none).
@@ -271,6 +272,53 @@ pub struct PaymentStatusResponse {
     pub reference: PaymentRef,
     #[serde(flatten)]
     pub status: BridgeStatus,
+}
+
+/// What the bridge says about a reference (`GET /v1/payments/{reference}`,
+/// and the answer to a cancel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BridgeStatus {
+    Processing,
+    Approved {
+        #[serde(flatten)]
+        amount: Money,
+        #[serde(flatten)]
+        card: CardDetails,
+    },
+    Declined {
+        reason: String,
+    },
+    Cancelled,
+    /// The bridge has no journal entry for the reference: nothing was
+    /// charged. Final: the bridge keeps a tombstone and refuses a start with
+    /// this reference that arrives later.
+    NeverReceived,
+    /// The request reached the terminal and the outcome is not known (the
+    /// terminal gave up without a result, or lost it): in doubt until the
+    /// terminal or the back office knows.
+    Unknown,
+    /// The terminal did not start it, for certain: it was busy with another
+    /// payment, it could not be reached at all, or, long after its own
+    /// timeout, it says it never received it. Nothing was charged; final.
+    NotStarted {
+        reason: String,
+    },
+}
+
+impl BridgeStatus {
+    /// The wire word, for messages and logs.
+    pub fn word(&self) -> &'static str {
+        match self {
+            BridgeStatus::Processing => "processing",
+            BridgeStatus::Approved { .. } => "approved",
+            BridgeStatus::Declined { .. } => "declined",
+            BridgeStatus::Cancelled => "cancelled",
+            BridgeStatus::NeverReceived => "never_received",
+            BridgeStatus::Unknown => "unknown",
+            BridgeStatus::NotStarted { .. } => "not_started",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,9 +28,13 @@
 //!   voided, or the approval is more than what is due) as a **refund due**,
 //!   shown with its amount. An approval is never dropped.
 
+use crate::card::{Attempt, CardError};
+pub use crate::card::{CardDetails, MASKED_PAN_DIGITS_MAX};
 use crate::cart::{compute_totals, Cart, CartError, CartLine, Discount, Totals};
+use crate::ids::IdError;
+use crate::ids::PaymentRef;
+pub use crate::ids::{OrderId, RegisterId, REGISTER_ID_LEN_MAX};
 use crate::money::{Currency, Money, MoneyError};
-use crate::payment::{Attempt, PaymentRef};
 use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -38,8 +42,6 @@ use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
 
-/// Longest register id: it is printed in every order number.
-pub const REGISTER_ID_LEN_MAX: usize = 16;
 /// Highest sequence number of one register on one day; 6 digits is far
 /// beyond a day's sales and keeps order numbers short.
 pub const SEQ_MAX: u32 = 999_999;
@@ -103,6 +105,22 @@ pub enum OrderError {
     Money(#[from] MoneyError),
 }
 
+impl From<CardError> for OrderError {
+    fn from(e: CardError) -> OrderError {
+        OrderError::invalid(e.field, e.message)
+    }
+}
+
+impl From<IdError> for OrderError {
+    fn from(e: IdError) -> OrderError {
+        match e {
+            IdError::Order(s) => OrderError::BadId(s),
+            IdError::Register(s) => OrderError::BadRegisterId(s),
+            other => OrderError::invalid("id", other),
+        }
+    }
+}
+
 impl OrderError {
     fn invalid(field: impl Into<String>, message: impl fmt::Display) -> OrderError {
         OrderError::Invalid {
@@ -122,55 +140,6 @@ impl OrderError {
             OrderError::Empty => Some("lines"),
             _ => None,
         }
-    }
-}
-
-uuid7_id!(
-    /// An order's id: a UUID version 7, created by the caller.
-    OrderId,
-    OrderError,
-    OrderError::BadId
-);
-
-/// The register an order was rung up on, as printed in its number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RegisterId(String);
-
-impl RegisterId {
-    pub fn new(s: impl Into<String>) -> Result<RegisterId, OrderError> {
-        let s = s.into();
-        let ok = !s.is_empty()
-            && s.len() <= REGISTER_ID_LEN_MAX
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if ok {
-            Ok(RegisterId(s))
-        } else {
-            Err(OrderError::BadRegisterId(s))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RegisterId {
-    type Error = OrderError;
-    fn try_from(s: String) -> Result<RegisterId, OrderError> {
-        RegisterId::new(s)
-    }
-}
-
-impl From<RegisterId> for String {
-    fn from(r: RegisterId) -> String {
-        r.0
-    }
-}
-
-impl fmt::Display for RegisterId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -355,111 +324,6 @@ impl fmt::Display for OrderNumber {
             self.date.compact(),
             self.seq
         )
-    }
-}
-
-/// What the card terminal reported for an approved payment. Never a full
-/// card number: brand, the masked number the terminal prints (at most the
-/// first six and the last four digits) and the last four digits are all a
-/// receipt needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardDetails {
-    pub brand: String,
-    pub last4: String,
-    pub auth_code: String,
-    /// As the terminal prints it: `541333 **** 0010`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub masked_pan: Option<String>,
-    /// The payment provider's reference of the transaction: what the
-    /// store quotes to the provider about it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub psp_reference: Option<String>,
-    /// The tip the customer added on the terminal: charged to the card on
-    /// top of the payment's amount, never part of the sale (the order's
-    /// totals and what it still owes do not count it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tip: Option<Money>,
-}
-
-/// Digits a masked card number may show: the first six and the last four
-/// (PCI DSS); the rest is masked.
-pub const MASKED_PAN_DIGITS_MAX: usize = 10;
-
-impl CardDetails {
-    pub fn validate(&self) -> Result<(), OrderError> {
-        if self.last4.len() != 4 || !self.last4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(OrderError::invalid("last4", "must be exactly four digits"));
-        }
-        let printable = |s: &str, max: usize| {
-            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        };
-        if !printable(&self.brand, 32) {
-            return Err(OrderError::invalid(
-                "brand",
-                "must be 1 to 32 printable characters",
-            ));
-        }
-        if !printable(&self.auth_code, 32) {
-            return Err(OrderError::invalid(
-                "auth_code",
-                "must be 1 to 32 printable characters",
-            ));
-        }
-        if let Some(pan) = &self.masked_pan {
-            let shows = pan.bytes().filter(u8::is_ascii_digit).count();
-            let masked = pan
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b == b'*' || b == b' ' || b == b'X');
-            if !masked
-                || shows > MASKED_PAN_DIGITS_MAX
-                || pan.len() > 32
-                || !pan.ends_with(&self.last4)
-            {
-                return Err(OrderError::invalid(
-                    "masked_pan",
-                    "must be masked (at most the first six and the last four digits) and end in last4",
-                ));
-            }
-        }
-        if self.tip.is_some_and(|t| t.is_negative() || t.is_zero()) {
-            return Err(OrderError::invalid("tip", "must be above zero when given"));
-        }
-        if self
-            .psp_reference
-            .as_deref()
-            .is_some_and(|p| !printable(p, 64))
-        {
-            return Err(OrderError::invalid(
-                "psp_reference",
-                "must be 1 to 64 printable characters",
-            ));
-        }
-        Ok(())
-    }
-
-    /// [`CardDetails::validate`], and a tip in `currency` (the order's).
-    pub fn validate_in(&self, currency: Currency) -> Result<(), OrderError> {
-        self.validate()?;
-        if self.tip.is_some_and(|t| t.currency() != currency) {
-            return Err(OrderError::invalid(
-                "tip",
-                "must be in the order's currency",
-            ));
-        }
-        Ok(())
-    }
-
-    /// What the card was charged: `amount` and the tip on top.
-    pub fn charged(&self, amount: Money) -> Result<Money, MoneyError> {
-        match self.tip {
-            Some(tip) => amount.checked_add(tip),
-            None => Ok(amount),
-        }
-    }
-
-    /// How a receipt shows the card: `VISA **** 4242`.
-    pub fn summary(&self) -> String {
-        format!("{} **** {}", self.brand, self.last4)
     }
 }
 
@@ -662,7 +526,7 @@ pub struct Order {
     pub approvals: Vec<Approval>,
     /// The shift it was rung up in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shift: Option<crate::drawer::ShiftId>,
+    pub shift: Option<crate::ids::ShiftId>,
 }
 
 impl Order {
@@ -791,7 +655,7 @@ impl Order {
                     amount: *amount,
                 })
             }
-            Tender::Card { card, .. } => card.validate_in(self.currency),
+            Tender::Card { card, .. } => Ok(card.validate_in(self.currency)?),
             _ => Ok(()),
         }?;
         if self.tenders.len() >= TENDERS_MAX {
@@ -1067,15 +931,9 @@ impl Order {
                         "is less than the amount",
                     ));
                 }
-                Tender::Card { card, .. } => {
-                    card.validate_in(self.currency).map_err(|e| match e {
-                        OrderError::Invalid { field: f, message } => OrderError::Invalid {
-                            field: format!("{field}.{f}"),
-                            message,
-                        },
-                        other => other,
-                    })?
-                }
+                Tender::Card { card, .. } => card
+                    .validate_in(self.currency)
+                    .map_err(|e| OrderError::invalid(format!("{field}.{}", e.field), e.message))?,
                 _ => {}
             }
         }
@@ -1097,13 +955,9 @@ impl Order {
                     "must be more than zero, in the order's currency",
                 ));
             }
-            r.card.validate_in(self.currency).map_err(|e| match e {
-                OrderError::Invalid { field: f, message } => OrderError::Invalid {
-                    field: format!("{field}.{f}"),
-                    message,
-                },
-                other => other,
-            })?;
+            r.card
+                .validate_in(self.currency)
+                .map_err(|e| OrderError::invalid(format!("{field}.{}", e.field), e.message))?;
         }
         Ok(())
     }
@@ -1387,7 +1241,7 @@ pub(crate) mod tests {
             .is_ok());
         assert!(matches!(
             "0191d5a8-7c3e-4000-8000-000000000001".parse::<OrderId>(),
-            Err(OrderError::BadId(_))
+            Err(IdError::Order(_))
         ));
         assert!("not-a-uuid".parse::<OrderId>().is_err());
     }
@@ -1479,11 +1333,7 @@ pub(crate) mod tests {
         assert_eq!(o.version, 1, "refused tenders change nothing");
     }
 
-    fn attempt(
-        order: &Order,
-        reference: PaymentRef,
-        state: crate::payment::AttemptState,
-    ) -> Attempt {
+    fn attempt(order: &Order, reference: PaymentRef, state: crate::card::AttemptState) -> Attempt {
         Attempt {
             reference,
             order_id: order.id,
@@ -1500,7 +1350,7 @@ pub(crate) mod tests {
 
     #[test]
     fn close_unpaid_then_late_approval_turns_paid() {
-        use crate::payment::AttemptState;
+        use crate::card::AttemptState;
         let mut o = order();
         o.close_unpaid(pref(7), Timestamp(2_000)).unwrap();
         assert_eq!(o.status.label(), "unpaid");
@@ -1622,7 +1472,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_live_card_payment_locks_the_cart_and_refuses_void_and_cash() {
-        use crate::payment::AttemptState;
+        use crate::card::AttemptState;
         let o = order();
         o.accepts_cart_edits([]).unwrap();
         o.can_void([]).unwrap();

@@ -1,0 +1,8 @@
+//! Layer 5: machines. The sans-IO parts the register drives: a card payment,
+//! the sync with the back office, who is at the register, the link to the
+//! bridge.
+
+pub mod desk;
+pub mod lan;
+pub mod payment;
+pub mod sync;
