@@ -66,6 +66,20 @@ fn imports_of(code: &str) -> BTreeSet<String> {
     out
 }
 
+/// The module a file belongs to: its own name in `src/` or in a layer's
+/// folder; the folder's name for a module split into files
+/// (`src/register/card.rs` is part of `register`); `None` for `lib.rs` and
+/// a layer's `mod.rs`.
+fn module_of(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_string_lossy().into_owned();
+    let parent = path.parent()?.file_name()?.to_string_lossy().into_owned();
+    if parent == "src" || FOLDERS.contains(&parent.as_str()) {
+        (stem != "lib" && stem != "mod").then_some(stem)
+    } else {
+        Some(parent)
+    }
+}
+
 /// Every module of the crate and what it imports, from `src/`.
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -78,14 +92,16 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
                 dirs.push(path);
                 continue;
             }
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            if name == "lib" || name == "mod" {
+            let Some(name) = module_of(&path) else {
                 continue;
-            }
+            };
             let text = std::fs::read_to_string(&path).expect("a source file");
             let mut imports = imports_of(&code_of(&text));
             imports.remove(&name);
-            graph.insert(name, imports);
+            graph
+                .entry(name)
+                .or_insert_with(BTreeSet::new)
+                .extend(imports);
         }
     }
     graph

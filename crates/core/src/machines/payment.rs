@@ -1000,18 +1000,7 @@ impl PaymentSession {
             // Declined, cancelled and failed stay so; an approval (above)
             // is the only word that changes them.
             _ if !self.attempt.state.is_in_doubt() => {}
-            BridgeStatus::Declined { reason } => {
-                let reason = clip(&reason);
-                self.settle_without_charge(
-                    AttemptState::Declined {
-                        reason: reason.clone(),
-                    },
-                    format!("{} declined: {reason}", self.noun_cap()),
-                    format!("declined: {reason}"),
-                    now,
-                    cmds,
-                );
-            }
+            BridgeStatus::Declined { reason } => self.on_declined(&reason, now, cmds),
             BridgeStatus::Cancelled => self.settle_without_charge(
                 AttemptState::Cancelled,
                 format!("{} cancelled", self.noun_cap()),
@@ -1042,25 +1031,41 @@ impl PaymentSession {
                 self.mark_unknown(now, cmds);
             }
             BridgeStatus::Unknown => self.mark_unknown(now, cmds),
-            BridgeStatus::NotStarted { reason } => {
-                let reason = clip(&reason);
-                let message = format!(
-                    "The terminal did not start the {}: {reason}. {} Try again.",
-                    self.attempt.noun(),
-                    self.nothing_moved()
-                );
-                self.settle_without_charge(
-                    AttemptState::Failed {
-                        reason: reason.clone(),
-                    },
-                    message,
-                    format!("not started on the terminal: {reason}"),
-                    now,
-                    cmds,
-                )
-            }
+            BridgeStatus::NotStarted { reason } => self.on_not_started(&reason, now, cmds),
             BridgeStatus::Processing => self.on_processing(to, now, cmds),
         }
+    }
+
+    fn on_declined(&mut self, reason: &str, now: Timestamp, cmds: &mut Vec<Command>) {
+        let reason = clip(reason);
+        self.settle_without_charge(
+            AttemptState::Declined {
+                reason: reason.clone(),
+            },
+            format!("{} declined: {reason}", self.noun_cap()),
+            format!("declined: {reason}"),
+            now,
+            cmds,
+        );
+    }
+
+    /// The terminal did not start it, for certain: nothing was charged.
+    fn on_not_started(&mut self, reason: &str, now: Timestamp, cmds: &mut Vec<Command>) {
+        let reason = clip(reason);
+        let message = format!(
+            "The terminal did not start the {}: {reason}. {} Try again.",
+            self.attempt.noun(),
+            self.nothing_moved()
+        );
+        self.settle_without_charge(
+            AttemptState::Failed {
+                reason: reason.clone(),
+            },
+            message,
+            format!("not started on the terminal: {reason}"),
+            now,
+            cmds,
+        )
     }
 
     /// A live attempt whose outcome nobody knows: "Payment result not

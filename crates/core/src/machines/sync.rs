@@ -142,6 +142,27 @@ pub enum SyncCommand {
     RetryNow,
 }
 
+/// One record of a batch on the network: its outbox entry (the record's
+/// id and the version the entry names) and the version of the record sent,
+/// which the back office's answer is judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    id: OrderId,
+    entry_version: u32,
+    record_version: u32,
+}
+
+/// A due batch sorted out: the records to send, what each answer is for,
+/// and the outbox changes for entries whose record is missing.
+#[derive(Default)]
+struct Gathered {
+    orders: Vec<Order>,
+    refunds: Vec<Refund>,
+    shifts: Vec<Shift>,
+    sent: Vec<Sent>,
+    changes: Vec<OutboxChange>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Idle,
@@ -151,7 +172,7 @@ enum Phase {
     Sending {
         batch: u64,
         outbox: Outbox,
-        sent: Vec<(OrderId, u32, u32)>,
+        sent: Vec<Sent>,
         changes: Vec<OutboxChange>,
     },
     Applying {
@@ -304,47 +325,13 @@ impl SyncDriver {
         let total = self.done_in_run + batch.due_total.max(batch.entries.len());
         self.progress = Some((self.done_in_run, total));
         let mut outbox = Outbox::new(batch.entries.iter().map(|(e, _)| e.clone()).collect());
-        let mut changes = Vec::new();
-        let (mut orders, mut refunds, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut sent, mut sent_refunds, mut sent_shifts) = (Vec::new(), Vec::new(), Vec::new());
-        for (entry, record) in batch.entries {
-            // The latest version goes: the OMS keeps the highest.
-            let key = (entry.order_id, entry.version);
-            match record {
-                Some(Record::Order(order)) => {
-                    sent.push((key.0, key.1, order.version));
-                    orders.push(order);
-                }
-                Some(Record::Refund(refund)) => {
-                    sent_refunds.push((key.0, key.1, refund.version));
-                    refunds.push(refund);
-                }
-                Some(Record::Shift(shift)) => {
-                    sent_shifts.push((key.0, key.1, shift.version));
-                    shifts.push(*shift);
-                }
-                None => changes.extend(outbox.record(
-                    key.0,
-                    key.1,
-                    Outcome::Rejected {
-                        status: 0,
-                        reason: "the record is missing on this register".into(),
-                    },
-                    now,
-                    jitter(),
-                )),
-            }
-        }
-        // Refunds go oldest first (ids are UUID v7): the back office decides
-        // each against the order's earlier refunds, so an earlier one's new
-        // version (its card part failed, nothing went back) must land
-        // before a later refund of the same items. Seed 1000120.
-        let mut paired: Vec<_> = refunds.into_iter().zip(sent_refunds).collect();
-        paired.sort_by_key(|(r, _)| r.id);
-        let (refunds, sent_refunds): (Vec<Refund>, Vec<_>) = paired.into_iter().unzip();
-        // Results come back orders first, then refunds, then shifts.
-        sent.extend(sent_refunds);
-        sent.extend(sent_shifts);
+        let Gathered {
+            orders,
+            refunds,
+            shifts,
+            sent,
+            changes,
+        } = gather(batch.entries, &mut outbox, now, jitter);
         if sent.is_empty() {
             self.phase = Phase::Applying { stored_any: false };
             return vec![SyncCommand::ApplyOutbox(changes)];
@@ -386,16 +373,16 @@ impl SyncDriver {
         }
         let outcomes = outcomes(&sent, result);
         let mut stored_any = false;
-        for ((id, entry_version, order_version), outcome) in sent.iter().zip(outcomes) {
+        for (sent, outcome) in sent.iter().zip(outcomes) {
             // Stored settles the version sent (and older); anything else
             // applies to the entry itself.
             let key_version = if outcome == Outcome::Stored {
                 stored_any = true;
-                *order_version
+                sent.record_version
             } else {
-                *entry_version
+                sent.entry_version
             };
-            changes.extend(outbox.record(*id, key_version, outcome, now, jitter()));
+            changes.extend(outbox.record(sent.id, key_version, outcome, now, jitter()));
         }
         self.done_in_run += sent.len();
         if let Some((_, total)) = self.progress {
@@ -404,6 +391,65 @@ impl SyncDriver {
         self.phase = Phase::Applying { stored_any };
         vec![SyncCommand::ApplyOutbox(changes)]
     }
+}
+
+/// Sorts a due batch's entries into what goes to the back office, in the
+/// order its results come back: orders, then refunds, then shifts. An
+/// entry whose record is missing is parked at once.
+fn gather(
+    entries: Vec<(OutboxEntry, Option<Record>)>,
+    outbox: &mut Outbox,
+    now: Timestamp,
+    jitter: &mut dyn FnMut() -> u16,
+) -> Gathered {
+    let mut g = Gathered::default();
+    let (mut sent_refunds, mut sent_shifts) = (Vec::new(), Vec::new());
+    for (entry, record) in entries {
+        // The latest version goes: the OMS keeps the highest.
+        let sent = |record_version| Sent {
+            id: entry.order_id,
+            entry_version: entry.version,
+            record_version,
+        };
+        match record {
+            Some(Record::Order(order)) => {
+                g.sent.push(sent(order.version));
+                g.orders.push(order);
+            }
+            Some(Record::Refund(refund)) => {
+                sent_refunds.push(sent(refund.version));
+                g.refunds.push(refund);
+            }
+            Some(Record::Shift(shift)) => {
+                sent_shifts.push(sent(shift.version));
+                g.shifts.push(*shift);
+            }
+            None => g.changes.extend(outbox.record(
+                entry.order_id,
+                entry.version,
+                Outcome::Rejected {
+                    status: 0,
+                    reason: "the record is missing on this register".into(),
+                },
+                now,
+                jitter(),
+            )),
+        }
+    }
+    // Refunds go oldest first (ids are UUID v7): the back office decides
+    // each against the order's earlier refunds, so an earlier one's new
+    // version (its card part failed, nothing went back) must land
+    // before a later refund of the same items. Seed 1000120.
+    let mut paired: Vec<_> = std::mem::take(&mut g.refunds)
+        .into_iter()
+        .zip(sent_refunds)
+        .collect();
+    paired.sort_by_key(|(r, _)| r.id);
+    let (refunds, sent_refunds): (Vec<Refund>, Vec<Sent>) = paired.into_iter().unzip();
+    g.refunds = refunds;
+    g.sent.extend(sent_refunds);
+    g.sent.extend(sent_shifts);
+    g
 }
 
 /// One order's result. Stored means stored at the version sent: when the
@@ -436,15 +482,12 @@ fn judge(r: BatchResult, sent_version: u32) -> Outcome {
 }
 
 /// One outcome per order sent, from the batch's answer.
-fn outcomes(
-    sent: &[(OrderId, u32, u32)],
-    result: Result<Vec<BatchResult>, NetFailure>,
-) -> Vec<Outcome> {
+fn outcomes(sent: &[Sent], result: Result<Vec<BatchResult>, NetFailure>) -> Vec<Outcome> {
     match result {
         Ok(results) if results.len() == sent.len() => results
             .into_iter()
             .zip(sent)
-            .map(|(r, (_, _, sent_version))| judge(r, *sent_version))
+            .map(|(r, sent)| judge(r, sent.record_version))
             .collect(),
         Ok(results) => vec![
             Outcome::Retry {

@@ -512,45 +512,22 @@ pub fn compute_totals(
     lines: &[CartLine],
     order_discount: Option<&Discount>,
 ) -> Result<Totals, CartError> {
-    let zero = Money::zero(currency);
-
     // 1. Gross and line discounts, exact except for percentage rounding.
-    let mut gross = Vec::with_capacity(lines.len());
-    let mut after_line_discount = Vec::with_capacity(lines.len());
-    let mut line_discount = Vec::with_capacity(lines.len());
-    for line in lines {
-        if line.unit_price.currency() != currency {
-            return Err(MoneyError::CurrencyMismatch {
-                left: currency,
-                right: line.unit_price.currency(),
-            }
-            .into());
-        }
-        if line.quantity == 0 || line.quantity > QUANTITY_MAX {
-            return Err(CartError::QuantityOutOfRange);
-        }
-        let g = line.gross()?;
-        let d = match &line.discount {
-            Some(d) => {
-                d.check(currency)?;
-                d.applied_to(g)?
-            }
-            None => zero,
-        };
-        gross.push(g);
-        line_discount.push(d);
-        after_line_discount.push(g.checked_sub(d)?);
-    }
+    let (gross, line_discount) = line_amounts(currency, lines)?;
+    let after_line_discount = gross
+        .iter()
+        .zip(&line_discount)
+        .map(|(g, d)| g.checked_sub(*d))
+        .collect::<Result<Vec<Money>, MoneyError>>()?;
     let subtotal = Money::sum(currency, gross.iter().copied())?;
-    let after_lines = Money::sum(currency, after_line_discount.iter().copied())?;
 
     // 2. Order discount, capped at what is left, shared by largest remainder.
     let order_off = match order_discount {
         Some(d) => {
             d.check(currency)?;
-            d.applied_to(after_lines)?
+            d.applied_to(Money::sum(currency, after_line_discount.iter().copied())?)?
         }
-        None => zero,
+        None => Money::zero(currency),
     };
     let shares = allocate(
         order_off.minor(),
@@ -559,45 +536,20 @@ pub fn compute_totals(
             .map(Money::minor)
             .collect::<Vec<_>>(),
     );
-
-    let mut line_totals = Vec::with_capacity(lines.len());
-    for (i, share) in shares.into_iter().enumerate() {
-        let share = Money::new(share, currency)?;
-        line_totals.push(LineTotals {
-            gross: gross[i],
-            discount: line_discount[i],
-            order_discount_share: share,
-            net: after_line_discount[i].checked_sub(share)?,
-        });
-    }
+    let line_totals = (0..lines.len())
+        .map(|i| {
+            let share = Money::new(shares[i], currency)?;
+            Ok(LineTotals {
+                gross: gross[i],
+                discount: line_discount[i],
+                order_discount_share: share,
+                net: after_line_discount[i].checked_sub(share)?,
+            })
+        })
+        .collect::<Result<Vec<LineTotals>, MoneyError>>()?;
 
     // 3. Tax once per rate, in order of first appearance.
-    let mut taxes: Vec<TaxLine> = Vec::new();
-    for (line, t) in lines.iter().zip(&line_totals) {
-        match taxes.iter_mut().find(|x| x.rate_id == line.tax_rate.id) {
-            Some(x) => x.base = x.base.checked_add(t.net)?,
-            None => taxes.push(TaxLine {
-                rate_id: line.tax_rate.id.clone(),
-                name: line.tax_rate.name.clone(),
-                basis_points: line.tax_rate.basis_points,
-                mode: line.tax_rate.mode,
-                base: t.net,
-                tax: zero,
-            }),
-        }
-    }
-    for x in &mut taxes {
-        let base = i128::from(x.base.minor());
-        let bp = i128::from(x.basis_points);
-        let tax = match x.mode {
-            TaxMode::Inclusive => div_round_half_away(base * bp, 10_000 + bp),
-            TaxMode::Exclusive => div_round_half_away(base * bp, 10_000),
-        };
-        x.tax = Money::new(
-            i64::try_from(tax).map_err(|_| MoneyError::Overflow)?,
-            currency,
-        )?;
-    }
+    let taxes = taxes_of(currency, lines, &line_totals)?;
     let exclusive_tax = Money::sum(
         currency,
         taxes
@@ -624,6 +576,76 @@ pub fn compute_totals(
         total,
         lines: line_totals,
     })
+}
+
+/// Each line's gross and its own discount, checked: the line is in the
+/// cart's currency, its quantity in range, its discount valid.
+fn line_amounts(
+    currency: Currency,
+    lines: &[CartLine],
+) -> Result<(Vec<Money>, Vec<Money>), CartError> {
+    let mut gross = Vec::with_capacity(lines.len());
+    let mut line_discount = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.unit_price.currency() != currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: currency,
+                right: line.unit_price.currency(),
+            }
+            .into());
+        }
+        if line.quantity == 0 || line.quantity > QUANTITY_MAX {
+            return Err(CartError::QuantityOutOfRange);
+        }
+        let g = line.gross()?;
+        let d = match &line.discount {
+            Some(d) => {
+                d.check(currency)?;
+                d.applied_to(g)?
+            }
+            None => Money::zero(currency),
+        };
+        gross.push(g);
+        line_discount.push(d);
+    }
+    Ok((gross, line_discount))
+}
+
+/// One tax line per rate, in order of first appearance, each computed once
+/// over the nets of its lines (inclusive or exclusive of the rate).
+fn taxes_of(
+    currency: Currency,
+    lines: &[CartLine],
+    line_totals: &[LineTotals],
+) -> Result<Vec<TaxLine>, MoneyError> {
+    let zero = Money::zero(currency);
+    let mut taxes: Vec<TaxLine> = Vec::new();
+    for (line, t) in lines.iter().zip(line_totals) {
+        match taxes.iter_mut().find(|x| x.rate_id == line.tax_rate.id) {
+            Some(x) => x.base = x.base.checked_add(t.net)?,
+            None => taxes.push(TaxLine {
+                rate_id: line.tax_rate.id.clone(),
+                name: line.tax_rate.name.clone(),
+                basis_points: line.tax_rate.basis_points,
+                mode: line.tax_rate.mode,
+                base: t.net,
+                tax: zero,
+            }),
+        }
+    }
+    for x in &mut taxes {
+        let base = i128::from(x.base.minor());
+        let bp = i128::from(x.basis_points);
+        let tax = match x.mode {
+            TaxMode::Inclusive => div_round_half_away(base * bp, 10_000 + bp),
+            TaxMode::Exclusive => div_round_half_away(base * bp, 10_000),
+        };
+        x.tax = Money::new(
+            i64::try_from(tax).map_err(|_| MoneyError::Overflow)?,
+            currency,
+        )?;
+    }
+    Ok(taxes)
 }
 
 /// Splits `amount` across `weights` in proportion, by the largest-remainder

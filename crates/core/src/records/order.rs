@@ -901,6 +901,77 @@ impl Order {
         text
     }
 
+    /// Each line valid, priced in the order's currency, never below zero.
+    fn validate_lines(&self) -> Result<(), OrderError> {
+        for (i, line) in self.lines.iter().enumerate() {
+            check_line(i, line)?;
+            if line.unit_price.currency() != self.currency {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].unit_price"),
+                    "is not in the order's currency",
+                ));
+            }
+            if line.unit_price.is_negative() {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].unit_price"),
+                    "must not be negative",
+                ));
+            }
+            if line
+                .list_price
+                .is_some_and(|p| p.currency() != self.currency || p.is_negative())
+            {
+                return Err(OrderError::invalid(
+                    format!("lines[{i}].list_price"),
+                    "must be a price in the order's currency",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The totals are what the lines add up to, by the sale's rules.
+    fn validate_totals(&self) -> Result<(), OrderError> {
+        let expected = compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
+            .map_err(|e| OrderError::invalid("lines", e))?;
+        let t = &self.totals;
+        for (field, got, want) in [
+            ("totals.subtotal", t.subtotal, expected.subtotal),
+            ("totals.discounts", t.discounts, expected.discounts),
+            (
+                "totals.order_discount",
+                t.order_discount,
+                expected.order_discount,
+            ),
+            (
+                "totals.exclusive_tax",
+                t.exclusive_tax,
+                expected.exclusive_tax,
+            ),
+            ("totals.total", t.total, expected.total),
+        ] {
+            if got != want {
+                return Err(OrderError::invalid(
+                    field,
+                    format!("is {got}, the lines add up to {want}"),
+                ));
+            }
+        }
+        if t.taxes != expected.taxes {
+            return Err(OrderError::invalid(
+                "totals.taxes",
+                "do not match the lines",
+            ));
+        }
+        if t.lines != expected.lines {
+            return Err(OrderError::invalid(
+                "totals.lines",
+                "do not match the lines",
+            ));
+        }
+        Ok(())
+    }
+
     /// Each tender in the order's currency, more than zero, well-formed.
     fn validate_tenders(&self) -> Result<(), OrderError> {
         if self.tenders.len() > TENDERS_MAX {
@@ -979,67 +1050,9 @@ impl Order {
                 format!("at most {} lines", crate::cart::LINES_MAX),
             ));
         }
-        for (i, line) in self.lines.iter().enumerate() {
-            check_line(i, line)?;
-            if line.unit_price.currency() != self.currency {
-                return Err(OrderError::invalid(
-                    format!("lines[{i}].unit_price"),
-                    "is not in the order's currency",
-                ));
-            }
-            if line.unit_price.is_negative() {
-                return Err(OrderError::invalid(
-                    format!("lines[{i}].unit_price"),
-                    "must not be negative",
-                ));
-            }
-            if line
-                .list_price
-                .is_some_and(|p| p.currency() != self.currency || p.is_negative())
-            {
-                return Err(OrderError::invalid(
-                    format!("lines[{i}].list_price"),
-                    "must be a price in the order's currency",
-                ));
-            }
-        }
-        let expected = compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
-            .map_err(|e| OrderError::invalid("lines", e))?;
+        self.validate_lines()?;
+        self.validate_totals()?;
         let t = &self.totals;
-        for (field, got, want) in [
-            ("totals.subtotal", t.subtotal, expected.subtotal),
-            ("totals.discounts", t.discounts, expected.discounts),
-            (
-                "totals.order_discount",
-                t.order_discount,
-                expected.order_discount,
-            ),
-            (
-                "totals.exclusive_tax",
-                t.exclusive_tax,
-                expected.exclusive_tax,
-            ),
-            ("totals.total", t.total, expected.total),
-        ] {
-            if got != want {
-                return Err(OrderError::invalid(
-                    field,
-                    format!("is {got}, the lines add up to {want}"),
-                ));
-            }
-        }
-        if t.taxes != expected.taxes {
-            return Err(OrderError::invalid(
-                "totals.taxes",
-                "do not match the lines",
-            ));
-        }
-        if t.lines != expected.lines {
-            return Err(OrderError::invalid(
-                "totals.lines",
-                "do not match the lines",
-            ));
-        }
         self.validate_tenders()?;
         self.validate_refunds_due()?;
         let tendered = self.tendered()?;

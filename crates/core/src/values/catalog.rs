@@ -205,6 +205,37 @@ pub fn validate_barcode(code: &str) -> Result<(), CatalogError> {
     Ok(())
 }
 
+/// One product, on its own and against the catalog: valid, priced in the
+/// catalog's currency, with a tax rate and a category the catalog has.
+fn check_product(
+    p: &Product,
+    currency: Currency,
+    rates: &HashMap<TaxRateId, TaxRate>,
+    category_ids: &std::collections::HashSet<CategoryId>,
+) -> Result<(), CatalogError> {
+    p.validate()?;
+    if p.price.currency() != currency {
+        return Err(CatalogError::WrongCurrency {
+            id: p.id.to_string(),
+            expected: currency,
+            found: p.price.currency(),
+        });
+    }
+    if !rates.contains_key(&p.tax_rate) {
+        return Err(CatalogError::UnknownTaxRate {
+            id: p.id.to_string(),
+            tax_rate: p.tax_rate.to_string(),
+        });
+    }
+    if !category_ids.contains(&p.category) {
+        return Err(CatalogError::UnknownCategory {
+            id: p.id.to_string(),
+            category: p.category.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// A checked catalog with the look-ups a register needs.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -246,26 +277,7 @@ impl Catalog {
         let mut by_id = HashMap::with_capacity(products.len());
         let mut by_barcode = HashMap::new();
         for p in products {
-            p.validate()?;
-            if p.price.currency() != currency {
-                return Err(CatalogError::WrongCurrency {
-                    id: p.id.to_string(),
-                    expected: currency,
-                    found: p.price.currency(),
-                });
-            }
-            if !rates.contains_key(&p.tax_rate) {
-                return Err(CatalogError::UnknownTaxRate {
-                    id: p.id.to_string(),
-                    tax_rate: p.tax_rate.to_string(),
-                });
-            }
-            if !category_ids.contains(&p.category) {
-                return Err(CatalogError::UnknownCategory {
-                    id: p.id.to_string(),
-                    category: p.category.to_string(),
-                });
-            }
+            check_product(&p, currency, &rates, &category_ids)?;
             for code in &p.barcodes {
                 if let Some(first) = by_barcode.insert(code.clone(), p.id.clone()) {
                     return Err(CatalogError::DuplicateBarcode {
