@@ -3,14 +3,12 @@
 //! the store on the blocking pool. Nothing here knows SQL; the store knows
 //! nothing of HTTP.
 
-use crate::auth::{Caller, Writer};
+use crate::auth::Caller;
+use crate::batch;
 use crate::error::{AppError, AppJson};
 use crate::faults;
 use crate::schema::Schemas;
-use crate::store::{
-    DayCursor, HistoryEntry, PaymentWrite, RefundOutcome, RefundResult, Store, StoreError, Upsert,
-    UpsertResult,
-};
+use crate::store::{DayCursor, HistoryEntry, PaymentWrite, Store, StoreError};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -22,12 +20,12 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::Arc;
 use till_core::api::{
-    BatchRequest, BatchResponse, BatchResult, Health, OrderList, OrderLookup, PaymentReport,
-    ReportedStatus, StoredOrder, CATALOG_PAGE_SIZE, ORDER_NOT_SYNCED_CODE,
+    BatchRequest, BatchResponse, Health, OrderList, OrderLookup, PaymentReport, ReportedStatus,
+    StoredOrder, CATALOG_PAGE_SIZE,
 };
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
-use till_core::refund::{Refund, RefundError, RefundId};
+use till_core::refund::{Refund, RefundId};
 use till_core::shift::{Shift, ShiftId};
 use till_core::time::Timestamp;
 
@@ -178,47 +176,11 @@ fn parse_record<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Parses one order, naming the field at fault: first against the
-/// document's schema (unknown fields, bounds), then till-core's rules.
+/// Parses one order, naming the field at fault, against the document's
+/// schema (unknown fields, bounds); [`batch::check_order`] then applies
+/// till-core's rules.
 fn parse_order(schemas: &Schemas, json: &str) -> Result<Order, AppError> {
-    let order: Order = parse_record(json, |v| schemas.check_order(v), "invalid_order")?;
-    order.validate().map_err(|e| {
-        let err = AppError::invalid("invalid_order", e.to_string());
-        match e.field() {
-            Some(f) => err.with_field(f),
-            None => err,
-        }
-    })?;
-    Ok(order)
-}
-
-/// The register writing `order`: only its own register may.
-fn check_writer(caller: &Caller, order: &Order) -> Result<Writer, AppError> {
-    let writer = caller.writer()?;
-    if &writer.register != order.register() {
-        return Err(AppError::forbidden(format!(
-            "this token belongs to register {}; order {} is register {}'s",
-            writer.register,
-            order.number,
-            order.register()
-        )));
-    }
-    Ok(writer)
-}
-
-fn upsert_answer(result: UpsertResult) -> Result<StoredOrder, AppError> {
-    match result.outcome {
-        Upsert::Conflict => Err(AppError::conflict(format!(
-            "order {} version {} is already stored with different content; send a new version",
-            result.stored.order.id, result.stored.order.version
-        ))),
-        Upsert::OtherRegister => Err(AppError::forbidden(format!(
-            "order {} belongs to register {}; nothing was changed",
-            result.stored.order.id,
-            result.stored.order.register()
-        ))),
-        _ => Ok(result.stored),
-    }
+    parse_record(json, |v| schemas.check_order(v), "invalid_order")
 }
 
 pub async fn put_order(
@@ -232,6 +194,7 @@ pub async fn put_order(
     let text =
         std::str::from_utf8(&body).map_err(|_| AppError::bad_request("the body is not UTF-8"))?;
     let order = parse_order(&state.schemas, text)?;
+    batch::validate_order(&order)?;
     if order.id != id {
         return Err(AppError::invalid(
             "invalid_order",
@@ -239,7 +202,8 @@ pub async fn put_order(
         )
         .with_field("id"));
     }
-    let writer = check_writer(&caller, &order)?;
+    let writer = caller.writer()?;
+    batch::check_writer(&order, &writer)?;
     let now = now();
     let mut results = blocking(&state.store, move |s| {
         s.upsert_orders(std::slice::from_ref(&order), &writer, now)
@@ -252,7 +216,7 @@ pub async fn put_order(
     {
         faults::drop_connection();
     }
-    Ok(Json(upsert_answer(results.remove(0))?))
+    Ok(Json(batch::upsert_answer(results.remove(0))?))
 }
 
 #[derive(Deserialize)]
@@ -290,39 +254,7 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
 type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>>;
 
 fn parse_shift(schemas: &Schemas, text: &str) -> Result<Shift, AppError> {
-    let shift: Shift = parse_record(text, |v| schemas.check_shift(v), "invalid_shift")?;
-    shift
-        .validate()
-        .map_err(|e| AppError::invalid("invalid_shift", e.to_string()))?;
-    Ok(shift)
-}
-
-/// A shift from a register: its own register's only, stored by the
-/// orders' version rule.
-async fn store_shift(state: &AppState, caller: &Caller, text: &str) -> Result<Shift, AppError> {
-    let writer = caller.writer()?;
-    let shift = parse_shift(&state.schemas, text)?;
-    if shift.register != writer.register {
-        return Err(AppError::forbidden(format!(
-            "this token belongs to register {}; shift {} is register {}'s",
-            writer.register, shift.id, shift.register
-        )));
-    }
-    let (now, sent) = (now(), shift.clone());
-    let result = blocking(&state.store, move |s| s.upsert_shift(&sent, now)).await?;
-    match result.outcome {
-        Upsert::Conflict => Err(AppError::conflict(format!(
-            "shift {} version {} is already stored with different content; send a new version",
-            shift.id, shift.version
-        ))),
-        Upsert::OtherRegister => Err(AppError::forbidden(format!(
-            "shift {} belongs to another register; nothing was changed",
-            shift.id
-        ))),
-        _ => result
-            .stored
-            .ok_or_else(|| AppError::internal("no stored shift")),
-    }
+    parse_record(text, |v| schemas.check_shift(v), "invalid_shift")
 }
 
 /// A shift as stored: its float, cash movements and, once closed, its
@@ -340,61 +272,58 @@ pub async fn get_shift(
     Ok(Json(shift))
 }
 
-/// One refund or shift of a batch, answered as its own write would be:
-/// the version the back office now holds, or why not.
-fn item_result(raw: &RawValue, stored: Result<u32, AppError>) -> BatchResult {
-    let id = serde_json::from_str::<IdOnly>(raw.get())
+/// The id a batch's record gives, read even when the record is refused.
+fn raw_id(raw: &RawValue) -> Option<String> {
+    serde_json::from_str::<IdOnly>(raw.get())
         .ok()
-        .and_then(|x| x.id);
-    match stored {
-        Ok(version) => BatchResult {
-            id,
-            status: 200,
-            version: Some(version),
-            error: None,
-        },
-        Err(e) => BatchResult {
-            id,
-            status: e.status.as_u16(),
-            version: None,
-            error: Some(e.body),
-        },
+        .and_then(|x| x.id)
+}
+
+/// A batch's records parsed one by one; one that cannot be parsed is
+/// refused on its own.
+fn parse_batch(schemas: &Schemas, raw: &RawBatch) -> batch::Batch {
+    fn each<T>(
+        items: &[Box<RawValue>],
+        parse: impl Fn(&str) -> Result<T, AppError>,
+    ) -> Vec<batch::Item<T>> {
+        items
+            .iter()
+            .map(|raw| {
+                parse(raw.get()).map_err(|error| batch::Refused {
+                    id: raw_id(raw),
+                    error,
+                })
+            })
+            .collect()
+    }
+    batch::Batch {
+        orders: each(&raw.orders, |t| parse_order(schemas, t)),
+        refunds: each(&raw.refunds, |t| parse_refund(schemas, t)),
+        shifts: each(&raw.shifts, |t| parse_shift(schemas, t)),
     }
 }
 
+/// `POST /orders:batch`: the records parsed here, answered by
+/// [`batch::answer_orders`] and [`batch::answer_rest`] (which the
+/// simulator runs too).
 pub async fn post_batch(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(batch): AppJson<RawBatch>,
+    AppJson(raw): AppJson<RawBatch>,
 ) -> Result<Json<BatchResponse>, AppError> {
     let writer = caller.writer()?;
-    check_batch_shape(&batch)?;
-    // Validate each alone: a bad order gets its own error, the good ones go on.
-    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(batch.orders.len());
-    let mut good = Vec::new();
-    let mut positions = Vec::new();
-    for (i, raw) in batch.orders.iter().enumerate() {
-        let id = serde_json::from_str::<IdOnly>(raw.get())
-            .ok()
-            .and_then(|x| x.id);
-        match parse_order(&state.schemas, raw.get())
-            .and_then(|o| check_writer(&caller, &o).map(|_| o))
-        {
-            Ok(order) => {
-                positions.push(i);
-                good.push(order);
-                results.push(None);
-            }
-            Err(e) => results.push(Some(BatchResult {
-                id,
-                status: e.status.as_u16(),
-                version: None,
-                error: Some(e.body),
-            })),
-        }
-    }
+    check_batch_shape(&raw)?;
+    let batch::Batch {
+        orders,
+        refunds,
+        shifts,
+    } = parse_batch(&state.schemas, &raw);
     let now = now();
-    let stored = blocking(&state.store, move |s| s.upsert_orders(&good, &writer, now)).await?;
+    let w = writer.clone();
+    let mut results = blocking(&state.store, move |s| {
+        Ok(batch::answer_orders(s, &w, orders, now))
+    })
+    .await??;
     if state
         .faults
         .as_ref()
@@ -402,37 +331,14 @@ pub async fn post_batch(
     {
         faults::drop_connection();
     }
-    for (pos, r) in positions.into_iter().zip(stored) {
-        let id = Some(r.stored.order.id.to_string());
-        let version = Some(r.stored.order.version);
-        results[pos] = Some(match upsert_answer(r) {
-            Ok(_) => BatchResult {
-                id,
-                status: 200,
-                version,
-                error: None,
-            },
-            Err(e) => BatchResult {
-                id,
-                status: e.status.as_u16(),
-                version,
-                error: Some(e.body),
-            },
-        });
-    }
-    let mut results: Vec<BatchResult> = results
-        .into_iter()
-        .map(|r| r.expect("every position answered"))
-        .collect();
-    // Refunds after the orders: a refund's order may be in this batch.
-    for raw in &batch.refunds {
-        let stored = store_refund(&state, &caller, raw.get()).await;
-        results.push(item_result(raw, stored.map(|r| r.version)));
-    }
-    for raw in &batch.shifts {
-        let stored = store_shift(&state, &caller, raw.get()).await;
-        results.push(item_result(raw, stored.map(|s| s.version)));
-    }
+    let stores = state.stores.clone();
+    let rest = blocking(&state.store, move |s| {
+        Ok(batch::answer_rest(
+            s, &stores, &writer, refunds, shifts, now,
+        ))
+    })
+    .await?;
+    results.extend(rest);
     Ok(Json(BatchResponse { results }))
 }
 
@@ -626,114 +532,6 @@ fn parse_refund(schemas: &Schemas, text: &str) -> Result<Refund, AppError> {
     parse_record(text, |v| schemas.check_refund(v), "invalid_refund")
 }
 
-/// How a refund its order does not allow is answered.
-/// The status and code a refund its order does not allow is answered
-/// with. An order held here as open or with its payment in doubt is an
-/// older version than the register's (which refunded it as paid): the paid
-/// version is on its way, so that is "not synced yet", retried, never a
-/// refusal the register would park.
-pub fn refund_refusal_code(e: &RefundError) -> (StatusCode, &'static str) {
-    match e {
-        RefundError::NotPaid(_) | RefundError::PaymentInDoubt => {
-            (StatusCode::CONFLICT, ORDER_NOT_SYNCED_CODE)
-        }
-        RefundError::Voided => (StatusCode::CONFLICT, "order_not_refundable"),
-        RefundError::TooMany { .. }
-        | RefundError::TenderTooHigh { .. }
-        | RefundError::TendersDoNotAddUp { .. }
-        | RefundError::TooManyRefunds => (StatusCode::CONFLICT, "refund_exceeds_order"),
-        _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_refund"),
-    }
-}
-
-fn refund_refusal(e: RefundError) -> AppError {
-    let (status, code) = refund_refusal_code(&e);
-    let message = match &e {
-        RefundError::NotPaid(_) | RefundError::PaymentInDoubt => format!(
-            "the back office does not hold this order as paid yet ({e}); send the refund again after the order"
-        ),
-        _ => e.to_string(),
-    };
-    let err = AppError::new(status, code, message);
-    match e.field() {
-        Some(f) => err.with_field(f),
-        None => err,
-    }
-}
-
-fn refund_answer(result: RefundResult, refund: &Refund) -> Result<Refund, AppError> {
-    let stored = result.stored;
-    match result.outcome {
-        RefundOutcome::OrderUnknown => Err(AppError::new(
-            StatusCode::CONFLICT,
-            ORDER_NOT_SYNCED_CODE,
-            format!(
-                "order {} has not reached the back office yet; send the refund again after it",
-                refund
-                    .order_number
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
-        )),
-        RefundOutcome::Refused(e) => Err(refund_refusal(e)),
-        RefundOutcome::Upsert(Upsert::Conflict) => Err(AppError::conflict(format!(
-            "refund {} version {} is already stored with different content; send a new version",
-            refund.id, refund.version
-        ))),
-        RefundOutcome::Upsert(Upsert::OtherRegister) => Err(AppError::forbidden(format!(
-            "refund {} belongs to another register; nothing was changed",
-            refund.id
-        ))),
-        RefundOutcome::Upsert(_) => stored.ok_or_else(|| AppError::internal("no stored refund")),
-    }
-}
-
-/// The order a refund gives money back for must be the caller's register's,
-/// or a register's of the same store.
-fn check_refund_order(
-    state: &AppState,
-    writer: &RegisterId,
-    order: Option<&Order>,
-) -> Result<(), AppError> {
-    let Some(order) = order else { return Ok(()) };
-    let owner = order.register();
-    let same_store = state
-        .stores
-        .store_of(owner)
-        .is_some_and(|s| state.stores.store_of(writer) == Some(s));
-    if owner == writer || same_store {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(format!(
-            "order {} is register {owner}'s, of another store; register {writer} cannot refund it",
-            order.number
-        )))
-    }
-}
-
-/// Parses, checks and stores one refund, answering as `PUT` does.
-async fn store_refund(state: &AppState, caller: &Caller, text: &str) -> Result<Refund, AppError> {
-    let writer = caller.writer()?;
-    let refund = parse_refund(&state.schemas, text)?;
-    if refund.number.register() != &writer.register {
-        return Err(AppError::forbidden(format!(
-            "this token belongs to register {}; refund {} is register {}'s",
-            writer.register,
-            refund.number,
-            refund.number.register()
-        )));
-    }
-    if let Some(order_id) = refund.order_id {
-        let found = blocking(&state.store, move |s| s.order(&order_id)).await?;
-        check_refund_order(state, &writer.register, found.order.as_ref())?;
-    }
-    let now = now();
-    let sent = refund.clone();
-    let result = blocking(&state.store, move |s| s.upsert_refund(&sent, now)).await?;
-    refund_answer(result, &refund)
-}
-
 pub async fn put_refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -752,7 +550,14 @@ pub async fn put_refund(
         )
         .with_field("id"));
     }
-    Ok(Json(store_refund(&state, &caller, text).await?))
+    let writer = caller.writer()?;
+    let refund = parse_refund(&state.schemas, text)?;
+    let (stores, now) = (state.stores.clone(), now());
+    let stored = blocking(&state.store, move |s| {
+        Ok(batch::store_refund(s, &stores, &writer, &refund, now))
+    })
+    .await??;
+    Ok(Json(stored))
 }
 
 pub async fn api_not_found() -> AppError {

@@ -3,13 +3,14 @@
 //! real `till-terminal` device and codec), and the back office's store.
 //! Each call is answered the way the HTTP layer and the browser's clients
 //! answer it (`crates/bridge/src/api.rs`, `src/net/`): a status code
-//! becomes the same [`Reply`] or [`NetFailure`] here as there. The wire
+//! becomes the same [`Reply`] or [`NetFailure`] here as there. A batch is
+//! answered by the back office's own [`till_oms::batch::answer`]. The wire
 //! between the bridge and the terminal is [`crate::wire`].
 
 use std::collections::BTreeMap;
 use till_bridge::driver::DriverConfig;
 use till_bridge::journal::{Delivery, Journal, Outgoing};
-use till_core::api::{ApiError, BatchResult, ORDER_NOT_SYNCED_CODE};
+use till_core::api::BatchResult;
 use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{PaymentRef, Reply, Request};
 use till_core::refund::Refund;
@@ -19,7 +20,9 @@ use till_core::sync::NetFailure;
 use till_core::time::{Duration, Timestamp};
 use till_nexo::notification::WebhookKey;
 use till_nexo::{Codec, Key, ServiceId};
-use till_oms::store::{PaymentWrite, RefundOutcome, SqliteStore, Store, Upsert};
+use till_oms::batch::Batch;
+use till_oms::store::{PaymentWrite, SqliteStore, Store};
+use till_oms::stores::Stores;
 use till_terminal::device::{Device, DeviceConfig};
 
 /// The terminal's POIID in the simulated store.
@@ -190,7 +193,7 @@ impl OmsSide {
                 shifts,
             } => OmsReply::Batch {
                 batch: *batch,
-                result: Ok(self.batch(orders, refunds, shifts, now)),
+                result: self.batch(orders, refunds, shifts, now),
             },
             OmsCall::Lookup { order_id } => OmsReply::Lookup {
                 order_id: *order_id,
@@ -222,115 +225,29 @@ impl OmsSide {
         }
     }
 
-    /// `POST /orders:batch`: each order judged alone, the good ones upserted
-    /// in one transaction.
+    /// `POST /orders:batch`, answered by the back office's own function.
     fn batch(
         &self,
         orders: &[Order],
         refunds: &[Refund],
         shifts: &[Shift],
         now: Timestamp,
-    ) -> Vec<BatchResult> {
-        let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(orders.len());
-        let mut good = Vec::new();
-        let mut positions = Vec::new();
-        for (i, o) in orders.iter().enumerate() {
-            let refused = match o.validate() {
-                Err(e) => Some((422, e.to_string())),
-                Ok(()) if *o.register() != self.register => Some((403, "another register".into())),
-                Ok(()) => None,
-            };
-            match refused {
-                Some((status, message)) => results.push(Some(BatchResult {
-                    id: Some(o.id.to_string()),
-                    status,
-                    version: None,
-                    error: Some(ApiError::new("invalid_order", message)),
-                })),
-                None => {
-                    results.push(None);
-                    positions.push(i);
-                    good.push(o.clone());
-                }
-            }
-        }
+    ) -> Result<Vec<BatchResult>, NetFailure> {
         let writer = till_oms::auth::Writer {
             register: self.register.clone(),
             token: "sim".into(),
         };
-        let stored = match self.store.upsert_orders(&good, &writer, now) {
-            Ok(s) => s,
-            Err(e) => panic!("the back office's store failed: {e}"),
+        let batch = Batch {
+            orders: orders.iter().cloned().map(Ok).collect(),
+            refunds: refunds.iter().cloned().map(Ok).collect(),
+            shifts: shifts.iter().cloned().map(Ok).collect(),
         };
-        for (pos, r) in positions.into_iter().zip(stored) {
-            let (status, error) = upsert_status(r.outcome, "order");
-            results[pos] = Some(BatchResult {
-                id: Some(r.stored.order.id.to_string()),
-                status,
-                version: Some(r.stored.order.version),
-                error,
-            });
-        }
-        let mut results: Vec<BatchResult> = results
-            .into_iter()
-            .map(|r| r.expect("every position answered"))
-            .collect();
-        results.extend(refunds.iter().map(|r| self.refund(r, now)));
-        results.extend(shifts.iter().map(|s| self.shift(s, now)));
-        results
-    }
-
-    /// One shift of a batch, checked and stored as the back office does.
-    fn shift(&self, shift: &Shift, now: Timestamp) -> BatchResult {
-        let id = Some(shift.id.to_string());
-        if let Err(e) = shift.validate() {
-            let error = Some(ApiError::new("invalid_shift", e.to_string()));
-            return BatchResult {
-                id,
-                status: 422,
-                version: None,
-                error,
-            };
-        }
-        let result = match self.store.upsert_shift(shift, now) {
-            Ok(r) => r,
-            Err(e) => panic!("the back office's store failed: {e}"),
-        };
-        let (status, error) = upsert_status(result.outcome, "shift");
-        BatchResult {
-            id,
-            status,
-            version: result.stored.map(|s| s.version),
-            error,
-        }
-    }
-
-    /// One refund of a batch, as `PUT /refunds/{id}` stores it.
-    fn refund(&self, refund: &Refund, now: Timestamp) -> BatchResult {
-        let result = match self.store.upsert_refund(refund, now) {
-            Ok(r) => r,
-            Err(e) => panic!("the back office's store failed: {e}"),
-        };
-        let (status, error) = match result.outcome {
-            RefundOutcome::Upsert(u) => upsert_status(u, "refund"),
-            RefundOutcome::OrderUnknown => (
-                409,
-                Some(ApiError::new(
-                    ORDER_NOT_SYNCED_CODE,
-                    "the order has not reached the back office yet",
-                )),
-            ),
-            RefundOutcome::Refused(e) => {
-                let (status, code) = till_oms::api::refund_refusal_code(&e);
-                (status.as_u16(), Some(ApiError::new(code, e.to_string())))
+        till_oms::batch::answer(&self.store, &Stores::default(), &writer, batch, now).map_err(|e| {
+            NetFailure::Refused {
+                status: e.status.as_u16(),
+                message: e.body.message,
             }
-        };
-        BatchResult {
-            id: Some(refund.id.to_string()),
-            status,
-            version: result.stored.map(|r| r.version),
-            error,
-        }
+        })
     }
 
     /// The terminal vendor's notification, as `POST
@@ -390,24 +307,5 @@ impl OmsSide {
                 result: Err(failure),
             },
         }
-    }
-}
-
-/// The status and error an upsert of `what` is answered with, by the
-/// orders' version rule.
-fn upsert_status(outcome: Upsert, what: &str) -> (u16, Option<ApiError>) {
-    match outcome {
-        Upsert::Conflict => (
-            409,
-            Some(ApiError::new("conflict", "same version, other content")),
-        ),
-        Upsert::OtherRegister => (
-            403,
-            Some(ApiError::new(
-                "forbidden",
-                format!("another register's {what}"),
-            )),
-        ),
-        _ => (200, None),
     }
 }
