@@ -57,7 +57,7 @@ pub fn CartPanel() -> impl IntoView {
                 let (set_qty, set_qty2, set_qty3, edit_line) = (set_qty, set_qty, set_qty, edit_line);
                 let q = l.quantity;
                 let name = l.name.clone();
-                let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.gross.checked_sub(lt.discount).map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
+                let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.after_discount().map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
                 let price_value = l.unit_price.to_plain_string();
                 let price_label = match l.list_price {
                     Some(list) => format!("Price (list {list})"),

@@ -7,7 +7,7 @@ use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use till_core::money::Money;
-use till_core::order::{check_cash, quick_cash, Tender};
+use till_core::order::{change_for, check_cash, quick_cash, Tender};
 use till_core::register::Action;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,7 @@ fn CashPanel(due: Memo<Option<Money>>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let change = move || {
         let m = parse_tendered(&tendered.get(), due.get()).ok()?;
-        m.checked_sub(due.get()?).ok().filter(|c| !c.is_negative())
+        change_for(m, due.get()?)
     };
     let busy = { move || app.register(|r| r.is_busy()).unwrap_or(true) };
     let confirm = move |_| confirm_cash(&app, tendered, due.get_untracked(), error);

@@ -337,16 +337,7 @@ fn money_back(key: TenderKey, label: &str, amount: Money) -> String {
 
 #[component]
 pub fn RefundDone(refund: Refund) -> impl IntoView {
-    let cash = refund
-        .tenders
-        .iter()
-        .filter_map(|t| match t {
-            RefundTender::Cash { amount } => Some(*amount),
-            RefundTender::Card { .. } => None,
-        })
-        .fold(None, |sum: Option<Money>, a| {
-            Some(sum.and_then(|s| s.checked_add(a).ok()).unwrap_or(a))
-        });
+    let cash = refund.cash_back();
     view! {
         <div class="refund-done" role="status">
             {cash.map(|c| view! { <p class="give-back">"Give back " <strong>{c.to_string()}</strong> " in cash."</p> })}

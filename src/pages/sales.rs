@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use till_core::order::{Order, OrderId, OrderNumber, RegisterId};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::refund::{
-    ensure_refundable, refunded_state, refunds_label, Refund, RefundStatus, RefundTender,
+    ensure_refundable, refunded_state, refunds_label, void_refusal, Refund, RefundTender,
     RefundedState,
 };
 use till_core::register::Action;
@@ -371,13 +371,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
     let id = o.id;
     let menu = RwSignal::new(false);
     let confirm_void = RwSignal::new(false);
-    let void_block = match o.can_void(&attempts) {
-        Err(e) => Some(e.to_string()),
-        Ok(()) if refunds.iter().any(|r| r.status() != RefundStatus::Failed) => {
-            Some("This order has refunds: it cannot be voided.".into())
-        }
-        Ok(()) => None,
-    };
+    let void_block = void_refusal(&o, &attempts, &refunds);
     let refund_blocked = refund_block(&o, &refunds);
     let refund_href = format!("/sales/{}/refund", o.id);
     let status = status_text(&o, &attempts, &refunds);

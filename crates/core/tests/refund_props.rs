@@ -10,8 +10,8 @@ use till_core::catalog::fixtures::{product, sales_tax, vat_reduced, vat_standard
 use till_core::catalog::{TaxMode, TaxRate, TaxRateId};
 use till_core::money::{Currency, Money};
 use till_core::order::{
-    BusinessDate, CardDetails, Order, OrderId, OrderNumber, OrderStatus, RegisterId, Tender,
-    UnpaidReason,
+    change_for, BusinessDate, CardDetails, Order, OrderError, OrderId, OrderNumber, OrderStatus,
+    RegisterId, Tender, UnpaidReason,
 };
 use till_core::payment::PaymentRef;
 use till_core::refund::*;
@@ -858,4 +858,41 @@ proptest! {
         }
         prop_assert!(bad.validate_without_receipt().is_err());
     }
+}
+
+/// The rules the pages ask: whether an order can be voided (never once a
+/// refund counts), the cash a refund hands back, the change due, a line's
+/// amount after its own discount.
+#[test]
+fn the_counter_rules_the_pages_show_come_from_here() {
+    let c = cart(&[(500, 2, vat_standard())], None);
+    let order = paid(&c, 1000, 0);
+    assert_eq!(void_refusal(&order, &[], &[]), None);
+    let returns = [Returned {
+        line: 0,
+        quantity: 1,
+    }];
+    let one = refund(&order, &[], &returns, 2).unwrap();
+    assert_eq!(one.cash_back(), Some(eur(500)));
+    assert_eq!(
+        void_refusal(&order, &[], std::slice::from_ref(&one)).as_deref(),
+        Some("This order has refunds: it cannot be voided.")
+    );
+    let by_card = paid(&c, 0, 1);
+    let refusal = void_refusal(&by_card, &[], &[]).unwrap();
+    assert_eq!(refusal, OrderError::VoidNeedsRefund.to_string());
+    let card_back = refund(&by_card, &[], &returns, 3).unwrap();
+    assert_eq!(card_back.cash_back(), None);
+
+    assert_eq!(change_for(eur(2000), eur(1250)), Some(eur(750)));
+    assert_eq!(change_for(eur(1250), eur(1250)), Some(eur(0)));
+    assert_eq!(change_for(eur(1000), eur(1250)), None);
+
+    let mut discounted = cart(&[(500, 2, vat_standard())], None);
+    let id = discounted.lines[0].product_id.clone();
+    discounted
+        .set_line_discount(&id, Some(Discount::Percent { basis_points: 1000 }))
+        .unwrap();
+    let t = discounted.totals().unwrap();
+    assert_eq!(t.lines[0].after_discount(), Ok(eur(900)));
 }

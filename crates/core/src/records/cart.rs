@@ -210,6 +210,14 @@ pub struct LineTotals {
     pub net: Money,
 }
 
+impl LineTotals {
+    /// What the cart shows on the line: its gross less its own discount
+    /// (the order discount's share is shown in the totals).
+    pub fn after_discount(&self) -> Result<Money, MoneyError> {
+        self.gross.checked_sub(self.discount)
+    }
+}
+
 /// The tax of one rate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxLine {

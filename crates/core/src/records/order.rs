@@ -351,6 +351,12 @@ pub const CASH_TENDER_MAX_FACTOR: i64 = 100;
 pub const CASH_TENDER_MAX_MAJOR: i64 = 1_000;
 
 /// Checks what a cashier typed as cash tendered for `due`.
+/// The change to hand back for `received` against `due`: `None` when the
+/// cash does not cover what is due (or is in another currency).
+pub fn change_for(received: Money, due: Money) -> Option<Money> {
+    received.checked_sub(due).ok().filter(|c| !c.is_negative())
+}
+
 pub fn check_cash(received: Money, due: Money) -> Result<(), OrderError> {
     if received.is_negative() {
         return Err(MoneyError::Negative.into());

@@ -908,7 +908,36 @@ pub struct NewRefund {
     pub now: Timestamp,
 }
 
+/// Why the order cannot be voided now, in the cashier's words; `None`
+/// when it can. Besides the order's own rules ([`Order::can_void`]), an
+/// order with a refund that did not fail is never voided: money already
+/// went back for it.
+pub fn void_refusal<'a>(
+    order: &Order,
+    attempts: impl IntoIterator<Item = &'a crate::card::Attempt>,
+    refunds: &[Refund],
+) -> Option<String> {
+    match order.can_void(attempts) {
+        Err(e) => Some(e.to_string()),
+        Ok(()) if refunds.iter().any(|r| r.status() != RefundStatus::Failed) => {
+            Some("This order has refunds: it cannot be voided.".into())
+        }
+        Ok(()) => None,
+    }
+}
+
 impl Refund {
+    /// The cash the cashier hands back for this refund; `None` when no
+    /// part of it is cash.
+    pub fn cash_back(&self) -> Option<Money> {
+        let mut cash = self.tenders.iter().filter_map(|t| match t {
+            RefundTender::Cash { amount } => Some(*amount),
+            RefundTender::Card { .. } => None,
+        });
+        let first = cash.next()?;
+        Some(cash.fold(first, |sum, a| sum.checked_add(a).unwrap_or(sum)))
+    }
+
     /// A refund of `returns` of `order`, after its `refunds` so far, going
     /// back to `tenders`, whose card parts start pending: the record is
     /// written before any request leaves for the bridge.
