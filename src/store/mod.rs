@@ -1,6 +1,6 @@
 //! The register's IndexedDB: where everything lives first.
 //!
-//! One database, `till`, schema version 3 (see [`schema`]):
+//! One database, `till`, schema version 5 ([`DB_VERSION`]; see [`schema`]):
 //!
 //! | store | key | indexes | what |
 //! |---|---|---|---|
@@ -9,7 +9,9 @@
 //! | `products`, `products_b` | `id` | `sku`, `barcode` (multi-entry), `category` (unused since pages) | the catalog, one record per downloaded page (`page:000001`, its products as one JSON text; as objects in older catalogs, one record per product before pages): the meta names the store in use and its layout; a download fills the other |
 //! | `orders` | `id` | `number` (unique), `status`, `created` | every order of this register |
 //! | `outbox` | `[order_id, version]` | `state_due` (`[state, next_attempt_at]`) | what the OMS has not stored yet |
-//! | `payments` | `reference` | `order`, `state` | card payment attempts |
+//! | `payments` | `reference` | `order`, `state` | card payment attempts and card refund attempts |
+//! | `refunds` | `id` | `order`, `shift` | refunds and returns (v4) |
+//! | `shifts` | `id` | | shifts: float, cash movements, no sales, the close (v5); orders gain a `shift` index |
 //!
 //! Every write the register decides goes through [`exec::execute`]: one
 //! [`till_core::register::StoreTx`] is one transaction, with the same

@@ -346,16 +346,4 @@ impl Db {
         all.sort_by_key(|s| (s.opened_at, s.id));
         Ok(all)
     }
-
-    /// Reads a raw record, for tests of stored-record handling.
-    pub async fn raw(&self, store: &str, key: &JsValue) -> Result<Option<JsValue>, StoreError> {
-        let tx = self.read(&[store])?;
-        Ok(tx.object_store(store)?.get(key.clone())?.await?)
-    }
-}
-
-/// Reads a stored value, turning a record that does not parse into a clear
-/// error rather than a panic.
-pub fn parse_record<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
-    from_js(v)
 }

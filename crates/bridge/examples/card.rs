@@ -22,7 +22,7 @@ use till_bridge::terminal::{read_answer, TerminalConfig};
 use till_core::money::{Currency, Money};
 use till_core::order::OrderId;
 use till_core::payment::{BridgeStatus, PaymentRef};
-use till_core::time::{Duration as TillDuration, Timestamp};
+use till_core::time::Duration as TillDuration;
 use till_nexo::{Codec, Key};
 use till_terminal::device::{Device, DeviceConfig, Reply};
 use uuid::Uuid;
@@ -38,13 +38,7 @@ fn key() -> Key {
     Key::derive(PASSPHRASE, "BenchKey", 1)
 }
 
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp::from_millis(ms as i64)
-}
+use till_http::now;
 
 fn order_id() -> OrderId {
     let raw = Uuid::new_v4().as_u128() & 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF;

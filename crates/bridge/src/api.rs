@@ -24,13 +24,7 @@ use till_core::money::Money;
 use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
 
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-}
+pub use till_http::now;
 
 pub struct Error(StatusCode, ApiError);
 

@@ -211,6 +211,16 @@ async fn pause_after_accept_error(e: std::io::Error) {
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
+/// The wall clock as till-core takes it: what a server reads once per
+/// request and passes in (till-core reads no clock).
+pub fn now() -> till_core::time::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    till_core::time::Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
 /// Resolves on Ctrl-C or SIGTERM: when a server starts its graceful
 /// shutdown.
 pub async fn shutdown_signal() {

@@ -27,18 +27,11 @@ use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::outbox::BATCH_MAX;
 use till_core::refund::{Refund, RefundId};
 use till_core::shift::{Shift, ShiftId};
-use till_core::time::Timestamp;
 
 /// The largest catalog page a client may ask for.
 const CATALOG_PAGE_MAX: usize = 20_000;
 
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-}
+pub use till_http::now;
 
 /// Runs store work on the blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use till_core::time::Timestamp;
 use till_nexo::message::Response as NexoResponse;
 use till_nexo::{Codec, RequestBody, ServiceId};
 use tokio::sync::{oneshot, Notify};
@@ -33,13 +32,7 @@ pub struct Shared {
     pub wake: Arc<Notify>,
 }
 
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-}
+pub use till_http::now;
 
 impl Shared {
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Device> {

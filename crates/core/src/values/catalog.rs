@@ -339,7 +339,9 @@ impl Catalog {
     }
 }
 
-/// Small catalogs for tests, here and in the other crates' tests.
+/// Small catalogs for tests, here and in the other crates' tests (feature
+/// `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub mod fixtures {
     use super::*;
 

@@ -28,10 +28,6 @@ use crate::refund::Refund;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Version prefix of the OMS API.
-pub const OMS_API_PREFIX: &str = "/api/v1";
-/// Version prefix of the bridge API.
-pub const BRIDGE_API_PREFIX: &str = "/v1";
 /// The bridge's error code for a start refused because the order already
 /// has a payment on the terminal (409): nothing was journaled or charged.
 pub const LIVE_PAYMENT_CODE: &str = "payment_in_progress";

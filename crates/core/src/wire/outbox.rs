@@ -291,11 +291,6 @@ impl Outbox {
         self.entries.iter().filter(|e| e.is_parked())
     }
 
-    /// When the oldest unsynced entry was queued.
-    pub fn oldest(&self) -> Option<Timestamp> {
-        self.entries.iter().map(|e| e.enqueued_at).min()
-    }
-
     /// Applies the outcome of one entry's try. `jitter` is in 0..=1000.
     pub fn record(
         &mut self,
