@@ -19,16 +19,16 @@ use till_core::desk::DeskRecord;
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
-use till_core::payment::Attempt;
+use till_core::payment::{Attempt, AttemptState};
 use till_core::refund::{Refund, RefundId};
 use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
 use till_core::shift::{Shift, ShiftId};
 use till_core::shift_plan::{plan_shift, ShiftChange, ShiftRequest, ShiftSnapshot};
 use till_core::sync::{DueBatch, OutboxSummary, Record};
 use till_core::update::{
-    plan, plan_card_refund, plan_give_owed, plan_refund, plan_return, CardRefundSnapshot,
-    RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot, UpdateError,
-    UpdateRequest,
+    check_sale_save, plan, plan_card_refund, plan_give_owed, plan_refund, plan_return,
+    CardRefundSnapshot, RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot,
+    UpdateError, UpdateRequest,
 };
 use wasm_bindgen::JsValue;
 
@@ -172,13 +172,7 @@ async fn all_outbox(tx: &Transaction) -> Result<Vec<OutboxEntry>, StoreError> {
 async fn open_attempts(tx: &Transaction) -> Result<Vec<Attempt>, StoreError> {
     let index = tx.object_store(PAYMENTS)?.index("state")?;
     let mut pending = Vec::new();
-    for state in [
-        "requested",
-        "processing",
-        "cancelling",
-        "result_unknown",
-        "closed_unpaid",
-    ] {
+    for state in AttemptState::RELOADED {
         let query = Query::Key(JsValue::from_str(state));
         pending.push(index.get_all(Some(query), None)?.into_future());
     }
@@ -313,15 +307,7 @@ async fn save_sale(
             let stored = get::<Sale>(&tx, META, JsValue::from_str(SALE_KEY))
                 .await?
                 .map(|s| s.id);
-            // A finished sale never comes back (the same rule as memstore).
-            let allowed = match (stored, replaces) {
-                (None, _) => true,
-                (Some(id), None) => id == sale.id,
-                (Some(id), Some(old)) => id == old || id == sale.id,
-            };
-            if !allowed {
-                return Err(TxError::Refused(UpdateError::SaleFinished));
-            }
+            check_sale_save(stored, &sale, replaces).map_err(TxError::Refused)?;
             tx.object_store(META)?
                 .put(&value, Some(&JsValue::from_str(SALE_KEY)))?
                 .await?;

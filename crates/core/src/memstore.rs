@@ -23,8 +23,8 @@ use crate::shift_plan::{plan_shift, ShiftRequest, ShiftSnapshot};
 use crate::sync::{DueBatch, OutboxSummary, Record};
 use crate::time::Timestamp;
 use crate::update::{
-    plan, plan_card_refund, plan_give_owed, plan_refund, plan_return, CardRefundSnapshot,
-    RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot, UpdateError,
+    check_sale_save, plan, plan_card_refund, plan_give_owed, plan_refund, plan_return,
+    CardRefundSnapshot, RefundPlan, RefundRequest, RefundSnapshot, ReturnRequest, Sale, Snapshot,
     UpdateRequest,
 };
 use std::collections::BTreeMap;
@@ -159,7 +159,7 @@ impl MemStore {
             attempts: self
                 .attempts
                 .values()
-                .filter(|a| a.state.is_in_doubt() || a.state.is_live())
+                .filter(|a| a.state.is_reloaded())
                 .cloned()
                 .collect(),
             outbox: self.summary(),
@@ -181,14 +181,7 @@ impl MemStore {
         replaces: Option<OrderId>,
     ) -> Result<Stored, StoreFailure> {
         let stored = self.sale.as_ref().map(|s| s.id);
-        let allowed = match (stored, replaces) {
-            (None, _) => true,
-            (Some(id), None) => id == sale.id,
-            (Some(id), Some(old)) => id == old || id == sale.id,
-        };
-        if !allowed {
-            return Err(StoreFailure::Refused(UpdateError::SaleFinished));
-        }
+        check_sale_save(stored, sale, replaces).map_err(StoreFailure::Refused)?;
         self.sale = Some(sale.clone());
         Ok(Stored::Done)
     }

@@ -45,6 +45,26 @@ use crate::time::Timestamp;
 
 use thiserror::Error;
 
+/// Whether `sale` may be stored as the current sale over `stored` (the id
+/// of the sale storage holds): a finished sale never comes back, so only
+/// the same sale, or a new one replacing the one it names, is written.
+pub fn check_sale_save(
+    stored: Option<OrderId>,
+    sale: &Sale,
+    replaces: Option<OrderId>,
+) -> Result<(), UpdateError> {
+    let allowed = match (stored, replaces) {
+        (None, _) => true,
+        (Some(id), None) => id == sale.id,
+        (Some(id), Some(old)) => id == old || id == sale.id,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(UpdateError::SaleFinished)
+    }
+}
+
 /// A change to one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {

@@ -204,6 +204,22 @@ impl AttemptState {
         )
     }
 
+    /// The stored `state` of the attempts a register reloads at start: those
+    /// live or in doubt (a `Connecting` attempt is never stored). Storage
+    /// indexes attempts by it.
+    pub const RELOADED: [&'static str; 5] = [
+        "requested",
+        "processing",
+        "cancelling",
+        "result_unknown",
+        "closed_unpaid",
+    ];
+
+    /// Whether a register reloads an attempt in this state at start.
+    pub fn is_reloaded(&self) -> bool {
+        self.is_in_doubt() || self.is_live()
+    }
+
     /// The popup is open for this attempt (what a reload resumes).
     pub fn is_live(&self) -> bool {
         matches!(
@@ -326,4 +342,54 @@ pub enum Settlement {
     /// A closed attempt was settled without a charge: the order stays
     /// unpaid, flagged "payment failed — collect again".
     Failed { reason: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every state an attempt can be in, as stored.
+    fn every_state() -> Vec<AttemptState> {
+        let card = CardDetails {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A1".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
+        };
+        vec![
+            AttemptState::Connecting,
+            AttemptState::Requested,
+            AttemptState::Processing,
+            AttemptState::Cancelling,
+            AttemptState::ResultUnknown,
+            AttemptState::Approved { card },
+            AttemptState::Declined {
+                reason: "no".into(),
+            },
+            AttemptState::Cancelled,
+            AttemptState::ClosedUnpaid,
+            AttemptState::Failed {
+                reason: "no".into(),
+            },
+        ]
+    }
+
+    /// Storage finds the attempts to reload by their stored `state` word:
+    /// the list is exactly the words of the states a register reloads.
+    #[test]
+    fn the_reloaded_words_are_the_stored_states_of_attempts_live_or_in_doubt() {
+        let words: Vec<String> = every_state()
+            .into_iter()
+            .filter(|s| s.is_reloaded() && *s != AttemptState::Connecting)
+            .map(|s| {
+                serde_json::to_value(&s).unwrap()["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(words, AttemptState::RELOADED);
+    }
 }
