@@ -35,7 +35,7 @@ fn spawn_call(state: AppState, out: Outgoing) -> JoinHandle<()> {
                     spawn_call(state.clone(), n);
                 }
             }
-            Ok(Err(e)) => tracing::error!("journal: {e:?}"),
+            Ok(Err(e)) => tracing::error!("journal: {e}"),
             Err(e) => tracing::error!("journal: {e}"),
         }
     }))

@@ -46,20 +46,26 @@ use till_nexo::ServiceId;
 /// Reports sent to the OMS per round.
 pub const REPORTS_PER_ROUND: usize = 50;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
     /// The reference is known with another order or amount.
+    #[error("payment {0} is already known with another order or amount")]
     Conflict(PaymentRef),
     /// A start for a reference the bridge already answered "never
     /// received" for: refused, so it can never be charged.
+    #[error("payment {0} was already answered \"never received\"")]
     Tombstoned(PaymentRef),
+    #[error("no payment with this reference")]
     NotFound,
     /// The order already has a payment the terminal is working on (its
     /// reference): one live payment per order.
+    #[error("the order already has payment {0} in progress")]
     LivePayment(PaymentRef),
     /// A refund this bridge cannot give: its original payment is unknown
     /// here or not approved, or it exceeds what is left of it.
+    #[error("{0}")]
     RefundRefused(String),
+    #[error("{0}")]
     Storage(String),
 }
 
@@ -235,7 +241,7 @@ impl Journal {
             conn: Mutex::new(conn),
             config,
         };
-        journal.recover().map_err(|e| format!("{e:?}"))?;
+        journal.recover().map_err(|e| e.to_string())?;
         Ok(journal)
     }
 

@@ -81,7 +81,7 @@ pub async fn run(state: AppState, client: reqwest::Client, oms: Option<OmsTarget
         let (asks, due) = match due {
             Ok(Ok(due)) => due,
             Ok(Err(e)) => {
-                tracing::error!("reporter: {e:?}");
+                tracing::error!("reporter: {e}");
                 continue;
             }
             Err(e) => {
