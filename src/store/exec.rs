@@ -21,7 +21,7 @@ use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
 use till_core::payment::{Attempt, AttemptState};
 use till_core::refund::{Refund, RefundId};
-use till_core::register::{Loaded, StoreFailure, StoreTx, Stored};
+use till_core::register::{Loaded, StorageFault, StoreFailure, StoreTx, Stored};
 use till_core::shift::{Shift, ShiftId};
 use till_core::shift_plan::{plan_shift, ShiftChange, ShiftRequest, ShiftSnapshot};
 use till_core::sync::{DueBatch, OutboxSummary, Record};
@@ -66,13 +66,13 @@ impl From<TxError> for StoreFailure {
     fn from(e: TxError) -> StoreFailure {
         match e {
             TxError::Refused(e) => StoreFailure::Refused(e),
-            TxError::Store(e) => StoreFailure::Io(e.to_string()),
+            TxError::Store(e) => io(e),
         }
     }
 }
 
 fn io(e: StoreError) -> StoreFailure {
-    StoreFailure::Io(e.to_string())
+    StoreFailure::Io(StorageFault::from(&e))
 }
 
 /// Runs one transaction of the register.
@@ -430,7 +430,9 @@ async fn strict<T: 'static>(
     .await
     .map_err(StoreFailure::from)?;
     let done = slot.borrow_mut().take();
-    done.ok_or_else(|| StoreFailure::Io("the transaction wrote nothing".into()))
+    done.ok_or_else(|| {
+        StoreFailure::Io(StorageFault::Failed("the transaction wrote nothing".into()))
+    })
 }
 
 async fn update(db: &Db, req: &UpdateRequest) -> Result<Stored, StoreFailure> {

@@ -39,6 +39,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbTransaction};
 
 pub use schema::{DB_NAME, DB_VERSION};
+use till_core::register::StorageFault;
 
 /// Why a storage operation failed, in words a cashier can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,17 +54,21 @@ pub enum StoreError {
     Failed(String),
 }
 
+impl From<&StoreError> for StorageFault {
+    fn from(e: &StoreError) -> StorageFault {
+        match e {
+            StoreError::QuotaExceeded => StorageFault::QuotaExceeded,
+            StoreError::Unavailable(e) => StorageFault::Unavailable(e.clone()),
+            StoreError::Corrupt(e) => StorageFault::Corrupt(e.clone()),
+            StoreError::Failed(e) => StorageFault::Failed(e.clone()),
+        }
+    }
+}
+
+/// The cashier's words are till-core's ([`StorageFault`]).
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::QuotaExceeded => f.write_str(
-                "This device is out of storage space for Till. Nothing was lost, but no new sale can be saved: \
-                 free space (or sync and export orders) before continuing.",
-            ),
-            StoreError::Unavailable(e) => write!(f, "The browser's storage is not available ({e}). Till cannot save sales here."),
-            StoreError::Corrupt(e) => write!(f, "A stored record could not be read: {e}"),
-            StoreError::Failed(e) => write!(f, "Saving failed: {e}"),
-        }
+        StorageFault::from(self).fmt(f)
     }
 }
 

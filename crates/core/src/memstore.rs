@@ -17,7 +17,7 @@ use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::park::{plan_park, plan_resume, ParkedCart};
 use crate::payment::{Attempt, PaymentRef};
 use crate::refund::{Refund, RefundId};
-use crate::register::{Loaded, StoreFailure, StoreTx, Stored};
+use crate::register::{Loaded, StorageFault, StoreFailure, StoreTx, Stored};
 use crate::shift::{Shift, ShiftId};
 use crate::shift_plan::{plan_shift, ShiftRequest, ShiftSnapshot};
 use crate::sync::{DueBatch, OutboxSummary, Record};
@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The next transaction fails (quota, I/O) and writes nothing.
-    FailNext(String),
+    FailNext(StorageFault),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

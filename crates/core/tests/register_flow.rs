@@ -288,7 +288,8 @@ fn hole_05_an_approval_and_its_order_are_written_together_or_not_at_all() {
     let id = t.sale_id();
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
-    t.store.inject(Fault::FailNext("disk full".into()));
+    t.store
+        .inject(Fault::FailNext(StorageFault::Failed("disk full".into())));
     t.reply(r, Request::Poll, approved(545));
     assert_eq!(
         t.store.attempts[&r].state,
@@ -474,7 +475,7 @@ fn the_write_ahead_record_failing_means_nothing_is_sent() {
         [BridgeCall::Probe { reference }] => *reference,
         other => panic!("{other:?}"),
     };
-    t.store.inject(Fault::FailNext("quota exceeded".into()));
+    t.store.inject(Fault::FailNext(StorageFault::QuotaExceeded));
     t.reply(r, Request::Probe, Reply::Accepted);
     assert!(t.take_bridge().is_empty(), "the start never left");
     assert!(t.reg.popup(t.now).is_none());
@@ -703,7 +704,9 @@ fn sim_found_a_failed_outbox_read_is_tried_again_soon() {
     let mut t = Till::new();
     t.now = t.now + Duration::from_mins(26 * 60);
     ring_up(&mut t);
-    t.store.inject(Fault::FailNext("the disk is full".into()));
+    t.store.inject(Fault::FailNext(StorageFault::Failed(
+        "the disk is full".into(),
+    )));
     t.act(Action::SyncNow);
     t.oms.clear();
     t.act(Action::PayCash {
@@ -752,7 +755,9 @@ fn sim_found_a_retried_money_write_is_stamped_when_it_is_retried() {
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
     t.now = t.now + Duration::from_mins(26 * 60);
-    t.store.inject(Fault::FailNext("the disk is full".into()));
+    t.store.inject(Fault::FailNext(StorageFault::Failed(
+        "the disk is full".into(),
+    )));
     t.reply(r, Request::Poll, approved(545));
     assert_eq!(t.order(id).status, OrderStatus::Open, "not written yet");
     // The first version's batch got no answer.
@@ -2043,7 +2048,9 @@ fn a_failed_write_of_a_live_attempt_is_tried_again_until_the_popup_can_show_it()
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
     t.take_bridge();
-    t.store.inject(Fault::FailNext("the disk is full".into()));
+    t.store.inject(Fault::FailNext(StorageFault::Failed(
+        "the disk is full".into(),
+    )));
     // No answer for the whole wait: the result is unknown.
     let wait = PaymentConfig::default().result_wait;
     while t.reg.popup(t.now).unwrap().state == AttemptState::Processing && t.now < T0 + wait + wait

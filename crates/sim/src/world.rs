@@ -18,7 +18,8 @@ use till_bridge::driver::CallResult;
 use till_bridge::journal::Outgoing;
 use till_core::memstore::{Fault, MemStore};
 use till_core::register::{
-    BridgeCall, Effect, Input, OmsCall, OpId, Register, RegisterConfig, StoreTx, UiEvent,
+    BridgeCall, Effect, Input, OmsCall, OpId, Register, RegisterConfig, StorageFault, StoreTx,
+    UiEvent,
 };
 use till_core::time::{Duration, Timestamp};
 use till_nexo::ServiceId;
@@ -458,8 +459,9 @@ impl World {
             return;
         };
         if !self.quiescing && self.faults.store_fail > 0 && self.chance(self.faults.store_fail) {
-            self.store
-                .inject(Fault::FailNext("the disk is full".into()));
+            self.store.inject(Fault::FailNext(StorageFault::Failed(
+                "the disk is full".into(),
+            )));
         }
         let before = self.store.sale.clone();
         let result = self.store.execute(&tx);

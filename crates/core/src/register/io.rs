@@ -146,17 +146,37 @@ pub enum Stored {
 pub enum StoreFailure {
     /// A rule refused the change; nothing was written.
     Refused(UpdateError),
-    /// The storage failed (quota, I/O); nothing was written.
-    Io(String),
+    /// The storage failed; nothing was written.
+    Io(StorageFault),
 }
 
 impl std::fmt::Display for StoreFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreFailure::Refused(e) => e.fmt(f),
-            StoreFailure::Io(e) => f.write_str(e),
+            StoreFailure::Io(e) => e.fmt(f),
         }
     }
+}
+
+/// How the storage failed, in words a cashier can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageFault {
+    /// The device is out of storage for this site: the sale must stop.
+    #[error(
+        "This device is out of storage space for Till. Nothing was lost, but no new sale can be saved: \
+         free space (or sync and export orders) before continuing."
+    )]
+    QuotaExceeded,
+    /// The storage is not there (private mode, blocked storage).
+    #[error("The browser's storage is not available ({0}). Till cannot save sales here.")]
+    Unavailable(String),
+    /// A stored record does not read back as expected.
+    #[error("A stored record could not be read: {0}")]
+    Corrupt(String),
+    /// Anything else the storage reported.
+    #[error("Saving failed: {0}")]
+    Failed(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
