@@ -36,7 +36,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 pub use till_http::Limits;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -76,13 +75,18 @@ pub struct AppState {
 }
 
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
+    server: till_http::Server,
     state: AppState,
     oms: Option<reporter::OmsTarget>,
     client: reqwest::Client,
-    limits: Limits,
-    tls: Option<till_http::tls::TlsAcceptor>,
+}
+
+/// Its address and URL come from its [`till_http::Server`].
+impl std::ops::Deref for Application {
+    type Target = till_http::Server;
+    fn deref(&self) -> &till_http::Server {
+        &self.server
+    }
 }
 
 impl Application {
@@ -109,17 +113,12 @@ impl Application {
             wake_reporter: Arc::new(Notify::new()),
             changes: Arc::new(tokio::sync::watch::channel(0).0),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let server = till_http::Server::bind(config.listen, router(&config, state.clone())).await?;
         Ok(Application {
-            listener,
-            router: router(&config, state.clone()),
+            server,
             state,
             client: reporter::client(config.oms.as_ref())?,
             oms: config.oms,
-            limits: Limits::default(),
-            tls: None,
         })
     }
 
@@ -129,26 +128,19 @@ impl Application {
     }
 
     /// Serves HTTPS with this certificate ([`till_http::tls::acceptor`]).
-    pub fn with_tls(mut self, tls: till_http::tls::TlsAcceptor) -> Application {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// `https://address` when serving TLS, else `http://address`.
-    pub fn url(&self) -> String {
-        till_http::tls::base_url(self.local_addr(), self.tls.is_some())
+    pub fn with_tls(self, tls: till_http::tls::TlsAcceptor) -> Application {
+        Application {
+            server: self.server.with_tls(tls),
+            ..self
+        }
     }
 
     /// Serves within other limits than a store's ([`Limits::default`]).
-    pub fn with_limits(mut self, limits: Limits) -> Application {
-        self.limits = limits;
-        self
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+    pub fn with_limits(self, limits: Limits) -> Application {
+        Application {
+            server: self.server.with_limits(limits),
+            ..self
+        }
     }
 
     /// Serves, and runs the reporter beside it.
@@ -160,14 +152,7 @@ impl Application {
             self.client,
             self.oms.clone(),
         )));
-        till_http::serve(
-            self.listener,
-            self.router,
-            self.limits,
-            self.tls,
-            till_http::shutdown_signal(),
-        )
-        .await
+        self.server.run().await
     }
 }
 

@@ -128,20 +128,7 @@ enum PairingsCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("till-bridge: {e}");
-            ExitCode::from(2)
-        }
-    }
+    till_http::main("till-bridge", "info", run(Args::parse())).await
 }
 
 async fn run(args: Args) -> Result<(), String> {

@@ -35,6 +35,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use till_core::api::ApiError;
@@ -88,6 +89,93 @@ async fn request_deadline(limit: Duration, req: Request, next: Next) -> Response
             )),
         )
             .into_response(),
+    }
+}
+
+/// What every server's `main` does: logs to stderr (`RUST_LOG`, else
+/// `default_filter`; colours only on a terminal), runs, and on an error
+/// says it under the program's name and exits with 2.
+pub async fn main(
+    name: &str,
+    default_filter: &str,
+    run: impl Future<Output = Result<(), String>>,
+) -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// A bound, not yet running server: its listener, its routes, its limits
+/// and, for HTTPS, its certificate. The OMS and the bridge build their
+/// routes and serve through one (the terminal, with two listeners, calls
+/// [`serve`] itself).
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    tls: Option<tls::TlsAcceptor>,
+}
+
+impl Server {
+    /// Listens on `addr` (port 0: any free one) for `router`, within a
+    /// store's [`Limits`], over plain HTTP until [`Server::with_tls`].
+    pub async fn bind(addr: SocketAddr, router: Router) -> Result<Server, String> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        Ok(Server {
+            listener,
+            router,
+            limits: Limits::default(),
+            tls: None,
+        })
+    }
+
+    /// Serves HTTPS with this certificate ([`tls::acceptor`]).
+    pub fn with_tls(mut self, tls: tls::TlsAcceptor) -> Server {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serves within other limits than a store's ([`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Server {
+        self.limits = limits;
+        self
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// `https://address` when serving TLS, else `http://address`.
+    pub fn url(&self) -> String {
+        tls::base_url(self.local_addr(), self.tls.is_some())
+    }
+
+    /// Serves until the process is asked to stop ([`shutdown_signal`]).
+    pub async fn run(self) -> std::io::Result<()> {
+        serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.tls,
+            shutdown_signal(),
+        )
+        .await
     }
 }
 

@@ -41,7 +41,6 @@ use std::sync::Arc;
 use store::{PgStore, SqliteStore, Store};
 use till_core::money::Currency;
 pub use till_http::Limits;
-use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -223,12 +222,17 @@ pub struct AppState {
     pub webhook_key: Option<till_nexo::notification::WebhookKey>,
 }
 
-/// A bound, not yet running server.
+/// A bound, not yet running back office: a [`till_http::Server`] with the
+/// OMS's routes (its address and URL come through `Deref`).
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    limits: Limits,
-    tls: Option<till_http::tls::TlsAcceptor>,
+    server: till_http::Server,
+}
+
+impl std::ops::Deref for Application {
+    type Target = till_http::Server;
+    fn deref(&self) -> &till_http::Server {
+        &self.server
+    }
 }
 
 impl Application {
@@ -239,9 +243,6 @@ impl Application {
         let store = open_store(&config.database, &config.data).await?;
         ensure_catalog(&store, config.currency).await?;
         ensure_staff(&store, config.currency).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let state = AppState {
             store,
             schemas: Arc::new(schema::Schemas::load()?),
@@ -250,46 +251,26 @@ impl Application {
             faults: config.faults.then(|| Arc::new(faults::Faults::default())),
             webhook_key: config.webhook_key.clone(),
         };
-        Ok(Application {
-            listener,
-            router: router(&config, state),
-            limits: Limits::default(),
-            tls: None,
-        })
+        let server = till_http::Server::bind(config.listen, router(&config, state)).await?;
+        Ok(Application { server })
     }
 
     /// Serves HTTPS with this certificate ([`till_http::tls::acceptor`]).
-    pub fn with_tls(mut self, tls: till_http::tls::TlsAcceptor) -> Application {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// `https://address` when serving TLS, else `http://address`.
-    pub fn url(&self) -> String {
-        till_http::tls::base_url(self.local_addr(), self.tls.is_some())
+    pub fn with_tls(self, tls: till_http::tls::TlsAcceptor) -> Application {
+        Application {
+            server: self.server.with_tls(tls),
+        }
     }
 
     /// Serves within other limits than a store's ([`Limits::default`]).
-    pub fn with_limits(mut self, limits: Limits) -> Application {
-        self.limits = limits;
-        self
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+    pub fn with_limits(self, limits: Limits) -> Application {
+        Application {
+            server: self.server.with_limits(limits),
+        }
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        till_http::serve(
-            self.listener,
-            self.router,
-            self.limits,
-            self.tls,
-            till_http::shutdown_signal(),
-        )
-        .await
+        self.server.run().await
     }
 }
 

@@ -123,22 +123,7 @@ enum RoleArg {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,refinery_core=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("till-oms: {e}");
-            ExitCode::from(2)
-        }
-    }
+    till_http::main("till-oms", "info,refinery_core=warn", run(Args::parse())).await
 }
 
 async fn run(args: Args) -> Result<(), String> {

@@ -90,20 +90,7 @@ enum TlsCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("till-terminal: {e}");
-            ExitCode::from(2)
-        }
-    }
+    till_http::main("till-terminal", "info", run(Args::parse())).await
 }
 
 async fn run(args: Args) -> Result<(), String> {
