@@ -77,14 +77,20 @@ export async function typePin(page, pin) {
 
 /// The register's stored desk: the staff list, who is signed in, PIN tries.
 async function storedDesk(page) {
+  return storedMeta(page, "desk");
+}
+
+/// One record of the register's `meta` store (the desk, the catalog's
+/// meta, the current sale), as stored.
+export async function storedMeta(page, key) {
   return page.evaluate(
-    () =>
+    (key) =>
       new Promise((resolve, reject) => {
         const open = indexedDB.open("till");
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const db = open.result;
-          const req = db.transaction("meta").objectStore("meta").get("desk");
+          const req = db.transaction("meta").objectStore("meta").get(key);
           // Closed after reading: an open connection would block the app's
           // own database upgrades (the PWA tests upgrade it).
           req.onsuccess = () => {
@@ -97,6 +103,7 @@ async function storedDesk(page) {
           };
         };
       }),
+    key,
   );
 }
 

@@ -15,6 +15,10 @@ export default defineConfig({
   ...base,
   testMatch: /https\.spec\.mjs$/,
   testIgnore: [],
+  // Its own folder: Playwright empties its output folder when it starts,
+  // and this tier runs after e2e, whose failures' screenshots and traces
+  // must still be there to read.
+  outputDir: "test-results-https",
   use: {
     ...base.use,
     launchOptions: {

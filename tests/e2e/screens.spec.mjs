@@ -8,7 +8,7 @@
 // time, a countdown) is masked. Regenerate after a deliberate change with
 // `TILL_UPDATE_SCREENSHOTS=1 cargo xtask test e2e` and look at every image.
 import { test, expect } from "@playwright/test";
-import { setUp, fillSetup, signIn, typePin, openShift, CASHIER_PIN, cart, simNext, simPost, stored, ringUp, goPay, dialog, splitSale, HIDDEN } from "./helpers.mjs";
+import { setUp, fillSetup, signIn, typePin, openShift, CASHIER_PIN, cart, simNext, simPost, stored, storedMeta, ringUp, goPay, dialog, splitSale, HIDDEN } from "./helpers.mjs";
 
 const DAY = new Date("2030-01-15T10:00:00");
 
@@ -20,12 +20,17 @@ test.beforeEach(async ({ page }) => {
   await page.clock.install({ time: DAY });
 });
 
-/// The status bar settled: the back office and the bridge answered, nothing waits.
+/// The screen settled: the back office and the bridge answered, nothing
+/// waits, and the catalog the register downloads at start is stored and
+/// shown (until then the products read "Downloading the catalog…" under a
+/// progress bar, which a screenshot taken on a slow machine once caught).
 async function settled(page) {
   const status = page.getByRole("status", { name: "Status" });
   await expect(status).toContainText("Online");
   await expect(status).toContainText("Bridge: connected");
   await expect(status).toContainText("0 unsynced");
+  await expect.poll(() => storedMeta(page, "catalog")).toBeTruthy();
+  await expect(page.getByText(/^Downloading catalog/)).toHaveCount(0);
 }
 
 async function cashSale(page, name) {
