@@ -211,13 +211,9 @@ fn show_catalog(state: &AppState, view: CatalogView) {
     let view = Arc::new(view);
     state.catalog.set(Some(view.clone()));
     leptos::task::spawn_local(crate::state::build_index(*state, view));
-    // An empty sale takes the catalog's currency.
-    let cart = state.cart();
-    if cart.is_empty() && cart.currency != currency {
-        let _ = crate::runner::edit_cart(state, |c| {
-            c.currency = currency;
-            Ok::<(), String>(())
-        });
+    let mut cart = state.cart();
+    if cart.adopt_currency(currency) {
+        crate::runner::act(state, till_core::register::Action::EditCart(cart));
     }
 }
 

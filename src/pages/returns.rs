@@ -11,7 +11,7 @@ use crate::state::use_app;
 use leptos::prelude::*;
 use till_core::cart::Cart;
 use till_core::refund::RefundReason;
-use till_core::register::Action;
+use till_core::register::{Action, RETURNS_NOT_ALLOWED};
 use till_core::search::RESULTS_MAX;
 
 /// Products listed for a search, at most: the cashier narrows it down.
@@ -22,10 +22,7 @@ pub fn ReturnPage() -> impl IntoView {
     let app = use_app();
     app.refund_done.set(None);
     let id = new_refund_id(&app);
-    let allowed = app
-        .settings
-        .get_untracked()
-        .is_some_and(|s| s.returns_without_receipt);
+    let allowed = untrack(|| app.register(|r| r.returns_allowed())).unwrap_or(false);
     view! {
         <section class="page refund return">
             <h1>"Return without receipt"</h1>
@@ -33,7 +30,7 @@ pub fn ReturnPage() -> impl IntoView {
                 view! { <ReturnForm id=id/> }.into_any()
             } else {
                 view! {
-                    <p role="alert" class="error">"Returns without a receipt are not allowed on this register: a manager can allow them in Settings."</p>
+                    <p role="alert" class="error">{RETURNS_NOT_ALLOWED}</p>
                     <a class="button" href="/sales">"Back to Register Sales"</a>
                 }.into_any()
             }}

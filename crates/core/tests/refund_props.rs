@@ -896,3 +896,16 @@ fn the_counter_rules_the_pages_show_come_from_here() {
     let t = discounted.totals().unwrap();
     assert_eq!(t.lines[0].after_discount(), Ok(eur(900)));
 }
+
+/// An empty sale takes the catalog's currency; a sale with lines keeps its
+/// own.
+#[test]
+fn an_empty_sale_takes_the_catalogs_currency_and_a_rung_up_one_keeps_its_own() {
+    let mut empty = Cart::new(Currency::EUR);
+    assert!(empty.adopt_currency(Currency::USD));
+    assert_eq!(empty.currency, Currency::USD);
+    assert!(!empty.adopt_currency(Currency::USD), "nothing to change");
+    let mut rung_up = cart(&[(500, 1, vat_standard())], None);
+    assert!(!rung_up.adopt_currency(Currency::USD));
+    assert_eq!(rung_up.currency, Currency::EUR);
+}

@@ -268,6 +268,17 @@ impl Cart {
         self.lines.is_empty()
     }
 
+    /// An empty sale sells in the catalog's currency (a register whose
+    /// catalog changed currency sells in the new one); a cart with lines
+    /// keeps its own. Whether the cart changed.
+    pub fn adopt_currency(&mut self, currency: Currency) -> bool {
+        let changes = self.is_empty() && self.currency != currency;
+        if changes {
+            self.currency = currency;
+        }
+        changes
+    }
+
     /// Number of units in the cart.
     pub fn item_count(&self) -> u64 {
         self.lines.iter().map(|l| u64::from(l.quantity)).sum()

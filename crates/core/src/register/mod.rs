@@ -91,6 +91,9 @@ pub const MONEY_WRITE_RETRY: Duration = Duration::from_secs(5);
 /// How soon reading the register's storage at start is tried again.
 pub const LOAD_RETRY: Duration = Duration::from_secs(5);
 
+/// What the cashier reads when returns without a receipt are not allowed.
+pub const RETURNS_NOT_ALLOWED: &str = "Returns without a receipt are not allowed on this register: a manager can allow them in Settings.";
+
 /// How far back the clock may step before the register treats it as a
 /// corrected wrong clock: NTP's small corrections are not.
 pub const CLOCK_STEP_BACK: Duration = Duration::from_mins(1);
@@ -302,6 +305,12 @@ impl Register {
 
     pub fn config(&self) -> &RegisterConfig {
         &self.config
+    }
+
+    /// Whether this register takes returns without a receipt (cash back
+    /// only): a manager allows them in Settings.
+    pub fn returns_allowed(&self) -> bool {
+        self.config.returns_without_receipt
     }
 
     /// The person signed in: nobody sells, refunds or voids without one.

@@ -132,8 +132,8 @@ impl Register {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        if !self.config.returns_without_receipt {
-            let text = "Returns without a receipt are not allowed on this register: a manager can allow them in Settings.".to_string();
+        if !self.returns_allowed() {
+            let text = RETURNS_NOT_ALLOWED.to_string();
             return Self::ui(out, UiEvent::RefundRefused { id, text });
         }
         let Some(date) = self.refund_day(id, now, out) else {
