@@ -5,7 +5,7 @@
 //! doubt" list) are here too; the machine that moves an attempt along is
 //! [`crate::payment`].
 
-use crate::ids::{IdError, OrderId, PaymentRef, RefundId};
+use crate::ids::{OrderId, PaymentRef, RefundId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -13,18 +13,10 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PaymentError {
-    #[error("payment reference {0:?} is not a UUID")]
-    BadReference(String),
     #[error("A card payment for this order is still pending confirmation")]
     PendingConfirmation,
     #[error("the amount to charge must be more than zero")]
     NothingToCharge,
-}
-
-impl From<IdError> for PaymentError {
-    fn from(e: IdError) -> PaymentError {
-        PaymentError::BadReference(e.to_string())
-    }
 }
 
 /// Card details that a receipt or the back office cannot take.
