@@ -5,19 +5,17 @@
 use crate::components::card_dialog::CardDialog;
 use crate::components::print_area::PrintArea;
 use crate::components::status_bar::StatusBar;
-use crate::net::oms::{CatalogSync, Oms};
 use crate::pages::pay::PayPage;
 use crate::pages::receipt::ReceiptPage;
 use crate::pages::register::RegisterPage;
 use crate::pages::settings::SettingsPage;
 use crate::pages::signin::SignInPage;
-use crate::state::{AppState, CatalogView};
+use crate::state::AppState;
 use crate::store::{Db, DB_NAME};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use std::sync::Arc;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -64,17 +62,16 @@ fn Shell(db: Db) -> impl IntoView {
                 Ok(s) => state.settings.set(s),
                 Err(e) => state.alert.set(Some(e.to_string())),
             }
-            load_catalog(&state).await;
-            state
-                .persistent
-                .set(crate::components::status_bar::persisted().await);
+            crate::catalog::load(&state).await;
+            state.persistent.set(crate::platform::persisted().await);
             loaded.set(true);
         });
     }
 
     // Then, once this tab owns the register (Web Locks) and it is set up:
-    // the register itself and the catalog download. Another tab waits (and
-    // reloads when it takes over).
+    // the register itself (which downloads the staff list and the catalog
+    // when it wants them). Another tab waits (and reloads when it takes
+    // over).
     {
         let started = StoredValue::new(false);
         Effect::new(move |_| {
@@ -84,11 +81,6 @@ fn Shell(db: Db) -> impl IntoView {
             }
             started.set_value(true);
             crate::runner::start(&state);
-            // The staff list first: it is small, and sign-in waits for it.
-            spawn_local(async move {
-                sync_staff(state).await;
-                sync_catalog(state).await;
-            });
         });
     }
 
@@ -183,82 +175,6 @@ fn Shell(db: Db) -> impl IntoView {
             <crate::pages::signin::ApprovalDialog/>
             <PrintArea/>
         </Router>
-    }
-}
-
-/// Loads the catalog stored in IndexedDB (works offline).
-pub async fn load_catalog(state: &AppState) {
-    let meta = match state.db().catalog_meta().await {
-        Ok(Some(m)) => m,
-        Ok(None) => return,
-        Err(e) => {
-            state.alert.set(Some(e.to_string()));
-            return;
-        }
-    };
-    match state.db().products_of(&meta).await {
-        Ok(products) => match CatalogView::build(meta, products) {
-            Ok(view) => show_catalog(state, view),
-            Err(e) => state.alert.set(Some(e)),
-        },
-        Err(e) => state.alert.set(Some(e.to_string())),
-    }
-}
-
-/// The register sells from `view` from now on.
-fn show_catalog(state: &AppState, view: CatalogView) {
-    let currency = view.meta.currency;
-    let view = Arc::new(view);
-    state.catalog.set(Some(view.clone()));
-    leptos::task::spawn_local(crate::state::build_index(*state, view));
-    let mut cart = state.cart();
-    if cart.adopt_currency(currency) {
-        crate::runner::act(state, till_core::register::Action::EditCart(cart));
-    }
-}
-
-/// Downloads the catalog if it changed, with progress, then loads it.
-pub async fn sync_catalog(state: AppState) {
-    let Some(s) = state.settings.get_untracked() else {
-        return;
-    };
-    let oms = Oms {
-        base: s.oms_url,
-        token: s.register_token,
-    };
-    let download = state.download;
-    let result = oms
-        .sync_catalog(&state.db(), move |done, total| {
-            download.set(Some((done, total)))
-        })
-        .await;
-    state.download.set(None);
-    match result {
-        Ok(CatalogSync::Unchanged) => {}
-        Ok(CatalogSync::Downloaded(new)) => {
-            let (meta, catalog) = *new;
-            show_catalog(&state, CatalogView::from_catalog(meta, catalog))
-        }
-        // Offline: the stored catalog serves; the next start tries again.
-        Err(crate::net::oms::NetError::Unreachable(_)) => {}
-        Err(e) => state.alert.set(Some(e.to_string())),
-    }
-}
-
-/// Downloads the staff list for the register (sign-in works offline from
-/// the one stored; offline, it keeps serving).
-pub async fn sync_staff(state: AppState) {
-    let Some(s) = state.settings.get_untracked() else {
-        return;
-    };
-    let oms = Oms {
-        base: s.oms_url,
-        token: s.register_token,
-    };
-    match oms.staff().await {
-        Ok(staff) => crate::runner::dispatch(&state, till_core::register::Input::Staff(staff)),
-        Err(crate::net::oms::NetError::Unreachable(_)) => {}
-        Err(e) => state.alert.set(Some(e.to_string())),
     }
 }
 

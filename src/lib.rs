@@ -10,6 +10,7 @@
 //! a library so that browser tests (wasm-bindgen-test) can mount it too.
 
 pub mod app;
+pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod locks;

@@ -78,3 +78,21 @@ async fn lan_permission(space: till_core::lan::Space) -> till_core::lan::Permiss
     }
     Permission::Unsupported
 }
+
+/// Whether storage is persistent, asking for it when it is not yet
+/// (`navigator.storage.persist()`); `None` where the browser cannot say.
+pub async fn persisted() -> Option<bool> {
+    use wasm_bindgen_futures::JsFuture;
+    let storage = web_sys::window()?.navigator().storage();
+    let already = JsFuture::from(storage.persisted().ok()?)
+        .await
+        .ok()?
+        .as_bool();
+    if already == Some(true) {
+        return Some(true);
+    }
+    JsFuture::from(storage.persist().ok()?)
+        .await
+        .ok()?
+        .as_bool()
+}

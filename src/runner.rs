@@ -161,7 +161,7 @@ fn perform(app: &AppState, cmd: Effect) {
             };
             let app = *app;
             spawn_local(async move {
-                let reply = oms_call(&settings, call).await;
+                let reply = oms_call(app, &settings, call).await;
                 answer(&app, generation, Input::Oms(reply));
             });
         }
@@ -242,11 +242,15 @@ fn not_sent(call: BridgeCall, link: till_core::lan::BridgeLink) -> Input {
     }
 }
 
-async fn oms_call(settings: &Settings, call: OmsCall) -> OmsReply {
-    let oms = Oms {
+fn oms_of(settings: &Settings) -> Oms {
+    Oms {
         base: settings.oms_url.clone(),
         token: settings.register_token.clone(),
-    };
+    }
+}
+
+async fn oms_call(app: AppState, settings: &Settings, call: OmsCall) -> OmsReply {
+    let oms = oms_of(settings);
     match call {
         OmsCall::Health => OmsReply::Health {
             reachable: oms.health().await,
@@ -262,17 +266,40 @@ async fn oms_call(settings: &Settings, call: OmsCall) -> OmsReply {
         },
         OmsCall::Lookup { order_id } => OmsReply::Lookup {
             order_id,
-            result: oms
-                .order(&order_id)
-                .await
-                .map(|l| l.map(Box::new))
-                .map_err(Into::into),
+            result: oms.order(&order_id).await.map(|l| l.map(Box::new)),
         },
         OmsCall::Day { date } => OmsReply::Day {
             date,
             result: oms.day_numbers(&settings.register_id, date).await,
         },
+        OmsCall::Staff => OmsReply::Staff {
+            result: oms.staff().await,
+        },
+        OmsCall::Catalog => OmsReply::Catalog {
+            result: crate::catalog::download(app, &oms).await,
+        },
     }
+}
+
+/// Settings → Pair: trades the code the bridge shows for this register's
+/// own pairing token (asked from the Pair button, where the browser may
+/// ask for the Local Network Access permission).
+pub async fn pair(
+    base: &str,
+    code: &str,
+    register: &str,
+) -> Result<till_core::api::PairResponse, String> {
+    let space = till_core::lan::target_address_space(&platform::origin(), base);
+    crate::net::bridge::pair(base, code, register, space).await
+}
+
+/// The back office's copy of this register's orders of a day (Register
+/// Sales compares it with what is stored here).
+pub async fn oms_day(
+    settings: &Settings,
+    date: till_core::order::BusinessDate,
+) -> Result<till_core::api::OrderList, till_core::sync::NetFailure> {
+    oms_of(settings).day(&settings.register_id, date).await
 }
 
 /// What the screen does with the register's word.

@@ -366,7 +366,9 @@ impl Session {
         s.run(first);
         // The staff list arrives and manager Dana signs in: both written
         // through the register, so the log replays them too.
-        s.input(Input::Staff(till_core::testing::staff()));
+        s.input(Input::Oms(till_core::register::OmsReply::Staff {
+            result: Ok(till_core::testing::staff()),
+        }));
         s.input(Input::Cashier(Action::SignIn {
             person: till_core::staff::StaffId::new("dana").unwrap(),
             pin: till_core::testing::MANAGER_PIN.into(),

@@ -3,7 +3,7 @@
 //! automatic printing on. The receipt renders in a print-only area and the
 //! browser's print dialog opens; the screen stays where it was.
 
-use crate::pages::receipt::Receipt;
+use crate::components::receipt::Receipt;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -4,38 +4,8 @@
 
 use crate::state::use_app;
 use leptos::prelude::*;
+use till_core::money::grouped;
 use till_core::register::{Reach, Status};
-use wasm_bindgen_futures::JsFuture;
-
-/// Groups thousands: 40000 → "40,000".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Whether storage is persistent, asking for it when it is not yet
-/// (`navigator.storage.persist()`); `None` where the browser cannot say.
-pub async fn persisted() -> Option<bool> {
-    let storage = web_sys::window()?.navigator().storage();
-    let already = JsFuture::from(storage.persisted().ok()?)
-        .await
-        .ok()?
-        .as_bool();
-    if already == Some(true) {
-        return Some(true);
-    }
-    JsFuture::from(storage.persist().ok()?)
-        .await
-        .ok()?
-        .as_bool()
-}
 
 #[component]
 pub fn StatusBar() -> impl IntoView {
@@ -65,7 +35,11 @@ pub fn StatusBar() -> impl IntoView {
         let s = s3.get();
         match s.progress {
             Some((done, total)) => {
-                format!("Syncing {} / {}", group(done as u64), group(total as u64))
+                format!(
+                    "Syncing {} / {}",
+                    grouped(done as u64),
+                    grouped(total as u64)
+                )
             }
             None => format!("{} unsynced", s.unsynced),
         }
@@ -104,7 +78,7 @@ pub fn StatusBar() -> impl IntoView {
         </header>
         {move || app.download.get().map(|(done, total)| view! {
             <div class="download">
-                <label for="catalog-progress">{format!("Downloading catalog {} / {}", group(done), group(total))}</label>
+                <label for="catalog-progress">{format!("Downloading catalog {} / {}", grouped(done), grouped(total))}</label>
                 <progress id="catalog-progress" max=total.to_string() value=done.to_string()></progress>
             </div>
         })}
@@ -123,10 +97,9 @@ pub fn StatusBar() -> impl IntoView {
     }
 }
 
-/// "Switch cashier": back to the sign-in screen (the sale stays), with the
-/// staff list fetched again (someone added or disabled since).
+/// "Switch cashier": back to the sign-in screen (the sale stays); the
+/// register downloads the staff list again (someone added or disabled since).
 fn switch_cashier(app: crate::state::AppState) {
     crate::runner::act(&app, till_core::register::Action::SignOut);
     app.goto.set(Some("/".into()));
-    leptos::task::spawn_local(crate::app::sync_staff(app));
 }

@@ -7,7 +7,7 @@ use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use till_core::money::Money;
-use till_core::order::{change_for, check_cash, quick_cash, Tender};
+use till_core::order::{change_for, check_cash, quick_cash};
 use till_core::register::Action;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn PayPage() -> impl IntoView {
                 let tenders = tenders();
                 (!tenders.is_empty()).then(|| view! {
                     <ul class="tenders" aria-label="Paid so far">
-                        {tenders.into_iter().map(|t| view! { <li>{tender_text(&t)}</li> }).collect_view()}
+                        {tenders.into_iter().map(|t| view! { <li>{t.to_string()}</li> }).collect_view()}
                     </ul>
                 })
             }}
@@ -65,19 +65,6 @@ pub fn PayPage() -> impl IntoView {
             </Show>
             <a class="button" href="/">"Back to Register"</a>
         </section>
-    }
-}
-
-pub fn tender_text(t: &Tender) -> String {
-    match t {
-        Tender::Cash { amount, received } => format!("Cash {amount} (received {received})"),
-        Tender::Card { amount, card, .. } => match card.tip {
-            Some(tip) => format!(
-                "Card {amount} + tip {tip} ({} •••• {})",
-                card.brand, card.last4
-            ),
-            None => format!("Card {amount} ({} •••• {})", card.brand, card.last4),
-        },
     }
 }
 

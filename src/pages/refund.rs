@@ -9,8 +9,8 @@
 //! for the terminal. The screen then says what to give back. The refund
 //! receipt is printable on 58 and 80 mm paper.
 
+use crate::components::receipt::ReceiptFrame;
 use crate::error::AppError;
-use crate::pages::receipt::ReceiptFrame;
 use crate::runner::{act, new_refund_id};
 use crate::state::use_app;
 use leptos::prelude::*;

@@ -2,11 +2,11 @@
 //! product tiles, barcode scanning, and the cart.
 
 use crate::components::cart::CartPanel;
-use crate::components::status_bar::group;
 use crate::runner::edit_cart;
 use crate::state::use_app;
 use leptos::ev;
 use leptos::prelude::*;
+use till_core::money::grouped;
 use till_core::search::RESULTS_MAX;
 
 /// A scanner types a whole code within this many milliseconds between keys;
@@ -191,8 +191,8 @@ pub fn RegisterPage() -> impl IntoView {
         if total > slots.len() {
             Some(format!(
                 "Showing {} of {}: type to narrow",
-                group(slots.len() as u64),
-                group(total as u64)
+                grouped(slots.len() as u64),
+                grouped(total as u64)
             ))
         } else if total == 0 && !query.get().trim().is_empty() {
             Some("No product matches".to_owned())

@@ -7,8 +7,6 @@
 //! rules.
 
 use crate::error::AppError;
-use crate::net::oms::Oms;
-use crate::pages::pay::tender_text;
 use crate::platform;
 use crate::runner::act;
 use crate::state::use_app;
@@ -80,14 +78,10 @@ async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
         &register,
         today,
     );
-    let oms = Oms {
-        base: settings.oms_url.clone(),
-        token: settings.register_token.clone(),
-    };
     // The back office's copy is extra information: when it does not
     // answer, the register's own list stands (the status bar says offline).
     let known: HashSet<OrderId> = rows.iter().map(|r| r.order.id).collect();
-    let online = match oms.day(&settings.register_id, today).await {
+    let online = match crate::runner::oms_day(&settings, today).await {
         Ok(list) => list
             .orders
             .into_iter()
@@ -429,7 +423,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         <ul>{o.lines.iter().map(|l| view! { <li>{format!("{} × {} — {}", l.quantity, l.name, l.unit_price)}</li> }).collect_view()}</ul>
         <p>"Total: " {o.totals.total.to_string()}</p>
         <h2>"Payments"</h2>
-        <ul aria-label="Payments">{o.tenders.iter().map(|t| view! { <li>{tender_text(t)}</li> }).collect_view()}</ul>
+        <ul aria-label="Payments">{o.tenders.iter().map(|t| view! { <li>{t.to_string()}</li> }).collect_view()}</ul>
         {(!o.refund_due.is_empty()).then(|| view! {
             <h2>"Refund due"</h2>
             <ul aria-label="Refund due">{o.refund_due.iter().map(|r| view! {

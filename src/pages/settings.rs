@@ -166,13 +166,11 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                     error.set(None);
                     saved.set(true);
                     app.settings.set(Some(settings));
-                    app.persistent
-                        .set(crate::components::status_bar::persisted().await);
+                    app.persistent.set(crate::platform::persisted().await);
                     // The register starts (or starts again) from its storage
-                    // with the new settings.
+                    // with the new settings, and downloads the staff list
+                    // and the catalog.
                     crate::runner::start(&app);
-                    crate::app::sync_staff(app).await;
-                    crate::app::sync_catalog(app).await;
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -348,10 +346,8 @@ fn PairBridge(
             Err(e) => return message.set(Some(Err(e.to_string()))),
         };
         busy.set(true);
-        let space = till_core::lan::target_address_space(&platform::origin(), &base);
         spawn_local(async move {
-            let answer =
-                crate::net::bridge::pair(&base, &code.get_untracked(), &register, space).await;
+            let answer = crate::runner::pair(&base, &code.get_untracked(), &register).await;
             busy.set(false);
             look();
             match answer {

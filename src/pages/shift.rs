@@ -7,7 +7,7 @@
 //! (`till_core::shift`); this page reads what the cashier types and shows
 //! what the register answers.
 
-use crate::pages::receipt::ReceiptFrame;
+use crate::components::receipt::ReceiptFrame;
 use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;

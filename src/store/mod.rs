@@ -72,6 +72,8 @@ impl fmt::Display for StoreError {
     }
 }
 
+impl std::error::Error for StoreError {}
+
 /// Maps a DOMException (by name) to a storage error.
 pub fn from_dom_error(name: &str, message: &str) -> StoreError {
     match name {

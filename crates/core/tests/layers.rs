@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("wire", &["api", "outbox", "download"]),
     ("plans", &["update", "park", "shift_plan"]),
-    ("machines", &["payment", "sync", "desk", "lan"]),
+    ("machines", &["payment", "sync", "desk", "lan", "refresh"]),
     ("register", &["register"]),
     ("testing", &["memstore", "testing"]),
 ];

@@ -1550,7 +1550,7 @@ fn the_idle_lock_and_a_shorter_staff_list_sign_the_cashier_out() {
         .into_iter()
         .filter(|m| m.id != person("alex"))
         .collect();
-    t.input(Input::Staff(others));
+    t.input(Input::Oms(OmsReply::Staff { result: Ok(others) }));
     assert!(t.reg.cashier().is_none());
     assert_eq!(
         t.store.desk.as_ref().unwrap().staff.len(),
@@ -2096,4 +2096,105 @@ fn a_card_refund_offers_no_cancel_and_sends_none() {
         "no cancel is sent for a refund"
     );
     assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Processing);
+}
+
+fn downloads(t: &mut Till) -> Vec<OmsCall> {
+    let (taken, rest): (Vec<_>, Vec<_>) = t
+        .oms
+        .drain(..)
+        .partition(|c| matches!(c, OmsCall::Staff | OmsCall::Catalog));
+    t.oms = rest.into();
+    taken
+}
+
+#[test]
+fn the_staff_list_and_the_catalog_are_downloaded_at_start_and_again_on_a_schedule() {
+    use till_core::refresh::{CATALOG_REFRESH, REFRESH_RETRY};
+    let mut t = Till::new();
+    assert_eq!(
+        downloads(&mut t),
+        vec![OmsCall::Staff],
+        "the staff list first"
+    );
+    t.input(Input::Oms(OmsReply::Staff {
+        result: Ok(testing::staff()),
+    }));
+    assert_eq!(downloads(&mut t), vec![OmsCall::Catalog]);
+    // Offline: the stored catalog serves, quietly, and it is asked again soon.
+    t.input(Input::Oms(OmsReply::Catalog {
+        result: Err(CatalogFailure::Net(NetFailure::Unreachable)),
+    }));
+    assert!(t.ui.iter().all(|u| !matches!(u, UiEvent::Alert(_))));
+    t.advance(REFRESH_RETRY);
+    assert_eq!(downloads(&mut t), vec![OmsCall::Catalog]);
+    // A refused catalog is said, and asked again on the schedule.
+    let refused = till_core::download::DownloadError::EmptyPage;
+    t.input(Input::Oms(OmsReply::Catalog {
+        result: Err(CatalogFailure::Refused(refused)),
+    }));
+    let said =
+        t.ui.iter()
+            .any(|u| matches!(u, UiEvent::Alert(a) if a.contains("new catalog was not taken")));
+    assert!(said, "{:?}", t.ui);
+    t.advance(Duration::from_millis(CATALOG_REFRESH.as_millis() - 1000));
+    // The staff list came again meanwhile (every ten minutes).
+    assert_eq!(downloads(&mut t), vec![OmsCall::Staff]);
+    t.input(Input::Oms(OmsReply::Staff {
+        result: Ok(testing::staff()),
+    }));
+    assert_eq!(downloads(&mut t), vec![]);
+    t.advance(Duration::from_secs(1));
+    assert_eq!(downloads(&mut t), vec![OmsCall::Catalog]);
+}
+
+#[test]
+fn switch_cashier_downloads_the_staff_list_again_at_once() {
+    let mut t = Till::new();
+    downloads(&mut t);
+    t.input(Input::Oms(OmsReply::Staff {
+        result: Ok(testing::staff()),
+    }));
+    downloads(&mut t);
+    t.act(Action::SignOut);
+    assert_eq!(downloads(&mut t), vec![OmsCall::Staff]);
+    // A refused list is said; the stored one keeps serving.
+    t.input(Input::Oms(OmsReply::Staff {
+        result: Err(NetFailure::Refused {
+            status: 401,
+            message: "bad token".into(),
+        }),
+    }));
+    let said = t.ui.iter().any(|u| {
+        matches!(u, UiEvent::Alert(a) if a.contains("staff list was not updated")
+            && a.contains("check Settings"))
+    });
+    assert!(said, "{:?}", t.ui);
+    assert_eq!(t.reg.desk().staff().len(), testing::staff().len());
+}
+
+#[test]
+fn a_new_catalog_in_another_currency_is_taken_by_an_empty_sale_and_every_new_one() {
+    let mut t = Till::new();
+    downloads(&mut t);
+    t.input(Input::Oms(OmsReply::Staff {
+        result: Ok(testing::staff()),
+    }));
+    downloads(&mut t);
+    t.input(Input::Oms(OmsReply::Catalog {
+        result: Ok(Some(Currency::USD)),
+    }));
+    assert_eq!(t.reg.sale().unwrap().cart.currency, Currency::USD);
+    assert_eq!(
+        t.store.sale.as_ref().unwrap().cart.currency,
+        Currency::USD,
+        "stored"
+    );
+    assert_eq!(t.reg.config().currency, Currency::USD);
+    // A cart with lines keeps its own currency.
+    let mut t = Till::new();
+    ring_up(&mut t);
+    t.input(Input::Oms(OmsReply::Catalog {
+        result: Ok(Some(Currency::USD)),
+    }));
+    assert_eq!(t.reg.sale().unwrap().cart.currency, Currency::EUR);
 }

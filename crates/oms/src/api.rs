@@ -56,10 +56,16 @@ struct StaffOut {
     staff: Vec<till_core::staff::StaffMember>,
 }
 
+/// The people a register may sign in: the store's active staff.
+pub fn active_staff<S: Store + ?Sized>(
+    store: &S,
+) -> Result<Vec<till_core::staff::StaffMember>, StoreError> {
+    Ok(store.staff(false)?.into_iter().map(|r| r.member).collect())
+}
+
 pub async fn staff(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
     caller.register()?;
-    let rows = blocking(&state.store, |s| s.staff(false)).await?;
-    let staff = rows.into_iter().map(|r| r.member).collect();
+    let staff = blocking(&state.store, active_staff).await?;
     let mut response = Json(StaffOut { staff }).into_response();
     // PIN hashes: never kept by a shared cache.
     response

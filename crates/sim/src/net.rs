@@ -14,7 +14,7 @@ use till_core::api::BatchResult;
 use till_core::order::{Order, OrderId, RegisterId};
 use till_core::payment::{PaymentRef, Reply, Request};
 use till_core::refund::Refund;
-use till_core::register::{BridgeCall, Input, OmsCall, OmsReply};
+use till_core::register::{BridgeCall, CatalogFailure, Input, OmsCall, OmsReply};
 use till_core::shift::Shift;
 use till_core::sync::NetFailure;
 use till_core::time::{Duration, Timestamp};
@@ -176,10 +176,13 @@ pub struct OmsSide {
 
 impl OmsSide {
     pub fn new(register: RegisterId) -> OmsSide {
-        OmsSide {
-            store: SqliteStore::in_memory().expect("an in-memory back office"),
-            register,
+        let store = SqliteStore::in_memory().expect("an in-memory back office");
+        for member in till_core::testing::staff() {
+            store
+                .add_staff(&member, Timestamp::from_millis(0))
+                .expect("the store's staff");
         }
+        OmsSide { store, register }
     }
 
     /// Carries out one call at `now`, as the API handlers do.
@@ -222,6 +225,15 @@ impl OmsSide {
                         message: e.to_string(),
                     }),
             },
+            OmsCall::Staff => OmsReply::Staff {
+                result: till_oms::api::active_staff(&self.store).map_err(|e| NetFailure::Refused {
+                    status: 500,
+                    message: e.to_string(),
+                }),
+            },
+            // The simulated store's catalog does not change during a run:
+            // the register's copy is the one in use, as a `304` says.
+            OmsCall::Catalog => OmsReply::Catalog { result: Ok(None) },
         }
     }
 
@@ -305,6 +317,12 @@ impl OmsSide {
             OmsCall::Day { date } => OmsReply::Day {
                 date: *date,
                 result: Err(failure),
+            },
+            OmsCall::Staff => OmsReply::Staff {
+                result: Err(failure),
+            },
+            OmsCall::Catalog => OmsReply::Catalog {
+                result: Err(CatalogFailure::Net(failure)),
             },
         }
     }

@@ -85,16 +85,26 @@ pub struct DueBatch {
     pub summary: OutboxSummary,
 }
 
-/// Why a whole batch request failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a request to the back office failed, in words for the cashier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetFailure {
     /// No answer: offline, the server is down, the request timed out, or the
     /// connection dropped after sending.
+    #[error("The back office cannot be reached.")]
     Unreachable,
     /// The server answered the whole request with an error status.
+    #[error("{}", refused_text(*status, message))]
     Refused { status: u16, message: String },
     /// The answer does not parse, or does not match the request.
+    #[error("The back office's answer could not be read: {0}")]
     BadAnswer(String),
+}
+
+fn refused_text(status: u16, message: &str) -> String {
+    match status {
+        401 => "The back office refused the register token: check Settings.".into(),
+        _ => format!("The back office answered {status}: {message}"),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -342,6 +342,23 @@ pub enum Tender {
     },
 }
 
+/// How a tender reads on a receipt and in Register Sales: "Cash €5.00
+/// (received €10.00)", "Card €4.50 + tip €0.50 (Visa •••• 4242)".
+impl fmt::Display for Tender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tender::Cash { amount, received } => write!(f, "Cash {amount} (received {received})"),
+            Tender::Card { amount, card, .. } => {
+                write!(f, "Card {amount}")?;
+                if let Some(tip) = card.tip {
+                    write!(f, " + tip {tip}")?;
+                }
+                write!(f, " ({} •••• {})", card.brand, card.last4)
+            }
+        }
+    }
+}
+
 /// Cash handed over is at most this many times the amount due (and at most
 /// [`CASH_TENDER_MAX_MAJOR`] major units above it): more is a typing
 /// mistake (an extra zero), not a customer.
@@ -1116,6 +1133,35 @@ pub(crate) mod tests {
         let raw = (n & 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF)
             | 0x0000_0000_0000_7000_8000_0000_0000_0000;
         OrderId::from_uuid(Uuid::from_u128(raw)).unwrap()
+    }
+
+    #[test]
+    fn a_tender_reads_as_the_receipt_prints_it() {
+        let eur = |m| Money::new(m, Currency::EUR).unwrap();
+        let cash = Tender::Cash {
+            amount: eur(500),
+            received: eur(1000),
+        };
+        assert_eq!(cash.to_string(), "Cash €5.00 (received €10.00)");
+        let mut card = CardDetails {
+            brand: "Visa".into(),
+            last4: "4242".into(),
+            auth_code: "A1".into(),
+            masked_pan: None,
+            psp_reference: None,
+            tip: None,
+        };
+        let tender = |card: &CardDetails| Tender::Card {
+            amount: eur(450),
+            reference: pref(1),
+            card: card.clone(),
+        };
+        assert_eq!(tender(&card).to_string(), "Card €4.50 (Visa •••• 4242)");
+        card.tip = Some(eur(50));
+        assert_eq!(
+            tender(&card).to_string(),
+            "Card €4.50 + tip €0.50 (Visa •••• 4242)"
+        );
     }
 
     pub(crate) fn pref(n: u128) -> PaymentRef {

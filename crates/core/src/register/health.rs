@@ -15,6 +15,7 @@ impl Register {
             // Back after an outage: send now, not after the backoff, and
             // look for the payments that were reported meanwhile.
             self.sync_event(SyncEvent::OmsBack, now, out);
+            self.refresh.oms_back(now);
             self.reconcile_all(now, out);
         }
     }

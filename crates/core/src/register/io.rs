@@ -217,6 +217,11 @@ pub enum OmsCall {
     Day {
         date: BusinessDate,
     },
+    /// `GET /staff`: the store's staff, to sign people in offline.
+    Staff,
+    /// The catalog, downloaded and swapped in when it changed (the shell
+    /// does it page by page, checked by [`crate::download::CatalogDownload`]).
+    Catalog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +241,29 @@ pub enum OmsReply {
         date: BusinessDate,
         result: Result<Vec<OrderNumber>, NetFailure>,
     },
+    /// The store's active staff (a list with one unreadable person is
+    /// refused whole: the one stored keeps serving).
+    Staff {
+        result: Result<Vec<StaffMember>, NetFailure>,
+    },
+    /// The currency of a new catalog now in use (`None`: the catalog in
+    /// use is current).
+    Catalog {
+        result: Result<Option<Currency>, CatalogFailure>,
+    },
+}
+
+/// Why a catalog download was not taken: the catalog in use stays.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogFailure {
+    #[error("{0}")]
+    Net(NetFailure),
+    /// The new catalog failed its checks.
+    #[error("The back office's new catalog was not taken ({0}). The register sells from the catalog it has and asks again later.")]
+    Refused(crate::download::DownloadError),
+    /// Staging it on this device failed.
+    #[error("The new catalog could not be stored: {0}")]
+    Storage(StorageFault),
 }
 
 /// What the cashier (or the manager) does.
@@ -357,8 +385,6 @@ pub enum Input {
         link: crate::lan::BridgeLink,
     },
     Oms(OmsReply),
-    /// The store's staff list, downloaded with the catalog.
-    Staff(Vec<StaffMember>),
     /// The browser says the network is back.
     Online,
     Tick,

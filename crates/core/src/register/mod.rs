@@ -74,6 +74,7 @@ mod card;
 mod desk;
 mod health;
 pub mod io;
+mod refresh;
 mod refund;
 mod sale;
 mod shift;
@@ -257,6 +258,8 @@ pub struct Register {
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
     latest: Option<Timestamp>,
+    /// When the staff list and the catalog are downloaded again.
+    refresh: crate::refresh::Refresh,
 }
 
 impl Register {
@@ -292,6 +295,7 @@ impl Register {
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
+            refresh: crate::refresh::Refresh::default(),
         }
     }
 
@@ -455,20 +459,22 @@ impl Register {
             .values()
             .filter_map(PaymentSession::poll_timeout);
         let retries = self.retries.iter().map(|(t, _, _)| *t);
-        let (sync, health, idle) = if self.loaded {
+        let (sync, health, idle, refresh) = if self.loaded {
             (
                 self.sync.poll_timeout(),
                 self.health_at,
                 self.desk.poll_timeout(),
+                self.refresh.poll_timeout(),
             )
         } else {
-            (None, None, None)
+            (None, None, None, None)
         };
         sessions
             .chain(retries)
             .chain(sync)
             .chain(health)
             .chain(idle)
+            .chain(refresh)
             .chain(self.load_at)
             .min()
     }
@@ -503,7 +509,6 @@ impl Register {
             }
             Input::BridgeHealth { link } => self.on_bridge_health(link, now, &mut out),
             Input::Oms(reply) => self.on_oms(reply, now, &mut out),
-            Input::Staff(staff) => self.on_staff(staff, now, &mut out),
             // Before the storage is read there is nothing to sync yet; the
             // start wakes the sync and probes the servers anyway.
             Input::Online if self.loaded => {
@@ -540,6 +545,7 @@ impl Register {
             *t = (*t).min(now);
         }
         self.desk.clock_stepped_back(now);
+        self.refresh.clock_stepped_back(now);
         self.health_at = Some(now);
         self.sync_event(SyncEvent::ClockSteppedBack, now, out);
     }
@@ -549,6 +555,7 @@ impl Register {
             let cmds = self.sync.on_tick(now);
             self.sync_commands(cmds, now, out);
             self.align(now, out);
+            self.refresh_due(now, out);
         }
         // Settled attempts leave; the popup closes with its attempt.
         if !self.popup_open() {
@@ -691,6 +698,7 @@ impl Register {
             }
         }
         self.health_at = Some(now);
+        self.refresh.start(now);
         // What was stored says how late it has been; a clock now behind that
         // was corrected since (or is wrong now): pull the timers in.
         self.latest = Some(seen.max(now));

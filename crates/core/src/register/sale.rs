@@ -69,6 +69,8 @@ impl Register {
                 self.held = None;
                 self.desk.sign_out();
                 self.save_desk(out);
+                // Someone may have been added or disabled since.
+                self.refresh.asap(crate::refresh::Download::Staff, now);
             }
             Action::Approve { .. } | Action::CancelApproval => {}
             Action::AuthorizeSettings => {

@@ -84,6 +84,8 @@ impl Register {
                 self.sync_event(SyncEvent::BatchAnswered { batch, result }, now, out);
             }
             OmsReply::Lookup { order_id, result } => self.on_lookup(order_id, result, now, out),
+            OmsReply::Staff { result } => self.on_staff_reply(result, now, out),
+            OmsReply::Catalog { result } => self.on_catalog_reply(result, now, out),
             OmsReply::Day { date, result } => {
                 self.align_in_flight = false;
                 if let Ok(numbers) = result {

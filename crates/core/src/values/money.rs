@@ -451,6 +451,19 @@ pub fn percent_number(basis_points: u32) -> String {
     }
 }
 
+/// A count with its thousands grouped: 300000 is "300,000".
+pub fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Basis points as a percentage: 2500 is "25 %", 1250 is "12.5 %".
 pub fn percent_text(basis_points: u32) -> String {
     format!("{} %", percent_number(basis_points))
@@ -460,6 +473,15 @@ pub fn percent_text(basis_points: u32) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn counts_read_with_their_thousands_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(300_000), "300,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
 
     fn eur(minor: i64) -> Money {
         Money::new(minor, Currency::EUR).unwrap()
