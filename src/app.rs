@@ -54,61 +54,92 @@ fn Shell(db: Db) -> impl IntoView {
     crate::locks::acquire(state.owner);
     crate::pwa::register(state.update_available);
     let loaded = RwSignal::new(false);
-
     // Start: settings and the stored catalog.
-    {
-        spawn_local(async move {
-            match state.db().settings().await {
-                Ok(s) => state.settings.set(s),
-                Err(e) => state.alert.set(Some(e.to_string())),
-            }
-            crate::catalog::load(&state).await;
-            state.persistent.set(crate::platform::persisted().await);
-            loaded.set(true);
-        });
-    }
-
-    // Then, once this tab owns the register (Web Locks) and it is set up:
-    // the register itself (which downloads the staff list and the catalog
-    // when it wants them). Another tab waits (and reloads when it takes
-    // over).
-    {
-        let started = StoredValue::new(false);
-        Effect::new(move |_| {
-            let ready = loaded.get() && state.owner.get() == Some(true);
-            if !ready || started.get_value() || state.settings.get_untracked().is_none() {
-                return;
-            }
-            started.set_value(true);
-            crate::runner::start(&state);
-        });
-    }
-
+    spawn_local(async move {
+        match state.db().settings().await {
+            Ok(s) => state.settings.set(s),
+            Err(e) => state.alert.set(Some(e.to_string())),
+        }
+        crate::catalog::load(&state).await;
+        state.persistent.set(crate::platform::persisted().await);
+        loaded.set(true);
+    });
+    start_when_owner(state, loaded);
     // The browser says the network is back: the register asks at once.
-    {
-        let handle = window_event_listener(leptos::ev::online, move |_| {
-            crate::runner::dispatch(&state, till_core::register::Input::Online)
-        });
-        on_cleanup(move || handle.remove());
+    let online = window_event_listener(leptos::ev::online, move |_| {
+        crate::runner::dispatch(&state, till_core::register::Input::Online)
+    });
+    on_cleanup(move || online.remove());
+    ask_before_leaving(state);
+    view! {
+        <Router>
+            <Navigator/>
+            <StatusBar/>
+            <main class="till">
+                <Show when=move || !replaced.get() fallback=|| view! {
+                    <section class="page">
+                        <h1>"Till was updated; reload"</h1>
+                        <p>"A newer Till opened in another tab and took over this register's storage. Reload to continue with it."</p>
+                        <button class="primary" on:click=|_| { let _ = window().location().reload(); }>"Reload"</button>
+                    </section>
+                }>
+                <Show when=move || state.owner.get() != Some(false) fallback=|| view! {
+                    <section class="page">
+                        <h1>"Till is open in another tab"</h1>
+                        <p>"Only one tab can sell at a time. Use the other tab, or close it: this one takes over by itself."</p>
+                    </section>
+                }>
+                <Show when=move || loaded.get() && state.owner.get() == Some(true) fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    <Pages/>
+                </Show>
+                </Show>
+                </Show>
+            </main>
+            // Above every page: a live card payment cannot be left behind by
+            // navigating away, and a receipt prints from anywhere.
+            <CardDialog/>
+            <crate::pages::signin::ApprovalDialog/>
+            <PrintArea/>
+        </Router>
     }
+}
 
-    // Leaving with unsynced orders asks first: they live only here until synced.
-    {
-        let handle = window_event_listener(
-            leptos::ev::beforeunload,
-            move |e: web_sys::BeforeUnloadEvent| {
-                let unsynced = state
-                    .machine
-                    .with_value(|m| m.as_ref().map_or(0, |r| r.status().unsynced));
-                if unsynced > 0 {
-                    e.prevent_default();
-                    e.set_return_value("Some orders have not reached the back office yet.");
-                }
-            },
-        );
-        on_cleanup(move || handle.remove());
-    }
+/// Once this tab owns the register (Web Locks) and it is set up, the
+/// register starts (and downloads the staff list and the catalog when it
+/// wants them). Another tab waits (and reloads when it takes over).
+fn start_when_owner(state: AppState, loaded: RwSignal<bool>) {
+    let started = StoredValue::new(false);
+    Effect::new(move |_| {
+        let ready = loaded.get() && state.owner.get() == Some(true);
+        if !ready || started.get_value() || state.settings.get_untracked().is_none() {
+            return;
+        }
+        started.set_value(true);
+        crate::runner::start(&state);
+    });
+}
 
+/// Leaving with unsynced orders asks first: they live only here until synced.
+fn ask_before_leaving(state: AppState) {
+    let handle = window_event_listener(
+        leptos::ev::beforeunload,
+        move |e: web_sys::BeforeUnloadEvent| {
+            let unsynced = state
+                .machine
+                .with_value(|m| m.as_ref().map_or(0, |r| r.status().unsynced));
+            if unsynced > 0 {
+                e.prevent_default();
+                e.set_return_value("Some orders have not reached the back office yet.");
+            }
+        },
+    );
+    on_cleanup(move || handle.remove());
+}
+
+/// The pages, once the register is set up and someone is signed in.
+#[component]
+fn Pages() -> impl IntoView {
+    let state = crate::state::use_app();
     let configured = move || state.settings.get().is_some();
     // Nobody sells, refunds or voids signed out: every page but the card
     // popup and the printer waits behind the sign-in screen.
@@ -123,58 +154,29 @@ fn Shell(db: Db) -> impl IntoView {
         state.rev.get();
         state.register(|r| r.is_loaded()).unwrap_or(false)
     };
-    let owner = state.owner;
     view! {
-        <Router>
-            <Navigator/>
-            <StatusBar/>
-            <main class="till">
-                <Show when=move || !replaced.get() fallback=|| view! {
-                    <section class="page">
-                        <h1>"Till was updated; reload"</h1>
-                        <p>"A newer Till opened in another tab and took over this register's storage. Reload to continue with it."</p>
-                        <button class="primary" on:click=|_| { let _ = window().location().reload(); }>"Reload"</button>
-                    </section>
-                }>
-                <Show when=move || owner.get() != Some(false) fallback=|| view! {
-                    <section class="page">
-                        <h1>"Till is open in another tab"</h1>
-                        <p>"Only one tab can sell at a time. Use the other tab, or close it: this one takes over by itself."</p>
-                    </section>
-                }>
-                <Show when=move || loaded.get() && owner.get() == Some(true) fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
-                    <Show when=move || signed_in.get() fallback=move || view! {
-                        <Show when=started fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                            <SignInPage/>
-                        </Show>
-                    }>
-                        <Routes fallback=NotFound>
-                            <Route path=path!("/") view=RegisterPage/>
-                            <Route path=path!("/pay") view=PayPage/>
-                            <Route path=path!("/receipt/:id") view=ReceiptPage/>
-                            <Route path=path!("/sales") view=crate::pages::sales::SalesPage/>
-                            <Route path=path!("/sales/:id") view=crate::pages::sales::OrderPage/>
-                            <Route path=path!("/sales/:id/refund") view=crate::pages::refund::RefundPage/>
-                            <Route path=path!("/refund/:id") view=crate::pages::refund::RefundReceiptPage/>
-                            <Route path=path!("/return") view=crate::pages::returns::ReturnPage/>
-                            <Route path=path!("/safety") view=crate::pages::safety::SafetyPage/>
-                            <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
-                            <Route path=path!("/shift") view=crate::pages::shift::ShiftPage/>
-                            <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
-                        </Routes>
-                    </Show>
-                    </Show>
-                </Show>
-                </Show>
-                </Show>
-            </main>
-            // Above every page: a live card payment cannot be left behind by
-            // navigating away, and a receipt prints from anywhere.
-            <CardDialog/>
-            <crate::pages::signin::ApprovalDialog/>
-            <PrintArea/>
-        </Router>
+        <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
+        <Show when=move || signed_in.get() fallback=move || view! {
+            <Show when=started fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                <SignInPage/>
+            </Show>
+        }>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=RegisterPage/>
+                <Route path=path!("/pay") view=PayPage/>
+                <Route path=path!("/receipt/:id") view=ReceiptPage/>
+                <Route path=path!("/sales") view=crate::pages::sales::SalesPage/>
+                <Route path=path!("/sales/:id") view=crate::pages::sales::OrderPage/>
+                <Route path=path!("/sales/:id/refund") view=crate::pages::refund::RefundPage/>
+                <Route path=path!("/refund/:id") view=crate::pages::refund::RefundReceiptPage/>
+                <Route path=path!("/return") view=crate::pages::returns::ReturnPage/>
+                <Route path=path!("/safety") view=crate::pages::safety::SafetyPage/>
+                <Route path=path!("/day-end") view=crate::pages::dayend::DayEndPage/>
+                <Route path=path!("/shift") view=crate::pages::shift::ShiftPage/>
+                <Route path=path!("/settings") view=|| view! { <SettingsPage first_run=false/> }/>
+            </Routes>
+        </Show>
+        </Show>
     }
 }
 

@@ -30,9 +30,8 @@ use till_core::register::{
 use till_core::time::Duration;
 
 /// The register's configuration from the settings.
-fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, String> {
-    let register = till_core::order::RegisterId::new(settings.register_id.clone())
-        .map_err(|e| e.to_string())?;
+fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, till_core::ids::IdError> {
+    let register = till_core::order::RegisterId::new(settings.register_id.clone())?;
     let mut payment = PaymentConfig {
         ask_tip: settings.ask_tip,
         ..PaymentConfig::default()
@@ -66,7 +65,7 @@ pub fn start(app: &AppState) {
     };
     let config = match config(&settings, app) {
         Ok(c) => c,
-        Err(e) => return app.alert.set(Some(e)),
+        Err(e) => return app.alert.set(Some(e.to_string())),
     };
     let mut register = Register::new(config, platform::seed());
     let first = register.start(platform::now());
@@ -117,12 +116,12 @@ pub fn new_refund_id(app: &AppState) -> Option<till_core::refund::RefundId> {
 
 /// Changes the current sale's cart through the register (which refuses
 /// while the cart is locked, and says why).
-pub fn edit_cart<E: std::fmt::Display>(
+pub fn edit_cart(
     app: &AppState,
-    change: impl FnOnce(&mut Cart) -> Result<(), E>,
-) -> Result<(), String> {
+    change: impl FnOnce(&mut Cart) -> Result<(), till_core::cart::CartError>,
+) -> Result<(), till_core::cart::CartError> {
     let mut cart = app.cart();
-    change(&mut cart).map_err(|e| e.to_string())?;
+    change(&mut cart)?;
     act(app, Action::EditCart(cart));
     Ok(())
 }

@@ -230,7 +230,7 @@ impl AppState {
             crate::platform::now(),
             crate::platform::utc_offset_min(),
         )
-        .map_err(|e| crate::error::AppError::Rule(e.to_string()))
+        .map_err(crate::error::AppError::from)
     }
 
     /// The catalog's currency (what a new cart holds).

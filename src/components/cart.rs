@@ -3,37 +3,35 @@
 //! paid or a card payment is live (and says why).
 
 use crate::runner::edit_cart;
-use crate::state::use_app;
+use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use till_core::cart::{parse_percent, Discount};
-use till_core::catalog::ProductId;
-use till_core::money::percent_number;
+use till_core::cart::{discount_field, parse_discount, Cart, CartError, CartLine, Totals};
+use till_core::money::Money;
 
-/// One edit of the cart, checked by till-core's cart rules.
-type CartChange = Box<dyn FnOnce(&mut till_core::cart::Cart) -> Result<(), String>>;
+/// Edits the cart through the register; what it refuses shows in `error`.
+#[derive(Clone, Copy)]
+struct Editor {
+    app: AppState,
+    error: RwSignal<Option<String>>,
+}
+
+impl Editor {
+    fn apply(self, change: impl FnOnce(&mut Cart) -> Result<(), CartError>) {
+        match edit_cart(&self.app, change) {
+            Ok(()) => self.error.set(None),
+            Err(e) => self.error.set(Some(e.to_string())),
+        }
+    }
+}
 
 #[component]
 pub fn CartPanel() -> impl IntoView {
     let app = use_app();
     let cart = Memo::new(move |_| app.cart());
-    let totals = Memo::new(move |_| cart.with(|c| c.totals().map_err(|e| e.to_string())));
-    let confirm_clear = RwSignal::new(false);
+    let totals = Memo::new(move |_| cart.with(Cart::totals));
     let error = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
-    let edit = {
-        move |change: CartChange| match edit_cart(&app, change) {
-            Ok(()) => error.set(None),
-            Err(e) => error.set(Some(e)),
-        }
-    };
-    let set_qty = {
-        move |id: ProductId, q: u32| {
-            edit(Box::new(move |c| {
-                c.set_quantity(&id, q).map_err(|e| e.to_string())
-            }))
-        }
-    };
+    let editor = Editor { app, error };
     // A discount or a price waiting for a manager, then cancelled, leaves the cart as
     // it was: the fields show the cart again when the request comes and goes.
     let waiting = Memo::new(move |_| {
@@ -41,106 +39,120 @@ pub fn CartPanel() -> impl IntoView {
         app.register(|r| r.awaiting_approval().is_some())
             .unwrap_or(false)
     });
-    let edit_line = edit;
     let lines = move || {
-        let edit_line = edit_line;
-        let set_qty = set_qty;
         waiting.track();
-        let c = cart.get();
         let t = totals.get().ok();
-        c.lines
-            .iter()
+        cart.get()
+            .lines
+            .into_iter()
             .enumerate()
-            .map(|(i, l)| {
-                let id = l.product_id.clone();
-                let (dec, inc, rm, disc, priced) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
-                let (set_qty, set_qty2, set_qty3, edit_line) = (set_qty, set_qty, set_qty, edit_line);
-                let q = l.quantity;
-                let name = l.name.clone();
-                let line_total = t.as_ref().and_then(|t| t.lines.get(i)).map(|lt| lt.after_discount().map(|m| m.to_string()).unwrap_or_default()).unwrap_or_default();
-                let price_value = l.unit_price.to_plain_string();
-                let price_label = match l.list_price {
-                    Some(list) => format!("Price (list {list})"),
-                    None => "Price".to_owned(),
-                };
-                let currency = l.unit_price.currency();
-                let discount_value = match l.discount {
-                    Some(Discount::Percent { basis_points }) => percent_number(basis_points),
-                    _ => String::new(),
-                };
-                view! {
-                    <li class="line">
-                        <span class="line-name">{name.clone()}</span>
-                        <span class="qty">
-                            <button aria-label=format!("Decrease {name}") on:click=move |_| set_qty(dec.clone(), q.saturating_sub(1))>"−"</button>
-                            <span aria-label=format!("Quantity of {name}")>{q}</span>
-                            <button aria-label=format!("Increase {name}") on:click=move |_| set_qty2(inc.clone(), q + 1)>"+"</button>
-                        </span>
-                        <span class="line-total">{line_total}</span>
-                        <span class="line-discount">
-                        <label>
-                            <span>{price_label}</span>
-                            <input
-                                type="text"
-                                inputmode="decimal"
-                                aria-label=format!("Price of {name}")
-                                prop:value=price_value
-                                on:change=move |ev| {
-                                    let v = event_target_value(&ev);
-                                    // Empty: the catalog's price back. Another price is a
-                                    // price override (a cashier's waits for a manager).
-                                    let price = if v.trim().is_empty() { Ok(None) } else { till_core::money::Money::parse(&v, currency).map(Some) };
-                                    match price {
-                                        Ok(p) => {
-                                            let priced = priced.clone();
-                                            edit_line(Box::new(move |c| c.set_price(&priced, p).map_err(|e| e.to_string())))
-                                        }
-                                        Err(e) => error.set(Some(format!("The price: {e}"))),
-                                    }
-                                }
-                            />
-                        </label>
-                        <label>
-                            <span>"% off"</span>
-                            <input
-                                type="text"
-                                inputmode="decimal"
-                                aria-label=format!("Discount for {name} (%)")
-                                prop:value=discount_value
-                                on:change=move |ev| {
-                                    let v = event_target_value(&ev);
-                                    let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
-                                    match d {
-                                        Ok(d) => {
-                                            let disc = disc.clone();
-                                            edit_line(Box::new(move |c| c.set_line_discount(&disc, d).map_err(|e| e.to_string())))
-                                        }
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }
-                                }
-                            />
-                        </label>
-                        </span>
-                        <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty3(rm.clone(), 0)>"✕"</button>
-                    </li>
-                }
+            .map(|(i, line)| {
+                let total = t
+                    .as_ref()
+                    .and_then(|t| t.lines.get(i))
+                    .and_then(|lt| lt.after_discount().ok());
+                let total = total.map(|m| m.to_string()).unwrap_or_default();
+                view! { <LineRow line total editor/> }
             })
             .collect_view()
     };
-    let order_discount_value = move || {
-        waiting.track();
-        match cart.get().order_discount {
-            Some(Discount::Percent { basis_points }) => percent_number(basis_points),
-            _ => String::new(),
+    let empty = Signal::derive(move || cart.with(Cart::is_empty));
+    view! {
+        <section class="cart" aria-label="Cart">
+            <h2>"Cart"</h2>
+            <Show when=move || empty.get()>
+                <p class="empty">"The cart is empty. Tap a product or scan a barcode."</p>
+            </Show>
+            <ul class="lines">{lines}</ul>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <OrderDiscount cart waiting editor/>
+            <CartTotals totals/>
+            <PayButton empty totals/>
+            <ClearCart cart editor/>
+            <crate::components::park::ParkPanel empty/>
+        </section>
+    }
+}
+
+/// One line: its quantity, total, price and discount, and removing it.
+#[component]
+fn LineRow(line: CartLine, total: String, editor: Editor) -> impl IntoView {
+    let id = StoredValue::new(line.product_id.clone());
+    let q = line.quantity;
+    let name = line.name.clone();
+    let set_qty = move |q: u32| editor.apply(|c| c.set_quantity(&id.get_value(), q));
+    let price_label = match line.list_price {
+        Some(list) => format!("Price (list {list})"),
+        None => "Price".to_owned(),
+    };
+    let currency = line.unit_price.currency();
+    // Empty: the catalog's price back. Another price is a price override
+    // (a cashier's waits for a manager).
+    let set_price = move |v: String| {
+        let price = match v.trim() {
+            "" => Ok(None),
+            v => Money::parse(v, currency).map(Some),
+        };
+        match price {
+            Ok(p) => editor.apply(|c| c.set_price(&id.get_value(), p)),
+            Err(e) => editor.error.set(Some(format!("The price: {e}"))),
         }
     };
-    let total_text = move || {
-        totals
-            .get()
-            .map(|t| t.total.to_string())
-            .unwrap_or_default()
+    let set_discount = move |v: String| match parse_discount(&v) {
+        Ok(d) => editor.apply(|c| c.set_line_discount(&id.get_value(), d)),
+        Err(e) => editor.error.set(Some(e.to_string())),
     };
-    let row = move |label: &'static str, f: fn(&till_core::cart::Totals) -> String| {
+    view! {
+        <li class="line">
+            <span class="line-name">{name.clone()}</span>
+            <span class="qty">
+                <button aria-label=format!("Decrease {name}") on:click=move |_| set_qty(q.saturating_sub(1))>"−"</button>
+                <span aria-label=format!("Quantity of {name}")>{q}</span>
+                <button aria-label=format!("Increase {name}") on:click=move |_| set_qty(q + 1)>"+"</button>
+            </span>
+            <span class="line-total">{total}</span>
+            <span class="line-discount">
+                <label>
+                    <span>{price_label}</span>
+                    <input type="text" inputmode="decimal" aria-label=format!("Price of {name}")
+                        prop:value=line.unit_price.to_plain_string()
+                        on:change=move |ev| set_price(event_target_value(&ev))/>
+                </label>
+                <label>
+                    <span>"% off"</span>
+                    <input type="text" inputmode="decimal" aria-label=format!("Discount for {name} (%)")
+                        prop:value=discount_field(line.discount.as_ref())
+                        on:change=move |ev| set_discount(event_target_value(&ev))/>
+                </label>
+            </span>
+            <button class="remove" aria-label=format!("Remove {name}") on:click=move |_| set_qty(0)>"✕"</button>
+        </li>
+    }
+}
+
+/// The discount on the whole order, in percent.
+#[component]
+fn OrderDiscount(cart: Memo<Cart>, waiting: Memo<bool>, editor: Editor) -> impl IntoView {
+    let value = move || {
+        waiting.track();
+        cart.with(|c| discount_field(c.order_discount.as_ref()))
+    };
+    let set = move |v: String| match parse_discount(&v) {
+        Ok(d) => editor.apply(|c| c.set_order_discount(d)),
+        Err(e) => editor.error.set(Some(e.to_string())),
+    };
+    view! {
+        <label class="order-discount">
+            <span>"Order discount %"</span>
+            <input type="text" inputmode="decimal" prop:value=value
+                on:change=move |ev| set(event_target_value(&ev))/>
+        </label>
+    }
+}
+
+#[component]
+fn CartTotals(totals: Memo<Result<Totals, CartError>>) -> impl IntoView {
+    let row = move |label: &'static str, f: fn(&Totals) -> String| {
         view! {
             <div class="total-row">
                 <dt>{label}</dt>
@@ -148,58 +160,56 @@ pub fn CartPanel() -> impl IntoView {
             </div>
         }
     };
-    let edit_order = edit;
-    let edit_clear = edit;
     view! {
-        <section class="cart" aria-label="Cart">
-            <h2>"Cart"</h2>
-            <Show when=move || cart.with(|c| c.is_empty())>
-                <p class="empty">"The cart is empty. Tap a product or scan a barcode."</p>
-            </Show>
-            <ul class="lines">{lines}</ul>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <label class="order-discount">
-                <span>"Order discount %"</span>
-                <input
-                    type="text"
-                    inputmode="decimal"
-                    prop:value=order_discount_value
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        let d = if v.trim().is_empty() { Ok(None) } else { parse_percent(&v).map(|bp| Some(Discount::Percent { basis_points: bp })) };
-                        match d {
-                            Ok(d) => edit_order(Box::new(move |c| c.set_order_discount(d).map_err(|e| e.to_string()))),
-                            Err(e) => error.set(Some(e.to_string())),
-                        }
-                    }
-                />
-            </label>
-            <dl class="totals">
-                {row("Subtotal", |t| t.subtotal.to_string())}
-                {row("Discounts", |t| t.discounts.to_string())}
-                {row("Tax", |t| t.tax().map(|m| m.to_string()).unwrap_or_default())}
-                {row("Total", |t| t.total.to_string())}
-            </dl>
-            <button
-                class="pay-button"
-                disabled=move || cart.with(|c| c.is_empty())
-                on:click=move |_| navigate("/pay", Default::default())
-            >
-                {move || format!("Pay {}", total_text())}
-            </button>
-            <Show
-                when=move || confirm_clear.get()
-                fallback=move || view! {
-                    <button class="clear" disabled=move || cart.with(|c| c.is_empty()) on:click=move |_| confirm_clear.set(true)>"Clear cart"</button>
-                }
-            >
-                <div class="confirm" role="group" aria-label="Clear the cart?">
-                    <span>{move || format!("Remove all {} items?", cart.with(|c| c.item_count()))}</span>
-                    <button on:click=move |_| { edit_clear(Box::new(|c| { c.clear(); Ok(()) })); confirm_clear.set(false); }>"Yes, clear"</button>
-                    <button on:click=move |_| confirm_clear.set(false)>"Keep"</button>
-                </div>
-            </Show>
-            <crate::components::park::ParkPanel empty=Signal::derive(move || cart.with(|c| c.is_empty()))/>
-        </section>
+        <dl class="totals">
+            {row("Subtotal", |t| t.subtotal.to_string())}
+            {row("Discounts", |t| t.discounts.to_string())}
+            {row("Tax", |t| t.tax().map(|m| m.to_string()).unwrap_or_default())}
+            {row("Total", |t| t.total.to_string())}
+        </dl>
+    }
+}
+
+#[component]
+fn PayButton(empty: Signal<bool>, totals: Memo<Result<Totals, CartError>>) -> impl IntoView {
+    let navigate = use_navigate();
+    let total = move || {
+        totals
+            .get()
+            .map(|t| t.total.to_string())
+            .unwrap_or_default()
+    };
+    view! {
+        <button class="pay-button" disabled=move || empty.get()
+            on:click=move |_| navigate("/pay", Default::default())>
+            {move || format!("Pay {}", total())}
+        </button>
+    }
+}
+
+/// "Clear cart", asked twice.
+#[component]
+fn ClearCart(cart: Memo<Cart>, editor: Editor) -> impl IntoView {
+    let confirm = RwSignal::new(false);
+    let clear = move |_| {
+        editor.apply(|c| {
+            c.clear();
+            Ok(())
+        });
+        confirm.set(false);
+    };
+    view! {
+        <Show
+            when=move || confirm.get()
+            fallback=move || view! {
+                <button class="clear" disabled=move || cart.with(Cart::is_empty) on:click=move |_| confirm.set(true)>"Clear cart"</button>
+            }
+        >
+            <div class="confirm" role="group" aria-label="Clear the cart?">
+                <span>{move || format!("Remove all {} items?", cart.with(Cart::item_count))}</span>
+                <button on:click=clear>"Yes, clear"</button>
+                <button on:click=move |_| confirm.set(false)>"Keep"</button>
+            </div>
+        </Show>
     }
 }

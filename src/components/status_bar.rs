@@ -10,71 +10,14 @@ use till_core::register::{Reach, Status};
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let app = use_app();
-    let status = Memo::new(move |_| -> Status {
-        app.register(|r| r.status()).unwrap_or(Status {
-            oms: Reach::Unknown,
-            bridge: till_core::lan::BridgeLink::Unknown,
-            unsynced: 0,
-            parked: 0,
-            progress: None,
-        })
-    });
-    let (s1, s2, s3) = (status, status, status);
-    let oms = move || match s1.get().oms {
-        Reach::Online => ("Online", "ok"),
-        Reach::Offline => ("Offline", "bad"),
-        Reach::Unknown => ("Checking…", "unknown"),
-    };
-    let bridge = move || s2.get().bridge.label();
-    let storage = move || match app.persistent.get() {
-        Some(true) => "Storage: persistent",
-        Some(false) => "Storage: not persistent",
-        None => "Storage: unknown",
-    };
-    let unsynced = move || {
-        let s = s3.get();
-        match s.progress {
-            Some((done, total)) => {
-                format!(
-                    "Syncing {} / {}",
-                    grouped(done as u64),
-                    grouped(total as u64)
-                )
-            }
-            None => format!("{} unsynced", s.unsynced),
-        }
-    };
-    // Redrawn when the person changes, not at every answer the register gets.
-    let cashier = Memo::new(move |_| {
-        app.rev.get();
-        app.register(|r| r.cashier().map(|c| c.name.clone()))
-            .flatten()
-    });
     view! {
         // The live status is its own element: `status` is not a role a
         // <header> may take (axe: aria-allowed-role), and the pages' links
         // are not status.
         <header class="status-bar">
             <a class="brand" href="/">"Till"</a>
-            <div class="status" role="status" aria-label="Status">
-                <span class=move || format!("pill {}", oms().1)>{move || oms().0}</span>
-                <a class="pill" href="/safety" aria-label=move || format!("Data safety: {}", unsynced())>{unsynced}</a>
-                <span class="pill">{bridge}</span>
-                <span class="pill">{storage}</span>
-            </div>
-            {move || cashier.get().map(|name| view! {
-                <nav class="nav" aria-label="Pages">
-                    <a href="/">"Register"</a>
-                    <a href="/sales">"Register Sales"</a>
-                    <a href="/shift">"Shift"</a>
-                    <a href="/day-end">"Day end"</a>
-                    <a href="/settings">"Settings"</a>
-                </nav>
-                <div class="cashier">
-                    <span aria-label=format!("Signed in: {name}")>{name.clone()}</span>
-                    <button type="button" on:click=move |_| switch_cashier(app)>"Switch cashier"</button>
-                </div>
-            })}
+            <StatusPills/>
+            <CashierNav/>
         </header>
         {move || app.download.get().map(|(done, total)| view! {
             <div class="download">
@@ -94,6 +37,77 @@ pub fn StatusBar() -> impl IntoView {
                 <button on:click=move |_| app.alert.set(None)>"Dismiss"</button>
             </div>
         })}
+    }
+}
+
+/// The back office, the unsynced count, the bridge and the storage.
+#[component]
+fn StatusPills() -> impl IntoView {
+    let app = use_app();
+    let status = Memo::new(move |_| -> Status {
+        app.register(|r| r.status()).unwrap_or(Status {
+            oms: Reach::Unknown,
+            bridge: till_core::lan::BridgeLink::Unknown,
+            unsynced: 0,
+            parked: 0,
+            progress: None,
+        })
+    });
+    let oms = move || match status.get().oms {
+        Reach::Online => ("Online", "ok"),
+        Reach::Offline => ("Offline", "bad"),
+        Reach::Unknown => ("Checking…", "unknown"),
+    };
+    let bridge = move || status.get().bridge.label();
+    let storage = move || match app.persistent.get() {
+        Some(true) => "Storage: persistent",
+        Some(false) => "Storage: not persistent",
+        None => "Storage: unknown",
+    };
+    let unsynced = move || {
+        let s = status.get();
+        match s.progress {
+            Some((done, total)) => {
+                let (done, total) = (grouped(done as u64), grouped(total as u64));
+                format!("Syncing {done} / {total}")
+            }
+            None => format!("{} unsynced", s.unsynced),
+        }
+    };
+    view! {
+        <div class="status" role="status" aria-label="Status">
+            <span class=move || format!("pill {}", oms().1)>{move || oms().0}</span>
+            <a class="pill" href="/safety" aria-label=move || format!("Data safety: {}", unsynced())>{unsynced}</a>
+            <span class="pill">{bridge}</span>
+            <span class="pill">{storage}</span>
+        </div>
+    }
+}
+
+/// The pages and who is signed in, while someone is.
+#[component]
+fn CashierNav() -> impl IntoView {
+    let app = use_app();
+    // Redrawn when the person changes, not at every answer the register gets.
+    let cashier = Memo::new(move |_| {
+        app.rev.get();
+        app.register(|r| r.cashier().map(|c| c.name.clone()))
+            .flatten()
+    });
+    move || {
+        cashier.get().map(|name| view! {
+            <nav class="nav" aria-label="Pages">
+                <a href="/">"Register"</a>
+                <a href="/sales">"Register Sales"</a>
+                <a href="/shift">"Shift"</a>
+                <a href="/day-end">"Day end"</a>
+                <a href="/settings">"Settings"</a>
+            </nav>
+            <div class="cashier">
+                <span aria-label=format!("Signed in: {name}")>{name.clone()}</span>
+                <button type="button" on:click=move |_| switch_cashier(app)>"Switch cashier"</button>
+            </div>
+        })
     }
 }
 

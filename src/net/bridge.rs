@@ -63,7 +63,7 @@ pub async fn pair(
     let req = Request::post(&url)
         .abort_signal(signal.as_ref())
         .json(&body)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("The pairing request could not be made: {e}"))?;
     let r = send(req, space).await.map_err(|_| {
         let mut why = format!("No answer from the bridge at {base}: check the address and that the bridge is on");
         if base.starts_with("https://") {

@@ -36,8 +36,14 @@ async fn build(app: &AppState) -> Result<ZReport, AppError> {
         .iter()
         .filter(|a| a.state.is_in_doubt())
         .count();
-    z_report(today, app.currency(), &orders, &refunds, unsynced, in_doubt)
-        .map_err(|e| AppError::Rule(e.to_string()))
+    Ok(z_report(
+        today,
+        app.currency(),
+        &orders,
+        &refunds,
+        unsynced,
+        in_doubt,
+    )?)
 }
 
 #[component]

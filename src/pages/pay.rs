@@ -3,6 +3,7 @@
 //! tender. The register decides; this page sends the cashier's taps and
 //! shows what the register says.
 
+use crate::error::AppError;
 use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
@@ -69,13 +70,13 @@ pub fn PayPage() -> impl IntoView {
 }
 
 /// What the cashier typed, checked by till-core's rules.
-fn parse_tendered(text: &str, due: Option<Money>) -> Result<Money, String> {
-    let due = due.ok_or("Nothing is due")?;
+fn parse_tendered(text: &str, due: Option<Money>) -> Result<Money, AppError> {
+    let due = due.ok_or_else(|| AppError::Rule("Nothing is due".into()))?;
     if text.trim().is_empty() {
-        return Err("Enter the amount tendered".into());
+        return Err(AppError::Rule("Enter the amount tendered".into()));
     }
-    let m = Money::parse(text, due.currency()).map_err(|e| e.to_string())?;
-    check_cash(m, due).map_err(|e| e.to_string())?;
+    let m = Money::parse(text, due.currency())?;
+    check_cash(m, due)?;
     Ok(m)
 }
 
@@ -92,7 +93,7 @@ fn confirm_cash(
             act(app, Action::PayCash { received });
             text.set(String::new());
         }
-        Err(e) => error.set(Some(e)),
+        Err(e) => error.set(Some(e.to_string())),
     }
 }
 

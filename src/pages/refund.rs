@@ -12,7 +12,7 @@
 use crate::components::receipt::ReceiptFrame;
 use crate::error::AppError;
 use crate::runner::{act, new_refund_id};
-use crate::state::use_app;
+use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use till_core::money::Money;
@@ -84,148 +84,219 @@ fn reason_from(value: &str) -> Option<RefundReason> {
         .find(|r| format!("{r:?}") == value)
 }
 
-#[component]
-fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
-    let app = use_app();
-    let RefundData { order, refunds } = data;
-    let title = format!("Refund order {}", order.number);
-    if let Err(e) = ensure_refundable(&order) {
-        return view! {
-            <h1>{title}</h1>
-            <p role="alert" class="error">{format!("This order cannot be refunded: {e}")}</p>
-            <a class="button" href=format!("/sales/{}", order.id)>"Back to the order"</a>
+/// What the form shows under the lines: nothing chosen, why the choice
+/// does not work, or the refund and where its money goes.
+type Shown = Option<Result<(RefundPreview, Parts), RefundError>>;
+type Parts = Vec<(TenderKey, Money)>;
+
+/// What the cashier chose on the form.
+#[derive(Clone, Copy)]
+struct Choice {
+    quantities: RwSignal<Vec<u32>>,
+    /// "Give back the tip": all the order's tips not given back yet.
+    tip: RwSignal<bool>,
+    /// What the cashier typed for each tender; `None`: as suggested.
+    amounts: RwSignal<Option<Vec<String>>>,
+    reason: RwSignal<Option<RefundReason>>,
+}
+
+impl Choice {
+    fn new(lines: usize) -> Choice {
+        Choice {
+            quantities: RwSignal::new(vec![0; lines]),
+            tip: RwSignal::new(false),
+            amounts: RwSignal::new(None),
+            reason: RwSignal::new(None),
         }
-        .into_any();
     }
-    let left = match refundable(&order, &refunds) {
-        Ok(l) => l,
-        Err(e) => {
-            return view! { <h1>{title}</h1><p role="alert" class="error">{e.to_string()}</p> }
-                .into_any()
-        }
-    };
-    let quantities = RwSignal::new(vec![0u32; order.lines.len()]);
-    let reason = RwSignal::new(None::<RefundReason>);
-    // "Give back the tip": all the order's tips not given back yet.
-    let tip = RwSignal::new(false);
-    let tip_left = left.tip_left;
-    let order = StoredValue::new(order);
-    let refunds = StoredValue::new(refunds);
-    let returns = move || -> Vec<Returned> {
-        quantities
-            .get()
-            .iter()
-            .enumerate()
-            .filter(|(_, q)| **q > 0)
+
+    fn returns(self) -> Vec<Returned> {
+        let q = self.quantities.get();
+        let chosen = q.iter().enumerate().filter(|(_, q)| **q > 0);
+        chosen
             .map(|(line, quantity)| Returned {
                 line,
                 quantity: *quantity,
             })
             .collect()
-    };
-    // What the cashier typed for each tender; `None`: as suggested.
-    let amounts = RwSignal::new(None::<Vec<String>>);
-    let rows: Vec<TenderLeft> = left
-        .tenders
-        .iter()
-        .filter(|t| !t.left.is_zero())
-        .cloned()
-        .collect();
-    let rows = StoredValue::new(rows);
-    let left = StoredValue::new(left);
-    let anything = move || !returns().is_empty() || tip.get();
-    let shown = move || {
-        let r = returns();
-        let with_tip = tip.get();
-        anything().then(|| {
-            let p = order.with_value(|o| refunds.with_value(|rs| preview(o, rs, &r, with_tip)))?;
-            let typed = amounts.get();
-            let parts = rows.with_value(|rows| chosen(rows, &p, typed.as_deref()))?;
-            left.with_value(|l| check_choice(l, &parts, p.totals.total))?;
-            Ok::<_, RefundError>((p, parts))
+    }
+
+    fn anything(self) -> bool {
+        !self.returns().is_empty() || self.tip.get()
+    }
+}
+
+/// The order being refunded, and what is left to give back.
+#[derive(Clone, Copy)]
+struct Refunding {
+    order: StoredValue<Order>,
+    refunds: StoredValue<Vec<Refund>>,
+    /// The tenders with something left, one field each.
+    rows: StoredValue<Vec<TenderLeft>>,
+    left: StoredValue<Refundable>,
+}
+
+impl Refunding {
+    fn new(order: Order, refunds: Vec<Refund>, left: Refundable) -> Refunding {
+        let rows = left.tenders.iter().filter(|t| !t.left.is_zero()).cloned();
+        Refunding {
+            order: StoredValue::new(order),
+            refunds: StoredValue::new(refunds),
+            rows: StoredValue::new(rows.collect()),
+            left: StoredValue::new(left),
+        }
+    }
+
+    /// The refund `c` makes, by till-core's rules.
+    fn shown(self, c: Choice) -> Shown {
+        let (r, with_tip) = (c.returns(), c.tip.get());
+        c.anything().then(|| {
+            let p = self
+                .order
+                .with_value(|o| self.refunds.with_value(|rs| preview(o, rs, &r, with_tip)))?;
+            let typed = c.amounts.get();
+            let parts = self
+                .rows
+                .with_value(|rows| chosen(rows, &p, typed.as_deref()))?;
+            self.left
+                .with_value(|l| check_choice(l, &parts, p.totals.total))?;
+            Ok((p, parts))
         })
-    };
-    let whole: Vec<u32> = left.with_value(|l| l.lines.iter().map(|l| l.left).collect());
-    let confirm = move |parts: Vec<(TenderKey, Money)>| {
-        let (Some(id), r) = (id, returns()) else {
+    }
+
+    /// Confirm: the register writes the refund (and says how it went).
+    fn confirm(self, app: AppState, id: Option<RefundId>, c: Choice, parts: Parts) {
+        let (Some(id), returns) = (id, c.returns()) else {
             return;
         };
         app.refund_message.set(None);
-        let order_id = order.with_value(|o| o.id);
-        act(
-            &app,
-            Action::Refund {
-                id,
-                order_id,
-                returns: r,
-                tip: tip.get_untracked(),
-                reason: reason.get_untracked(),
-                tenders: Some(parts),
-            },
-        );
+        let refund = Action::Refund {
+            id,
+            order_id: self.order.with_value(|o| o.id),
+            returns,
+            tip: c.tip.get_untracked(),
+            reason: c.reason.get_untracked(),
+            tenders: Some(parts),
+        };
+        act(&app, refund);
+    }
+}
+
+/// What can still be given back, or why nothing can.
+fn refund_left(order: &Order, refunds: &[Refund]) -> Result<Refundable, AnyView> {
+    if let Err(e) = ensure_refundable(order) {
+        return Err(view! {
+            <p role="alert" class="error">{format!("This order cannot be refunded: {e}")}</p>
+            <a class="button" href=format!("/sales/{}", order.id)>"Back to the order"</a>
+        }
+        .into_any());
+    }
+    refundable(order, refunds)
+        .map_err(|e| view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any())
+}
+
+#[component]
+fn RefundForm(data: RefundData, id: Option<RefundId>) -> impl IntoView {
+    let app = use_app();
+    let RefundData { order, refunds } = data;
+    let title = format!("Refund order {}", order.number);
+    let left = match refund_left(&order, &refunds) {
+        Ok(l) => l,
+        Err(why) => return view! { <h1>{title}</h1>{why} }.into_any(),
     };
+    let c = Choice::new(order.lines.len());
+    let lines = order.lines.clone();
+    let (tip_left, lines_left) = (left.tip_left, left.lines.clone());
+    let r = Refunding::new(order, refunds, left);
+    let shown = Signal::derive(move || r.shown(c));
+    let parts = Signal::derive(move || shown.get().and_then(Result::ok).map(|(_, parts)| parts));
+    let confirm = move |parts: Parts| r.confirm(app, id, c, parts);
     let (refused, done) = crate::pages::refund::answers(app, id);
-    let lines = order.with_value(|o| o.lines.clone());
-    let lines_left = left.with_value(|l| l.lines.clone());
     view! {
         <h1>{title}</h1>
         <Show when=move || done().is_none() fallback=move || view! { <RefundDone refund=done().expect("shown when done")/> }>
-            <fieldset class="refund-lines">
-                <legend>"Items coming back"</legend>
-                <button class="secondary" on:click={let whole = whole.clone(); move |_| { quantities.set(whole.clone()); amounts.set(None); }}>"Whole order"</button>
-                <ul>
-                    {lines.iter().zip(&lines_left).enumerate().map(|(i, (l, w))| {
-                        let label = format!("Quantity to return: {}", l.name);
-                        let max = w.left;
-                        view! {
-                            <li>
-                                <span class="name">{l.name.clone()}</span>
-                                <span class="sold">{format!("sold {} · refunded {}", w.sold, w.refunded)}</span>
-                                <input type="number" inputmode="numeric" min="0" max=max.to_string() aria-label=label disabled=max == 0
-                                    prop:value=move || quantities.with(|q| q[i].to_string())
-                                    on:input=move |ev| {
-                                        let n = event_target_value(&ev).trim().parse::<u32>().unwrap_or(0).min(max);
-                                        quantities.update(|q| q[i] = n);
-                                        amounts.set(None);
-                                    }/>
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
-            </fieldset>
+            <LinesBack lines=lines.clone() lines_left=lines_left.clone() quantities=c.quantities amounts=c.amounts/>
             {(!tip_left.is_zero()).then(|| view! {
                 <label class="field checkbox">
-                    <input type="checkbox" prop:checked=move || tip.get()
-                        on:change=move |ev| { tip.set(event_target_checked(&ev)); amounts.set(None); }/>
+                    <input type="checkbox" prop:checked=move || c.tip.get()
+                        on:change=move |ev| { c.tip.set(event_target_checked(&ev)); c.amounts.set(None); }/>
                     <span>{format!("Give back the tip ({tip_left})")}</span>
                 </label>
             })}
-            <ReasonSelect reason=reason/>
-            <Show when=anything>
-                <SplitFields rows=rows amounts=amounts shown=Signal::derive(move || shown().and_then(Result::ok).map(|(_, parts)| parts))/>
+            <ReasonSelect reason=c.reason/>
+            <Show when=move || c.anything()>
+                <SplitFields rows=r.rows amounts=c.amounts shown=parts/>
             </Show>
-            {move || match shown() {
-                None => view! { <p class="hint">"Choose what comes back."</p> }.into_any(),
-                Some(Err(e)) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
-                Some(Ok((p, parts))) => view! {
-                    <div class="refund-summary" aria-label="Refund summary">
-                        <p>"Refund total: " <strong>{p.totals.total.to_string()}</strong></p>
-                        <ul aria-label="Money back">
-                            {parts.iter().map(|(key, amount)| {
-                                let label = left.with_value(|l| label_of(l, *key));
-                                view! { <li>{money_back(*key, &label, *amount)}</li> }
-                            }).collect_view()}
-                        </ul>
-                        <button class="primary" on:click=move |_| confirm(parts.clone())>{format!("Refund {}", p.totals.total)}</button>
-                    </div>
-                }.into_any(),
-            }}
+            <RefundSummary shown left=r.left confirm/>
         </Show>
         // Why a refund was refused, or why its card part ended without
         // giving anything back: under the form, or under the answer.
         {move || refused().map(|m| view! { <p role="alert" class="error">{m}</p> })}
     }
     .into_any()
+}
+
+/// "Items coming back": a quantity per line, or the whole order.
+#[component]
+fn LinesBack(
+    lines: Vec<till_core::cart::CartLine>,
+    lines_left: Vec<till_core::refund::LineLeft>,
+    quantities: RwSignal<Vec<u32>>,
+    amounts: RwSignal<Option<Vec<String>>>,
+) -> impl IntoView {
+    let whole: Vec<u32> = lines_left.iter().map(|l| l.left).collect();
+    view! {
+        <fieldset class="refund-lines">
+            <legend>"Items coming back"</legend>
+            <button class="secondary" on:click=move |_| { quantities.set(whole.clone()); amounts.set(None); }>"Whole order"</button>
+            <ul>
+                {lines.iter().zip(&lines_left).enumerate().map(|(i, (l, w))| {
+                    let label = format!("Quantity to return: {}", l.name);
+                    let max = w.left;
+                    view! {
+                        <li>
+                            <span class="name">{l.name.clone()}</span>
+                            <span class="sold">{format!("sold {} · refunded {}", w.sold, w.refunded)}</span>
+                            <input type="number" inputmode="numeric" min="0" max=max.to_string() aria-label=label disabled=max == 0
+                                prop:value=move || quantities.with(|q| q[i].to_string())
+                                on:input=move |ev| {
+                                    let n = event_target_value(&ev).trim().parse::<u32>().unwrap_or(0).min(max);
+                                    quantities.update(|q| q[i] = n);
+                                    amounts.set(None);
+                                }/>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </fieldset>
+    }
+}
+
+/// The refund's total, where its money goes, and Confirm.
+#[component]
+fn RefundSummary(
+    shown: Signal<Shown>,
+    left: StoredValue<Refundable>,
+    confirm: impl Fn(Parts) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        match shown.get() {
+        None => view! { <p class="hint">"Choose what comes back."</p> }.into_any(),
+        Some(Err(e)) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+        Some(Ok((p, parts))) => view! {
+            <div class="refund-summary" aria-label="Refund summary">
+                <p>"Refund total: " <strong>{p.totals.total.to_string()}</strong></p>
+                <ul aria-label="Money back">
+                    {parts.iter().map(|(key, amount)| {
+                        let label = left.with_value(|l| label_of(l, *key));
+                        view! { <li>{money_back(*key, &label, *amount)}</li> }
+                    }).collect_view()}
+                </ul>
+                <button class="primary" on:click=move |_| confirm(parts.clone())>{format!("Refund {}", p.totals.total)}</button>
+            </div>
+        }.into_any(),
+    }
+    }
 }
 
 /// The parts the cashier chose, one per tender row (an empty or zero

@@ -9,7 +9,8 @@ use crate::pages::refund::{ReasonSelect, RefundDone};
 use crate::runner::{act, new_refund_id};
 use crate::state::use_app;
 use leptos::prelude::*;
-use till_core::cart::Cart;
+use till_core::cart::{Cart, CartError};
+use till_core::catalog::Catalog;
 use till_core::refund::RefundReason;
 use till_core::register::{Action, RETURNS_NOT_ALLOWED};
 use till_core::search::RESULTS_MAX;
@@ -42,56 +43,7 @@ pub fn ReturnPage() -> impl IntoView {
 fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
     let app = use_app();
     let cart = RwSignal::new(Cart::new(app.currency()));
-    let query = RwSignal::new(String::new());
     let reason = RwSignal::new(None::<RefundReason>);
-    let problem = RwSignal::new(None::<String>);
-    let matches = move || {
-        let view = app.catalog.get()?;
-        let q = query.get();
-        if q.trim().is_empty() {
-            return None;
-        }
-        app.indexed.track();
-        let (slots, _) = view.index()?.search(&q, RESULTS_MAX);
-        Some(
-            slots
-                .into_iter()
-                .take(MATCHES_SHOWN)
-                .map(|s| {
-                    let p = view.product(s as usize);
-                    (p.id.clone(), p.name.clone(), p.price.to_string())
-                })
-                .collect::<Vec<_>>(),
-        )
-    };
-    let add = move |id: till_core::catalog::ProductId| {
-        let Some(view) = app.catalog.get_untracked() else {
-            return;
-        };
-        let mut c = cart.get_untracked();
-        match c.add_by_id(&view.catalog, &id) {
-            Ok(_) => {
-                cart.set(c);
-                problem.set(None);
-                query.set(String::new());
-            }
-            Err(e) => problem.set(Some(e.to_string())),
-        }
-    };
-    let scan = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(view) = app.catalog.get_untracked() else {
-            return;
-        };
-        let code = query.get_untracked();
-        let mut c = cart.get_untracked();
-        // Not a barcode: the list below shows what the name matches.
-        if c.add_by_barcode(&view.catalog, code.trim()).is_ok() {
-            cart.set(c);
-            problem.set(None);
-            query.set(String::new());
-        }
-    };
     let total = move || cart.with(|c| c.totals().ok().map(|t| t.total));
     let confirm = move |_| {
         let Some(id) = id else { return };
@@ -108,19 +60,7 @@ fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
     let (refused, done) = crate::pages::refund::answers(app, id);
     view! {
         <Show when=move || done().is_none() fallback=move || view! { <RefundDone refund=done().expect("shown when done")/> }>
-            <form class="find-item" on:submit=scan>
-                <label class="field">
-                    <span>"Find the item (name or barcode)"</span>
-                    <input type="search" autocomplete="off" prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
-                </label>
-            </form>
-            <ul class="matches" aria-label="Matching products">
-                {move || matches().unwrap_or_default().into_iter().map(|(pid, name, price)| {
-                    let label = format!("Add {name}");
-                    view! { <li><button class="secondary" aria-label=label on:click=move |_| add(pid.clone())>{format!("{name} · {price}")}</button></li> }
-                }).collect_view()}
-            </ul>
-            {move || problem.get().map(|p| view! { <p role="alert" class="error">{p}</p> })}
+            <FindItem cart/>
             <fieldset class="refund-lines">
                 <legend>"Items coming back"</legend>
                 <ReturnLines cart=cart/>
@@ -135,6 +75,67 @@ fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
             })}
         </Show>
         {move || refused().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+    }
+}
+
+/// "Find the item": a name lists what matches; a scanned barcode adds it.
+#[component]
+fn FindItem(cart: RwSignal<Cart>) -> impl IntoView {
+    let app = use_app();
+    let query = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let matches = move || {
+        let view = app.catalog.get()?;
+        let q = query.get();
+        if q.trim().is_empty() {
+            return None;
+        }
+        app.indexed.track();
+        let (slots, _) = view.index()?.search(&q, RESULTS_MAX);
+        let shown = slots.into_iter().take(MATCHES_SHOWN).map(|s| {
+            let p = view.product(s as usize);
+            (p.id.clone(), p.name.clone(), p.price.to_string())
+        });
+        Some(shown.collect::<Vec<_>>())
+    };
+    // Adds to the return what `add` finds in the catalog.
+    let take =
+        move |add: &dyn Fn(&mut Cart, &Catalog) -> Result<(), CartError>| -> Result<(), CartError> {
+            let Some(view) = app.catalog.get_untracked() else {
+                return Ok(());
+            };
+            let mut c = cart.get_untracked();
+            add(&mut c, &view.catalog)?;
+            cart.set(c);
+            problem.set(None);
+            query.set(String::new());
+            Ok(())
+        };
+    let add = move |id: till_core::catalog::ProductId| {
+        if let Err(e) = take(&|c, catalog| c.add_by_id(catalog, &id).map(|_| ())) {
+            problem.set(Some(e.to_string()));
+        }
+    };
+    let scan = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let code = query.get_untracked();
+        // Not a barcode: the list below shows what the name matches.
+        let _ = take(&|c, catalog| c.add_by_barcode(catalog, code.trim()).map(|_| ()));
+    };
+    view! {
+        <form class="find-item" on:submit=scan>
+            <label class="field">
+                <span>"Find the item (name or barcode)"</span>
+                <input type="search" autocomplete="off" prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
+            </label>
+        </form>
+        <ul class="matches" aria-label="Matching products">
+            {move || matches().unwrap_or_default().into_iter().map(|(pid, name, price)| {
+                let label = format!("Add {name}");
+                view! { <li><button class="secondary" aria-label=label on:click=move |_| add(pid.clone())>{format!("{name} · {price}")}</button></li> }
+            }).collect_view()}
+        </ul>
+        {move || problem.get().map(|p| view! { <p role="alert" class="error">{p}</p> })}
     }
 }
 

@@ -5,9 +5,14 @@
 use crate::platform;
 use crate::runner::act;
 use crate::state::use_app;
+use crate::state::AppState;
+use crate::store::StoreError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::outbox::{EntryState, OutboxEntry, RecordKind};
+use till_core::register::Action;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 /// What an outbox entry is, to a person.
 fn record_name(kind: RecordKind) -> &'static str {
@@ -17,9 +22,6 @@ fn record_name(kind: RecordKind) -> &'static str {
         RecordKind::Shift => "Shift",
     }
 }
-use till_core::register::Action;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 fn mb(bytes: f64) -> String {
     let mut mb = (bytes / 1_048_576.0 * 10.0).round() as i64;
@@ -58,6 +60,59 @@ fn export(json: &str) -> Result<(), wasm_bindgen::JsValue> {
     Ok(())
 }
 
+/// Every record the back office has not confirmed yet, as JSON.
+async fn unsynced_json(app: AppState) -> Result<(String, String), StoreError> {
+    let ids = app.db().unsynced_order_ids().await?;
+    let unsynced = |id: String| ids.contains(&id);
+    let orders: Vec<_> = app
+        .db()
+        .orders()
+        .await?
+        .into_iter()
+        .filter(|o| unsynced(o.id.to_string()))
+        .collect();
+    let refunds: Vec<_> = app
+        .db()
+        .refunds()
+        .await?
+        .into_iter()
+        .filter(|r| unsynced(r.id.to_string()))
+        .collect();
+    let shifts: Vec<_> = app
+        .db()
+        .shifts()
+        .await?
+        .into_iter()
+        .filter(|s| unsynced(s.id.to_string()))
+        .collect();
+    let said = format!(
+        "Exported {} orders, {} refunds and {} shifts.",
+        orders.len(),
+        refunds.len(),
+        shifts.len()
+    );
+    let body = serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds, "shifts": shifts });
+    let json = serde_json::to_string_pretty(&body)
+        .map_err(|e| StoreError::Corrupt(format!("a record does not write out as JSON: {e}")))?;
+    Ok((json, said))
+}
+
+/// Exports the unsynced records to a file; what happened, for the page.
+async fn export_unsynced(app: AppState) -> String {
+    let (json, said) = match unsynced_json(app).await {
+        Ok(j) => j,
+        Err(e) => {
+            return format!(
+                "The export failed: the orders could not be read ({e}). Nothing was lost."
+            )
+        }
+    };
+    match export(&json) {
+        Ok(()) => said,
+        Err(e) => format!("The export failed: {e:?}"),
+    }
+}
+
 #[component]
 pub fn SafetyPage() -> impl IntoView {
     let app = use_app();
@@ -65,98 +120,54 @@ pub fn SafetyPage() -> impl IntoView {
     let read_error = RwSignal::new(None::<String>);
     let usage = RwSignal::new(None::<(f64, f64)>);
     let message = RwSignal::new(None::<String>);
-    let load = {
-        move || {
-            let app = app;
-            spawn_local(async move {
-                // A failed read is an error on screen, never "0 unsynced".
-                match app.db().outbox().await {
-                    Ok(e) => {
-                        entries.set(e);
-                        read_error.set(None);
-                    }
-                    Err(e) => {
-                        read_error.set(Some(format!("The unsynced orders could not be read: {e}")))
-                    }
+    let load = move || {
+        spawn_local(async move {
+            // A failed read is an error on screen, never "0 unsynced".
+            match app.db().outbox().await {
+                Ok(e) => {
+                    entries.set(e);
+                    read_error.set(None);
                 }
-                usage.set(estimate().await);
-            });
-        }
+                Err(e) => {
+                    read_error.set(Some(format!("The unsynced orders could not be read: {e}")))
+                }
+            }
+            usage.set(estimate().await);
+        });
     };
     load();
-    let retry = {
-        move |e: OutboxEntry| {
-            act(
-                &app,
-                Action::Unpark {
-                    order_id: e.order_id,
-                    version: e.version,
-                },
-            );
-            message.set(Some(format!(
-                "{} {} v{} is queued again.",
-                record_name(e.kind),
-                e.order_id,
-                e.version
-            )));
-            load();
-        }
+    let retry = move |e: OutboxEntry| {
+        let (order_id, version) = (e.order_id, e.version);
+        act(&app, Action::Unpark { order_id, version });
+        let name = record_name(e.kind);
+        message.set(Some(format!(
+            "{name} {order_id} v{version} is queued again."
+        )));
+        load();
     };
-    let do_export = {
-        move |_| {
-            let app = app;
-            spawn_local(async move {
-                let read = async {
-                    let ids = app.db().unsynced_order_ids().await?;
-                    let orders: Vec<_> = app
-                        .db()
-                        .orders()
-                        .await?
-                        .into_iter()
-                        .filter(|o| ids.contains(&o.id.to_string()))
-                        .collect();
-                    let refunds: Vec<_> = app
-                        .db()
-                        .refunds()
-                        .await?
-                        .into_iter()
-                        .filter(|r| ids.contains(&r.id.to_string()))
-                        .collect();
-                    let shifts: Vec<_> = app
-                        .db()
-                        .shifts()
-                        .await?
-                        .into_iter()
-                        .filter(|s| ids.contains(&s.id.to_string()))
-                        .collect();
-                    Ok::<_, crate::store::StoreError>((orders, refunds, shifts))
-                };
-                let (orders, refunds, shifts) = match read.await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        return message.set(Some(format!(
-                        "The export failed: the orders could not be read ({e}). Nothing was lost."
-                    )))
-                    }
-                };
-                let json = match serde_json::to_string_pretty(
-                    &serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds, "shifts": shifts }),
-                ) {
-                    Ok(j) => j,
-                    Err(e) => return message.set(Some(format!("The export failed: {e}"))),
-                };
-                match export(&json) {
-                    Ok(()) => message.set(Some(format!(
-                        "Exported {} orders, {} refunds and {} shifts.",
-                        orders.len(),
-                        refunds.len(),
-                        shifts.len()
-                    ))),
-                    Err(e) => message.set(Some(format!("The export failed: {e:?}"))),
-                }
-            });
-        }
-    };
+    let do_export =
+        move |_| spawn_local(async move { message.set(Some(export_unsynced(app).await)) });
+    view! {
+        <section class="page safety">
+            <h1>"Data safety"</h1>
+            {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
+            {move || read_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <SafetyFacts entries read_error usage/>
+            <h2>"Refused by the back office"</h2>
+            <ParkedList entries retry/>
+            <button on:click=do_export>"Export unsynced orders and refunds"</button>
+        </section>
+    }
+}
+
+/// How much waits, since when, and the browser's storage.
+#[component]
+fn SafetyFacts(
+    entries: RwSignal<Vec<OutboxEntry>>,
+    read_error: RwSignal<Option<String>>,
+    usage: RwSignal<Option<(f64, f64)>>,
+) -> impl IntoView {
+    let app = use_app();
     let oldest = move || {
         entries
             .with(|e| e.iter().map(|e| e.enqueued_at).min())
@@ -170,38 +181,42 @@ pub fn SafetyPage() -> impl IntoView {
             })
     };
     view! {
-        <section class="page safety">
-            <h1>"Data safety"</h1>
-            {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
-            {move || read_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-            <dl class="facts">
-                <div><dt>"Unsynced orders and refunds"</dt><dd aria-label="Unsynced orders and refunds">{move || if read_error.get().is_some() { "unknown".to_owned() } else { entries.with(|e| e.len()).to_string() }}</dd></div>
-                <div><dt>"Oldest unsynced"</dt><dd>{move || oldest().unwrap_or_else(|| "—".into())}</dd></div>
-                <div><dt>"Storage"</dt><dd>{move || match app.persistent.get() {
-                    Some(true) => "persistent",
-                    Some(false) => "not persistent: the browser may clear it when space runs low",
-                    None => "unknown",
-                }}</dd></div>
-                <div><dt>"Storage used"</dt><dd>{move || usage.get().map(|(u, q)| format!("{} of {}", mb(u), mb(q))).unwrap_or_else(|| "unknown".into())}</dd></div>
-            </dl>
-            <h2>"Refused by the back office"</h2>
-            {move || {
-                let parked: Vec<OutboxEntry> = entries.get().into_iter().filter(|e| e.is_parked()).collect();
-                if parked.is_empty() {
-                    return view! { <p>"None."</p> }.into_any();
-                }
-                let retry = retry;
-                view! {
-                    <ul class="parked">
-                        {parked.into_iter().map(|e| {
-                            let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
-                            let e2 = e.clone();
-                            view! { <li><span>{format!("{} {} v{} — {reason}", record_name(e.kind), e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-            <button on:click=do_export>"Export unsynced orders and refunds"</button>
-        </section>
+        <dl class="facts">
+            <div><dt>"Unsynced orders and refunds"</dt><dd aria-label="Unsynced orders and refunds">{move || if read_error.get().is_some() { "unknown".to_owned() } else { entries.with(|e| e.len()).to_string() }}</dd></div>
+            <div><dt>"Oldest unsynced"</dt><dd>{move || oldest().unwrap_or_else(|| "—".into())}</dd></div>
+            <div><dt>"Storage"</dt><dd>{move || match app.persistent.get() {
+                Some(true) => "persistent",
+                Some(false) => "not persistent: the browser may clear it when space runs low",
+                None => "unknown",
+            }}</dd></div>
+            <div><dt>"Storage used"</dt><dd>{move || usage.get().map(|(u, q)| format!("{} of {}", mb(u), mb(q))).unwrap_or_else(|| "unknown".into())}</dd></div>
+        </dl>
+    }
+}
+
+/// What the back office refused, each with Retry.
+#[component]
+fn ParkedList(
+    entries: RwSignal<Vec<OutboxEntry>>,
+    retry: impl Fn(OutboxEntry) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        let parked: Vec<OutboxEntry> = entries
+            .get()
+            .into_iter()
+            .filter(|e| e.is_parked())
+            .collect();
+        if parked.is_empty() {
+            return view! { <p>"None."</p> }.into_any();
+        }
+        view! {
+            <ul class="parked">
+                {parked.into_iter().map(|e| {
+                    let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
+                    let e2 = e.clone();
+                    view! { <li><span>{format!("{} {} v{} — {reason}", record_name(e.kind), e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
+                }).collect_view()}
+            </ul>
+        }.into_any()
     }
 }

@@ -61,8 +61,7 @@ fn age_text(d: till_core::time::Duration) -> String {
 async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
     let settings = app.set_up()?;
     let today = app.business_day()?;
-    let register =
-        RegisterId::new(settings.register_id.clone()).map_err(|e| AppError::Rule(e.to_string()))?;
+    let register = RegisterId::new(settings.register_id.clone())?;
     let attempts = app.db().attempts().await?;
     let unsynced: HashSet<OrderId> = app
         .db()
@@ -212,26 +211,6 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
     let table = if shown.is_empty() && online.is_empty() {
         view! { <p class="empty">"No orders to show."</p> }.into_any()
     } else {
-        let row = move |o: Order, unsynced: bool, earlier: bool, online: bool, status: String| {
-            let href = format!("/sales/{}", o.id);
-            let when = if earlier {
-                format!("{} {}", o.number.date(), time_of(&o))
-            } else {
-                time_of(&o)
-            };
-            view! {
-                <tr>
-                    <td><a href=href>{o.number.to_string()}</a></td>
-                    <td>{when}</td>
-                    <td>{o.totals.total.to_string()}</td>
-                    <td>
-                        <span class="status">{status}</span>
-                        {unsynced.then(|| view! { <span class="flag">" · not synced"</span> })}
-                        {online.then(|| view! { <span class="flag">" · online data"</span> })}
-                    </td>
-                </tr>
-            }
-        };
         view! {
             <table class="sales-table">
                 <thead><tr><th>"Order"</th><th>"Time"</th><th>"Total"</th><th>"Status"</th></tr></thead>
@@ -239,11 +218,11 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
                     {shown.into_iter().map(|r| {
                         let of = refunds.get(&r.order.id).map(Vec::as_slice).unwrap_or_default();
                         let status = status_text(&r.order, &attempts, of);
-                        row(r.order, r.unsynced, r.earlier, false, status)
+                        view! { <SaleRow order=r.order unsynced=r.unsynced earlier=r.earlier online=false status/> }
                     }).collect_view()}
                     {online.into_iter().map(|o| {
                         let status = o.status_text([]);
-                        row(o, false, false, true, status)
+                        view! { <SaleRow order=o unsynced=false earlier=false online=true status/> }
                     }).collect_view()}
                 </tbody>
             </table>
@@ -253,26 +232,62 @@ fn SalesTable(listing: Listing, filter: Filter) -> impl IntoView {
     view! {
         {table}
         <h2>"Payments in doubt"</h2>
-        {if doubt.is_empty() {
-            view! { <p class="empty" aria-label="Payments in doubt">"None: every card payment's outcome is known."</p> }.into_any()
-        } else {
-            view! {
-                <p>"The terminal may have charged these; each stays here until the terminal or the back office says what happened. Do not charge the customer again."</p>
-                <ul class="doubt" aria-label="Payments in doubt">
-                    {doubt.into_iter().map(|d| {
-                        let href = format!("/sales/{}", d.order_id);
-                        view! {
-                            <li>
-                                <a href=href>{format!("{} — {}", d.amount, d.state)}</a>
-                                <span class="doubt-detail">{format!(" (payment {}, {} ago)", d.reference.short(), age_text(d.age))}</span>
-                                {d.note.map(|n| view! { <span class="note">{format!(" — {n}")}</span> })}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
-            }.into_any()
-        }}
+        <DoubtList doubt/>
     }
+}
+
+/// One order in the table: its number, time (with its date when it is of
+/// an earlier day), total and status.
+#[component]
+fn SaleRow(
+    order: Order,
+    unsynced: bool,
+    earlier: bool,
+    online: bool,
+    status: String,
+) -> impl IntoView {
+    let href = format!("/sales/{}", order.id);
+    let when = if earlier {
+        format!("{} {}", order.number.date(), time_of(&order))
+    } else {
+        time_of(&order)
+    };
+    view! {
+        <tr>
+            <td><a href=href>{order.number.to_string()}</a></td>
+            <td>{when}</td>
+            <td>{order.totals.total.to_string()}</td>
+            <td>
+                <span class="status">{status}</span>
+                {unsynced.then(|| view! { <span class="flag">" · not synced"</span> })}
+                {online.then(|| view! { <span class="flag">" · online data"</span> })}
+            </td>
+        </tr>
+    }
+}
+
+/// The card payments whose outcome is not known yet.
+#[component]
+fn DoubtList(doubt: Vec<InDoubt>) -> impl IntoView {
+    if doubt.is_empty() {
+        return view! { <p class="empty" aria-label="Payments in doubt">"None: every card payment's outcome is known."</p> }.into_any();
+    }
+    view! {
+        <p>"The terminal may have charged these; each stays here until the terminal or the back office says what happened. Do not charge the customer again."</p>
+        <ul class="doubt" aria-label="Payments in doubt">
+            {doubt.into_iter().map(|d| {
+                let href = format!("/sales/{}", d.order_id);
+                view! {
+                    <li>
+                        <a href=href>{format!("{} — {}", d.amount, d.state)}</a>
+                        <span class="doubt-detail">{format!(" (payment {}, {} ago)", d.reference.short(), age_text(d.age))}</span>
+                        {d.note.map(|n| view! { <span class="note">{format!(" — {n}")}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }
 
 #[derive(Clone)]
@@ -363,30 +378,13 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         refunds,
     } = detail;
     let id = o.id;
-    let menu = RwSignal::new(false);
-    let confirm_void = RwSignal::new(false);
-    let void_block = void_refusal(&o, &attempts, &refunds);
-    let refund_blocked = refund_block(&o, &refunds);
-    let refund_href = format!("/sales/{}/refund", o.id);
     let status = status_text(&o, &attempts, &refunds);
-    let receipt = format!("/receipt/{}", o.id);
     let message = move || {
         app.order_message
             .get()
             .filter(|(o, _)| *o == id)
             .map(|(_, m)| m)
     };
-    let (a1, a2) = (use_app(), use_app());
-    let download = move |_| {
-        menu.set(false);
-        a1.order_message.set(Some((id, "Downloading…".into())));
-        act(&a1, Action::Download { order_id: id });
-    };
-    let void = move |_| {
-        confirm_void.set(false);
-        act(&a2, Action::Void { order_id: id });
-    };
-    let blocked = void_block.clone();
     view! {
         <h1>"Order " {o.number.to_string()}</h1>
         <p class="status-line">"Status: " <strong aria-label="Order status">{status}</strong></p>
@@ -394,31 +392,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         {o.voided_by.as_ref().map(|c| view! { <p>"Voided by " {c.name.clone()}</p> })}
         {o.approvals.iter().map(|a| view! { <p>{format!("Approved by {}: {}", a.by.name, a.what.label())}</p> }).collect_view()}
         {move || message().map(|m| view! { <p role="status" class="message">{m}</p> })}
-        <div class="options">
-            <button aria-haspopup="menu" aria-expanded=move || menu.get().to_string() on:click=move |_| menu.update(|m| *m = !*m)>"Options"</button>
-            <Show when=move || menu.get()>
-                <div role="menu" class="menu">
-                    <button role="menuitem" on:click=download>"Download"</button>
-                    <a role="menuitem" class="button" href=receipt.clone()>"Print receipt"</a>
-                    {match refund_blocked.clone() {
-                        None => view! { <a role="menuitem" class="button" href=refund_href.clone()>"Refund"</a> }.into_any(),
-                        Some(why) => view! {
-                            <button role="menuitem" disabled=true title=why.clone()>"Refund"</button>
-                            <p class="reason">{format!("Refund: {why}")}</p>
-                        }.into_any(),
-                    }}
-                    <button role="menuitem" disabled=blocked.is_some() title=blocked.clone().unwrap_or_default() on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
-                    {blocked.clone().map(|r| view! { <p class="reason">{r}</p> })}
-                </div>
-            </Show>
-        </div>
-        <Show when=move || confirm_void.get()>
-            <div class="confirm" role="group" aria-label="Void this order?">
-                <span>"Void this order? It stays on record as voided."</span>
-                <button on:click=void>"Yes, void"</button>
-                <button on:click=move |_| confirm_void.set(false)>"Keep"</button>
-            </div>
-        </Show>
+        <OrderOptions void_block=void_refusal(&o, &attempts, &refunds) refund_block=refund_block(&o, &refunds) id/>
         <h2>"Lines"</h2>
         <ul>{o.lines.iter().map(|l| view! { <li>{format!("{} × {} — {}", l.quantity, l.name, l.unit_price)}</li> }).collect_view()}</ul>
         <p>"Total: " {o.totals.total.to_string()}</p>
@@ -443,5 +417,57 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
                 <li>{format!("{} — {} ({})", a.amount, a.state.label(), a.reference.short())}</li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// Options: Download, Print receipt, Refund and Void (asked twice), each
+/// with why it is not offered.
+#[component]
+fn OrderOptions(
+    void_block: Option<String>,
+    refund_block: Option<String>,
+    id: OrderId,
+) -> impl IntoView {
+    let app = use_app();
+    let menu = RwSignal::new(false);
+    let confirm_void = RwSignal::new(false);
+    let download = move |_| {
+        menu.set(false);
+        app.order_message.set(Some((id, "Downloading…".into())));
+        act(&app, Action::Download { order_id: id });
+    };
+    let void = move |_| {
+        confirm_void.set(false);
+        act(&app, Action::Void { order_id: id });
+    };
+    let refund = move || {
+        match refund_block.clone() {
+        None => view! { <a role="menuitem" class="button" href=format!("/sales/{id}/refund")>"Refund"</a> }.into_any(),
+        Some(why) => view! {
+            <button role="menuitem" disabled=true title=why.clone()>"Refund"</button>
+            <p class="reason">{format!("Refund: {why}")}</p>
+        }.into_any(),
+    }
+    };
+    view! {
+        <div class="options">
+            <button aria-haspopup="menu" aria-expanded=move || menu.get().to_string() on:click=move |_| menu.update(|m| *m = !*m)>"Options"</button>
+            <Show when=move || menu.get()>
+                <div role="menu" class="menu">
+                    <button role="menuitem" on:click=download>"Download"</button>
+                    <a role="menuitem" class="button" href=format!("/receipt/{id}")>"Print receipt"</a>
+                    {refund()}
+                    <button role="menuitem" disabled=void_block.is_some() title=void_block.clone().unwrap_or_default() on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
+                    {void_block.clone().map(|r| view! { <p class="reason">{r}</p> })}
+                </div>
+            </Show>
+        </div>
+        <Show when=move || confirm_void.get()>
+            <div class="confirm" role="group" aria-label="Void this order?">
+                <span>"Void this order? It stays on record as voided."</span>
+                <button on:click=void>"Yes, void"</button>
+                <button on:click=move |_| confirm_void.set(false)>"Keep"</button>
+            </div>
+        </Show>
     }
 }

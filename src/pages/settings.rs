@@ -1,6 +1,7 @@
 //! Settings, and the first-run setup: where the back office and the bridge
 //! are, and which register this is.
 
+use crate::error::AppError;
 use crate::platform;
 use crate::state::use_app;
 use crate::store::repo::Settings;
@@ -9,30 +10,30 @@ use leptos::task::spawn_local;
 use till_core::lan::SetupLink;
 use till_core::order::RegisterId;
 
-fn check_url(label: &str, url: &str) -> Result<String, String> {
+fn check_url(label: &str, url: &str) -> Result<String, AppError> {
     let url = url.trim().trim_end_matches('/').to_owned();
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(url)
     } else {
-        Err(format!("{label} must start with http:// or https://"))
+        Err(AppError::Rule(format!(
+            "{label} must start with http:// or https://"
+        )))
     }
 }
 
 /// The bridge's address: empty while the register is not paired.
-fn check_bridge_url(url: &str) -> Result<String, String> {
+fn check_bridge_url(url: &str) -> Result<String, AppError> {
     if url.trim().is_empty() {
         return Ok(String::new());
     }
     check_url("The bridge URL", url)
 }
 
-fn validate(f: &Settings) -> Result<Settings, String> {
-    let register_id = RegisterId::new(f.register_id.trim())
-        .map_err(|e| e.to_string())?
-        .to_string();
+fn validate(f: &Settings) -> Result<Settings, AppError> {
+    let register_id = RegisterId::new(f.register_id.trim())?.to_string();
     let need = |label: &str, v: &str| {
         if v.trim().is_empty() {
-            Err(format!("Enter the {label}"))
+            Err(AppError::Rule(format!("Enter the {label}")))
         } else {
             Ok(v.trim().to_owned())
         }
@@ -69,16 +70,15 @@ struct Form {
 
 impl Form {
     /// The settings the form says, or why not.
-    fn settings(&self) -> Result<Settings, String> {
+    fn settings(&self) -> Result<Settings, AppError> {
         let result_wait_secs =
             optional_number(&self.result_wait, 1..=600, "The card result wait (seconds)")?;
         let idle = optional_number(&self.idle, 1..=240, "The idle sign-out (minutes)")?;
         let manager_discount_bp = match self.discount.trim() {
             "" => None,
-            d => Some(
-                till_core::cart::parse_percent(d)
-                    .map_err(|e| format!("The largest discount without a manager: {e}"))?,
-            ),
+            d => Some(till_core::cart::parse_percent(d).map_err(|e| {
+                AppError::Rule(format!("The largest discount without a manager: {e}"))
+            })?),
         };
         validate(&Settings {
             oms_url: self.oms_url.clone(),
@@ -101,64 +101,86 @@ fn optional_number(
     text: &str,
     range: std::ops::RangeInclusive<u64>,
     what: &str,
-) -> Result<Option<u64>, String> {
+) -> Result<Option<u64>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     match text.parse::<u64>() {
         Ok(n) if range.contains(&n) => Ok(Some(n)),
-        _ => Err(format!(
+        _ => Err(AppError::Rule(format!(
             "{what} is a number from {} to {}",
             range.start(),
             range.end()
-        )),
+        ))),
     }
 }
 
-#[component]
-pub fn SettingsPage(first_run: bool) -> impl IntoView {
-    let app = use_app();
-    let persistent = app.persistent;
-    let current = app.settings.get_untracked();
-    let field = |v: Option<String>| RwSignal::new(v.unwrap_or_default());
-    let oms_url = field(
-        current
-            .as_ref()
-            .map(|s| s.oms_url.clone())
-            .or_else(|| Some(platform::origin())),
-    );
-    let register_id = field(current.as_ref().map(|s| s.register_id.clone()));
-    let register_token = field(current.as_ref().map(|s| s.register_token.clone()));
-    let bridge_url = field(current.as_ref().map(|s| s.bridge_url.clone()));
-    let pairing_token = field(current.as_ref().map(|s| s.pairing_token.clone()));
-    let result_wait = field(
-        current
-            .as_ref()
-            .and_then(|s| s.result_wait_secs)
-            .map(|s| s.to_string()),
-    );
-    let idle = field(
-        current
-            .as_ref()
-            .and_then(|s| s.idle_lock_mins)
-            .map(|m| m.to_string()),
-    );
-    let discount = field(
-        current
-            .as_ref()
-            .and_then(|s| s.manager_discount_bp)
-            .map(till_core::money::percent_text),
-    );
-    let auto_print = RwSignal::new(current.as_ref().is_some_and(|s| s.auto_print));
-    let returns = RwSignal::new(current.as_ref().is_some_and(|s| s.returns_without_receipt));
-    let tips = RwSignal::new(current.as_ref().is_some_and(|s| s.ask_tip));
-    let error = RwSignal::new(None::<String>);
-    let saved = RwSignal::new(false);
+/// The form's fields, as signals.
+#[derive(Clone, Copy)]
+struct Fields {
+    oms_url: RwSignal<String>,
+    register_id: RwSignal<String>,
+    register_token: RwSignal<String>,
+    bridge_url: RwSignal<String>,
+    pairing_token: RwSignal<String>,
+    result_wait: RwSignal<String>,
+    idle: RwSignal<String>,
+    discount: RwSignal<String>,
+    auto_print: RwSignal<bool>,
+    returns: RwSignal<bool>,
+    tips: RwSignal<bool>,
+}
 
-    // Saving waits for Settings to be authorized (a manager, or a
-    // cashier with a manager's PIN); the first setup needs nobody.
-    let pending = StoredValue::new(None::<Settings>);
+impl Fields {
+    /// The fields showing `current` (a first run: the OMS this page came from).
+    fn new(current: Option<&Settings>) -> Fields {
+        let text = |f: fn(&Settings) -> Option<String>| {
+            RwSignal::new(current.and_then(f).unwrap_or_default())
+        };
+        let flag = |f: fn(&Settings) -> bool| RwSignal::new(current.is_some_and(f));
+        Fields {
+            oms_url: RwSignal::new(current.map_or_else(platform::origin, |s| s.oms_url.clone())),
+            register_id: text(|s| Some(s.register_id.clone())),
+            register_token: text(|s| Some(s.register_token.clone())),
+            bridge_url: text(|s| Some(s.bridge_url.clone())),
+            pairing_token: text(|s| Some(s.pairing_token.clone())),
+            result_wait: text(|s| s.result_wait_secs.map(|n| n.to_string())),
+            idle: text(|s| s.idle_lock_mins.map(|m| m.to_string())),
+            discount: text(|s| s.manager_discount_bp.map(till_core::money::percent_text)),
+            auto_print: flag(|s| s.auto_print),
+            returns: flag(|s| s.returns_without_receipt),
+            tips: flag(|s| s.ask_tip),
+        }
+    }
+
+    fn form(self) -> Form {
+        Form {
+            oms_url: self.oms_url.get_untracked(),
+            register_id: self.register_id.get_untracked(),
+            register_token: self.register_token.get_untracked(),
+            bridge_url: self.bridge_url.get_untracked(),
+            pairing_token: self.pairing_token.get_untracked(),
+            result_wait: self.result_wait.get_untracked(),
+            idle: self.idle.get_untracked(),
+            discount: self.discount.get_untracked(),
+            auto_print: self.auto_print.get_untracked(),
+            returns: self.returns.get_untracked(),
+            tips: self.tips.get_untracked(),
+        }
+    }
+}
+
+/// Saves settings, then starts the register again with them (it reads its
+/// storage and downloads the staff list and the catalog). Outside the first
+/// run, saving waits for Settings to be authorized (a manager, or a
+/// cashier with a manager's PIN).
+fn saver(
+    first_run: bool,
+    error: RwSignal<Option<String>>,
+    saved: RwSignal<bool>,
+) -> impl Fn(Settings) + Copy + 'static {
+    let app = use_app();
     let persist = move |settings: Settings| {
         spawn_local(async move {
             match app.db().save_settings(&settings).await {
@@ -167,15 +189,13 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                     saved.set(true);
                     app.settings.set(Some(settings));
                     app.persistent.set(crate::platform::persisted().await);
-                    // The register starts (or starts again) from its storage
-                    // with the new settings, and downloads the staff list
-                    // and the catalog.
                     crate::runner::start(&app);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
+    let pending = StoredValue::new(None::<Settings>);
     Effect::new(move |_| {
         if app.settings_authorized.get() > 0 {
             if let Some(settings) = pending.try_update_value(Option::take).flatten() {
@@ -183,53 +203,65 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             }
         }
     });
-
-    let submit = move || {
-        let form = Form {
-            oms_url: oms_url.get_untracked(),
-            register_id: register_id.get_untracked(),
-            register_token: register_token.get_untracked(),
-            bridge_url: bridge_url.get_untracked(),
-            pairing_token: pairing_token.get_untracked(),
-            result_wait: result_wait.get_untracked(),
-            idle: idle.get_untracked(),
-            discount: discount.get_untracked(),
-            auto_print: auto_print.get_untracked(),
-            returns: returns.get_untracked(),
-            tips: tips.get_untracked(),
-        };
-        let settings = match form.settings() {
-            Ok(s) => s,
-            Err(e) => return error.set(Some(e)),
-        };
+    move |settings: Settings| {
         if first_run {
             persist(settings);
         } else {
             pending.set_value(Some(settings));
             crate::runner::act(&app, till_core::register::Action::AuthorizeSettings);
         }
-    };
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        submit();
+    }
+}
+
+#[component]
+pub fn SettingsPage(first_run: bool) -> impl IntoView {
+    let fields = Fields::new(use_app().settings.get_untracked().as_ref());
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(false);
+    let save = saver(first_run, error, saved);
+    let submit = move || match fields.form().settings() {
+        Ok(s) => save(s),
+        Err(e) => error.set(Some(e.to_string())),
     };
     // Paired: the register keeps the bridge's address and its own token,
     // saved as the form's Save would.
     let on_paired = move |address: String, token: String| {
-        bridge_url.set(address);
-        pairing_token.set(token);
+        fields.bridge_url.set(address);
+        fields.pairing_token.set(token);
         submit();
     };
     let from_link = setup_link(first_run);
-    if let Some(Ok(link)) = &from_link {
-        oms_url.set(link.oms_url.clone());
-        register_id.set(link.register_id.clone());
-        register_token.set(link.register_token.clone());
+    match &from_link {
+        Some(Ok(link)) => {
+            fields.oms_url.set(link.oms_url.clone());
+            fields.register_id.set(link.register_id.clone());
+            fields.register_token.set(link.register_token.clone());
+        }
+        Some(Err(e)) => error.set(Some(e.clone())),
+        None => {}
     }
-    if let Some(Err(e)) = &from_link {
-        error.set(Some(e.clone()));
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit();
+    };
+    view! {
+        <section class="page settings">
+            <h1>{if first_run { "Set up this register" } else { "Settings" }}</h1>
+            {first_run.then(|| view! { <p>"Till needs to know where its back office and card terminal bridge are. Your store's administrator has these values."</p> })}
+            <form on:submit=on_submit>
+                <SettingsFields fields/>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
+                {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
+            </form>
+            <PairBridge register_id=fields.register_id on_paired from_link=from_link.and_then(Result::ok) current=fields.bridge_url.get_untracked()/>
+            <StorageNote/>
+        </section>
     }
+}
 
+#[component]
+fn SettingsFields(fields: Fields) -> impl IntoView {
     let input = move |label: &'static str, signal: RwSignal<String>, kind: &'static str| {
         view! {
             <label class="field">
@@ -238,44 +270,41 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
             </label>
         }
     };
+    let check = move |label: &'static str, signal: RwSignal<bool>| {
+        view! {
+            <label class="field checkbox">
+                <input type="checkbox" prop:checked=move || signal.get() on:change=move |ev| signal.set(event_target_checked(&ev))/>
+                <span>{label}</span>
+            </label>
+        }
+    };
     view! {
-        <section class="page settings">
-            <h1>{if first_run { "Set up this register" } else { "Settings" }}</h1>
-            {first_run.then(|| view! { <p>"Till needs to know where its back office and card terminal bridge are. Your store's administrator has these values."</p> })}
-            <form on:submit=save>
-                {input("OMS URL", oms_url, "url")}
-                {input("Register id", register_id, "text")}
-                {input("Register token", register_token, "password")}
-                {input("Bridge URL", bridge_url, "url")}
-                {input("Pairing token (development; in a store, pair below)", pairing_token, "password")}
-                {input("Card result wait (seconds)", result_wait, "text")}
-                {input("Sign out after minutes idle (empty: never)", idle, "text")}
-                {input("Largest discount without a manager (%; empty: 20)", discount, "text")}
-                <label class="field checkbox">
-                    <input type="checkbox" prop:checked=move || auto_print.get() on:change=move |ev| auto_print.set(event_target_checked(&ev))/>
-                    <span>"Print the receipt by itself when a sale is paid"</span>
-                </label>
-                <label class="field checkbox">
-                    <input type="checkbox" prop:checked=move || returns.get() on:change=move |ev| returns.set(event_target_checked(&ev))/>
-                    <span>"Allow returns without a receipt (cash back only)"</span>
-                </label>
-                <label class="field checkbox">
-                    <input type="checkbox" prop:checked=move || tips.get() on:change=move |ev| tips.set(event_target_checked(&ev))/>
-                    <span>"Ask for a tip on the card terminal"</span>
-                </label>
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
-                {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
-            </form>
-            <PairBridge register_id on_paired from_link=from_link.and_then(Result::ok) current=bridge_url.get_untracked()/>
-            <p class="storage">
-                {move || match persistent.get() {
-                    Some(true) => "Storage is persistent: the browser will not clear Till's data to free space.",
-                    Some(false) => "Storage is not persistent: the browser may clear Till's data when the device runs low on space. Install Till as an app to make it persistent.",
-                    None => "This browser cannot say whether storage is persistent.",
-                }}
-            </p>
-        </section>
+        {input("OMS URL", fields.oms_url, "url")}
+        {input("Register id", fields.register_id, "text")}
+        {input("Register token", fields.register_token, "password")}
+        {input("Bridge URL", fields.bridge_url, "url")}
+        {input("Pairing token (development; in a store, pair below)", fields.pairing_token, "password")}
+        {input("Card result wait (seconds)", fields.result_wait, "text")}
+        {input("Sign out after minutes idle (empty: never)", fields.idle, "text")}
+        {input("Largest discount without a manager (%; empty: 20)", fields.discount, "text")}
+        {check("Print the receipt by itself when a sale is paid", fields.auto_print)}
+        {check("Allow returns without a receipt (cash back only)", fields.returns)}
+        {check("Ask for a tip on the card terminal", fields.tips)}
+    }
+}
+
+/// Whether the browser may clear Till's data.
+#[component]
+fn StorageNote() -> impl IntoView {
+    let persistent = use_app().persistent;
+    view! {
+        <p class="storage">
+            {move || match persistent.get() {
+                Some(true) => "Storage is persistent: the browser will not clear Till's data to free space.",
+                Some(false) => "Storage is not persistent: the browser may clear Till's data when the device runs low on space. Install Till as an app to make it persistent.",
+                None => "This browser cannot say whether storage is persistent.",
+            }}
+        </p>
     }
 }
 
@@ -294,6 +323,61 @@ fn setup_link(first_run: bool) -> Option<Result<SetupLink, String>> {
     Some(link)
 }
 
+/// The pairing form's state.
+#[derive(Clone, Copy)]
+struct Pairing {
+    address: RwSignal<String>,
+    code: RwSignal<String>,
+    message: RwSignal<Option<Result<String, String>>>,
+    busy: RwSignal<bool>,
+    permission: RwSignal<Option<&'static str>>,
+}
+
+impl Pairing {
+    /// Reads the browser's Local Network Access permission for the address.
+    fn look(self) {
+        spawn_local(async move {
+            let words = permission_words(&self.address.get_untracked()).await;
+            self.permission.set(words);
+        })
+    }
+
+    /// The register id typed above, checked: the bridge lists registers by it.
+    fn register(typed: &str) -> Result<String, AppError> {
+        if typed.trim().is_empty() {
+            return Err(AppError::Rule(
+                "Type the register id above first: the bridge lists registers by it".into(),
+            ));
+        }
+        Ok(RegisterId::new(typed.trim())?.to_string())
+    }
+
+    /// Pair: trades the code for this register's token, then `on_paired`.
+    fn pair(self, register_id: &str, on_paired: impl Fn(String, String) + 'static) {
+        let checked = check_url("The bridge address", &self.address.get_untracked())
+            .and_then(|base| Ok((base, Self::register(register_id)?)));
+        let (base, register) = match checked {
+            Ok(c) => c,
+            Err(e) => return self.message.set(Some(Err(e.to_string()))),
+        };
+        self.busy.set(true);
+        spawn_local(async move {
+            let answer = crate::runner::pair(&base, &self.code.get_untracked(), &register).await;
+            self.busy.set(false);
+            self.look();
+            match answer {
+                Ok(paired) => {
+                    self.code.set(String::new());
+                    let text = format!("Paired with the bridge at {base}.");
+                    self.message.set(Some(Ok(text)));
+                    on_paired(base, paired.token);
+                }
+                Err(e) => self.message.set(Some(Err(e))),
+            }
+        });
+    }
+}
+
 /// "Pair with payment bridge": the bridge's address and the code it shows,
 /// for this register's own token. The tap on Pair is the user gesture the
 /// browser's Local Network Access prompt needs; nothing else asks it.
@@ -304,70 +388,27 @@ fn PairBridge(
     from_link: Option<SetupLink>,
     current: String,
 ) -> impl IntoView {
-    let address = RwSignal::new(
-        from_link
-            .as_ref()
-            .map(|l| l.bridge_url.clone())
-            .unwrap_or(current),
-    );
-    let code = RwSignal::new(
-        from_link
-            .as_ref()
-            .map(|l| l.code.clone())
-            .unwrap_or_default(),
-    );
-    let message = RwSignal::new(None::<Result<String, String>>);
-    let busy = RwSignal::new(false);
-    let permission = RwSignal::new(None::<&'static str>);
-    let app = use_app();
-    let link = Memo::new(move |_| {
-        app.register(|r| r.status().bridge)
-            .unwrap_or(till_core::lan::BridgeLink::Unknown)
-    });
-    let look = move || {
-        spawn_local(async move {
-            permission.set(permission_words(&address.get_untracked()).await);
-        })
+    let (address, code) = match &from_link {
+        Some(l) => (l.bridge_url.clone(), l.code.clone()),
+        None => (current, String::new()),
     };
-    look();
-    let pair = move || {
-        let base = match check_url("The bridge address", &address.get_untracked()) {
-            Ok(b) => b,
-            Err(e) => return message.set(Some(Err(e))),
-        };
-        let typed = register_id.get_untracked();
-        if typed.trim().is_empty() {
-            return message.set(Some(Err(
-                "Type the register id above first: the bridge lists registers by it".into(),
-            )));
-        }
-        let register = match RegisterId::new(typed.trim()) {
-            Ok(r) => r.to_string(),
-            Err(e) => return message.set(Some(Err(e.to_string()))),
-        };
-        busy.set(true);
-        spawn_local(async move {
-            let answer = crate::runner::pair(&base, &code.get_untracked(), &register).await;
-            busy.set(false);
-            look();
-            match answer {
-                Ok(paired) => {
-                    code.set(String::new());
-                    message.set(Some(Ok(format!("Paired with the bridge at {base}."))));
-                    on_paired(base, paired.token);
-                }
-                Err(e) => message.set(Some(Err(e))),
-            }
-        });
+    let p = Pairing {
+        address: RwSignal::new(address),
+        code: RwSignal::new(code),
+        message: RwSignal::new(None),
+        busy: RwSignal::new(false),
+        permission: RwSignal::new(None),
     };
+    p.look();
+    let pair = move || p.pair(&register_id.get_untracked(), on_paired);
     // A setup link pairs by itself, unless that would make the browser ask
     // for the Local Network Access permission on page load: then a tap on
     // Pair does it.
     if from_link.is_some() {
         spawn_local(async move {
-            let permission = platform::bridge_permission(&address.get_untracked()).await;
+            let permission = platform::bridge_permission(&p.address.get_untracked()).await;
             if permission == Some(till_core::lan::Permission::Prompt) {
-                message.set(Some(Ok("Tap Pair to finish: the browser will ask to let Till reach the store's network; answer Allow.".into())));
+                p.message.set(Some(Ok("Tap Pair to finish: the browser will ask to let Till reach the store's network; answer Allow.".into())));
             } else {
                 pair();
             }
@@ -386,19 +427,32 @@ fn PairBridge(
             <h2 id="pair-heading">"Pair with payment bridge"</h2>
             <p>"The bridge shows a 6-digit code (on its screen, or its page /pair). Type its address and the code. Pairing saves the settings above with the register's new token."</p>
             <form on:submit=move |ev| { ev.prevent_default(); pair(); }>
-                {field("Bridge address", address, "url")}
-                {field("Pairing code", code, "numeric")}
-                <button type="submit" disabled=move || busy.get()>"Pair"</button>
+                {field("Bridge address", p.address, "url")}
+                {field("Pairing code", p.code, "numeric")}
+                <button type="submit" disabled=move || p.busy.get()>"Pair"</button>
             </form>
-            {move || message.get().map(|m| match m {
-                Ok(text) => view! { <p role="status">{text}</p> }.into_any(),
-                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
-            })}
-            {move || permission.get().map(|p| view! { <p>{p}</p> })}
-            {move || link.get().advice().map(|advice| view! {
-                <p class="advice">{link.get().label()}". "{advice}</p>
-            })}
+            <PairingWords p/>
         </section>
+    }
+}
+
+/// What pairing said, the browser's permission, and the link's advice.
+#[component]
+fn PairingWords(p: Pairing) -> impl IntoView {
+    let app = use_app();
+    let link = Memo::new(move |_| {
+        app.register(|r| r.status().bridge)
+            .unwrap_or(till_core::lan::BridgeLink::Unknown)
+    });
+    view! {
+        {move || p.message.get().map(|m| match m {
+            Ok(text) => view! { <p role="status">{text}</p> }.into_any(),
+            Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+        })}
+        {move || p.permission.get().map(|p| view! { <p>{p}</p> })}
+        {move || link.get().advice().map(|advice| view! {
+            <p class="advice">{link.get().label()}". "{advice}</p>
+        })}
     }
 }
 

@@ -8,6 +8,7 @@
 //! what the register answers.
 
 use crate::components::receipt::ReceiptFrame;
+use crate::error::AppError;
 use crate::runner::act;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
@@ -15,7 +16,7 @@ use till_core::drawer::denominations;
 use till_core::drawer::MovementKind;
 use till_core::money::Money;
 use till_core::register::Action;
-use till_core::shift::{count_from_entry, shift_report, CashCount, Shift, ShiftReport};
+use till_core::shift::{count_from_entry, shift_report, CashCount, Shift, ShiftError, ShiftReport};
 
 /// "1 sale", "2 sales".
 fn plural(n: u32, what: &str) -> String {
@@ -75,10 +76,9 @@ impl CountEntry {
         }
     }
 
-    fn count(&self, app: &AppState) -> Result<CashCount, String> {
+    fn count(&self, app: &AppState) -> Result<CashCount, ShiftError> {
         let notes = self.notes.get_untracked();
         count_from_entry(app.currency(), &notes, &self.total.get_untracked())
-            .map_err(|e| e.to_string())
     }
 }
 
@@ -133,7 +133,7 @@ fn OpenForm() -> impl IntoView {
         ev.prevent_default();
         match entry.count(&app) {
             Ok(float) => act(&app, Action::OpenShift { float }),
-            Err(e) => app.shift_message.set(Some(e)),
+            Err(e) => app.shift_message.set(Some(e.to_string())),
         }
     };
     view! {
@@ -160,7 +160,7 @@ fn OpenShift(shift: Shift) -> impl IntoView {
         ev.prevent_default();
         match entry.count(&app) {
             Ok(count) => act(&app, Action::CloseShift { count }),
-            Err(e) => app.shift_message.set(Some(e)),
+            Err(e) => app.shift_message.set(Some(e.to_string())),
         }
     };
     view! {
@@ -244,14 +244,10 @@ fn XReport(shift: Shift) -> impl IntoView {
     }
 }
 
-async fn x_report(app: &AppState, shift: &Shift) -> Result<ShiftReport, String> {
-    let today = app.business_day().map_err(|e| e.to_string())?;
-    let (orders, refunds) = app
-        .db()
-        .shift_records(&shift.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    shift_report(shift, today, &orders, &refunds, (0, 0)).map_err(|e| e.to_string())
+async fn x_report(app: &AppState, shift: &Shift) -> Result<ShiftReport, AppError> {
+    let today = app.business_day()?;
+    let (orders, refunds) = app.db().shift_records(&shift.id).await?;
+    Ok(shift_report(shift, today, &orders, &refunds, (0, 0))?)
 }
 
 /// A shift's figures: by tender, by cashier, and the cash expected.

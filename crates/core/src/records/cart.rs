@@ -161,6 +161,24 @@ pub fn parse_percent(input: &str) -> Result<u32, CartError> {
     Ok(bp)
 }
 
+/// A percentage discount field as a person filled it: empty is no
+/// discount, anything else a percentage ([`parse_percent`]).
+pub fn parse_discount(input: &str) -> Result<Option<Discount>, CartError> {
+    if input.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_percent(input).map(|basis_points| Some(Discount::Percent { basis_points }))
+}
+
+/// What a percentage discount field shows for `discount` (empty for none,
+/// or for an amount off, which has its own field).
+pub fn discount_field(discount: Option<&Discount>) -> String {
+    match discount {
+        Some(Discount::Percent { basis_points }) => crate::money::percent_number(*basis_points),
+        _ => String::new(),
+    }
+}
+
 /// One line of the cart: a snapshot of the product as it was sold (a later
 /// price change in the catalog does not change a cart or an order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -718,6 +736,18 @@ mod tests {
 
     fn pid(s: &str) -> ProductId {
         ProductId::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_discount_field_reads_empty_as_none_and_shows_what_it_holds() {
+        assert_eq!(parse_discount("  "), Ok(None));
+        let ten = Discount::Percent { basis_points: 1000 };
+        assert_eq!(parse_discount("10"), Ok(Some(ten.clone())));
+        assert!(parse_discount("ten").is_err());
+        assert_eq!(discount_field(Some(&ten)), "10");
+        assert_eq!(discount_field(None), "");
+        let off = Discount::Amount { amount: eur(100) };
+        assert_eq!(discount_field(Some(&off)), "");
     }
 
     #[test]
