@@ -133,7 +133,7 @@ async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
     let token = presented.to_owned();
     let access = tokio::task::spawn_blocking(move || pairings.check(&token))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("the pairings check stopped: {e}"))
         .and_then(|r| r);
     match access {
         Ok(Access::Paired { .. }) => Ok(()),
@@ -218,7 +218,7 @@ pub async fn admin_page(
     let now = now();
     let code = tokio::task::spawn_blocking(move || pairings.code_or_new(now))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("making a pairing code stopped: {e}"))
         .and_then(|r| r)
         .map_err(|e| {
             tracing::error!("{e}");

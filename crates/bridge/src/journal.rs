@@ -219,7 +219,7 @@ impl Journal {
 
     pub fn in_memory(config: DriverConfig) -> Result<Journal, String> {
         Self::setup(
-            Connection::open_in_memory().map_err(|e| e.to_string())?,
+            Connection::open_in_memory().map_err(|e| format!("the journal's database: {e}"))?,
             config,
         )
     }
@@ -241,7 +241,9 @@ impl Journal {
             conn: Mutex::new(conn),
             config,
         };
-        journal.recover().map_err(|e| e.to_string())?;
+        journal
+            .recover()
+            .map_err(|e| format!("recovering the journal: {e}"))?;
         Ok(journal)
     }
 

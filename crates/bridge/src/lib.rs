@@ -90,7 +90,7 @@ impl std::ops::Deref for Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, String> {
+    pub async fn build(config: Config) -> Result<Application, till_http::ServerError> {
         if let Some(token) = &config.pairing_token {
             check_shared_token(token, config.oms.as_ref())?;
         }

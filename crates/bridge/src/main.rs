@@ -131,13 +131,13 @@ async fn main() -> ExitCode {
     till_http::main("till-bridge", "info", run(Args::parse())).await
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), till_http::ServerError> {
     match args.command {
         Some(Command::Tls(TlsCommand::Init { names, dir })) => {
             let dir = dir.unwrap_or_else(|| args.data.join("tls"));
             return tls_init(&dir, names, args.listen);
         }
-        Some(Command::Pairings(cmd)) => return pairings_command(&args.data, cmd),
+        Some(Command::Pairings(cmd)) => return Ok(pairings_command(&args.data, cmd)?),
         None => {}
     }
     let terminal = terminal_config(&args)?;
@@ -175,7 +175,7 @@ async fn run(args: Args) -> Result<(), String> {
         app.url().replace("0.0.0.0", "127.0.0.1"),
     );
     println!("till-bridge listening on {}", app.url());
-    app.run().await.map_err(|e| e.to_string())
+    Ok(app.run().await?)
 }
 
 /// The terminal, from the flags; the passphrase from the environment or a
@@ -288,7 +288,7 @@ fn tls_init(
     dir: &std::path::Path,
     mut names: Vec<String>,
     listen: SocketAddr,
-) -> Result<(), String> {
+) -> Result<(), till_http::ServerError> {
     if names.is_empty() {
         names = vec!["localhost".into(), "127.0.0.1".into()];
         if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {

@@ -122,7 +122,7 @@ fn tls_config(config: &TerminalConfig) -> Result<rustls::ClientConfig, String> {
     let verifier = PoiVerifier { inner, poi };
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("TLS to the terminal: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth())
@@ -132,7 +132,7 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Stri
     use rustls::pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("the terminal's CA certificate: {e}"))
 }
 
 /// The bridge's HTTPS link to its terminal.

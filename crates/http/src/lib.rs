@@ -92,13 +92,44 @@ async fn request_deadline(limit: Duration, req: Request, next: Next) -> Response
     }
 }
 
+/// Why a server could not start, or stopped serving: a sentence for the
+/// person who started it ([`main`] prints it under the program's name).
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// An argument, a setting or a file's content that does not work, or
+    /// a store that refused: said with what it is about.
+    #[error("{0}")]
+    Config(String),
+    /// The machine refused (a port taken, a folder not writable).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The TLS set-up (a certificate that does not go with its key).
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// Making a certificate.
+    #[error("certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+}
+
+impl From<String> for ServerError {
+    fn from(said: String) -> ServerError {
+        ServerError::Config(said)
+    }
+}
+
+impl From<&str> for ServerError {
+    fn from(said: &str) -> ServerError {
+        ServerError::Config(said.to_owned())
+    }
+}
+
 /// What every server's `main` does: logs to stderr (`RUST_LOG`, else
 /// `default_filter`; colours only on a terminal), runs, and on an error
 /// says it under the program's name and exits with 2.
 pub async fn main(
     name: &str,
     default_filter: &str,
-    run: impl Future<Output = Result<(), String>>,
+    run: impl Future<Output = Result<(), ServerError>>,
 ) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -131,7 +162,7 @@ pub struct Server {
 impl Server {
     /// Listens on `addr` (port 0: any free one) for `router`, within a
     /// store's [`Limits`], over plain HTTP until [`Server::with_tls`].
-    pub async fn bind(addr: SocketAddr, router: Router) -> Result<Server, String> {
+    pub async fn bind(addr: SocketAddr, router: Router) -> Result<Server, ServerError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -221,12 +252,18 @@ pub async fn serve(
             let served = match tls {
                 None => {
                     let conn = http.serve_connection(TokioIo::new(stream), service);
-                    watcher.watch(conn).await.map_err(|e| e.to_string())
+                    watcher
+                        .watch(conn)
+                        .await
+                        .map_err(|e| format!("HTTP with {peer}: {e}"))
                 }
                 Some(tls) => match tokio::time::timeout(handshake, tls.accept(stream)).await {
                     Ok(Ok(stream)) => {
                         let conn = http.serve_connection(TokioIo::new(stream), service);
-                        watcher.watch(conn).await.map_err(|e| e.to_string())
+                        watcher
+                            .watch(conn)
+                            .await
+                            .map_err(|e| format!("HTTPS with {peer}: {e}"))
                     }
                     Ok(Err(e)) => Err(format!("TLS handshake with {peer}: {e}")),
                     Err(_) => Err(format!("TLS handshake with {peer} timed out")),

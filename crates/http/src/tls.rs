@@ -8,6 +8,7 @@
 //! issued for it; one without makes a small local CA ([`LocalCa`]), trusts
 //! it once on each tablet, and issues the servers' certificates from it.
 
+use crate::ServerError;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
@@ -23,23 +24,22 @@ pub use tokio_rustls::TlsAcceptor;
 /// A TLS acceptor for the certificate chain and key in these PEM files;
 /// a missing file, a file with no certificate, a key that is not the
 /// certificate's, each say so and which file.
-pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServerError> {
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
     if chain.is_empty() {
-        return Err(format!(
+        return Err(ServerError::Config(format!(
             "TLS certificate {}: no certificate in the file",
             cert.display()
-        ));
+        )));
     }
     let key_der =
         PrivateKeyDer::from_pem_file(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
         .map_err(|e| {
@@ -92,15 +92,13 @@ impl LocalCa {
     /// The CA in `dir`, made there first if the folder has none. An
     /// existing CA is kept: the tablets that trust it go on trusting the
     /// certificates it issues next.
-    pub fn open_or_create(dir: &Path, name: &str) -> Result<LocalCa, String> {
+    pub fn open_or_create(dir: &Path, name: &str) -> Result<LocalCa, ServerError> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let (cert, key) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
         let created = !cert.exists();
         if created {
-            let key_pair = KeyPair::generate().map_err(|e| e.to_string())?;
-            let ca = ca_params(name)?
-                .self_signed(&key_pair)
-                .map_err(|e| e.to_string())?;
+            let key_pair = KeyPair::generate()?;
+            let ca = ca_params(name)?.self_signed(&key_pair)?;
             write_private(&key, &key_pair.serialize_pem())?;
             std::fs::write(&cert, ca.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
         }
@@ -135,7 +133,7 @@ impl LocalCa {
     /// Issues `<file>.pem` (the certificate and the CA's: the chain) and
     /// `<file>-key.pem` in the CA's folder for these names: DNS names and IP addresses, as a browser will ask for
     /// them.
-    pub fn issue(&self, file: &str, names: &[String]) -> Result<Issued, String> {
+    pub fn issue(&self, file: &str, names: &[String]) -> Result<Issued, ServerError> {
         if names.is_empty() {
             return Err("a certificate needs at least one name or address".into());
         }
@@ -150,10 +148,8 @@ impl LocalCa {
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(SERVER_CERT_DAYS);
-        let key_pair = KeyPair::generate().map_err(|e| e.to_string())?;
-        let cert = params
-            .signed_by(&key_pair, &self.issuer)
-            .map_err(|e| e.to_string())?;
+        let key_pair = KeyPair::generate()?;
+        let cert = params.signed_by(&key_pair, &self.issuer)?;
         let issued = Issued {
             cert: self.dir.join(format!("{file}.pem")),
             key: self.dir.join(format!("{file}-key.pem")),
@@ -221,11 +217,13 @@ pub struct TlsArgs {
 impl TlsArgs {
     /// The acceptor for the two files, which go together; `None` for
     /// plain HTTP.
-    pub fn acceptor(&self) -> Result<Option<TlsAcceptor>, String> {
+    pub fn acceptor(&self) -> Result<Option<TlsAcceptor>, ServerError> {
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => acceptor(cert, key).map(Some),
             (None, None) => Ok(None),
-            _ => Err("--tls-cert and --tls-key go together".into()),
+            _ => Err(ServerError::Config(
+                "--tls-cert and --tls-key go together".into(),
+            )),
         }
     }
 }

@@ -83,7 +83,7 @@ impl Tokens {
             let (id, token) = pair
                 .split_once('=')
                 .ok_or_else(|| format!("{pair:?}: expected REGISTER=TOKEN"))?;
-            let id = RegisterId::new(id.trim()).map_err(|e| e.to_string())?;
+            let id = RegisterId::new(id.trim()).map_err(|e| format!("{pair:?}: {e}"))?;
             out.push((id, token.trim().to_owned()));
         }
         Ok(out)

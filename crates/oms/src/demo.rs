@@ -303,10 +303,10 @@ pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
 pub fn staff_member(id: &str, name: &str, role: Role, pin: &str) -> Result<StaffMember, String> {
     let salt: [u8; 16] = rand::random();
     Ok(StaffMember {
-        id: StaffId::new(id).map_err(|e| e.to_string())?,
-        name: check_name(name).map_err(|e| e.to_string())?,
+        id: StaffId::new(id).map_err(|e| format!("staff id {id:?}: {e}"))?,
+        name: check_name(name).map_err(|e| format!("the name {name:?}: {e}"))?,
         role,
-        pin_hash: hash_pin(pin, salt).map_err(|e| e.to_string())?,
+        pin_hash: hash_pin(pin, salt).map_err(|e| format!("the PIN of {id}: {e}"))?,
     })
 }
 

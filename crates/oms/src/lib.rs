@@ -133,10 +133,10 @@ pub async fn with_store<T: Send + 'static>(
     f: impl FnOnce(&dyn Store) -> Result<T, store::StoreError> + Send + 'static,
 ) -> Result<T, String> {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
+    let answer = tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("a store task stopped: {e}"))?;
+    answer.map_err(|store::StoreError(said)| said)
 }
 
 /// Writes the demo catalog into a database that has none.
@@ -189,7 +189,7 @@ async fn is_demo_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<b
         return Ok(false);
     };
     let demo = store::EncodedCatalog::new(&demo::demo_catalog(currency))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("the demo catalog: {e}"))?
         .meta(currency);
     Ok(current.version == demo.version)
 }
@@ -236,7 +236,7 @@ impl std::ops::Deref for Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, String> {
+    pub async fn build(config: Config) -> Result<Application, till_http::ServerError> {
         if let Some(origin) = &config.bridge_origin {
             statics::check_origin(origin)?;
         }

@@ -126,8 +126,9 @@ async fn main() -> ExitCode {
     till_http::main("till-oms", "info,refinery_core=warn", run(Args::parse())).await
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let currency = Currency::from_code(&args.currency).map_err(|e| e.to_string())?;
+async fn run(args: Args) -> Result<(), till_http::ServerError> {
+    let currency = Currency::from_code(&args.currency)
+        .map_err(|e| format!("--currency {}: {e}", args.currency))?;
     let database = match args.database_url {
         Some(url) => Database::Postgres {
             url,
@@ -151,7 +152,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
         Some(Command::Staff(cmd)) => {
             let store = open_store(&database, &args.data).await?;
-            return staff_command(&store, cmd).await;
+            return Ok(staff_command(&store, cmd).await?);
         }
         None => {}
     }
@@ -160,7 +161,8 @@ async fn run(args: Args) -> Result<(), String> {
             return Err(format!(
                 "{} has no index.html; build the app first (cargo xtask serve does)",
                 dist.display()
-            ));
+            )
+            .into());
         }
     }
     let registers = Tokens::parse_register_pairs(&args.register_tokens)?;
@@ -186,7 +188,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     // xtask and people read this line to find the server.
     println!("till-oms listening on {}", app.url());
-    app.run().await.map_err(|e| e.to_string())
+    Ok(app.run().await?)
 }
 
 async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), String> {
@@ -237,7 +239,7 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
 }
 
 async fn set_active(store: &Arc<dyn Store>, id: String, active: bool) -> Result<(), String> {
-    let staff_id = StaffId::new(id.clone()).map_err(|e| e.to_string())?;
+    let staff_id = StaffId::new(id.clone()).map_err(|e| format!("staff id {id:?}: {e}"))?;
     if !with_store(store, move |s| s.set_staff_active(&staff_id, active)).await? {
         return Err(format!(
             "nobody has the staff id {id:?} (see `till-oms staff list`)"
@@ -263,7 +265,7 @@ fn read_pin() -> Result<String, String> {
             line.trim().to_owned()
         }
     };
-    check_pin(&pin).map_err(|e| e.to_string())?;
+    check_pin(&pin).map_err(|e| format!("the PIN: {e}"))?;
     Ok(pin)
 }
 

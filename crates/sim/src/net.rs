@@ -273,14 +273,18 @@ impl OmsSide {
         key: &WebhookKey,
         now: Timestamp,
     ) -> Result<Option<String>, String> {
-        key.verify(item).map_err(|e| e.to_string())?;
-        let Some(report) = item.report().map_err(|e| e.to_string())? else {
+        key.verify(item)
+            .map_err(|e| format!("the notification's signature: {e}"))?;
+        let Some(report) = item
+            .report()
+            .map_err(|e| format!("the notification: {e}"))?
+        else {
             return Ok(None);
         };
         match self
             .store
             .record_payment(&report, now)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("filing the notification: {e}"))?
         {
             PaymentWrite::Conflict(stored) => Ok(Some(format!(
                 "the terminal's vendor notified {report:?}; the back office holds {stored:?}"

@@ -67,11 +67,11 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, String> {
+    pub async fn build(config: Config) -> Result<Application, till_http::ServerError> {
         std::fs::create_dir_all(&config.data)
             .map_err(|e| format!("data folder {}: {e}", config.data.display()))?;
         let device = Device::open(&config.data.join(MEMORY_FILE), config.device)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("the terminal's memory: {e}"))?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

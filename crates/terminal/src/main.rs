@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
     till_http::main("till-terminal", "info", run(Args::parse())).await
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), till_http::ServerError> {
     if let Some(Command::Tls(TlsCommand::Init { dir })) = &args.command {
         let ca = till_http::tls::LocalCa::open_or_create(dir, "Till bridge local CA")?;
         let issued = ca.issue("terminal", std::slice::from_ref(&args.poiid))?;
@@ -108,7 +108,7 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(url) = app.controls_url() {
         println!("till-terminal controls on {url}");
     }
-    app.run().await.map_err(|e| e.to_string())
+    Ok(app.run().await?)
 }
 
 fn secret(file: &Option<PathBuf>, env: &str, what: &str) -> Result<Option<String>, String> {
@@ -122,7 +122,7 @@ fn secret(file: &Option<PathBuf>, env: &str, what: &str) -> Result<Option<String
     Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()).filter(|s| !s.is_empty()))
 }
 
-fn config(args: &Args) -> Result<Config, String> {
+fn config(args: &Args) -> Result<Config, till_http::ServerError> {
     let passphrase = secret(
         &args.passphrase_file,
         "TILL_TERMINAL_PASSPHRASE",
@@ -140,7 +140,8 @@ fn config(args: &Args) -> Result<Config, String> {
                 .ok_or("--notify-url needs the signing key in TILL_WEBHOOK_HMAC_KEY (hex)")?;
             Some(NotifyTarget {
                 url: url.clone(),
-                key: WebhookKey::from_hex(&key).map_err(|e| e.to_string())?,
+                key: WebhookKey::from_hex(&key)
+                    .map_err(|e| format!("TILL_WEBHOOK_HMAC_KEY: {e}"))?,
                 ca: args.notify_ca.clone(),
             })
         }

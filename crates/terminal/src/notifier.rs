@@ -47,7 +47,9 @@ pub fn client(target: &NotifyTarget) -> Result<reqwest::Client, String> {
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder.build().map_err(|e| e.to_string())
+    builder
+        .build()
+        .map_err(|e| format!("the notifications' HTTP client: {e}"))
 }
 
 pub async fn run(shared: Shared, target: NotifyTarget, client: reqwest::Client) {

@@ -230,11 +230,11 @@ async fn a_certificate_and_key_that_do_not_go_together_are_refused_at_start() {
     let refused =
         |cert: &Path, key: &Path| till_http::tls::acceptor(cert, key).err().expect("refused");
     let err = refused(&issued.cert, &other.key);
-    assert!(err.contains("does not go with"), "{err}");
+    assert!(err.to_string().contains("does not go with"), "{err}");
     let err = refused(&issued.key, &issued.key);
-    assert!(err.contains("no certificate"), "{err}");
+    assert!(err.to_string().contains("no certificate"), "{err}");
     let err = refused(Path::new("/nonexistent.pem"), &issued.key);
-    assert!(err.contains("/nonexistent.pem"), "{err}");
+    assert!(err.to_string().contains("/nonexistent.pem"), "{err}");
 }
 
 #[tokio::test]
@@ -270,5 +270,5 @@ async fn an_oms_ca_file_without_a_certificate_stops_the_bridge_at_start() {
         ca: Some(bad),
     });
     let err = Application::build(config).await.err().expect("refused");
-    assert!(err.contains("not-a-ca.pem"), "{err}");
+    assert!(err.to_string().contains("not-a-ca.pem"), "{err}");
 }

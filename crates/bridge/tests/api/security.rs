@@ -34,7 +34,7 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
         c
     };
     let e = Application::build(short).await.err().unwrap();
-    assert!(e.contains("at least 16 characters"), "{e}");
+    assert!(e.to_string().contains("at least 16 characters"), "{e}");
 
     let shared = {
         let (mut c, _terminal) = test_config(temp_dir("till-bridge-shared"), None).await;
@@ -46,7 +46,7 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
         c
     };
     let e = Application::build(shared).await.err().unwrap();
-    assert!(e.contains("must differ"), "{e}");
+    assert!(e.to_string().contains("must differ"), "{e}");
 
     let plain = {
         let (mut c, _terminal) = test_config(temp_dir("till-bridge-plain"), None).await;
@@ -54,7 +54,7 @@ async fn weak_or_shared_tokens_are_refused_at_start() {
         c
     };
     let e = Application::build(plain).await.err().unwrap();
-    assert!(e.contains("over HTTPS"), "{e}");
+    assert!(e.to_string().contains("over HTTPS"), "{e}");
 }
 
 /// The terminal's certificate must chain to the configured CA and name the

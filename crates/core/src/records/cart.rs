@@ -742,7 +742,7 @@ mod tests {
     fn a_discount_field_reads_empty_as_none_and_shows_what_it_holds() {
         assert_eq!(parse_discount("  "), Ok(None));
         let ten = Discount::Percent { basis_points: 1000 };
-        assert_eq!(parse_discount("10"), Ok(Some(ten.clone())));
+        assert_eq!(parse_discount("10"), Ok(Some(ten)));
         assert!(parse_discount("ten").is_err());
         assert_eq!(discount_field(Some(&ten)), "10");
         assert_eq!(discount_field(None), "");

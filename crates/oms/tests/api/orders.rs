@@ -326,7 +326,9 @@ async fn a_database_migrated_by_a_newer_till_oms_is_refused_untouched() {
     crate::db::create(&c.database).await;
     let refused = till_oms::Application::build(c).await.err().unwrap();
     assert!(
-        refused.contains("schema version 99, newer than this till-oms"),
+        refused
+            .to_string()
+            .contains("schema version 99, newer than this till-oms"),
         "{refused}"
     );
     assert_eq!(app.count("SELECT count(*) FROM orders"), 1, "nothing lost");

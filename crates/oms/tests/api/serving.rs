@@ -154,6 +154,6 @@ async fn an_invalid_bridge_origin_is_refused_at_start() {
         let mut c = config(temp_dir("till-oms-origin"));
         c.bridge_origin = Some(origin.into());
         let e = till_oms::Application::build(c).await.err().unwrap();
-        assert!(e.contains("--bridge-origin"), "{origin}: {e}");
+        assert!(e.to_string().contains("--bridge-origin"), "{origin}: {e}");
     }
 }
