@@ -1,14 +1,15 @@
 //! The bridge client: the card terminal's side of the store's LAN. Every
-//! answer becomes a till-core [`Reply`] for the payment session: a body that
-//! does not parse, a 5xx, a timeout or a dropped connection is "no answer"
-//! (the request may or may not have arrived), never a result.
+//! answer becomes a till-core [`Reply`] for the payment session through
+//! [`till_core::edge`] (which the simulator calls too): a body that does
+//! not parse, a 5xx, a timeout or a dropped connection is "no answer" (the
+//! request may or may not have arrived), never a result.
 
 use super::{deadline, BRIDGE_TIMEOUT_MS};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use till_core::api::{
-    ApiError, PairRequest, PairResponse, PaymentStatusResponse, StartPayment, StartRefund,
-    LIVE_PAYMENT_CODE, PAIRING_HEADER, REFUND_REFUSED_CODE, UNPAIRED_CODE,
+    ApiError, PairRequest, PairResponse, StartPayment, StartRefund, PAIRING_HEADER,
 };
+use till_core::edge;
 use till_core::lan::BridgeLink;
 use till_core::payment::{PaymentRef, Reply};
 
@@ -34,16 +35,6 @@ async fn send(req: Request, space: Option<&'static str>) -> Result<Response, glo
     js_sys::Reflect::set(&init, &"targetAddressSpace".into(), &space.into()).map_err(js)?;
     let raw = web_sys::Request::new_with_request_and_init(&raw, &init).map_err(js)?;
     Request::from(raw).send().await
-}
-
-/// A 401's reason: the bridge's own words when it revoked this register.
-async fn unauthorized(r: Response) -> String {
-    match r.json::<ApiError>().await {
-        Ok(e) if e.error == UNPAIRED_CODE => e.message,
-        _ => {
-            "the bridge refused this register's pairing token: pair it again in Settings".to_owned()
-        }
-    }
 }
 
 /// `POST /v1/pairings`: the code the bridge shows, for this register's own
@@ -83,48 +74,12 @@ pub async fn pair(
     }
 }
 
-/// The status in a body, if it is about this reference.
-async fn status_of(r: Response, reference: &PaymentRef) -> Reply {
-    match r.json::<PaymentStatusResponse>().await {
-        // An answer about another payment is no answer about this one.
-        Ok(body) if body.reference == *reference => Reply::Status(body.status),
-        _ => Reply::Unreachable,
-    }
-}
-
-/// A 409 to a start: "never received", for good (a PaymentStatus body);
-/// another payment of this order still on the terminal (refused before
-/// anything was journaled: nothing charged); a refund the bridge will not
-/// send (beyond what the payment charged: nothing went back); any other
-/// conflict is no answer the register can trust.
-async fn start_conflict(r: Response, reference: &PaymentRef) -> Reply {
-    let Ok(text) = r.text().await else {
-        return Reply::Unreachable;
-    };
-    if let Ok(body) = serde_json::from_str::<PaymentStatusResponse>(&text) {
-        if body.reference == *reference {
-            return Reply::Status(body.status);
-        }
-    }
-    match serde_json::from_str::<ApiError>(&text) {
-        Ok(e) if e.error == LIVE_PAYMENT_CODE || e.error == REFUND_REFUSED_CODE => {
-            Reply::Refused { reason: e.message }
-        }
-        _ => Reply::Unreachable,
-    }
-}
-
-async fn refused(r: Response) -> Reply {
+/// A response's status and body; `None` when there was no answer (or its
+/// body could not be read: as good as none).
+async fn answer(sent: Result<Response, gloo_net::Error>) -> Option<(u16, String)> {
+    let r = sent.ok()?;
     let status = r.status();
-    let reason = match status {
-        401 => unauthorized(r).await,
-        _ => r
-            .json::<ApiError>()
-            .await
-            .map(|e| e.message)
-            .unwrap_or_else(|_| format!("HTTP {status}")),
-    };
-    Reply::Refused { reason }
+    Some((status, r.text().await.ok()?))
 }
 
 impl Bridge {
@@ -147,19 +102,17 @@ impl Bridge {
     /// Reachable and paired, or why not.
     pub async fn link(&self) -> BridgeLink {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
-        match self
-            .send(self.get("/health").abort_signal(signal.as_ref()))
-            .await
-        {
-            Ok(r) if r.ok() => BridgeLink::Connected,
-            Ok(r) if r.status() == 401 => match r.json::<ApiError>().await {
-                Ok(e) if e.error == UNPAIRED_CODE => BridgeLink::Unpaired,
-                _ => BridgeLink::TokenRefused,
-            },
-            _ => BridgeLink::NoAnswer {
-                https: self.base.starts_with("https://"),
+        let sent = self.send(self.get("/health").abort_signal(signal.as_ref()));
+        match answer(sent.await).await {
+            Some((status, body)) => edge::health_link(status, &body, self.https()),
+            None => BridgeLink::NoAnswer {
+                https: self.https(),
             },
         }
+    }
+
+    fn https(&self) -> bool {
+        self.base.starts_with("https://")
     }
 
     /// Asked before a start: `Accepted` when the bridge answers and accepts
@@ -167,14 +120,10 @@ impl Bridge {
     /// sent); `Unreachable` when it does not answer at all.
     pub async fn probe(&self) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
-        match self
-            .send(self.get("/health").abort_signal(signal.as_ref()))
-            .await
-        {
-            Err(_) => Reply::Unreachable,
-            Ok(r) if r.ok() => Reply::Accepted,
-            Ok(r) if (400..500).contains(&r.status()) => refused(r).await,
-            Ok(_) => Reply::Unreachable,
+        let sent = self.send(self.get("/health").abort_signal(signal.as_ref()));
+        match answer(sent.await).await {
+            Some((status, body)) => edge::probe_reply(status, &body),
+            None => Reply::Unreachable,
         }
     }
 
@@ -200,12 +149,9 @@ impl Bridge {
                 reason: "the request could not be encoded".into(),
             };
         };
-        match send(sent, self.space).await {
-            Err(_) => Reply::Unreachable,
-            Ok(r) if r.status() == 202 || r.status() == 200 => Reply::Accepted,
-            Ok(r) if r.status() == 409 => start_conflict(r, reference).await,
-            Ok(r) if matches!(r.status(), 400 | 401 | 413 | 422) => refused(r).await,
-            Ok(_) => Reply::Unreachable,
+        match answer(send(sent, self.space).await).await {
+            Some((status, body)) => edge::start_reply(status, &body, reference),
+            None => Reply::Unreachable,
         }
     }
 
@@ -213,12 +159,10 @@ impl Bridge {
     pub async fn status(&self, reference: &PaymentRef) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
         let path = format!("/payments/{reference}");
-        match self
-            .send(self.get(&path).abort_signal(signal.as_ref()))
-            .await
-        {
-            Ok(r) if r.status() == 200 => status_of(r, reference).await,
-            _ => Reply::Unreachable,
+        let sent = self.send(self.get(&path).abort_signal(signal.as_ref()));
+        match answer(sent.await).await {
+            Some((status, body)) => edge::status_reply(status, &body, reference),
+            None => Reply::Unreachable,
         }
     }
 
@@ -227,12 +171,10 @@ impl Bridge {
     pub async fn cancel(&self, reference: &PaymentRef) -> Reply {
         let (signal, _t) = deadline(BRIDGE_TIMEOUT_MS);
         let path = format!("/payments/{reference}/cancel");
-        match self
-            .send(self.post(&path).abort_signal(signal.as_ref()))
-            .await
-        {
-            Ok(r) if r.status() == 200 || r.status() == 409 => status_of(r, reference).await,
-            _ => Reply::Unreachable,
+        let sent = self.send(self.post(&path).abort_signal(signal.as_ref()));
+        match answer(sent.await).await {
+            Some((status, body)) => edge::cancel_reply(status, &body, reference),
+            None => Reply::Unreachable,
         }
     }
 }

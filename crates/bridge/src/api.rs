@@ -83,6 +83,75 @@ impl From<BridgeError> for Error {
     }
 }
 
+/// An answer to the register about a payment: its status and JSON body.
+/// The handlers send it; the simulator hands it to its register through
+/// the same reading the browser does ([`till_core::edge`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: &impl serde::Serialize) -> Answer {
+        let body = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+        Answer { status, body }
+    }
+
+    /// The body as it crosses the wire.
+    pub fn text(&self) -> String {
+        self.body.to_string()
+    }
+}
+
+impl From<BridgeError> for Answer {
+    fn from(e: BridgeError) -> Answer {
+        let Error(status, body) = Error::from(e);
+        Answer::json(status, &body)
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// A start: 202 with where the payment stands; "never received" as a 409
+/// with that status (final: the register knows nothing was charged); a
+/// refusal as its error.
+pub fn start_answer(started: Result<PaymentStatusResponse, BridgeError>) -> Answer {
+    match started {
+        Ok(answer) => Answer::json(StatusCode::ACCEPTED, &answer),
+        Err(BridgeError::Tombstoned(reference)) => Answer::json(
+            StatusCode::CONFLICT,
+            &PaymentStatusResponse {
+                reference,
+                status: till_core::payment::BridgeStatus::NeverReceived,
+            },
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// A status: 200 with where the payment stands, or the error.
+pub fn status_answer(answer: Result<PaymentStatusResponse, BridgeError>) -> Answer {
+    match answer {
+        Ok(answer) => Answer::json(StatusCode::OK, &answer),
+        Err(e) => e.into(),
+    }
+}
+
+/// A decided cancel: 200 when the payment is cancelled (or was never
+/// received); too late, a 409 with the real status, so the popup can show it.
+pub fn cancel_answer(decided: Result<(bool, PaymentStatusResponse), BridgeError>) -> Answer {
+    match decided {
+        Ok((true, answer)) => Answer::json(StatusCode::OK, &answer),
+        Ok((false, answer)) => Answer::json(StatusCode::CONFLICT, &answer),
+        Err(e) => e.into(),
+    }
+}
+
 /// Checks the pairing token; applies the faults of `/_faults`.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
@@ -339,28 +408,15 @@ pub async fn start_refund(State(state): State<AppState>, body: Bytes) -> Result<
 async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Response, Error> {
     let now = now();
     let amount = req.amount;
-    let started = blocking(state, move |b| {
-        b.start(&req, now).map(Ok).or_else(|e| match e {
-            BridgeError::Tombstoned(reference) => Ok(Err(PaymentStatusResponse {
-                reference,
-                status: till_core::payment::BridgeStatus::NeverReceived,
-            })),
-            other => Err(other),
-        })
-    })
-    .await?;
-    match started {
-        Ok((started, answer, outs)) => {
-            if started == Started::New {
-                tracing::info!("{what} {} started: {amount}", answer.reference);
-            }
-            calls::send_all(state, outs);
-            Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+    let started = blocking(state, move |b| Ok(b.start(&req, now))).await?;
+    let started = started.map(|(started, answer, outs)| {
+        if started == Started::New {
+            tracing::info!("{what} {} started: {amount}", answer.reference);
         }
-        // "Never received" is final: 409 with that status, so the register
-        // knows for certain that nothing was charged.
-        Err(never) => Ok((StatusCode::CONFLICT, Json(never)).into_response()),
-    }
+        calls::send_all(state, outs);
+        answer
+    });
+    Ok(start_answer(started).into_response())
 }
 
 /// `GET /v1/payments/{reference}`: from the journal. A payment in doubt is
@@ -369,23 +425,23 @@ async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Respo
 pub async fn status(
     State(state): State<AppState>,
     Path(reference): Path<String>,
-) -> Result<Json<PaymentStatusResponse>, Error> {
+) -> Result<Response, Error> {
     let reference = parse_ref(&reference)?;
     let asked = now();
     let (answer, outs) = blocking(&state, move |b| b.status(&reference, asked, true)).await?;
     if blocking(&state, move |b| b.answered_since(&reference, asked)).await? {
-        return Ok(Json(answer));
+        return Ok(status_answer(Ok(answer)).into_response());
     }
     calls::send_all(&state, outs);
     calls::wait_for(&state, FRESH_WAIT, move |j| {
         j.answered_since(&reference, asked)
     })
     .await;
-    let (answer, _) = blocking(&state, move |b| {
-        b.status(&reference, now_after(asked), false)
+    let answer = blocking(&state, move |b| {
+        Ok(b.status(&reference, now_after(asked), false))
     })
     .await?;
-    Ok(Json(answer))
+    Ok(status_answer(answer.map(|(answer, _)| answer)).into_response())
 }
 
 /// The time now, never before `earlier`.
@@ -403,28 +459,18 @@ pub async fn cancel(
     let reference = parse_ref(&reference)?;
     let now = now();
     let (outcome, outs) = blocking(&state, move |b| b.cancel(&reference, now)).await?;
-    let status = match outcome {
-        CancelOutcome::Cancelled(s) | CancelOutcome::NeverReceived(s) => {
-            return Ok(Json(s).into_response())
-        }
-        CancelOutcome::TooLate(s) => s,
+    let decided = match outcome {
+        CancelOutcome::Cancelled(s) | CancelOutcome::NeverReceived(s) => Ok((true, s)),
+        CancelOutcome::TooLate(s) => Ok((false, s)),
         CancelOutcome::AbortSent => {
             calls::send_all(&state, outs);
             match calls::settle(&state, reference, ABORT_WAIT).await {
-                Some(s) if s.status == till_core::payment::BridgeStatus::Cancelled => {
-                    return Ok(Json(s).into_response())
-                }
-                Some(s) => s,
-                None => {
-                    return Err(Error::from(BridgeError::Storage(
-                        "the journal could not be read".into(),
-                    )))
-                }
+                Some(s) => Ok((s.status == till_core::payment::BridgeStatus::Cancelled, s)),
+                None => Err(BridgeError::Storage("the journal could not be read".into())),
             }
         }
     };
-    // Too late: 409 with the real status, so the popup can show it.
-    Ok((StatusCode::CONFLICT, Json(status)).into_response())
+    Ok(cancel_answer(decided).into_response())
 }
 
 pub async fn not_found() -> Error {

@@ -44,7 +44,7 @@
 //! | 2 [`records`] | `staff`, `cart`, `card`, `order`, `refund`, `report`, `drawer`, `shift` | what the register stores, with the rules of each record |
 //! | 3 [`wire`] | `api`, `outbox`, `download` | what crosses HTTP, and what waits to |
 //! | 4 [`plans`] | `update`, `park`, `shift_plan` | one write each, decided inside the storage transaction |
-//! | 5 [`machines`] | `payment`, `sync`, `desk`, `lan`, `refresh` | the sans-IO parts the register drives |
+//! | 5 [`machines`] | `payment`, `sync`, `desk`, `lan`, `refresh`, `edge` | the sans-IO parts the register drives |
 //! | 6 | [`register`] | the register: every input, every effect |
 //! | 7 | `memstore`, `testing` | an in-memory store and fixtures for tests (feature `testing`) |
 //!
@@ -64,7 +64,7 @@ pub mod memstore;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use machines::{desk, lan, payment, refresh, sync};
+pub use machines::{desk, edge, lan, payment, refresh, sync};
 pub use plans::{park, shift_plan, update};
 pub use records::{card, cart, drawer, order, refund, report, shift, staff};
 pub use values::{catalog, money, search, time};

@@ -18,7 +18,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("wire", &["api", "outbox", "download"]),
     ("plans", &["update", "park", "shift_plan"]),
-    ("machines", &["payment", "sync", "desk", "lan", "refresh"]),
+    (
+        "machines",
+        &["payment", "sync", "desk", "lan", "refresh", "edge"],
+    ),
     ("register", &["register"]),
     ("testing", &["memstore", "testing"]),
 ];

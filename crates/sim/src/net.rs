@@ -12,7 +12,7 @@ use till_bridge::driver::DriverConfig;
 use till_bridge::journal::{Delivery, Journal, Outgoing};
 use till_core::api::BatchResult;
 use till_core::order::{Order, OrderId, RegisterId};
-use till_core::payment::{PaymentRef, Reply, Request};
+use till_core::payment::{BridgeStatus, PaymentRef, Reply, Request};
 use till_core::refund::Refund;
 use till_core::register::{BridgeCall, CatalogFailure, Input, OmsCall, OmsReply};
 use till_core::shift::Shift;
@@ -153,12 +153,37 @@ impl BridgeSide {
         }
     }
 
-    /// The status the register is answered with now.
-    pub fn status_reply(&self, reference: &PaymentRef, now: Timestamp) -> Reply {
-        match self.journal.status(reference, now, false) {
-            Ok((s, _)) => Reply::Status(s.status),
-            Err(_) => Reply::Unreachable,
-        }
+    /// Where the payment stands now, in the journal.
+    pub fn standing(&self, reference: &PaymentRef, now: Timestamp) -> Option<BridgeStatus> {
+        self.journal
+            .status(reference, now, false)
+            .ok()
+            .map(|(s, _)| s.status)
+    }
+
+    /// What the register hears now to `to`, answered as the bridge's
+    /// handler answers ([`till_bridge::api`]) and read as the browser
+    /// reads it ([`till_core::edge`]).
+    pub fn status_reply(&self, reference: &PaymentRef, to: Request, now: Timestamp) -> Reply {
+        let status = self.journal.status(reference, now, false).map(|(s, _)| s);
+        let answer = match to {
+            Request::Cancel => till_bridge::api::cancel_answer(
+                status.map(|s| (s.status == BridgeStatus::Cancelled, s)),
+            ),
+            _ => till_bridge::api::status_answer(status),
+        };
+        read(&answer, to, reference)
+    }
+}
+
+/// The register's reading of the bridge's answer to `to`.
+pub fn read(answer: &till_bridge::api::Answer, to: Request, reference: &PaymentRef) -> Reply {
+    let (status, body) = (answer.status.as_u16(), answer.text());
+    match to {
+        Request::Probe => till_core::edge::probe_reply(status, &body),
+        Request::Start => till_core::edge::start_reply(status, &body, reference),
+        Request::Cancel => till_core::edge::cancel_reply(status, &body, reference),
+        _ => till_core::edge::status_reply(status, &body, reference),
     }
 }
 

@@ -24,7 +24,7 @@
 
 use crate::world::{Ev, World, NET_TIMEOUT};
 use till_bridge::driver::CallResult;
-use till_bridge::journal::{BridgeError, CancelOutcome, Outgoing, Start};
+use till_bridge::journal::{CancelOutcome, Outgoing, Start};
 use till_core::payment::{BridgeStatus, PaymentRef, Reply, Request};
 use till_core::register::Input;
 use till_core::time::Duration;
@@ -37,6 +37,9 @@ const FRESH_WAIT: Duration =
 /// How long a cancel waits for the payment to end after the Abort.
 const ABORT_WAIT: Duration =
     Duration::from_millis(till_bridge::calls::ABORT_WAIT.as_millis() as u64);
+/// The body of the bridge's `GET /v1/health`.
+const HEALTH_BODY: &str = r#"{"status":"ok"}"#;
+
 /// Notifications the vendor's cloud sends per round.
 const NOTIFICATIONS_PER_ROUND: usize = 20;
 
@@ -54,12 +57,18 @@ impl World {
     ) {
         use till_core::register::BridgeCall;
         let now = self.now;
+        // The simulated bridge takes the register's pairing: its health
+        // answers 200, read as the browser reads it.
         let (reference, to, reply) = match call {
             BridgeCall::Health => {
-                let link = till_core::lan::BridgeLink::Connected;
+                let link = till_core::edge::health_link(200, HEALTH_BODY, false);
                 return self.answer_register(epoch, Input::BridgeHealth { link }, lose_reply);
             }
-            BridgeCall::Probe { reference } => (reference, Request::Probe, Reply::Accepted),
+            BridgeCall::Probe { reference } => (
+                reference,
+                Request::Probe,
+                till_core::edge::probe_reply(200, HEALTH_BODY),
+            ),
             BridgeCall::Start(s) => (s.reference, Request::Start, self.bridge_start((&s).into())),
             BridgeCall::StartRefund(s) => {
                 (s.reference, Request::Start, self.bridge_start((&s).into()))
@@ -71,27 +80,29 @@ impl World {
                         return self
                             .wait_for_terminal(epoch, reference, to, lose_reply, FRESH_WAIT);
                     }
-                    Ok((s, _)) => (reference, to, Reply::Status(s.status)),
-                    Err(_) => (reference, to, Reply::Unreachable),
+                    status => {
+                        let answer = till_bridge::api::status_answer(status.map(|(s, _)| s));
+                        (reference, to, crate::net::read(&answer, to, &reference))
+                    }
                 }
             }
             BridgeCall::Cancel { reference } => {
-                let reply = match self.bridge.journal.cancel(&reference, now) {
+                let decided = match self.bridge.journal.cancel(&reference, now) {
                     Ok((CancelOutcome::AbortSent, outs)) => {
                         self.to_terminal(outs);
                         let to = Request::Cancel;
                         return self
                             .wait_for_terminal(epoch, reference, to, lose_reply, ABORT_WAIT);
                     }
-                    Ok((
-                        CancelOutcome::Cancelled(s)
-                        | CancelOutcome::TooLate(s)
-                        | CancelOutcome::NeverReceived(s),
-                        _,
-                    )) => Reply::Status(s.status),
-                    Err(_) => Reply::Unreachable,
+                    Ok((CancelOutcome::Cancelled(s) | CancelOutcome::NeverReceived(s), _)) => {
+                        Ok((true, s))
+                    }
+                    Ok((CancelOutcome::TooLate(s), _)) => Ok((false, s)),
+                    Err(e) => Err(e),
                 };
-                (reference, Request::Cancel, reply)
+                let answer = till_bridge::api::cancel_answer(decided);
+                let to = Request::Cancel;
+                (reference, to, crate::net::read(&answer, to, &reference))
             }
         };
         self.answer_register(
@@ -127,25 +138,17 @@ impl World {
         self.schedule(at, Ev::Deliver { epoch, input });
     }
 
-    /// A start: journaled, then sent to the terminal.
+    /// A start: journaled, then sent to the terminal; answered as the
+    /// bridge's handler answers it.
     fn bridge_start(&mut self, start: Start) -> Reply {
         self.bridge.orders.insert(start.reference, start.order_id);
-        match self.bridge.journal.start(&start, self.now) {
-            // 202, for a new payment and for one the bridge already has.
-            Ok((_, _, outs)) => {
-                self.to_terminal(outs);
-                Reply::Accepted
-            }
-            // 409 with a status body: "never received", for good.
-            Err(BridgeError::Tombstoned(_)) => Reply::Status(BridgeStatus::NeverReceived),
-            Err(BridgeError::LivePayment(live)) => Reply::Refused {
-                reason: format!("payment {live} is in progress"),
-            },
-            Err(BridgeError::RefundRefused(why)) => Reply::Refused { reason: why },
-            // A conflict (ApiError 409) or a 500: no answer the register
-            // can trust.
-            Err(_) => Reply::Unreachable,
-        }
+        let started = self.bridge.journal.start(&start, self.now);
+        let started = started.map(|(_, answer, outs)| {
+            self.to_terminal(outs);
+            answer
+        });
+        let answer = till_bridge::api::start_answer(started);
+        crate::net::read(&answer, Request::Start, &start.reference)
     }
 
     /// A register request answered once the terminal has answered what it
@@ -178,7 +181,7 @@ impl World {
             return;
         };
         let w = self.bridge.waiting.remove(i);
-        let reply = self.bridge.status_reply(&w.reference, self.now);
+        let reply = self.bridge.status_reply(&w.reference, w.to, self.now);
         let input = Input::Bridge {
             reference: w.reference,
             to: w.to,
@@ -190,8 +193,8 @@ impl World {
     /// The payment's word came in: whoever waits on it is answered now
     /// (a cancel only once the payment is no longer processing).
     fn settle_waiting(&mut self, reference: PaymentRef) {
-        let processing = self.bridge.status_reply(&reference, self.now)
-            == Reply::Status(BridgeStatus::Processing);
+        let processing =
+            self.bridge.standing(&reference, self.now) == Some(BridgeStatus::Processing);
         let ready: Vec<u64> = self
             .bridge
             .waiting
