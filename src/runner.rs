@@ -7,7 +7,10 @@
 //!   or something the screen must show;
 //! - every answer comes back through [`dispatch`] as an input;
 //! - one browser timer is armed from the register's `poll_timeout` after
-//!   every input (nothing here polls on a fixed interval).
+//!   every input (nothing here polls on a fixed interval);
+//! - the few requests a page makes itself (the back office's copy of a
+//!   day, pairing with the bridge) go through here too: pages never call
+//!   [`crate::net`].
 //!
 //! Storage transactions are started in the order the register issued them
 //! (each task opens its transaction before its first await, and tasks start

@@ -319,7 +319,7 @@ fn ZReport(shift: Shift) -> impl IntoView {
                     <div><dt>"Counted"</dt><dd aria-label="Counted cash">{close.counted.to_string()}</dd></div>
                     <div class="total"><dt>"Over / short"</dt><dd aria-label="Over or short">{over_short}</dd></div>
                     {shift.movements.iter().map(|m| view! {
-                        <div class="sub"><dt>{format!("{} by {}: {}", if m.movement.kind == MovementKind::PaidIn { "Paid in" } else { "Paid out" }, m.by.name, m.movement.reason)}</dt><dd>{m.movement.amount.to_string()}</dd></div>
+                        <div class="sub"><dt>{format!("{} by {}: {}", if m.kind == MovementKind::PaidIn { "Paid in" } else { "Paid out" }, m.by.name, m.reason)}</dt><dd>{m.amount.to_string()}</dd></div>
                     }).collect_view()}
                     <div><dt>"No sale"</dt><dd aria-label="No sale count">{shift.no_sales.len()}</dd></div>
                 </dl>

@@ -610,26 +610,28 @@ async fn refund_tx(
     Ok(Stored::Refunded(Box::new(refund)))
 }
 
+/// Issues a put of `value` into `store` (under `key` for a store without
+/// key paths); the future waits for it.
+fn put_in(
+    tx: &Transaction,
+    store: &str,
+    value: JsValue,
+    key: Option<&JsValue>,
+) -> Result<impl std::future::Future<Output = Result<JsValue, idb::Error>>, TxError> {
+    Ok(tx.object_store(store)?.put(&value, key)?.into_future())
+}
+
 /// Issues every write of a refund's plan, then waits for them all.
 async fn write_refund_plan(tx: &Transaction, plan: &RefundPlan) -> Result<(), TxError> {
     let mut pending = Vec::new();
     if let Some(refund) = &plan.write {
-        pending.push(
-            tx.object_store(REFUNDS)?
-                .put(&to_js(refund)?, None)?
-                .into_future(),
-        );
+        pending.push(put_in(tx, REFUNDS, to_js(refund)?, None)?);
     }
     if let Some(attempt) = &plan.attempt {
-        pending.push(
-            tx.object_store(PAYMENTS)?
-                .put(&to_js(attempt)?, None)?
-                .into_future(),
-        );
+        pending.push(put_in(tx, PAYMENTS, to_js(attempt)?, None)?);
     }
     if let Some((date, seq)) = plan.seq {
-        let meta = tx.object_store(META)?;
-        pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+        pending.push(put_in(tx, META, to_js(&seq)?, Some(&seq_key(date)))?);
     }
     for p in pending {
         p.await?;
@@ -641,34 +643,27 @@ async fn write_refund_plan(tx: &Transaction, plan: &RefundPlan) -> Result<(), Tx
 async fn write_plan(tx: &Transaction, plan: &till_core::update::Plan) -> Result<(), TxError> {
     let mut pending = Vec::new();
     if let Some(order) = &plan.order {
-        pending.push(
-            tx.object_store(ORDERS)?
-                .put(&to_js(order)?, None)?
-                .into_future(),
-        );
+        pending.push(put_in(tx, ORDERS, to_js(order)?, None)?);
     }
     if let Some(attempt) = &plan.attempt {
-        pending.push(
-            tx.object_store(PAYMENTS)?
-                .put(&to_js(attempt)?, None)?
-                .into_future(),
-        );
+        pending.push(put_in(tx, PAYMENTS, to_js(attempt)?, None)?);
     }
-    let meta = tx.object_store(META)?;
     if let Some(sale) = &plan.sale {
-        pending.push(
-            meta.put(&to_js(sale)?, Some(&JsValue::from_str(SALE_KEY)))?
-                .into_future(),
-        );
+        pending.push(put_in(
+            tx,
+            META,
+            to_js(sale)?,
+            Some(&JsValue::from_str(SALE_KEY)),
+        )?);
     }
     if let Some((date, seq)) = plan.seq {
-        pending.push(meta.put(&to_js(&seq)?, Some(&seq_key(date)))?.into_future());
+        pending.push(put_in(tx, META, to_js(&seq)?, Some(&seq_key(date)))?);
     }
     let outbox = tx.object_store(OUTBOX)?;
     let mut deletes = Vec::new();
     for c in &plan.outbox {
         match c {
-            OutboxChange::Put(e) => pending.push(outbox.put(&to_js(e)?, None)?.into_future()),
+            OutboxChange::Put(e) => pending.push(put_in(tx, OUTBOX, to_js(e)?, None)?),
             OutboxChange::Delete { order_id, version } => {
                 deletes.push(outbox.delete(outbox_key(order_id, *version))?.into_future())
             }

@@ -262,8 +262,8 @@ fn closed_shift() -> Shift {
         T0,
     )
     .unwrap();
-    let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0).unwrap();
-    shift.move_cash(out, by.clone()).unwrap();
+    let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0, by.clone()).unwrap();
+    shift.move_cash(out).unwrap();
     let mut sale = order();
     sale.shift = Some(shift.id);
     let date = BusinessDate::new(2026, 11, 27).unwrap();

@@ -30,7 +30,8 @@ proptest! {
             .iter()
             .map(|(paid_in, m)| {
                 let kind = if *paid_in { MovementKind::PaidIn } else { MovementKind::PaidOut };
-                CashMovement::new(kind, eur(*m), "a reason", at).unwrap()
+                let by = StaffRef { id: StaffId::new("dana").unwrap(), name: "Dana".into() };
+                CashMovement::new(kind, eur(*m), "a reason", at, by).unwrap()
             })
             .collect();
         let (ins, outs): (i64, i64) = moves.iter().fold((0, 0), |(i, o), (paid_in, m)| {
@@ -135,7 +136,7 @@ proptest! {
             let (version, change) = match s {
                 Step::Move(paid_in, amount, reason) => {
                     let kind = if paid_in { MovementKind::PaidIn } else { MovementKind::PaidOut };
-                    match CashMovement::new(kind, Money::new(amount, Currency::EUR).unwrap(), if reason { "float" } else { "" }, at) {
+                    match CashMovement::new(kind, Money::new(amount, Currency::EUR).unwrap(), if reason { "float" } else { "" }, at, by.clone()) {
                         Ok(m) => (shift.version, ShiftChange::Move(m)),
                         Err(_) => continue,
                     }

@@ -125,7 +125,7 @@ fn changed_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<Shift, Shif
         },
         ShiftChange::Move(m) => {
             let mut shift = current()?;
-            shift.move_cash(m.clone(), by)?;
+            shift.move_cash(m.clone())?;
             Ok(shift)
         }
         ShiftChange::NoSale { approval } => {

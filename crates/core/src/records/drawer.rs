@@ -11,6 +11,7 @@
 //! the shift's orders and refunds.
 
 use crate::money::{Currency, Money, MoneyError};
+use crate::staff::StaffRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -78,13 +79,14 @@ pub enum MovementKind {
     PaidOut,
 }
 
-/// Cash put into or taken out of the drawer outside a sale.
+/// Cash put into or taken out of the drawer outside a sale, and who did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CashMovement {
     pub kind: MovementKind,
     pub amount: Money,
     pub reason: String,
     pub at: Timestamp,
+    pub by: StaffRef,
 }
 
 impl CashMovement {
@@ -94,6 +96,7 @@ impl CashMovement {
         amount: Money,
         reason: &str,
         at: Timestamp,
+        by: StaffRef,
     ) -> Result<CashMovement, DrawerError> {
         if amount.is_negative() || amount.is_zero() {
             return Err(DrawerError::NotPositive("the amount"));
@@ -110,6 +113,7 @@ impl CashMovement {
             amount,
             reason: reason.to_owned(),
             at,
+            by,
         })
     }
 }
@@ -192,7 +196,13 @@ mod tests {
     #[test]
     fn a_movement_needs_an_amount_and_a_reason() {
         let at = Timestamp::from_millis(0);
-        let m = |amount, reason| CashMovement::new(MovementKind::PaidOut, amount, reason, at);
+        let by = StaffRef {
+            id: crate::staff::StaffId::new("dana").unwrap(),
+            name: "Dana".into(),
+        };
+        let m = |amount, reason| {
+            CashMovement::new(MovementKind::PaidOut, amount, reason, at, by.clone())
+        };
         assert_eq!(
             m(eur(0), "milk").unwrap_err(),
             DrawerError::NotPositive("the amount")
@@ -204,10 +214,14 @@ mod tests {
     #[test]
     fn a_shortage_shows_as_a_negative_over_short() {
         let at = Timestamp::from_millis(0);
+        let by = StaffRef {
+            id: crate::staff::StaffId::new("dana").unwrap(),
+            name: "Dana".into(),
+        };
+        let m = |kind, amount, reason| CashMovement::new(kind, amount, reason, at, by.clone());
         let moves = [
-            CashMovement::new(MovementKind::PaidIn, eur(2_000), "change from the bank", at)
-                .unwrap(),
-            CashMovement::new(MovementKind::PaidOut, eur(450), "milk", at).unwrap(),
+            m(MovementKind::PaidIn, eur(2_000), "change from the bank").unwrap(),
+            m(MovementKind::PaidOut, eur(450), "milk").unwrap(),
         ];
         let e = expected_cash(eur(10_000), eur(5_445), eur(240), &moves).unwrap();
         assert_eq!(e.expected, eur(10_000 + 5_445 - 240 + 2_000 - 450));

@@ -92,14 +92,6 @@ impl CashCount {
     }
 }
 
-/// A cash movement and who made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Movement {
-    #[serde(flatten)]
-    pub movement: CashMovement,
-    pub by: StaffRef,
-}
-
 /// The drawer opened with no sale: when, by whom, approved by whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrawerOpen {
@@ -139,7 +131,7 @@ pub struct Shift {
     pub float_count: CashCount,
     pub float: Money,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub movements: Vec<Movement>,
+    pub movements: Vec<CashMovement>,
     /// Each time the drawer was opened with no sale.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_sales: Vec<DrawerOpen>,
@@ -180,7 +172,7 @@ impl Shift {
     }
 
     /// Paid in or out, with its reason (checked by [`CashMovement::new`]).
-    pub fn move_cash(&mut self, movement: CashMovement, by: StaffRef) -> Result<(), ShiftError> {
+    pub fn move_cash(&mut self, movement: CashMovement) -> Result<(), ShiftError> {
         if !self.is_open() {
             return Err(ShiftError::Closed);
         }
@@ -190,7 +182,7 @@ impl Shift {
                 got: movement.amount.currency(),
             });
         }
-        self.movements.push(Movement { movement, by });
+        self.movements.push(movement);
         self.version += 1;
         Ok(())
     }
@@ -247,13 +239,8 @@ impl Shift {
             return Err(bad("version", "starts at 1".into()));
         }
         for m in &self.movements {
-            CashMovement::new(
-                m.movement.kind,
-                m.movement.amount,
-                &m.movement.reason,
-                m.movement.at,
-            )?;
-            if m.movement.amount.currency() != self.currency {
+            CashMovement::new(m.kind, m.amount, &m.reason, m.at, m.by.clone())?;
+            if m.amount.currency() != self.currency {
                 return Err(bad(
                     "movements",
                     format!("an amount is not in {}", self.currency),
@@ -265,12 +252,7 @@ impl Shift {
         };
         let counted = close.count.total(self.currency)?;
         let t = &close.report.totals;
-        let expected = expected_cash(
-            self.float,
-            t.cash_net,
-            t.refunds_cash,
-            &self.cash_movements(),
-        )?;
+        let expected = expected_cash(self.float, t.cash_net, t.refunds_cash, &self.movements)?;
         if counted != close.counted || expected != close.report.expected {
             return Err(bad(
                 "close",
@@ -281,11 +263,6 @@ impl Shift {
             return Err(bad("close.over_short", "is not counted − expected".into()));
         }
         Ok(())
-    }
-
-    /// The cash movements as [`crate::drawer::expected_cash`] takes them.
-    fn cash_movements(&self) -> Vec<CashMovement> {
-        self.movements.iter().map(|m| m.movement.clone()).collect()
     }
 }
 
@@ -346,7 +323,7 @@ pub fn shift_report(
         shift.float,
         totals.cash_net,
         totals.refunds_cash,
-        &shift.cash_movements(),
+        &shift.movements,
     )?;
     Ok(ShiftReport {
         by_cashier: by_cashier(shift.currency, &orders, &refunds)?,
@@ -598,8 +575,8 @@ mod tests {
             sale(2, "croissant", "jo", id),  // 1.95
             sale(3, "coffee", "alex", None), // another shift's
         ];
-        let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0).unwrap();
-        s.move_cash(out, who("alex")).unwrap();
+        let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0, who("alex"));
+        s.move_cash(out.unwrap()).unwrap();
         let date = BusinessDate::new(2026, 11, 27).unwrap();
         // A card payment of the shift still in doubt: the report says so.
         let mut pending = sale(4, "mug", "jo", id);
@@ -648,8 +625,8 @@ mod tests {
         let mut skimmed = s.clone();
         skimmed.movements.clear();
         assert!(skimmed.validate().is_err(), "expected no longer adds up");
-        let again = CashMovement::new(MovementKind::PaidIn, eur(100), "change", T0).unwrap();
-        assert_eq!(s.move_cash(again, who("alex")), Err(ShiftError::Closed));
+        let again = CashMovement::new(MovementKind::PaidIn, eur(100), "change", T0, who("alex"));
+        assert_eq!(s.move_cash(again.unwrap()), Err(ShiftError::Closed));
         let count = CashCount::Total { amount: eur(1) };
         assert!(matches!(
             s.close(count, &x, who("dana"), T0),

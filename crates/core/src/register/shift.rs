@@ -13,7 +13,10 @@ impl Register {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        match CashMovement::new(kind, amount, reason, now) {
+        let Some(by) = self.desk.cashier_ref() else {
+            return;
+        };
+        match CashMovement::new(kind, amount, reason, now, by) {
             Ok(m) => self.change_shift(ShiftChange::Move(m), "", now, out),
             Err(e) => Self::ui(out, UiEvent::ShiftRefused(e.to_string())),
         }

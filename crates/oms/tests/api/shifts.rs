@@ -37,8 +37,8 @@ fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
         at,
     )
     .unwrap();
-    let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", at).unwrap();
-    s.move_cash(out, dana()).unwrap();
+    let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", at, dana()).unwrap();
+    s.move_cash(out).unwrap();
     if closed {
         let mut sale = order_of(register, 1);
         let due = sale.due().unwrap();
