@@ -10,7 +10,7 @@ use crate::pages::receipt::ReceiptPage;
 use crate::pages::register::RegisterPage;
 use crate::pages::settings::SettingsPage;
 use crate::pages::signin::SignInPage;
-use crate::state::AppState;
+use crate::state::{AppState, Screen};
 use crate::store::{Db, DB_NAME};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -58,7 +58,7 @@ fn Shell(db: Db) -> impl IntoView {
     spawn_local(async move {
         match state.db().settings().await {
             Ok(s) => state.settings.set(s),
-            Err(e) => state.alert.set(Some(e.to_string())),
+            Err(e) => state.alert(e.to_string()),
         }
         crate::catalog::load(&state).await;
         state.persistent.set(crate::platform::persisted().await);
@@ -124,9 +124,7 @@ fn ask_before_leaving(state: AppState) {
     let handle = window_event_listener(
         leptos::ev::beforeunload,
         move |e: web_sys::BeforeUnloadEvent| {
-            let unsynced = state
-                .machine
-                .with_value(|m| m.as_ref().map_or(0, |r| r.status().unsynced));
+            let unsynced = state.till.peek(|r| r.status().unsynced).unwrap_or(0);
             if unsynced > 0 {
                 e.prevent_default();
                 e.set_return_value("Some orders have not reached the back office yet.");
@@ -146,14 +144,10 @@ fn Pages() -> impl IntoView {
     // While the register restarts (Settings → Save) it keeps the answer it
     // had: the page on screen stays.
     let signed_in = Memo::new(move |before: Option<&bool>| {
-        state.rev.get();
         let now = state.register(|r| r.is_loaded().then(|| r.cashier().is_some()));
         now.flatten().unwrap_or(before.copied().unwrap_or(false))
     });
-    let started = move || {
-        state.rev.get();
-        state.register(|r| r.is_loaded()).unwrap_or(false)
-    };
+    let started = move || state.register(|r| r.is_loaded()).unwrap_or(false);
     view! {
         <Show when=configured fallback=|| view! { <SettingsPage first_run=true/> }>
         <Show when=move || signed_in.get() fallback=move || view! {
@@ -180,17 +174,13 @@ fn Pages() -> impl IntoView {
     }
 }
 
-/// Performs navigations asked for by code outside components.
+/// Hands the router's navigation to the app state: code outside the
+/// views moves the cashier with [`AppState::go`].
 #[component]
 fn Navigator() -> impl IntoView {
     let app = crate::state::use_app();
     let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(to) = app.goto.get() {
-            app.goto.set(None);
-            navigate(&to, Default::default());
-        }
-    });
+    app.set_navigator(move |to| navigate(to, Default::default()));
 }
 
 /// An unknown address: say so, and offer the way back.
@@ -199,7 +189,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Page not found"</h1>
-            <p><a href="/">"Back to Register"</a></p>
+            <p><a href=Screen::Register.href()>"Back to Register"</a></p>
         </section>
     }
 }

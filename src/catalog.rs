@@ -23,16 +23,16 @@ pub async fn load(state: &AppState) {
         Ok(Some(m)) => m,
         Ok(None) => return,
         Err(e) => {
-            state.alert.set(Some(e.to_string()));
+            state.alert(e.to_string());
             return;
         }
     };
     match state.db().products_of(&meta).await {
         Ok(products) => match CatalogView::build(meta, products) {
             Ok(view) => show(state, view),
-            Err(e) => state.alert.set(Some(e)),
+            Err(e) => state.alert(e),
         },
-        Err(e) => state.alert.set(Some(e.to_string())),
+        Err(e) => state.alert(e.to_string()),
     }
 }
 

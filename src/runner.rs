@@ -19,7 +19,7 @@
 use crate::net::bridge::Bridge;
 use crate::net::oms::Oms;
 use crate::platform;
-use crate::state::AppState;
+use crate::state::{AppState, Screen};
 use crate::store::exec;
 use crate::store::repo::Settings;
 use gloo_timers::callback::Timeout;
@@ -28,7 +28,7 @@ use leptos::task::spawn_local;
 use till_core::cart::Cart;
 use till_core::payment::{PaymentConfig, Request};
 use till_core::register::{
-    Action, BridgeCall, Effect, Input, OmsCall, OmsReply, Page, Register, RegisterConfig, UiEvent,
+    Action, BridgeCall, Effect, Input, OmsCall, OmsReply, Register, RegisterConfig, UiEvent,
 };
 use till_core::time::Duration;
 
@@ -68,19 +68,18 @@ pub fn start(app: &AppState) {
     };
     let config = match config(&settings, app) {
         Ok(c) => c,
-        Err(e) => return app.alert.set(Some(e.to_string())),
+        Err(e) => return app.alert(e.to_string()),
     };
     let mut register = Register::new(config, platform::seed());
     let first = register.start(platform::now());
-    app.machine.set_value(Some(register));
     // Answers to the replaced register's requests are not this one's.
-    app.generation.update_value(|g| *g += 1);
+    app.till.install(register);
     perform_all(app, first);
 }
 
 /// Feeds an answer to the register that asked, if it still runs.
 fn answer(app: &AppState, generation: u64, input: Input) {
-    if app.generation.get_value() == generation {
+    if app.till.generation() == generation {
         dispatch(app, input);
     }
 }
@@ -89,15 +88,10 @@ fn answer(app: &AppState, generation: u64, input: Input) {
 pub fn dispatch(app: &AppState, input: Input) {
     let now = platform::now();
     let offset = platform::utc_offset_min();
-    let cmds = app
-        .machine
-        .try_update_value(|m| {
-            m.as_mut().map(|r| {
-                r.set_utc_offset(offset);
-                r.handle(input, now)
-            })
-        })
-        .flatten();
+    let cmds = app.till.update(|r| {
+        r.set_utc_offset(offset);
+        r.handle(input, now)
+    });
     if let Some(cmds) = cmds {
         perform_all(app, cmds);
     }
@@ -112,9 +106,7 @@ pub fn act(app: &AppState, action: Action) {
 /// `None` before the register is set up.
 pub fn new_refund_id(app: &AppState) -> Option<till_core::refund::RefundId> {
     let now = platform::now();
-    app.machine
-        .try_update_value(|m| m.as_mut().map(|m| m.new_refund_id(now)))
-        .flatten()
+    app.till.update(|r| r.new_refund_id(now))
 }
 
 /// Changes the current sale's cart through the register (which refuses
@@ -133,12 +125,12 @@ fn perform_all(app: &AppState, cmds: Vec<Effect>) {
     for c in cmds {
         perform(app, c);
     }
-    app.rev.update(|n| *n += 1);
+    app.till.changed();
     arm_timer(app);
 }
 
 fn perform(app: &AppState, cmd: Effect) {
-    let generation = app.generation.get_value();
+    let generation = app.till.generation();
     match cmd {
         Effect::Store { op, tx } => {
             let app = *app;
@@ -304,39 +296,15 @@ pub async fn oms_day(
     oms_of(settings).day(&settings.register_id, date).await
 }
 
-/// What the screen does with the register's word.
+/// What the screen does with the register's word: moves to the page it
+/// names, prints a closed shift's Z report when the store prints by itself,
+/// and keeps every event as its kind's answer for the page that shows it.
 fn ui(app: &AppState, e: UiEvent) {
-    match e {
-        UiEvent::Navigate(page) => {
-            if page == Page::Register {
-                app.pay_message.set(None);
-            }
-            app.goto.set(Some(
-                match page {
-                    Page::Register => "/",
-                    Page::Pay => "/pay",
-                }
-                .into(),
-            ));
-        }
-        UiEvent::PayMessage(m) => app.pay_message.set(Some(m)),
-        UiEvent::RegisterMessage(m) => app.register_message.set(Some(m)),
-        UiEvent::Notice(n) => app.notice.set(Some(n)),
-        UiEvent::Alert(m) => app.alert.set(Some(m)),
-        UiEvent::Print(id) => app.print.set(Some(id)),
-        UiEvent::OrderWritten(_) => app.orders_rev.update(|n| *n += 1),
-        UiEvent::OrderMessage { order_id, text } => app.order_message.set(Some((order_id, text))),
-        UiEvent::Refunded(refund) => app.refund_done.set(Some(*refund)),
-        UiEvent::RefundRefused { id, text } => app.refund_message.set(Some((id, text))),
-        UiEvent::SignInRefused(text) => app.sign_in_message.set(Some(text)),
-        UiEvent::ApprovalRefused(text) => app.approval_message.set(Some(text)),
-        UiEvent::Authorized(_) => app.settings_authorized.update(|n| *n += 1),
-        UiEvent::ShiftWritten(shift) => {
-            let closed = !shift.is_open();
-            app.shift_message.set(None);
-            app.shift_done.set(Some(*shift));
+    match &e {
+        UiEvent::Navigate(page) => app.go(Screen::from(*page)),
+        UiEvent::ShiftWritten(shift) if !shift.is_open() => {
             let auto = app.settings.get_untracked().is_some_and(|s| s.auto_print);
-            if closed && auto {
+            if auto {
                 // The Z report is on screen by the next frame: it prints by
                 // itself, as a paid sale's receipt does.
                 request_animation_frame(|| {
@@ -346,19 +314,14 @@ fn ui(app: &AppState, e: UiEvent) {
                 });
             }
         }
-        UiEvent::ShiftDone(text) => app.shift_notice.set(Some(text)),
-        UiEvent::ShiftRefused(text) => {
-            app.shift_notice.set(None);
-            app.shift_message.set(Some(text));
-        }
+        _ => {}
     }
+    app.show(e);
 }
 
 /// One timer, at the register's `poll_timeout`.
 fn arm_timer(app: &AppState) {
-    let next = app
-        .machine
-        .with_value(|m| m.as_ref().and_then(Register::poll_timeout));
+    let next = app.till.peek(Register::poll_timeout).flatten();
     let app2 = *app;
     let timer = next.map(|at| {
         let wait = at
@@ -372,5 +335,5 @@ fn arm_timer(app: &AppState) {
         })
     });
     // Replacing the old timer drops (cancels) it.
-    app.timer.set_value(timer);
+    app.till.set_timer(timer);
 }

@@ -84,12 +84,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
     });
     handle.forget();
     let state = slot.borrow().expect("mounted");
-    until(|| {
-        state
-            .machine
-            .with_value(|m| m.as_ref().is_some_and(|r| r.is_loaded()))
-    })
-    .await;
+    until(|| state.till.peek(|r| r.is_loaded()).unwrap_or(false)).await;
     host
 }
 

@@ -3,9 +3,8 @@
 //! paid or a card payment is live (and says why).
 
 use crate::runner::edit_cart;
-use crate::state::{use_app, AppState};
+use crate::state::{use_app, AppState, Screen};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use till_core::cart::{discount_field, parse_discount, Cart, CartError, CartLine, Totals};
 use till_core::money::Money;
 
@@ -35,7 +34,6 @@ pub fn CartPanel() -> impl IntoView {
     // A discount or a price waiting for a manager, then cancelled, leaves the cart as
     // it was: the fields show the cart again when the request comes and goes.
     let waiting = Memo::new(move |_| {
-        app.rev.get();
         app.register(|r| r.awaiting_approval().is_some())
             .unwrap_or(false)
     });
@@ -172,7 +170,7 @@ fn CartTotals(totals: Memo<Result<Totals, CartError>>) -> impl IntoView {
 
 #[component]
 fn PayButton(empty: Signal<bool>, totals: Memo<Result<Totals, CartError>>) -> impl IntoView {
-    let navigate = use_navigate();
+    let app = use_app();
     let total = move || {
         totals
             .get()
@@ -181,7 +179,7 @@ fn PayButton(empty: Signal<bool>, totals: Memo<Result<Totals, CartError>>) -> im
     };
     view! {
         <button class="pay-button" disabled=move || empty.get()
-            on:click=move |_| navigate("/pay", Default::default())>
+            on:click=move |_| app.go(Screen::Pay)>
             {move || format!("Pay {}", total())}
         </button>
     }

@@ -8,24 +8,26 @@ use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::order::Order;
+use till_core::register::answers::Answer;
+use till_core::register::UiEvent;
 
 #[component]
 pub fn PrintArea() -> impl IntoView {
     let app = use_app();
     let order = RwSignal::new(None::<Order>);
     {
+        let asked = Memo::new(move |_| app.answered(Answer::Print));
         Effect::new(move |_| {
-            let Some(id) = app.print.get() else { return };
-            let app = app;
+            let _ = asked.get();
+            let Some(UiEvent::Print(id)) = app.take(Answer::Print) else {
+                return;
+            };
             spawn_local(async move {
                 match app.db().order(&id.to_string()).await {
                     Ok(Some(o)) => order.set(Some(o)),
-                    Ok(None) => app
-                        .alert
-                        .set(Some("That order is not on this register.".into())),
-                    Err(e) => app.alert.set(Some(e.to_string())),
+                    Ok(None) => app.alert("That order is not on this register."),
+                    Err(e) => app.alert(e.to_string()),
                 }
-                app.print.set(None);
             });
         });
     }

@@ -25,7 +25,7 @@ pub fn ReceiptFrame(title: &'static str, children: Children) -> impl IntoView {
                     </select>
                 </label>
                 <button on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Print"</button>
-                <a class="button" href="/">"Back to Register"</a>
+                <a class="button" href=crate::state::Screen::Register.href()>"Back to Register"</a>
             </div>
             {children()}
         </section>

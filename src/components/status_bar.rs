@@ -2,9 +2,10 @@
 //! reached it, is the bridge there, will the browser keep our data. Also
 //! where alerts and the catalog download's progress show.
 
-use crate::state::use_app;
+use crate::state::{use_app, Screen};
 use leptos::prelude::*;
 use till_core::money::grouped;
+use till_core::register::answers::Answer;
 use till_core::register::{Reach, Status};
 
 #[component]
@@ -15,7 +16,7 @@ pub fn StatusBar() -> impl IntoView {
         // <header> may take (axe: aria-allowed-role), and the pages' links
         // are not status.
         <header class="status-bar">
-            <a class="brand" href="/">"Till"</a>
+            <a class="brand" href=Screen::Register.href()>"Till"</a>
             <StatusPills/>
             <CashierNav/>
         </header>
@@ -31,10 +32,10 @@ pub fn StatusBar() -> impl IntoView {
                 <button on:click=move |_| crate::pwa::apply_update()>"Update available — reload"</button>
             </div>
         })}
-        {move || app.alert.get().map(|msg| view! {
+        {move || app.said(Answer::Alert).map(|msg| view! {
             <div class="alert" role="alert">
                 <span>{msg}</span>
-                <button on:click=move |_| app.alert.set(None)>"Dismiss"</button>
+                <button on:click=move |_| app.clear(Answer::Alert)>"Dismiss"</button>
             </div>
         })}
     }
@@ -77,7 +78,7 @@ fn StatusPills() -> impl IntoView {
     view! {
         <div class="status" role="status" aria-label="Status">
             <span class=move || format!("pill {}", oms().1)>{move || oms().0}</span>
-            <a class="pill" href="/safety" aria-label=move || format!("Data safety: {}", unsynced())>{unsynced}</a>
+            <a class="pill" href=Screen::Safety.href() aria-label=move || format!("Data safety: {}", unsynced())>{unsynced}</a>
             <span class="pill">{bridge}</span>
             <span class="pill">{storage}</span>
         </div>
@@ -90,18 +91,17 @@ fn CashierNav() -> impl IntoView {
     let app = use_app();
     // Redrawn when the person changes, not at every answer the register gets.
     let cashier = Memo::new(move |_| {
-        app.rev.get();
         app.register(|r| r.cashier().map(|c| c.name.clone()))
             .flatten()
     });
     move || {
         cashier.get().map(|name| view! {
             <nav class="nav" aria-label="Pages">
-                <a href="/">"Register"</a>
-                <a href="/sales">"Register Sales"</a>
-                <a href="/shift">"Shift"</a>
-                <a href="/day-end">"Day end"</a>
-                <a href="/settings">"Settings"</a>
+                <a href=Screen::Register.href()>"Register"</a>
+                <a href=Screen::Sales.href()>"Register Sales"</a>
+                <a href=Screen::Shift.href()>"Shift"</a>
+                <a href=Screen::DayEnd.href()>"Day end"</a>
+                <a href=Screen::Settings.href()>"Settings"</a>
             </nav>
             <div class="cashier">
                 <span aria-label=format!("Signed in: {name}")>{name.clone()}</span>
@@ -115,5 +115,5 @@ fn CashierNav() -> impl IntoView {
 /// register downloads the staff list again (someone added or disabled since).
 fn switch_cashier(app: crate::state::AppState) {
     crate::runner::act(&app, till_core::register::Action::SignOut);
-    app.goto.set(Some("/".into()));
+    app.go(Screen::Register);
 }

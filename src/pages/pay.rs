@@ -5,10 +5,11 @@
 
 use crate::error::AppError;
 use crate::runner::act;
-use crate::state::{use_app, AppState};
+use crate::state::{use_app, AppState, Screen};
 use leptos::prelude::*;
 use till_core::money::Money;
 use till_core::order::{change_for, check_cash, quick_cash};
+use till_core::register::answers::Answer;
 use till_core::register::Action;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub fn PayPage() -> impl IntoView {
     };
     let card_click = {
         move |_| {
-            app.pay_message.set(None);
+            app.clear(Answer::PayMessage);
             act(&app, Action::PayCard);
         }
     };
@@ -46,7 +47,7 @@ pub fn PayPage() -> impl IntoView {
     view! {
         <section class="page pay-page">
             <h1>"Payment"</h1>
-            {move || app.pay_message.get().map(|m| view! { <p class="pay-message" role="alert">{m}</p> })}
+            {move || app.said(Answer::PayMessage).map(|m| view! { <p class="pay-message" role="alert">{m}</p> })}
             {move || number().map(|n| view! { <p class="order-number">"Order " {n}</p> })}
             <p class="due">"Amount due: " <strong aria-label="Amount due">{move || due.get().map(|d| d.to_string()).unwrap_or_default()}</strong></p>
             {move || {
@@ -64,7 +65,7 @@ pub fn PayPage() -> impl IntoView {
             <Show when=move || method.get() == Method::Cash>
                 <CashPanel due=due/>
             </Show>
-            <a class="button" href="/">"Back to Register"</a>
+            <a class="button" href=Screen::Register.href()>"Back to Register"</a>
         </section>
     }
 }
@@ -89,7 +90,7 @@ fn confirm_cash(
     match parse_tendered(&text.get_untracked(), due) {
         Ok(received) => {
             error.set(None);
-            app.pay_message.set(None);
+            app.clear(Answer::PayMessage);
             act(app, Action::PayCash { received });
             text.set(String::new());
         }

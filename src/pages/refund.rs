@@ -12,7 +12,7 @@
 use crate::components::receipt::ReceiptFrame;
 use crate::error::AppError;
 use crate::runner::{act, new_refund_id};
-use crate::state::{use_app, AppState};
+use crate::state::{use_app, AppState, Screen};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use till_core::money::Money;
@@ -21,7 +21,8 @@ use till_core::refund::{
     check_choice, ensure_refundable, preview, refundable, Refund, RefundError, RefundId,
     RefundPreview, RefundReason, RefundTender, Refundable, Returned, TenderKey, TenderLeft,
 };
-use till_core::register::Action;
+use till_core::register::answers::Answer;
+use till_core::register::{Action, UiEvent};
 
 #[derive(Clone)]
 struct RefundData {
@@ -41,7 +42,7 @@ async fn load(app: &crate::state::AppState, id: &str) -> Result<Option<RefundDat
 pub fn RefundPage() -> impl IntoView {
     let app = use_app();
     let params = use_params_map();
-    app.refund_done.set(None);
+    app.clear(Answer::Refunded);
     // Read once: the refund this screen writes must not rebuild the form
     // under the cashier (its answer is shown in place of it).
     let loaded = LocalResource::new(move || {
@@ -169,7 +170,7 @@ impl Refunding {
         let (Some(id), returns) = (id, c.returns()) else {
             return;
         };
-        app.refund_message.set(None);
+        app.clear(Answer::RefundRefused);
         let refund = Action::Refund {
             id,
             order_id: self.order.with_value(|o| o.id),
@@ -187,7 +188,7 @@ fn refund_left(order: &Order, refunds: &[Refund]) -> Result<Refundable, AnyView>
     if let Err(e) = ensure_refundable(order) {
         return Err(view! {
             <p role="alert" class="error">{format!("This order cannot be refunded: {e}")}</p>
-            <a class="button" href=format!("/sales/{}", order.id)>"Back to the order"</a>
+            <a class="button" href=Screen::Sale(order.id).href()>"Back to the order"</a>
         }
         .into_any());
     }
@@ -389,12 +390,17 @@ pub fn answers(
     impl Fn() -> Option<Refund> + Copy,
 ) {
     let refused = move || {
-        app.refund_message
-            .get()
-            .filter(|(r, _)| Some(*r) == id)
-            .map(|(_, m)| m)
+        app.answer(Answer::RefundRefused, |e| match e {
+            UiEvent::RefundRefused { id: r, text } if Some(*r) == id => Some(text.clone()),
+            _ => None,
+        })
     };
-    let done = move || app.refund_done.get().filter(|r| Some(r.id) == id);
+    let done = move || {
+        app.answer(Answer::Refunded, |e| match e {
+            UiEvent::Refunded(r) if Some(r.id) == id => Some((**r).clone()),
+            _ => None,
+        })
+    };
     (refused, done)
 }
 
@@ -416,10 +422,10 @@ pub fn RefundDone(refund: Refund) -> impl IntoView {
             <p>{format!("Refund {} is recorded ({}).", refund.number, refund.status().label())}</p>
             <p>{refund.status().what_next()}</p>
             {again(&refund)}
-            <a class="button" href=format!("/refund/{}", refund.id)>"Print refund receipt"</a>
+            <a class="button" href=Screen::RefundReceipt(refund.id).href()>"Print refund receipt"</a>
             {match refund.order_id {
-                Some(id) => view! { <a class="button" href=format!("/sales/{id}")>"Back to the order"</a> }.into_any(),
-                None => view! { <a class="button" href="/sales">"Back to Register Sales"</a> }.into_any(),
+                Some(id) => view! { <a class="button" href=Screen::Sale(id).href()>"Back to the order"</a> }.into_any(),
+                None => view! { <a class="button" href=Screen::Sales.href()>"Back to Register Sales"</a> }.into_any(),
             }}
         </div>
     }
@@ -433,7 +439,7 @@ fn again(refund: &Refund) -> Option<impl IntoView> {
     let order_id = refund.order_id?;
     let refund_id = refund.id;
     let retry = move |_| {
-        app.refund_message.set(None);
+        app.clear(Answer::RefundRefused);
         act(
             &app,
             Action::RetryRefundCard {

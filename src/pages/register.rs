@@ -3,10 +3,12 @@
 
 use crate::components::cart::CartPanel;
 use crate::runner::edit_cart;
-use crate::state::{use_app, AppState};
+use crate::state::{use_app, AppState, Screen};
 use leptos::ev;
 use leptos::prelude::*;
 use till_core::money::grouped;
+use till_core::register::answers::Answer;
+use till_core::register::UiEvent;
 use till_core::search::RESULTS_MAX;
 
 /// A scanner types a whole code within this many milliseconds between keys;
@@ -29,8 +31,9 @@ impl Adder {
     /// made, a card payment live).
     fn locked(self) -> Option<String> {
         self.app
-            .machine
-            .with_value(|m| m.as_ref().and_then(|r| r.cart_locked().err()))
+            .till
+            .peek(|r| r.cart_locked().err())
+            .flatten()
             .map(|e| e.to_string())
     }
 
@@ -171,27 +174,30 @@ fn SaleNotices() -> impl IntoView {
     // Redrawn when a shift opens or closes, not at every answer.
     let no_shift = Memo::new(move |_| app.register(|r| r.shift().is_none()).unwrap_or(false));
     view! {
-        {move || app.notice.get().map(|n| {
+        {move || app.answer(Answer::Notice, |e| match e {
+            UiEvent::Notice(n) => Some(n.clone()),
+            _ => None,
+        }).map(|n| {
             let receipt = n.receipt;
             view! {
                 <div class="sale-notice" role="alert">
                     <span>{n.text.clone()}</span>
                     <span class="sale-notice-actions">
                         {receipt.map(|id| view! {
-                            <button on:click=move |_| app.print.set(Some(id))>"Print receipt"</button>
+                            <button on:click=move |_| app.show(UiEvent::Print(id))>"Print receipt"</button>
                         })}
-                        <button on:click=move |_| app.notice.set(None)>"OK"</button>
+                        <button on:click=move |_| app.clear(Answer::Notice)>"OK"</button>
                     </span>
                 </div>
             }
         })}
-        {move || app.register_message.get().map(|m| view! {
+        {move || app.said(Answer::RegisterMessage).map(|m| view! {
             <p class="notice" role="status">{m}</p>
         })}
         {move || no_shift.get().then(|| view! {
             <div class="sale-notice no-shift" role="alert">
                 <span>"No shift is open: nobody sells until one is."</span>
-                <a class="button primary" href="/shift">"Open shift"</a>
+                <a class="button primary" href=Screen::Shift.href()>"Open shift"</a>
             </div>
         })}
     }

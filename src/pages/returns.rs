@@ -7,11 +7,12 @@
 
 use crate::pages::refund::{ReasonSelect, RefundDone};
 use crate::runner::{act, new_refund_id};
-use crate::state::use_app;
+use crate::state::{use_app, Screen};
 use leptos::prelude::*;
 use till_core::cart::{Cart, CartError};
 use till_core::catalog::Catalog;
 use till_core::refund::RefundReason;
+use till_core::register::answers::Answer;
 use till_core::register::{Action, RETURNS_NOT_ALLOWED};
 use till_core::search::RESULTS_MAX;
 
@@ -21,7 +22,7 @@ const MATCHES_SHOWN: usize = 8;
 #[component]
 pub fn ReturnPage() -> impl IntoView {
     let app = use_app();
-    app.refund_done.set(None);
+    app.clear(Answer::Refunded);
     let id = new_refund_id(&app);
     let allowed = untrack(|| app.register(|r| r.returns_allowed())).unwrap_or(false);
     view! {
@@ -32,7 +33,7 @@ pub fn ReturnPage() -> impl IntoView {
             } else {
                 view! {
                     <p role="alert" class="error">{RETURNS_NOT_ALLOWED}</p>
-                    <a class="button" href="/sales">"Back to Register Sales"</a>
+                    <a class="button" href=Screen::Sales.href()>"Back to Register Sales"</a>
                 }.into_any()
             }}
         </section>
@@ -47,7 +48,7 @@ fn ReturnForm(id: Option<till_core::refund::RefundId>) -> impl IntoView {
     let total = move || cart.with(|c| c.totals().ok().map(|t| t.total));
     let confirm = move |_| {
         let Some(id) = id else { return };
-        app.refund_message.set(None);
+        app.clear(Answer::RefundRefused);
         act(
             &app,
             Action::ReturnWithoutReceipt {

@@ -9,7 +9,7 @@
 use crate::error::AppError;
 use crate::platform;
 use crate::runner::act;
-use crate::state::use_app;
+use crate::state::{use_app, Screen};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
@@ -19,7 +19,8 @@ use till_core::refund::{
     ensure_refundable, refunded_state, refunds_label, void_refusal, Refund, RefundTender,
     RefundedState,
 };
-use till_core::register::Action;
+use till_core::register::answers::Answer;
+use till_core::register::{Action, UiEvent};
 use till_core::report::{register_sales, SalesRow};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,11 +110,12 @@ async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
 pub fn SalesPage() -> impl IntoView {
     let app = use_app();
     let filter = RwSignal::new(Filter::All);
+    let written = Memo::new(move |_| app.answered(Answer::OrderWritten));
     let listing = LocalResource::new({
         move || {
             let app = app;
             // Read again when an order is written or a sync round ends.
-            app.orders_rev.track();
+            let _ = written.get();
             app.register(|r| r.status().unsynced);
             async move { load(&app).await }
         }
@@ -127,7 +129,7 @@ pub fn SalesPage() -> impl IntoView {
         <section class="page sales">
             <h1>"Register Sales"</h1>
             <FindOrder/>
-            <a class="button secondary" href="/return">"Return without receipt"</a>
+            <a class="button secondary" href=Screen::Return.href()>"Return without receipt"</a>
             <div class="tabs" role="tablist" aria-label="Show">
                 {filter_button("All", Filter::All)}
                 {filter_button("Unpaid", Filter::Unpaid)}
@@ -165,7 +167,7 @@ fn FindOrder() -> impl IntoView {
             match app.db().order_by_number(&parsed.to_string()).await {
                 Ok(Some(o)) => {
                     message.set(None);
-                    app.goto.set(Some(format!("/sales/{}", o.id)));
+                    app.go(Screen::Sale(o.id));
                 }
                 Ok(None) => message.set(Some(format!("No order {parsed} on this register."))),
                 Err(e) => message.set(Some(format!("The orders could not be read: {e}"))),
@@ -246,7 +248,7 @@ fn SaleRow(
     online: bool,
     status: String,
 ) -> impl IntoView {
-    let href = format!("/sales/{}", order.id);
+    let href = Screen::Sale(order.id).href();
     let when = if earlier {
         format!("{} {}", order.number.date(), time_of(&order))
     } else {
@@ -276,7 +278,7 @@ fn DoubtList(doubt: Vec<InDoubt>) -> impl IntoView {
         <p>"The terminal may have charged these; each stays here until the terminal or the back office says what happened. Do not charge the customer again."</p>
         <ul class="doubt" aria-label="Payments in doubt">
             {doubt.into_iter().map(|d| {
-                let href = format!("/sales/{}", d.order_id);
+                let href = Screen::Sale(d.order_id).href();
                 view! {
                     <li>
                         <a href=href>{format!("{} — {}", d.amount, d.state)}</a>
@@ -348,10 +350,11 @@ fn refund_text(r: &Refund) -> String {
 pub fn OrderPage() -> impl IntoView {
     let app = use_app();
     let params = use_params_map();
+    let written = Memo::new(move |_| app.answered(Answer::OrderWritten));
     let loaded = LocalResource::new({
         move || {
             let app = app;
-            app.orders_rev.track();
+            let _ = written.get();
             let id = params.with(|p| p.get("id").unwrap_or_default());
             async move { detail(&app, &id).await }
         }
@@ -380,10 +383,10 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
     let id = o.id;
     let status = status_text(&o, &attempts, &refunds);
     let message = move || {
-        app.order_message
-            .get()
-            .filter(|(o, _)| *o == id)
-            .map(|(_, m)| m)
+        app.answer(Answer::OrderMessage, |e| match e {
+            UiEvent::OrderMessage { order_id, text } if *order_id == id => Some(text.clone()),
+            _ => None,
+        })
     };
     view! {
         <h1>"Order " {o.number.to_string()}</h1>
@@ -407,7 +410,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         {(!refunds.is_empty()).then(|| view! {
             <h2>"Refunds"</h2>
             <ul aria-label="Refunds">{refunds.iter().map(|r| {
-                let href = format!("/refund/{}", r.id);
+                let href = Screen::RefundReceipt(r.id).href();
                 view! { <li><a href=href>{refund_text(r)}</a></li> }
             }).collect_view()}</ul>
         })}
@@ -433,7 +436,10 @@ fn OrderOptions(
     let confirm_void = RwSignal::new(false);
     let download = move |_| {
         menu.set(false);
-        app.order_message.set(Some((id, "Downloading…".into())));
+        app.show(UiEvent::OrderMessage {
+            order_id: id,
+            text: "Downloading…".into(),
+        });
         act(&app, Action::Download { order_id: id });
     };
     let void = move |_| {
@@ -442,7 +448,7 @@ fn OrderOptions(
     };
     let refund = move || {
         match refund_block.clone() {
-        None => view! { <a role="menuitem" class="button" href=format!("/sales/{id}/refund")>"Refund"</a> }.into_any(),
+        None => view! { <a role="menuitem" class="button" href=Screen::RefundOf(id).href()>"Refund"</a> }.into_any(),
         Some(why) => view! {
             <button role="menuitem" disabled=true title=why.clone()>"Refund"</button>
             <p class="reason">{format!("Refund: {why}")}</p>
@@ -455,7 +461,7 @@ fn OrderOptions(
             <Show when=move || menu.get()>
                 <div role="menu" class="menu">
                     <button role="menuitem" on:click=download>"Download"</button>
-                    <a role="menuitem" class="button" href=format!("/receipt/{id}")>"Print receipt"</a>
+                    <a role="menuitem" class="button" href=Screen::Receipt(id).href()>"Print receipt"</a>
                     {refund()}
                     <button role="menuitem" disabled=void_block.is_some() title=void_block.clone().unwrap_or_default() on:click=move |_| { menu.set(false); confirm_void.set(true); }>"Void"</button>
                     {void_block.clone().map(|r| view! { <p class="reason">{r}</p> })}

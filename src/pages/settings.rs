@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::lan::SetupLink;
 use till_core::order::RegisterId;
+use till_core::register::answers::Answer;
 
 fn check_url(label: &str, url: &str) -> Result<String, AppError> {
     let url = url.trim().trim_end_matches('/').to_owned();
@@ -196,8 +197,9 @@ fn saver(
         });
     };
     let pending = StoredValue::new(None::<Settings>);
+    let authorized = Memo::new(move |_| app.answered(Answer::Authorized));
     Effect::new(move |_| {
-        if app.settings_authorized.get() > 0 {
+        if authorized.get() > 0 {
             if let Some(settings) = pending.try_update_value(Option::take).flatten() {
                 persist(settings);
             }

@@ -15,7 +15,8 @@ use leptos::prelude::*;
 use till_core::drawer::denominations;
 use till_core::drawer::MovementKind;
 use till_core::money::Money;
-use till_core::register::Action;
+use till_core::register::answers::Answer;
+use till_core::register::{Action, UiEvent};
 use till_core::shift::{count_from_entry, shift_report, CashCount, Shift, ShiftError, ShiftReport};
 
 /// "1 sale", "2 sales".
@@ -36,16 +37,21 @@ fn clock(at: till_core::time::Timestamp) -> String {
 #[component]
 pub fn ShiftPage() -> impl IntoView {
     let app = use_app();
-    app.shift_message.set(None);
-    app.shift_notice.set(None);
+    app.clear(Answer::ShiftRefused);
+    app.clear(Answer::ShiftDone);
     // Redrawn when the shift changes, not at every answer the register gets.
     let open = Memo::new(move |_| app.register(|r| r.shift().cloned()).flatten());
-    let closed = move || app.shift_done.get().filter(|s| !s.is_open());
+    let closed = move || {
+        app.answer(Answer::ShiftWritten, |e| match e {
+            UiEvent::ShiftWritten(s) if !s.is_open() => Some((**s).clone()),
+            _ => None,
+        })
+    };
     view! {
         <section class="page shift">
             <h1 class="no-print">"Shift"</h1>
-            {move || app.shift_message.get().map(|m| view! { <p class="error no-print" role="alert">{m}</p> })}
-            {move || app.shift_notice.get().map(|m| view! { <p class="notice no-print" role="status">{m}</p> })}
+            {move || app.said(Answer::ShiftRefused).map(|m| view! { <p class="error no-print" role="alert">{m}</p> })}
+            {move || app.said(Answer::ShiftDone).map(|m| view! { <p class="notice no-print" role="status">{m}</p> })}
             {move || match open.get() {
                 Some(shift) => view! { <OpenShift shift=shift/> }.into_any(),
                 None => view! {
@@ -133,7 +139,7 @@ fn OpenForm() -> impl IntoView {
         ev.prevent_default();
         match entry.count(&app) {
             Ok(float) => act(&app, Action::OpenShift { float }),
-            Err(e) => app.shift_message.set(Some(e.to_string())),
+            Err(e) => app.show(UiEvent::ShiftRefused(e.to_string())),
         }
     };
     view! {
@@ -160,7 +166,7 @@ fn OpenShift(shift: Shift) -> impl IntoView {
         ev.prevent_default();
         match entry.count(&app) {
             Ok(count) => act(&app, Action::CloseShift { count }),
-            Err(e) => app.shift_message.set(Some(e.to_string())),
+            Err(e) => app.show(UiEvent::ShiftRefused(e.to_string())),
         }
     };
     view! {
@@ -185,6 +191,7 @@ fn CashMoves() -> impl IntoView {
     let amount = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
     let go = move |kind: MovementKind| {
+        let refusals = app.answered_now(Answer::ShiftRefused);
         match Money::parse(&amount.get_untracked(), app.currency()) {
             Ok(amount) => act(
                 &app,
@@ -194,9 +201,10 @@ fn CashMoves() -> impl IntoView {
                     reason: reason.get_untracked(),
                 },
             ),
-            Err(e) => return app.shift_message.set(Some(format!("The amount: {e}"))),
+            Err(e) => return app.show(UiEvent::ShiftRefused(format!("The amount: {e}"))),
         }
-        if app.shift_message.get_untracked().is_none() {
+        // The register refused nothing: the fields are ready for the next.
+        if app.answered_now(Answer::ShiftRefused) == refusals {
             amount.set(String::new());
             reason.set(String::new());
         }
@@ -225,9 +233,14 @@ fn CashMoves() -> impl IntoView {
 #[component]
 fn XReport(shift: Shift) -> impl IntoView {
     let app = use_app();
+    let written = Memo::new(move |_| {
+        (
+            app.answered(Answer::OrderWritten),
+            app.answered(Answer::ShiftWritten),
+        )
+    });
     let report = LocalResource::new(move || {
-        app.orders_rev.track();
-        app.shift_done.track();
+        let _ = written.get();
         let shift = shift.clone();
         async move { x_report(&app, &shift).await }
     });

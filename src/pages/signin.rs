@@ -11,6 +11,7 @@
 use crate::platform;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
+use till_core::register::answers::Answer;
 use till_core::register::Action;
 use till_core::staff::{Role, StaffId, StaffMember, PIN_LEN};
 
@@ -18,7 +19,6 @@ const KEYS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"];
 
 /// The store's staff as the register holds them (`managers`: only those).
 fn staff_of(app: AppState, managers: bool) -> Vec<StaffMember> {
-    app.rev.get();
     app.register(|r| r.desk().staff().to_vec())
         .unwrap_or_default()
         .into_iter()
@@ -64,7 +64,7 @@ pub fn SignInPage() -> impl IntoView {
         crate::runner::act(&app, Action::SignIn { person, pin })
     });
     let choose = move || {
-        app.sign_in_message.set(None);
+        app.clear(Answer::SignInRefused);
         pin.set(String::new());
     };
     view! {
@@ -76,7 +76,7 @@ pub fn SignInPage() -> impl IntoView {
                 <h2 id="who">"Who is selling?"</h2>
                 <People staff=staff chosen=chosen on_choose=choose/>
                 {move || chosen.get().map(|m| view! {
-                    <PinPad person=m pin=pin verb="Sign in" on_enter=enter message=app.sign_in_message/>
+                    <PinPad person=m pin=pin verb="Sign in" on_enter=enter message=Answer::SignInRefused/>
                 })}
             </Show>
         </section>
@@ -88,10 +88,7 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn ApprovalDialog() -> impl IntoView {
     let app = use_app();
-    let what = Memo::new(move |_| {
-        app.rev.get();
-        app.register(|r| r.awaiting_approval()).flatten()
-    });
+    let what = Memo::new(move |_| app.register(|r| r.awaiting_approval()).flatten());
     // Kept while the dialog is up (every answer re-renders the register's
     // views); cleared when it closes.
     let chosen = RwSignal::new(None::<StaffMember>);
@@ -100,7 +97,7 @@ pub fn ApprovalDialog() -> impl IntoView {
         if what.get().is_none() {
             chosen.set(None);
             pin.set(String::new());
-            app.approval_message.set(None);
+            app.clear(Answer::ApprovalRefused);
         }
     });
     let managers: Signal<Vec<StaffMember>> = Memo::new(move |_| staff_of(app, true)).into();
@@ -109,7 +106,7 @@ pub fn ApprovalDialog() -> impl IntoView {
     });
     let cancel = move |_| crate::runner::act(&app, Action::CancelApproval);
     let choose = move || {
-        app.approval_message.set(None);
+        app.clear(Answer::ApprovalRefused);
         pin.set(String::new());
     };
     view! {
@@ -121,7 +118,7 @@ pub fn ApprovalDialog() -> impl IntoView {
                     <p id="who">"A manager enters their PIN:"</p>
                     <People staff=managers chosen=chosen on_choose=choose/>
                     {move || chosen.get().map(|m| view! {
-                        <PinPad person=m pin=pin verb="Approve" on_enter=enter message=app.approval_message/>
+                        <PinPad person=m pin=pin verb="Approve" on_enter=enter message=Answer::ApprovalRefused/>
                     })}
                     <button type="button" on:click=cancel>"Cancel"</button>
                 </div>
@@ -138,13 +135,12 @@ fn PinPad(
     pin: RwSignal<String>,
     verb: &'static str,
     on_enter: Callback<(StaffId, String)>,
-    message: RwSignal<Option<String>>,
+    message: Answer,
 ) -> impl IntoView {
     let app = use_app();
     let id = StoredValue::new(person.id.clone());
     let checking = RwSignal::new(false);
     let lock = move || {
-        app.rev.get();
         app.register(|r| r.desk().lock_of(&id.get_value(), platform::now()).err())
             .flatten()
             .map(|e| e.to_string())
@@ -161,7 +157,7 @@ fn PinPad(
             return;
         }
         checking.set(true);
-        message.set(None);
+        app.clear(message);
         let entered = pin.get_untracked();
         pin.set(String::new());
         // The hash takes a moment: "Checking…" paints first.
@@ -197,7 +193,7 @@ fn PinPad(
             <button type="submit" class="primary" disabled=move || checking.get() || lock().is_some()>
                 {move || if checking.get() { "Checking…" } else { verb }}
             </button>
-            {move || lock().or_else(|| message.get()).map(|m| view! { <p role="alert">{m}</p> })}
+            {move || lock().or_else(|| app.said(message)).map(|m| view! { <p role="alert">{m}</p> })}
         </form>
     }
 }

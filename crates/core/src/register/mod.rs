@@ -70,6 +70,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod answers;
 mod card;
 mod desk;
 mod health;

@@ -1,20 +1,27 @@
 //! The app's state, shared through context. The register's state lives in
-//! till-core's [`Register`] (one machine, driven by [`crate::runner`]);
-//! pages read it through [`AppState::register`], which tracks `rev` so a
-//! view re-renders after every input. What only the screen needs (messages,
-//! where to go next) sits in signals beside it.
+//! till-core's [`Register`] (one machine, driven by [`crate::runner`],
+//! held by a [`RegisterHandle`]); pages read it through
+//! [`AppState::register`], which re-runs a view after every input. What the
+//! register said to each screen is one [`Answers`], keyed by the kind of
+//! event: a page reads the kind it shows. Moving to another screen is
+//! [`AppState::go`] with a typed [`Screen`].
+
+mod handle;
+mod routes;
+
+pub use handle::RegisterHandle;
+pub use routes::Screen;
 
 use crate::store::repo::{CatalogMeta, Settings};
 use crate::store::Db;
-use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
+use routes::Navigator;
 use std::collections::HashMap;
 use std::sync::Arc;
 use till_core::cart::Cart;
 use till_core::catalog::{Catalog, Category, Product, ProductId};
-use till_core::order::OrderId;
-use till_core::refund::{Refund, RefundId};
-use till_core::register::{Notice, Register};
+use till_core::register::answers::{Answer, Answers};
+use till_core::register::{Register, UiEvent};
 use till_core::search::SearchIndex;
 
 /// The catalog as the register uses it: the checked catalog for cart
@@ -109,54 +116,19 @@ pub struct AppState {
     /// (done, total) while a catalog download runs.
     pub download: RwSignal<Option<(u64, u64)>>,
     pub persistent: RwSignal<Option<bool>>,
-    /// A problem the cashier must see (storage, network, bad data).
-    pub alert: RwSignal<Option<String>>,
     /// Whether this tab owns the register (Web Locks); `None` while asking.
     pub owner: RwSignal<Option<bool>>,
     /// A new version has installed and waits for "reload".
     pub update_available: RwSignal<bool>,
-    /// The register: every rule of the till, as one sans-IO machine. `None`
-    /// until this tab owns the register and it is set up.
-    pub machine: StoredValue<Option<Register>, LocalStorage>,
-    /// Bumped after every input to the register: views that read it re-render.
-    pub rev: RwSignal<u64>,
-    /// The register's one timer (dropping it cancels it).
-    pub timer: StoredValue<Option<Timeout>, LocalStorage>,
-    /// Which register answers belong to: a new one (Settings saved) does not
-    /// take the answers to its predecessor's requests.
-    pub generation: StoredValue<u64>,
-    /// Why the last card payment ended, a refused cash amount: the payment page.
-    pub pay_message: RwSignal<Option<String>>,
-    /// Why the cart could not change: the register page.
-    pub register_message: RwSignal<Option<String>>,
-    /// The last sale ended (paid, or closed unpaid): the register page.
-    pub notice: RwSignal<Option<Notice>>,
-    /// Where to go next (set by code outside components; the shell navigates).
-    pub goto: RwSignal<Option<String>>,
-    /// An order's receipt to print now (the notice's button, or automatic).
-    pub print: RwSignal<Option<OrderId>>,
-    /// Bumped when an order is written: pages showing orders read them again.
-    pub orders_rev: RwSignal<u64>,
-    /// The answer to an action on one order (Void, Download).
-    pub order_message: RwSignal<Option<(OrderId, String)>>,
     /// Bumped when a catalog's search index is ready.
     pub indexed: RwSignal<u64>,
-    /// The refund just written (Confirm on the refund screen).
-    pub refund_done: RwSignal<Option<Refund>>,
-    /// Why a refund was not written.
-    pub refund_message: RwSignal<Option<(RefundId, String)>>,
-    /// Why the sign-in screen did not sign anyone in.
-    pub sign_in_message: RwSignal<Option<String>>,
-    /// Why a manager's PIN did not approve the action waiting for it.
-    pub approval_message: RwSignal<Option<String>>,
-    /// Bumped when Settings may be saved (a manager, or approved by one).
-    pub settings_authorized: RwSignal<u64>,
-    /// The shift as last written (a close shows its Z report).
-    pub shift_done: RwSignal<Option<till_core::shift::Shift>>,
-    /// Why a shift was not opened, changed or closed.
-    pub shift_message: RwSignal<Option<String>>,
-    /// What was done to the shift ("Drawer opened (no sale).").
-    pub shift_notice: RwSignal<Option<String>>,
+    /// The register of this tab: every rule of the till, as one sans-IO
+    /// machine, with its timer.
+    pub till: RegisterHandle,
+    /// The register's last word to each screen (and the app's own alerts).
+    answers: RwSignal<Answers>,
+    /// Moves the cashier to another screen (the router's, once mounted).
+    navigator: StoredValue<Navigator, LocalStorage>,
 }
 
 impl AppState {
@@ -168,29 +140,12 @@ impl AppState {
             catalog: RwSignal::new(None),
             download: RwSignal::new(None),
             persistent: RwSignal::new(None),
-            alert: RwSignal::new(None),
             owner: RwSignal::new(None),
             update_available: RwSignal::new(false),
-            machine: StoredValue::new_local(None),
-            rev: RwSignal::new(0),
-            timer: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
-            pay_message: RwSignal::new(None),
-            register_message: RwSignal::new(None),
-            notice: RwSignal::new(None),
-            goto: RwSignal::new(None),
-            print: RwSignal::new(None),
-            orders_rev: RwSignal::new(0),
-            order_message: RwSignal::new(None),
             indexed: RwSignal::new(0),
-            refund_done: RwSignal::new(None),
-            refund_message: RwSignal::new(None),
-            sign_in_message: RwSignal::new(None),
-            approval_message: RwSignal::new(None),
-            settings_authorized: RwSignal::new(0),
-            shift_done: RwSignal::new(None),
-            shift_message: RwSignal::new(None),
-            shift_notice: RwSignal::new(None),
+            till: RegisterHandle::new(),
+            answers: RwSignal::new(Answers::default()),
+            navigator: StoredValue::new_local(Navigator::default()),
         }
     }
 
@@ -202,8 +157,77 @@ impl AppState {
     /// Reads the register (tracked: re-runs after every input). `None`
     /// before it is started.
     pub fn register<T>(&self, f: impl FnOnce(&Register) -> T) -> Option<T> {
-        self.rev.track();
-        self.machine.with_value(|m| m.as_ref().map(f))
+        self.till.read(f)
+    }
+
+    /// Puts `event` on screen as its kind's answer.
+    pub fn show(&self, event: UiEvent) {
+        self.answers.update(|a| a.show(event));
+    }
+
+    /// Something the cashier must see wherever they are.
+    pub fn alert(&self, text: impl Into<String>) {
+        self.show(UiEvent::Alert(text.into()));
+    }
+
+    /// Takes the answer of `kind` off the screen.
+    pub fn clear(&self, kind: Answer) {
+        self.answers.maybe_update(|a| a.clear(kind));
+    }
+
+    /// Reads the answer of `kind` (tracked).
+    pub fn answer<T>(&self, kind: Answer, read: impl FnOnce(&UiEvent) -> Option<T>) -> Option<T> {
+        self.answers.with(|a| a.get(kind).and_then(read))
+    }
+
+    /// The sentence the answer of `kind` says (tracked).
+    pub fn said(&self, kind: Answer) -> Option<String> {
+        self.answers.with(|a| a.text(kind).map(str::to_owned))
+    }
+
+    /// Which event the answer of `kind` is: read it in a `Memo` to act on
+    /// each new one (and not on the other kinds').
+    pub fn answered(&self, kind: Answer) -> u64 {
+        self.answers.with(|a| a.number(kind))
+    }
+
+    /// [`AppState::answered`] without tracking (an event handler's question).
+    pub fn answered_now(&self, kind: Answer) -> u64 {
+        self.answers.with_untracked(|a| a.number(kind))
+    }
+
+    /// Takes the answer of `kind` once (a receipt to print).
+    pub fn take(&self, kind: Answer) -> Option<UiEvent> {
+        let mut taken = None;
+        self.answers.maybe_update(|a| {
+            taken = a.take(kind);
+            taken.is_some()
+        });
+        taken
+    }
+
+    /// Moves the cashier to `screen`.
+    pub fn go(&self, screen: Screen) {
+        let navigate = self
+            .navigator
+            .try_update_value(|n| n.route(screen))
+            .flatten();
+        if let Some(navigate) = navigate {
+            navigate(&screen.href());
+        }
+    }
+
+    /// The router's navigation, once it is mounted: a move asked for
+    /// before then happens now.
+    pub fn set_navigator(&self, navigate: impl Fn(&str) + 'static) {
+        let navigate: routes::Navigate = std::rc::Rc::new(navigate);
+        let waiting = self
+            .navigator
+            .try_update_value(|n| n.mount(navigate.clone()))
+            .flatten();
+        if let Some(screen) = waiting {
+            navigate(&screen.href());
+        }
     }
 
     /// The current sale's cart (empty before the register has loaded).
