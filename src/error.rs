@@ -8,6 +8,7 @@ use till_core::cart::CartError;
 use till_core::ids::IdError;
 use till_core::money::MoneyError;
 use till_core::order::OrderError;
+use till_core::register::settings::SettingsError;
 use till_core::shift::ShiftError;
 use till_core::sync::NetFailure;
 
@@ -29,6 +30,8 @@ pub enum AppError {
     Cart(#[from] CartError),
     #[error("{0}")]
     Shift(#[from] ShiftError),
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
     /// What the person must do ("Enter the register token").
     #[error("{0}")]
     Rule(String),

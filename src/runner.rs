@@ -21,44 +21,15 @@ use crate::net::oms::Oms;
 use crate::platform;
 use crate::state::{AppState, Screen};
 use crate::store::exec;
-use crate::store::repo::Settings;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::cart::Cart;
-use till_core::payment::{PaymentConfig, Request};
+use till_core::payment::Request;
+use till_core::register::settings::{BaseUrl, RegisterSettings};
 use till_core::register::{
-    Action, BridgeCall, Effect, Input, OmsCall, OmsReply, Register, RegisterConfig, UiEvent,
+    Action, BridgeCall, Effect, Input, OmsCall, OmsReply, Register, UiEvent,
 };
-use till_core::time::Duration;
-
-/// The register's configuration from the settings.
-fn config(settings: &Settings, app: &AppState) -> Result<RegisterConfig, till_core::ids::IdError> {
-    let register = till_core::order::RegisterId::new(settings.register_id.clone())?;
-    let mut payment = PaymentConfig {
-        ask_tip: settings.ask_tip,
-        ..PaymentConfig::default()
-    };
-    if let Some(secs) = settings.result_wait_secs {
-        payment.result_wait = Duration::from_secs(secs);
-    }
-    Ok(RegisterConfig {
-        register,
-        currency: app.currency(),
-        payment,
-        utc_offset_min: platform::utc_offset_min(),
-        auto_print: settings.auto_print,
-        returns_without_receipt: settings.returns_without_receipt,
-        idle_lock: settings
-            .idle_lock_mins
-            .map(|m| Duration::from_mins(u64::from(m))),
-        policy: till_core::staff::Policy {
-            discount_threshold_bp: settings
-                .manager_discount_bp
-                .unwrap_or(till_core::staff::DISCOUNT_THRESHOLD_BP_DEFAULT),
-        },
-    })
-}
 
 /// Creates the register of this tab and starts it (reads its storage,
 /// resumes an interrupted card payment, syncs, reconciles).
@@ -66,10 +37,7 @@ pub fn start(app: &AppState) {
     let Some(settings) = app.settings.get_untracked() else {
         return;
     };
-    let config = match config(&settings, app) {
-        Ok(c) => c,
-        Err(e) => return app.alert(e.to_string()),
-    };
+    let config = settings.config(app.currency(), platform::utc_offset_min());
     let mut register = Register::new(config, platform::seed());
     let first = register.start(platform::now());
     // Answers to the replaced register's requests are not this one's.
@@ -163,31 +131,30 @@ fn perform(app: &AppState, cmd: Effect) {
     }
 }
 
-fn bridge_of(s: &Settings) -> Bridge {
+fn bridge_of(base: &BaseUrl, token: &str) -> Bridge {
     Bridge {
-        base: s.bridge_url.clone(),
-        token: s.pairing_token.clone(),
-        space: till_core::lan::target_address_space(&crate::platform::origin(), &s.bridge_url),
+        base: base.to_string(),
+        token: token.to_owned(),
+        space: till_core::lan::target_address_space(&crate::platform::origin(), base.as_str()),
     }
 }
 
 /// Whether this page may call the bridge now: not while the browser's
 /// Local Network Access permission would have to be asked (it is asked from
 /// the Pair button only, never by a background call) or is denied.
-async fn lan_gate(settings: &Settings) -> Result<(), till_core::lan::BridgeLink> {
-    till_core::lan::background_check(crate::platform::bridge_permission(&settings.bridge_url).await)
+async fn lan_gate(base: &BaseUrl) -> Result<(), till_core::lan::BridgeLink> {
+    till_core::lan::background_check(crate::platform::bridge_permission(base.as_str()).await)
 }
 
-async fn bridge_call(settings: &Settings, call: BridgeCall) -> Input {
+async fn bridge_call(settings: &RegisterSettings, call: BridgeCall) -> Input {
     use till_core::lan::BridgeLink;
-    let gate = match settings.bridge_url.is_empty() || settings.pairing_token.is_empty() {
-        true => Err(BridgeLink::NotPaired),
-        false => lan_gate(settings).await,
+    let Some((base, token)) = settings.bridge() else {
+        return not_sent(call, BridgeLink::NotPaired);
     };
-    if let Err(link) = gate {
+    if let Err(link) = lan_gate(base).await {
         return not_sent(call, link);
     }
-    let bridge = bridge_of(settings);
+    let bridge = bridge_of(base, token);
     let (reference, to, reply) = match call {
         BridgeCall::Health => {
             return Input::BridgeHealth {
@@ -236,14 +203,14 @@ fn not_sent(call: BridgeCall, link: till_core::lan::BridgeLink) -> Input {
     }
 }
 
-fn oms_of(settings: &Settings) -> Oms {
+fn oms_of(settings: &RegisterSettings) -> Oms {
     Oms {
-        base: settings.oms_url.clone(),
+        base: settings.oms_url.to_string(),
         token: settings.register_token.clone(),
     }
 }
 
-async fn oms_call(app: AppState, settings: &Settings, call: OmsCall) -> OmsReply {
+async fn oms_call(app: AppState, settings: &RegisterSettings, call: OmsCall) -> OmsReply {
     let oms = oms_of(settings);
     match call {
         OmsCall::Health => OmsReply::Health {
@@ -264,7 +231,7 @@ async fn oms_call(app: AppState, settings: &Settings, call: OmsCall) -> OmsReply
         },
         OmsCall::Day { date } => OmsReply::Day {
             date,
-            result: oms.day_numbers(&settings.register_id, date).await,
+            result: oms.day_numbers(settings.register_id.as_str(), date).await,
         },
         OmsCall::Staff => OmsReply::Staff {
             result: oms.staff().await,
@@ -275,7 +242,7 @@ async fn oms_call(app: AppState, settings: &Settings, call: OmsCall) -> OmsReply
     }
 }
 
-/// Settings → Pair: trades the code the bridge shows for this register's
+/// RegisterSettings → Pair: trades the code the bridge shows for this register's
 /// own pairing token (asked from the Pair button, where the browser may
 /// ask for the Local Network Access permission).
 pub async fn pair(
@@ -290,10 +257,12 @@ pub async fn pair(
 /// The back office's copy of this register's orders of a day (Register
 /// Sales compares it with what is stored here).
 pub async fn oms_day(
-    settings: &Settings,
+    settings: &RegisterSettings,
     date: till_core::order::BusinessDate,
 ) -> Result<till_core::api::OrderList, till_core::sync::NetFailure> {
-    oms_of(settings).day(&settings.register_id, date).await
+    oms_of(settings)
+        .day(settings.register_id.as_str(), date)
+        .await
 }
 
 /// What the screen does with the register's word: moves to the page it

@@ -6,10 +6,11 @@ use leptos::prelude::*;
 use std::sync::Arc;
 use till::pages::register::RegisterPage;
 use till::state::{AppState, CatalogView};
-use till::store::repo::{CatalogMeta, Settings};
+use till::store::repo::CatalogMeta;
 use till::store::Db;
 use till_core::catalog::{fixtures, Category, CategoryId};
 use till_core::money::Currency;
+use till_core::register::settings::SettingsRecord;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -64,19 +65,23 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
         state.catalog.set(Some(Arc::new(view)));
         state.owner.set(Some(true));
         // Nothing listens there: the register works offline.
-        state.settings.set(Some(Settings {
-            oms_url: "http://127.0.0.1:9".into(),
-            register_id: "R1".into(),
-            register_token: "t".into(),
-            bridge_url: "http://127.0.0.1:9".into(),
-            pairing_token: "p".into(),
-            result_wait_secs: None,
-            auto_print: false,
-            returns_without_receipt: false,
-            idle_lock_mins: None,
-            manager_discount_bp: None,
-            ask_tip: false,
-        }));
+        state.settings.set(
+            SettingsRecord {
+                oms_url: "http://127.0.0.1:9".into(),
+                register_id: "R1".into(),
+                register_token: "t".into(),
+                bridge_url: "http://127.0.0.1:9".into(),
+                pairing_token: "p".into(),
+                result_wait_secs: None,
+                auto_print: false,
+                returns_without_receipt: false,
+                idle_lock_mins: None,
+                manager_discount_bp: None,
+                ask_tip: false,
+            }
+            .try_into()
+            .ok(),
+        );
         till::runner::start(&state);
         *out.borrow_mut() = Some(state);
         provide_context(state);

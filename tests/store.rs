@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use till::store::exec::execute;
-use till::store::repo::{CatalogMeta, Settings};
+use till::store::repo::CatalogMeta;
 use till::store::schema::{
     META, ORDERS, OUTBOX, PAYMENTS, PRODUCTS, PRODUCTS_B, REFUNDS, SETTINGS, SHIFTS,
 };
@@ -16,6 +16,7 @@ use till_core::order::OrderId;
 use till_core::outbox::{EntryState, OutboxChange, OutboxEntry, RecordKind};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::refund::{RefundReason, Returned};
+use till_core::register::settings::SettingsRecord;
 use till_core::register::*;
 use till_core::shift::CashCount;
 use till_core::testing::{eur, register_config, MemStore};
@@ -48,7 +49,7 @@ async fn an_empty_database_is_upgraded_to_the_current_schema() {
 async fn settings_round_trip() {
     let db = fresh().await;
     assert_eq!(db.settings().await.unwrap(), None);
-    let s = Settings {
+    let s = SettingsRecord {
         oms_url: "http://127.0.0.1:8080".into(),
         register_id: "R1".into(),
         register_token: "dev-register-token".into(),
@@ -60,7 +61,9 @@ async fn settings_round_trip() {
         idle_lock_mins: Some(10),
         manager_discount_bp: Some(1_500),
         ask_tip: true,
-    };
+    }
+    .try_into()
+    .expect("settings that pass their checks");
     db.save_settings(&s).await.unwrap();
     assert_eq!(db.settings().await.unwrap(), Some(s));
 }

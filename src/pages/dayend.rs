@@ -19,14 +19,14 @@ async fn build(app: &AppState) -> Result<ZReport, AppError> {
         .orders()
         .await?
         .into_iter()
-        .filter(|o| o.register().as_str() == settings.register_id)
+        .filter(|o| *o.register() == settings.register_id)
         .collect();
     let refunds: Vec<_> = app
         .db()
         .refunds()
         .await?
         .into_iter()
-        .filter(|r| r.number.register().as_str() == settings.register_id)
+        .filter(|r| *r.number.register() == settings.register_id)
         .collect();
     let unsynced = app.db().outbox().await?.len();
     let in_doubt = app

@@ -13,7 +13,7 @@ use crate::state::{use_app, Screen};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
-use till_core::order::{Order, OrderId, OrderNumber, RegisterId};
+use till_core::order::{Order, OrderId, OrderNumber};
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::refund::{
     ensure_refundable, refunded_state, refunds_label, void_refusal, Refund, RefundTender,
@@ -62,7 +62,7 @@ fn age_text(d: till_core::time::Duration) -> String {
 async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
     let settings = app.set_up()?;
     let today = app.business_day()?;
-    let register = RegisterId::new(settings.register_id.clone())?;
+    let register = settings.register_id.clone();
     let attempts = app.db().attempts().await?;
     let unsynced: HashSet<OrderId> = app
         .db()

@@ -4,118 +4,12 @@
 use crate::error::AppError;
 use crate::platform;
 use crate::state::use_app;
-use crate::store::repo::Settings;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::lan::SetupLink;
 use till_core::order::RegisterId;
 use till_core::register::answers::Answer;
-
-fn check_url(label: &str, url: &str) -> Result<String, AppError> {
-    let url = url.trim().trim_end_matches('/').to_owned();
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(url)
-    } else {
-        Err(AppError::Rule(format!(
-            "{label} must start with http:// or https://"
-        )))
-    }
-}
-
-/// The bridge's address: empty while the register is not paired.
-fn check_bridge_url(url: &str) -> Result<String, AppError> {
-    if url.trim().is_empty() {
-        return Ok(String::new());
-    }
-    check_url("The bridge URL", url)
-}
-
-fn validate(f: &Settings) -> Result<Settings, AppError> {
-    let register_id = RegisterId::new(f.register_id.trim())?.to_string();
-    let need = |label: &str, v: &str| {
-        if v.trim().is_empty() {
-            Err(AppError::Rule(format!("Enter the {label}")))
-        } else {
-            Ok(v.trim().to_owned())
-        }
-    };
-    Ok(Settings {
-        oms_url: check_url("The OMS URL", &f.oms_url)?,
-        register_id,
-        register_token: need("register token", &f.register_token)?,
-        bridge_url: check_bridge_url(&f.bridge_url)?,
-        pairing_token: f.pairing_token.trim().to_owned(),
-        result_wait_secs: f.result_wait_secs,
-        auto_print: f.auto_print,
-        returns_without_receipt: f.returns_without_receipt,
-        idle_lock_mins: f.idle_lock_mins,
-        manager_discount_bp: f.manager_discount_bp,
-        ask_tip: f.ask_tip,
-    })
-}
-
-/// The form as typed.
-struct Form {
-    oms_url: String,
-    register_id: String,
-    register_token: String,
-    bridge_url: String,
-    pairing_token: String,
-    result_wait: String,
-    idle: String,
-    discount: String,
-    auto_print: bool,
-    returns: bool,
-    tips: bool,
-}
-
-impl Form {
-    /// The settings the form says, or why not.
-    fn settings(&self) -> Result<Settings, AppError> {
-        let result_wait_secs =
-            optional_number(&self.result_wait, 1..=600, "The card result wait (seconds)")?;
-        let idle = optional_number(&self.idle, 1..=240, "The idle sign-out (minutes)")?;
-        let manager_discount_bp = match self.discount.trim() {
-            "" => None,
-            d => Some(till_core::cart::parse_percent(d).map_err(|e| {
-                AppError::Rule(format!("The largest discount without a manager: {e}"))
-            })?),
-        };
-        validate(&Settings {
-            oms_url: self.oms_url.clone(),
-            register_id: self.register_id.clone(),
-            register_token: self.register_token.clone(),
-            bridge_url: self.bridge_url.clone(),
-            pairing_token: self.pairing_token.clone(),
-            result_wait_secs,
-            auto_print: self.auto_print,
-            returns_without_receipt: self.returns,
-            idle_lock_mins: idle.and_then(|m| u32::try_from(m).ok()),
-            manager_discount_bp,
-            ask_tip: self.tips,
-        })
-    }
-}
-
-/// An optional whole number from a form field: `None` when empty.
-fn optional_number(
-    text: &str,
-    range: std::ops::RangeInclusive<u64>,
-    what: &str,
-) -> Result<Option<u64>, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    match text.parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(Some(n)),
-        _ => Err(AppError::Rule(format!(
-            "{what} is a number from {} to {}",
-            range.start(),
-            range.end()
-        ))),
-    }
-}
+use till_core::register::settings::{BaseUrl, RegisterSettings, SettingsForm};
 
 /// The form's fields, as signals.
 #[derive(Clone, Copy)]
@@ -135,39 +29,43 @@ struct Fields {
 
 impl Fields {
     /// The fields showing `current` (a first run: the OMS this page came from).
-    fn new(current: Option<&Settings>) -> Fields {
-        let text = |f: fn(&Settings) -> Option<String>| {
-            RwSignal::new(current.and_then(f).unwrap_or_default())
-        };
-        let flag = |f: fn(&Settings) -> bool| RwSignal::new(current.is_some_and(f));
+    fn new(current: Option<&RegisterSettings>) -> Fields {
+        let form = current.map_or_else(
+            || SettingsForm {
+                oms_url: platform::origin(),
+                ..SettingsForm::default()
+            },
+            RegisterSettings::form,
+        );
         Fields {
-            oms_url: RwSignal::new(current.map_or_else(platform::origin, |s| s.oms_url.clone())),
-            register_id: text(|s| Some(s.register_id.clone())),
-            register_token: text(|s| Some(s.register_token.clone())),
-            bridge_url: text(|s| Some(s.bridge_url.clone())),
-            pairing_token: text(|s| Some(s.pairing_token.clone())),
-            result_wait: text(|s| s.result_wait_secs.map(|n| n.to_string())),
-            idle: text(|s| s.idle_lock_mins.map(|m| m.to_string())),
-            discount: text(|s| s.manager_discount_bp.map(till_core::money::percent_text)),
-            auto_print: flag(|s| s.auto_print),
-            returns: flag(|s| s.returns_without_receipt),
-            tips: flag(|s| s.ask_tip),
+            oms_url: RwSignal::new(form.oms_url),
+            register_id: RwSignal::new(form.register_id),
+            register_token: RwSignal::new(form.register_token),
+            bridge_url: RwSignal::new(form.bridge_url),
+            pairing_token: RwSignal::new(form.pairing_token),
+            result_wait: RwSignal::new(form.result_wait),
+            idle: RwSignal::new(form.idle_lock),
+            discount: RwSignal::new(form.discount),
+            auto_print: RwSignal::new(form.auto_print),
+            returns: RwSignal::new(form.returns_without_receipt),
+            tips: RwSignal::new(form.ask_tip),
         }
     }
 
-    fn form(self) -> Form {
-        Form {
+    /// The form as typed (till-core checks it).
+    fn form(self) -> SettingsForm {
+        SettingsForm {
             oms_url: self.oms_url.get_untracked(),
             register_id: self.register_id.get_untracked(),
             register_token: self.register_token.get_untracked(),
             bridge_url: self.bridge_url.get_untracked(),
             pairing_token: self.pairing_token.get_untracked(),
             result_wait: self.result_wait.get_untracked(),
-            idle: self.idle.get_untracked(),
+            idle_lock: self.idle.get_untracked(),
             discount: self.discount.get_untracked(),
             auto_print: self.auto_print.get_untracked(),
-            returns: self.returns.get_untracked(),
-            tips: self.tips.get_untracked(),
+            returns_without_receipt: self.returns.get_untracked(),
+            ask_tip: self.tips.get_untracked(),
         }
     }
 }
@@ -180,9 +78,9 @@ fn saver(
     first_run: bool,
     error: RwSignal<Option<String>>,
     saved: RwSignal<bool>,
-) -> impl Fn(Settings) + Copy + 'static {
+) -> impl Fn(RegisterSettings) + Copy + 'static {
     let app = use_app();
-    let persist = move |settings: Settings| {
+    let persist = move |settings: RegisterSettings| {
         spawn_local(async move {
             match app.db().save_settings(&settings).await {
                 Ok(()) => {
@@ -196,7 +94,7 @@ fn saver(
             }
         });
     };
-    let pending = StoredValue::new(None::<Settings>);
+    let pending = StoredValue::new(None::<RegisterSettings>);
     let authorized = Memo::new(move |_| app.answered(Answer::Authorized));
     Effect::new(move |_| {
         if authorized.get() > 0 {
@@ -205,7 +103,7 @@ fn saver(
             }
         }
     });
-    move |settings: Settings| {
+    move |settings: RegisterSettings| {
         if first_run {
             persist(settings);
         } else {
@@ -221,7 +119,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
     let save = saver(first_run, error, saved);
-    let submit = move || match fields.form().settings() {
+    let submit = move || match fields.form().parse() {
         Ok(s) => save(s),
         Err(e) => error.set(Some(e.to_string())),
     };
@@ -356,8 +254,9 @@ impl Pairing {
 
     /// Pair: trades the code for this register's token, then `on_paired`.
     fn pair(self, register_id: &str, on_paired: impl Fn(String, String) + 'static) {
-        let checked = check_url("The bridge address", &self.address.get_untracked())
-            .and_then(|base| Ok((base, Self::register(register_id)?)));
+        let checked = BaseUrl::parse("The bridge address", &self.address.get_untracked())
+            .map_err(AppError::from)
+            .and_then(|base| Ok((base.to_string(), Self::register(register_id)?)));
         let (base, register) = match checked {
             Ok(c) => c,
             Err(e) => return self.message.set(Some(Err(e.to_string()))),

@@ -12,7 +12,7 @@ mod routes;
 pub use handle::RegisterHandle;
 pub use routes::Screen;
 
-use crate::store::repo::{CatalogMeta, Settings};
+use crate::store::repo::CatalogMeta;
 use crate::store::Db;
 use leptos::prelude::*;
 use routes::Navigator;
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use till_core::cart::Cart;
 use till_core::catalog::{Catalog, Category, Product, ProductId};
 use till_core::register::answers::{Answer, Answers};
+use till_core::register::settings::RegisterSettings;
 use till_core::register::{Register, UiEvent};
 use till_core::search::SearchIndex;
 
@@ -111,7 +112,7 @@ impl CatalogView {
 #[derive(Clone, Copy)]
 pub struct AppState {
     db: StoredValue<Db, LocalStorage>,
-    pub settings: RwSignal<Option<Settings>>,
+    pub settings: RwSignal<Option<RegisterSettings>>,
     pub catalog: RwSignal<Option<Arc<CatalogView>>>,
     /// (done, total) while a catalog download runs.
     pub download: RwSignal<Option<(u64, u64)>>,
@@ -239,7 +240,7 @@ impl AppState {
     }
 
     /// The settings, or the error that says the register is not set up.
-    pub fn set_up(&self) -> Result<Settings, crate::error::AppError> {
+    pub fn set_up(&self) -> Result<RegisterSettings, crate::error::AppError> {
         self.settings
             .get_untracked()
             .ok_or(crate::error::AppError::Rule(

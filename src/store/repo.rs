@@ -12,36 +12,8 @@ use till_core::order::{Order, OrderId};
 use till_core::outbox::OutboxEntry;
 use till_core::payment::Attempt;
 use till_core::refund::Refund;
+use till_core::register::settings::RegisterSettings;
 use wasm_bindgen::JsValue;
-
-/// What the register needs to reach the back office and the bridge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Settings {
-    pub oms_url: String,
-    pub register_id: String,
-    pub register_token: String,
-    pub bridge_url: String,
-    pub pairing_token: String,
-    /// Seconds the card popup waits for a result; till-core's default when absent.
-    #[serde(default)]
-    pub result_wait_secs: Option<u64>,
-    /// Print the receipt by itself when a sale is paid.
-    #[serde(default)]
-    pub auto_print: bool,
-    /// Returns without a receipt (cash only) are allowed on this register.
-    #[serde(default)]
-    pub returns_without_receipt: bool,
-    /// Minutes with nothing done before the cashier is signed out; never when absent.
-    #[serde(default)]
-    pub idle_lock_mins: Option<u32>,
-    /// The largest discount a cashier gives without a manager (basis
-    /// points); till-core's default (20 %) when absent.
-    #[serde(default)]
-    pub manager_discount_bp: Option<u32>,
-    /// The card terminal asks the customer for a tip on every payment.
-    #[serde(default)]
-    pub ask_tip: bool,
-}
 
 /// The catalog's header, stored beside its products.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,11 +97,13 @@ const SETTINGS_KEY: &str = "settings";
 const CATALOG_KEY: &str = "catalog";
 
 impl Db {
-    pub async fn settings(&self) -> Result<Option<Settings>, StoreError> {
+    /// The register's settings; a stored record that fails their checks is
+    /// [`StoreError::Corrupt`], never settings to run with.
+    pub async fn settings(&self) -> Result<Option<RegisterSettings>, StoreError> {
         self.get(SETTINGS, &JsValue::from_str(SETTINGS_KEY)).await
     }
 
-    pub async fn save_settings(&self, s: &Settings) -> Result<(), StoreError> {
+    pub async fn save_settings(&self, s: &RegisterSettings) -> Result<(), StoreError> {
         self.put_keyed(SETTINGS, SETTINGS_KEY, s).await
     }
 

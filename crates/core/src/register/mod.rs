@@ -78,6 +78,7 @@ pub mod io;
 mod refresh;
 mod refund;
 mod sale;
+pub mod settings;
 mod shift;
 mod sync;
 
