@@ -3,10 +3,12 @@
 //! `hole_*` pin a money-safety hole found in review (issue: money safety):
 //! each failed on the first slice's session and passes now.
 
+use std::ops::{Deref, DerefMut};
 use till_core::api::{PaymentReport, ReportedStatus};
 use till_core::money::{Currency, Money};
 use till_core::order::{CardDetails, OrderId};
 use till_core::payment::*;
+use till_core::testing::Driver;
 use till_core::time::{Duration, Timestamp};
 use uuid::Uuid;
 
@@ -38,12 +40,24 @@ fn order_id() -> OrderId {
     "0191d5a8-7c3e-7000-8000-000000000001".parse().unwrap()
 }
 
-/// A session on a simulated clock, with the commands it has issued so far.
+/// A card session on the tests' one driver ([`Driver`]: `machine` is the
+/// session, `now` the clock, `issued` every command so far).
 struct Till {
-    session: PaymentSession,
+    driver: Driver<PaymentSession>,
     reference: PaymentRef,
-    now: Timestamp,
-    issued: Vec<Command>,
+}
+
+impl Deref for Till {
+    type Target = Driver<PaymentSession>;
+    fn deref(&self) -> &Driver<PaymentSession> {
+        &self.driver
+    }
+}
+
+impl DerefMut for Till {
+    fn deref_mut(&mut self) -> &mut Driver<PaymentSession> {
+        &mut self.driver
+    }
 }
 
 impl Till {
@@ -66,22 +80,15 @@ impl Till {
         )
         .unwrap();
         Till {
-            session,
+            driver: Driver::new(session, T0, cmds),
             reference,
-            now: T0,
-            issued: cmds,
         }
     }
 
-    fn feed(&mut self, e: Event) -> Vec<Command> {
-        let cmds = self.session.handle(e, self.now);
-        self.issued.extend(cmds.iter().cloned());
-        cmds
-    }
-
     fn reply(&mut self, to: Request, reply: Reply) -> Vec<Command> {
+        let reference = self.reference;
         self.feed(Event::Replied {
-            reference: self.reference,
+            reference,
             to,
             reply,
         })
@@ -95,25 +102,20 @@ impl Till {
     /// answering each status poll with `poll_answer` (None: no answer yet).
     fn advance(&mut self, by: Duration, poll_answer: Option<BridgeStatus>) {
         let end = self.now + by;
-        while let Some(t) = self.session.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now = t.max(self.now);
-            for c in self.feed(Event::Tick) {
-                if let (
+        while let Some(cmds) = self.driver.tick_until(end) {
+            let polled = cmds.iter().any(|c| {
+                matches!(
+                    c,
                     Command::QueryStatus {
                         request: Request::Poll,
                         ..
-                    },
-                    Some(s),
-                ) = (&c, &poll_answer)
-                {
-                    self.status(Request::Poll, s.clone());
-                }
+                    }
+                )
+            });
+            if let (true, Some(s)) = (polled, &poll_answer) {
+                self.status(Request::Poll, s.clone());
             }
         }
-        self.now = end;
     }
 
     fn accept(&mut self) {
@@ -121,11 +123,7 @@ impl Till {
     }
 
     fn state(&self) -> AttemptState {
-        self.session.state().clone()
-    }
-
-    fn count(&self, f: impl Fn(&Command) -> bool) -> usize {
-        self.issued.iter().filter(|c| f(c)).count()
+        self.machine.state().clone()
     }
 }
 
@@ -164,12 +162,12 @@ fn the_bridge_is_probed_then_the_attempt_is_saved_before_the_request_leaves() {
 fn approve_closes_the_popup_by_itself() {
     let mut t = Till::start(1000);
     t.accept();
-    assert_eq!(t.session.view(t.now).cancel_secs_left, Some(30));
+    assert_eq!(t.machine.view(t.now).cancel_secs_left, Some(30));
     t.advance(Duration::from_secs(3), Some(BridgeStatus::Processing));
     t.advance(Duration::from_secs(1), Some(approved(1000)));
     assert_eq!(t.state(), AttemptState::Approved { card: card() });
     assert_eq!(t.count(is_approval), 1);
-    assert_eq!(t.session.poll_timeout(), None, "nothing left to wait for");
+    assert_eq!(t.machine.poll_timeout(), None, "nothing left to wait for");
 }
 
 #[test]
@@ -192,7 +190,7 @@ fn cancel_within_the_window_returns_to_the_payment_page() {
     let mut t = Till::start(1000);
     t.accept();
     t.advance(Duration::from_secs(10), Some(BridgeStatus::Processing));
-    assert_eq!(t.session.view(t.now).cancel_secs_left, Some(20));
+    assert_eq!(t.machine.view(t.now).cancel_secs_left, Some(20));
     let cmds = t.feed(Event::CancelPressed);
     assert!(cmds.iter().any(|c| matches!(c, Command::Cancel { .. })));
     assert_eq!(t.state(), AttemptState::Cancelling);
@@ -220,7 +218,7 @@ fn cancel_is_refused_after_the_window() {
     t.accept();
     t.advance(Duration::from_secs(30), Some(BridgeStatus::Processing));
     assert_eq!(
-        t.session.view(t.now).cancel_secs_left,
+        t.machine.view(t.now).cancel_secs_left,
         None,
         "the button is gone at 30 s"
     );
@@ -247,7 +245,7 @@ fn unknown_then_resync_finds_the_approval() {
     t.accept();
     t.advance(RESULT_WAIT_DEFAULT, Some(BridgeStatus::Processing));
     assert_eq!(t.state(), AttemptState::ResultUnknown);
-    let v = t.session.view(t.now);
+    let v = t.machine.view(t.now);
     assert_eq!(
         (v.resyncs_left, v.can_close, v.cancel_secs_left),
         (Some(2), true, None)
@@ -280,19 +278,19 @@ fn unknown_then_two_failed_resyncs_leave_only_close_as_unpaid() {
     t.advance(RESULT_WAIT_DEFAULT, Some(BridgeStatus::Processing));
     for left in [1u8, 0] {
         let _ = t.feed(Event::ResyncPressed);
-        assert!(t.session.view(t.now).resync_running);
+        assert!(t.machine.view(t.now).resync_running);
         let _ = t.status(Request::Resync, BridgeStatus::Processing);
         let _ = t.feed(Event::OmsAnswered {
             payments: Some(vec![]),
         });
         assert_eq!(t.state(), AttemptState::ResultUnknown);
         assert_eq!(
-            t.session.view(t.now).resyncs_left,
+            t.machine.view(t.now).resyncs_left,
             if left > 0 { Some(left) } else { None }
         );
     }
     assert!(t.feed(Event::ResyncPressed).is_empty(), "no third re-sync");
-    let v = t.session.view(t.now);
+    let v = t.machine.view(t.now);
     assert!(v.can_close && v.resyncs_left.is_none());
     let cmds = t.feed(Event::ClosePressed);
     assert!(cmds.iter().any(|c| matches!(
@@ -313,11 +311,11 @@ fn a_closed_attempt_is_reconciled_on_a_timer_and_a_late_approval_turns_it_paid()
     t.advance(RESULT_WAIT_DEFAULT, Some(BridgeStatus::Processing));
     let _ = t.feed(Event::ClosePressed);
     assert_eq!(
-        t.session.poll_timeout(),
+        t.machine.poll_timeout(),
         Some(t.now + RECONCILE_INTERVAL),
         "checked again in five minutes"
     );
-    t.now = t.session.poll_timeout().unwrap();
+    t.now = t.machine.poll_timeout().unwrap();
     let cmds = t.feed(Event::Tick);
     assert!(cmds.iter().any(|c| matches!(
         c,
@@ -352,7 +350,7 @@ fn an_unreachable_bridge_after_accepting_makes_the_result_unknown() {
     t.accept();
     for _ in 0..UNREACHABLE_POLLS_MAX {
         assert_eq!(t.state(), AttemptState::Processing);
-        t.now = t.session.poll_timeout().unwrap();
+        t.now = t.machine.poll_timeout().unwrap();
         let cmds = t.feed(Event::Tick);
         assert!(cmds
             .iter()
@@ -387,7 +385,7 @@ fn resume_asks_for_the_status_and_never_resends() {
         if state != AttemptState::Requested {
             t.accept();
         }
-        let mut stored = t.session.attempt().clone();
+        let mut stored = t.machine.attempt().clone();
         stored.state = state.clone();
         let (mut s, cmds) = PaymentSession::resume(
             stored,
@@ -417,7 +415,7 @@ fn resume_asks_for_the_status_and_never_resends() {
 fn resume_of_a_closed_attempt_reconciles_at_once() {
     let mut t = Till::start(1000);
     t.accept();
-    let mut stored = t.session.attempt().clone();
+    let mut stored = t.machine.attempt().clone();
     stored.state = AttemptState::ClosedUnpaid;
     let (_, cmds) = PaymentSession::resume(stored, PaymentConfig::default(), t.now);
     assert!(cmds.iter().any(|c| matches!(
@@ -433,7 +431,7 @@ fn resume_of_a_closed_attempt_reconciles_at_once() {
 #[test]
 fn resume_of_a_request_the_bridge_never_got_fails_it() {
     let t = Till::start(1000);
-    let stored = t.session.attempt().clone();
+    let stored = t.machine.attempt().clone();
     let (mut s, _) = PaymentSession::resume(stored, PaymentConfig::default(), t.now);
     let cmds = s.handle(
         Event::status(t.reference, Request::Poll, BridgeStatus::NeverReceived),
@@ -446,7 +444,7 @@ fn resume_of_a_request_the_bridge_never_got_fails_it() {
 #[test]
 fn resume_of_a_processing_request_resumes_polling_with_a_conservative_window() {
     let t = Till::start(1000);
-    let stored = t.session.attempt().clone();
+    let stored = t.machine.attempt().clone();
     let later = t.now + Duration::from_secs(20);
     let (mut s, _) = PaymentSession::resume(stored, PaymentConfig::default(), later);
     let _ = s.handle(
@@ -525,7 +523,7 @@ fn a_store_that_asks_for_tips_asks_on_payments_never_on_refunds_and_records_the_
 fn the_double_charge_guard_refuses_a_second_attempt_while_one_is_in_doubt() {
     let mut t = Till::start(1000);
     t.accept();
-    let a = t.session.attempt().clone();
+    let a = t.machine.attempt().clone();
     let err = ensure_no_payment_in_doubt(&a.order_id, [&a]).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -552,7 +550,7 @@ fn zero_amounts_are_not_charged() {
 fn attempts_survive_json_as_stored() {
     let mut t = Till::start(1000);
     t.accept();
-    let a = t.session.attempt().clone();
+    let a = t.machine.attempt().clone();
     let json = serde_json::to_value(&a).unwrap();
     assert_eq!(json["state"], "processing");
     assert_eq!(serde_json::from_value::<Attempt>(json).unwrap(), a);
@@ -562,14 +560,14 @@ fn attempts_survive_json_as_stored() {
 fn the_in_doubt_list_shows_every_unsettled_attempt_oldest_first_with_its_age() {
     let mut t = Till::start(1000);
     t.accept();
-    let mut old = t.session.attempt().clone();
+    let mut old = t.machine.attempt().clone();
     old.state = AttemptState::ClosedUnpaid;
     old.reference = PaymentRef::from_uuid(Uuid::from_u128(1));
     old.requested_at = Timestamp::from_millis(T0.as_millis() - 26 * 3_600_000);
     let mut done = old.clone();
     done.reference = PaymentRef::from_uuid(Uuid::from_u128(2));
     done.state = AttemptState::Declined { reason: "x".into() };
-    let list = in_doubt([t.session.attempt(), &old, &done], T0);
+    let list = in_doubt([t.machine.attempt(), &old, &done], T0);
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].reference, old.reference);
     assert_eq!(list[0].age, Duration::from_mins(60 * 26));
@@ -657,7 +655,7 @@ fn hole_04_never_received_fails_safely_but_unknown_stays_in_doubt() {
     t.accept();
     let _ = t.status(Request::Poll, BridgeStatus::NeverReceived);
     assert_eq!(t.state(), AttemptState::ResultUnknown);
-    assert!(t.session.view(t.now).note.is_some());
+    assert!(t.machine.view(t.now).note.is_some());
 }
 
 /// Hole 9: reconciliation makes the same amount check as the live popup.
@@ -668,7 +666,7 @@ fn hole_09_an_approval_for_another_amount_is_never_recorded_live_or_reconciled()
     let _ = t.status(Request::Poll, approved(999));
     assert_eq!(t.state(), AttemptState::ResultUnknown);
     assert_eq!(t.count(is_approval), 0);
-    assert!(t.session.view(t.now).note.unwrap().contains("€9.99"));
+    assert!(t.machine.view(t.now).note.unwrap().contains("€9.99"));
 
     let _ = t.feed(Event::ClosePressed);
     let report = PaymentReport {
@@ -691,7 +689,7 @@ fn hole_09_an_approval_for_another_amount_is_never_recorded_live_or_reconciled()
         "still in doubt, with the note"
     );
     assert!(t
-        .session
+        .machine
         .attempt()
         .note
         .as_deref()
@@ -716,7 +714,7 @@ fn hole_13_an_unreachable_bridge_before_the_start_is_not_in_doubt() {
 
     // No answer at all: the same, when the probe times out.
     let mut t = Till::connecting(1000);
-    t.now = t.session.poll_timeout().unwrap();
+    t.now = t.machine.poll_timeout().unwrap();
     assert_eq!(t.now, T0 + PROBE_TIMEOUT);
     let cmds = t.feed(Event::Tick);
     assert!(returns_with(&cmds, "nothing was charged"));

@@ -3,7 +3,6 @@
 //! named `hole_*` pin a money-safety hole found in review; each is the
 //! story that went wrong in the first slice, and what must happen instead.
 
-use std::collections::VecDeque;
 use till_core::api::{BatchResult, OrderLookup, PaymentReport, ReportedStatus};
 use till_core::cart::Cart;
 use till_core::catalog::{fixtures::small, ProductId};
@@ -15,163 +14,12 @@ use till_core::payment::{AttemptState, BridgeStatus, PaymentConfig, PaymentRef, 
 use till_core::register::*;
 use till_core::shift::CashCount;
 use till_core::sync::NetFailure;
-use till_core::testing::{self, card, eur, register_config, Fault, MemStore};
+use till_core::testing::till::T0;
+use till_core::testing::{self, card, eur, register_config, Fault, TestTill};
 use till_core::time::{Duration, Timestamp};
 use till_core::update::UpdateError;
 
-/// 2026-11-27T09:00:00Z.
-const T0: Timestamp = Timestamp::from_millis(1_795_770_000_000);
-
-/// The register, its store, and the calls it made that nobody answered yet.
-struct Till {
-    reg: Register,
-    store: MemStore,
-    now: Timestamp,
-    bridge: VecDeque<BridgeCall>,
-    oms: VecDeque<OmsCall>,
-    ui: Vec<UiEvent>,
-    /// Store transactions not yet run (when `hold_store` is on).
-    held: VecDeque<(OpId, StoreTx)>,
-    hold_store: bool,
-}
-
-impl Till {
-    fn new() -> Till {
-        Till::with_store(testing::signed_in_store(), 1)
-    }
-
-    fn with_store(store: MemStore, seed: u8) -> Till {
-        let mut reg = Register::new(register_config(60), [seed; 32]);
-        let first = reg.start(T0);
-        let mut t = Till {
-            reg,
-            store,
-            now: T0,
-            bridge: VecDeque::new(),
-            oms: VecDeque::new(),
-            ui: Vec::new(),
-            held: VecDeque::new(),
-            hold_store: false,
-        };
-        t.run(first);
-        t
-    }
-
-    /// The register starts again from what the store holds, configured
-    /// otherwise (a setting changed).
-    fn restart(&mut self, config: RegisterConfig, seed: u8) {
-        self.reg = Register::new(config, [seed; 32]);
-        let first = self.reg.start(self.now);
-        self.run(first);
-    }
-
-    /// A reload: the register starts again from what the store holds.
-    fn reload(self, seed: u8) -> Till {
-        let mut t = Till::with_store(self.store, seed);
-        t.now = self.now;
-        t
-    }
-
-    fn run(&mut self, cmds: Vec<Effect>) {
-        for c in cmds {
-            match c {
-                Effect::Store { op, tx } => {
-                    if self.hold_store {
-                        self.held.push_back((op, tx));
-                    } else {
-                        self.execute(op, tx);
-                    }
-                }
-                Effect::Bridge(b) => self.bridge.push_back(b),
-                Effect::Oms(o) => self.oms.push_back(o),
-                Effect::Ui(u) => self.ui.push(u),
-            }
-        }
-    }
-
-    fn execute(&mut self, op: OpId, tx: StoreTx) {
-        let result = self.store.execute(&tx);
-        let cmds = self.reg.handle(Input::Stored { op, result }, self.now);
-        self.run(cmds);
-    }
-
-    fn release_store(&mut self) {
-        self.hold_store = false;
-        while let Some((op, tx)) = self.held.pop_front() {
-            self.execute(op, tx);
-        }
-    }
-
-    fn input(&mut self, i: Input) {
-        let cmds = self.reg.handle(i, self.now);
-        self.run(cmds);
-    }
-
-    fn act(&mut self, a: Action) {
-        self.input(Input::Cashier(a));
-    }
-
-    fn advance(&mut self, by: Duration) {
-        let end = self.now + by;
-        while let Some(t) = self.reg.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now = t.max(self.now);
-            self.input(Input::Tick);
-        }
-        self.now = end;
-    }
-
-    fn add(&mut self, product: &str) {
-        let mut cart = self.reg.sale().unwrap().cart.clone();
-        cart.add_by_id(&small(), &ProductId::new(product).unwrap())
-            .unwrap();
-        self.act(Action::EditCart(cart));
-    }
-
-    /// Takes the bridge calls made so far.
-    fn take_bridge(&mut self) -> Vec<BridgeCall> {
-        self.bridge.drain(..).collect()
-    }
-
-    fn reply(&mut self, reference: PaymentRef, to: Request, reply: Reply) {
-        self.input(Input::Bridge {
-            reference,
-            to,
-            reply,
-        });
-    }
-
-    /// Card (mPOS): answers the probe; returns the reference sent.
-    fn card_started(&mut self) -> PaymentRef {
-        self.act(Action::PayCard);
-        let reference = match self.take_bridge().as_slice() {
-            [BridgeCall::Probe { reference }] => *reference,
-            other => panic!("expected a probe, got {other:?}"),
-        };
-        self.reply(reference, Request::Probe, Reply::Accepted);
-        reference
-    }
-
-    fn notices(&self) -> Vec<&str> {
-        self.ui
-            .iter()
-            .filter_map(|u| match u {
-                UiEvent::Notice(n) => Some(n.text.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn order(&self, id: OrderId) -> &till_core::order::Order {
-        &self.store.orders[&id]
-    }
-
-    fn sale_id(&self) -> OrderId {
-        self.reg.sale().unwrap().id
-    }
-}
+type Till = TestTill;
 
 fn approved(minor: i64) -> Reply {
     Reply::Status(BridgeStatus::Approved {
@@ -194,7 +42,7 @@ fn close_unpaid(t: &mut Till) -> PaymentRef {
 fn ring_up(t: &mut Till) {
     t.add("coffee");
     t.add("croissant");
-    assert_eq!(t.reg.due(), Some(eur(545)));
+    assert_eq!(t.machine.due(), Some(eur(545)));
 }
 
 #[test]
@@ -210,7 +58,7 @@ fn a_cash_sale_is_stored_with_its_outbox_entry_and_the_register_moves_on() {
     assert_eq!(o.number.to_string(), "R1-20261127-0001");
     assert!(t.store.outbox.contains_key(&(id, o.version)));
     assert_ne!(t.sale_id(), id, "a new sale");
-    assert!(t.reg.sale().unwrap().cart.is_empty());
+    assert!(t.machine.sale().unwrap().cart.is_empty());
     assert!(t.ui.contains(&UiEvent::Navigate(Page::Register)));
     assert!(t.notices()[0].contains("Change €4.55"));
     // The sync sends it at once.
@@ -241,7 +89,7 @@ fn a_card_sale_is_written_ahead_then_sent_then_paid() {
         t.store.attempts[&r].state,
         AttemptState::Approved { .. }
     ));
-    assert!(t.reg.popup(t.now).is_none());
+    assert!(t.machine.popup(t.now).is_none());
     assert!(t.ui.contains(&UiEvent::Navigate(Page::Register)));
     assert!(t.notices()[0].starts_with("Paid — order R1-20261127-0001"));
 }
@@ -265,7 +113,7 @@ fn hole_02_a_late_approval_settles_its_own_order_not_the_next_sale() {
     let next = t.sale_id();
     assert_ne!(next, first);
     t.add("mug");
-    let cart_before = t.reg.sale().unwrap().cart.clone();
+    let cart_before = t.machine.sale().unwrap().cart.clone();
     // ... and the re-sync's answer arrives now.
     t.reply(r, Request::Resync, approved(545));
     assert_eq!(
@@ -274,7 +122,7 @@ fn hole_02_a_late_approval_settles_its_own_order_not_the_next_sale() {
         "its own order is paid"
     );
     assert_eq!(t.sale_id(), next, "the next sale is untouched");
-    assert_eq!(t.reg.sale().unwrap().cart, cart_before);
+    assert_eq!(t.machine.sale().unwrap().cart, cart_before);
     assert_eq!(t.store.sale.as_ref().unwrap().cart, cart_before);
     assert!(!t.store.orders.contains_key(&next));
 }
@@ -330,12 +178,12 @@ fn hole_06_no_void_and_no_cart_edit_while_a_card_payment_is_live() {
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
     assert_eq!(
-        t.reg.cart_locked().unwrap_err().to_string(),
+        t.machine.cart_locked().unwrap_err().to_string(),
         "A card payment is in progress for this sale: finish it on the terminal first"
     );
-    let cart = t.reg.sale().unwrap().cart.clone();
+    let cart = t.machine.sale().unwrap().cart.clone();
     t.add("mug");
-    assert_eq!(t.reg.sale().unwrap().cart, cart, "the edit was refused");
+    assert_eq!(t.machine.sale().unwrap().cart, cart, "the edit was refused");
     t.act(Action::Void { order_id: id });
     assert_eq!(t.order(id).status, OrderStatus::Open);
     assert!(t.ui.iter().any(|u| matches!(u, UiEvent::OrderMessage { text, .. } if text == "Payment pending confirmation — do not void")));
@@ -364,7 +212,7 @@ fn hole_07_a_double_tap_on_confirm_makes_one_order() {
     // update path finds the sale finished.
     let mut t = Till::new();
     ring_up(&mut t);
-    let cart = t.reg.sale().unwrap().cart.clone();
+    let cart = t.machine.sale().unwrap().cart.clone();
     let id = t.sale_id();
     t.act(Action::PayCash {
         received: eur(1000),
@@ -439,7 +287,7 @@ fn hole_12_a_wrong_clock_refuses_the_sale_with_a_clear_message() {
     t.act(Action::PayCard);
     assert!(t.bridge.is_empty(), "no card payment either");
     assert_eq!(
-        t.reg.sale().unwrap().cart.lines.len(),
+        t.machine.sale().unwrap().cart.lines.len(),
         2,
         "the cart is kept"
     );
@@ -458,7 +306,7 @@ fn a_reload_mid_payment_resumes_by_asking_and_never_starts_again() {
     t.reply(r, Request::Start, Reply::Accepted);
     let mut t = t.reload(2);
     assert!(t.ui.contains(&UiEvent::Navigate(Page::Pay)));
-    assert!(t.reg.popup(t.now).is_some());
+    assert!(t.machine.popup(t.now).is_some());
     let calls = t.take_bridge();
     assert!(calls.iter().any(
         |c| matches!(c, BridgeCall::Status { reference, to: Request::Poll } if *reference == r)
@@ -478,7 +326,7 @@ fn the_write_ahead_record_failing_means_nothing_is_sent() {
     t.store.inject(Fault::FailNext(StorageFault::QuotaExceeded));
     t.reply(r, Request::Probe, Reply::Accepted);
     assert!(t.take_bridge().is_empty(), "the start never left");
-    assert!(t.reg.popup(t.now).is_none());
+    assert!(t.machine.popup(t.now).is_none());
     assert!(t
         .ui
         .iter()
@@ -560,8 +408,8 @@ fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
         batch,
         result: Err(NetFailure::Unreachable),
     }));
-    assert_eq!(t.reg.status().oms, Reach::Offline);
-    assert_eq!(t.reg.status().unsynced, 3);
+    assert_eq!(t.machine.status().oms, Reach::Offline);
+    assert_eq!(t.machine.status().unsynced, 3);
     // Back: what waits is sent now, not after its backoff.
     t.input(Input::Oms(OmsReply::Health { reachable: true }));
     let mut stored = std::collections::BTreeSet::new();
@@ -587,7 +435,7 @@ fn the_outbox_drains_in_batches_and_retries_after_an_outage() {
         }));
     }
     assert_eq!(stored.len(), 3);
-    assert_eq!(t.reg.status().unsynced, 0);
+    assert_eq!(t.machine.status().unsynced, 0);
     assert!(t.store.outbox.is_empty());
 }
 
@@ -617,7 +465,7 @@ fn a_higher_version_at_the_back_office_is_parked_not_synced() {
             error: None,
         }]),
     }));
-    assert_eq!(t.reg.status().unsynced, 1, "not synced");
+    assert_eq!(t.machine.status().unsynced, 1, "not synced");
     let entry = t.store.outbox.values().next().unwrap();
     assert!(entry.is_parked(), "{entry:?}");
     let reason = entry.last_error.clone().unwrap();
@@ -634,7 +482,7 @@ fn the_cart_survives_a_reload_with_its_sale_id() {
     let id = t.sale_id();
     let t = t.reload(9);
     assert_eq!(t.sale_id(), id);
-    assert_eq!(t.reg.due(), Some(eur(545)));
+    assert_eq!(t.machine.due(), Some(eur(545)));
     let _ = Cart::new(Currency::EUR);
 }
 
@@ -877,7 +725,7 @@ fn a_cash_refund_is_written_once_numbered_in_the_sequence_and_synced() {
     });
     answer_batches(&mut t, false);
     // The refund screen opens (its id is made), Confirm is tapped twice.
-    let refund_id = t.reg.new_refund_id(t.now);
+    let refund_id = t.new_refund_id();
     let confirm = Action::Refund {
         id: refund_id,
         order_id: id,
@@ -918,12 +766,15 @@ fn a_cash_refund_is_written_once_numbered_in_the_sequence_and_synced() {
     // The refund reached the back office after its order: a retry, never parked.
     let (_, sent) = answer_batches(&mut t, true);
     assert_eq!(sent, 1);
-    assert_eq!((t.reg.status().unsynced, t.reg.status().parked), (1, 0));
+    assert_eq!(
+        (t.machine.status().unsynced, t.machine.status().parked),
+        (1, 0)
+    );
     t.input(Input::Oms(OmsReply::Health { reachable: false }));
     t.input(Input::Oms(OmsReply::Health { reachable: true }));
     let (_, sent) = answer_batches(&mut t, false);
     assert_eq!(sent, 1);
-    assert_eq!(t.reg.status().unsynced, 0);
+    assert_eq!(t.machine.status().unsynced, 0);
     // A refunded order is never voided.
     t.act(Action::Void { order_id: id });
     assert_eq!(t.order(id).status, OrderStatus::Paid);
@@ -941,7 +792,7 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
     ring_up(&mut t);
     let id = t.sale_id();
     close_unpaid(&mut t);
-    let refund_id = t.reg.new_refund_id(t.now);
+    let refund_id = t.new_refund_id();
     t.act(Action::Refund {
         id: refund_id,
         order_id: id,
@@ -969,7 +820,7 @@ fn refunds_the_register_cannot_make_are_refused_saying_why_and_write_nothing() {
     t.reply(r, Request::Start, Reply::Accepted);
     t.reply(r, Request::Poll, approved(545));
     assert_eq!(t.order(id).status, OrderStatus::Paid);
-    let refund_id = t.reg.new_refund_id(t.now);
+    let refund_id = t.new_refund_id();
     t.act(Action::Refund {
         id: refund_id,
         order_id: id,
@@ -1006,7 +857,7 @@ fn refund_croissant(
     order_id: OrderId,
     tenders: Vec<(till_core::refund::TenderKey, till_core::money::Money)>,
 ) -> till_core::refund::RefundId {
-    let id = t.reg.new_refund_id(t.now);
+    let id = t.new_refund_id();
     t.act(Action::Refund {
         id,
         order_id,
@@ -1041,7 +892,7 @@ fn a_card_refund_is_written_pending_before_it_leaves_and_settled_by_the_terminal
     let mut t = Till::new();
     let (id, paid) = paid_by_card(&mut t);
     let refund_id = refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
-    let popup = t.reg.popup(t.now).expect("the card popup opens");
+    let popup = t.machine.popup(t.now).expect("the card popup opens");
     assert!(popup.refund && popup.heading() == "Card refund");
     assert!(
         t.store.refunds.is_empty(),
@@ -1089,7 +940,7 @@ fn a_card_refund_is_written_pending_before_it_leaves_and_settled_by_the_terminal
     ));
     assert_eq!(refund.version, 2);
     assert!(t.store.outbox.contains_key(&(refund_id.outbox_id(), 2)));
-    assert!(t.reg.popup(t.now).is_none(), "the popup closes");
+    assert!(t.machine.popup(t.now).is_none(), "the popup closes");
     assert!(t
         .ui
         .iter()
@@ -1137,7 +988,7 @@ fn a_lost_card_refund_result_is_found_by_resync_and_never_sent_twice() {
     t.take_bridge();
     // The bridge stops answering: the result is lost.
     t.advance(PaymentConfig::default().result_wait);
-    let v = t.reg.popup(t.now).unwrap();
+    let v = t.machine.popup(t.now).unwrap();
     assert_eq!(v.title(), "Refund result not received");
     assert!(v.instruction().contains("Do not refund again"));
     t.take_bridge();
@@ -1170,7 +1021,7 @@ fn a_closed_card_refund_stays_counted_and_is_settled_by_the_back_office_report()
     t.act(Action::Resync);
     t.reply(r, Request::Resync, Reply::Unreachable);
     t.act(Action::CloseCard);
-    assert!(t.reg.popup(t.now).is_none());
+    assert!(t.machine.popup(t.now).is_none());
     assert_eq!(t.store.refunds[&refund_id].status(), RefundStatus::InDoubt);
     // In doubt counts as given back: nothing more can go to that card.
     let left = refundable(t.order(id), &t.store.refunds_of(id)).unwrap();
@@ -1286,7 +1137,7 @@ fn a_return_without_a_receipt_needs_the_setting_and_gives_cash_for_todays_prices
     cart.add_by_id(&small(), &ProductId::new("mug").unwrap())
         .unwrap();
     let mut t = Till::new();
-    let id = t.reg.new_refund_id(t.now);
+    let id = t.new_refund_id();
     let confirm = Action::ReturnWithoutReceipt {
         id,
         cart: cart.clone(),
@@ -1316,7 +1167,7 @@ fn a_return_without_a_receipt_needs_the_setting_and_gives_cash_for_todays_prices
     r.validate_without_receipt().unwrap();
     let (_, sent) = answer_batches(&mut t, false);
     assert_eq!(sent, 1);
-    assert_eq!(t.reg.status().unsynced, 0);
+    assert_eq!(t.machine.status().unsynced, 0);
 }
 
 #[test]
@@ -1390,9 +1241,12 @@ fn a_parked_cart_waits_through_a_reload_and_resumes_as_the_same_sale() {
     t.act(Action::Park {
         label: "  Table 4 ".into(),
     });
-    assert_eq!(t.reg.parked().len(), 1);
-    assert_eq!(t.reg.parked()[0].label, "Table 4");
-    assert!(t.reg.sale().unwrap().cart.is_empty(), "a new, empty sale");
+    assert_eq!(t.machine.parked().len(), 1);
+    assert_eq!(t.machine.parked()[0].label, "Table 4");
+    assert!(
+        t.machine.sale().unwrap().cart.is_empty(),
+        "a new, empty sale"
+    );
     assert_ne!(t.sale_id(), first);
     // Another customer pays in between; parking an empty cart says why not.
     t.act(Action::Park { label: "".into() });
@@ -1407,11 +1261,11 @@ fn a_parked_cart_waits_through_a_reload_and_resumes_as_the_same_sale() {
     });
     // A reload keeps the parked cart; resuming brings back the same sale.
     let mut t = t.reload(4);
-    assert_eq!(t.reg.parked().len(), 1);
+    assert_eq!(t.machine.parked().len(), 1);
     t.act(Action::Resume { id: first });
     assert_eq!(t.sale_id(), first);
-    assert_eq!(t.reg.due(), Some(eur(545)));
-    assert!(t.reg.parked().is_empty() && t.store.parked.is_empty());
+    assert_eq!(t.machine.due(), Some(eur(545)));
+    assert!(t.machine.parked().is_empty() && t.store.parked.is_empty());
     t.act(Action::PayCash {
         received: eur(1000),
     });
@@ -1426,7 +1280,7 @@ fn a_sale_with_a_payment_does_not_park() {
     t.act(Action::Park {
         label: "later".into(),
     });
-    assert!(t.reg.parked().is_empty());
+    assert!(t.machine.parked().is_empty());
     assert!(
         t.ui.iter().any(|u| matches!(u,
         UiEvent::RegisterMessage(m) if m.contains("is paid"))),
@@ -1444,9 +1298,9 @@ fn person(id: &str) -> till_core::staff::StaffId {
 #[test]
 fn nobody_sells_before_signing_in_and_every_record_says_who() {
     let mut t = Till::with_store(testing::staffed_store(), 1);
-    assert!(t.reg.cashier().is_none());
+    assert!(t.machine.cashier().is_none());
     t.add("coffee");
-    assert!(t.reg.sale().unwrap().cart.is_empty(), "refused");
+    assert!(t.machine.sale().unwrap().cart.is_empty(), "refused");
     assert!(t
         .ui
         .iter()
@@ -1463,14 +1317,14 @@ fn nobody_sells_before_signing_in_and_every_record_says_who() {
         person: person("alex"),
         pin: testing::CASHIER_PIN.into(),
     });
-    assert_eq!(t.reg.cashier().unwrap().name, "Alex");
+    assert_eq!(t.machine.cashier().unwrap().name, "Alex");
     ring_up(&mut t);
     let id = t.sale_id();
     t.act(Action::PayCash { received: eur(545) });
     assert_eq!(t.order(id).cashier.as_ref().unwrap().id, person("alex"));
     // "Switch cashier": the manager voids it.
     t.act(Action::SignOut);
-    assert!(t.reg.cashier().is_none());
+    assert!(t.machine.cashier().is_none());
     t.act(Action::SignIn {
         person: person("dana"),
         pin: testing::MANAGER_PIN.into(),
@@ -1482,7 +1336,7 @@ fn nobody_sells_before_signing_in_and_every_record_says_who() {
     assert_eq!(voided.cashier.as_ref().unwrap().name, "Alex", "kept");
     let t = t.reload(2);
     assert_eq!(
-        t.reg.cashier().unwrap().name,
+        t.machine.cashier().unwrap().name,
         "Dana",
         "a reload keeps the cashier"
     );
@@ -1504,7 +1358,7 @@ fn a_lock_out_survives_a_reload() {
         person: person("alex"),
         pin: testing::CASHIER_PIN.into(),
     });
-    assert!(t.reg.cashier().is_none());
+    assert!(t.machine.cashier().is_none());
     assert!(t
         .ui
         .iter()
@@ -1514,7 +1368,7 @@ fn a_lock_out_survives_a_reload() {
         person: person("alex"),
         pin: testing::CASHIER_PIN.into(),
     });
-    assert_eq!(t.reg.cashier().unwrap().name, "Alex");
+    assert_eq!(t.machine.cashier().unwrap().name, "Alex");
 }
 
 /// The idle lock signs the cashier out, never while a card payment is on
@@ -1533,25 +1387,25 @@ fn the_idle_lock_and_a_shorter_staff_list_sign_the_cashier_out() {
     t.now = t.now + Duration::from_mins(5);
     t.input(Input::Tick);
     assert!(
-        t.reg.cashier().is_some(),
+        t.machine.cashier().is_some(),
         "a payment on screen holds the lock off"
     );
     t.act(Action::CancelCard);
     t.reply(r, Request::Cancel, Reply::Status(BridgeStatus::Cancelled));
     t.advance(Duration::from_mins(3));
-    assert!(t.reg.cashier().is_none(), "idle: signed out");
-    assert!(!t.reg.sale().unwrap().cart.is_empty(), "the sale stays");
+    assert!(t.machine.cashier().is_none(), "idle: signed out");
+    assert!(!t.machine.sale().unwrap().cart.is_empty(), "the sale stays");
     t.act(Action::SignIn {
         person: person("alex"),
         pin: testing::CASHIER_PIN.into(),
     });
-    assert!(t.reg.cashier().is_some());
+    assert!(t.machine.cashier().is_some());
     let others: Vec<_> = testing::staff()
         .into_iter()
         .filter(|m| m.id != person("alex"))
         .collect();
     t.input(Input::Oms(OmsReply::Staff { result: Ok(others) }));
-    assert!(t.reg.cashier().is_none());
+    assert!(t.machine.cashier().is_none());
     assert_eq!(
         t.store.desk.as_ref().unwrap().staff.len(),
         2,
@@ -1591,7 +1445,7 @@ fn a_cashiers_void_waits_for_a_managers_pin_and_the_order_keeps_the_approval() {
     let id = t.sale_id();
     t.act(Action::PayCash { received: eur(545) });
     t.act(Action::Void { order_id: id });
-    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::Void));
+    assert_eq!(t.machine.awaiting_approval(), Some(Guarded::Void));
     assert_eq!(t.order(id).status, OrderStatus::Paid, "nothing yet");
     approve(&mut t, "jo", "8024");
     assert!(approval_refused(&t)
@@ -1600,12 +1454,12 @@ fn a_cashiers_void_waits_for_a_managers_pin_and_the_order_keeps_the_approval() {
     approve(&mut t, "dana", "0000");
     assert!(approval_refused(&t).unwrap().contains("4 tries left"));
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         Some(Guarded::Void),
         "still waiting"
     );
     approve(&mut t, "dana", testing::MANAGER_PIN);
-    assert_eq!(t.reg.awaiting_approval(), None);
+    assert_eq!(t.machine.awaiting_approval(), None);
     let o = t.order(id);
     assert_eq!(o.status, OrderStatus::Voided);
     assert_eq!(o.voided_by.as_ref().unwrap().name, "Alex");
@@ -1613,7 +1467,7 @@ fn a_cashiers_void_waits_for_a_managers_pin_and_the_order_keeps_the_approval() {
     assert_eq!(o.approvals[0].by.name, "Dana");
     assert_eq!(o.approvals[0].what, Guarded::Void);
     assert_eq!(
-        t.reg.cashier().unwrap().name,
+        t.machine.cashier().unwrap().name,
         "Alex",
         "the cashier stays signed in"
     );
@@ -1629,51 +1483,51 @@ fn a_large_discount_waits_for_a_manager_and_the_order_keeps_the_approval() {
     let mut t = cashier_till();
     ring_up(&mut t);
     let with = |t: &Till, bp| {
-        let mut cart = t.reg.sale().unwrap().cart.clone();
+        let mut cart = t.machine.sale().unwrap().cart.clone();
         cart.set_order_discount(Some(Discount::Percent { basis_points: bp }))
             .unwrap();
         cart
     };
     t.act(Action::EditCart(with(&t, 2_000)));
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         None,
         "20 % is the cashier's to give"
     );
     t.act(Action::EditCart(with(&t, 2_500)));
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         Some(Guarded::Discount {
             basis_points: 2_500
         })
     );
     t.act(Action::CancelApproval);
-    assert_eq!(t.reg.awaiting_approval(), None);
+    assert_eq!(t.machine.awaiting_approval(), None);
     assert_eq!(
-        t.reg.sale().unwrap().cart.order_discount,
+        t.machine.sale().unwrap().cart.order_discount,
         Some(Discount::Percent {
             basis_points: 2_000
         })
     );
     t.act(Action::EditCart(with(&t, 2_500)));
     approve(&mut t, "dana", testing::MANAGER_PIN);
-    assert_eq!(t.reg.sale().unwrap().cart.approvals.len(), 1);
+    assert_eq!(t.machine.sale().unwrap().cart.approvals.len(), 1);
     t.add("coffee");
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         None,
         "approved: more items do not ask again"
     );
     t.act(Action::EditCart(with(&t, 3_000)));
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         Some(Guarded::Discount {
             basis_points: 3_000
         })
     );
     t.act(Action::CancelApproval);
     let id = t.sale_id();
-    let due = t.reg.due().unwrap();
+    let due = t.machine.due().unwrap();
     t.act(Action::PayCash { received: due });
     let o = t.order(id);
     assert_eq!(
@@ -1695,7 +1549,7 @@ fn a_cashiers_refund_and_settings_wait_for_a_manager() {
     ring_up(&mut t);
     let id = t.sale_id();
     t.act(Action::PayCash { received: eur(545) });
-    let refund_id = t.reg.new_refund_id(t.now);
+    let refund_id = t.new_refund_id();
     t.act(Action::Refund {
         id: refund_id,
         order_id: id,
@@ -1707,7 +1561,7 @@ fn a_cashiers_refund_and_settings_wait_for_a_manager() {
         reason: None,
         tenders: None,
     });
-    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::Refund));
+    assert_eq!(t.machine.awaiting_approval(), Some(Guarded::Refund));
     assert!(t.store.refunds.is_empty());
     approve(&mut t, "dana", testing::MANAGER_PIN);
     let r = &t.store.refunds[&refund_id];
@@ -1732,13 +1586,13 @@ fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
     use till_core::cart::Discount;
     let mut t = Till::new();
     ring_up(&mut t);
-    let mut cart = t.reg.sale().unwrap().cart.clone();
+    let mut cart = t.machine.sale().unwrap().cart.clone();
     cart.set_order_discount(Some(Discount::Percent {
         basis_points: 5_000,
     }))
     .unwrap();
     t.act(Action::EditCart(cart));
-    let approvals = &t.reg.sale().unwrap().cart.approvals;
+    let approvals = &t.machine.sale().unwrap().cart.approvals;
     assert_eq!(approvals.len(), 1);
     assert_eq!(approvals[0].by.name, "Dana");
     t.act(Action::SignOut);
@@ -1747,7 +1601,7 @@ fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
         pin: testing::CASHIER_PIN.into(),
     });
     t.add("coffee");
-    assert_eq!(t.reg.awaiting_approval(), None);
+    assert_eq!(t.machine.awaiting_approval(), None);
 }
 
 /// Signed out while a void waits for a manager (the idle lock): nothing
@@ -1766,10 +1620,10 @@ fn an_idle_sign_out_drops_what_waited_for_a_manager() {
     let id = t.sale_id();
     t.act(Action::PayCash { received: eur(545) });
     t.act(Action::Void { order_id: id });
-    assert!(t.reg.awaiting_approval().is_some());
+    assert!(t.machine.awaiting_approval().is_some());
     t.advance(Duration::from_mins(3));
-    assert!(t.reg.cashier().is_none());
-    assert_eq!(t.reg.awaiting_approval(), None);
+    assert!(t.machine.cashier().is_none());
+    assert_eq!(t.machine.awaiting_approval(), None);
 }
 
 /// A register with Dana signed in and no shift open.
@@ -1791,7 +1645,7 @@ fn float(minor: i64) -> CashCount {
 fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
     let mut t = no_shift();
     t.add("coffee");
-    assert!(t.reg.sale().unwrap().cart.is_empty(), "refused");
+    assert!(t.machine.sale().unwrap().cart.is_empty(), "refused");
     assert!(t
         .ui
         .iter()
@@ -1806,7 +1660,7 @@ fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
     });
     t.release_store();
     assert_eq!(t.store.shifts.len(), 1);
-    let shift = t.reg.shift().unwrap().clone();
+    let shift = t.machine.shift().unwrap().clone();
     assert_eq!(
         (shift.float, shift.opened_by.name.as_str()),
         (eur(10_000), "Dana")
@@ -1836,7 +1690,7 @@ fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
     t.act(Action::CloseShift {
         count: float(10_000),
     });
-    assert!(t.reg.shift().is_none(), "closed");
+    assert!(t.machine.shift().is_none(), "closed");
     let closed = &t.store.shifts[&shift.id];
     let close = closed.close.as_ref().unwrap();
     assert_eq!(close.expected().expected, eur(10_045));
@@ -1868,12 +1722,12 @@ fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
     assert_eq!(entries[0].version, closed.version);
     // Nothing sells until the next shift opens, which a reload keeps.
     t.add("coffee");
-    assert!(t.reg.sale().unwrap().cart.is_empty());
+    assert!(t.machine.sale().unwrap().cart.is_empty());
     t.act(Action::OpenShift {
         float: float(5_000),
     });
     let t = t.reload(2);
-    assert_eq!(t.reg.shift().unwrap().float, eur(5_000));
+    assert_eq!(t.machine.shift().unwrap().float, eur(5_000));
 }
 
 /// A cashier opens the drawer with no sale only with a manager's PIN; the
@@ -1887,14 +1741,14 @@ fn no_sale_needs_a_manager_and_the_shift_records_it() {
     });
     t.act(Action::NoSale);
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         Some(till_core::staff::Guarded::NoSale)
     );
     t.act(Action::Approve {
         person: person("dana"),
         pin: testing::MANAGER_PIN.into(),
     });
-    let shift = t.reg.shift().unwrap();
+    let shift = t.machine.shift().unwrap();
     let open = &shift.no_sales[0];
     assert_eq!(open.by.name, "Alex");
     assert_eq!(open.approval.as_ref().unwrap().by.name, "Dana");
@@ -1908,7 +1762,7 @@ fn a_shift_does_not_close_under_a_card_payment() {
     ring_up(&mut t);
     t.card_started();
     t.act(Action::CloseShift { count: float(0) });
-    assert!(t.reg.shift().is_some());
+    assert!(t.machine.shift().is_some());
     assert!(t
         .ui
         .iter()
@@ -1925,30 +1779,34 @@ fn a_price_override_waits_for_a_manager_and_the_order_keeps_both_prices() {
     ring_up(&mut t);
     let coffee = ProductId::new("coffee").unwrap();
     let priced = |t: &Till, minor: Option<i64>| {
-        let mut cart = t.reg.sale().unwrap().cart.clone();
+        let mut cart = t.machine.sale().unwrap().cart.clone();
         cart.set_price(&coffee, minor.map(eur)).unwrap();
         cart
     };
     t.act(Action::EditCart(priced(&t, Some(300))));
-    assert_eq!(t.reg.awaiting_approval(), Some(Guarded::PriceOverride));
-    assert_eq!(t.reg.due(), Some(eur(545)), "nothing changed yet");
+    assert_eq!(t.machine.awaiting_approval(), Some(Guarded::PriceOverride));
+    assert_eq!(t.machine.due(), Some(eur(545)), "nothing changed yet");
     approve(&mut t, "dana", testing::MANAGER_PIN);
-    assert_eq!(t.reg.due(), Some(eur(495)));
+    assert_eq!(t.machine.due(), Some(eur(495)));
     t.add("croissant");
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         None,
         "more items do not ask again"
     );
     t.act(Action::EditCart(priced(&t, Some(250))));
     assert_eq!(
-        t.reg.awaiting_approval(),
+        t.machine.awaiting_approval(),
         Some(Guarded::PriceOverride),
         "another price asks"
     );
     t.act(Action::CancelApproval);
     t.act(Action::EditCart(priced(&t, None)));
-    assert_eq!(t.reg.awaiting_approval(), None, "the catalog's price back");
+    assert_eq!(
+        t.machine.awaiting_approval(),
+        None,
+        "the catalog's price back"
+    );
     t.act(Action::EditCart(priced(&t, Some(300))));
     approve(&mut t, "dana", testing::MANAGER_PIN);
     let id = t.sale_id();
@@ -1980,30 +1838,26 @@ fn sim_found_a_resync_is_shown_as_used_only_once_it_is_stored() {
     let r = t.card_started();
     t.reply(r, Request::Start, Reply::Accepted);
     t.advance(PaymentConfig::default().result_wait);
-    assert_eq!(t.reg.popup(t.now).unwrap().resyncs_left, Some(2));
+    assert_eq!(t.machine.popup(t.now).unwrap().resyncs_left, Some(2));
     t.hold_store = true;
     t.act(Action::Resync);
-    let v = t.reg.popup(t.now).unwrap();
+    let v = t.machine.popup(t.now).unwrap();
     assert_eq!(
         (v.resyncs_left, v.resync_running),
         (Some(2), true),
         "pressed: running, and not shown as used until stored"
     );
     // A reload now loses the write in flight: the popup comes back as it was shown.
-    let reloaded = Till {
-        held: VecDeque::new(),
-        hold_store: false,
-        ..Till::with_store(t.store.clone(), 2)
-    };
-    let v = reloaded.reg.popup(reloaded.now).unwrap();
+    let reloaded = Till::with_store(t.store.clone(), 2);
+    let v = reloaded.machine.popup(reloaded.now).unwrap();
     assert_eq!(v.resyncs_left, Some(2));
     // Without a reload, the stored count shows.
     t.release_store();
-    let v = t.reg.popup(t.now).unwrap();
+    let v = t.machine.popup(t.now).unwrap();
     assert_eq!((v.resyncs_left, v.resync_running), (Some(1), true));
     t.reply(r, Request::Resync, Reply::Unreachable);
     let mut t = t.reload(3);
-    assert_eq!(t.reg.popup(t.now).unwrap().resyncs_left, Some(1));
+    assert_eq!(t.machine.popup(t.now).unwrap().resyncs_left, Some(1));
     t.take_bridge();
 }
 
@@ -2022,20 +1876,26 @@ fn sim_found_the_popup_shows_only_what_is_stored() {
     };
     t.hold_store = true;
     t.reply(r, Request::Probe, Reply::Accepted);
-    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Connecting);
+    assert_eq!(
+        t.machine.popup(t.now).unwrap().state,
+        AttemptState::Connecting
+    );
     t.release_store();
-    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Requested);
+    assert_eq!(
+        t.machine.popup(t.now).unwrap().state,
+        AttemptState::Requested
+    );
     t.reply(r, Request::Start, Reply::Accepted);
     t.hold_store = true;
     t.reply(r, Request::Poll, approved(545));
     let v = t
-        .reg
+        .machine
         .popup(t.now)
         .expect("open until the approval is recorded");
     assert_eq!(v.state, AttemptState::Processing);
-    assert!(t.reg.cart_locked().is_err());
+    assert!(t.machine.cart_locked().is_err());
     t.release_store();
-    assert!(t.reg.popup(t.now).is_none(), "closed once recorded");
+    assert!(t.machine.popup(t.now).is_none(), "closed once recorded");
 }
 
 /// A failed write of a live attempt (the result became unknown, and the
@@ -2053,7 +1913,8 @@ fn a_failed_write_of_a_live_attempt_is_tried_again_until_the_popup_can_show_it()
     )));
     // No answer for the whole wait: the result is unknown.
     let wait = PaymentConfig::default().result_wait;
-    while t.reg.popup(t.now).unwrap().state == AttemptState::Processing && t.now < T0 + wait + wait
+    while t.machine.popup(t.now).unwrap().state == AttemptState::Processing
+        && t.now < T0 + wait + wait
     {
         t.advance(Duration::from_secs(1));
         for c in t.take_bridge() {
@@ -2062,7 +1923,7 @@ fn a_failed_write_of_a_live_attempt_is_tried_again_until_the_popup_can_show_it()
             }
         }
     }
-    let v = t.reg.popup(t.now).unwrap();
+    let v = t.machine.popup(t.now).unwrap();
     assert_eq!(v.state, AttemptState::ResultUnknown);
     assert_eq!(v.resyncs_left, Some(2));
     assert_eq!(t.store.attempts[&r].state, AttemptState::ResultUnknown);
@@ -2079,7 +1940,7 @@ fn a_card_refund_offers_no_cancel_and_sends_none() {
     refund_croissant(&mut t, id, vec![(TenderKey::Card(paid), eur(195))]);
     let r = refund_probe_answered(&mut t);
     t.reply(r, Request::Start, Reply::Accepted);
-    let v = t.reg.popup(t.now).unwrap();
+    let v = t.machine.popup(t.now).unwrap();
     assert!(v.refund);
     assert_eq!(v.cancel_secs_left, None);
     assert!(
@@ -2095,7 +1956,10 @@ fn a_card_refund_offers_no_cancel_and_sends_none() {
             .any(|c| matches!(c, BridgeCall::Cancel { .. })),
         "no cancel is sent for a refund"
     );
-    assert_eq!(t.reg.popup(t.now).unwrap().state, AttemptState::Processing);
+    assert_eq!(
+        t.machine.popup(t.now).unwrap().state,
+        AttemptState::Processing
+    );
 }
 
 fn downloads(t: &mut Till) -> Vec<OmsCall> {
@@ -2169,7 +2033,7 @@ fn switch_cashier_downloads_the_staff_list_again_at_once() {
             && a.contains("check Settings"))
     });
     assert!(said, "{:?}", t.ui);
-    assert_eq!(t.reg.desk().staff().len(), testing::staff().len());
+    assert_eq!(t.machine.desk().staff().len(), testing::staff().len());
 }
 
 #[test]
@@ -2183,18 +2047,18 @@ fn a_new_catalog_in_another_currency_is_taken_by_an_empty_sale_and_every_new_one
     t.input(Input::Oms(OmsReply::Catalog {
         result: Ok(Some(Currency::USD)),
     }));
-    assert_eq!(t.reg.sale().unwrap().cart.currency, Currency::USD);
+    assert_eq!(t.machine.sale().unwrap().cart.currency, Currency::USD);
     assert_eq!(
         t.store.sale.as_ref().unwrap().cart.currency,
         Currency::USD,
         "stored"
     );
-    assert_eq!(t.reg.config().currency, Currency::USD);
+    assert_eq!(t.machine.config().currency, Currency::USD);
     // A cart with lines keeps its own currency.
     let mut t = Till::new();
     ring_up(&mut t);
     t.input(Input::Oms(OmsReply::Catalog {
         result: Ok(Some(Currency::USD)),
     }));
-    assert_eq!(t.reg.sale().unwrap().cart.currency, Currency::EUR);
+    assert_eq!(t.machine.sale().unwrap().cart.currency, Currency::EUR);
 }

@@ -1,8 +1,14 @@
 //! What the register's tests, the browser tests and the simulator share
 //! (feature `testing`): the reference in-memory store, a register's
-//! configuration, amounts and card details.
+//! configuration, amounts and card details, and one driver for the
+//! machines' tests ([`Driver`]; the whole register on it: [`TestTill`]).
+
+pub mod driver;
+pub mod till;
 
 pub use crate::memstore::{Fault, MemStore};
+pub use driver::{Driver, Machine};
+pub use till::TestTill;
 
 use crate::desk::DeskRecord;
 use crate::money::{Currency, Money};
