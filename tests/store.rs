@@ -11,8 +11,8 @@ use till::store::schema::{
 use till::store::{from_dom_error, Db, StoreError, DB_VERSION};
 use till_core::catalog::{fixtures, ProductId};
 use till_core::drawer::MovementKind;
+use till_core::ids::RecordId;
 use till_core::money::Currency;
-use till_core::order::OrderId;
 use till_core::outbox::{EntryState, OutboxChange, OutboxEntry, RecordKind};
 use till_core::payment::{BridgeStatus, PaymentConfig, Reply, Request};
 use till_core::refund::{RefundReason, Returned};
@@ -824,7 +824,7 @@ fn a_long_queue(n: u32, now: Timestamp) -> Vec<OutboxEntry> {
             let scrambled = (i * 7_919) % n;
             let id = format!("01900000-0000-7000-8000-{scrambled:012x}");
             let mut e = OutboxEntry::new(
-                OrderId::try_from(id).unwrap(),
+                RecordId::try_from(id).unwrap(),
                 1 + i % 3,
                 Timestamp(base + i64::from(i / 3)),
             );
@@ -886,19 +886,20 @@ async fn a_sync_round_reads_the_outbox_as_the_reference_store_does() {
             0 => changes.push(OutboxChange::Put(later)),
             1 => {
                 changes.push(OutboxChange::Delete {
-                    order_id: e.order_id,
+                    record_id: e.record_id,
                     version: e.version,
                 });
                 changes.push(OutboxChange::Put(later));
             }
             _ => changes.push(OutboxChange::Delete {
-                order_id: e.order_id,
+                record_id: e.record_id,
                 version: e.version,
             }),
         }
     }
     let mut gone = entries[1].clone();
-    gone.order_id = OrderId::try_from("01900000-0000-7000-8000-ffffffffffff".to_string()).unwrap();
+    gone.record_id =
+        RecordId::try_from("01900000-0000-7000-8000-ffffffffffff".to_string()).unwrap();
     changes.push(OutboxChange::Put(gone));
     let tx = StoreTx::ApplyOutbox(changes);
     assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
@@ -906,12 +907,14 @@ async fn a_sync_round_reads_the_outbox_as_the_reference_store_does() {
     assert_eq!(execute(&db, &tx).await, mem.execute(&tx));
     // A run of neighbouring entries settled at once (one range delete),
     // then a run with a stranger inside it (deleted one by one).
-    let keys: Vec<(OrderId, u32)> = mem.outbox.keys().copied().collect();
-    let settle = |keys: &[(OrderId, u32)]| {
-        let deletes = keys.iter().map(|(order_id, version)| OutboxChange::Delete {
-            order_id: *order_id,
-            version: *version,
-        });
+    let keys: Vec<(RecordId, u32)> = mem.outbox.keys().copied().collect();
+    let settle = |keys: &[(RecordId, u32)]| {
+        let deletes = keys
+            .iter()
+            .map(|(record_id, version)| OutboxChange::Delete {
+                record_id: *record_id,
+                version: *version,
+            });
         StoreTx::ApplyOutbox(deletes.collect())
     };
     let tx = settle(&keys[..60]);

@@ -62,7 +62,7 @@ fn export(json: &str) -> Result<(), wasm_bindgen::JsValue> {
 
 /// Every record the back office has not confirmed yet, as JSON.
 async fn unsynced_json(app: AppState) -> Result<(String, String), StoreError> {
-    let ids = app.db().unsynced_order_ids().await?;
+    let ids = app.db().unsynced_record_ids().await?;
     let unsynced = |id: String| ids.contains(&id);
     let orders: Vec<_> = app
         .db()
@@ -137,11 +137,11 @@ pub fn SafetyPage() -> impl IntoView {
     };
     load();
     let retry = move |e: OutboxEntry| {
-        let (order_id, version) = (e.order_id, e.version);
-        act(&app, Action::Unpark { order_id, version });
+        let (record_id, version) = (e.record_id, e.version);
+        act(&app, Action::Unpark { record_id, version });
         let name = record_name(e.kind);
         message.set(Some(format!(
-            "{name} {order_id} v{version} is queued again."
+            "{name} {record_id} v{version} is queued again."
         )));
         load();
     };
@@ -214,7 +214,7 @@ fn ParkedList(
                 {parked.into_iter().map(|e| {
                     let reason = match &e.state { EntryState::Parked { status, reason, .. } => format!("HTTP {status}: {reason}"), _ => String::new() };
                     let e2 = e.clone();
-                    view! { <li><span>{format!("{} {} v{} — {reason}", record_name(e.kind), e.order_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
+                    view! { <li><span>{format!("{} {} v{} — {reason}", record_name(e.kind), e.record_id, e.version)}</span> <button on:click=move |_| retry(e2.clone())>"Retry"</button></li> }
                 }).collect_view()}
             </ul>
         }.into_any()

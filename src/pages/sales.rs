@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashSet;
 use till_core::order::{Order, OrderId, OrderNumber};
+use till_core::outbox::RecordKind;
 use till_core::payment::{in_doubt, Attempt, InDoubt};
 use till_core::refund::{
     ensure_refundable, refunded_state, refunds_label, void_refusal, Refund, RefundTender,
@@ -69,7 +70,8 @@ async fn load(app: &crate::state::AppState) -> Result<Listing, AppError> {
         .outbox()
         .await?
         .iter()
-        .map(|e| e.order_id)
+        .filter(|e| e.kind == RecordKind::Order)
+        .map(|e| OrderId::from_record_id(e.record_id))
         .collect();
     let rows = register_sales(
         app.db().orders().await?,

@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::future::IntoFuture;
 use std::rc::Rc;
 use till_core::desk::DeskRecord;
+use till_core::ids::RecordId;
 use till_core::order::{BusinessDate, Order, OrderId};
 use till_core::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use till_core::park::{plan_park, plan_resume, ParkError, ParkedCart};
@@ -97,11 +98,11 @@ pub async fn execute(db: &Db, tx: &StoreTx) -> Result<Stored, StoreFailure> {
             outbox_write(db, Changes::Decided(Box::new(move |o| o.retry_now(now)))).await
         }
         StoreTx::Unpark {
-            order_id,
+            record_id,
             version,
             now,
         } => {
-            let (id, v, now) = (*order_id, *version, *now);
+            let (id, v, now) = (*record_id, *version, *now);
             let decide = Box::new(move |o: &mut Outbox| o.unpark(id, v, now));
             outbox_write(db, Changes::Decided(decide)).await
         }
@@ -130,9 +131,9 @@ fn seq_key(date: BusinessDate) -> JsValue {
     JsValue::from_str(&format!("seq:{}", date.compact()))
 }
 
-fn outbox_key(order_id: &OrderId, version: u32) -> JsValue {
+fn outbox_key(record_id: &RecordId, version: u32) -> JsValue {
     js_sys::Array::of2(
-        &JsValue::from_str(&order_id.to_string()),
+        &JsValue::from_str(&record_id.to_string()),
         &JsValue::from(version),
     )
     .into()
@@ -238,7 +239,7 @@ async fn shift_snapshot(tx: &Transaction, req: &ShiftRequest) -> Result<ShiftSna
         .object_store(SHIFTS)?
         .get(JsValue::from_str(&req.id.to_string()))?
         .into_future();
-    let outbox = outbox_of(tx, &req.id.outbox_id())?;
+    let outbox = outbox_of(tx, &req.id.record_id())?;
     let (orders, refunds) = match req.change {
         ShiftChange::Close { .. } => (
             parse_all(of_shift(tx, ORDERS, req.id)?.await?)?,
@@ -363,8 +364,8 @@ async fn snapshot(tx: &Transaction, req: &UpdateRequest) -> Result<Snapshot, Sto
         .get_all(Some(Query::Key(id)), None)?
         .into_future();
     let range = KeyRange::bound(
-        &outbox_key(&req.order_id, 0),
-        &outbox_key(&req.order_id, u32::MAX),
+        &outbox_key(&req.order_id.record_id(), 0),
+        &outbox_key(&req.order_id.record_id(), u32::MAX),
         None,
         None,
     )?;
@@ -464,7 +465,7 @@ fn refunds_of(
 /// A record's outbox entries (every version), issued now, awaited later.
 fn outbox_of(
     tx: &Transaction,
-    id: &OrderId,
+    id: &RecordId,
 ) -> Result<impl std::future::Future<Output = Result<Vec<JsValue>, idb::Error>>, StoreError> {
     let range = KeyRange::bound(&outbox_key(id, 0), &outbox_key(id, u32::MAX), None, None)?;
     Ok(tx
@@ -484,7 +485,7 @@ async fn refund_snapshot(
         .get(JsValue::from_str(&req.order_id.to_string()))?
         .into_future();
     let refunds = refunds_of(tx, &req.order_id)?;
-    let outbox = outbox_of(tx, &req.id.outbox_id())?;
+    let outbox = outbox_of(tx, &req.id.record_id())?;
     let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
     let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
     refunds.sort_by_key(|r| (r.created_at, r.id));
@@ -517,7 +518,7 @@ async fn return_without_receipt(db: &Db, req: &ReturnRequest) -> Result<Stored, 
             .object_store(REFUNDS)?
             .get(JsValue::from_str(&req.id.to_string()))?
             .into_future();
-        let outbox = outbox_of(tx, &req.id.outbox_id())?;
+        let outbox = outbox_of(tx, &req.id.record_id())?;
         let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
         let snap = RefundSnapshot {
             order: None,
@@ -541,7 +542,7 @@ async fn give_owed(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
             .get(JsValue::from_str(&attempt.order_id.to_string()))?
             .into_future();
         let refunds = refunds_of(tx, &attempt.order_id)?;
-        let key = attempt.refund.map(|l| l.refund_id.outbox_id());
+        let key = attempt.refund.map(|l| l.refund_id.record_id());
         let outbox = key.map(|k| outbox_of(tx, &k)).transpose()?;
         let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
         refunds.sort_by_key(|r| (r.created_at, r.id));
@@ -575,7 +576,7 @@ async fn card_refund(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure>
             .get(JsValue::from_str(&attempt.reference.to_string()))?
             .into_future();
         let outbox = refund_id
-            .map(|id| outbox_of(tx, &id.outbox_id()))
+            .map(|id| outbox_of(tx, &id.record_id()))
             .transpose()?;
         let snap = CardRefundSnapshot {
             refund: match refund {
@@ -664,9 +665,11 @@ async fn write_plan(tx: &Transaction, plan: &till_core::update::Plan) -> Result<
     for c in &plan.outbox {
         match c {
             OutboxChange::Put(e) => pending.push(put_in(tx, OUTBOX, to_js(e)?, None)?),
-            OutboxChange::Delete { order_id, version } => {
-                deletes.push(outbox.delete(outbox_key(order_id, *version))?.into_future())
-            }
+            OutboxChange::Delete { record_id, version } => deletes.push(
+                outbox
+                    .delete(outbox_key(record_id, *version))?
+                    .into_future(),
+            ),
         }
     }
     for p in pending {
@@ -692,8 +695,8 @@ async fn apply_changes(
     let store = tx.object_store(OUTBOX)?;
     let mut last_delete = std::collections::HashMap::new();
     for (i, c) in changes.iter().enumerate() {
-        if let OutboxChange::Delete { order_id, version } = c {
-            last_delete.insert((*order_id, *version), i);
+        if let OutboxChange::Delete { record_id, version } = c {
+            last_delete.insert((*record_id, *version), i);
         }
     }
     // A put survives unless a later delete undoes it; with `existing_only`,
@@ -713,11 +716,11 @@ async fn apply_changes(
     let mut checks = Vec::new();
     if existing_only {
         for e in &puts {
-            let key = outbox_key(&e.order_id, e.version);
+            let key = outbox_key(&e.record_id, e.version);
             checks.push(store.count(Some(Query::Key(key)))?.into_future());
         }
     }
-    let mut doomed: Vec<(OrderId, u32)> = last_delete.into_keys().collect();
+    let mut doomed: Vec<(RecordId, u32)> = last_delete.into_keys().collect();
     doomed.sort();
     delete_entries(&store, &doomed).await?;
     let mut there = Vec::with_capacity(checks.len());
@@ -738,7 +741,7 @@ async fn apply_changes(
 
 /// Deletes outbox entries (`keys` sorted): one request for the range they
 /// span when the range holds nothing else, one per entry otherwise.
-async fn delete_entries(store: &idb::ObjectStore, keys: &[(OrderId, u32)]) -> Result<(), TxError> {
+async fn delete_entries(store: &idb::ObjectStore, keys: &[(RecordId, u32)]) -> Result<(), TxError> {
     let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
         return Ok(());
     };
@@ -768,12 +771,12 @@ async fn delete_entries(store: &idb::ObjectStore, keys: &[(OrderId, u32)]) -> Re
     Ok(())
 }
 
-/// An outbox key (`[order id, version]`) read back from IndexedDB.
-fn entry_key(key: &JsValue) -> Option<(OrderId, u32)> {
+/// An outbox key (`[record id, version]`) read back from IndexedDB.
+fn entry_key(key: &JsValue) -> Option<(RecordId, u32)> {
     let parts = js_sys::Array::from(key);
     let id = parts.get(0).as_string()?;
     let version = parts.get(1).as_f64()?;
-    Some((OrderId::try_from(id).ok()?, version as u32))
+    Some((RecordId::try_from(id).ok()?, version as u32))
 }
 
 /// One sync round's read: the first `limit` due entries from the
@@ -800,16 +803,16 @@ async fn due(
     let ids: Vec<OrderId> = due
         .iter()
         .filter(|e| e.kind == RecordKind::Order)
-        .map(|e| e.order_id)
+        .map(|e| OrderId::from_record_id(e.record_id))
         .collect();
     let keys_of = |kind: RecordKind| -> Vec<String> {
         let of = due.iter().filter(|e| e.kind == kind);
         match kind {
             RecordKind::Shift => of
-                .map(|e| ShiftId::from_outbox_id(e.order_id).to_string())
+                .map(|e| ShiftId::from_record_id(e.record_id).to_string())
                 .collect(),
             _ => of
-                .map(|e| RefundId::from_outbox_id(e.order_id).to_string())
+                .map(|e| RefundId::from_record_id(e.record_id).to_string())
                 .collect(),
         }
     };

@@ -233,15 +233,16 @@ impl Db {
         self.all(OUTBOX).await
     }
 
-    /// The ids of the orders the OMS has not stored yet (pending or parked).
-    pub async fn unsynced_order_ids(
+    /// The ids of the records (orders, refunds, shifts) the OMS has not
+    /// stored yet (pending or parked).
+    pub async fn unsynced_record_ids(
         &self,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         Ok(self
             .outbox()
             .await?
             .iter()
-            .map(|e| e.order_id.to_string())
+            .map(|e| e.record_id.to_string())
             .collect())
     }
 

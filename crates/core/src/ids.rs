@@ -26,6 +26,8 @@ pub const REGISTER_ID_LEN_MAX: usize = 16;
 pub enum IdError {
     #[error("order id {0:?} is not a UUID v7")]
     Order(String),
+    #[error("record id {0:?} is not a UUID v7")]
+    Record(String),
     #[error("not a refund id (a UUID version 7): {0}")]
     Refund(String),
     #[error("not a shift id (a UUID version 7): {0:?}")]
@@ -38,21 +40,22 @@ pub enum IdError {
 
 /// An id that is a UUID version 7 made by the caller (orders, refunds,
 /// shifts): its checks, text form and serde, in one place. `$bad` builds
-/// the error for text that is not one. With `outbox`, the record's outbox
-/// entry carries the id as an order id ([`outbox::RecordKind`]).
+/// the error for text that is not one. With `record`, the id is also a
+/// [`RecordId`]: what an outbox entry names, its kind saying which record
+/// ([`crate::outbox::RecordKind`]).
 macro_rules! uuid7_id {
-    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path, outbox) => {
+    ($(#[$doc:meta])* $name:ident, $error:ty, $bad:path, record) => {
         uuid7_id!($(#[$doc])* $name, $error, $bad);
 
         impl $name {
-            /// The id its outbox entry carries (see [`crate::outbox::RecordKind`]).
-            pub fn outbox_id(&self) -> crate::ids::OrderId {
-                crate::ids::OrderId::from_uuid(self.0).expect("a UUID v7, as an order id is")
+            /// This record's id among every kind's (its outbox entry's).
+            pub fn record_id(&self) -> crate::ids::RecordId {
+                crate::ids::RecordId(self.0)
             }
 
-            /// The record an outbox entry of its kind names.
-            pub fn from_outbox_id(id: crate::ids::OrderId) -> $name {
-                $name(id.as_uuid())
+            /// The record of this kind that `id` names.
+            pub fn from_record_id(id: crate::ids::RecordId) -> $name {
+                $name(id.0)
             }
         }
     };
@@ -106,10 +109,20 @@ macro_rules! uuid7_id {
 }
 
 uuid7_id!(
+    /// The id of a record the register sends to the back office (an
+    /// order, a refund or a shift): a UUID version 7. Which kind of record
+    /// it is travels beside it ([`crate::outbox::RecordKind`]).
+    RecordId,
+    IdError,
+    IdError::Record
+);
+
+uuid7_id!(
     /// An order's id: a UUID version 7, created by the caller.
     OrderId,
     IdError,
-    IdError::Order
+    IdError::Order,
+    record
 );
 
 uuid7_id!(
@@ -117,7 +130,7 @@ uuid7_id!(
     RefundId,
     IdError,
     IdError::Refund,
-    outbox
+    record
 );
 
 uuid7_id!(
@@ -125,7 +138,7 @@ uuid7_id!(
     ShiftId,
     IdError,
     IdError::Shift,
-    outbox
+    record
 );
 
 /// The register an order was rung up on, as printed in its number.

@@ -12,6 +12,7 @@
 //! is nothing to crash inside one.
 
 use crate::desk::DeskRecord;
+use crate::ids::RecordId;
 use crate::order::{BusinessDate, Order, OrderId};
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, RecordKind};
 use crate::park::{plan_park, plan_resume, ParkedCart};
@@ -40,7 +41,7 @@ pub enum Fault {
 pub struct MemStore {
     pub orders: BTreeMap<OrderId, Order>,
     pub attempts: BTreeMap<PaymentRef, Attempt>,
-    pub outbox: BTreeMap<(OrderId, u32), OutboxEntry>,
+    pub outbox: BTreeMap<(RecordId, u32), OutboxEntry>,
     pub refunds: BTreeMap<RefundId, Refund>,
     pub sale: Option<Sale>,
     pub parked: Vec<ParkedCart>,
@@ -86,11 +87,11 @@ impl MemStore {
                 Ok(Stored::Outbox(self.summary()))
             }
             StoreTx::Unpark {
-                order_id,
+                record_id,
                 version,
                 now,
             } => {
-                let changes = self.outbox_rules().unpark(*order_id, *version, *now);
+                let changes = self.outbox_rules().unpark(*record_id, *version, *now);
                 self.apply(&changes);
                 Ok(Stored::Outbox(self.summary()))
             }
@@ -132,7 +133,7 @@ impl MemStore {
             outbox: self
                 .outbox
                 .values()
-                .filter(|e| e.order_id == req.id.outbox_id())
+                .filter(|e| e.record_id == req.id.record_id())
                 .cloned()
                 .collect(),
             stored: self.shifts.get(&req.id).cloned(),
@@ -195,7 +196,7 @@ impl MemStore {
                 .filter(|a| a.order_id == req.order_id)
                 .cloned()
                 .collect(),
-            outbox: self.outbox_of(Some(req.order_id)),
+            outbox: self.outbox_of(Some(req.order_id.record_id())),
             sale: self.sale.clone(),
             last_seq: req
                 .sequence_day()
@@ -233,7 +234,7 @@ impl MemStore {
     }
 
     fn refund(&mut self, req: &RefundRequest) -> Result<Stored, StoreFailure> {
-        let key = req.id.outbox_id();
+        let key = req.id.record_id();
         let snap = RefundSnapshot {
             order: self.orders.get(&req.order_id).cloned(),
             refunds: self.refunds_of(req.order_id),
@@ -245,7 +246,7 @@ impl MemStore {
     }
 
     fn return_without_receipt(&mut self, req: &ReturnRequest) -> Result<Stored, StoreFailure> {
-        let key = req.id.outbox_id();
+        let key = req.id.record_id();
         let snap = RefundSnapshot {
             order: None,
             refunds: self.refunds.get(&req.id).cloned().into_iter().collect(),
@@ -257,7 +258,7 @@ impl MemStore {
     }
 
     fn give_owed(&mut self, attempt: &Attempt) -> Result<Stored, StoreFailure> {
-        let key = attempt.refund.map(|l| l.refund_id.outbox_id());
+        let key = attempt.refund.map(|l| l.refund_id.record_id());
         let snap = RefundSnapshot {
             order: self.orders.get(&attempt.order_id).cloned(),
             refunds: self.refunds_of(attempt.order_id),
@@ -270,7 +271,7 @@ impl MemStore {
 
     fn card_refund(&mut self, attempt: &Attempt) -> Result<Stored, StoreFailure> {
         let refund_id = attempt.refund.map(|l| l.refund_id);
-        let key = refund_id.map(|id| id.outbox_id());
+        let key = refund_id.map(|id| id.record_id());
         let snap = CardRefundSnapshot {
             refund: refund_id.and_then(|id| self.refunds.get(&id)).cloned(),
             attempt: self.attempts.get(&attempt.reference).cloned(),
@@ -281,10 +282,10 @@ impl MemStore {
     }
 
     /// A record's outbox entries (none for `None`).
-    fn outbox_of(&self, key: Option<OrderId>) -> Vec<OutboxEntry> {
+    fn outbox_of(&self, key: Option<RecordId>) -> Vec<OutboxEntry> {
         self.outbox
             .values()
-            .filter(|e| Some(e.order_id) == key)
+            .filter(|e| Some(e.record_id) == key)
             .cloned()
             .collect()
     }
@@ -306,15 +307,19 @@ impl MemStore {
     /// What an outbox entry sends, as stored now.
     fn record_of(&self, e: &OutboxEntry) -> Option<Record> {
         match e.kind {
-            RecordKind::Order => self.orders.get(&e.order_id).cloned().map(Record::Order),
+            RecordKind::Order => self
+                .orders
+                .get(&OrderId::from_record_id(e.record_id))
+                .cloned()
+                .map(Record::Order),
             RecordKind::Refund => self
                 .refunds
-                .get(&RefundId::from_outbox_id(e.order_id))
+                .get(&RefundId::from_record_id(e.record_id))
                 .cloned()
                 .map(Record::Refund),
             RecordKind::Shift => self
                 .shifts
-                .get(&ShiftId::from_outbox_id(e.order_id))
+                .get(&ShiftId::from_record_id(e.record_id))
                 .cloned()
                 .map(|s| Record::Shift(Box::new(s))),
         }
@@ -347,8 +352,8 @@ impl MemStore {
                 OutboxChange::Put(e) => {
                     self.outbox.insert(e.key(), e.clone());
                 }
-                OutboxChange::Delete { order_id, version } => {
-                    self.outbox.remove(&(*order_id, *version));
+                OutboxChange::Delete { record_id, version } => {
+                    self.outbox.remove(&(*record_id, *version));
                 }
             }
         }

@@ -431,7 +431,7 @@ fn stored_records_of_the_app() {
     let mut outbox = Outbox::default();
     let _ = outbox.enqueue(order_id(), 3, T0);
     let _ = outbox.record(
-        order_id(),
+        order_id().record_id(),
         3,
         Outcome::from_http(422, "totals.total: wrong"),
         T0,

@@ -56,7 +56,7 @@ fn a_cash_sale_is_stored_with_its_outbox_entry_and_the_register_moves_on() {
     let o = t.order(id);
     assert_eq!(o.status, OrderStatus::Paid);
     assert_eq!(o.number.to_string(), "R1-20261127-0001");
-    assert!(t.store.outbox.contains_key(&(id, o.version)));
+    assert!(t.store.outbox.contains_key(&(id.record_id(), o.version)));
     assert_ne!(t.sale_id(), id, "a new sale");
     assert!(t.machine.sale().unwrap().cart.is_empty());
     assert!(t.ui.contains(&UiEvent::Navigate(Page::Register)));
@@ -266,7 +266,7 @@ fn hole_08_concurrent_writers_never_reuse_a_version() {
         .store
         .outbox
         .keys()
-        .filter(|(o, _)| *o == id)
+        .filter(|(o, _)| *o == id.record_id())
         .map(|(_, v)| *v)
         .collect();
     assert!(versions.iter().all(|x| *x <= o.version));
@@ -627,7 +627,12 @@ fn sim_found_a_retried_money_write_is_stamped_when_it_is_retried() {
     t.oms.clear();
     t.input(Input::Tick);
     assert_eq!(t.order(id).status, OrderStatus::Paid);
-    let entry = t.store.outbox.values().find(|e| e.order_id == id).unwrap();
+    let entry = t
+        .store
+        .outbox
+        .values()
+        .find(|e| e.record_id == id.record_id())
+        .unwrap();
     assert!(
         entry.next_attempt_at <= t.now,
         "due now: {:?}",
@@ -939,7 +944,7 @@ fn a_card_refund_is_written_pending_before_it_leaves_and_settled_by_the_terminal
         }]
     ));
     assert_eq!(refund.version, 2);
-    assert!(t.store.outbox.contains_key(&(refund_id.outbox_id(), 2)));
+    assert!(t.store.outbox.contains_key(&(refund_id.record_id(), 2)));
     assert!(t.machine.popup(t.now).is_none(), "the popup closes");
     assert!(t
         .ui
@@ -1126,7 +1131,7 @@ fn sim_found_a_card_refund_is_written_by_the_clock_of_its_write() {
     let refund = &t.store.refunds[&refund_id];
     assert_eq!(refund.created_at, t.now, "stamped when written");
     assert_eq!(refund.number.date().to_string(), "2026-11-27");
-    let entry = &t.store.outbox[&(refund_id.outbox_id(), 1)];
+    let entry = &t.store.outbox[&(refund_id.record_id(), 1)];
     assert_eq!(entry.next_attempt_at, t.now, "due now, not tomorrow");
 }
 

@@ -531,7 +531,7 @@ fn reached_the_back_office(w: &World) -> Result<(), Violation> {
             .filter_map(|e| match &e.state {
                 till_core::outbox::EntryState::Parked { status, reason, .. } => Some(format!(
                     "{:?} {} v{}: {status} {reason}",
-                    e.kind, e.order_id, e.version
+                    e.kind, e.record_id, e.version
                 )),
                 _ => None,
             })
@@ -545,7 +545,7 @@ fn reached_the_back_office(w: &World) -> Result<(), Violation> {
                 format!(
                     "{:?} {} v{} due {} after {} tries",
                     e.kind,
-                    e.order_id,
+                    e.record_id,
                     e.version,
                     e.next_attempt_at.as_millis(),
                     e.attempts

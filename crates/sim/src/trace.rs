@@ -1,12 +1,12 @@
 //! One line per event, for a violation's report: what a person needs to
 //! follow a run (order numbers, versions, states), not every field.
 
-use till_core::order::{Order, OrderId};
+use till_core::order::Order;
 use till_core::payment::{PaymentRef, Reply};
 use till_core::register::{BridgeCall, Input, OmsCall, OmsReply, StoreTx, Stored};
 use till_core::update::Change;
 
-fn id(o: &OrderId) -> String {
+fn id(o: &impl std::fmt::Display) -> String {
     o.to_string().chars().skip(24).collect()
 }
 
@@ -118,7 +118,7 @@ pub fn input(i: &Input) -> String {
                 "stored #{op}: due {:?}",
                 d.entries
                     .iter()
-                    .map(|(e, o)| (id(&e.order_id), e.version, o.as_ref().map(|o| o.version())))
+                    .map(|(e, o)| (id(&e.record_id), e.version, o.as_ref().map(|o| o.version())))
                     .collect::<Vec<_>>()
             ),
             Ok(other) => format!("stored #{op}: {other:?}"),

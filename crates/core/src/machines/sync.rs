@@ -22,7 +22,8 @@
 //! here sleeps on a fixed poll.
 
 use crate::api::{BatchResult, ORDER_NOT_SYNCED_CODE};
-use crate::order::{Order, OrderId};
+use crate::ids::RecordId;
+use crate::order::Order;
 use crate::outbox::{Outbox, OutboxChange, OutboxEntry, Outcome, BATCH_MAX};
 use crate::refund::Refund;
 use crate::shift::Shift;
@@ -157,7 +158,7 @@ pub enum SyncCommand {
 /// which the back office's answer is judged against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sent {
-    id: OrderId,
+    id: RecordId,
     entry_version: u32,
     record_version: u32,
 }
@@ -417,7 +418,7 @@ fn gather(
     for (entry, record) in entries {
         // The latest version goes: the OMS keeps the highest.
         let sent = |record_version| Sent {
-            id: entry.order_id,
+            id: entry.record_id,
             entry_version: entry.version,
             record_version,
         };
@@ -435,7 +436,7 @@ fn gather(
                 g.shifts.push(*shift);
             }
             None => g.changes.extend(outbox.record(
-                entry.order_id,
+                entry.record_id,
                 entry.version,
                 Outcome::Rejected {
                     status: 0,

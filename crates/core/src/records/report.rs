@@ -339,7 +339,7 @@ mod tests {
             quantity: 1,
         }];
         let new = crate::refund::NewRefund {
-            id: crate::ids::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            id: crate::ids::RefundId::from_record_id(crate::order::tests::order_id(9).record_id()),
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
             cashier: None,
@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(plain.tips, None, "no tips line without tips");
         // The tip alone goes back to the card.
         let new = crate::refund::NewRefund {
-            id: crate::ids::RefundId::from_outbox_id(crate::order::tests::order_id(9)),
+            id: crate::ids::RefundId::from_record_id(crate::order::tests::order_id(9).record_id()),
             number: "R1-20261127-0050".parse().unwrap(),
             reason: None,
             cashier: None,

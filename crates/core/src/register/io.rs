@@ -84,7 +84,7 @@ pub enum StoreTx {
     },
     /// A parked entry back in the queue: answered with [`Stored::Outbox`].
     Unpark {
-        order_id: OrderId,
+        record_id: RecordId,
         version: u32,
         now: Timestamp,
     },
@@ -335,7 +335,7 @@ pub enum Action {
         reason: Option<RefundReason>,
     },
     Unpark {
-        order_id: OrderId,
+        record_id: RecordId,
         version: u32,
     },
     /// "Park": the current cart aside as `label` ("Cart n" when empty); a

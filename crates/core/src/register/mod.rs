@@ -46,6 +46,7 @@ use crate::api::{BatchResult, OrderLookup, StartPayment, StartRefund};
 use crate::cart::Cart;
 use crate::desk::{Desk, DeskRecord};
 use crate::drawer::{CashMovement, MovementKind};
+use crate::ids::RecordId;
 use crate::money::{Currency, Money};
 use crate::order::{
     check_cash, BusinessDate, CardRecorded, Order, OrderError, OrderId, OrderNumber, OrderStatus,
@@ -365,7 +366,7 @@ impl Register {
     /// A new refund id, made when the refund screen opens (a UUID v7, like
     /// an order's).
     pub fn new_refund_id(&mut self, now: Timestamp) -> RefundId {
-        RefundId::from_outbox_id(self.new_order_id(now))
+        RefundId::from_record_id(self.new_order_id(now).record_id())
     }
 
     fn new_reference(&mut self) -> PaymentRef {

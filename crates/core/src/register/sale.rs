@@ -100,9 +100,9 @@ impl Register {
             Action::ReturnWithoutReceipt { id, cart, reason } => {
                 self.return_without_receipt(id, cart, reason, now, out)
             }
-            Action::Unpark { order_id, version } => {
+            Action::Unpark { record_id, version } => {
                 let tx = StoreTx::Unpark {
-                    order_id,
+                    record_id,
                     version,
                     now,
                 };

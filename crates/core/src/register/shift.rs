@@ -41,7 +41,7 @@ impl Register {
             currency: self.config.currency,
             float,
         };
-        let id = ShiftId::from_outbox_id(self.new_order_id(now));
+        let id = ShiftId::from_record_id(self.new_order_id(now).record_id());
         self.write_shift(id, 0, change, "Shift opened.", now, out);
     }
 

@@ -23,8 +23,8 @@
 //! half the delay is fixed and half is random, which spreads a store's
 //! registers apart after an outage while keeping a floor on the wait.
 
-use crate::ids::OrderId;
 use crate::ids::RefundId;
+use crate::ids::{OrderId, RecordId};
 use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -76,8 +76,11 @@ impl RecordKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
-    /// The record's id: an order's, or a refund's ([`RecordKind`]).
-    pub order_id: OrderId,
+    /// The record's id; `kind` says which record it is. Stored as
+    /// `order_id` (from when only orders were sent): the outbox store's key
+    /// is `[order_id, version]`, so the stored name stays.
+    #[serde(rename = "order_id")]
+    pub record_id: RecordId,
     pub version: u32,
     #[serde(default, skip_serializing_if = "RecordKind::is_order")]
     pub kind: RecordKind,
@@ -94,9 +97,9 @@ pub struct OutboxEntry {
 
 impl OutboxEntry {
     /// A new entry, due at once.
-    pub fn new(order_id: OrderId, version: u32, now: Timestamp) -> OutboxEntry {
+    pub fn new(record_id: RecordId, version: u32, now: Timestamp) -> OutboxEntry {
         OutboxEntry {
-            order_id,
+            record_id,
             version,
             kind: RecordKind::Order,
             enqueued_at: now,
@@ -107,8 +110,8 @@ impl OutboxEntry {
         }
     }
 
-    pub fn key(&self) -> (OrderId, u32) {
-        (self.order_id, self.version)
+    pub fn key(&self) -> (RecordId, u32) {
+        (self.record_id, self.version)
     }
 
     pub fn is_parked(&self) -> bool {
@@ -146,7 +149,7 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxChange {
     Put(OutboxEntry),
-    Delete { order_id: OrderId, version: u32 },
+    Delete { record_id: RecordId, version: u32 },
 }
 
 /// Tries of a refund the back office refuses as a conflict before it parks.
@@ -173,7 +176,7 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(mut entries: Vec<OutboxEntry>) -> Outbox {
-        entries.sort_by_key(|e| (e.enqueued_at, e.order_id, e.version));
+        entries.sort_by_key(|e| (e.enqueued_at, e.record_id, e.version));
         Outbox { entries }
     }
 
@@ -190,7 +193,7 @@ impl Outbox {
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {
-        self.enqueue_record(RecordKind::Order, order_id, version, now)
+        self.enqueue_record(RecordKind::Order, order_id.record_id(), version, now)
     }
 
     /// [`Outbox::enqueue`] for a refund's new version.
@@ -200,7 +203,7 @@ impl Outbox {
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {
-        self.enqueue_record(RecordKind::Refund, id.outbox_id(), version, now)
+        self.enqueue_record(RecordKind::Refund, id.record_id(), version, now)
     }
 
     /// [`Outbox::enqueue`] for a shift's new version.
@@ -210,29 +213,29 @@ impl Outbox {
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {
-        self.enqueue_record(RecordKind::Shift, id.outbox_id(), version, now)
+        self.enqueue_record(RecordKind::Shift, id.record_id(), version, now)
     }
 
     fn enqueue_record(
         &mut self,
         kind: RecordKind,
-        order_id: OrderId,
+        record_id: RecordId,
         version: u32,
         now: Timestamp,
     ) -> Vec<OutboxChange> {
         if self
             .entries
             .iter()
-            .any(|e| e.order_id == order_id && e.version >= version && !e.is_parked())
+            .any(|e| e.record_id == record_id && e.version >= version && !e.is_parked())
         {
             return Vec::new();
         }
         let mut changes = Vec::new();
         self.entries.retain(|e| {
-            let superseded = e.order_id == order_id && e.version < version && !e.is_parked();
+            let superseded = e.record_id == record_id && e.version < version && !e.is_parked();
             if superseded {
                 changes.push(OutboxChange::Delete {
-                    order_id,
+                    record_id,
                     version: e.version,
                 });
             }
@@ -240,7 +243,7 @@ impl Outbox {
         });
         let entry = OutboxEntry {
             kind,
-            ..OutboxEntry::new(order_id, version, now)
+            ..OutboxEntry::new(record_id, version, now)
         };
         changes.push(OutboxChange::Put(entry.clone()));
         self.entries.push(entry);
@@ -258,7 +261,7 @@ impl Outbox {
             .iter()
             .filter(|e| !e.is_parked() && e.next_attempt_at <= now)
             .collect();
-        due.sort_by_key(|e| (e.next_attempt_at, e.order_id, e.version));
+        due.sort_by_key(|e| (e.next_attempt_at, e.record_id, e.version));
         due.truncate(limit.min(BATCH_MAX));
         due
     }
@@ -294,29 +297,29 @@ impl Outbox {
     /// Applies the outcome of one entry's try. `jitter` is in 0..=1000.
     pub fn record(
         &mut self,
-        order_id: OrderId,
+        record_id: RecordId,
         version: u32,
         outcome: Outcome,
         now: Timestamp,
         jitter: u16,
     ) -> Vec<OutboxChange> {
         let mut changes = Vec::new();
-        let outcome = self.refund_conflict_may_resolve(order_id, version, outcome);
+        let outcome = self.refund_conflict_may_resolve(record_id, version, outcome);
         match outcome {
             Outcome::Stored => self.entries.retain(|e| {
                 // The OMS holds this version: it, and anything older of the
                 // same order (even parked), is settled.
-                let done = e.order_id == order_id && e.version <= version;
+                let done = e.record_id == record_id && e.version <= version;
                 if done {
                     changes.push(OutboxChange::Delete {
-                        order_id,
+                        record_id,
                         version: e.version,
                     });
                 }
                 !done
             }),
             Outcome::Retry { reason } => {
-                if let Some(e) = self.find(order_id, version) {
+                if let Some(e) = self.find(record_id, version) {
                     e.attempts = e.attempts.saturating_add(1);
                     e.next_attempt_at = now + backoff(e.attempts, jitter);
                     e.last_error = Some(reason);
@@ -324,7 +327,7 @@ impl Outbox {
                 }
             }
             Outcome::Rejected { status, reason } => {
-                if let Some(e) = self.find(order_id, version) {
+                if let Some(e) = self.find(record_id, version) {
                     e.attempts = e.attempts.saturating_add(1);
                     e.last_error = Some(reason.clone());
                     e.state = EntryState::Parked {
@@ -355,8 +358,13 @@ impl Outbox {
 
     /// Puts a parked entry back in the queue (the cashier pressed "Retry"
     /// after the cause was fixed).
-    pub fn unpark(&mut self, order_id: OrderId, version: u32, now: Timestamp) -> Vec<OutboxChange> {
-        match self.find(order_id, version) {
+    pub fn unpark(
+        &mut self,
+        record_id: RecordId,
+        version: u32,
+        now: Timestamp,
+    ) -> Vec<OutboxChange> {
+        match self.find(record_id, version) {
             Some(e) if e.is_parked() => {
                 e.state = EntryState::Pending;
                 e.next_attempt_at = now;
@@ -375,7 +383,7 @@ impl Outbox {
     /// Found by the simulator, seed 1000120.
     fn refund_conflict_may_resolve(
         &self,
-        order_id: OrderId,
+        record_id: RecordId,
         version: u32,
         outcome: Outcome,
     ) -> Outcome {
@@ -387,7 +395,7 @@ impl Outbox {
             return outcome;
         };
         let retry = self.entries.iter().any(|e| {
-            e.order_id == order_id
+            e.record_id == record_id
                 && e.version == version
                 && e.kind == RecordKind::Refund
                 && e.attempts + 1 < REFUND_CONFLICT_TRIES
@@ -401,10 +409,10 @@ impl Outbox {
         }
     }
 
-    fn find(&mut self, order_id: OrderId, version: u32) -> Option<&mut OutboxEntry> {
+    fn find(&mut self, record_id: RecordId, version: u32) -> Option<&mut OutboxEntry> {
         self.entries
             .iter_mut()
-            .find(|e| e.order_id == order_id && e.version == version)
+            .find(|e| e.record_id == record_id && e.version == version)
     }
 }
 
@@ -412,6 +420,11 @@ impl Outbox {
 mod tests {
     use super::*;
     use crate::order::tests::order_id;
+
+    /// Order `n`'s id, as its outbox entry names it.
+    fn rid(n: u128) -> RecordId {
+        order_id(n).record_id()
+    }
     use proptest::prelude::*;
 
     const T0: Timestamp = Timestamp::from_millis(1_000_000);
@@ -433,7 +446,7 @@ mod tests {
     #[test]
     fn due_is_longest_overdue_first_then_by_order_id_and_counted_in_full() {
         let later = |id: u128, at: i64| {
-            let mut e = OutboxEntry::new(order_id(id), 1, T0);
+            let mut e = OutboxEntry::new(rid(id), 1, T0);
             e.next_attempt_at = Timestamp::from_millis(at);
             e
         };
@@ -446,12 +459,9 @@ mod tests {
             later(5, 2_000_000),
         ]);
         let now = Timestamp::from_millis(1_000_500);
-        let ids = |due: Vec<&OutboxEntry>| due.iter().map(|e| e.order_id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(o.due(now, 10)),
-            vec![order_id(3), order_id(1), order_id(2), order_id(4)]
-        );
-        assert_eq!(ids(o.due(now, 2)), vec![order_id(3), order_id(1)]);
+        let ids = |due: Vec<&OutboxEntry>| due.iter().map(|e| e.record_id).collect::<Vec<_>>();
+        assert_eq!(ids(o.due(now, 10)), vec![rid(3), rid(1), rid(2), rid(4)]);
+        assert_eq!(ids(o.due(now, 2)), vec![rid(3), rid(1)]);
         assert_eq!(o.due_count(now), 4, "not yet due: 5");
         o.entries[0].state = EntryState::Parked {
             status: 422,
@@ -469,26 +479,26 @@ mod tests {
         };
         let refund = OutboxEntry {
             kind: RecordKind::Refund,
-            ..OutboxEntry::new(order_id(9), 2, T0)
+            ..OutboxEntry::new(rid(9), 2, T0)
         };
-        let mut o = Outbox::new(vec![refund, OutboxEntry::new(order_id(8), 1, T0)]);
+        let mut o = Outbox::new(vec![refund, OutboxEntry::new(rid(8), 1, T0)]);
         let of = |o: &Outbox, n| {
             o.entries()
                 .iter()
-                .find(|e| e.order_id == order_id(n))
+                .find(|e| e.record_id == rid(n))
                 .unwrap()
                 .clone()
         };
         for _ in 1..REFUND_CONFLICT_TRIES {
-            o.record(order_id(9), 2, conflict(), T0, 0);
+            o.record(rid(9), 2, conflict(), T0, 0);
             let e = of(&o, 9);
             assert!(!e.is_parked(), "try {}", e.attempts);
             assert!(e.last_error.as_deref().unwrap().contains("tried again"));
         }
-        o.record(order_id(9), 2, conflict(), T0, 0);
+        o.record(rid(9), 2, conflict(), T0, 0);
         assert!(of(&o, 9).is_parked(), "then it parks, visibly");
         // An order's conflict parks at once, as before.
-        o.record(order_id(8), 1, conflict(), T0, 0);
+        o.record(rid(8), 1, conflict(), T0, 0);
         assert!(of(&o, 8).is_parked());
     }
 
@@ -526,9 +536,9 @@ mod tests {
         let due: Vec<_> = o
             .due(T0 + Duration::from_secs(1), 2)
             .iter()
-            .map(|e| e.order_id)
+            .map(|e| e.record_id)
             .collect();
-        assert_eq!(due, vec![order_id(10), order_id(9)]);
+        assert_eq!(due, vec![rid(10), rid(9)]);
         assert_eq!(
             o.due(T0, BATCH_MAX + 10).len(),
             1,
@@ -544,7 +554,7 @@ mod tests {
         assert_eq!(
             changes[0],
             OutboxChange::Delete {
-                order_id: order_id(1),
+                record_id: rid(1),
                 version: 1
             }
         );
@@ -564,23 +574,17 @@ mod tests {
         let mut o = Outbox::default();
         let _ = o.enqueue(order_id(1), 1, T0);
         let _ = o.enqueue(order_id(2), 1, T0);
-        let _ = o.record(order_id(1), 1, Outcome::from_http(503, "busy"), T0, 1000);
+        let _ = o.record(rid(1), 1, Outcome::from_http(503, "busy"), T0, 1000);
         assert_eq!(o.next_due(), Some(T0), "order 2 is still due");
-        let _ = o.record(
-            order_id(2),
-            1,
-            Outcome::from_http(422, "lines: empty"),
-            T0,
-            1000,
-        );
+        let _ = o.record(rid(2), 1, Outcome::from_http(422, "lines: empty"), T0, 1000);
         assert_eq!(o.next_due(), Some(T0 + Duration::from_secs(1)));
         assert_eq!(o.unsynced(), 2, "a parked entry is still unsynced");
         assert_eq!(o.parked().count(), 1);
         assert!(o
             .due(T0 + Duration::from_mins(60), BATCH_MAX)
             .iter()
-            .all(|e| e.order_id == order_id(1)));
-        let _ = o.unpark(order_id(2), 1, T0 + Duration::from_secs(5));
+            .all(|e| e.record_id == rid(1)));
+        let _ = o.unpark(rid(2), 1, T0 + Duration::from_secs(5));
         assert_eq!(o.parked().count(), 0);
     }
 
@@ -591,7 +595,7 @@ mod tests {
         let _ = o.enqueue(order_id(2), 1, T0);
         for _ in 0..8 {
             let _ = o.record(
-                order_id(1),
+                rid(1),
                 1,
                 Outcome::Retry {
                     reason: "down".into(),
@@ -600,7 +604,7 @@ mod tests {
                 1000,
             );
         }
-        let _ = o.record(order_id(2), 1, Outcome::from_http(422, "bad"), T0, 0);
+        let _ = o.record(rid(2), 1, Outcome::from_http(422, "bad"), T0, 0);
         assert!(o.next_due().unwrap() > T0 + Duration::from_mins(1));
         let later = T0 + Duration::from_secs(5);
         let changes = o.retry_now(later);
@@ -613,10 +617,10 @@ mod tests {
     fn storing_a_version_settles_older_ones_of_the_same_order() {
         let mut o = Outbox::default();
         let _ = o.enqueue(order_id(1), 1, T0);
-        let _ = o.record(order_id(1), 1, Outcome::from_http(422, "bad"), T0, 0);
+        let _ = o.record(rid(1), 1, Outcome::from_http(422, "bad"), T0, 0);
         let _ = o.enqueue(order_id(1), 2, T0);
         assert_eq!(o.unsynced(), 2, "the parked v1 stays beside the pending v2");
-        let changes = o.record(order_id(1), 2, Outcome::Stored, T0, 0);
+        let changes = o.record(rid(1), 2, Outcome::Stored, T0, 0);
         assert_eq!(changes.len(), 2);
         assert_eq!(o.unsynced(), 0);
     }
@@ -641,7 +645,7 @@ mod tests {
                     let code = [200u16, 201, 409, 422, 500, 503, 0][usize::from(status) % 7];
                     let outcome = if code == 0 { Outcome::Retry { reason: "timeout".into() } } else { Outcome::from_http(code, "") };
                     if outcome == Outcome::Stored {
-                        let n = (0..5).find(|n| order_id(*n) == e.0).unwrap();
+                        let n = (0..5).find(|n| rid(*n) == e.0).unwrap();
                         let v = stored.entry(n).or_default();
                         *v = (*v).max(e.1);
                     }
@@ -649,7 +653,7 @@ mod tests {
                 }
             }
             for (order, version) in queued {
-                let newer_pending = o.entries().iter().any(|e| e.order_id == order_id(order) && e.version >= version);
+                let newer_pending = o.entries().iter().any(|e| e.record_id == rid(order) && e.version >= version);
                 let stored_newer = stored.get(&order).is_some_and(|v| *v >= version);
                 prop_assert!(newer_pending || stored_newer, "order {} v{} vanished", order, version);
             }
