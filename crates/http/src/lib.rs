@@ -39,8 +39,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use till_core::api::ApiError;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -225,21 +225,9 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(connections_that_fit(limits.connections)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    pause_after_accept_error(e).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some((permit, stream, peer)) =
+        next_connection(&listener, &permits, &mut shutdown).await?
+    {
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
@@ -276,16 +264,43 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.drain, graceful.shutdown())
+    drain(graceful, limits.drain).await;
+    Ok(())
+}
+
+/// The next connection to serve and the permit it holds (waiting while
+/// every permit is in use); `None` once `shutdown` has come.
+async fn next_connection<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    shutdown: &mut std::pin::Pin<&mut F>,
+) -> std::io::Result<Option<(OwnedSemaphorePermit, TcpStream, SocketAddr)>> {
+    let permit = tokio::select! {
+        p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
+        () = shutdown.as_mut() => return Ok(None),
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => return Ok(Some((permit, stream, peer))),
+                Err(e) => pause_after_accept_error(e).await,
+            },
+            () = shutdown.as_mut() => return Ok(None),
+        }
+    }
+}
+
+/// Lets the requests in flight finish, for at most `limit`.
+async fn drain(graceful: GracefulShutdown, limit: Duration) {
+    if tokio::time::timeout(limit, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
             "requests still in flight after {} s; stopping anyway",
-            limits.drain.as_secs()
+            limit.as_secs()
         );
     }
-    Ok(())
 }
 
 /// The request deadline and the headers every answer carries.

@@ -5,6 +5,16 @@
 
 use super::*;
 
+/// Why an attempt's write-ahead record could not be made: nothing is
+/// sent, and the payment session says so to the cashier.
+#[derive(Debug, thiserror::Error)]
+enum WriteAheadFailure {
+    #[error(transparent)]
+    Sale(#[from] crate::order::OrderError),
+    #[error("the refund to write was lost")]
+    RefundLost,
+}
+
 impl Register {
     pub(super) fn pay_card(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         if self.is_busy() {
@@ -140,18 +150,24 @@ impl Register {
         out: &mut Vec<Effect>,
     ) {
         let planned = match attempt.refund {
-            None => self.origin(now).map_err(|e| e.to_string()).map(|origin| {
-                let order_id = attempt.order_id;
-                let change = Change::CardRequested { attempt };
-                let write = self.sale_write(order_id, change, Some(origin), now);
-                let tx = write.tx();
-                (write, tx)
-            }),
+            None => self
+                .origin(now)
+                .map_err(WriteAheadFailure::from)
+                .map(|origin| {
+                    let order_id = attempt.order_id;
+                    let change = Change::CardRequested { attempt };
+                    let write = self.sale_write(order_id, change, Some(origin), now);
+                    let tx = write.tx();
+                    (write, tx)
+                }),
             Some(_) => self.refund_write_ahead(attempt, now),
         };
         match planned {
             Ok((write, tx)) => self.card_store(held, write, tx, out),
-            Err(reason) => self.feed(held.reference, Event::NotSaved { reason }, now, out),
+            Err(why) => {
+                let reason = why.to_string();
+                self.feed(held.reference, Event::NotSaved { reason }, now, out)
+            }
         }
     }
 
@@ -161,13 +177,13 @@ impl Register {
         &mut self,
         attempt: Attempt,
         now: Timestamp,
-    ) -> Result<(CardWrite, StoreTx), String> {
+    ) -> Result<(CardWrite, StoreTx), WriteAheadFailure> {
         let write = CardWrite::Refund(Box::new(attempt.clone()));
         let mut req = match self.refund_requests.remove(&attempt.reference) {
             Some(Some(req)) => req,
             // A part for what a written refund owes.
             Some(None) => return Ok((write, StoreTx::GiveOwed(Box::new(attempt)))),
-            None => return Err("the refund to write was lost".to_string()),
+            None => return Err(WriteAheadFailure::RefundLost),
         };
         // Written now: the clock may have been corrected since Confirm (the
         // probe ran meanwhile), and the refund is numbered, dated and queued
