@@ -46,7 +46,7 @@
 //! | 4 [`plans`] | `update`, `park`, `shift_plan` | one write each, decided inside the storage transaction |
 //! | 5 [`machines`] | `payment`, `sync`, `desk`, `lan`, `refresh`, `edge` | the sans-IO parts the register drives |
 //! | 6 | [`register`] | the register: every input, every effect |
-//! | 7 | `memstore`, `testing` | an in-memory store and fixtures for tests (feature `testing`) |
+//! | 7 | `memstore`, `testing` | an in-memory store, fixtures, and one driver for the machines' tests (feature `testing`) |
 //!
 //! Each module is also reachable from the crate's root (`till_core::order`),
 //! the path the app and the servers use.
