@@ -68,8 +68,8 @@ fn StatusPills() -> impl IntoView {
     let unsynced = move || {
         let s = status.get();
         match s.progress {
-            Some((done, total)) => {
-                let (done, total) = (grouped(done as u64), grouped(total as u64));
+            Some(p) => {
+                let (done, total) = (grouped(p.done as u64), grouped(p.total as u64));
                 format!("Syncing {done} / {total}")
             }
             None => format!("{} unsynced", s.unsynced),

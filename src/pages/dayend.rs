@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::state::{use_app, AppState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use till_core::report::{z_report, ZReport};
+use till_core::report::{z_report, Pending, ZReport};
 use till_core::shift::{day_close, DayClose};
 
 async fn build(app: &AppState) -> Result<ZReport, AppError> {
@@ -41,8 +41,7 @@ async fn build(app: &AppState) -> Result<ZReport, AppError> {
         app.currency(),
         &orders,
         &refunds,
-        unsynced,
-        in_doubt,
+        Pending { unsynced, in_doubt },
     )?)
 }
 

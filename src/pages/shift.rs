@@ -260,7 +260,13 @@ fn XReport(shift: Shift) -> impl IntoView {
 async fn x_report(app: &AppState, shift: &Shift) -> Result<ShiftReport, AppError> {
     let today = app.business_day()?;
     let (orders, refunds) = app.db().shift_records(&shift.id).await?;
-    Ok(shift_report(shift, today, &orders, &refunds, (0, 0))?)
+    Ok(shift_report(
+        shift,
+        today,
+        &orders,
+        &refunds,
+        till_core::report::Pending::default(),
+    )?)
 }
 
 /// A shift's figures: by tender, by cashier, and the cash expected.

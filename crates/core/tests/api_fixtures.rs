@@ -267,7 +267,14 @@ fn closed_shift() -> Shift {
     let mut sale = order();
     sale.shift = Some(shift.id);
     let date = BusinessDate::new(2026, 11, 27).unwrap();
-    let x = shift_report(&shift, date, &[sale], &[], (0, 0)).unwrap();
+    let x = shift_report(
+        &shift,
+        date,
+        &[sale],
+        &[],
+        till_core::report::Pending::default(),
+    )
+    .unwrap();
     let count = CashCount::Total { amount: eur(9_500) };
     shift.close(count, &x, by, T0).unwrap();
     shift

@@ -196,13 +196,21 @@ enum Phase {
 /// the alert.
 pub const STORE_RETRY: crate::time::Duration = crate::time::Duration::from_secs(30);
 
+/// A drain's progress: records answered so far of those due when it began
+/// (and since).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncDriver {
     phase: Phase,
     wake: bool,
     retry_now: bool,
     summary: OutboxSummary,
-    progress: Option<(usize, usize)>,
+    progress: Option<SyncProgress>,
     done_in_run: usize,
     batch_seq: u64,
     store_retry_at: Option<Timestamp>,
@@ -228,8 +236,8 @@ impl SyncDriver {
         self.summary
     }
 
-    /// `(sent, total)` while a drain runs.
-    pub fn progress(&self) -> Option<(usize, usize)> {
+    /// How far a drain has come, while one runs.
+    pub fn progress(&self) -> Option<SyncProgress> {
         self.progress
     }
 
@@ -334,7 +342,10 @@ impl SyncDriver {
             return self.on_tick(now);
         }
         let total = self.done_in_run + batch.due_total.max(batch.entries.len());
-        self.progress = Some((self.done_in_run, total));
+        self.progress = Some(SyncProgress {
+            done: self.done_in_run,
+            total,
+        });
         let mut outbox = Outbox::new(batch.entries.iter().map(|(e, _)| e.clone()).collect());
         let Gathered {
             orders,
@@ -396,8 +407,8 @@ impl SyncDriver {
             changes.extend(outbox.record(sent.id, key_version, outcome, now, jitter()));
         }
         self.done_in_run += sent.len();
-        if let Some((_, total)) = self.progress {
-            self.progress = Some((self.done_in_run.min(total), total));
+        if let Some(p) = &mut self.progress {
+            p.done = self.done_in_run.min(p.total);
         }
         self.phase = Phase::Applying { stored_any };
         vec![SyncCommand::ApplyOutbox(changes)]

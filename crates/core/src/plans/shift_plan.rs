@@ -140,7 +140,13 @@ fn changed_shift(req: &ShiftRequest, snap: &ShiftSnapshot) -> Result<Shift, Shif
         }
         ShiftChange::Close { count, date } => {
             let mut shift = current()?;
-            let x = shift_report(&shift, *date, &snap.orders, &snap.refunds, (0, 0))?;
+            let x = shift_report(
+                &shift,
+                *date,
+                &snap.orders,
+                &snap.refunds,
+                crate::report::Pending::default(),
+            )?;
             shift.close(count.clone(), &x, by, req.at)?;
             Ok(shift)
         }

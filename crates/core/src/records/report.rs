@@ -69,14 +69,21 @@ pub struct ZReport {
     pub provisional: bool,
 }
 
+/// What a report cannot count yet: records this register has not synced,
+/// and card payments in doubt. Either makes the report provisional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub unsynced: usize,
+    pub in_doubt: usize,
+}
+
 /// Builds the report of `date` from a register's orders.
 pub fn z_report(
     date: BusinessDate,
     currency: Currency,
     orders: &[Order],
     refunds: &[Refund],
-    unsynced: usize,
-    in_doubt: usize,
+    pending: Pending,
 ) -> Result<ZReport, MoneyError> {
     let day: Vec<&Order> = orders
         .iter()
@@ -86,7 +93,7 @@ pub fn z_report(
         .iter()
         .filter(|x| x.number.date() == date && x.currency == currency)
         .collect();
-    report_of(date, currency, day, &day_refunds, (unsynced, in_doubt))
+    report_of(date, currency, day, &day_refunds, pending)
 }
 
 /// The report's figures over these orders and refunds, whatever their day
@@ -97,9 +104,9 @@ pub fn report_of(
     currency: Currency,
     mut orders: Vec<&Order>,
     refunds: &[&Refund],
-    pending: (usize, usize),
+    pending: Pending,
 ) -> Result<ZReport, MoneyError> {
-    let (unsynced, in_doubt) = pending;
+    let Pending { unsynced, in_doubt } = pending;
     let zero = Money::zero(currency);
     let mut r = ZReport {
         date,
@@ -276,6 +283,10 @@ mod tests {
     use crate::order::CardDetails;
     use crate::time::Timestamp;
 
+    fn waiting(unsynced: usize, in_doubt: usize) -> Pending {
+        Pending { unsynced, in_doubt }
+    }
+
     fn eur(m: i64) -> Money {
         Money::new(m, Currency::EUR).unwrap()
     }
@@ -314,8 +325,10 @@ mod tests {
             Currency::EUR,
             &[cash.clone(), card, void, pending],
             &[],
-            2,
-            0,
+            Pending {
+                unsynced: 2,
+                in_doubt: 0,
+            },
         )
         .unwrap();
         assert_eq!(r.sales_count, 2);
@@ -325,7 +338,7 @@ mod tests {
         assert_eq!(r.unpaid, vec!["R1-20261127-0042".to_owned()]);
         assert!(r.provisional);
         assert_eq!(r.refund_due, eur(0));
-        let empty = z_report(date, Currency::EUR, &[], &[], 0, 1).unwrap();
+        let empty = z_report(date, Currency::EUR, &[], &[], waiting(0, 1)).unwrap();
         assert!(
             empty.provisional,
             "a payment in doubt keeps the report provisional"
@@ -353,7 +366,7 @@ mod tests {
             amount: totals.total,
         }];
         let refund = Refund::create(new, &cash, &[], &returns, tenders).unwrap();
-        let r = z_report(date, Currency::EUR, &[cash], &[refund], 0, 0).unwrap();
+        let r = z_report(date, Currency::EUR, &[cash], &[refund], waiting(0, 0)).unwrap();
         assert_eq!(
             (r.refunds_count, r.refunds_cash, r.refunds_card),
             (1, eur(350), eur(0))
@@ -382,13 +395,20 @@ mod tests {
             OrderStatus::Paid,
             "the tip is not counted towards the order"
         );
-        let r = z_report(date, Currency::EUR, std::slice::from_ref(&card), &[], 0, 0).unwrap();
+        let r = z_report(
+            date,
+            Currency::EUR,
+            std::slice::from_ref(&card),
+            &[],
+            waiting(0, 0),
+        )
+        .unwrap();
         assert_eq!(
             (r.sales_total, r.card, r.tips),
             (eur(545), eur(545), Some(eur(200)))
         );
         assert_eq!(r.net_total, eur(545));
-        let plain = z_report(date, Currency::EUR, &[order()], &[], 0, 0).unwrap();
+        let plain = z_report(date, Currency::EUR, &[order()], &[], waiting(0, 0)).unwrap();
         assert_eq!(plain.tips, None, "no tips line without tips");
         // The tip alone goes back to the card.
         let new = crate::refund::NewRefund {
@@ -404,7 +424,7 @@ mod tests {
         let left = crate::refund::refundable(&card, &[]).unwrap();
         let tenders = crate::refund::default_tenders(&left, eur(200), |_| pref(7));
         let refund = Refund::create(new, &card, &[], &[], tenders).unwrap();
-        let r = z_report(date, Currency::EUR, &[card], &[refund], 0, 0).unwrap();
+        let r = z_report(date, Currency::EUR, &[card], &[refund], waiting(0, 0)).unwrap();
         assert_eq!((r.refunds_total, r.refunds_card), (eur(200), eur(200)));
         assert_eq!(r.tips_refunded, Some(eur(200)));
         assert_eq!(r.net_total, eur(545), "giving a tip back refunds no sale");

@@ -20,7 +20,7 @@ pub use crate::ids::ShiftId;
 use crate::money::{Currency, Money, MoneyError};
 use crate::order::{BusinessDate, Order, OrderStatus, RegisterId};
 use crate::refund::{Refund, RefundStatus, RefundTender};
-use crate::report::{report_of, ZReport};
+use crate::report::{report_of, Pending, ZReport};
 use crate::staff::{Approval, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -301,7 +301,7 @@ pub fn shift_report(
     date: BusinessDate,
     orders: &[Order],
     refunds: &[Refund],
-    pending: (usize, usize),
+    pending: Pending,
 ) -> Result<ShiftReport, MoneyError> {
     let orders: Vec<&Order> = orders
         .iter()
@@ -315,7 +315,10 @@ pub fn shift_report(
         .iter()
         .filter(|o| o.status.is_pending_confirmation())
         .count();
-    let pending = (pending.0, pending.1.max(pending_here));
+    let pending = Pending {
+        in_doubt: pending.in_doubt.max(pending_here),
+        ..pending
+    };
     let totals = report_of(date, shift.currency, orders.clone(), &refunds, pending)?;
     let paid = orders.iter().filter(|o| o.status == OrderStatus::Paid);
     let discounts = Money::sum(shift.currency, paid.map(|o| o.totals.discounts))?;
@@ -585,13 +588,13 @@ mod tests {
         let r = crate::payment::PaymentRef::from_uuid(uuid7(900));
         pending.close_unpaid(r, T0).unwrap();
         let with_pending = [orders.clone(), vec![pending]].concat();
-        let x = shift_report(&s, date, &with_pending, &[], (0, 0)).unwrap();
+        let x = shift_report(&s, date, &with_pending, &[], Pending::default()).unwrap();
         assert!(
             x.totals.provisional && x.totals.in_doubt == 1,
             "{:?}",
             x.totals
         );
-        let x = shift_report(&s, date, &orders, &[], (0, 0)).unwrap();
+        let x = shift_report(&s, date, &orders, &[], Pending::default()).unwrap();
         assert!(!x.totals.provisional);
         assert_eq!(x.totals.sales_count, 2);
         assert_eq!(x.totals.sales_total, eur(545));

@@ -462,5 +462,5 @@ pub struct Status {
     pub bridge: crate::lan::BridgeLink,
     pub unsynced: usize,
     pub parked: usize,
-    pub progress: Option<(usize, usize)>,
+    pub progress: Option<crate::sync::SyncProgress>,
 }

@@ -46,7 +46,14 @@ fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
             .unwrap();
         sale.shift = Some(s.id);
         let date = BusinessDate::new(2026, 11, 27).unwrap();
-        let x = shift_report(&s, date, &[sale], &[], (0, 0)).unwrap();
+        let x = shift_report(
+            &s,
+            date,
+            &[sale],
+            &[],
+            till_core::report::Pending::default(),
+        )
+        .unwrap();
         let count = CashCount::Total {
             amount: eur(10_000),
         };
