@@ -68,6 +68,24 @@ async fn settings_round_trip() {
     assert_eq!(db.settings().await.unwrap(), Some(s));
 }
 
+/// Settings stored damaged (an address that is not one) read as an error
+/// the cashier sees, never as settings to run with.
+#[wasm_bindgen_test]
+async fn damaged_settings_are_an_error_not_settings() {
+    let db = fresh().await;
+    let damaged = SettingsRecord {
+        oms_url: "back office".into(),
+        register_id: "R1".into(),
+        register_token: "t".into(),
+        ..SettingsRecord::default()
+    };
+    db.put_keyed(till::store::schema::SETTINGS, "settings", &damaged)
+        .await
+        .unwrap();
+    let err = db.settings().await.expect_err("damaged settings were read");
+    assert!(err.to_string().contains("The OMS URL"), "{err}");
+}
+
 fn meta_for(
     c: &till_core::catalog::Catalog,
     version: &str,
