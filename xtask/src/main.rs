@@ -23,6 +23,7 @@ mod pg;
 mod proc;
 mod serve;
 mod sim;
+mod size;
 mod system;
 mod test;
 mod tools;

@@ -2,7 +2,8 @@
 //!
 //! fmt → clippy → native (`cargo test` of core, servers and xtask) → pg
 //! (the OMS's API suite again, on a throw-away PostgreSQL) →
-//! browser (wasm-bindgen-test in headless Chromium) → e2e (Playwright
+//! browser (wasm-bindgen-test in headless Chromium) → size (the first
+//! download, brotli, against the budget in `tests/size-budget.toml`) → e2e (Playwright
 //! driving the release build served by the real OMS) → https (the same
 //! over TLS: pairing by code, a card payment, revocation) → contract
 //! (Schemathesis against both servers' OpenAPI documents). Every tier runs even
@@ -30,7 +31,7 @@ const NATIVE_CRATES: &[&str] = &[
     "xtask",
 ];
 const TIERS: &[&str] = &[
-    "fmt", "clippy", "native", "pg", "browser", "e2e", "https", "contract",
+    "fmt", "clippy", "native", "pg", "browser", "size", "e2e", "https", "contract",
 ];
 /// Products in the end-to-end tests' large catalog: enough pages (of 5,000)
 /// for the download's progress to be seen.
@@ -57,6 +58,7 @@ pub fn run(args: &[String]) -> Result {
     }
     let wanted = |t: &str| args.is_empty() || args.iter().any(|a| a == t);
     let needs_wasm = wanted("browser")
+        || wanted("size")
         || wanted("e2e")
         || wanted("https")
         || wanted("clippy")
@@ -88,6 +90,7 @@ pub fn run(args: &[String]) -> Result {
             "native" => native(),
             "pg" => postgres(),
             "browser" => browser(),
+            "size" => size(),
             "e2e" => e2e(),
             "https" => https(),
             "contract" => {
@@ -277,6 +280,31 @@ fn playwright_counts(output: &str) -> (u64, u64) {
         }
     }
     (passed, failed)
+}
+
+/// The first download against the budget kept in the repo (the release
+/// build the e2e tier then serves).
+fn size() -> Outcome {
+    let run = || -> Result<(bool, String)> {
+        tools::build_app()?;
+        let measured = crate::size::measure(&root().join("dist"))?;
+        println!("    counted: {}", measured.files.join(", "));
+        Ok(crate::size::verdict(
+            measured.brotli_bytes,
+            crate::size::budget()?,
+        ))
+    };
+    let (ok, note) = run().unwrap_or_else(|e| (false, e));
+    println!("    {note}");
+    Outcome {
+        tier: "size",
+        passed: 0,
+        failed: 0,
+        ok,
+        counts_tests: false,
+        took: Duration::ZERO,
+        note,
+    }
 }
 
 fn e2e() -> Outcome {

@@ -11,6 +11,7 @@ use crate::Result;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Trunk 0.22 needs a newer rustc than this project's toolchain.
@@ -299,8 +300,13 @@ pub fn fetch() -> Result {
     )
 }
 
-/// Builds the app in release mode into `dist/`.
+/// Builds the app in release mode into `dist/`, once per run: the size,
+/// e2e, https and contract tiers share the build.
 pub fn build_app() -> Result {
+    static BUILT: AtomicBool = AtomicBool::new(false);
+    if BUILT.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     ensure_build_tools()?;
     step("Building the app (Trunk, release; the first build takes a few minutes)");
     fetch()?;
@@ -311,5 +317,7 @@ pub fn build_app() -> Result {
                 .env("PATH", path_with_node_bin())
                 .current_dir(root()),
         )
-    })
+    })?;
+    BUILT.store(true, Ordering::SeqCst);
+    Ok(())
 }
