@@ -38,7 +38,7 @@ pub fn CartPanel() -> impl IntoView {
             .unwrap_or(false)
     });
     let lines = move || {
-        waiting.track();
+        let _ = waiting.get();
         let t = totals.get().ok();
         cart.get()
             .lines
@@ -132,7 +132,7 @@ fn LineRow(line: CartLine, total: String, editor: Editor) -> impl IntoView {
 #[component]
 fn OrderDiscount(cart: Memo<Cart>, waiting: Memo<bool>, editor: Editor) -> impl IntoView {
     let value = move || {
-        waiting.track();
+        let _ = waiting.get();
         cart.with(|c| discount_field(c.order_discount.as_ref()))
     };
     let set = move |v: String| match parse_discount(&v) {
