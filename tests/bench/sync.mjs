@@ -31,6 +31,13 @@ await page.getByLabel("Bridge URL").fill(bridge);
 await page.getByLabel("Pairing token").fill(env.pairingToken);
 await page.getByRole("button", { name: "Start selling" }).click();
 await signIn(page);
+// Nobody sells until a shift is open (without one, the sale never got its
+// item and the bench stopped at a disabled "Pay €0.00").
+await page.getByRole("link", { name: "Open shift" }).click();
+await page.getByLabel("Float total").fill("100.00");
+await page.getByRole("button", { name: "Open shift" }).click();
+await page.getByText(/^Open since \d\d:\d\d by /).waitFor();
+await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Register", exact: true }).click();
 await page.getByRole("button", { name: "Espresso", exact: true }).click();
 await page.getByRole("button", { name: /^Pay / }).click();
 await page.getByRole("button", { name: "Cash", exact: true }).click();

@@ -77,42 +77,42 @@ pub fn run(args: &[String]) -> Result {
         ));
     }
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
-    if wanted("oms") {
-        oms()?;
-    }
-    if wanted("card") {
-        card()?;
-    }
+    // Every part runs even when one before it could not: one run shows
+    // every figure it can, and the command fails naming each part that did
+    // not run to its end.
+    let mut failed: Vec<String> = Vec::new();
+    let mut part = |name: &str, f: &mut dyn FnMut() -> Result| {
+        if !wanted(name) {
+            return;
+        }
+        if let Err(e) = f() {
+            eprintln!("bench: the {name} part could not run: {e}");
+            failed.push(format!("{name} ({e})"));
+        }
+    };
+    part("oms", &mut oms);
+    part("card", &mut card);
     tools::ensure_all()?;
     tools::build_app()?;
     system::build_servers(system::Build::Release)?;
-    if wanted("chain") {
-        chain()?;
-    }
-    if wanted("commit") {
-        sale_commit()?;
-    }
+    part("chain", &mut chain);
+    part("commit", &mut sale_commit);
     let data = tempdir("till-bench")?;
-    let result = (|| {
-        if wanted("register") {
-            register(&data)?;
-        }
-        if wanted("lighthouse") {
-            lighthouse(&data)?;
-        }
-        if wanted("sim") {
-            simulator()?;
-        }
-        if wanted("chaos") {
-            chaos(&data)?;
-        }
-        if wanted("sync") {
-            sync(&data)?;
-        }
-        Ok(())
-    })();
+    part("register", &mut || register(&data));
+    part("lighthouse", &mut || lighthouse(&data));
+    part("sim", &mut simulator);
+    part("chaos", &mut || chaos(&data));
+    part("sync", &mut || sync(&data));
     let _ = std::fs::remove_dir_all(&data);
-    result
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "bench: {} part(s) did not run to their end, so their figures are missing: {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+    }
 }
 
 fn oms() -> Result {
