@@ -244,6 +244,7 @@ fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool
             );
         } else {
             println!("  On the LAN: http://<this machine's address>:{}/ (offline mode and card payments need HTTPS: add --tls; see the README)", args.port);
+            println!("  WARNING: plain HTTP on the LAN: tokens, PIN hashes and pairing codes cross the Wi-Fi in clear. The servers were started with --insecure-lan; a store uses --tls.");
         }
     }
     println!();

@@ -466,6 +466,9 @@ pub fn start(opts: &Options) -> Result<System> {
     if opts.faults {
         bridge.arg("--faults");
     }
+    if insecure_lan(opts, tls.as_ref()) {
+        bridge.arg("--insecure-lan");
+    }
     if let Some(s) = opts.terminal_timeout_secs {
         bridge.arg("--terminal-timeout-secs").arg(s.to_string());
     }
@@ -521,6 +524,13 @@ fn app_origins(opts: &Options, scheme: &str, oms_port: u16, lan_ip: Option<&str>
     origins
 }
 
+/// Plain HTTP on the LAN (`serve --lan` without `--tls`): the servers
+/// refuse it unless told, and `serve` says what it costs when it prints
+/// the addresses.
+fn insecure_lan(opts: &Options, tls: Option<&Tls>) -> bool {
+    opts.host == "0.0.0.0" && tls.is_none()
+}
+
 fn start_oms(
     opts: &Options,
     data: &std::path::Path,
@@ -546,6 +556,9 @@ fn start_oms(
         .arg(bridge_origin);
     if opts.faults {
         oms.arg("--faults");
+    }
+    if insecure_lan(opts, tls) {
+        oms.arg("--insecure-lan");
     }
     if let Some(url) = &opts.database_url {
         oms.env("TILL_DATABASE_URL", url);

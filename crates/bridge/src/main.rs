@@ -1,6 +1,6 @@
 //! `till-bridge`: the LAN bridge to the card terminal.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,7 +85,14 @@ struct Args {
     /// in a store).
     #[arg(long)]
     faults: bool,
+    /// Serve plain HTTP on a LAN address anyway (refused without it:
+    /// pairing codes and tokens would cross the Wi-Fi in clear).
+    #[arg(long, env = "TILL_INSECURE_LAN")]
+    insecure_lan: bool,
 }
+
+/// The arguments that carry a secret: on the command line, a warning.
+const SECRETS: &[&str] = &["pairing_token", "oms_token"];
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -128,10 +135,35 @@ enum PairingsCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    till_http::main("till-bridge", "info", run(Args::parse())).await
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let on_argv = till_http::exposure::on_command_line(&matches, SECRETS);
+    till_http::main("till-bridge", "info", run(args, on_argv)).await
 }
 
-async fn run(args: Args) -> Result<(), till_http::ServerError> {
+/// What the bridge refuses, or warns about, before it starts.
+fn start_checks(args: &Args, tls: bool, on_argv: &[&str]) -> Result<(), till_http::ServerError> {
+    let mut checks = till_http::exposure::StartChecks::new(args.listen);
+    checks
+        .transport(tls, args.insecure_lan)
+        .token("--pairing-token", args.pairing_token.as_deref())
+        .token("--oms-token", args.oms_token.as_deref())
+        .origins("--allow-origin", &args.allow_origins);
+    for id in on_argv {
+        checks.secret_on_command_line(&format!("--{}", id.replace('_', "-")));
+    }
+    for (flag, url) in [
+        ("--oms-url", &args.oms_url),
+        ("--terminal-url", &args.terminal_url),
+    ] {
+        if let Some(url) = url {
+            checks.upstream(flag, url);
+        }
+    }
+    checks.finish()
+}
+
+async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerError> {
     match args.command {
         Some(Command::Tls(TlsCommand::Init { names, dir })) => {
             let dir = dir.unwrap_or_else(|| args.data.join("tls"));
@@ -140,6 +172,8 @@ async fn run(args: Args) -> Result<(), till_http::ServerError> {
         Some(Command::Pairings(cmd)) => return Ok(pairings_command(&args.data, cmd)?),
         None => {}
     }
+    let tls = args.tls.acceptor()?;
+    start_checks(&args, tls.is_some(), &on_argv)?;
     let terminal = terminal_config(&args)?;
     let oms = match (args.oms_url, args.oms_token) {
         (Some(url), Some(token)) => Some(OmsTarget {
@@ -159,7 +193,6 @@ async fn run(args: Args) -> Result<(), till_http::ServerError> {
         terminal,
         faults: args.faults,
     };
-    let tls = args.tls.acceptor()?;
     let mut app = Application::build(config).await?;
     if let Some(tls) = tls {
         app = app.with_tls(tls);

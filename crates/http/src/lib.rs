@@ -22,6 +22,7 @@
 //!   also end within [`Limits::header_read`]);
 //! - gives handlers the peer's address (`ConnectInfo<SocketAddr>`).
 
+pub mod exposure;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;

@@ -1,6 +1,6 @@
 //! `till-oms`: starts the reference back office, or generates a large catalog.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,7 +75,19 @@ struct Args {
     /// Enable the /_faults controls (for tests; never in a store).
     #[arg(long)]
     faults: bool,
+    /// Serve plain HTTP on a LAN address anyway (refused without it:
+    /// tokens and PIN hashes would cross the network in clear).
+    #[arg(long, env = "TILL_INSECURE_LAN")]
+    insecure_lan: bool,
 }
+
+/// The arguments that carry a secret: on the command line, a warning.
+const SECRETS: &[&str] = &[
+    "register_tokens",
+    "bridge_token",
+    "admin_token",
+    "database_url",
+];
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -123,17 +135,48 @@ enum RoleArg {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    till_http::main("till-oms", "info,refinery_core=warn", run(Args::parse())).await
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let on_argv = till_http::exposure::on_command_line(&matches, SECRETS);
+    till_http::main("till-oms", "info,refinery_core=warn", run(args, on_argv)).await
 }
 
-async fn run(args: Args) -> Result<(), till_http::ServerError> {
+/// What the back office refuses, or warns about, before it starts.
+fn start_checks(
+    args: &Args,
+    registers: &[(till_core::order::RegisterId, String)],
+    tls: bool,
+    on_argv: &[&str],
+) -> Result<(), till_http::ServerError> {
+    let mut checks = till_http::exposure::StartChecks::new(args.listen);
+    checks.transport(tls, args.insecure_lan);
+    for (register, token) in registers {
+        checks.token(&format!("--register-token {register}=…"), Some(token));
+    }
+    checks
+        .token("--bridge-token", args.bridge_token.as_deref())
+        .token("--admin-token", args.admin_token.as_deref());
+    for id in on_argv {
+        let flag = match *id {
+            "register_tokens" => "--register-token".to_owned(),
+            other => format!("--{}", other.replace('_', "-")),
+        };
+        checks.secret_on_command_line(&flag);
+    }
+    if let Some(url) = &args.database_url {
+        checks.database(url);
+    }
+    checks.finish()
+}
+
+async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerError> {
     let currency = Currency::from_code(&args.currency)
         .map_err(|e| format!("--currency {}: {e}", args.currency))?;
-    let database = match args.database_url {
+    let database = match args.database_url.clone() {
         Some(url) => Database::Postgres {
             url,
             pool_size: args.database_pool,
-            ca: args.database_ca,
+            ca: args.database_ca.clone(),
         },
         None => Database::Sqlite,
     };
@@ -169,6 +212,8 @@ async fn run(args: Args) -> Result<(), till_http::ServerError> {
     if registers.is_empty() {
         return Err("no register token configured: pass --register-token R1=<token> (or TILL_REGISTER_TOKENS)".into());
     }
+    let tls = args.tls.acceptor()?;
+    start_checks(&args, &registers, tls.is_some(), &on_argv)?;
     let config = Config {
         listen: args.listen,
         dist: args.dist,
@@ -181,7 +226,6 @@ async fn run(args: Args) -> Result<(), till_http::ServerError> {
         faults: args.faults,
         webhook_key: webhook_key()?,
     };
-    let tls = args.tls.acceptor()?;
     let mut app = Application::build(config).await?;
     if let Some(tls) = tls {
         app = app.with_tls(tls);

@@ -10,4 +10,5 @@ mod payments;
 mod refunds;
 mod reports;
 mod security;
+mod start;
 mod terminal;

@@ -18,5 +18,6 @@ mod refunds;
 mod serving;
 mod shifts;
 mod staff;
+mod start;
 mod stores;
 mod tls;
