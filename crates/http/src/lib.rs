@@ -17,7 +17,8 @@
 //! - on shutdown stops accepting, lets requests in flight finish (at most
 //!   [`Limits::drain`]), then returns;
 //! - says `X-Content-Type-Options: nosniff` and `Referrer-Policy:
-//!   no-referrer` on every answer, whatever route or error produced it;
+//!   no-referrer` on every answer, whatever route or error produced it,
+//!   and over TLS `Strict-Transport-Security` (a year);
 //! - speaks HTTPS when given a [`tls::TlsAcceptor`] (the TLS handshake must
 //!   also end within [`Limits::header_read`]);
 //! - gives handlers the peer's address (`ConnectInfo<SocketAddr>`).
@@ -219,7 +220,7 @@ pub async fn serve(
     tls: Option<tls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let router = with_common_layers(router, limits.request);
+    let router = with_common_layers(router, limits.request, tls.is_some());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
@@ -304,12 +305,24 @@ async fn drain(graceful: GracefulShutdown, limit: Duration) {
     }
 }
 
-/// The request deadline and the headers every answer carries.
-fn with_common_layers(router: Router, limit: Duration) -> Router {
+/// `Strict-Transport-Security` over TLS: a year.
+const HSTS: &str = "max-age=31536000";
+
+/// The request deadline and the headers every answer carries (and HSTS
+/// over TLS).
+fn with_common_layers(router: Router, limit: Duration, tls: bool) -> Router {
+    // Over TLS, browsers are told to come back over TLS only, for a year.
+    let hsts = tls.then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        )
+    });
     router
         .layer(axum::middleware::from_fn(move |req, next| {
             request_deadline(limit, req, next)
         }))
+        .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

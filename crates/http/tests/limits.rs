@@ -183,7 +183,7 @@ fn local_ca() -> (
     (ca, issued, dir)
 }
 
-/// `GET /health` over TLS, trusting `ca` only: the answer's first line.
+/// `GET /health` over TLS, trusting `ca` only: the whole answer.
 async fn tls_get(addr: SocketAddr, ca: &std::path::Path) -> String {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -206,7 +206,14 @@ async fn tls_get(addr: SocketAddr, ca: &std::path::Path) -> String {
         .unwrap();
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer).await;
-    answer.lines().next().unwrap_or_default().to_owned()
+    answer
+}
+
+/// Whether an answer's head says Strict-Transport-Security for a year.
+fn says_hsts(answer: &str) -> bool {
+    answer.lines().take_while(|l| !l.is_empty()).any(|l| {
+        l.to_ascii_lowercase() == format!("strict-transport-security: max-age={}", 365 * 24 * 3600)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,10 +231,15 @@ async fn over_tls_a_silent_client_or_plain_http_is_hung_up_on_and_tls_clients_ar
         .unwrap();
     closed_by_server(plain).await;
     closed_by_server(silent).await;
-    assert_eq!(
-        tls_get(server.addr, &ca.cert_file()).await,
-        "HTTP/1.1 200 OK"
-    );
+    let answer = tls_get(server.addr, &ca.cert_file()).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(says_hsts(&answer), "HSTS over TLS: {answer}");
     server.stop().await;
+    // Over plain HTTP, HSTS means nothing (and must not be sent).
+    let plain = Server::start(limits(Duration::from_secs(5), 64)).await;
+    let answer = raw_get(plain.addr, "/health").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!says_hsts(&answer), "{answer}");
+    plain.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
