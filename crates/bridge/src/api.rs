@@ -222,9 +222,34 @@ async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
     }
 }
 
+/// A pairing comes as JSON only: a page of another site can send a form or
+/// `text/plain` without asking the browser first, and would burn the code
+/// with wrong tries; JSON from another origin needs the bridge's CORS
+/// consent, which only the app's origins get.
+fn sent_as_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") => Ok(()),
+        _ => Err(Error::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the pairing as JSON (Content-Type: application/json)",
+        )),
+    }
+}
+
 /// `POST /v1/pairings`: the code the bridge shows, for this register's
 /// own token.
-pub async fn pair(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+pub async fn pair(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    sent_as_json(&headers)?;
     let req: PairRequest = parse_start(&body, "pairing")?;
     let pairings = state.pairings.clone();
     let now = now();

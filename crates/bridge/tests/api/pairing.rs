@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 use till_bridge::api::now;
-use till_bridge::pairing::{Pairings, PAIRINGS_FILE};
+use till_bridge::pairing::{Pairings, CODE_TRIES, PAIRINGS_FILE};
 use till_bridge::reporter::OmsTarget;
 use till_bridge::Application;
 use till_http::tls::LocalCa;
@@ -271,4 +271,37 @@ async fn an_oms_ca_file_without_a_certificate_stops_the_bridge_at_start() {
     });
     let err = Application::build(config).await.err().expect("refused");
     assert!(err.to_string().contains("not-a-ca.pem"), "{err}");
+}
+
+/// A page of another site can POST `text/plain` without the browser asking
+/// the bridge first: five wrong codes that way once withdrew the code in
+/// force. Now they are refused unread, and the code still pairs.
+#[tokio::test]
+async fn a_pairing_not_sent_as_json_is_refused_and_uses_up_nothing() {
+    let (mut config, terminal) = test_config(temp_dir("till-bridge"), None).await;
+    config.pairing_token = None;
+    let b = spawn_with(config, terminal).await;
+    let code = new_code(&b.data);
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "text/plain; charset=utf-8",
+    ] {
+        for _ in 0..CODE_TRIES {
+            let r = b
+                .client
+                .post(b.url("/v1/pairings"))
+                .header("content-type", content_type)
+                .body(r#"{"code": "000000", "register": "R1"}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 415, "{content_type}");
+            let body: Value = r.json().await.unwrap();
+            assert_schema("ApiError", &body);
+            assert_eq!(body["error"], "unsupported_media_type");
+        }
+    }
+    let r = pair(&b.client, &b.address, &code).await;
+    assert_eq!(r.status(), 201, "the code in force still pairs");
 }
