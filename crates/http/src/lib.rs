@@ -10,6 +10,8 @@
 //!   waiting for its next request head);
 //! - answers 408 (a JSON error) to a request not handled within
 //!   [`Limits::request`] (a body trickling in, a handler stuck);
+//! - gives one peer address at most [`Limits::per_peer`] of them: one
+//!   more from it is closed at once, so one host cannot hold them all;
 //! - serves at most [`Limits::connections`] connections at once; more wait
 //!   in the kernel's accept queue until one closes. The process's soft
 //!   open-file limit is raised to fit them (to the hard limit), and the
@@ -37,7 +39,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use till_core::api::ApiError;
@@ -56,6 +58,10 @@ pub struct Limits {
     pub request: Duration,
     /// Connections served at once.
     pub connections: usize,
+    /// Connections one peer (an IP address) holds at once: most of
+    /// `connections`, the rest kept for everyone else. One more from that
+    /// peer is closed at once.
+    pub per_peer: usize,
     /// Time for requests in flight to finish at shutdown.
     pub drain: Duration,
 }
@@ -71,6 +77,7 @@ impl Default for Limits {
             header_read: Duration::from_secs(10),
             request: Duration::from_secs(60),
             connections: 4096,
+            per_peer: 3072,
             drain: Duration::from_secs(10),
         }
     }
@@ -225,11 +232,17 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
     let permits = Arc::new(Semaphore::new(connections_that_fit(limits.connections)));
+    let peers = Arc::new(Peers::default());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     while let Some((permit, stream, peer)) =
         next_connection(&listener, &permits, &mut shutdown).await?
     {
+        let Some(slot) = peers.take(peer.ip(), limits.per_peer) else {
+            // Closed at once: this peer holds its share already.
+            drop(stream);
+            continue;
+        };
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
@@ -262,12 +275,67 @@ pub async fn serve(
             if let Err(e) = served {
                 tracing::debug!("connection closed: {e}");
             }
+            drop(slot);
             drop(permit);
         });
     }
     drop(listener);
     drain(graceful, limits.drain).await;
     Ok(())
+}
+
+/// How many connections each peer holds, and whether it was told it holds
+/// its share (said once per time it reaches it, not per try).
+#[derive(Default)]
+struct Peers {
+    held: std::sync::Mutex<std::collections::HashMap<IpAddr, (usize, bool)>>,
+}
+
+/// One connection's place in its peer's count, given back when dropped.
+struct PeerSlot {
+    peers: Arc<Peers>,
+    ip: IpAddr,
+}
+
+type PeerCounts = std::collections::HashMap<IpAddr, (usize, bool)>;
+
+impl Peers {
+    fn held(&self) -> std::sync::MutexGuard<'_, PeerCounts> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more connection of `ip`, unless it holds `most`.
+    fn take(self: &Arc<Self>, ip: IpAddr, most: usize) -> Option<PeerSlot> {
+        let mut held = self.held();
+        let (n, warned) = held.entry(ip).or_insert((0, false));
+        if *n >= most {
+            if !*warned {
+                *warned = true;
+                tracing::warn!(peer = %ip, "a peer holds {most} connections: more from it are closed");
+            }
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut held = self.peers.held();
+        if let Some((n, warned)) = held.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            *warned = false;
+            if *n == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// The next connection to serve and the permit it holds (waiting while

@@ -55,6 +55,7 @@ fn limits(header_read: Duration, connections: usize) -> Limits {
         header_read,
         request: Duration::from_secs(2),
         connections,
+        per_peer: connections,
         drain: Duration::from_secs(5),
     }
 }
@@ -242,4 +243,55 @@ async fn over_tls_a_silent_client_or_plain_http_is_hung_up_on_and_tls_clients_ar
     assert!(!says_hsts(&answer), "{answer}");
     plain.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.0/8
+/// is this machine: another peer, as the server counts them).
+async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind a loopback address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// `GET /health` on `s`: the whole answer (empty if hung up on).
+async fn get_on(mut s: TcpStream) -> String {
+    let head = "GET /health HTTP/1.1\r\nHost: till\r\nConnection: close\r\n\r\n";
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_peer_holds_its_share_of_connections_and_the_rest_serve_everyone_else() {
+    let server = Server::start(Limits {
+        per_peer: 3,
+        ..limits(Duration::from_secs(600), 8)
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from([127, 0, 0, 1], server.addr).await);
+    }
+    // A fourth from the same peer is closed at once, unanswered.
+    let fourth = connect_from([127, 0, 0, 1], server.addr).await;
+    assert_eq!(get_on(fourth).await, "", "closed, not served");
+    // Another peer is served.
+    let other = get_on(connect_from([127, 0, 0, 2], server.addr).await).await;
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+    // The first peer gets a place again once one of its own closes (the
+    // server sees the close when it reads the end of that connection).
+    drop(held.pop());
+    let again = loop {
+        let answer = get_on(connect_from([127, 0, 0, 1], server.addr).await).await;
+        if !answer.is_empty() {
+            break answer;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    drop(held);
+    server.stop().await;
 }
