@@ -154,6 +154,7 @@ async fn system() -> (String, Vec<tokio::task::JoinHandle<std::io::Result<()>>>)
             timeout: TillDuration::from_secs(120),
         },
         faults: false,
+        tombstones_per_caller: till_bridge::TOMBSTONES_PER_CALLER,
     })
     .await
     .expect("a bridge");

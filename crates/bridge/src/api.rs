@@ -71,6 +71,11 @@ impl From<BridgeError> for Error {
             BridgeError::RefundRefused(why) => {
                 Error::new(StatusCode::CONFLICT, till_core::api::REFUND_REFUSED_CODE, why)
             }
+            e @ BridgeError::TooManyUnknown(_) => Error::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_unknown",
+                e.to_string(),
+            ),
             BridgeError::Storage(e) => {
                 tracing::error!("{e}");
                 Error::new(
@@ -153,14 +158,18 @@ pub fn cancel_answer(decided: Result<(bool, PaymentStatusResponse), BridgeError>
 }
 
 /// Checks the pairing token; applies the faults of `/_faults`.
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
         .get(PAIRING_HEADER)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if let Err(refused) = admitted(&state, presented).await {
-        return refused.into_response();
+        .unwrap_or("")
+        .to_owned();
+    match admitted(&state, &presented).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+        }
+        Err(refused) => return refused.into_response(),
     }
     let Some(faults) = state.faults.clone() else {
         return next.run(req).await;
@@ -184,8 +193,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// Who asks: a pairing's id, or the shared development token. Questions
+/// about references the bridge never received are counted per caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+/// The caller of the shared development token.
+const SHARED_CALLER: &str = "shared-token";
+
 /// The shared development token, or a register's own that is not revoked.
-async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
+async fn admitted(state: &AppState, presented: &str) -> Result<Caller, Error> {
     let unauthorized = |code: &str, msg: &str| Error::new(StatusCode::UNAUTHORIZED, code, msg);
     if presented.is_empty() {
         return Err(unauthorized(
@@ -195,7 +212,7 @@ async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
     }
     if let Some(shared) = &state.pairing_token {
         if bool::from(presented.as_bytes().ct_eq(shared.as_bytes())) {
-            return Ok(());
+            return Ok(Caller(SHARED_CALLER.into()));
         }
     }
     let pairings = state.pairings.clone();
@@ -205,7 +222,7 @@ async fn admitted(state: &AppState, presented: &str) -> Result<(), Error> {
         .map_err(|e| format!("the pairings check stopped: {e}"))
         .and_then(|r| r);
     match access {
-        Ok(Access::Paired { .. }) => Ok(()),
+        Ok(Access::Paired { id }) => Ok(Caller(id)),
         Ok(Access::Revoked) => Err(unauthorized(
             UNPAIRED_CODE,
             "This register is no longer paired with the bridge: pair it again in Settings",
@@ -449,10 +466,12 @@ async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Respo
 /// waits, a moment at most, for the terminal to answer a status asked now.
 pub async fn status(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
     Path(reference): Path<String>,
 ) -> Result<Response, Error> {
     let reference = parse_ref(&reference)?;
     let asked = now();
+    admit_question(&state, reference, caller, asked).await?;
     let (answer, outs) = blocking(&state, move |b| b.status(&reference, asked, true)).await?;
     if blocking(&state, move |b| b.answered_since(&reference, asked)).await? {
         return Ok(status_answer(Ok(answer)).into_response());
@@ -469,6 +488,25 @@ pub async fn status(
     Ok(status_answer(answer.map(|(answer, _)| answer)).into_response())
 }
 
+/// A question about `reference` may be answered: see
+/// [`crate::journal::Journal::admit_question`].
+async fn admit_question(
+    state: &AppState,
+    reference: PaymentRef,
+    caller: Caller,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let cap = state.tombstones_per_caller;
+    let admitted = blocking(state, move |b| {
+        Ok(b.admit_question(&reference, &caller.0, cap, now))
+    })
+    .await?;
+    admitted.map_err(|e| {
+        tracing::warn!("{e}");
+        Error::from(e)
+    })
+}
+
 /// The time now, never before `earlier`.
 fn now_after(earlier: Timestamp) -> Timestamp {
     now().max(earlier)
@@ -479,10 +517,12 @@ fn now_after(earlier: Timestamp) -> Timestamp {
 /// payment ended. Too late: 409 with the real status.
 pub async fn cancel(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
     Path(reference): Path<String>,
 ) -> Result<Response, Error> {
     let reference = parse_ref(&reference)?;
     let now = now();
+    admit_question(&state, reference, caller, now).await?;
     let (outcome, outs) = blocking(&state, move |b| b.cancel(&reference, now)).await?;
     let decided = match outcome {
         CancelOutcome::Cancelled(s) | CancelOutcome::NeverReceived(s) => Ok((true, s)),

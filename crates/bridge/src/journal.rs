@@ -65,6 +65,10 @@ pub enum BridgeError {
     /// here or not approved, or it exceeds what is left of it.
     #[error("{0}")]
     RefundRefused(String),
+    /// A caller asked about more references the bridge never received
+    /// than it may: nothing is written, and no answer is given.
+    #[error("this register asked about {0} payments the bridge never received; it answers no more such questions")]
+    TooManyUnknown(u64),
     #[error("{0}")]
     Storage(String),
 }
@@ -237,6 +241,7 @@ impl Journal {
         .map_err(e)?;
         Self::add_column(&conn, "op", "").map_err(e)?;
         Self::add_column(&conn, "done", "").map_err(e)?;
+        Self::add_column_to(&conn, "tombstones", "pairing", "").map_err(e)?;
         let journal = Journal {
             conn: Mutex::new(conn),
             config,
@@ -250,12 +255,25 @@ impl Journal {
     /// A journal from before a column gets it (payments journaled before
     /// refunds, before nexo).
     fn add_column(conn: &Connection, column: &str, then: &str) -> Result<(), rusqlite::Error> {
+        Self::add_column_to(conn, "payments", column, then)
+    }
+
+    /// [`Journal::add_column`] for any of the journal's tables (tombstones
+    /// journaled before they named the pairing that asked).
+    fn add_column_to(
+        conn: &Connection,
+        table: &str,
+        column: &str,
+        then: &str,
+    ) -> Result<(), rusqlite::Error> {
         let has: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('payments') WHERE name = ?1")?
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
             .exists([column])?;
         if !has {
             conn.execute_batch(&format!(
-                "ALTER TABLE payments ADD COLUMN {column} TEXT; {then}"
+                "ALTER TABLE {table} ADD COLUMN {column} TEXT; {then}"
             ))?;
         }
         Ok(())

@@ -56,7 +56,14 @@ pub struct Config {
     pub terminal: terminal::TerminalConfig,
     /// Enable `/_faults`, the API's fault controls (tests only).
     pub faults: bool,
+    /// References the bridge never received that one pairing may ask
+    /// about (each leaves a tombstone kept for good).
+    pub tombstones_per_caller: u64,
 }
+
+/// [`Config::tombstones_per_caller`] in a store: far more than a register's
+/// in-doubt payments in years, far fewer than fill a disk.
+pub const TOMBSTONES_PER_CALLER: u64 = 10_000;
 
 /// The shortest pairing token accepted at start.
 pub const TOKEN_LEN_MIN: usize = 16;
@@ -72,6 +79,7 @@ pub struct AppState {
     /// Counts the journal's changes from the terminal's answers: what a
     /// cancel or a Re-sync waits on.
     pub changes: Arc<tokio::sync::watch::Sender<u64>>,
+    pub tombstones_per_caller: u64,
 }
 
 pub struct Application {
@@ -112,6 +120,7 @@ impl Application {
             faults: config.faults.then(|| Arc::new(faults::Faults::default())),
             wake_reporter: Arc::new(Notify::new()),
             changes: Arc::new(tokio::sync::watch::channel(0).0),
+            tombstones_per_caller: config.tombstones_per_caller,
         };
         let server = till_http::Server::bind(config.listen, router(&config, state.clone())).await?;
         Ok(Application {

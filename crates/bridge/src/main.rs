@@ -192,6 +192,7 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         oms,
         terminal,
         faults: args.faults,
+        tombstones_per_caller: till_bridge::TOMBSTONES_PER_CALLER,
     };
     let mut app = Application::build(config).await?;
     if let Some(tls) = tls {

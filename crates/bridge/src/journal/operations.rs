@@ -28,6 +28,35 @@ impl Journal {
         })
     }
 
+    /// Before a question about `reference` from `caller` (a pairing): a
+    /// reference the bridge never received gets its tombstone now, counted
+    /// against the caller, who may leave at most `cap` of them (each is a
+    /// row kept for good: without a cap, one register could fill the disk
+    /// by asking about random references). Known references pass.
+    pub fn admit_question(
+        &self,
+        reference: &PaymentRef,
+        caller: &str,
+        cap: u64,
+        now: Timestamp,
+    ) -> Result<(), BridgeError> {
+        let conn = self.lock();
+        if Self::row(&conn, reference)?.is_some() || Self::is_tombstoned(&conn, reference)? {
+            return Ok(());
+        }
+        let left: u64 = conn
+            .prepare_cached("SELECT count(*) FROM tombstones WHERE pairing = ?1")?
+            .query_row([caller], |r| r.get(0))?;
+        if left >= cap {
+            return Err(BridgeError::TooManyUnknown(left));
+        }
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO tombstones (reference, created_at, pairing) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![reference.to_string(), now.as_millis(), caller])?;
+        Ok(())
+    }
+
     /// Starts a payment or a refund, or answers with the existing one: one
     /// reference is one operation on the terminal, whatever arrives twice.
     /// A reference the bridge already called "never received" is refused,

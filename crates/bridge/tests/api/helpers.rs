@@ -176,6 +176,7 @@ pub fn config(data: PathBuf, oms: Option<&TestOms>, terminal: &TestTerminal) -> 
         }),
         terminal: terminal.config(TillDuration::from_secs(3)),
         faults: true,
+        tombstones_per_caller: till_bridge::TOMBSTONES_PER_CALLER,
     }
 }
 

@@ -108,3 +108,48 @@ async fn health_answers_beside_two_thousand_idle_sockets_and_a_trickling_request
     let answer = answer_beside_idle_and_trickling(addr, "/v1/health", 2_000).await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
+
+/// Each question about a reference the bridge never received leaves a
+/// tombstone kept for good: one register asking about random references
+/// could fill the disk. A caller may leave only so many; past that it gets
+/// 429 and nothing is written, while known payments and other callers are
+/// still answered.
+#[tokio::test]
+async fn questions_about_unknown_references_are_capped_per_caller() {
+    let (mut c, terminal) = test_config(temp_dir("till-bridge-tombstones"), None).await;
+    c.tombstones_per_caller = 3;
+    let b = spawn_with(c, terminal).await;
+    let known = new_reference();
+    assert_eq!(b.start(&known, 500).await.status(), 202);
+    for _ in 0..2 {
+        let unknown = new_reference();
+        assert_eq!(b.status(&unknown).await["status"], "never_received");
+    }
+    let cancelled = b
+        .post(
+            &format!("/v1/payments/{}/cancel", new_reference()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        cancelled.status(),
+        200,
+        "the third: never received, cancelled"
+    );
+    // The cap is reached: no fourth tombstone, and no answer to trust.
+    let fourth = new_reference();
+    for r in [
+        b.get(&format!("/v1/payments/{fourth}")).await,
+        b.post(&format!("/v1/payments/{fourth}/cancel"), &json!({}))
+            .await,
+    ] {
+        assert_eq!(r.status(), 429);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_schema("ApiError", &body);
+        assert_eq!(body["error"], "too_many_unknown");
+    }
+    // Not tombstoned: the reference can still be started.
+    assert_eq!(b.start(&fourth, 700).await.status(), 202);
+    // What the caller knows about is still answered.
+    assert_ne!(b.status(&known).await["status"], "never_received");
+}
