@@ -55,12 +55,14 @@ proptest! {
     }
 
     #[test]
-    fn nobody_signs_in_while_locked_and_only_five_wrong_pins_in_a_row_lock(
-        tries in prop::collection::vec((any::<bool>(), 0u64..200), 1..60),
+    fn nobody_signs_in_while_locked_and_lock_outs_grow_until_a_right_pin(
+        tries in prop::collection::vec((any::<bool>(), 0u64..200_000), 1..60),
     ) {
+        // The model: five wrong PINs in a row lock; after a lock-out, until
+        // a right PIN, each wrong one locks again, for longer.
         let mut lock = PinLock::default();
         let mut now = Timestamp::from_millis(1_000_000);
-        let mut wrong_in_a_row = 0u8;
+        let (mut wrong_in_a_row, mut lockouts) = (0u8, 0u8);
         for (right, wait) in tries {
             now = now + Duration::from_secs(wait);
             let locked = lock.check(now).is_err();
@@ -72,16 +74,22 @@ proptest! {
             }
             if right {
                 prop_assert_eq!(result, Ok(()));
+                (wrong_in_a_row, lockouts) = (0, 0);
+                continue;
+            }
+            wrong_in_a_row += 1;
+            let allowed = if lockouts == 0 { PIN_TRIES_MAX } else { 1 };
+            if wrong_in_a_row == allowed {
+                lockouts += 1;
+                let lasts = lockout_for(lockouts);
+                let locks = matches!(result, Err(PinError::Locked { until, .. }) if until == now + lasts);
+                prop_assert!(locks, "lock-out {} lasts {:?}: {:?}", lockouts, lasts, result);
+                prop_assert!(lasts >= PIN_LOCKOUT);
                 wrong_in_a_row = 0;
             } else {
-                wrong_in_a_row += 1;
-                if wrong_in_a_row == PIN_TRIES_MAX {
-                    let locks = matches!(result, Err(PinError::Locked { until, .. }) if until == now + PIN_LOCKOUT);
-                    prop_assert!(locks, "the fifth wrong PIN in a row locks: {:?}", result);
-                    wrong_in_a_row = 0;
-                } else {
-                    prop_assert_eq!(result, Err(PinError::Wrong { left: PIN_TRIES_MAX - wrong_in_a_row }));
-                }
+                let left = allowed - wrong_in_a_row;
+                let warned = matches!(result, Err(PinError::Wrong { left: l, .. }) if l == left);
+                prop_assert!(warned, "{} tries left: {:?}", left, result);
             }
         }
     }

@@ -241,7 +241,10 @@ mod tests {
         assert_eq!(d.cashier().unwrap().id, id("dana"));
         assert_eq!(
             d.sign_in(&id("alex"), "0000", T),
-            Err(SignInError::Pin(PinError::Wrong { left: 4 }))
+            Err(SignInError::Pin(PinError::Wrong {
+                left: 4,
+                minutes: 5
+            }))
         );
         assert_eq!(
             d.cashier().unwrap().id,

@@ -11,7 +11,11 @@
 //!   changing Settings. A manager doing it themselves needs nobody else.
 //! - After [`PIN_TRIES_MAX`] wrong PINs in a row a person is locked for
 //!   [`PIN_LOCKOUT`] ([`PinLock`]); a right PIN while locked still does
-//!   not sign in, so guessing during the lock-out gains nothing.
+//!   not sign in, so guessing during the lock-out gains nothing. The count
+//!   does not start over when a lock-out ends: until a right PIN, each
+//!   wrong one locks again, for longer ([`lockout_for`]: 5 min, 15 min,
+//!   1 h, 4 h, then a day), so a 4-digit PIN cannot be walked through
+//!   five guesses at a time.
 
 use crate::time::{Duration, Timestamp};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -22,8 +26,23 @@ use thiserror::Error;
 
 /// Wrong PINs in a row before a lock-out.
 pub const PIN_TRIES_MAX: u8 = 5;
-/// How long a lock-out lasts.
+/// How long the first lock-out lasts.
 pub const PIN_LOCKOUT: Duration = Duration::from_mins(5);
+/// The lock-outs after the first, in order; the last repeats.
+const PIN_LOCKOUTS_LATER: [Duration; 4] = [
+    Duration::from_mins(15),
+    Duration::from_mins(60),
+    Duration::from_mins(4 * 60),
+    Duration::from_mins(24 * 60),
+];
+
+/// How long lock-out number `n` (from 1) since the last right PIN lasts.
+pub fn lockout_for(n: u8) -> Duration {
+    match n {
+        0 | 1 => PIN_LOCKOUT,
+        n => PIN_LOCKOUTS_LATER[usize::from(n - 2).min(PIN_LOCKOUTS_LATER.len() - 1)],
+    }
+}
 /// The default discount above which a manager approves: 20 %.
 pub const DISCOUNT_THRESHOLD_BP_DEFAULT: u32 = 2_000;
 
@@ -285,8 +304,8 @@ pub fn needs_manager(role: Role, action: Guarded, policy: &Policy) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum PinError {
-    #[error("wrong PIN: {left} tries left before a 5-minute lock")]
-    Wrong { left: u8 },
+    #[error("wrong PIN: {left} tries left before a {minutes}-minute lock")]
+    Wrong { left: u8, minutes: u64 },
     #[error("too many wrong PINs: locked for {minutes} more minute(s)")]
     Locked { until: Timestamp, minutes: u64 },
 }
@@ -297,9 +316,12 @@ pub enum PinError {
 /// the register (in its storage, so a reload does not reset it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PinLock {
-    /// Wrong PINs in a row since the last right one (or the last lock-out).
+    /// Wrong PINs in a row since the last right one or lock-out.
     wrong: u8,
     locked_until: Option<Timestamp>,
+    /// Lock-outs since the last right PIN (none stored before they grew).
+    #[serde(default)]
+    lockouts: u8,
 }
 
 impl PinLock {
@@ -320,21 +342,29 @@ impl PinLock {
         self.check(now)?;
         self.locked_until = None;
         if right {
-            self.wrong = 0;
+            *self = PinLock::default();
             return Ok(());
         }
         self.wrong += 1;
-        if self.wrong >= PIN_TRIES_MAX {
+        // After a lock-out, until a right PIN, one wrong PIN locks again.
+        let allowed = match self.lockouts {
+            0 => PIN_TRIES_MAX,
+            _ => 1,
+        };
+        if self.wrong >= allowed {
             self.wrong = 0;
-            let until = now + PIN_LOCKOUT;
+            self.lockouts = self.lockouts.saturating_add(1);
+            let lasts = lockout_for(self.lockouts);
+            let until = now + lasts;
             self.locked_until = Some(until);
             return Err(PinError::Locked {
                 until,
-                minutes: PIN_LOCKOUT.as_secs_ceil().div_ceil(60),
+                minutes: lasts.as_secs_ceil().div_ceil(60),
             });
         }
         Err(PinError::Wrong {
-            left: PIN_TRIES_MAX - self.wrong,
+            left: allowed - self.wrong,
+            minutes: lockout_for(self.lockouts + 1).as_secs_ceil().div_ceil(60),
         })
     }
 
@@ -351,11 +381,12 @@ impl PinLock {
     }
 
     /// The clock stepped back (it was wrong, and was corrected): a lock-out
-    /// set from it would last that much longer. It ends at most
-    /// [`PIN_LOCKOUT`] from now.
+    /// set from it would last that much longer. It ends at most its own
+    /// length ([`lockout_for`]) from now.
     pub fn clock_stepped_back(&mut self, now: Timestamp) {
+        let lasts = lockout_for(self.lockouts);
         if let Some(until) = &mut self.locked_until {
-            *until = (*until).min(now + PIN_LOCKOUT);
+            *until = (*until).min(now + lasts);
         }
     }
 }
@@ -440,7 +471,10 @@ mod tests {
         let t = |s: u64| Timestamp::from_millis(1_000_000) + Duration::from_secs(s);
         let mut lock = PinLock::default();
         for left in (1..PIN_TRIES_MAX).rev() {
-            assert_eq!(lock.entered(false, t(1)), Err(PinError::Wrong { left }));
+            assert_eq!(
+                lock.entered(false, t(1)),
+                Err(PinError::Wrong { left, minutes: 5 })
+            );
         }
         let until = t(2) + PIN_LOCKOUT;
         assert_eq!(
@@ -458,8 +492,55 @@ mod tests {
         assert_eq!(
             lock.entered(false, until),
             Err(PinError::Wrong {
-                left: PIN_TRIES_MAX - 1
+                left: PIN_TRIES_MAX - 1,
+                minutes: 5
             })
+        );
+    }
+
+    #[test]
+    fn lock_outs_grow_and_the_count_does_not_start_over_until_a_right_pin() {
+        let mut now = Timestamp::from_millis(1_000_000);
+        let mut lock = PinLock::default();
+        for _ in 1..PIN_TRIES_MAX {
+            assert!(matches!(
+                lock.entered(false, now),
+                Err(PinError::Wrong { .. })
+            ));
+        }
+        let mut lasted = Vec::new();
+        for _ in 0..6 {
+            // Each lock-out ends; the next wrong PIN locks again, longer.
+            let Err(PinError::Locked { until, minutes }) = lock.entered(false, now) else {
+                panic!("a wrong PIN after a lock-out locks again");
+            };
+            lasted.push(minutes);
+            now = until;
+        }
+        assert_eq!(lasted, [5, 15, 60, 240, 1440, 1440]);
+        // The warning says how long the next lock would be.
+        assert_eq!(lock.entered(true, now), Ok(()));
+        assert_eq!(
+            lock.entered(false, now),
+            Err(PinError::Wrong {
+                left: PIN_TRIES_MAX - 1,
+                minutes: 5
+            }),
+            "a right PIN starts the count over"
+        );
+    }
+
+    #[test]
+    fn a_lock_stored_before_lock_outs_grew_still_reads() {
+        let stored = r#"{"wrong":2,"locked_until":null}"#;
+        let lock: PinLock = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            lock,
+            PinLock {
+                wrong: 2,
+                locked_until: None,
+                lockouts: 0
+            }
         );
     }
 
