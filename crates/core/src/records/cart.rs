@@ -502,10 +502,13 @@ impl Cart {
         compute_totals(self.currency, &self.lines, self.order_discount.as_ref())
     }
 
-    /// The largest discount in the cart, in basis points of what it is
-    /// taken from (a line's gross, or for the order discount what is left
-    /// after the lines' discounts); an amount off counts as its share,
-    /// rounded up. 0 when nothing is discounted.
+    /// The largest discount a line gets, in basis points of its gross: its
+    /// own discount and the order discount together, as the customer gets
+    /// them (20 % off a line and then 20 % off the order is 36 % off that
+    /// line, which a 20 % threshold must see). Each discount counts as its
+    /// percentage, or an amount off as its share of what it is taken from
+    /// (a line's gross; for the order discount, what is left after the
+    /// lines'), rounded up. 0 when nothing is discounted.
     pub fn largest_discount_bp(&self) -> Result<u32, CartError> {
         let t = self.totals()?;
         let bp = |d: Option<&Discount>, off: Money, of: Money| match d {
@@ -521,7 +524,7 @@ impl Cart {
         let line_discounts = t.discounts.checked_sub(t.order_discount)?;
         let after_lines = t.subtotal.checked_sub(line_discounts)?;
         let order = bp(self.order_discount.as_ref(), t.order_discount, after_lines);
-        Ok(lines.chain([order]).max().unwrap_or(0))
+        Ok(combined_bp(lines.max().unwrap_or(0), order))
     }
 
     /// Whether a manager approved a discount at least this large here.
@@ -530,6 +533,13 @@ impl Cart {
             matches!(a.what, crate::staff::Guarded::Discount { basis_points: bp } if bp >= basis_points)
         })
     }
+}
+
+/// Two discounts taken one after the other, as one, in basis points:
+/// a + b − a·b, the product rounded down (so the whole rounds up).
+pub fn combined_bp(a: u32, b: u32) -> u32 {
+    let (a, b) = (u64::from(a.min(10_000)), u64::from(b.min(10_000)));
+    u32::try_from(a + b - a * b / 10_000).unwrap_or(10_000)
 }
 
 /// `part` of `whole` in basis points, rounded up (0 of nothing is 0).
@@ -971,10 +981,47 @@ mod tests {
             basis_points: 3_000,
         }))
         .unwrap();
-        assert_eq!(cart.largest_discount_bp(), Ok(3_000));
+        // The coffee gets both: 28.58 % off, then 30 % off what is left.
+        assert_eq!(cart.largest_discount_bp(), Ok(5_001));
         assert_eq!(percent_text(2_500), "25 %");
         assert_eq!(percent_text(1_250), "12.5 %");
         assert_eq!(percent_text(2_858), "28.58 %");
+    }
+
+    #[test]
+    fn a_line_discount_and_the_order_discount_count_together() {
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&small(), &pid("coffee")).unwrap();
+        cart.add_by_id(&small(), &pid("croissant")).unwrap();
+        let twenty = || {
+            Some(Discount::Percent {
+                basis_points: 2_000,
+            })
+        };
+        cart.set_line_discount(&pid("coffee"), twenty()).unwrap();
+        assert_eq!(cart.largest_discount_bp(), Ok(2_000));
+        cart.set_order_discount(twenty()).unwrap();
+        assert_eq!(
+            cart.largest_discount_bp(),
+            Ok(3_600),
+            "20 % and 20 % is 36 % off the coffee: over a 20 % threshold"
+        );
+        cart.set_line_discount(&pid("coffee"), None).unwrap();
+        assert_eq!(cart.largest_discount_bp(), Ok(2_000));
+    }
+
+    #[test]
+    fn combined_discounts_are_never_less_than_either_and_never_over_all() {
+        for a in (0..=10_000).step_by(125) {
+            for b in (0..=10_000).step_by(125) {
+                let c = combined_bp(a, b);
+                assert!(c >= a.max(b) && c <= 10_000, "{a} {b} {c}");
+                assert_eq!(c, combined_bp(b, a));
+                // At least what the customer gets off: 1 − (1 − a)(1 − b).
+                let exact = 10_000u64 * 10_000 - u64::from(10_000 - a) * u64::from(10_000 - b);
+                assert!(u64::from(c) * 10_000 >= exact, "{a} {b} {c}");
+            }
+        }
     }
 
     #[test]
