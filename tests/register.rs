@@ -77,6 +77,7 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
                 returns_without_receipt: false,
                 idle_lock_mins: None,
                 manager_discount_bp: None,
+                paid_out_limit_minor: None,
                 ask_tip: false,
             }
             .try_into()

@@ -60,6 +60,7 @@ async fn settings_round_trip() {
         returns_without_receipt: false,
         idle_lock_mins: Some(10),
         manager_discount_bp: Some(1_500),
+        paid_out_limit_minor: Some(7_500),
         ask_tip: true,
     }
     .try_into()

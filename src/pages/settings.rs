@@ -7,6 +7,7 @@ use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::lan::SetupLink;
+use till_core::money::Currency;
 use till_core::order::RegisterId;
 use till_core::register::answers::Answer;
 use till_core::register::settings::{BaseUrl, RegisterSettings, SettingsForm};
@@ -22,6 +23,7 @@ struct Fields {
     result_wait: RwSignal<String>,
     idle: RwSignal<String>,
     discount: RwSignal<String>,
+    paid_out_limit: RwSignal<String>,
     auto_print: RwSignal<bool>,
     returns: RwSignal<bool>,
     tips: RwSignal<bool>,
@@ -29,13 +31,13 @@ struct Fields {
 
 impl Fields {
     /// The fields showing `current` (a first run: the OMS this page came from).
-    fn new(current: Option<&RegisterSettings>) -> Fields {
+    fn new(current: Option<&RegisterSettings>, currency: Currency) -> Fields {
         let form = current.map_or_else(
             || SettingsForm {
                 oms_url: platform::origin(),
                 ..SettingsForm::default()
             },
-            RegisterSettings::form,
+            |s| s.form(currency),
         );
         Fields {
             oms_url: RwSignal::new(form.oms_url),
@@ -46,6 +48,7 @@ impl Fields {
             result_wait: RwSignal::new(form.result_wait),
             idle: RwSignal::new(form.idle_lock),
             discount: RwSignal::new(form.discount),
+            paid_out_limit: RwSignal::new(form.paid_out_limit),
             auto_print: RwSignal::new(form.auto_print),
             returns: RwSignal::new(form.returns_without_receipt),
             tips: RwSignal::new(form.ask_tip),
@@ -63,6 +66,7 @@ impl Fields {
             result_wait: self.result_wait.get_untracked(),
             idle_lock: self.idle.get_untracked(),
             discount: self.discount.get_untracked(),
+            paid_out_limit: self.paid_out_limit.get_untracked(),
             auto_print: self.auto_print.get_untracked(),
             returns_without_receipt: self.returns.get_untracked(),
             ask_tip: self.tips.get_untracked(),
@@ -115,11 +119,13 @@ fn saver(
 
 #[component]
 pub fn SettingsPage(first_run: bool) -> impl IntoView {
-    let fields = Fields::new(use_app().settings.get_untracked().as_ref());
+    let app = use_app();
+    let currency = app.currency();
+    let fields = Fields::new(app.settings.get_untracked().as_ref(), currency);
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
     let save = saver(first_run, error, saved);
-    let submit = move || match fields.form().parse() {
+    let submit = move || match fields.form().parse(currency) {
         Ok(s) => save(s),
         Err(e) => error.set(Some(e.to_string())),
     };
@@ -187,6 +193,7 @@ fn SettingsFields(fields: Fields) -> impl IntoView {
         {input("Card result wait (seconds)", fields.result_wait, "text")}
         {input("Sign out after minutes idle (empty: never)", fields.idle, "text")}
         {input("Largest discount without a manager (%; empty: 20)", fields.discount, "text")}
+        {input("Largest paid out without a manager (empty: 50.00)", fields.paid_out_limit, "text")}
         {check("Print the receipt by itself when a sale is paid", fields.auto_print)}
         {check("Allow returns without a receipt (cash back only)", fields.returns)}
         {check("Ask for a tip on the card terminal", fields.tips)}

@@ -2067,3 +2067,52 @@ fn a_new_catalog_in_another_currency_is_taken_by_an_empty_sale_and_every_new_one
     }));
     assert_eq!(t.machine.sale().unwrap().cart.currency, Currency::EUR);
 }
+
+/// A cashier's paid out above the store's limit (€50 unless Settings say
+/// otherwise) waits for a manager, and the shift keeps the approval; one
+/// within the limit needs nobody.
+#[test]
+fn a_paid_out_above_the_limit_needs_a_manager_and_the_shift_records_it() {
+    let mut t = Till::with_store(testing::staffed_store(), 1);
+    t.act(Action::SignIn {
+        person: person("alex"),
+        pin: testing::CASHIER_PIN.into(),
+    });
+    let pay_out = |t: &mut Till, minor: i64| {
+        t.act(Action::MoveCash {
+            kind: MovementKind::PaidOut,
+            amount: eur(minor),
+            reason: "milk".into(),
+        })
+    };
+    pay_out(&mut t, 5_000);
+    assert_eq!(
+        t.machine.awaiting_approval(),
+        None,
+        "€50.00 is within the limit"
+    );
+    assert_eq!(t.machine.shift().unwrap().movements.len(), 1);
+    pay_out(&mut t, 5_001);
+    assert_eq!(
+        t.machine.awaiting_approval(),
+        Some(till_core::staff::Guarded::PaidOut)
+    );
+    assert_eq!(t.machine.shift().unwrap().movements.len(), 1, "held");
+    t.act(Action::Approve {
+        person: person("dana"),
+        pin: testing::MANAGER_PIN.into(),
+    });
+    let shift = t.machine.shift().unwrap();
+    assert_eq!(shift.movements.len(), 2);
+    let approved = &shift.movements[1];
+    assert_eq!(approved.by.name, "Alex");
+    assert_eq!(approved.approval.as_ref().unwrap().by.name, "Dana");
+    assert!(shift.movements[0].approval.is_none());
+    // Paid in is never guarded.
+    t.act(Action::MoveCash {
+        kind: MovementKind::PaidIn,
+        amount: eur(100_000),
+        reason: "change from the bank".into(),
+    });
+    assert_eq!(t.machine.awaiting_approval(), None);
+}

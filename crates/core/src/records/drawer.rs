@@ -87,6 +87,10 @@ pub struct CashMovement {
     pub reason: String,
     pub at: Timestamp,
     pub by: StaffRef,
+    /// A manager's approval, when a cashier paid out above the store's
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::staff::Approval>,
 }
 
 impl CashMovement {
@@ -114,6 +118,7 @@ impl CashMovement {
             reason: reason.to_owned(),
             at,
             by,
+            approval: None,
         })
     }
 }

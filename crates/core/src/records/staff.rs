@@ -45,6 +45,9 @@ pub fn lockout_for(n: u8) -> Duration {
 }
 /// The default discount above which a manager approves: 20 %.
 pub const DISCOUNT_THRESHOLD_BP_DEFAULT: u32 = 2_000;
+/// The default largest paid out a cashier makes alone, in minor units of
+/// the store's currency: 50.00.
+pub const PAID_OUT_LIMIT_MINOR_DEFAULT: i64 = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +255,9 @@ pub enum Guarded {
     /// Opening the drawer with no sale.
     NoSale,
     ChangeSettings,
+    /// Cash paid out of the drawer above the store's limit
+    /// ([`Policy::paid_out_limit_minor`]).
+    PaidOut,
 }
 
 impl Guarded {
@@ -267,6 +273,7 @@ impl Guarded {
             Guarded::PriceOverride => "Price override".into(),
             Guarded::NoSale => "Open the drawer (no sale)".into(),
             Guarded::ChangeSettings => "Change Settings".into(),
+            Guarded::PaidOut => "Pay out more than the store's limit".into(),
         }
     }
 }
@@ -276,12 +283,29 @@ impl Guarded {
 pub struct Policy {
     /// A discount above this needs a manager.
     pub discount_threshold_bp: u32,
+    /// A paid out above this (minor units of the store's currency) needs
+    /// a manager.
+    #[serde(default = "paid_out_limit_default")]
+    pub paid_out_limit_minor: i64,
+}
+
+fn paid_out_limit_default() -> i64 {
+    PAID_OUT_LIMIT_MINOR_DEFAULT
+}
+
+impl Policy {
+    /// Whether paying `amount` out of the drawer needs a manager (for a
+    /// cashier: [`needs_manager`] says who).
+    pub fn paid_out_guarded(&self, amount: crate::money::Money) -> bool {
+        amount.minor() > self.paid_out_limit_minor
+    }
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             discount_threshold_bp: DISCOUNT_THRESHOLD_BP_DEFAULT,
+            paid_out_limit_minor: PAID_OUT_LIMIT_MINOR_DEFAULT,
         }
     }
 }
@@ -298,7 +322,8 @@ pub fn needs_manager(role: Role, action: Guarded, policy: &Policy) -> bool {
         | Guarded::ReturnWithoutReceipt
         | Guarded::PriceOverride
         | Guarded::NoSale
-        | Guarded::ChangeSettings => true,
+        | Guarded::ChangeSettings
+        | Guarded::PaidOut => true,
     }
 }
 
@@ -450,6 +475,7 @@ mod tests {
             Guarded::PriceOverride,
             Guarded::NoSale,
             Guarded::ChangeSettings,
+            Guarded::PaidOut,
         ] {
             assert!(needs_manager(Role::Cashier, a, &p), "{a:?}");
             assert!(!needs_manager(Role::Manager, a, &p), "{a:?}");
@@ -462,6 +488,7 @@ mod tests {
         assert!(needs_manager(Role::Cashier, d(2_001), &p));
         let strict = Policy {
             discount_threshold_bp: 500,
+            ..Policy::default()
         };
         assert!(needs_manager(Role::Cashier, d(1_000), &strict));
     }

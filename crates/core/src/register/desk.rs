@@ -115,8 +115,8 @@ impl Register {
 
     /// Which guarded action `action` is, if any: a void, a refund, a return
     /// without a receipt, a price override the sale did not have, a
-    /// discount above what the cart's approvals cover, No sale, changing
-    /// Settings.
+    /// discount above what the cart's approvals cover, No sale, a paid out
+    /// above the store's limit, changing Settings.
     pub(super) fn guarded(&self, action: &Action) -> Option<Guarded> {
         match action {
             Action::Void { .. } => Some(Guarded::Void),
@@ -124,6 +124,11 @@ impl Register {
             Action::ReturnWithoutReceipt { .. } => Some(Guarded::ReturnWithoutReceipt),
             Action::AuthorizeSettings => Some(Guarded::ChangeSettings),
             Action::NoSale => Some(Guarded::NoSale),
+            Action::MoveCash {
+                kind: MovementKind::PaidOut,
+                amount,
+                ..
+            } if self.config.policy.paid_out_guarded(*amount) => Some(Guarded::PaidOut),
             Action::EditCart(cart)
                 if cart.overrides_beyond(self.sale.as_ref().map(|s| &s.cart)) =>
             {

@@ -13,8 +13,9 @@
 use super::io::RegisterConfig;
 use crate::ids::{IdError, RegisterId};
 use crate::money::Currency;
+use crate::money::Money;
 use crate::payment::PaymentConfig;
-use crate::staff::{Policy, DISCOUNT_THRESHOLD_BP_DEFAULT};
+use crate::staff::{Policy, DISCOUNT_THRESHOLD_BP_DEFAULT, PAID_OUT_LIMIT_MINOR_DEFAULT};
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -41,6 +42,8 @@ pub enum SettingsError {
     },
     #[error("The largest discount without a manager: {0}")]
     Discount(crate::cart::CartError),
+    #[error("The largest paid out without a manager: {0}")]
+    PaidOutLimit(String),
 }
 
 /// An address of a server (`http://` or `https://`), without a trailing `/`.
@@ -92,6 +95,9 @@ pub struct RegisterSettings {
     /// The largest discount a cashier gives without a manager (basis
     /// points); till-core's default (20 %) when `None`.
     pub manager_discount_bp: Option<u32>,
+    /// The largest paid out a cashier makes without a manager, in minor
+    /// units of the store's currency; till-core's default (50.00) when `None`.
+    pub paid_out_limit_minor: Option<i64>,
     /// The card terminal asks the customer for a tip on every payment.
     pub ask_tip: bool,
 }
@@ -127,12 +133,15 @@ impl RegisterSettings {
                 discount_threshold_bp: self
                     .manager_discount_bp
                     .unwrap_or(DISCOUNT_THRESHOLD_BP_DEFAULT),
+                paid_out_limit_minor: self
+                    .paid_out_limit_minor
+                    .unwrap_or(PAID_OUT_LIMIT_MINOR_DEFAULT),
             },
         }
     }
 
-    /// The form showing these settings.
-    pub fn form(&self) -> SettingsForm {
+    /// The form showing these settings (amounts in the store's `currency`).
+    pub fn form(&self, currency: Currency) -> SettingsForm {
         SettingsForm {
             oms_url: self.oms_url.to_string(),
             register_id: self.register_id.to_string(),
@@ -154,6 +163,11 @@ impl RegisterSettings {
             discount: self
                 .manager_discount_bp
                 .map(crate::money::percent_text)
+                .unwrap_or_default(),
+            paid_out_limit: self
+                .paid_out_limit_minor
+                .and_then(|m| Money::new(m, currency).ok())
+                .map(|m| m.to_plain_string())
                 .unwrap_or_default(),
             auto_print: self.auto_print,
             returns_without_receipt: self.returns_without_receipt,
@@ -180,6 +194,8 @@ pub struct SettingsRecord {
     pub idle_lock_mins: Option<u32>,
     #[serde(default)]
     pub manager_discount_bp: Option<u32>,
+    #[serde(default)]
+    pub paid_out_limit_minor: Option<i64>,
     #[serde(default)]
     pub ask_tip: bool,
 }
@@ -228,6 +244,14 @@ impl TryFrom<SettingsRecord> for RegisterSettings {
             returns_without_receipt: r.returns_without_receipt,
             idle_lock: idle.map(Duration::from_mins),
             manager_discount_bp: r.manager_discount_bp,
+            paid_out_limit_minor: match r.paid_out_limit_minor {
+                Some(m) if m < 0 => {
+                    return Err(SettingsError::PaidOutLimit(
+                        "it cannot be below zero".into(),
+                    ))
+                }
+                m => m,
+            },
             ask_tip: r.ask_tip,
         })
     }
@@ -246,6 +270,7 @@ impl From<RegisterSettings> for SettingsRecord {
             returns_without_receipt: s.returns_without_receipt,
             idle_lock_mins: s.idle_lock.map(|d| (d.as_secs_ceil() / 60) as u32),
             manager_discount_bp: s.manager_discount_bp,
+            paid_out_limit_minor: s.paid_out_limit_minor,
             ask_tip: s.ask_tip,
         }
     }
@@ -265,6 +290,8 @@ pub struct SettingsForm {
     pub idle_lock: String,
     /// A percentage ("15", "12.5 %"); empty for the default.
     pub discount: String,
+    /// An amount ("50", "75.00"); empty for the default.
+    pub paid_out_limit: String,
     pub auto_print: bool,
     pub returns_without_receipt: bool,
     pub ask_tip: bool,
@@ -286,13 +313,22 @@ fn field_number(
 }
 
 impl SettingsForm {
-    /// The settings the form says, or the first reason it does not.
-    pub fn parse(&self) -> Result<RegisterSettings, SettingsError> {
+    /// The settings the form says (amounts in the store's `currency`), or
+    /// the first reason it does not.
+    pub fn parse(&self, currency: Currency) -> Result<RegisterSettings, SettingsError> {
         let result_wait_secs = field_number(&self.result_wait, RESULT_WAIT_SECS, RESULT_WAIT_WHAT)?;
         let idle = field_number(&self.idle_lock, IDLE_LOCK_MINS, IDLE_LOCK_WHAT)?;
         let manager_discount_bp = match self.discount.trim() {
             "" => None,
             d => Some(crate::cart::parse_percent(d).map_err(SettingsError::Discount)?),
+        };
+        let paid_out_limit_minor = match self.paid_out_limit.trim() {
+            "" => None,
+            a => Some(
+                Money::parse(a, currency)
+                    .map_err(|e| SettingsError::PaidOutLimit(e.to_string()))?
+                    .minor(),
+            ),
         };
         RegisterSettings::try_from(SettingsRecord {
             oms_url: self.oms_url.clone(),
@@ -305,6 +341,7 @@ impl SettingsForm {
             returns_without_receipt: self.returns_without_receipt,
             idle_lock_mins: idle.map(|m| m as u32),
             manager_discount_bp,
+            paid_out_limit_minor,
             ask_tip: self.ask_tip,
         })
     }
@@ -331,7 +368,8 @@ mod tests {
         f.result_wait = "45".into();
         f.idle_lock = "5".into();
         f.discount = "12.5 %".into();
-        let s = f.parse().unwrap();
+        f.paid_out_limit = "75".into();
+        let s = f.parse(Currency::EUR).unwrap();
         assert_eq!(s.oms_url.as_str(), "https://oms.example");
         assert_eq!(s.register_id.as_str(), "R2");
         assert_eq!(s.register_token, "tok");
@@ -343,13 +381,14 @@ mod tests {
         assert_eq!(c.payment.result_wait, Duration::from_secs(45));
         assert_eq!(c.idle_lock, Some(Duration::from_mins(5)));
         assert_eq!(c.policy.discount_threshold_bp, 1250);
+        assert_eq!(c.policy.paid_out_limit_minor, 7_500);
         // The form shows what was saved, and says it again the same way.
-        assert_eq!(s.form().parse().unwrap(), s);
+        assert_eq!(s.form(Currency::EUR).parse(Currency::EUR).unwrap(), s);
     }
 
     #[test]
     fn defaults_when_fields_are_empty() {
-        let s = form().parse().unwrap();
+        let s = form().parse(Currency::EUR).unwrap();
         assert_eq!(s.bridge(), None);
         let c = s.config(Currency::EUR, 0);
         assert_eq!(c.payment, PaymentConfig::default());
@@ -365,7 +404,7 @@ mod tests {
         let bad = |edit: fn(&mut SettingsForm)| {
             let mut f = form();
             edit(&mut f);
-            f.parse().unwrap_err().to_string()
+            f.parse(Currency::EUR).unwrap_err().to_string()
         };
         assert_eq!(
             bad(|f| f.oms_url = "oms.example".into()),
@@ -390,6 +429,10 @@ mod tests {
         assert!(bad(|f| f.discount = "lots".into())
             .starts_with("The largest discount without a manager: "));
         assert!(!bad(|f| f.register_id = "".into()).is_empty());
+        assert!(bad(|f| f.paid_out_limit = "lots".into())
+            .starts_with("The largest paid out without a manager: "));
+        assert!(bad(|f| f.paid_out_limit = "-5".into())
+            .starts_with("The largest paid out without a manager: "));
     }
 
     #[test]

@@ -17,7 +17,11 @@ impl Register {
             return;
         };
         match CashMovement::new(kind, amount, reason, now, by) {
-            Ok(m) => self.change_shift(ShiftChange::Move(m), "", now, out),
+            Ok(mut m) => {
+                // A manager approved a paid out above the store's limit.
+                m.approval = self.approval.clone();
+                self.change_shift(ShiftChange::Move(m), "", now, out)
+            }
             Err(e) => Self::ui(out, UiEvent::ShiftRefused(e.to_string())),
         }
     }
