@@ -5,29 +5,13 @@
 
 use std::ops::{Deref, DerefMut};
 use till_core::api::{PaymentReport, ReportedStatus};
-use till_core::money::{Currency, Money};
 use till_core::order::{CardDetails, OrderId};
 use till_core::payment::*;
-use till_core::testing::Driver;
+use till_core::testing::{card, eur, Driver};
 use till_core::time::{Duration, Timestamp};
 use uuid::Uuid;
 
 const T0: Timestamp = Timestamp::from_millis(1_764_230_400_000);
-
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::EUR).unwrap()
-}
-
-fn card() -> CardDetails {
-    CardDetails {
-        brand: "VISA".into(),
-        last4: "4242".into(),
-        auth_code: "A1B2C3".into(),
-        masked_pan: None,
-        psp_reference: None,
-        tip: None,
-    }
-}
 
 fn approved(minor: i64) -> BridgeStatus {
     BridgeStatus::Approved {

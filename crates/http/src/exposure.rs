@@ -34,9 +34,9 @@ pub fn on_command_line(matches: &clap::ArgMatches, ids: &[&'static str]) -> Vec<
 pub const DEV_TOKEN_PREFIX: &str = "dev-";
 
 /// A server's findings about its own set-up.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct StartChecks {
-    listen: Option<SocketAddr>,
+    listen: SocketAddr,
     refused: Vec<String>,
     warnings: Vec<String>,
 }
@@ -54,14 +54,15 @@ impl StartChecks {
     /// The checks of a server listening on `listen`.
     pub fn new(listen: SocketAddr) -> StartChecks {
         StartChecks {
-            listen: Some(listen),
-            ..StartChecks::default()
+            listen,
+            refused: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
     /// Whether the server is reachable from other machines.
     fn on_lan(&self) -> bool {
-        self.listen.is_some_and(|l| !l.ip().is_loopback())
+        !self.listen.ip().is_loopback()
     }
 
     /// The transport: plain HTTP on the LAN is refused unless
