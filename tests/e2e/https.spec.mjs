@@ -13,6 +13,7 @@
 // the bridge's address space.
 import { test, expect, chromium } from "@playwright/test";
 import { execFileSync } from "node:child_process";
+import https from "node:https";
 import { signIn, openShift, ringUp, goPay, dialog, cart, MANAGER_PIN, env } from "./helpers.mjs";
 
 const bridgeBin = process.env.TILL_BRIDGE_BIN;
@@ -28,6 +29,20 @@ function pairingCode() {
   const m = pairings("code").match(/^Pairing code: (\d{3}) (\d{3})/m);
   expect(m, "the bridge printed a code").not.toBeNull();
   return m[1] + m[2];
+}
+
+/// A try at the pairing code from another address of this machine: to the
+/// bridge, another device on the LAN. Its HTTP status.
+function guessFrom(localAddress, code) {
+  return new Promise((resolve, reject) => {
+    const url = `${env.bridge}/v1/pairings`;
+    const req = https.request(url, { method: "POST", localAddress, headers: { "content-type": "application/json" } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify({ code, register: "R9" }));
+  });
 }
 
 /// Register id and token, then the rest as the test says; signed in, with
@@ -70,14 +85,19 @@ async function cardSale(page) {
   return took;
 }
 
-test("over HTTPS: pair by code, pay by card, then a revoked register is refused", async ({ page }) => {
+test("over HTTPS: a guesser is locked out, the register pairs by code, pays by card, then is refused once revoked", async ({ page }) => {
   expect(env.bridge.startsWith("https://")).toBe(true);
   const app = new URL(process.env.TILL_BASE_URL).origin;
   expect(app.startsWith("https://")).toBe(true);
   await setUpRegister(page, app, async () => {
     await page.getByLabel("Bridge address").fill(env.bridge);
     const code = pairingCode();
-    await page.getByLabel("Pairing code").fill(code === "000000" ? "111111" : "000000");
+    const wrong = code === "000000" ? "111111" : "000000";
+    // Another device on the LAN guesses: after 5 wrong codes it is not
+    // heard at all, even with the right one, and the code stays good.
+    for (let n = 1; n <= 5; n++) expect(await guessFrom("127.0.0.2", wrong), `guess ${n}`).toBe(401);
+    expect(await guessFrom("127.0.0.2", code)).toBe(429);
+    await page.getByLabel("Pairing code").fill(wrong);
     await page.getByRole("button", { name: "Pair", exact: true }).click();
     await expect(page.getByRole("alert")).toContainText("That code is wrong or has expired");
     await page.getByLabel("Pairing code").fill(code);

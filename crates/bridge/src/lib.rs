@@ -244,7 +244,7 @@ fn router(config: &Config, state: AppState) -> Router {
         // Outside the guard: a register pairs before it has a token, and the
         // admin page answers only this machine.
         .route("/v1/pairings", post(api::pair))
-        .route("/pair", get(api::admin_page))
+        .route("/pair", get(api::admin_page).post(api::new_code))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         // Outside the guard, so that preflight requests (which carry no
         // token) are answered before the token check.

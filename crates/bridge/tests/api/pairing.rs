@@ -111,19 +111,47 @@ async fn revoking_one_register_leaves_the_others_paired() {
     assert_eq!(health(&b.client, &b.address, &tokens[1].1).await.0, 200);
 }
 
+/// A client whose requests come from another address of this machine:
+/// another peer, as far as the bridge counts.
+fn from_peer(ip: &str) -> Client {
+    Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn wrong_codes_are_refused_and_the_fifth_withdraws_the_code() {
+async fn a_guessing_peer_cools_down_while_the_right_code_still_pairs_from_another() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
     let code = new_code(&b.data);
     let wrong = if code == "000000" { "000001" } else { "000000" };
-    for _ in 0..5 {
-        let r = pair(&b.client, &b.address, wrong).await;
-        assert_eq!(r.status(), 401);
+    let guesser = from_peer("127.0.0.2");
+    for n in 1..=CODE_TRIES {
+        let r = pair(&guesser, &b.address, wrong).await;
+        assert_eq!(r.status(), 401, "try {n}");
+        let body: Value = r.json().await.unwrap();
+        assert_schema("ApiError", &body);
+        let says_wait = body["message"]
+            .as_str()
+            .unwrap()
+            .contains("try again in 1 min");
+        assert_eq!(says_wait, n == CODE_TRIES, "try {n}: {body}");
     }
-    let r = pair(&b.client, &b.address, &code).await;
-    assert_eq!(r.status(), 401, "the right code is withdrawn too");
+    // Cooling down: the guesser is not even heard, right code or not.
+    let r = pair(&guesser, &b.address, &code).await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
     let body: Value = r.json().await.unwrap();
     assert_schema("ApiError", &body);
+    assert_eq!(body["error"], "too_many_tries");
+    // The code was not withdrawn: the cashier's tablet pairs with it.
+    let r = pair(&from_peer("127.0.0.1"), &b.address, &code).await;
+    assert_eq!(r.status(), 201);
 }
 
 #[tokio::test]
@@ -150,17 +178,78 @@ async fn a_bad_pairing_body_is_refused_saying_why() {
 }
 
 #[tokio::test]
-async fn the_pairing_page_shows_the_code_on_the_bridges_machine() {
+async fn the_pairing_page_shows_the_code_and_makes_one_only_when_asked() {
     let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let code_in_force = || {
+        Pairings::open(&b.data.join(PAIRINGS_FILE))
+            .unwrap()
+            .code(now())
+            .unwrap()
+    };
     let page = b.client.get(b.url("/pair")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    let code = Pairings::open(&b.data.join(PAIRINGS_FILE))
+    assert!(html.contains("No pairing code is in force"), "{html}");
+    assert_eq!(code_in_force(), None, "reading the page makes no code");
+
+    let no_redirects = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let made = no_redirects.post(b.url("/pair")).send().await.unwrap();
+    assert_eq!(made.status(), 303);
+    let code = code_in_force().expect("the button made a code");
+    let html = b
+        .client
+        .get(b.url("/pair"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&code.spaced()), "{html}");
+}
+
+#[tokio::test]
+async fn the_pairing_page_refuses_other_names_other_sites_and_proxies() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let port = b.address.rsplit(':').next().unwrap().to_owned();
+    let refused = [
+        ("host", "evil.example".to_owned()),
+        ("host", format!("pos.evil.example:{port}")),
+        ("x-forwarded-for", "192.168.1.66".to_owned()),
+        ("forwarded", "for=192.168.1.66".to_owned()),
+        ("origin", "https://evil.example".to_owned()),
+    ];
+    for (name, value) in refused {
+        for post in [false, true] {
+            let req = if post {
+                b.client.post(b.url("/pair"))
+            } else {
+                b.client.get(b.url("/pair"))
+            };
+            let r = req.header(name, &value).send().await.unwrap();
+            assert_eq!(r.status(), 403, "{name}: {value} (POST: {post})");
+            assert_schema("ApiError", &r.json::<Value>().await.unwrap());
+        }
+    }
+    assert!(Pairings::open(&b.data.join(PAIRINGS_FILE))
         .unwrap()
         .code(now())
         .unwrap()
-        .expect("the page made a code");
-    assert!(html.contains(&code.spaced()), "{html}");
+        .is_none());
+    // Its own names are fine.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let r = b
+            .client
+            .get(b.url("/pair"))
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
 }
 
 #[test]

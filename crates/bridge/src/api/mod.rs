@@ -6,10 +6,10 @@
 
 use crate::calls::{self, ABORT_WAIT, FRESH_WAIT};
 use crate::journal::{BridgeError, CancelOutcome, Start, Started};
-use crate::pairing::{Access, PairError, CODE_TRIES};
+use crate::pairing::Access;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,13 +17,14 @@ use axum::Json;
 use std::sync::atomic::Ordering;
 use subtle::ConstantTimeEq;
 use till_core::api::{
-    ApiError, PairRequest, PairResponse, PaymentStatusResponse, StartPayment, StartRefund,
-    PAIRING_HEADER, UNPAIRED_CODE, WRONG_CODE,
+    ApiError, PaymentStatusResponse, StartPayment, StartRefund, PAIRING_HEADER, UNPAIRED_CODE,
 };
 use till_core::money::Money;
 use till_core::payment::PaymentRef;
 use till_core::time::Timestamp;
 
+mod pairing;
+pub use pairing::{admin_page, local_admin, new_code, on_this_machine, pair};
 pub use till_http::now;
 
 pub struct Error(StatusCode, ApiError);
@@ -239,126 +240,6 @@ async fn admitted(state: &AppState, presented: &str) -> Result<Caller, Error> {
     }
 }
 
-/// A pairing comes as JSON only: a page of another site can send a form or
-/// `text/plain` without asking the browser first, and would burn the code
-/// with wrong tries; JSON from another origin needs the bridge's CORS
-/// consent, which only the app's origins get.
-fn sent_as_json(headers: &axum::http::HeaderMap) -> Result<(), Error> {
-    let media = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase());
-    match media.as_deref() {
-        Some("application/json") => Ok(()),
-        _ => Err(Error::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the pairing as JSON (Content-Type: application/json)",
-        )),
-    }
-}
-
-/// `POST /v1/pairings`: the code the bridge shows, for this register's
-/// own token.
-pub async fn pair(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    sent_as_json(&headers)?;
-    let req: PairRequest = parse_start(&body, "pairing")?;
-    let pairings = state.pairings.clone();
-    let now = now();
-    let paired = tokio::task::spawn_blocking(move || pairings.pair(&req.code, &req.register, now))
-        .await
-        .map_err(|e| PairError::Storage(e.to_string()))
-        .and_then(|r| r);
-    match paired {
-        Ok((id, token)) => {
-            tracing::info!("register paired: {id}");
-            Ok((StatusCode::CREATED, Json(PairResponse { id, token })).into_response())
-        }
-        Err(PairError::WrongCode { withdrawn }) => {
-            let msg = if withdrawn {
-                "That code is wrong or has expired, and it is withdrawn: make a new one on the bridge (its page /pair, or till-bridge pairings code)"
-            } else {
-                "That code is wrong or has expired: type the code the bridge shows now"
-            };
-            if withdrawn {
-                tracing::warn!("pairing code withdrawn (expired, or {CODE_TRIES} wrong tries)");
-            }
-            Err(Error::new(StatusCode::UNAUTHORIZED, WRONG_CODE, msg))
-        }
-        Err(PairError::BadRegister) => Err(Error::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_register",
-            "register: a name of 1 to 64 characters",
-        )),
-        Err(PairError::Storage(e)) => {
-            tracing::error!("{e}");
-            Err(Error::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the bridge failed; check its log",
-            ))
-        }
-    }
-}
-
-/// A peer on the bridge's own machine: loopback, also as an IPv4-mapped
-/// IPv6 address (a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1).
-pub fn on_this_machine(ip: std::net::IpAddr) -> bool {
-    ip.to_canonical().is_loopback()
-}
-
-/// `GET /pair`: the code in force (a new one when none is), for the person
-/// at the bridge's own machine; 403 from anywhere else.
-pub async fn admin_page(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-) -> Result<Response, Error> {
-    if !on_this_machine(peer.ip()) {
-        return Err(Error::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the pairing page answers only on the bridge's own machine (http://127.0.0.1)",
-        ));
-    }
-    let pairings = state.pairings.clone();
-    let now = now();
-    let code = tokio::task::spawn_blocking(move || pairings.code_or_new(now))
-        .await
-        .map_err(|e| format!("making a pairing code stopped: {e}"))
-        .and_then(|r| r)
-        .map_err(|e| {
-            tracing::error!("{e}");
-            Error::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the bridge failed; check its log",
-            )
-        })?;
-    let left = (code.expires_at.as_millis() - now.as_millis()).max(0) / 1000;
-    let html = format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>\
-         <meta http-equiv=refresh content=15><title>Pair a register</title></head>\
-         <body style=\"font-family:sans-serif;text-align:center;margin-top:15vh\">\
-         <h1>Pair a register with this bridge</h1>\
-         <p>In the register: Settings, Pair with payment bridge. Type this code:</p>\
-         <p style=\"font-size:4rem;letter-spacing:.2em\" aria-label=\"Pairing code\">{}</p>\
-         <p>Valid for {} min {:02} s more; used once.</p></body></html>",
-        code.spaced(),
-        left / 60,
-        left % 60
-    );
-    Ok((
-        [(axum::http::header::CACHE_CONTROL, "no-store")],
-        axum::response::Html(html),
-    )
-        .into_response())
-}
-
 fn parse_ref(s: &str) -> Result<PaymentRef, Error> {
     s.parse().map_err(|e: till_core::ids::IdError| {
         Error::new(
@@ -381,7 +262,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(Error::from)
 }
 
-pub const OPENAPI: &str = include_str!("../openapi.json");
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub async fn openapi() -> Response {
     (
