@@ -146,9 +146,10 @@ impl Oms {
         Ok(list.staff)
     }
 
-    /// `GET /orders?register=&date=`: the OMS's copy of a register's day.
+    /// `GET /registers/{register}/orders?date=`: the OMS's copy of a
+    /// register's day.
     pub async fn day(&self, register: &str, date: BusinessDate) -> Result<OrderList, NetFailure> {
-        let url = self.url(&format!("/orders?register={register}&date={date}"));
+        let url = self.url(&format!("/registers/{register}/orders?date={date}"));
         let r = send(Request::get(&url).header("Authorization", &self.auth())).await?;
         if r.status() != 200 {
             return Err(Self::refused(r).await);

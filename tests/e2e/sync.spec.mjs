@@ -25,7 +25,7 @@ async function cashSale(page, name) {
 async function omsDay(request) {
   const today = new Date();
   const date = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
-  const r = await request.get(`/api/v1/orders?register=${env.registerId}&date=${date}`, { headers: { Authorization: `Bearer ${env.registerToken}` } });
+  const r = await request.get(`/api/v1/registers/${env.registerId}/orders?date=${date}`, { headers: { Authorization: `Bearer ${env.registerToken}` } });
   return (await r.json()).orders.map((s) => s.order);
 }
 

@@ -396,11 +396,10 @@ pub struct OrderHistory {
     versions: Vec<HistoryEntry>,
 }
 
+/// A page of a day: `?date=&after=&limit=`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DayQuery {
-    register: Option<String>,
-    store: Option<String>,
+pub struct DayPage {
     date: String,
     after: Option<String>,
     limit: Option<usize>,
@@ -415,56 +414,65 @@ fn query_error(field: &str, message: impl Into<String>) -> AppError {
     AppError::invalid("invalid_query", message).with_field(field)
 }
 
-/// The registers a day query reads, if this caller may read them.
-fn day_registers(
-    state: &AppState,
-    caller: &Caller,
-    q: &DayQuery,
-) -> Result<Vec<RegisterId>, AppError> {
-    match (&q.register, &q.store) {
-        (Some(register), None) => {
-            let register = RegisterId::new(register.as_str())
-                .map_err(|e| query_error("register", e.to_string()))?;
-            caller.may_read(&register)?;
-            Ok(vec![register])
-        }
-        (None, Some(store)) => {
-            caller.back_office()?;
-            let registers = state.stores.registers(store).ok_or_else(|| {
-                AppError::not_found(format!("no store {store:?} is configured on this OMS"))
-            })?;
-            Ok(registers.to_vec())
-        }
-        _ => Err(query_error("store", "name either a register or a store")),
-    }
-}
-
-pub async fn list_orders(
+/// `GET /registers/{register}/orders`: a register's day, for that register
+/// or the back office.
+pub async fn register_day(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
+    Path(register): Path<String>,
+    query: Result<Query<DayPage>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderList>, AppError> {
     caller.reader()?;
-    let Query(q) = query?;
-    let registers = day_registers(&state, &caller, &q)?;
-    let date: BusinessDate = q
+    let register = RegisterId::new(register.as_str())
+        .map_err(|e| AppError::invalid("invalid_register", e.to_string()).with_field("register"))?;
+    caller.may_read(&register)?;
+    let Query(page) = query?;
+    day_orders(&state, vec![register], page, usize::MAX - 1).await
+}
+
+/// `GET /stores/{store}/orders`: a store's day across its registers, for
+/// the back office.
+pub async fn store_day(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(store): Path<String>,
+    query: Result<Query<DayPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<OrderList>, AppError> {
+    caller.reader()?;
+    caller.back_office()?;
+    let registers = state.stores.registers(&store).ok_or_else(|| {
+        AppError::not_found(format!("no store {store:?} is configured on this OMS"))
+    })?;
+    let registers = registers.to_vec();
+    let Query(page) = query?;
+    day_orders(&state, registers, page, STORE_DAY_PAGE).await
+}
+
+/// One page of these registers' day; `unasked` orders when the page names
+/// no limit.
+async fn day_orders(
+    state: &AppState,
+    registers: Vec<RegisterId>,
+    page: DayPage,
+    unasked: usize,
+) -> Result<Json<OrderList>, AppError> {
+    let date: BusinessDate = page
         .date
         .parse()
         .map_err(|e: till_core::order::OrderError| query_error("date", e.to_string()))?;
-    let after: Option<DayCursor> = match &q.after {
+    let after: Option<DayCursor> = match &page.after {
         Some(a) => Some(a.parse().map_err(|e: String| query_error("after", e))?),
         None => None,
     };
-    let limit = match (q.limit, &q.store) {
-        (Some(n), _) if n == 0 || n > DAY_PAGE_MAX => {
+    let limit = match page.limit {
+        Some(n) if n == 0 || n > DAY_PAGE_MAX => {
             return Err(query_error(
                 "limit",
                 format!("a page holds 1 to {DAY_PAGE_MAX} orders"),
             ))
         }
-        (Some(n), _) => n,
-        (None, Some(_)) => STORE_DAY_PAGE,
-        (None, None) => usize::MAX - 1,
+        Some(n) => n,
+        None => unasked,
     };
     let mut orders = blocking(&state.store, move |s| {
         s.orders_of_day(&registers, date, after.as_ref(), limit + 1)

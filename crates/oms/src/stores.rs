@@ -1,5 +1,5 @@
 //! A chain's stores: which registers each store has, so the back office can
-//! read a whole store's day (`GET /orders?store=&date=`).
+//! read a whole store's day (`GET /stores/{store}/orders?date=`).
 //!
 //! Configured with `--store STORE=REGISTER+REGISTER` (or `TILL_STORES`,
 //! comma-separated), the same on every OMS process of the chain. A register

@@ -160,8 +160,9 @@ pub struct OrderLookup {
     pub refunds: Vec<Refund>,
 }
 
-/// `GET /api/v1/orders?register=&date=` (a register's day, whole) or
-/// `?store=&date=` (a store's day across its registers, in pages).
+/// `GET /api/v1/registers/{register}/orders?date=` (a register's day,
+/// whole) or `GET /api/v1/stores/{store}/orders?date=` (a store's day
+/// across its registers, in pages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderList {
     pub orders: Vec<StoredOrder>,

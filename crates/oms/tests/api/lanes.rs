@@ -60,7 +60,7 @@ async fn a_register_reads_only_its_own_orders_and_the_back_office_reads_all() {
     let mine = order(2);
     assert_eq!(app.put_order(&mine).await.status(), 200);
     let path = format!("/api/v1/orders/{}", mine.id);
-    let list = "/api/v1/orders?register=R1&date=2026-11-27";
+    let list = "/api/v1/registers/R1/orders?date=2026-11-27";
 
     assert_error(
         app.get_as(OTHER_REGISTER_TOKEN, &path).await,

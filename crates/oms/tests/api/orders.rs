@@ -233,30 +233,37 @@ async fn a_registers_day_lists_its_orders() {
     for n in 30..33 {
         assert_eq!(app.put_order(&order(n)).await.status(), 200);
     }
-    let r = app.get("/api/v1/orders?register=R1&date=2026-11-27").await;
+    let r = app.get("/api/v1/registers/R1/orders?date=2026-11-27").await;
     assert_eq!(r.status(), 200);
     let v = body_as(r, "OrderList").await;
     assert_eq!(v["orders"].as_array().unwrap().len(), 3);
     let other_day = body_as(
-        app.get("/api/v1/orders?register=R1&date=2026-11-28").await,
+        app.get("/api/v1/registers/R1/orders?date=2026-11-28").await,
         "OrderList",
     )
     .await;
     assert_eq!(other_day["orders"].as_array().unwrap().len(), 0);
     assert_error(
-        app.get("/api/v1/orders?register=R1&date=2026-13-01").await,
+        app.get("/api/v1/registers/R1/orders?date=2026-13-01").await,
         422,
         "invalid_query",
     )
     .await;
     assert_error(
-        app.get("/api/v1/orders?register=R-1&date=2026-11-27").await,
+        app.get("/api/v1/registers/R1/orders?date=2026-02-29").await,
         422,
         "invalid_query",
     )
     .await;
     assert_error(
-        app.get("/api/v1/orders?register=R1").await,
+        app.get("/api/v1/registers/R-1/orders?date=2026-11-27")
+            .await,
+        422,
+        "invalid_register",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/registers/R1/orders").await,
         400,
         "bad_request",
     )
@@ -332,4 +339,52 @@ async fn a_database_migrated_by_a_newer_till_oms_is_refused_untouched() {
         "{refused}"
     );
     assert_eq!(app.count("SELECT count(*) FROM orders"), 1, "nothing lost");
+}
+
+/// A string schema of the document, as a validator.
+fn documented(schema: &serde_json::Value) -> jsonschema::Validator {
+    assert!(schema["pattern"].is_string(), "{schema}");
+    jsonschema::validator_for(schema).unwrap()
+}
+
+/// The document's patterns for an order number and a business day say
+/// exactly what the OMS takes, so a request the document allows is never
+/// refused for its number or its day: every day of the years 1999 to 2401
+/// (with months and days out of range), and sequences written every way.
+#[test]
+fn the_documented_number_and_day_patterns_are_the_servers_own_rules() {
+    use till_core::order::{BusinessDate, OrderNumber};
+    let doc: serde_json::Value = serde_json::from_str(till_oms::api::OPENAPI).unwrap();
+    let number = documented(&doc["components"]["schemas"]["Order"]["properties"]["number"]);
+    let refund_number = documented(&doc["components"]["schemas"]["Refund"]["properties"]["number"]);
+    let params = doc["paths"]["/registers/{register}/orders"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let day = params.iter().find(|p| p["name"] == "date").unwrap();
+    let day = documented(&day["schema"]);
+    for y in 1999u16..=2401 {
+        for m in 0u8..=13 {
+            for d in 0u8..=32 {
+                let server = BusinessDate::new(y, m, d).is_ok();
+                let dashed = format!("{y:04}-{m:02}-{d:02}");
+                assert_eq!(day.is_valid(&json!(dashed)), server, "{dashed}");
+                assert_eq!(dashed.parse::<BusinessDate>().is_ok(), server, "{dashed}");
+                let n = format!("R1-{y:04}{m:02}{d:02}-0042");
+                assert_eq!(number.is_valid(&json!(n)), server, "{n}");
+                assert_eq!(n.parse::<OrderNumber>().is_ok(), server, "{n}");
+            }
+        }
+    }
+    let seqs = [
+        "0", "1", "42", "0000", "0001", "0042", "00042", "0999", "1000", "9999", "10000", "012345",
+        "99999", "999999", "0999999", "1000000", "-001", "00a1",
+    ];
+    for seq in seqs {
+        for register in ["R1", "Counter_2", "R-1", "", "ABCDEFGHIJKLMNOPQ"] {
+            let n = format!("{register}-20261127-{seq}");
+            let server = n.parse::<OrderNumber>().is_ok();
+            assert_eq!(number.is_valid(&json!(n)), server, "{n}");
+            assert_eq!(refund_number.is_valid(&json!(n)), server, "{n}");
+        }
+    }
 }

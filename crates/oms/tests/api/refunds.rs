@@ -147,7 +147,7 @@ async fn a_refund_is_stored_once_by_its_version_and_shown_with_its_order() {
     let v = stored(&app, &order).await;
     assert_eq!(v["refunds"], serde_json::to_value([&r]).unwrap());
     let day = body_as(
-        app.get("/api/v1/orders?register=R1&date=2026-11-27").await,
+        app.get("/api/v1/registers/R1/orders?date=2026-11-27").await,
         "OrderList",
     )
     .await;

@@ -53,7 +53,7 @@ async fn the_back_office_reads_a_stores_day_across_its_registers_in_pages() {
             200
         );
     }
-    let path = "/api/v1/orders?store=S01&date=2026-11-27";
+    let path = "/api/v1/stores/S01/orders?date=2026-11-27";
     let (whole, pages) = all_pages(&app, ADMIN_TOKEN, path).await;
     assert_eq!(pages, 1, "a day of 7 orders is one page of 500");
     assert_eq!(whole.len(), 7);
@@ -90,7 +90,7 @@ async fn the_back_office_reads_a_stores_day_across_its_registers_in_pages() {
     let (mine, pages) = all_pages(
         &app,
         REGISTER_TOKEN,
-        "/api/v1/orders?register=R1&date=2026-11-27&limit=2",
+        "/api/v1/registers/R1/orders?date=2026-11-27&limit=2",
     )
     .await;
     assert_eq!((mine.len(), pages), (5, 3));
@@ -101,7 +101,7 @@ async fn a_store_query_says_what_is_wrong_with_it() {
     let app = spawn_app().await;
     let day = "date=2026-11-27";
     let e = assert_error(
-        app.get(&format!("/api/v1/orders?store=S01&{day}")).await,
+        app.get(&format!("/api/v1/stores/S01/orders?{day}")).await,
         403,
         "forbidden",
     )
@@ -111,21 +111,20 @@ async fn a_store_query_says_what_is_wrong_with_it() {
         "{e}"
     );
     assert_error(
-        app.get_as(ADMIN_TOKEN, &format!("/api/v1/orders?store=S99&{day}"))
+        app.get_as(ADMIN_TOKEN, &format!("/api/v1/stores/S99/orders?{day}"))
             .await,
         404,
         "not_found",
     )
     .await;
     for (query, field) in [
-        (day.to_string(), "store"),
-        (format!("register=R1&store=S01&{day}"), "store"),
-        (format!("store=S01&{day}&limit=0"), "limit"),
-        (format!("store=S01&{day}&limit=1001"), "limit"),
-        (format!("store=S01&{day}&after=yesterday"), "after"),
+        (format!("{day}&limit=0"), "limit"),
+        (format!("{day}&limit=1001"), "limit"),
+        (format!("{day}&after=yesterday"), "after"),
+        ("date=2027-02-29".to_owned(), "date"),
     ] {
         let r = app
-            .get_as(ADMIN_TOKEN, &format!("/api/v1/orders?{query}"))
+            .get_as(ADMIN_TOKEN, &format!("/api/v1/stores/S01/orders?{query}"))
             .await;
         let e = assert_error(r, 422, "invalid_query").await;
         assert_eq!(e["field"], field, "{query}: {e}");
@@ -133,7 +132,7 @@ async fn a_store_query_says_what_is_wrong_with_it() {
     assert_error(
         app.get_as(
             ADMIN_TOKEN,
-            &format!("/api/v1/orders?store=S01&{day}&limit=many"),
+            &format!("/api/v1/stores/S01/orders?{day}&limit=many"),
         )
         .await,
         400,
