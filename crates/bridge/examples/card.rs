@@ -65,6 +65,7 @@ fn in_process_once(journal: &Journal, device: &mut Device, codec: &Codec) -> Dur
         amount: Money::new(1250, Currency::EUR).expect("an amount"),
         refund_of: None,
         ask_tip: false,
+        owner: None,
     };
     let (_, _, mut outs) = journal.start(&start, now()).expect("a start");
     while let Some(out) = outs.pop() {

@@ -65,6 +65,10 @@ pub enum BridgeError {
     /// here or not approved, or it exceeds what is left of it.
     #[error("{0}")]
     RefundRefused(String),
+    /// The payment was started by another register (as its pairing names
+    /// it): only that one may ask about it, cancel it or refund it.
+    #[error("payment {0} was started by another register")]
+    NotYours(PaymentRef),
     /// A caller asked about more references the bridge never received
     /// than it may: nothing is written, and no answer is given.
     #[error("this register asked about {0} payments the bridge never received; it answers no more such questions")]
@@ -139,6 +143,21 @@ pub struct Start {
     pub refund_of: Option<PaymentRef>,
     /// The terminal asks the customer for a tip (a payment only).
     pub ask_tip: bool,
+    /// The register that asks, as its pairing names it: the only one that
+    /// may then ask about this payment, cancel it or refund it (also after
+    /// it pairs again). `None` binds it to nobody (the simulator's one
+    /// register).
+    pub owner: Option<String>,
+}
+
+impl Start {
+    /// The same start, bound to `owner`.
+    pub fn by(self, owner: &str) -> Start {
+        Start {
+            owner: Some(owner.to_owned()),
+            ..self
+        }
+    }
 }
 
 impl From<&StartPayment> for Start {
@@ -149,6 +168,7 @@ impl From<&StartPayment> for Start {
             amount: s.amount,
             refund_of: None,
             ask_tip: s.ask_tip,
+            owner: None,
         }
     }
 }
@@ -161,6 +181,7 @@ impl From<&StartRefund> for Start {
             amount: s.amount,
             refund_of: Some(s.original),
             ask_tip: false,
+            owner: None,
         }
     }
 }
@@ -174,6 +195,18 @@ struct Row {
     /// over nexo: its stored status stands.
     op: Option<Operation>,
     stored: BridgeStatus,
+    /// The register that started it; `None` before payments were bound.
+    owner: Option<String>,
+}
+
+impl Row {
+    /// Whether `caller` may ask about, cancel or refund this payment.
+    fn belongs_to(&self, caller: Option<&str>) -> bool {
+        match (&self.owner, caller) {
+            (Some(owner), Some(caller)) => owner == caller,
+            _ => true,
+        }
+    }
 }
 
 impl Row {
@@ -242,6 +275,7 @@ impl Journal {
         Self::add_column(&conn, "op", "").map_err(e)?;
         Self::add_column(&conn, "done", "").map_err(e)?;
         Self::add_column_to(&conn, "tombstones", "pairing", "").map_err(e)?;
+        Self::add_column(&conn, "owner", "").map_err(e)?;
         let journal = Journal {
             conn: Mutex::new(conn),
             config,
@@ -321,7 +355,7 @@ impl Journal {
     fn row(conn: &Connection, reference: &PaymentRef) -> Result<Option<Row>, BridgeError> {
         let found = conn
             .prepare_cached(
-                "SELECT order_id, amount, status, refund_of, op FROM payments WHERE reference = ?1",
+                "SELECT order_id, amount, status, refund_of, op, owner FROM payments WHERE reference = ?1",
             )?
             .query_row([reference.to_string()], |r| {
                 Ok((
@@ -330,10 +364,11 @@ impl Journal {
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })
             .optional()?;
-        let Some((order_id, amount, status, refund_of, op)) = found else {
+        let Some((order_id, amount, status, refund_of, op, owner)) = found else {
             return Ok(None);
         };
         Ok(Some(Row {
@@ -342,6 +377,7 @@ impl Journal {
             refund_of: refund_of.map(|r| parse_reference(&r)).transpose()?,
             op: op.map(|o| serde_json::from_str(&o)).transpose()?,
             stored: serde_json::from_str(&status)?,
+            owner,
         }))
     }
 

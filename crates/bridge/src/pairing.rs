@@ -111,7 +111,7 @@ pub struct Pairing {
 /// What a presented token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    Paired { id: String },
+    Paired { id: String, register: String },
     Revoked,
     Unknown,
 }
@@ -264,18 +264,18 @@ impl Pairings {
     /// What this token is: read from the file each time, so a revocation
     /// by another process counts at once.
     pub fn check(&self, token: &str) -> Result<Access, String> {
-        let row: Option<(String, Option<i64>)> = self
+        let row: Option<(String, String, Option<i64>)> = self
             .conn()
             .query_row(
-                "SELECT id, revoked_at FROM pairings WHERE token_hash = ?1",
+                "SELECT id, register, revoked_at FROM pairings WHERE token_hash = ?1",
                 [token_hash(token)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(storage)?;
         Ok(match row {
-            Some((id, None)) => Access::Paired { id },
-            Some((_, Some(_))) => Access::Revoked,
+            Some((id, register, None)) => Access::Paired { id, register },
+            Some((_, _, Some(_))) => Access::Revoked,
             None => Access::Unknown,
         })
     }
@@ -444,7 +444,10 @@ mod tests {
             .expect("paired");
         assert_eq!(
             p.check(&token).expect("check"),
-            Access::Paired { id: id.clone() }
+            Access::Paired {
+                id: id.clone(),
+                register: "R1".into()
+            }
         );
         // Used up: the same code pairs nobody else.
         assert_eq!(

@@ -69,6 +69,11 @@ impl From<BridgeError> for Error {
                      wait for its result or cancel it"
                 ),
             ),
+            e @ BridgeError::NotYours(_) => Error::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("{e}: only the register that started a payment may ask about, cancel or refund it"),
+            ),
             BridgeError::RefundRefused(why) => {
                 Error::new(StatusCode::CONFLICT, till_core::api::REFUND_REFUSED_CODE, why)
             }
@@ -197,7 +202,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 /// Who asks: a pairing's id, or the shared development token. Questions
 /// about references the bridge never received are counted per caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(pub String);
+pub struct Caller {
+    /// The pairing's id: tombstones are counted per pairing.
+    pub pairing: String,
+    /// The register it was made for: payments belong to their register.
+    pub register: String,
+}
 
 /// The caller of the shared development token.
 const SHARED_CALLER: &str = "shared-token";
@@ -213,7 +223,10 @@ async fn admitted(state: &AppState, presented: &str) -> Result<Caller, Error> {
     }
     if let Some(shared) = &state.pairing_token {
         if bool::from(presented.as_bytes().ct_eq(shared.as_bytes())) {
-            return Ok(Caller(SHARED_CALLER.into()));
+            return Ok(Caller {
+                pairing: SHARED_CALLER.into(),
+                register: SHARED_CALLER.into(),
+            });
         }
     }
     let pairings = state.pairings.clone();
@@ -223,7 +236,10 @@ async fn admitted(state: &AppState, presented: &str) -> Result<Caller, Error> {
         .map_err(|e| format!("the pairings check stopped: {e}"))
         .and_then(|r| r);
     match access {
-        Ok(Access::Paired { id }) => Ok(Caller(id)),
+        Ok(Access::Paired { id, register }) => Ok(Caller {
+            pairing: id,
+            register,
+        }),
         Ok(Access::Revoked) => Err(unauthorized(
             UNPAIRED_CODE,
             "This register is no longer paired with the bridge: pair it again in Settings",
@@ -315,17 +331,25 @@ fn check_amount(amount: Money, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+pub async fn start(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Error> {
     let req: StartPayment = parse_start(&body, "payment")?;
     check_amount(req.amount, "payment")?;
-    begin(&state, Start::from(&req), "payment").await
+    begin(&state, Start::from(&req).by(&caller.register), "payment").await
 }
 
 /// `POST /v1/refunds`: money back to the card of an approved payment.
-pub async fn start_refund(State(state): State<AppState>, body: Bytes) -> Result<Response, Error> {
+pub async fn start_refund(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, Error> {
     let req: StartRefund = parse_start(&body, "refund")?;
     check_amount(req.amount, "refund")?;
-    begin(&state, Start::from(&req), "refund").await
+    begin(&state, Start::from(&req).by(&caller.register), "refund").await
 }
 
 async fn begin(state: &AppState, req: Start, what: &'static str) -> Result<Response, Error> {
@@ -379,7 +403,7 @@ async fn admit_question(
 ) -> Result<(), Error> {
     let cap = state.tombstones_per_caller;
     let admitted = blocking(state, move |b| {
-        Ok(b.admit_question(&reference, &caller.0, cap, now))
+        Ok(b.admit_question(&reference, (&caller.pairing, &caller.register), cap, now))
     })
     .await?;
     admitted.map_err(|e| {

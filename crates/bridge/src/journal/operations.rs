@@ -28,20 +28,28 @@ impl Journal {
         })
     }
 
-    /// Before a question about `reference` from `caller` (a pairing): a
-    /// reference the bridge never received gets its tombstone now, counted
-    /// against the caller, who may leave at most `cap` of them (each is a
-    /// row kept for good: without a cap, one register could fill the disk
-    /// by asking about random references). Known references pass.
+    /// Before a question about `reference` from `caller` (a pairing) of
+    /// register `owner`: a payment another register started is not this
+    /// one's to know about; a reference the bridge never received gets its
+    /// tombstone now, counted against the caller, who may leave at most
+    /// `cap` of them (each is a row kept for good: without a cap, one
+    /// register could fill the disk by asking about random references).
+    /// The register's own references pass.
     pub fn admit_question(
         &self,
         reference: &PaymentRef,
-        caller: &str,
+        (caller, owner): (&str, &str),
         cap: u64,
         now: Timestamp,
     ) -> Result<(), BridgeError> {
         let conn = self.lock();
-        if Self::row(&conn, reference)?.is_some() || Self::is_tombstoned(&conn, reference)? {
+        if let Some(row) = Self::row(&conn, reference)? {
+            return match row.belongs_to(Some(owner)) {
+                true => Ok(()),
+                false => Err(BridgeError::NotYours(*reference)),
+            };
+        }
+        if Self::is_tombstoned(&conn, reference)? {
             return Ok(());
         }
         let left: u64 = conn
@@ -77,6 +85,9 @@ impl Journal {
             return Err(BridgeError::Tombstoned(req.reference));
         }
         if let Some(row) = Self::row(&conn, &req.reference)? {
+            if !row.belongs_to(req.owner.as_deref()) {
+                return Err(BridgeError::NotYours(req.reference));
+            }
             let same = row.order_id == req.order_id
                 && row.amount == req.amount
                 && row.refund_of == req.refund_of;
@@ -109,8 +120,8 @@ impl Journal {
         op.ask_tip = req.ask_tip && req.refund_of.is_none();
         // Journal first: a crash after this commit leaves a payment the
         // bridge knows (and asks about), never a charge it does not.
-        tx.prepare_cached("INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status, refund_of, op, done)
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, '0')")?
+        tx.prepare_cached("INSERT INTO payments (reference, order_id, amount, created_at, updated_at, status, refund_of, op, done, owner)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, '0', ?8)")?
             .execute(params![
                 req.reference.to_string(),
                 req.order_id.to_string(),
@@ -118,7 +129,8 @@ impl Journal {
                 now.as_millis(),
                 serde_json::to_string(&BridgeStatus::Processing)?,
                 req.refund_of.map(|r| r.to_string()),
-                serde_json::to_string(&op)?
+                serde_json::to_string(&op)?,
+                req.owner,
             ],
         )?;
         let out = self.outgoing(&tx, &op, Need::Start, now)?;
@@ -161,8 +173,14 @@ impl Journal {
         now: Timestamp,
     ) -> Result<Original, BridgeError> {
         let refused = |why: String| Err(BridgeError::RefundRefused(why));
-        let approved = Self::row(conn, original)?
-            .filter(|r| r.order_id == req.order_id && r.refund_of.is_none());
+        let found = Self::row(conn, original)?;
+        if found
+            .as_ref()
+            .is_some_and(|r| !r.belongs_to(req.owner.as_deref()))
+        {
+            return Err(BridgeError::NotYours(*original));
+        }
+        let approved = found.filter(|r| r.order_id == req.order_id && r.refund_of.is_none());
         let Some((charged, card, poi_transaction)) = approved.and_then(|r| match r.op?.phase {
             crate::driver::Phase::Done(Final::Approved {
                 amount,

@@ -394,3 +394,82 @@ async fn a_pairing_not_sent_as_json_is_refused_and_uses_up_nothing() {
     let r = pair(&b.client, &b.address, &code).await;
     assert_eq!(r.status(), 201, "the code in force still pairs");
 }
+
+/// A token paired for `register`, from a code made on the bridge's machine.
+async fn paired_as(b: &TestBridge, register: &str) -> String {
+    let r = b
+        .client
+        .post(b.url("/v1/pairings"))
+        .json(&json!({"code": new_code(&b.data), "register": register}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn as_token(
+    b: &TestBridge,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let req = match body {
+        Some(body) => b.client.post(b.url(path)).json(&body),
+        None => b.client.get(b.url(path)),
+    };
+    req.header("X-Pairing-Token", token).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_payment_belongs_to_the_register_that_started_it() {
+    let b = spawn_bridge(temp_dir("till-bridge"), None).await;
+    let r1 = paired_as(&b, "R1").await;
+    let r2 = paired_as(&b, "R2").await;
+    let p = new_reference();
+    let started = as_token(&b, &r1, "/v1/payments", Some(start_body(&p, 700))).await;
+    assert_eq!(started.status(), 202);
+    let status = format!("/v1/payments/{p}");
+    b.wait_until(
+        || async {
+            let r = as_token(&b, &r1, &status, None).await;
+            r.status() == 200 && r.json::<Value>().await.unwrap()["status"] == "approved"
+        },
+        SOON,
+    )
+    .await;
+
+    // R2's pairing can neither read, cancel, repeat nor refund it.
+    let refund = json!({
+        "reference": new_reference(), "original": p, "order_id": order_id_for(&p),
+        "amount": 700, "currency": "EUR",
+    });
+    let tries = [
+        (status.clone(), None),
+        (format!("{status}/cancel"), Some(json!({}))),
+        ("/v1/payments".to_owned(), Some(start_body(&p, 700))),
+        ("/v1/refunds".to_owned(), Some(refund.clone())),
+    ];
+    for (path, body) in tries {
+        let r = as_token(&b, &r2, &path, body).await;
+        assert_eq!(r.status(), 403, "{path}");
+        let e: Value = r.json().await.unwrap();
+        assert_schema("ApiError", &e);
+        assert_eq!(e["error"], "forbidden", "{path}: {e}");
+    }
+    let charges = b.charges().await;
+    assert_eq!(
+        charges.len(),
+        1,
+        "only R1's payment reached the terminal: {charges:?}"
+    );
+
+    // R1, paired again (a new token for the same register), still may.
+    let r1_again = paired_as(&b, "R1").await;
+    assert_eq!(as_token(&b, &r1_again, &status, None).await.status(), 200);
+    let refunded = as_token(&b, &r1_again, "/v1/refunds", Some(refund)).await;
+    assert_eq!(refunded.status(), 202);
+}
