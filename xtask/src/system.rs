@@ -582,7 +582,8 @@ fn start_terminal(
     oms_url: &str,
     tls: Option<&Tls>,
 ) -> Result<(Server, Option<String>, PathBuf)> {
-    let ca_dir = opts.data.join("tls");
+    // The terminal's own CA (a real terminal's is its vendor's).
+    let ca_dir = opts.data.join("terminal-tls");
     let (ok, out) = proc::run_captured(
         Command::new(opts.build.binary("till-terminal"))
             .args(["--poiid", TERMINAL_POIID, "tls", "init", "--dir"])
@@ -648,12 +649,17 @@ pub struct Tls {
 /// names, through the bridge's own `tls init`.
 fn local_tls(opts: &Options, bridge_data: &std::path::Path, lan_ip: Option<&str>) -> Result<Tls> {
     let dir = opts.data.join("tls");
+    let names: Vec<&str> = ["localhost", "127.0.0.1"]
+        .into_iter()
+        .chain(lan_ip)
+        .collect();
+    retire_ca_without(&dir, &names)?;
     let mut cmd = Command::new(opts.build.binary("till-bridge"));
     cmd.arg("--data")
         .arg(bridge_data)
         .args(["tls", "init", "--dir"])
         .arg(&dir);
-    for name in ["localhost", "127.0.0.1"].into_iter().chain(lan_ip) {
+    for name in &names {
         cmd.arg("--name").arg(name);
     }
     let (ok, out) = proc::run_captured(&mut cmd)?;
@@ -670,6 +676,34 @@ fn local_tls(opts: &Options, bridge_data: &std::path::Path, lan_ip: Option<&str>
         }),
         _ => Err(format!("till-bridge tls init failed:\n{out}")),
     }
+}
+
+/// A CA may issue only for the names it was made for: when this machine's
+/// LAN address changed since (or the CA predates name constraints), the
+/// old CA is moved aside and a new one made, which tablets must trust anew.
+fn retire_ca_without(dir: &std::path::Path, names: &[&str]) -> Result<()> {
+    if !dir.join("ca.pem").exists() {
+        return Ok(());
+    }
+    let permitted = std::fs::read_to_string(dir.join("ca-names.txt")).unwrap_or_default();
+    if names
+        .iter()
+        .all(|n| permitted.lines().any(|l| l.trim() == *n))
+    {
+        return Ok(());
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = dir.with_file_name(format!("tls-retired-{secs}"));
+    std::fs::rename(dir, &aside).map_err(|e| format!("{}: {e}", dir.display()))?;
+    step(&format!(
+        "The local CA in {} may not issue for {}: it is kept in {}, and a new CA is made (trust the new ca.pem on the tablets)",
+        dir.display(),
+        names.join(", "),
+        aside.display()
+    ));
+    Ok(())
 }
 
 /// This machine's address on its LAN: the one a route out would use (a UDP

@@ -121,8 +121,9 @@ fn tempdir(what: &str) -> std::path::PathBuf {
 /// The terminal and the bridge on loopback, the bridge over HTTPS to it.
 async fn system() -> (String, Vec<tokio::task::JoinHandle<std::io::Result<()>>>) {
     let dir = tempdir("nexo");
-    let ca =
-        till_http::tls::LocalCa::open_or_create(&dir.join("tls"), "Till bench CA").expect("a CA");
+    let names = [POIID.to_owned()];
+    let ca = till_http::tls::LocalCa::open_or_create(&dir.join("tls"), "Till bench CA", &names)
+        .expect("a CA");
     let issued = ca
         .issue("terminal", &[POIID.to_owned()])
         .expect("a certificate");

@@ -106,14 +106,25 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TlsCommand {
-    /// Makes a local CA (once) and a certificate for the bridge's names and
-    /// addresses, and says how to trust the CA on a tablet.
+    /// Makes a local CA (once, valid 2 years, for these names alone) and a
+    /// certificate for the bridge's names and addresses, and says how to
+    /// trust the CA on a tablet and to take its key off this machine.
     Init {
         /// A DNS name or IP address tablets use to reach the bridge;
         /// repeat. Default: localhost, 127.0.0.1 and --listen's address.
         #[arg(long = "name")]
         names: Vec<String>,
         /// Where the CA and certificate go (default: the data folder's tls/).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Issues a new certificate for the bridge from the CA whose key is
+    /// given back (put ca-key.pem into the folder first).
+    Renew {
+        /// The names to issue for (default: every name the CA permits).
+        #[arg(long = "name")]
+        names: Vec<String>,
+        /// The CA's folder (default: the data folder's tls/).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -168,6 +179,10 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         Some(Command::Tls(TlsCommand::Init { names, dir })) => {
             let dir = dir.unwrap_or_else(|| args.data.join("tls"));
             return tls_init(&dir, names, args.listen);
+        }
+        Some(Command::Tls(TlsCommand::Renew { names, dir })) => {
+            let dir = dir.unwrap_or_else(|| args.data.join("tls"));
+            return tls_renew(&dir, names);
         }
         Some(Command::Pairings(cmd)) => return Ok(pairings_command(&args.data, cmd)?),
         None => {}
@@ -329,23 +344,60 @@ fn tls_init(
             names.push(listen.ip().to_string());
         }
     }
-    let ca = till_http::tls::LocalCa::open_or_create(dir, "Till bridge local CA")?;
-    let issued = ca.issue("bridge", &names)?;
-    println!("Certificate for {}:", names.join(", "));
-    println!("  --tls-cert {}", issued.cert.display());
-    println!("  --tls-key  {}", issued.key.display());
-    println!();
+    let ca = till_http::tls::LocalCa::open_or_create(dir, "Till bridge local CA", &names)?;
+    issued(&ca, &names)?;
     println!(
         "{} CA: {}",
         if ca.created { "New" } else { "Existing" },
         ca.cert_file().display()
     );
+    match &ca.permitted {
+        Some(permitted) => println!(
+            "It may issue only for {} and is valid {} years.",
+            permitted.join(", "),
+            till_http::tls::CA_YEARS
+        ),
+        None => println!(
+            "This CA was made before Till limited its CAs to the store's names: it could issue for any \
+             website. Make a new one (move {} away, run this again) and trust that one on the tablets.",
+            dir.display()
+        ),
+    }
     println!("{}", till_http::tls::TRUST_STEPS);
+    println!();
+    println!("{}", till_http::tls::KEY_AWAY_STEPS);
     println!();
     // Read by cargo xtask: a test browser trusts this CA alone.
     println!(
         "CA public key SHA-256 (for test browsers): {}",
         ca.spki_sha256()
     );
+    Ok(())
+}
+
+/// `tls renew`: a new bridge certificate from the CA whose key is back.
+fn tls_renew(dir: &std::path::Path, names: Vec<String>) -> Result<(), till_http::ServerError> {
+    let ca = till_http::tls::LocalCa::open(dir)?;
+    let names = match (names.is_empty(), &ca.permitted) {
+        (false, _) => names,
+        (true, Some(permitted)) => permitted.clone(),
+        (true, None) => {
+            return Err(till_http::ServerError::Config(
+                "this CA lists no names: say which with --name".into(),
+            ))
+        }
+    };
+    issued(&ca, &names)?;
+    println!("{}", till_http::tls::KEY_AWAY_STEPS);
+    Ok(())
+}
+
+/// Issues the bridge's certificate and says which flags serve it.
+fn issued(ca: &till_http::tls::LocalCa, names: &[String]) -> Result<(), till_http::ServerError> {
+    let issued = ca.issue("bridge", names)?;
+    println!("Certificate for {} (valid 397 days):", names.join(", "));
+    println!("  --tls-cert {}", issued.cert.display());
+    println!("  --tls-key  {}", issued.key.display());
+    println!();
     Ok(())
 }

@@ -10,8 +10,9 @@
 
 use crate::ServerError;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, SanType,
 };
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -56,11 +57,15 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServerError> {
 /// The CA's files in a folder: `ca.pem` (trusted on each tablet) and
 /// `ca-key.pem` (stays on the machine that made it).
 pub const CA_CERT_FILE: &str = "ca.pem";
-const CA_KEY_FILE: &str = "ca-key.pem";
+pub const CA_KEY_FILE: &str = "ca-key.pem";
+/// The names and addresses the CA may issue for, one per line: what its
+/// name constraints permit.
+const CA_NAMES_FILE: &str = "ca-names.txt";
 /// How long a server certificate is valid: under the 398 days Apple's and
 /// Google's clients accept for a server certificate.
 const SERVER_CERT_DAYS: i64 = 397;
-const CA_YEARS: i64 = 10;
+/// A CA lives 2 years: a key copied from a bridge PC stops being of use.
+pub const CA_YEARS: i64 = 2;
 
 /// How to trust a local CA on the store's tablets, printed beside it.
 pub const TRUST_STEPS: &str = "\
@@ -71,7 +76,16 @@ Trust this CA once on each tablet (copy ca.pem to it: USB, mail or a download):
   ChromeOS:  chrome://certificate-manager > Local certificates > Custom > Import
   Windows:   certutil -addstore Root ca.pem (as an administrator)
   Managed tablets: push ca.pem as a trusted root with the device policy.
-Keep ca-key.pem on this machine only: whoever holds it can impersonate the bridge.";
+The CA may issue only for the names it was made for (its name constraints),
+so its key cannot impersonate any other website to these tablets.";
+
+/// What to do with the CA's key once the certificates are issued.
+pub const KEY_AWAY_STEPS: &str = "\
+Now take ca-key.pem off this machine: copy it to a USB stick kept locked
+away, then delete it here. The servers need only their certificate and key;
+whoever copies ca-key.pem from this machine could issue certificates for the
+store's names. To renew the certificate (every 397 days), put ca-key.pem back
+and run `till-bridge tls renew`, then take it away again.";
 
 /// A server certificate and its key, as files.
 #[derive(Debug, Clone)]
@@ -84,33 +98,80 @@ pub struct Issued {
 pub struct LocalCa {
     dir: PathBuf,
     issuer: Issuer<'static, KeyPair>,
+    /// What its name constraints permit; `None` for a CA made before Till
+    /// constrained its CAs (it may issue for any name).
+    pub permitted: Option<Vec<String>>,
     /// Made by this call (tablets must trust it), not read from the folder.
     pub created: bool,
 }
 
 impl LocalCa {
-    /// The CA in `dir`, made there first if the folder has none. An
-    /// existing CA is kept: the tablets that trust it go on trusting the
-    /// certificates it issues next.
-    pub fn open_or_create(dir: &Path, name: &str) -> Result<LocalCa, ServerError> {
+    /// The CA in `dir`, made there first if the folder has none, for
+    /// `names` alone (X.509 name constraints) and [`CA_YEARS`]. An existing
+    /// CA is kept, with the names it was made for: the tablets that trust
+    /// it go on trusting the certificates it issues next.
+    pub fn open_or_create(
+        dir: &Path,
+        name: &str,
+        names: &[String],
+    ) -> Result<LocalCa, ServerError> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let (cert, key) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
         let created = !cert.exists();
         if created {
             let key_pair = KeyPair::generate()?;
-            let ca = ca_params(name)?.self_signed(&key_pair)?;
+            let ca = ca_params(name, names)?.self_signed(&key_pair)?;
             write_private(&key, &key_pair.serialize_pem())?;
             std::fs::write(&cert, ca.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let listed = dir.join(CA_NAMES_FILE);
+            std::fs::write(&listed, names.join("\n") + "\n")
+                .map_err(|e| format!("{}: {e}", listed.display()))?;
         }
+        Self::load(dir, created)
+    }
+
+    /// The CA already in `dir`; its key must be there (given back).
+    pub fn open(dir: &Path) -> Result<LocalCa, ServerError> {
+        if !dir.join(CA_CERT_FILE).exists() {
+            return Err(ServerError::Config(format!(
+                "no CA in {}: make one with till-bridge tls init",
+                dir.display()
+            )));
+        }
+        Self::load(dir, false)
+    }
+
+    fn load(dir: &Path, created: bool) -> Result<LocalCa, ServerError> {
+        let (cert, key) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
         let read =
             |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+        if !key.exists() {
+            return Err(ServerError::Config(format!(
+                "{} is not there: put the CA's key back into {} to issue a certificate",
+                key.display(),
+                dir.display()
+            )));
+        }
         let key_pair =
             KeyPair::from_pem(&read(&key)?).map_err(|e| format!("{}: {e}", key.display()))?;
         let issuer = Issuer::from_ca_cert_pem(&read(&cert)?, key_pair)
             .map_err(|e| format!("{}: {e}", cert.display()))?;
+        let listed = dir.join(CA_NAMES_FILE);
+        let permitted = listed
+            .exists()
+            .then(|| read(&listed))
+            .transpose()?
+            .map(|t| {
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
         Ok(LocalCa {
             dir: dir.to_owned(),
             issuer,
+            permitted,
             created,
         })
     }
@@ -136,6 +197,15 @@ impl LocalCa {
     pub fn issue(&self, file: &str, names: &[String]) -> Result<Issued, ServerError> {
         if names.is_empty() {
             return Err("a certificate needs at least one name or address".into());
+        }
+        if let Some(permitted) = &self.permitted {
+            if let Some(other) = names.iter().find(|n| !permitted.contains(n)) {
+                return Err(ServerError::Config(format!(
+                    "this CA may issue only for {} (its name constraints), not for {other}: \
+                     make a new CA in another folder for other names",
+                    permitted.join(", ")
+                )));
+            }
         }
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -165,7 +235,7 @@ impl LocalCa {
     }
 }
 
-fn ca_params(name: &str) -> Result<CertificateParams, String> {
+fn ca_params(name: &str, names: &[String]) -> Result<CertificateParams, String> {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, name);
@@ -174,10 +244,54 @@ fn ca_params(name: &str) -> Result<CertificateParams, String> {
         .push(DnType::OrganizationName, "Till local CA");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.name_constraints = Some(name_constraints(names)?);
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(365 * CA_YEARS);
     Ok(params)
+}
+
+/// Permits exactly these DNS names (and names under them, as X.509 has
+/// it) and these addresses. A kind of name with none given is still
+/// constrained: a constraint of one kind says nothing of another, so a CA
+/// for addresses alone permits the DNS name `invalid` (which never
+/// resolves), and one for DNS names alone excludes every address.
+fn name_constraints(names: &[String]) -> Result<NameConstraints, String> {
+    if names.is_empty() {
+        return Err("a CA needs at least one name or address to issue for".into());
+    }
+    let mut permitted = Vec::new();
+    for name in names {
+        permitted.push(match san(name)? {
+            SanType::IpAddress(ip) => {
+                let bits = if ip.is_ipv4() { 32 } else { 128 };
+                GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(ip, bits))
+            }
+            _ => GeneralSubtree::DnsName(name.clone()),
+        });
+    }
+    let mut excluded = Vec::new();
+    if !permitted
+        .iter()
+        .any(|p| matches!(p, GeneralSubtree::DnsName(_)))
+    {
+        permitted.push(GeneralSubtree::DnsName("invalid".into()));
+    }
+    if !permitted
+        .iter()
+        .any(|p| matches!(p, GeneralSubtree::IpAddress(_)))
+    {
+        excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix(
+            [0; 4], 0,
+        )));
+        excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+            [0; 16], 0,
+        )));
+    }
+    Ok(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: excluded,
+    })
 }
 
 fn san(name: &str) -> Result<SanType, String> {

@@ -179,7 +179,8 @@ fn local_ca() -> (
         std::process::id(),
         std::time::SystemTime::now()
     ));
-    let ca = till_http::tls::LocalCa::open_or_create(&dir, "Till test CA").unwrap();
+    let ca = till_http::tls::LocalCa::open_or_create(&dir, "Till test CA", &["127.0.0.1".into()])
+        .unwrap();
     let issued = ca.issue("server", &["127.0.0.1".into()]).unwrap();
     (ca, issued, dir)
 }

@@ -95,7 +95,10 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), till_http::ServerError> {
     if let Some(Command::Tls(TlsCommand::Init { dir })) = &args.command {
-        let ca = till_http::tls::LocalCa::open_or_create(dir, "Till bridge local CA")?;
+        // The terminal's own CA (a real one's is its vendor's), for its
+        // POIID alone.
+        let names = std::slice::from_ref(&args.poiid);
+        let ca = till_http::tls::LocalCa::open_or_create(dir, "Till terminal test CA", names)?;
         let issued = ca.issue("terminal", std::slice::from_ref(&args.poiid))?;
         println!("Certificate for {}:", args.poiid);
         println!("  --tls-cert {}", issued.cert.display());

@@ -72,7 +72,8 @@ pub async fn spawn_terminal_with(
 ) -> Arc<TestTerminal> {
     let data = temp_dir("till-terminal");
     let tls_dir = data.join("tls");
-    let ca = till_http::tls::LocalCa::open_or_create(&tls_dir, "Till test CA").unwrap();
+    let ca = till_http::tls::LocalCa::open_or_create(&tls_dir, "Till test CA", &[POIID.to_owned()])
+        .unwrap();
     let issued = ca.issue("terminal", &[POIID.to_owned()]).unwrap();
     let config = till_terminal::Config {
         listen: "127.0.0.1:0".parse().unwrap(),

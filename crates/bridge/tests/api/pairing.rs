@@ -271,7 +271,8 @@ fn the_pairing_page_answers_only_the_bridges_own_machine() {
 
 /// A CA in a temporary folder and a certificate for 127.0.0.1.
 fn local_ca() -> (LocalCa, till_http::tls::Issued) {
-    let ca = LocalCa::open_or_create(&temp_dir("till-ca"), "Till test CA").unwrap();
+    let ca = LocalCa::open_or_create(&temp_dir("till-ca"), "Till test CA", &["127.0.0.1".into()])
+        .unwrap();
     let issued = ca.issue("server", &["127.0.0.1".into()]).unwrap();
     (ca, issued)
 }
