@@ -125,24 +125,50 @@ pub fn fingerprint(token: &str) -> String {
     format!("sha256:{hex}")
 }
 
+/// The bearer token of a request, or why there is none.
+fn presented(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| AppError::unauthorized("missing Authorization: Bearer <register token>"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            AppError::unauthorized("the Authorization header must be: Bearer <register token>")
+        })
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            AppError::unauthorized("missing Authorization: Bearer <register token>")
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                AppError::unauthorized("the Authorization header must be: Bearer <register token>")
-            })?;
-        state
-            .tokens
-            .find(token.trim())
-            .ok_or_else(|| AppError::unauthorized("unknown token"))
+        let found = presented(parts).and_then(|token| {
+            state
+                .tokens
+                .find(token.trim())
+                .ok_or_else(|| AppError::unauthorized("unknown token"))
+        });
+        if let Err(refused) = &found {
+            // The security log: who was refused, never what they sent.
+            let peer = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(parts.uri.path(), |u| u.0.path());
+            tracing::warn!(
+                peer,
+                path,
+                why = %refused.body.message,
+                "token refused"
+            );
+        }
+        found
     }
 }
 

@@ -175,7 +175,16 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Ok(caller) => {
             req.extensions_mut().insert(caller);
         }
-        Err(refused) => return refused.into_response(),
+        Err(refused) => {
+            // The security log: who was refused, never the token.
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
+            tracing::warn!(peer, path = %req.uri().path(), why = %refused.1.message, "token refused");
+            return refused.into_response();
+        }
     }
     let Some(faults) = state.faults.clone() else {
         return next.run(req).await;
