@@ -72,6 +72,8 @@ async fn mount_with(products: Vec<till_core::catalog::Product>) -> web_sys::Elem
                 register_token: "t".into(),
                 bridge_url: "http://127.0.0.1:9".into(),
                 pairing_token: "p".into(),
+                pairing_id: None,
+                paired_at_ms: None,
                 result_wait_secs: None,
                 auto_print: false,
                 returns_without_receipt: false,

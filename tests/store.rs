@@ -55,6 +55,8 @@ async fn settings_round_trip() {
         register_token: "dev-register-token".into(),
         bridge_url: "http://127.0.0.1:7878".into(),
         pairing_token: "dev-pairing-token".into(),
+        pairing_id: Some("p-7kq2mx4w".into()),
+        paired_at_ms: Some(1_796_686_200_000),
         result_wait_secs: Some(5),
         auto_print: true,
         returns_without_receipt: false,

@@ -6,11 +6,14 @@ use crate::platform;
 use crate::state::use_app;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use till_core::api::PairResponse;
 use till_core::lan::SetupLink;
 use till_core::money::Currency;
 use till_core::order::RegisterId;
 use till_core::register::answers::Answer;
-use till_core::register::settings::{BaseUrl, RegisterSettings, SettingsForm};
+use till_core::register::settings::{
+    BaseUrl, NewPairing, PairedAs, RegisterSettings, SettingsForm,
+};
 
 /// The form's fields, as signals.
 #[derive(Clone, Copy)]
@@ -27,6 +30,8 @@ struct Fields {
     auto_print: RwSignal<bool>,
     returns: RwSignal<bool>,
     tips: RwSignal<bool>,
+    new_pairing: RwSignal<Option<NewPairing>>,
+    unpair: RwSignal<bool>,
 }
 
 impl Fields {
@@ -52,6 +57,8 @@ impl Fields {
             auto_print: RwSignal::new(form.auto_print),
             returns: RwSignal::new(form.returns_without_receipt),
             tips: RwSignal::new(form.ask_tip),
+            new_pairing: RwSignal::new(None),
+            unpair: RwSignal::new(false),
         }
     }
 
@@ -63,6 +70,8 @@ impl Fields {
             register_token: self.register_token.get_untracked(),
             bridge_url: self.bridge_url.get_untracked(),
             pairing_token: self.pairing_token.get_untracked(),
+            new_pairing: self.new_pairing.get_untracked(),
+            unpair: self.unpair.get_untracked(),
             result_wait: self.result_wait.get_untracked(),
             idle_lock: self.idle.get_untracked(),
             discount: self.discount.get_untracked(),
@@ -125,15 +134,38 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
     let save = saver(first_run, error, saved);
-    let submit = move || match fields.form().parse(currency) {
-        Ok(s) => save(s),
-        Err(e) => error.set(Some(e.to_string())),
+    let submit = move || {
+        let parsed = fields
+            .form()
+            .parse(currency, app.settings.get_untracked().as_ref());
+        // Said once: a later Save keeps what is saved by then.
+        fields.new_pairing.set(None);
+        fields.unpair.set(false);
+        match parsed {
+            Ok(s) => {
+                // A token typed in is not shown again.
+                fields.register_token.set(String::new());
+                fields.pairing_token.set(String::new());
+                save(s)
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
     };
     // Paired: the register keeps the bridge's address and its own token,
     // saved as the form's Save would.
-    let on_paired = move |address: String, token: String| {
+    let on_paired = move |address: String, paired: PairResponse| {
         fields.bridge_url.set(address);
-        fields.pairing_token.set(token);
+        fields.new_pairing.set(Some(NewPairing {
+            paired_as: PairedAs {
+                id: paired.id,
+                at: platform::now(),
+            },
+            token: paired.token,
+        }));
+        submit();
+    };
+    let on_unpair = move || {
+        fields.unpair.set(true);
         submit();
     };
     let from_link = setup_link(first_run);
@@ -160,19 +192,46 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
                 {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
             </form>
+            <PairedAs on_unpair/>
             <PairBridge register_id=fields.register_id on_paired from_link=from_link.and_then(Result::ok) current=fields.bridge_url.get_untracked()/>
             <StorageNote/>
         </section>
     }
 }
 
+/// How the register is paired with the bridge (never its token), and
+/// Unpair.
+#[component]
+fn PairedAs(on_unpair: impl Fn() + Copy + 'static) -> impl IntoView {
+    let app = use_app();
+    let unpair = StoredValue::new_local(on_unpair);
+    let words = Memo::new(move |_| {
+        app.settings
+            .get()
+            .and_then(|s| s.pairing_words(platform::utc_offset_min()))
+    });
+    move || {
+        words.get().map(|w| {
+            view! {
+                <p class="paired" role="status">{w}". "
+                    <button type="button" on:click=move |_| unpair.with_value(|f| f())>"Unpair"</button>
+                </p>
+            }
+        })
+    }
+}
+
 #[component]
 fn SettingsFields(fields: Fields) -> impl IntoView {
+    let saved = use_app().settings.get_untracked().is_some();
     let input = move |label: &'static str, signal: RwSignal<String>, kind: &'static str| {
+        // A saved token is never shown: the field is empty, and stays
+        // empty to keep it.
+        let hint = (kind == "password" && saved).then_some("Saved: type a new one to replace it");
         view! {
             <label class="field">
                 <span>{label}</span>
-                <input type=kind prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) autocomplete="off"/>
+                <input type=kind placeholder=hint prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) autocomplete="off"/>
             </label>
         }
     };
@@ -260,7 +319,7 @@ impl Pairing {
     }
 
     /// Pair: trades the code for this register's token, then `on_paired`.
-    fn pair(self, register_id: &str, on_paired: impl Fn(String, String) + 'static) {
+    fn pair(self, register_id: &str, on_paired: impl Fn(String, PairResponse) + 'static) {
         let checked = BaseUrl::parse("The bridge address", &self.address.get_untracked())
             .map_err(AppError::from)
             .and_then(|base| Ok((base.to_string(), Self::register(register_id)?)));
@@ -278,7 +337,7 @@ impl Pairing {
                     self.code.set(String::new());
                     let text = format!("Paired with the bridge at {base}.");
                     self.message.set(Some(Ok(text)));
-                    on_paired(base, paired.token);
+                    on_paired(base, paired);
                 }
                 Err(e) => self.message.set(Some(Err(e))),
             }
@@ -292,7 +351,7 @@ impl Pairing {
 #[component]
 fn PairBridge(
     register_id: RwSignal<String>,
-    on_paired: impl Fn(String, String) + Copy + 'static,
+    on_paired: impl Fn(String, PairResponse) + Copy + 'static,
     from_link: Option<SetupLink>,
     current: String,
 ) -> impl IntoView {

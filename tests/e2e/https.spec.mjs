@@ -108,6 +108,16 @@ test("over HTTPS: a guesser is locked out, the register pairs by code, pays by c
   const listed = pairings("list");
   const id = listed.match(/^(p-\w+)\s+R1\s.*\bpaired$/m)?.[1];
   expect(id, listed).toBeTruthy();
+  // Settings says how the register is paired, and shows no token; saving
+  // other settings keeps the pairing.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: new RegExp(`^Paired as ${id} on \\d{4}-\\d{2}-\\d{2}`) })).toBeVisible();
+  await expect(page.getByLabel("Register token")).toHaveValue("");
+  await expect(page.getByLabel(/^Pairing token/)).toHaveValue("");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.getByRole("link", { name: "Register", exact: true }).click();
+  await bridgeConnected(page);
 
   const https = await cardSale(page);
 
@@ -118,6 +128,12 @@ test("over HTTPS: a guesser is locked out, the register pairs by code, pays by c
   await expect(page.getByRole("alert").filter({ hasText: "This register is no longer paired" })).toBeVisible({ timeout: 15_000 });
   await expect(page.getByLabel("Amount due")).toHaveText("€2.40");
   await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: no longer paired", { timeout: 30_000 });
+  // Unpair in Settings: the register holds no pairing any more.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("button", { name: "Unpair" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Paired as/ })).toHaveCount(0);
+  await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: not paired", { timeout: 30_000 });
   test.info().annotations.push({ type: "card payment over HTTPS (ms)", description: String(https) });
   console.log(`card payment over HTTPS: ${https} ms`);
 });

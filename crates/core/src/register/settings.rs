@@ -16,7 +16,7 @@ use crate::money::Currency;
 use crate::money::Money;
 use crate::payment::PaymentConfig;
 use crate::staff::{Policy, DISCOUNT_THRESHOLD_BP_DEFAULT, PAID_OUT_LIMIT_MINOR_DEFAULT};
-use crate::time::Duration;
+use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -84,6 +84,9 @@ pub struct RegisterSettings {
     pub bridge_url: Option<BaseUrl>,
     /// This register's pairing token at the bridge; empty before pairing.
     pub pairing_token: String,
+    /// The pairing the token came from; `None` for a development token
+    /// typed in, or before pairing.
+    pub paired_as: Option<PairedAs>,
     /// How long the card popup waits for a result; till-core's default when `None`.
     pub result_wait: Option<Duration>,
     /// Print the receipt by itself when a sale is paid.
@@ -102,7 +105,36 @@ pub struct RegisterSettings {
     pub ask_tip: bool,
 }
 
+/// A pairing, as the bridge named it, and when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairedAs {
+    pub id: String,
+    pub at: Timestamp,
+}
+
+/// A pairing just made: what the form saves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPairing {
+    pub paired_as: PairedAs,
+    pub token: String,
+}
+
 impl RegisterSettings {
+    /// What Settings says of the pairing (never its token), the date in
+    /// the tablet's zone; `None` when the register is not paired.
+    pub fn pairing_words(&self, utc_offset_min: i32) -> Option<String> {
+        if self.pairing_token.is_empty() {
+            return None;
+        }
+        Some(match &self.paired_as {
+            Some(p) => {
+                let (y, m, d) = crate::time::civil_date(p.at, utc_offset_min);
+                format!("Paired as {} on {y:04}-{m:02}-{d:02}", p.id)
+            }
+            None => "Paired with a development token".to_owned(),
+        })
+    }
+
     /// The bridge's address and this register's pairing token, once paired.
     pub fn bridge(&self) -> Option<(&BaseUrl, &str)> {
         match (&self.bridge_url, self.pairing_token.as_str()) {
@@ -140,18 +172,22 @@ impl RegisterSettings {
         }
     }
 
-    /// The form showing these settings (amounts in the store's `currency`).
+    /// The form showing these settings (amounts in the store's
+    /// `currency`). It never holds a token: an empty token field keeps the
+    /// saved one ([`SettingsForm::parse`]).
     pub fn form(&self, currency: Currency) -> SettingsForm {
         SettingsForm {
             oms_url: self.oms_url.to_string(),
             register_id: self.register_id.to_string(),
-            register_token: self.register_token.clone(),
+            register_token: String::new(),
             bridge_url: self
                 .bridge_url
                 .as_ref()
                 .map(BaseUrl::to_string)
                 .unwrap_or_default(),
-            pairing_token: self.pairing_token.clone(),
+            pairing_token: String::new(),
+            new_pairing: None,
+            unpair: false,
             result_wait: self
                 .result_wait
                 .map(|d| d.as_secs_ceil().to_string())
@@ -184,6 +220,12 @@ pub struct SettingsRecord {
     pub register_token: String,
     pub bridge_url: String,
     pub pairing_token: String,
+    /// The pairing's id and when it was made (ms); absent in records from
+    /// before Settings showed them, and for a development token.
+    #[serde(default)]
+    pub pairing_id: Option<String>,
+    #[serde(default)]
+    pub paired_at_ms: Option<i64>,
     #[serde(default)]
     pub result_wait_secs: Option<u64>,
     #[serde(default)]
@@ -239,6 +281,13 @@ impl TryFrom<SettingsRecord> for RegisterSettings {
             register_token: token.to_owned(),
             bridge_url,
             pairing_token: r.pairing_token.trim().to_owned(),
+            paired_as: match (r.pairing_id, r.paired_at_ms) {
+                (Some(id), Some(at)) => Some(PairedAs {
+                    id,
+                    at: Timestamp::from_millis(at),
+                }),
+                _ => None,
+            },
             result_wait: wait.map(Duration::from_secs),
             auto_print: r.auto_print,
             returns_without_receipt: r.returns_without_receipt,
@@ -265,6 +314,8 @@ impl From<RegisterSettings> for SettingsRecord {
             register_token: s.register_token,
             bridge_url: s.bridge_url.map(|u| u.0).unwrap_or_default(),
             pairing_token: s.pairing_token,
+            pairing_id: s.paired_as.as_ref().map(|p| p.id.clone()),
+            paired_at_ms: s.paired_as.map(|p| p.at.as_millis()),
             result_wait_secs: s.result_wait.map(Duration::as_secs_ceil),
             auto_print: s.auto_print,
             returns_without_receipt: s.returns_without_receipt,
@@ -276,14 +327,21 @@ impl From<RegisterSettings> for SettingsRecord {
     }
 }
 
-/// The Settings page's fields, as typed.
+/// The Settings page's fields, as typed. Tokens are never shown: an empty
+/// token field keeps the saved token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsForm {
     pub oms_url: String,
     pub register_id: String,
+    /// A new register token; empty keeps the saved one.
     pub register_token: String,
     pub bridge_url: String,
+    /// A development pairing token typed in; empty keeps the saved one.
     pub pairing_token: String,
+    /// A pairing just made with the bridge: saved over any other.
+    pub new_pairing: Option<NewPairing>,
+    /// Unpair: the saved pairing token is dropped.
+    pub unpair: bool,
     /// Seconds; empty for the default.
     pub result_wait: String,
     /// Minutes; empty for never.
@@ -313,9 +371,28 @@ fn field_number(
 }
 
 impl SettingsForm {
+    /// The pairing token and where it came from: a pairing just made, an
+    /// unpairing, a development token typed in, or the saved one.
+    fn pairing(&self, saved: Option<&RegisterSettings>) -> (String, Option<PairedAs>) {
+        if let Some(p) = &self.new_pairing {
+            return (p.token.clone(), Some(p.paired_as.clone()));
+        }
+        if self.unpair {
+            return (String::new(), None);
+        }
+        match (self.pairing_token.trim(), saved) {
+            ("", Some(s)) => (s.pairing_token.clone(), s.paired_as.clone()),
+            (typed, _) => (typed.to_owned(), None),
+        }
+    }
+
     /// The settings the form says (amounts in the store's `currency`), or
-    /// the first reason it does not.
-    pub fn parse(&self, currency: Currency) -> Result<RegisterSettings, SettingsError> {
+    /// the first reason it does not; an empty token field keeps `saved`'s.
+    pub fn parse(
+        &self,
+        currency: Currency,
+        saved: Option<&RegisterSettings>,
+    ) -> Result<RegisterSettings, SettingsError> {
         let result_wait_secs = field_number(&self.result_wait, RESULT_WAIT_SECS, RESULT_WAIT_WHAT)?;
         let idle = field_number(&self.idle_lock, IDLE_LOCK_MINS, IDLE_LOCK_WHAT)?;
         let manager_discount_bp = match self.discount.trim() {
@@ -330,12 +407,19 @@ impl SettingsForm {
                     .minor(),
             ),
         };
+        let register_token = match (self.register_token.trim(), saved) {
+            ("", Some(s)) => s.register_token.clone(),
+            (typed, _) => typed.to_owned(),
+        };
+        let (pairing_token, paired_as) = self.pairing(saved);
         RegisterSettings::try_from(SettingsRecord {
             oms_url: self.oms_url.clone(),
             register_id: self.register_id.clone(),
-            register_token: self.register_token.clone(),
+            register_token,
             bridge_url: self.bridge_url.clone(),
-            pairing_token: self.pairing_token.clone(),
+            pairing_token,
+            pairing_id: paired_as.as_ref().map(|p| p.id.clone()),
+            paired_at_ms: paired_as.map(|p| p.at.as_millis()),
             result_wait_secs,
             auto_print: self.auto_print,
             returns_without_receipt: self.returns_without_receipt,
@@ -369,7 +453,7 @@ mod tests {
         f.idle_lock = "5".into();
         f.discount = "12.5 %".into();
         f.paid_out_limit = "75".into();
-        let s = f.parse(Currency::EUR).unwrap();
+        let s = f.parse(Currency::EUR, None).unwrap();
         assert_eq!(s.oms_url.as_str(), "https://oms.example");
         assert_eq!(s.register_id.as_str(), "R2");
         assert_eq!(s.register_token, "tok");
@@ -382,13 +466,19 @@ mod tests {
         assert_eq!(c.idle_lock, Some(Duration::from_mins(5)));
         assert_eq!(c.policy.discount_threshold_bp, 1250);
         assert_eq!(c.policy.paid_out_limit_minor, 7_500);
-        // The form shows what was saved, and says it again the same way.
-        assert_eq!(s.form(Currency::EUR).parse(Currency::EUR).unwrap(), s);
+        // The form shows what was saved (but no token), and says it again
+        // the same way.
+        let shown = s.form(Currency::EUR);
+        assert_eq!(
+            (shown.register_token.as_str(), shown.pairing_token.as_str()),
+            ("", "")
+        );
+        assert_eq!(shown.parse(Currency::EUR, Some(&s)).unwrap(), s);
     }
 
     #[test]
     fn defaults_when_fields_are_empty() {
-        let s = form().parse(Currency::EUR).unwrap();
+        let s = form().parse(Currency::EUR, None).unwrap();
         assert_eq!(s.bridge(), None);
         let c = s.config(Currency::EUR, 0);
         assert_eq!(c.payment, PaymentConfig::default());
@@ -404,7 +494,7 @@ mod tests {
         let bad = |edit: fn(&mut SettingsForm)| {
             let mut f = form();
             edit(&mut f);
-            f.parse(Currency::EUR).unwrap_err().to_string()
+            f.parse(Currency::EUR, None).unwrap_err().to_string()
         };
         assert_eq!(
             bad(|f| f.oms_url = "oms.example".into()),
@@ -448,5 +538,75 @@ mod tests {
         let damaged = r#"{"oms_url":"nowhere","register_id":"R1","register_token":"t","bridge_url":"","pairing_token":""}"#;
         let err = serde_json::from_str::<RegisterSettings>(damaged).unwrap_err();
         assert!(err.to_string().contains("The OMS URL"), "{err}");
+    }
+
+    fn paired(at_ms: i64) -> NewPairing {
+        NewPairing {
+            paired_as: PairedAs {
+                id: "p-7kq2mx4w".into(),
+                at: Timestamp::from_millis(at_ms),
+            },
+            token: "a-pairing-token".into(),
+        }
+    }
+
+    #[test]
+    fn settings_say_how_the_register_is_paired_and_never_show_a_token() {
+        // 2026-12-07 23:30 UTC: the 8th an hour east.
+        let at = 1_796_686_200_000;
+        let mut f = form();
+        f.bridge_url = "https://192.168.1.20:8443".into();
+        f.new_pairing = Some(paired(at));
+        let s = f.parse(Currency::EUR, None).unwrap();
+        assert_eq!(s.bridge().map(|(_, t)| t), Some("a-pairing-token"));
+        assert_eq!(
+            s.pairing_words(0).as_deref(),
+            Some("Paired as p-7kq2mx4w on 2026-12-07")
+        );
+        assert_eq!(
+            s.pairing_words(60).as_deref(),
+            Some("Paired as p-7kq2mx4w on 2026-12-08")
+        );
+        // Saved and read back: the same.
+        let stored = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RegisterSettings>(&stored).unwrap(),
+            s
+        );
+
+        // Saving other fields later keeps both tokens and the pairing.
+        let mut later = s.form(Currency::EUR);
+        later.result_wait = "30".into();
+        let kept = later.parse(Currency::EUR, Some(&s)).unwrap();
+        assert_eq!(
+            (kept.register_token.as_str(), kept.pairing_token.as_str()),
+            ("tok", "a-pairing-token")
+        );
+        assert_eq!(kept.paired_as, s.paired_as);
+
+        // A development token typed in is no pairing.
+        let mut typed = s.form(Currency::EUR);
+        typed.pairing_token = "dev-pairing-token".into();
+        let dev = typed.parse(Currency::EUR, Some(&s)).unwrap();
+        assert_eq!(
+            dev.pairing_words(0).as_deref(),
+            Some("Paired with a development token")
+        );
+
+        // Unpair: no token, nothing to say, and no bridge to call.
+        let mut gone = s.form(Currency::EUR);
+        gone.unpair = true;
+        let unpaired = gone.parse(Currency::EUR, Some(&s)).unwrap();
+        assert_eq!((unpaired.bridge(), unpaired.pairing_words(0)), (None, None));
+        // A new register token typed in replaces the saved one.
+        let mut new_token = s.form(Currency::EUR);
+        new_token.register_token = " fresh ".into();
+        assert_eq!(
+            new_token
+                .parse(Currency::EUR, Some(&s))
+                .unwrap()
+                .register_token,
+            "fresh"
+        );
     }
 }
