@@ -192,32 +192,15 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                 <button type="submit">{if first_run { "Start selling" } else { "Save" }}</button>
                 {move || saved.get().then(|| view! { <p role="status">"Saved."</p> })}
             </form>
-            <PairedAs on_unpair/>
+            // How the register is paired (never its token), and Unpair.
+            {move || app.settings.with(|s| s.as_ref().and_then(|s| s.pairing_words(platform::utc_offset_min()))).map(|w| view! {
+                <p class="paired" role="status">{w}". "
+                    <button type="button" on:click=move |_| on_unpair()>"Unpair"</button>
+                </p>
+            })}
             <PairBridge register_id=fields.register_id on_paired from_link=from_link.and_then(Result::ok) current=fields.bridge_url.get_untracked()/>
             <StorageNote/>
         </section>
-    }
-}
-
-/// How the register is paired with the bridge (never its token), and
-/// Unpair.
-#[component]
-fn PairedAs(on_unpair: impl Fn() + Copy + 'static) -> impl IntoView {
-    let app = use_app();
-    let unpair = StoredValue::new_local(on_unpair);
-    let words = Memo::new(move |_| {
-        app.settings
-            .get()
-            .and_then(|s| s.pairing_words(platform::utc_offset_min()))
-    });
-    move || {
-        words.get().map(|w| {
-            view! {
-                <p class="paired" role="status">{w}". "
-                    <button type="button" on:click=move |_| unpair.with_value(|f| f())>"Unpair"</button>
-                </p>
-            }
-        })
     }
 }
 
