@@ -9,7 +9,7 @@
 //! every peer would look local.
 
 use super::{now, parse_start, Error};
-use crate::pairing::{peer_key, Code, PairError, CODE_TRIES};
+use crate::pairing::{peer_key, Code, PairError, Pairings, CODE_TRIES};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -189,6 +189,19 @@ pub fn local_admin(
     Ok(())
 }
 
+/// Runs pairings work on the blocking pool; a failure is a 500, logged.
+async fn with_pairings<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Pairings) -> Result<T, String> + Send + 'static,
+) -> Result<T, Error> {
+    let pairings = state.pairings.clone();
+    tokio::task::spawn_blocking(move || f(&pairings))
+        .await
+        .map_err(|e| format!("the pairings stopped: {e}"))
+        .and_then(|r| r)
+        .map_err(internal)
+}
+
 fn forbidden(why: &str) -> Error {
     tracing::warn!("pairing page refused: {why}");
     Error::new(StatusCode::FORBIDDEN, "forbidden", why)
@@ -203,13 +216,8 @@ pub async fn admin_page(
     uri: Uri,
 ) -> Result<Response, Error> {
     local_admin(peer.ip(), &headers, &uri).map_err(forbidden)?;
-    let pairings = state.pairings.clone();
     let now = now();
-    let code = tokio::task::spawn_blocking(move || pairings.code(now))
-        .await
-        .map_err(|e| format!("reading the pairing code stopped: {e}"))
-        .and_then(|r| r)
-        .map_err(internal)?;
+    let code = with_pairings(&state, move |p| p.code(now)).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         axum::response::Html(admin_html(code.as_ref(), now)),
@@ -251,13 +259,8 @@ pub async fn new_code(
     uri: Uri,
 ) -> Result<Response, Error> {
     local_admin(peer.ip(), &headers, &uri).map_err(forbidden)?;
-    let pairings = state.pairings.clone();
     let now = now();
-    tokio::task::spawn_blocking(move || pairings.new_code(now))
-        .await
-        .map_err(|e| format!("making a pairing code stopped: {e}"))
-        .and_then(|r| r)
-        .map_err(internal)?;
+    with_pairings(&state, move |p| p.new_code(now)).await?;
     tracing::info!(peer = %peer.ip(), "pairing: a new code was made on the admin page");
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/pair")]).into_response())
 }
