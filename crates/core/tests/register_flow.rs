@@ -1479,8 +1479,9 @@ fn a_cashiers_void_waits_for_a_managers_pin_and_the_order_keeps_the_approval() {
 }
 
 /// A discount above 20 % asks for a manager; cancelled, the cart stays as
-/// it was; approved, the cart and then the order keep it, and a larger one
-/// asks again.
+/// it was; approved, the cart and then the order keep it. The approval is
+/// of the lines and the money off as they were: more items under the
+/// discount, or a larger one, ask again.
 #[test]
 fn a_large_discount_waits_for_a_manager_and_the_order_keeps_the_approval() {
     use till_core::cart::Discount;
@@ -1516,13 +1517,30 @@ fn a_large_discount_waits_for_a_manager_and_the_order_keeps_the_approval() {
     );
     t.act(Action::EditCart(with(&t, 2_500)));
     approve(&mut t, "dana", testing::MANAGER_PIN);
-    assert_eq!(t.machine.sale().unwrap().cart.approvals.len(), 1);
+    let approvals = &t.machine.sale().unwrap().cart.approvals;
+    assert_eq!(approvals.len(), 1);
+    let named: Vec<(&str, u32)> = approvals[0]
+        .lines
+        .iter()
+        .map(|g| (g.product_id.as_str(), g.basis_points))
+        .collect();
+    assert_eq!(
+        named,
+        [("coffee", 2_500), ("croissant", 2_500)],
+        "the approval names its lines"
+    );
+    // The same cart again (a cashier's tap that changes nothing): approved.
+    t.act(Action::EditCart(with(&t, 2_500)));
+    assert_eq!(t.machine.awaiting_approval(), None);
     t.add("coffee");
     assert_eq!(
         t.machine.awaiting_approval(),
-        None,
-        "approved: more items do not ask again"
+        Some(Guarded::Discount {
+            basis_points: 2_500
+        }),
+        "another coffee at 25 % is more money off than was approved"
     );
+    t.act(Action::CancelApproval);
     t.act(Action::EditCart(with(&t, 3_000)));
     assert_eq!(
         t.machine.awaiting_approval(),
@@ -1585,7 +1603,7 @@ fn a_cashiers_refund_and_settings_wait_for_a_manager() {
 }
 
 /// A manager's own 50 % discount carries their approval: the cashier who
-/// takes over the sale is not asked for one.
+/// takes over the sale is not asked for one, until more goes under it.
 #[test]
 fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
     use till_core::cart::Discount;
@@ -1605,8 +1623,14 @@ fn a_managers_own_discount_is_approved_by_them_for_whoever_goes_on() {
         person: person("alex"),
         pin: testing::CASHIER_PIN.into(),
     });
-    t.add("coffee");
+    let same = t.machine.sale().unwrap().cart.clone();
+    t.act(Action::EditCart(same));
     assert_eq!(t.machine.awaiting_approval(), None);
+    t.add("coffee");
+    assert!(
+        t.machine.awaiting_approval().is_some(),
+        "a second coffee at 50 % was not approved"
+    );
 }
 
 /// Signed out while a void waits for a manager (the idle lock): nothing

@@ -510,28 +510,82 @@ impl Cart {
     /// (a line's gross; for the order discount, what is left after the
     /// lines'), rounded up. 0 when nothing is discounted.
     pub fn largest_discount_bp(&self) -> Result<u32, CartError> {
-        let t = self.totals()?;
-        let bp = |d: Option<&Discount>, off: Money, of: Money| match d {
-            Some(Discount::Percent { basis_points }) => *basis_points,
-            Some(Discount::Amount { .. }) => share_bp(off, of),
-            None => 0,
-        };
-        let lines = self
-            .lines
-            .iter()
-            .zip(&t.lines)
-            .map(|(l, lt)| bp(l.discount.as_ref(), lt.discount, lt.gross));
-        let line_discounts = t.discounts.checked_sub(t.order_discount)?;
-        let after_lines = t.subtotal.checked_sub(line_discounts)?;
-        let order = bp(self.order_discount.as_ref(), t.order_discount, after_lines);
-        Ok(combined_bp(lines.max().unwrap_or(0), order))
+        Ok(self
+            .line_discounts()?
+            .into_iter()
+            .map(|(bp, _)| bp)
+            .max()
+            .unwrap_or(0))
     }
 
-    /// Whether a manager approved a discount at least this large here.
-    pub fn discount_approved(&self, basis_points: u32) -> bool {
-        self.approvals.iter().any(|a| {
-            matches!(a.what, crate::staff::Guarded::Discount { basis_points: bp } if bp >= basis_points)
-        })
+    /// Each line's discount as the customer gets it: in basis points of
+    /// its gross (as [`Cart::largest_discount_bp`] counts it), and the
+    /// money off it, all discounts together.
+    pub fn line_discounts(&self) -> Result<Vec<(u32, Money)>, CartError> {
+        let t = self.totals()?;
+        let line_discounts = t.discounts.checked_sub(t.order_discount)?;
+        let after_lines = t.subtotal.checked_sub(line_discounts)?;
+        let order = match &self.order_discount {
+            Some(Discount::Percent { basis_points }) => *basis_points,
+            Some(Discount::Amount { .. }) => share_bp(t.order_discount, after_lines),
+            None => 0,
+        };
+        self.lines
+            .iter()
+            .zip(&t.lines)
+            .map(|(l, lt)| {
+                let own = match &l.discount {
+                    Some(Discount::Percent { basis_points }) => *basis_points,
+                    Some(Discount::Amount { .. }) => share_bp(lt.discount, lt.gross),
+                    None => 0,
+                };
+                Ok((
+                    combined_bp(own, order),
+                    lt.discount.checked_add(lt.order_discount_share)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The lines whose discount is above `threshold_bp` and that no
+    /// manager's approval here covers: an approval covers a line of the
+    /// same product with at least its discount and at least its money off
+    /// (one approved before approvals named their lines covers any line
+    /// up to its percentage). What a manager is asked to approve.
+    pub fn unapproved_discounts(
+        &self,
+        threshold_bp: u32,
+    ) -> Result<Vec<crate::staff::DiscountGrant>, CartError> {
+        let covered = |l: &CartLine, bp: u32, off: Money| {
+            self.approvals.iter().any(|a| {
+                let granted = a.lines.iter().any(|g| {
+                    g.product_id == l.product_id && g.basis_points >= bp && g.off.minor() >= off.minor()
+                });
+                let before = a.lines.is_empty()
+                    && matches!(a.what, crate::staff::Guarded::Discount { basis_points: b } if b >= bp);
+                granted || before
+            })
+        };
+        Ok(self
+            .lines
+            .iter()
+            .zip(self.line_discounts()?)
+            .filter(|(l, (bp, off))| *bp > threshold_bp && !covered(l, *bp, *off))
+            .map(|(l, (basis_points, off))| crate::staff::DiscountGrant {
+                product_id: l.product_id.clone(),
+                basis_points,
+                off,
+            })
+            .collect())
+    }
+
+    /// Keeps a manager's approval; a discount's names the lines it
+    /// approves as they are now (those above `threshold_bp`).
+    pub fn approve(&mut self, mut approval: crate::staff::Approval, threshold_bp: u32) {
+        if matches!(approval.what, crate::staff::Guarded::Discount { .. }) {
+            approval.lines = self.unapproved_discounts(threshold_bp).unwrap_or_default();
+        }
+        self.approvals.push(approval);
     }
 }
 
@@ -1056,6 +1110,104 @@ mod tests {
         assert_eq!(serde_json::from_str::<Cart>(&json).unwrap(), cart);
     }
 
+    fn approval_of(cart: &mut Cart, threshold: u32) {
+        let what = crate::staff::Guarded::Discount {
+            basis_points: cart.largest_discount_bp().unwrap(),
+        };
+        let by = crate::staff::StaffRef {
+            id: crate::staff::StaffId::new("dana").unwrap(),
+            name: "Dana".into(),
+        };
+        let approval = crate::staff::Approval {
+            by,
+            at: crate::time::Timestamp::from_millis(0),
+            what,
+            lines: Vec::new(),
+        };
+        cart.approve(approval, threshold);
+    }
+
+    fn percent(bp: u32) -> Option<Discount> {
+        Some(Discount::Percent { basis_points: bp })
+    }
+
+    /// A manager's approval of 30 % off the coffee is no approval of 30 %
+    /// off the croissant, nor of 30 % off more coffees.
+    #[test]
+    fn a_discount_approval_covers_its_line_and_its_money_off_only() {
+        let c = small();
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&c, &pid("coffee")).unwrap();
+        cart.add_by_id(&c, &pid("croissant")).unwrap();
+        cart.set_line_discount(&pid("coffee"), percent(3_000))
+            .unwrap();
+        let open = cart.unapproved_discounts(2_000).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            (
+                open[0].product_id.as_str(),
+                open[0].basis_points,
+                open[0].off
+            ),
+            ("coffee", 3_000, eur(105))
+        );
+        approval_of(&mut cart, 2_000);
+        assert_eq!(cart.unapproved_discounts(2_000).unwrap(), []);
+        // The same on another line: asked for again.
+        cart.set_line_discount(&pid("croissant"), percent(3_000))
+            .unwrap();
+        let open = cart.unapproved_discounts(2_000).unwrap();
+        assert_eq!(
+            open.iter()
+                .map(|g| g.product_id.as_str())
+                .collect::<Vec<_>>(),
+            ["croissant"]
+        );
+        cart.set_line_discount(&pid("croissant"), None).unwrap();
+        // Less off the approved line: still approved. More coffees at 30 %: not.
+        cart.set_line_discount(&pid("coffee"), percent(2_500))
+            .unwrap();
+        assert_eq!(cart.unapproved_discounts(2_000).unwrap(), []);
+        cart.set_line_discount(&pid("coffee"), percent(3_000))
+            .unwrap();
+        cart.set_quantity(&pid("coffee"), 2).unwrap();
+        let open = cart.unapproved_discounts(2_000).unwrap();
+        assert_eq!((open[0].basis_points, open[0].off), (3_000, eur(210)));
+        // Within the threshold, nothing is asked.
+        cart.set_line_discount(&pid("coffee"), percent(2_000))
+            .unwrap();
+        assert_eq!(cart.unapproved_discounts(2_000).unwrap(), []);
+    }
+
+    /// An approval of the order's 25 % names every line it took above the
+    /// threshold; a line added later under it is not approved.
+    #[test]
+    fn an_order_discount_approval_names_the_lines_it_covered() {
+        let c = small();
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&c, &pid("coffee")).unwrap();
+        cart.set_order_discount(percent(2_500)).unwrap();
+        approval_of(&mut cart, 2_000);
+        assert_eq!(cart.approvals[0].lines.len(), 1);
+        assert_eq!(cart.unapproved_discounts(2_000).unwrap(), []);
+        cart.add_by_id(&c, &pid("croissant")).unwrap();
+        let open = cart.unapproved_discounts(2_000).unwrap();
+        assert_eq!(
+            open.iter()
+                .map(|g| g.product_id.as_str())
+                .collect::<Vec<_>>(),
+            ["croissant"]
+        );
+        // Its JSON keeps the lines, and an approval without them (stored
+        // before) reads as before.
+        let json = serde_json::to_value(&cart.approvals[0]).unwrap();
+        assert_eq!(json["lines"][0]["product_id"], "coffee");
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("lines");
+        let read: crate::staff::Approval = serde_json::from_value(old).unwrap();
+        assert!(read.lines.is_empty());
+    }
+
     fn arb_rate() -> impl Strategy<Value = TaxRate> {
         (0u32..=3, 0u32..=2500, any::<bool>()).prop_map(|(i, bp, inclusive)| TaxRate {
             id: TaxRateId::new(format!("r{i}-{bp}-{inclusive}")).unwrap(),
@@ -1125,6 +1277,32 @@ mod tests {
             prop_assert_eq!(shares, t.order_discount);
             let nets = Money::sum(Currency::EUR, t.lines.iter().map(|l| l.net)).unwrap();
             prop_assert_eq!(nets, t.subtotal.checked_sub(t.discounts).unwrap());
+        }
+
+        /// Whatever the cart, once approved nothing is open; and any line
+        /// above the threshold that then gives more money off, or a larger
+        /// discount, is open again: an approval is of what it saw.
+        #[test]
+        fn an_approval_covers_what_it_saw_and_no_more(cart in arb_cart(false), threshold in 0u32..=5_000, pick in any::<prop::sample::Index>()) {
+            let mut cart = cart;
+            approval_of(&mut cart, threshold);
+            prop_assert_eq!(cart.unapproved_discounts(threshold).unwrap(), vec![]);
+            let over: Vec<usize> = cart.line_discounts().unwrap().iter().enumerate()
+                .filter(|(_, (bp, off))| *bp > threshold && off.minor() > 0)
+                .map(|(i, _)| i).collect();
+            if !over.is_empty() {
+                let i = over[pick.index(over.len())];
+                let id = cart.lines[i].product_id.clone();
+                let q = cart.lines[i].quantity;
+                let (bp, off) = cart.line_discounts().unwrap()[i];
+                // Twice the quantity: at least the same percentage, more off.
+                cart.set_quantity(&id, q * 2).unwrap();
+                let (bp2, off2) = cart.line_discounts().unwrap()[i];
+                if bp2 >= bp && off2.minor() > off.minor() {
+                    let open = cart.unapproved_discounts(threshold).unwrap();
+                    prop_assert!(open.iter().any(|g| g.product_id == id), "line {} ({} bp, {} → {}) not asked again", i, bp2, off.minor(), off2.minor());
+                }
+            }
         }
 
         #[test]

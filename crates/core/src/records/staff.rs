@@ -238,6 +238,23 @@ pub struct Approval {
     pub by: StaffRef,
     pub at: Timestamp,
     pub what: Guarded,
+    /// A discount's approval names each line it approved, with the
+    /// discount and the money off it approved there: it covers no other
+    /// line and no more money ([`crate::cart::Cart::unapproved_discounts`]).
+    /// Empty for anything else, and for discounts approved before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<DiscountGrant>,
+}
+
+/// One line's discount, as a manager approved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscountGrant {
+    pub product_id: crate::catalog::ProductId,
+    /// The line's discount as the customer gets it (its own and its share
+    /// of the order discount), in basis points of its gross.
+    pub basis_points: u32,
+    /// The money off the line, all discounts together.
+    pub off: crate::money::Money,
 }
 
 /// An action a role may not be allowed to do alone.

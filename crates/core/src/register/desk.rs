@@ -135,10 +135,11 @@ impl Register {
                 Some(Guarded::PriceOverride)
             }
             Action::EditCart(cart) => {
-                let bp = cart.largest_discount_bp().unwrap_or(0);
-                let over = bp > self.config.policy.discount_threshold_bp;
-                (over && !cart.discount_approved(bp))
-                    .then_some(Guarded::Discount { basis_points: bp })
+                let open = cart
+                    .unapproved_discounts(self.config.policy.discount_threshold_bp)
+                    .unwrap_or_default();
+                let bp = open.iter().map(|g| g.basis_points).max()?;
+                Some(Guarded::Discount { basis_points: bp })
             }
             _ => None,
         }
@@ -170,10 +171,11 @@ impl Register {
             by,
             at: now,
             what: held.what,
+            lines: Vec::new(),
         };
         match held.action {
             Action::EditCart(mut cart) => {
-                cart.approvals.push(approval);
+                cart.approve(approval, self.config.policy.discount_threshold_bp);
                 self.edit_cart(cart, out);
             }
             action => {

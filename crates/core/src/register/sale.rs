@@ -54,7 +54,13 @@ impl Register {
                 (action.clone(), self.desk.cashier_ref())
             {
                 if matches!(what, Guarded::Discount { .. } | Guarded::PriceOverride) {
-                    cart.approvals.push(Approval { by, at: now, what });
+                    let approval = Approval {
+                        by,
+                        at: now,
+                        what,
+                        lines: Vec::new(),
+                    };
+                    cart.approve(approval, self.config.policy.discount_threshold_bp);
                     return self.edit_cart(cart, out);
                 }
             }

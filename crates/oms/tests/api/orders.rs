@@ -388,3 +388,38 @@ fn the_documented_number_and_day_patterns_are_the_servers_own_rules() {
         }
     }
 }
+
+/// An order whose discount a manager approved keeps the lines and money
+/// off the approval named, as the register sent them.
+#[tokio::test]
+async fn an_approved_discount_is_stored_with_the_lines_it_approved() {
+    use till_core::staff::{Approval, DiscountGrant, Guarded, StaffId, StaffRef};
+    let app = spawn_app().await;
+    let mut o = order(90);
+    o.approvals.push(Approval {
+        by: StaffRef {
+            id: StaffId::new("dana").unwrap(),
+            name: "Dana".into(),
+        },
+        at: o.created_at,
+        what: Guarded::Discount {
+            basis_points: 3_000,
+        },
+        lines: vec![DiscountGrant {
+            product_id: till_core::catalog::ProductId::new("coffee").unwrap(),
+            basis_points: 3_000,
+            off: till_core::money::Money::new(105, till_core::money::Currency::EUR).unwrap(),
+        }],
+    });
+    assert_eq!(app.put_order(&o).await.status(), 200);
+    let r = app.get(&format!("/api/v1/orders/{}", o.id)).await;
+    let stored = body_as(r, "StoredOrder").await;
+    assert_eq!(
+        stored["order"]["approvals"][0]["lines"][0]["product_id"],
+        "coffee"
+    );
+    assert_eq!(
+        stored["order"]["approvals"][0]["lines"][0]["off"]["amount"],
+        105
+    );
+}
