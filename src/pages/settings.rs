@@ -257,19 +257,15 @@ fn StorageNote() -> impl IntoView {
     }
 }
 
-/// The setup link this page was opened with (first run only), taken off the
-/// address bar so that its token does not stay in the history.
+/// The setup link this page was opened with (first run only). The page's
+/// boot script took it off the address bar and the history before the app
+/// loaded (`public/boot.mjs`), and kept it in `tillSetupLink`, read once.
 fn setup_link(first_run: bool) -> Option<Result<SetupLink, String>> {
-    if !first_run {
-        return None;
-    }
     let window = web_sys::window()?;
-    let hash = window.location().hash().ok()?;
-    let link = SetupLink::parse(&hash)?;
-    if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
-    }
-    Some(link)
+    let key = wasm_bindgen::JsValue::from_str("tillSetupLink");
+    let hash = js_sys::Reflect::get(&window, &key).ok()?.as_string()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    first_run.then(|| SetupLink::parse(&hash)).flatten()
 }
 
 /// The pairing form's state.
