@@ -140,23 +140,69 @@ fn presented(parts: &Parts) -> Result<&str, AppError> {
         })
 }
 
+/// The address a request came from (empty when the server does not say).
+pub struct Peer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Peer, Self::Rejection> {
+        Ok(Peer(peer_of(parts)))
+    }
+}
+
+fn peer_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// The 401 of a register the back office removed.
+fn removed() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        till_core::api::REGISTER_REMOVED_CODE,
+        till_core::api::REGISTER_REMOVED,
+    )
+}
+
+/// Who holds `token`: a configured caller, or an enrolled register; a
+/// removed register is refused whichever token it shows.
+async fn identify(state: &AppState, token: &str) -> Result<Caller, AppError> {
+    let caller = match state.tokens.find(token) {
+        Some(caller) => caller,
+        None => {
+            let sha = crate::enrol::sha256_hex(token);
+            let owner = crate::api::blocking(&state.store, move |s| s.token_owner(&sha)).await?;
+            return match owner {
+                Some(o) if o.revoked => Err(removed()),
+                Some(o) => Ok(Caller::Register(o.id, o.fingerprint)),
+                None => Err(AppError::unauthorized("unknown token")),
+            };
+        }
+    };
+    if let Caller::Register(id, _) = &caller {
+        let id = id.clone();
+        if crate::api::blocking(&state.store, move |s| s.is_revoked(&id)).await? {
+            return Err(removed());
+        }
+    }
+    Ok(caller)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
-        let found = presented(parts).and_then(|token| {
-            state
-                .tokens
-                .find(token.trim())
-                .ok_or_else(|| AppError::unauthorized("unknown token"))
-        });
+        let found = match presented(parts) {
+            Ok(token) => identify(state, token.trim()).await,
+            Err(e) => Err(e),
+        };
         if let Err(refused) = &found {
             // The security log: who was refused, never what they sent.
-            let peer = parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_default();
+            let peer = peer_of(parts);
             let path = parts
                 .extensions
                 .get::<axum::extract::OriginalUri>()

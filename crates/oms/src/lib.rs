@@ -23,6 +23,7 @@ pub mod api;
 pub mod auth;
 pub mod batch;
 pub mod demo;
+pub mod enrol;
 pub mod error;
 pub mod faults;
 pub mod notifications;
@@ -280,6 +281,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/catalog", get(api::catalog))
         .route("/staff", get(api::staff))
+        .route("/registers:enrol", post(enrol::post_enrol))
         .route("/registers/{register}/orders", get(api::register_day))
         .route("/stores/{store}/orders", get(api::store_day))
         .route("/orders:batch", post(api::post_batch))

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use till_core::money::Currency;
+use till_core::order::RegisterId;
 use till_core::staff::{check_pin, Role, StaffId};
 use till_oms::auth::Tokens;
+use till_oms::enrol::make_enrolment;
+use till_oms::store::registers::Revocation;
 use till_oms::store::Store;
 use till_oms::store::DEFAULT_POOL_SIZE;
 use till_oms::stores::Stores;
@@ -99,6 +102,34 @@ enum Command {
     /// The store's staff: who signs in on the registers.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The store's registers: enrol a new tablet, list them, remove one.
+    #[command(subcommand)]
+    Registers(RegistersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistersCommand {
+    /// Make a one-time enrolment secret, good once for 10 minutes: the
+    /// tablet that presents it first becomes a register with a token of
+    /// its own. It is printed alone on standard output, for a setup link
+    /// (`cargo xtask serve --enrol` makes the link and its QR code).
+    Enrol {
+        /// The register id to give (letters, digits, `_`); without it, the
+        /// next free one (R1, R2, …).
+        #[arg(long)]
+        register: Option<String>,
+        /// The app's address as the tablets open it (for example
+        /// `https://till.store.example`): prints the whole setup link, not
+        /// the secret alone. The tablet then pairs with the bridge by code.
+        #[arg(long)]
+        link: Option<String>,
+    },
+    /// Every register the back office knows: enrolled, removed, or
+    /// configured by token (seen by its orders).
+    List,
+    /// Remove a register: its token is refused from its next request, and
+    /// the register says so. Its id is never given again.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +228,10 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
             let store = open_store(&database, &args.data).await?;
             return Ok(staff_command(&store, cmd).await?);
         }
+        Some(Command::Registers(cmd)) => {
+            let store = open_store(&database, &args.data).await?;
+            return Ok(registers_command(&store, cmd).await?);
+        }
         None => {}
     }
     if let Some(dist) = &args.dist {
@@ -209,9 +244,6 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         }
     }
     let registers = Tokens::parse_register_pairs(&args.register_tokens)?;
-    if registers.is_empty() {
-        return Err("no register token configured: pass --register-token R1=<token> (or TILL_REGISTER_TOKENS)".into());
-    }
     let tls = args.tls.acceptor()?;
     start_checks(&args, &registers, tls.is_some(), &on_argv)?;
     let config = Config {
@@ -280,6 +312,94 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
         }
     }
     Ok(())
+}
+
+async fn registers_command(store: &Arc<dyn Store>, cmd: RegistersCommand) -> Result<(), String> {
+    let now = till_oms::api::now();
+    match cmd {
+        RegistersCommand::Enrol { register, link } => {
+            let register = register
+                .map(|r| RegisterId::new(r.trim()).map_err(|e| format!("--register: {e}")))
+                .transpose()?;
+            if let Some(app) = &link {
+                if !(app.starts_with("https://") || app.starts_with("http://")) {
+                    return Err(format!("--link {app}: give the app's address, https://…"));
+                }
+            }
+            let for_whom = register
+                .as_ref()
+                .map_or("the next free register id".to_owned(), |r| {
+                    format!("register {r}")
+                });
+            let (secret, expires) =
+                with_store(store, move |s| make_enrolment(s, register.as_ref(), now)).await?;
+            match link {
+                Some(app) => {
+                    let app = app.trim_end_matches('/').to_owned();
+                    let link = till_core::lan::SetupLink {
+                        oms_url: app.clone(),
+                        secret,
+                        bridge: None,
+                    };
+                    println!("{app}/#{}", link.to_fragment());
+                }
+                None => println!("{secret}"),
+            }
+            eprintln!(
+                "a one-time enrolment secret for {for_whom}, good once until {} UTC; \
+                 it is shown only now",
+                clock(expires)
+            );
+        }
+        RegistersCommand::List => list_registers(store).await?,
+        RegistersCommand::Revoke { id } => {
+            let register =
+                RegisterId::new(id.trim()).map_err(|e| format!("register {id:?}: {e}"))?;
+            let shown = register.to_string();
+            let done = with_store(store, move |s| s.revoke_register(&register, now)).await?;
+            match done {
+                Revocation::Revoked => {
+                    tracing::warn!(register = shown, "register revoked");
+                    println!(
+                        "removed register {shown}: its token is refused from its next request"
+                    );
+                }
+                Revocation::AlreadyRevoked => println!("register {shown} was already removed"),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn list_registers(store: &Arc<dyn Store>) -> Result<(), String> {
+    let rows = with_store(store, |s| s.registers()).await?;
+    if rows.is_empty() {
+        println!("no register yet: enrol one with `till-oms registers enrol`");
+    }
+    for r in rows {
+        let state = match (r.revoked_at, r.enrolled_at) {
+            (Some(at), _) => format!("removed {}", clock(at)),
+            (None, Some(at)) => format!("enrolled {}", clock(at)),
+            (None, None) => "configured by token".to_owned(),
+        };
+        let last = r.last_order_at.map_or("no order yet".to_owned(), |at| {
+            format!("last order {}", clock(at))
+        });
+        let token = r.fingerprint.unwrap_or_default();
+        println!("{:<10} {state:<30} {last:<32} {token}", r.id.as_str());
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC.
+fn clock(t: till_core::time::Timestamp) -> String {
+    let (y, m, d) = till_core::time::civil_date(t, 0);
+    let minutes = t.as_millis().rem_euclid(86_400_000) / 60_000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 async fn set_active(store: &Arc<dyn Store>, id: String, active: bool) -> Result<(), String> {

@@ -39,6 +39,25 @@ pub const REFUND_REFUSED_CODE: &str = "refund_refused";
 pub const ORDER_NOT_SYNCED_CODE: &str = "order_not_synced";
 /// The bridge's pairing header.
 pub const PAIRING_HEADER: &str = "X-Pairing-Token";
+/// The OMS's 401 code for a register the back office removed
+/// (`till-oms registers revoke`): its token is refused from then on.
+pub const REGISTER_REMOVED_CODE: &str = "register_removed";
+/// What that 401 says, and what the register shows.
+pub const REGISTER_REMOVED: &str = "This register was removed by the back office.";
+
+/// `POST /api/v1/registers:enrol`: a setup link's one-time secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    pub secret: String,
+}
+
+/// The register a secret was traded for, and its own token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub register: crate::order::RegisterId,
+    pub token: String,
+}
 /// Products per catalog page: about 1.5 MB of JSON, big enough that 100,000
 /// products take 20 requests, small enough for one IndexedDB transaction.
 pub const CATALOG_PAGE_SIZE: usize = 5_000;

@@ -24,6 +24,7 @@
 //! engines. Never edit a file that shipped: add the next.
 
 mod postgres;
+pub mod registers;
 mod sqlite;
 
 pub use postgres::{PgStore, DEFAULT_POOL_SIZE};
@@ -475,6 +476,35 @@ pub trait Store: Send + Sync + 'static {
     fn add_staff(&self, member: &StaffMember, now: Timestamp) -> Result<(), StoreError>;
     /// Enables or disables a person; `false` when there is no such id.
     fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError>;
+    /// Keeps a new enrolment secret (its SHA-256), good until `expires`.
+    fn add_enrolment(
+        &self,
+        secret_sha256: &str,
+        register: Option<&RegisterId>,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Trades a secret for a register by [`registers::decide_enrolment`],
+    /// in one transaction that marks the secret used and writes the
+    /// register. `configured`: the ids given by `--register-token`.
+    fn enrol(
+        &self,
+        new: &registers::NewRegister,
+        configured: &[RegisterId],
+        now: Timestamp,
+    ) -> Result<Result<RegisterId, registers::EnrolRefusal>, StoreError>;
+    /// Every register known: enrolled, removed, or seen by its orders.
+    fn registers(&self) -> Result<Vec<registers::RegisterRow>, StoreError>;
+    /// Removes a register: its tokens are refused from its next request.
+    fn revoke_register(
+        &self,
+        id: &RegisterId,
+        now: Timestamp,
+    ) -> Result<registers::Revocation, StoreError>;
+    /// The enrolled register whose token has this SHA-256.
+    fn token_owner(&self, token_sha256: &str) -> Result<Option<registers::TokenOwner>, StoreError>;
+    /// Whether the back office removed this register.
+    fn is_revoked(&self, id: &RegisterId) -> Result<bool, StoreError>;
 }
 
 /// A person on the staff list, as the back office holds them.

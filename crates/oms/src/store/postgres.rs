@@ -871,6 +871,57 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// [`Store::enrol`]: the registers table is locked for the
+    /// transaction, so two tablets enrolling at once get two ids.
+    async fn enrol_async(
+        &self,
+        new: &registers::NewRegister,
+        configured: &[RegisterId],
+        now: Timestamp,
+    ) -> Result<Result<RegisterId, registers::EnrolRefusal>, StoreError> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.batch_execute("LOCK TABLE registers IN EXCLUSIVE MODE")
+            .await?;
+        let found = tx
+            .query_opt(
+                "SELECT register, expires_at, used_at FROM enrolments
+                 WHERE secret_sha256 = $1 FOR UPDATE",
+                &[&new.secret_sha256],
+            )
+            .await?
+            .map(|r| registers::stored_enrolment(r.get(0), r.get(1), r.get(2)))
+            .transpose()?;
+        let mut taken: std::collections::BTreeSet<RegisterId> =
+            configured.iter().cloned().collect();
+        for row in tx.query(registers::TAKEN_IDS, &[]).await? {
+            taken.insert(registers::stored_register(row.get(0))?);
+        }
+        let decided = registers::decide_enrolment(found.as_ref(), &taken, now);
+        if let Ok(id) = &decided {
+            tx.execute(
+                "UPDATE enrolments SET used_at = $2, used_by = $3 WHERE secret_sha256 = $1",
+                &[&new.secret_sha256, &millis(now), &id.as_str()],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO registers (id, token_sha256, fingerprint, enrolled_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &id.as_str(),
+                    &new.token_sha256,
+                    &new.fingerprint,
+                    &millis(now),
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(decided)
+    }
+}
+
 impl Store for PgStore {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError> {
         self.wait(async {
@@ -978,6 +1029,124 @@ impl Store for PgStore {
                 )
                 .await?;
             Ok(n == 1)
+        })
+    }
+
+    fn add_enrolment(
+        &self,
+        secret_sha256: &str,
+        register: Option<&RegisterId>,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.wait(async {
+            self.conn()
+                .await?
+                .execute(
+                    "INSERT INTO enrolments (secret_sha256, register, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4)",
+                    &[
+                        &secret_sha256,
+                        &register.map(RegisterId::as_str),
+                        &millis(now),
+                        &millis(expires),
+                    ],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn enrol(
+        &self,
+        new: &registers::NewRegister,
+        configured: &[RegisterId],
+        now: Timestamp,
+    ) -> Result<Result<RegisterId, registers::EnrolRefusal>, StoreError> {
+        self.wait(self.enrol_async(new, configured, now))
+    }
+
+    fn registers(&self) -> Result<Vec<registers::RegisterRow>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query(
+                    "SELECT id, enrolled_at, revoked_at, fingerprint FROM registers",
+                    &[],
+                )
+                .await?
+                .into_iter()
+                .map(|r| registers::stored_register_row(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let last = conn
+                .query(
+                    "SELECT register, MAX(received_at) FROM orders GROUP BY register",
+                    &[],
+                )
+                .await?
+                .into_iter()
+                .map(|r| {
+                    Ok((
+                        registers::stored_register(r.get(0))?,
+                        Timestamp::from_millis(r.get(1)),
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(registers::merge_registers(rows, last))
+        })
+    }
+
+    fn revoke_register(
+        &self,
+        id: &RegisterId,
+        now: Timestamp,
+    ) -> Result<registers::Revocation, StoreError> {
+        self.wait(async {
+            let n = self
+                .conn()
+                .await?
+                .execute(registers::REVOKE, &[&id.as_str(), &millis(now)])
+                .await?;
+            Ok(match n {
+                0 => registers::Revocation::AlreadyRevoked,
+                _ => registers::Revocation::Revoked,
+            })
+        })
+    }
+
+    fn token_owner(&self, token_sha256: &str) -> Result<Option<registers::TokenOwner>, StoreError> {
+        self.wait(async {
+            let row = self
+                .conn()
+                .await?
+                .query_opt(
+                    "SELECT id, fingerprint, revoked_at IS NOT NULL FROM registers
+                     WHERE token_sha256 = $1",
+                    &[&token_sha256],
+                )
+                .await?;
+            row.map(|r| {
+                Ok(registers::TokenOwner {
+                    id: registers::stored_register(r.get(0))?,
+                    fingerprint: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                    revoked: r.get(2),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn is_revoked(&self, id: &RegisterId) -> Result<bool, StoreError> {
+        self.wait(async {
+            let row = self
+                .conn()
+                .await?
+                .query_opt(
+                    "SELECT 1 FROM registers WHERE id = $1 AND revoked_at IS NOT NULL",
+                    &[&id.as_str()],
+                )
+                .await?;
+            Ok(row.is_some())
         })
     }
 

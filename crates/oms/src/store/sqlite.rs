@@ -476,6 +476,144 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    fn add_enrolment(
+        &self,
+        secret_sha256: &str,
+        register: Option<&RegisterId>,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO enrolments (secret_sha256, register, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                secret_sha256,
+                register.map(RegisterId::as_str),
+                now.as_millis(),
+                expires.as_millis()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn enrol(
+        &self,
+        new: &registers::NewRegister,
+        configured: &[RegisterId],
+        now: Timestamp,
+    ) -> Result<Result<RegisterId, registers::EnrolRefusal>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = tx
+            .query_row(
+                "SELECT register, expires_at, used_at FROM enrolments WHERE secret_sha256 = ?1",
+                params![new.secret_sha256],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .map(|(register, expires, used)| registers::stored_enrolment(register, expires, used))
+            .transpose()?;
+        let mut taken: std::collections::BTreeSet<RegisterId> =
+            configured.iter().cloned().collect();
+        let mut q = tx.prepare(registers::TAKEN_IDS)?;
+        for id in q.query_map([], |r| r.get::<_, String>(0))? {
+            taken.insert(registers::stored_register(id?)?);
+        }
+        drop(q);
+        let decided = registers::decide_enrolment(found.as_ref(), &taken, now);
+        if let Ok(id) = &decided {
+            tx.execute(
+                "UPDATE enrolments SET used_at = ?2, used_by = ?3 WHERE secret_sha256 = ?1",
+                params![new.secret_sha256, now.as_millis(), id.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO registers (id, token_sha256, fingerprint, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    id.as_str(),
+                    new.token_sha256,
+                    new.fingerprint,
+                    now.as_millis()
+                ],
+            )?;
+            tx.commit()?;
+        }
+        Ok(decided)
+    }
+
+    fn registers(&self) -> Result<Vec<registers::RegisterRow>, StoreError> {
+        self.read(|conn| {
+            let mut q =
+                conn.prepare("SELECT id, enrolled_at, revoked_at, fingerprint FROM registers")?;
+            let rows = q
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .map(|row| {
+                    let (id, enrolled, revoked, fingerprint) = row?;
+                    registers::stored_register_row(id, enrolled, revoked, fingerprint)
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut q =
+                conn.prepare("SELECT register, MAX(received_at) FROM orders GROUP BY register")?;
+            let last = q
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .map(|row| {
+                    let (id, at) = row?;
+                    Ok((registers::stored_register(id)?, Timestamp::from_millis(at)))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(registers::merge_registers(rows, last))
+        })
+    }
+
+    fn revoke_register(
+        &self,
+        id: &RegisterId,
+        now: Timestamp,
+    ) -> Result<registers::Revocation, StoreError> {
+        let n = self
+            .conn()
+            .execute(registers::REVOKE, params![id.as_str(), now.as_millis()])?;
+        Ok(match n {
+            0 => registers::Revocation::AlreadyRevoked,
+            _ => registers::Revocation::Revoked,
+        })
+    }
+
+    fn token_owner(&self, token_sha256: &str) -> Result<Option<registers::TokenOwner>, StoreError> {
+        self.read(|conn| {
+            let found = conn
+                .prepare_cached(
+                    "SELECT id, fingerprint, revoked_at IS NOT NULL FROM registers
+                     WHERE token_sha256 = ?1",
+                )?
+                .query_row(params![token_sha256], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get(2)?,
+                    ))
+                })
+                .optional()?;
+            found
+                .map(|(id, fingerprint, revoked)| {
+                    Ok(registers::TokenOwner {
+                        id: registers::stored_register(id)?,
+                        fingerprint: fingerprint.unwrap_or_default(),
+                        revoked,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn is_revoked(&self, id: &RegisterId) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM registers WHERE id = ?1 AND revoked_at IS NOT NULL")?
+                .exists(params![id.as_str()])?)
+        })
+    }
+
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError> {
         self.read(
             |conn| match Self::stored_row(conn, "refunds", &id.to_string())? {

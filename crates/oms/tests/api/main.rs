@@ -15,6 +15,7 @@ mod orders;
 mod payments;
 mod processes;
 mod refunds;
+mod registers;
 mod serving;
 mod shifts;
 mod staff;
