@@ -58,6 +58,7 @@ fn StatusPills() -> impl IntoView {
         Reach::Online => ("Online", "ok"),
         Reach::Offline => ("Offline", "bad"),
         Reach::Unknown => ("Checking…", "unknown"),
+        Reach::Removed => (till_core::api::REGISTER_REMOVED, "bad"),
     };
     let bridge = move || status.get().bridge.label();
     let storage = move || match app.persistent.get() {

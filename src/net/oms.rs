@@ -40,6 +40,36 @@ impl Oms {
         format!("{}/api/v1{path}", self.base.trim_end_matches('/'))
     }
 
+    /// `POST /registers:enrol`: a setup link's one-time secret for this
+    /// tablet's register id and token (the `token` of `self` is unused).
+    /// Two strings each way: read and written by the browser's own JSON,
+    /// not serde's, which would add to the first download.
+    pub async fn enrol(&self, secret: &str) -> Result<(String, String), NetFailure> {
+        let quoted =
+            js_sys::JSON::stringify(&secret.into()).map_err(|_| unreadable("the secret"))?;
+        let (signal, _t) = deadline(OMS_TIMEOUT_MS);
+        let req = Request::post(&self.url("/registers:enrol"))
+            .abort_signal(signal.as_ref())
+            .header("Content-Type", "application/json")
+            .body(format!("{{\"secret\":{}}}", String::from(quoted)))
+            .map_err(unreadable)?;
+        let r = req.send().await.map_err(|_| NetFailure::Unreachable)?;
+        if r.status() != 201 {
+            return Err(Self::refused(r).await);
+        }
+        let body = r.text().await.map_err(unreadable)?;
+        let v = js_sys::JSON::parse(&body).map_err(|_| unreadable("the enrolment"))?;
+        let field = |k: &str| {
+            js_sys::Reflect::get(&v, &k.into())
+                .ok()
+                .and_then(|s| s.as_string())
+        };
+        match (field("register"), field("token")) {
+            (Some(register), Some(token)) => Ok((register, token)),
+            _ => Err(unreadable("the enrolment has no register or token")),
+        }
+    }
+
     /// Whether the back office answers (its health endpoint, no token).
     pub async fn health(&self) -> bool {
         matches!(send(Request::get(&self.url("/health"))).await, Ok(r) if r.ok())

@@ -170,11 +170,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
     };
     let from_link = setup_link(first_run);
     match &from_link {
-        Some(Ok(link)) => {
-            fields.oms_url.set(link.oms_url.clone());
-            fields.register_id.set(link.register_id.clone());
-            fields.register_token.set(link.register_token.clone());
-        }
+        Some(Ok(link)) => fields.oms_url.set(link.oms_url.clone()),
         Some(Err(e)) => error.set(Some(e.clone())),
         None => {}
     }
@@ -198,7 +194,7 @@ pub fn SettingsPage(first_run: bool) -> impl IntoView {
                     <button type="button" on:click=move |_| on_unpair()>"Unpair"</button>
                 </p>
             })}
-            <PairBridge register_id=fields.register_id on_paired from_link=from_link.and_then(Result::ok) current=fields.bridge_url.get_untracked()/>
+            <PairBridge register_id=fields.register_id register_token=fields.register_token on_paired from_link=from_link.and_then(Result::ok) current=fields.bridge_url.get_untracked()/>
             <StorageNote/>
         </section>
     }
@@ -268,6 +264,31 @@ fn setup_link(first_run: bool) -> Option<Result<SetupLink, String>> {
     first_run.then(|| SetupLink::parse(&hash)).flatten()
 }
 
+/// Trades the setup link's one-time secret for this tablet's register id
+/// and token (the back office's enrolment), into the form; `false`, with
+/// the reason in `said`, when the back office refused or is not there.
+async fn enrol(
+    link: &SetupLink,
+    (register_id, register_token): (RwSignal<String>, RwSignal<String>),
+    said: RwSignal<Option<Result<String, String>>>,
+) -> bool {
+    let oms = crate::net::oms::Oms {
+        base: link.oms_url.clone(),
+        token: String::new(),
+    };
+    let why = match oms.enrol(&link.secret).await {
+        Ok((register, token)) => {
+            register_id.set(register);
+            register_token.set(token);
+            return true;
+        }
+        Err(till_core::sync::NetFailure::Refused { message, .. }) => message,
+        Err(e) => format!("{e} Open the setup link again when it is reachable."),
+    };
+    said.set(Some(Err(why)));
+    false
+}
+
 /// The pairing form's state.
 #[derive(Clone, Copy)]
 struct Pairing {
@@ -331,11 +352,13 @@ impl Pairing {
 fn PairBridge(
     register_id: RwSignal<String>,
     on_paired: impl Fn(String, PairResponse) + Copy + 'static,
+    register_token: RwSignal<String>,
     from_link: Option<SetupLink>,
     current: String,
 ) -> impl IntoView {
-    let (address, code) = match &from_link {
-        Some(l) => (l.bridge_url.clone(), l.code.clone()),
+    let link_bridge = from_link.as_ref().and_then(|l| l.bridge.clone());
+    let (address, code) = match &link_bridge {
+        Some(b) => (b.url.clone(), b.code.clone()),
         None => (current, String::new()),
     };
     let p = Pairing {
@@ -347,11 +370,16 @@ fn PairBridge(
     };
     p.look();
     let pair = move || p.pair(&register_id.get_untracked(), on_paired);
-    // A setup link pairs by itself, unless that would make the browser ask
-    // for the Local Network Access permission on page load: then a tap on
-    // Pair does it.
-    if from_link.is_some() {
+    // A setup link first enrols this tablet at the back office (pairing
+    // names the register id enrolment gave), then pairs by itself, unless
+    // that would make the browser ask for the Local Network Access
+    // permission on page load: then a tap on Pair does it.
+    if let Some(link) = from_link {
         spawn_local(async move {
+            let enrolled = enrol(&link, (register_id, register_token), p.message).await;
+            if !enrolled || link.bridge.is_none() {
+                return;
+            }
             let permission = platform::bridge_permission(&p.address.get_untracked()).await;
             if permission == Some(till_core::lan::Permission::Prompt) {
                 p.message.set(Some(Ok("Tap Pair to finish: the browser will ask to let Till reach the store's network; answer Allow.".into())));

@@ -475,6 +475,49 @@ fn a_higher_version_at_the_back_office_is_parked_not_synced() {
     );
 }
 
+/// The back office removed this register: the status says so for good (a
+/// health check that answers does not make it "Online"), and the sale
+/// stays queued on the tablet, never dropped.
+#[test]
+fn a_register_the_back_office_removed_says_so_and_keeps_its_sales() {
+    let mut t = Till::new();
+    t.add("coffee");
+    t.act(Action::PayCash { received: eur(350) });
+    let batch = t
+        .oms
+        .iter()
+        .find_map(|c| match c {
+            OmsCall::SendBatch { batch, .. } => Some(*batch),
+            _ => None,
+        })
+        .unwrap();
+    // Any other refusal of the token is not a removal.
+    let other = NetFailure::Refused {
+        status: 401,
+        message: "unknown token".into(),
+    };
+    assert!(!other.is_removal());
+    assert!(other.to_string().contains("check Settings"));
+    let removed = NetFailure::Refused {
+        status: 401,
+        message: till_core::api::REGISTER_REMOVED.into(),
+    };
+    assert_eq!(removed.to_string(), till_core::api::REGISTER_REMOVED);
+    t.input(Input::Oms(OmsReply::Batch {
+        batch,
+        result: Err(removed),
+    }));
+    assert_eq!(t.machine.status().oms, Reach::Removed);
+    t.input(Input::Oms(OmsReply::Health { reachable: true }));
+    assert_eq!(t.machine.status().oms, Reach::Removed);
+    assert_eq!(
+        t.machine.status().unsynced,
+        1,
+        "the sale stays on the tablet"
+    );
+    assert_eq!(t.store.outbox.len(), 1);
+}
+
 #[test]
 fn the_cart_survives_a_reload_with_its_sale_id() {
     let mut t = Till::new();

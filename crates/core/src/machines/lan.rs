@@ -210,15 +210,24 @@ pub fn background_check(permission: Option<Permission>) -> Result<(), BridgeLink
     }
 }
 
-/// A one-time setup link's fragment (`#setup=…`): what a newcomer's
-/// register needs, and a pairing code instead of a bridge token. It is a
-/// fragment so that it never reaches a server's log.
+/// A one-time setup link's fragment (`#setup=…`): where the back office
+/// and the bridge are, the back office's one-time enrolment secret (traded
+/// for a register id and a token of the register's own), and the bridge's
+/// pairing code. It is a fragment so that it never reaches a server's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupLink {
     pub oms_url: String,
-    pub register_id: String,
-    pub register_token: String,
-    pub bridge_url: String,
+    /// The enrolment secret: good once, for 10 minutes.
+    pub secret: String,
+    /// The bridge and its pairing code; without them the register is
+    /// paired by hand (Settings, Pair with payment bridge).
+    pub bridge: Option<LinkBridge>,
+}
+
+/// The bridge a setup link pairs with, and the code it showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkBridge {
+    pub url: String,
     pub code: String,
 }
 
@@ -226,15 +235,12 @@ pub struct SetupLink {
 pub const SETUP_KEY: &str = "setup=";
 
 impl SetupLink {
-    /// `setup=oms=…&register=…` (the part after `#`).
+    /// `setup=oms=…&enrol=…&bridge=…&code=…` (the part after `#`).
     pub fn to_fragment(&self) -> String {
-        let pairs = [
-            ("oms", &self.oms_url),
-            ("register", &self.register_id),
-            ("token", &self.register_token),
-            ("bridge", &self.bridge_url),
-            ("code", &self.code),
-        ];
+        let mut pairs = vec![("oms", &self.oms_url), ("enrol", &self.secret)];
+        if let Some(b) = &self.bridge {
+            pairs.extend([("bridge", &b.url), ("code", &b.code)]);
+        }
         let query: Vec<String> = pairs
             .iter()
             .map(|(k, v)| format!("{k}={}", encode(v)))
@@ -250,21 +256,29 @@ impl SetupLink {
     }
 
     fn parse_query(query: &str) -> Result<SetupLink, String> {
-        let get = |key: &str| -> Result<String, String> {
+        let find = |key: &str| -> Option<String> {
             query
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))
                 .find(|(k, _)| *k == key)
                 .and_then(|(_, v)| decode(v))
                 .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| format!("The setup link has no {key}: ask for a new link"))
+        };
+        let get = |key: &str| -> Result<String, String> {
+            find(key).ok_or_else(|| {
+                format!("The setup link is incomplete ({key} is missing): ask for a new link")
+            })
+        };
+        let bridge = match (find("bridge"), find("code")) {
+            (Some(url), Some(code)) => Some(LinkBridge { url, code }),
+            (None, None) => None,
+            (Some(_), None) => return Err(get("code").unwrap_err()),
+            (None, Some(_)) => return Err(get("bridge").unwrap_err()),
         };
         Ok(SetupLink {
             oms_url: get("oms")?,
-            register_id: get("register")?,
-            register_token: get("token")?,
-            bridge_url: get("bridge")?,
-            code: get("code")?,
+            secret: get("enrol")?,
+            bridge,
         })
     }
 }
@@ -420,10 +434,11 @@ mod tests {
     fn a_setup_link_carries_what_the_register_needs() {
         let link = SetupLink {
             oms_url: "https://127.0.0.1:8080".into(),
-            register_id: "R1".into(),
-            register_token: "a&b=c d%".into(),
-            bridge_url: "https://127.0.0.1:7878".into(),
-            code: "123456".into(),
+            secret: "a&b=c d%".into(),
+            bridge: Some(LinkBridge {
+                url: "https://127.0.0.1:7878".into(),
+                code: "123456".into(),
+            }),
         };
         let fragment = link.to_fragment();
         assert!(fragment.starts_with("setup="));
@@ -434,10 +449,24 @@ mod tests {
         );
         assert_eq!(SetupLink::parse("#/sales"), None);
         assert_eq!(SetupLink::parse("#setup=%zz"), None);
+        // A link without a bridge enrols; the register pairs by hand.
+        let alone = SetupLink {
+            bridge: None,
+            ..link.clone()
+        };
+        assert_eq!(
+            SetupLink::parse(&format!("#{}", alone.to_fragment())),
+            Some(Ok(alone))
+        );
+        let half = SetupLink::parse("#setup=oms%3Dx%26enrol%3Dy%26bridge%3Dz").expect("a link");
+        assert_eq!(
+            half,
+            Err("The setup link is incomplete (code is missing): ask for a new link".into())
+        );
         let missing = SetupLink::parse("#setup=oms%3Dx").expect("a setup link");
         assert_eq!(
             missing,
-            Err("The setup link has no register: ask for a new link".into())
+            Err("The setup link is incomplete (enrol is missing): ask for a new link".into())
         );
     }
 }

@@ -101,8 +101,16 @@ pub enum NetFailure {
     BadAnswer(String),
 }
 
+impl NetFailure {
+    /// The back office's answer that it removed this register.
+    pub fn is_removal(&self) -> bool {
+        matches!(self, NetFailure::Refused { status: 401, message } if message == crate::api::REGISTER_REMOVED)
+    }
+}
+
 fn refused_text(status: u16, message: &str) -> String {
     match status {
+        401 if message == crate::api::REGISTER_REMOVED => message.into(),
         401 => "The back office refused the register token: check Settings.".into(),
         _ => format!("The back office answered {status}: {message}"),
     }

@@ -6,6 +6,10 @@ use super::*;
 impl Register {
     pub(super) fn set_oms_reach(&mut self, reachable: bool, now: Timestamp, out: &mut Vec<Effect>) {
         let was = self.oms;
+        if was == Reach::Removed {
+            // For good: a removed register's token stays refused.
+            return;
+        }
         self.oms = if reachable {
             Reach::Online
         } else {

@@ -14,6 +14,9 @@ pub enum Reach {
     Unknown,
     Online,
     Offline,
+    /// The back office removed this register (its token is refused for
+    /// good): what it sells stays on the tablet.
+    Removed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +254,24 @@ pub enum OmsReply {
     Catalog {
         result: Result<Option<Currency>, CatalogFailure>,
     },
+}
+
+impl OmsReply {
+    /// Whether the back office answered that it removed this register.
+    pub fn says_removed(&self) -> bool {
+        let failure = match self {
+            OmsReply::Health { .. } => None,
+            OmsReply::Batch { result, .. } => result.as_ref().err(),
+            OmsReply::Lookup { result, .. } => result.as_ref().err(),
+            OmsReply::Day { result, .. } => result.as_ref().err(),
+            OmsReply::Staff { result } => result.as_ref().err(),
+            OmsReply::Catalog { result } => match result {
+                Err(CatalogFailure::Net(n)) => Some(n),
+                _ => None,
+            },
+        };
+        failure.is_some_and(NetFailure::is_removal)
+    }
 }
 
 /// Why a catalog download was not taken: the catalog in use stays.

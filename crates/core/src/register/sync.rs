@@ -70,6 +70,9 @@ impl Register {
     // ---- the back office and the bridge ----
 
     pub(super) fn on_oms(&mut self, reply: OmsReply, now: Timestamp, out: &mut Vec<Effect>) {
+        if reply.says_removed() {
+            self.oms = Reach::Removed;
+        }
         match reply {
             OmsReply::Health { reachable } => {
                 self.oms_probe = false;
