@@ -15,13 +15,13 @@ test("first run asks for the setup, then opens the register", async ({ page }) =
 
 test("a setup link opened on a register already set up leaves the address bar and changes nothing", async ({ page }) => {
   await setUp(page);
-  const secret = "oms=http%3A%2F%2Fevil.example&register=R9&token=a-stolen-token-of-r9&bridge=http%3A%2F%2Fevil.example&code=123456";
+  const secret = "oms=http%3A%2F%2Fevil.example&enrol=a-stolen-secret-for-r9&bridge=http%3A%2F%2Fevil.example&code=123456";
   // Opened anew (the page loads), and on the page already open (only the
   // fragment changes): either way it leaves the address bar.
   await page.goto("/settings");
   await page.goto(`/#setup=${encodeURIComponent(secret)}`);
   await expect(page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected");
-  expect(new URL(page.url()).hash, "the token left the address bar").toBe("");
+  expect(new URL(page.url()).hash, "the secret left the address bar").toBe("");
   await page.goto(`/#setup=${encodeURIComponent(secret)}`);
   await expect.poll(() => page.evaluate(() => location.href)).not.toContain("stolen");
   await page.goto("/settings");

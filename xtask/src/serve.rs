@@ -14,15 +14,23 @@
 //! LAN the bridge has no shared pairing token: each register pairs by code
 //! (the setup link carries one). `--tls` serves both over HTTPS with a
 //! local CA kept in `data/tls`.
+//!
+//! A new tablet enrols with a one-time setup link (and its QR code): the
+//! OMS's enrolment secret, good once for 10 minutes, and the bridge's
+//! pairing code. The first start on a new data folder prints one; later,
+//! `serve --enrol` prints one, from another terminal while Till runs (it
+//! finds the running serve by `data/serve-running.txt`) or at start.
 
 use crate::pg;
 use crate::proc::{self, root, step};
 use crate::system::{self, Options, Secrets, DEV_REGISTER, LAN_SECRETS_FILE};
 use crate::tools;
 use crate::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 struct Args {
+    /// Print a one-time setup link for a new tablet.
+    enrol: bool,
     lan: bool,
     tls: bool,
     postgres: bool,
@@ -36,6 +44,7 @@ struct Args {
 
 fn parse(args: &[String]) -> Result<Args> {
     let mut out = Args {
+        enrol: false,
         lan: false,
         tls: false,
         postgres: false,
@@ -52,6 +61,7 @@ fn parse(args: &[String]) -> Result<Args> {
     };
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--enrol" => out.enrol = true,
             "--lan" => out.lan = true,
             "--tls" => out.tls = true,
             "--postgres" => out.postgres = true,
@@ -62,7 +72,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--debug-servers" => out.servers = system::Build::Debug,
             other => {
                 return Err(format!(
-                    "unknown option {other:?} (options: --lan, --tls, --postgres, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
+                    "unknown option {other:?} (options: --enrol, --lan, --tls, --postgres, --port N, --bridge-port N, --data DIR, --no-build, --debug-servers)"
                 ))
             }
         }
@@ -72,6 +82,13 @@ fn parse(args: &[String]) -> Result<Args> {
 
 pub fn run(args: &[String]) -> Result {
     let args = parse(args)?;
+    if args.enrol {
+        if let Some(running) = Running::read(&args.data) {
+            return enrol_running(&args, &running);
+        }
+    }
+    // A new data folder: the first tablet needs a link, asked or not.
+    let fresh = args.postgres || !args.data.join("oms").join("oms.sqlite3").exists();
     if args.build {
         tools::build_app()?;
         system::build_servers(args.servers)?;
@@ -113,8 +130,17 @@ pub fn run(args: &[String]) -> Result {
         database_url,
         tls: args.tls,
     })?;
-    greet(&args, &sys, &secrets.0, secrets.1);
+    let running = Running {
+        pid: std::process::id(),
+        app: sys.oms_public_url(),
+        bridge: sys.bridge_public_url(),
+        build: args.servers,
+        postgres: args.postgres,
+    };
+    running.write(&args.data);
+    greet(&args, &sys, &secrets.0, secrets.1, args.enrol || fresh);
     sys.oms.wait()?;
+    Running::remove(&args.data);
     drop(sys);
     drop(cluster);
     if proc::stopping() {
@@ -136,24 +162,117 @@ fn demo_staff(args: &Args) -> Result {
     )
 }
 
-/// The one-time link that opens a new register set up and paired, and the
-/// same as a QR code for a tablet's camera.
-fn setup_link(app: &str, sys: &system::System, secrets: &Secrets) -> Option<String> {
-    let code = match sys.pairing_code() {
-        Ok(code) => code,
-        Err(e) => {
-            println!("  (no setup link: {e})");
-            return None;
-        }
-    };
+/// The one-time link that opens a new register enrolled, set up and
+/// paired: the OMS's enrolment secret and the bridge's pairing code.
+fn setup_link(app: &str, bridge: &str, build: system::Build, data: &Path) -> Result<String> {
+    let secret = system::enrolment_secret(build, &data.join("oms"), None)?;
+    let code = system::pairing_code(build, &data.join("bridge"))?;
+    Ok(link_of(app, bridge, secret, code))
+}
+
+fn link_of(app: &str, bridge: &str, secret: String, code: String) -> String {
     let link = till_core::lan::SetupLink {
         oms_url: app.to_owned(),
-        register_id: DEV_REGISTER.to_owned(),
-        register_token: secrets.register_token.clone(),
-        bridge_url: sys.bridge_public_url(),
-        code,
+        secret,
+        bridge: Some(till_core::lan::LinkBridge {
+            url: bridge.to_owned(),
+            code,
+        }),
     };
-    Some(format!("{app}/#{}", link.to_fragment()))
+    format!("{app}/#{}", link.to_fragment())
+}
+
+/// Prints a new tablet's link and its QR code, with what it does.
+fn print_setup_link(link: Result<String>) {
+    match link {
+        Ok(link) => {
+            println!("  A new tablet: open this link on it once (valid 10 minutes, used once). It enrols");
+            println!("  the tablet as a register of its own with its own token, and pairs it with the bridge.");
+            println!("    {link}");
+            print_qr(&link);
+        }
+        Err(e) => println!("  (no setup link: {e})"),
+    }
+    println!(
+        "  Another tablet: `cargo xtask serve --enrol` (in another terminal while this runs)."
+    );
+    println!();
+}
+
+/// What a running `serve` writes in its data folder, so that `serve
+/// --enrol` from another terminal makes a link for it.
+struct Running {
+    pid: u32,
+    app: String,
+    bridge: String,
+    build: system::Build,
+    postgres: bool,
+}
+
+const RUNNING_FILE: &str = "serve-running.txt";
+
+impl Running {
+    fn write(&self, data: &Path) {
+        let build = match self.build {
+            system::Build::Debug => "debug",
+            system::Build::Release => "release",
+        };
+        let text = format!(
+            "{}\n{}\n{}\n{build}\n{}\n",
+            self.pid, self.app, self.bridge, self.postgres
+        );
+        let _ = std::fs::write(data.join(RUNNING_FILE), text);
+    }
+
+    /// The serve running on this data folder, if its process still is.
+    fn read(data: &Path) -> Option<Running> {
+        let text = std::fs::read_to_string(data.join(RUNNING_FILE)).ok()?;
+        let mut lines = text.lines();
+        let pid: u32 = lines.next()?.parse().ok()?;
+        let alive = std::process::Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let (app, bridge) = (lines.next()?.to_owned(), lines.next()?.to_owned());
+        let build = match lines.next()? {
+            "debug" => system::Build::Debug,
+            _ => system::Build::Release,
+        };
+        let postgres = lines.next()? == "true";
+        alive.then_some(Running {
+            pid,
+            app,
+            bridge,
+            build,
+            postgres,
+        })
+    }
+
+    fn remove(data: &Path) {
+        let _ = std::fs::remove_file(data.join(RUNNING_FILE));
+    }
+}
+
+/// `serve --enrol` while Till runs: a link for one more tablet.
+fn enrol_running(args: &Args, running: &Running) -> Result {
+    if running.postgres {
+        return Err(
+            "Till runs on a throw-away PostgreSQL here: start it with --enrol for a link".into(),
+        );
+    }
+    println!(
+        "\n  Till is running (process {}) at {}/",
+        running.pid, running.app
+    );
+    println!();
+    print_setup_link(setup_link(
+        &running.app,
+        &running.bridge,
+        running.build,
+        &args.data,
+    ));
+    Ok(())
 }
 
 fn print_qr(text: &str) {
@@ -174,22 +293,22 @@ fn print_qr(text: &str) {
     }
 }
 
-fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool) {
+fn greet(args: &Args, sys: &system::System, secrets: &Secrets, show_tokens: bool, link: bool) {
     let app = sys.oms_public_url();
     println!();
     println!("  Till is running. Open the register:  {app}/");
     println!();
-    if let Some(link) = setup_link(&app, sys, secrets) {
-        println!("  A new register: open this link once (valid 5 minutes, used once); it sets up and pairs");
-        println!(
-            "  the register by itself. A new link: stop and start again, or type the code from"
+    if link {
+        let secret = sys.enrolment_secret();
+        let code = sys.pairing_code();
+        print_setup_link(
+            secret.and_then(|s| Ok(link_of(&app, &sys.bridge_public_url(), s, code?))),
         );
+    } else {
         println!(
-            "  {}/pair (on this machine) in Settings, Pair with payment bridge.",
-            sys.bridge_url().replace("0.0.0.0", "127.0.0.1")
+            "  A new tablet: `cargo xtask serve --enrol` (in another terminal while this runs)"
         );
-        println!("    {link}");
-        print_qr(&link);
+        println!("  prints a one-time setup link and its QR code.");
         println!();
     }
     if let Some(tls) = &sys.tls {

@@ -264,6 +264,8 @@ pub struct System {
     pub terminal_controls: Option<String>,
     pub tls: Option<Tls>,
     pub bridge_data: PathBuf,
+    pub oms_data: PathBuf,
+    database_url: Option<String>,
     build: Build,
     /// The address tablets use: this machine's LAN address when serving
     /// the LAN, else 127.0.0.1.
@@ -297,25 +299,61 @@ impl System {
         self.reachable(&self.bridge.url)
     }
 
+    /// A new one-time enrolment secret from the OMS (`till-oms registers
+    /// enrol`): the next free register id, good once for 10 minutes.
+    pub fn enrolment_secret(&self) -> Result<String> {
+        enrolment_secret(self.build, &self.oms_data, self.database_url.as_deref())
+    }
+
     /// The bridge's pairing code in force (a new one when none is), through
     /// `till-bridge pairings code`.
     pub fn pairing_code(&self) -> Result<String> {
-        let (ok, out) = proc::run_captured(
-            Command::new(self.build.binary("till-bridge"))
-                .arg("--data")
-                .arg(&self.bridge_data)
-                .args(["pairings", "code"]),
-        )?;
-        let code = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Pairing code: "))
-            .and_then(|rest| rest.split(" (").next())
-            .map(|c| c.replace(' ', ""));
-        match (ok, code) {
-            (true, Some(code)) => Ok(code),
-            _ => Err(format!("till-bridge pairings code failed:\n{out}")),
-        }
+        pairing_code(self.build, &self.bridge_data)
     }
+}
+
+/// `till-bridge pairings code` on this data folder: the code in force.
+pub fn pairing_code(build: Build, bridge_data: &std::path::Path) -> Result<String> {
+    let (ok, out) = proc::run_captured(
+        Command::new(build.binary("till-bridge"))
+            .arg("--data")
+            .arg(bridge_data)
+            .args(["pairings", "code"]),
+    )?;
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Pairing code: "))
+        .and_then(|rest| rest.split(" (").next())
+        .map(|c| c.replace(' ', ""));
+    match (ok, code) {
+        (true, Some(code)) => Ok(code),
+        _ => Err(format!("till-bridge pairings code failed:\n{out}")),
+    }
+}
+
+/// `till-oms registers enrol` on this data folder (or database): the
+/// secret it prints alone on its first line.
+pub fn enrolment_secret(
+    build: Build,
+    oms_data: &std::path::Path,
+    database_url: Option<&str>,
+) -> Result<String> {
+    let mut cmd = Command::new(build.binary("till-oms"));
+    cmd.arg("--data").arg(oms_data).args(["registers", "enrol"]);
+    if let Some(url) = database_url {
+        cmd.env("TILL_DATABASE_URL", url);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("till-oms registers enrol: {e}"))?;
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || secret.is_empty() || secret.contains(char::is_whitespace) {
+        return Err(format!(
+            "till-oms registers enrol failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(secret)
 }
 
 /// A free port on loopback (the OS picks; a tiny race is acceptable for
@@ -485,6 +523,8 @@ pub fn start(opts: &Options) -> Result<System> {
         terminal_controls,
         tls,
         bridge_data,
+        oms_data,
+        database_url: opts.database_url.clone(),
         build: opts.build,
         host: bridge_host,
     })

@@ -344,6 +344,15 @@ fn e2e() -> Outcome {
                 .env("TILL_BRIDGE_URL", sys.bridge_url())
                 .env("TILL_TERMINAL_CONTROLS", sys.terminal_controls())
                 .env("TILL_BIG_CATALOG_URL", &big.url)
+                // Enrolment and removal, as the store's owner does them.
+                .env("TILL_OMS_BIN", system::Build::Debug.binary("till-oms"))
+                .env("TILL_OMS_DATA", &sys.oms_data)
+                .env(
+                    "TILL_BRIDGE_BIN",
+                    system::Build::Debug.binary("till-bridge"),
+                )
+                .env("TILL_BRIDGE_DATA", &sys.bridge_data)
+                .env("TILL_ADMIN_TOKEN", system::DEV_ADMIN_TOKEN)
                 .env(
                     "TILL_BIG_CATALOG_PRODUCTS",
                     BIG_CATALOG_PRODUCTS.to_string(),
