@@ -7,6 +7,15 @@ pub fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)
 }
 
+/// Time since the page started (`performance.now()`): it never jumps when
+/// the tablet's clock is set. Zero where there is no `performance`.
+pub fn monotonic() -> till_core::time::Duration {
+    let ms = web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now());
+    till_core::time::Duration::from_millis(ms as u64)
+}
+
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     let crypto = web_sys::window().and_then(|w| w.crypto().ok());

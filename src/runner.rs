@@ -55,9 +55,11 @@ fn answer(app: &AppState, generation: u64, input: Input) {
 /// Feeds one input to the register and performs what follows.
 pub fn dispatch(app: &AppState, input: Input) {
     let now = platform::now();
+    let monotonic = platform::monotonic();
     let offset = platform::utc_offset_min();
     let cmds = app.till.update(|r| {
         r.set_utc_offset(offset);
+        r.observe_clock(now, monotonic);
         r.handle(input, now)
     });
     if let Some(cmds) = cmds {

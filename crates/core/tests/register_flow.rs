@@ -1419,6 +1419,61 @@ fn a_lock_out_survives_a_reload() {
     assert_eq!(t.machine.cashier().unwrap().name, "Alex");
 }
 
+/// A lock-out is never ended by moving the tablet's clock forward: while
+/// the register runs its monotonic clock says how much time passed, and a
+/// reload (after which none does) starts the lock-out over.
+#[test]
+fn moving_the_clock_forward_never_ends_a_lock_out() {
+    let mut t = Till::with_store(testing::staffed_store(), 1);
+    let mut mono = Duration::from_secs(10);
+    let now = t.now;
+    t.machine.observe_clock(now, mono);
+    let wrong = |t: &mut Till| {
+        t.act(Action::SignIn {
+            person: person("alex"),
+            pin: "0000".into(),
+        })
+    };
+    for _ in 0..5 {
+        wrong(&mut t);
+    }
+    let right = |t: &mut Till| {
+        t.act(Action::SignIn {
+            person: person("alex"),
+            pin: testing::CASHIER_PIN.into(),
+        })
+    };
+    // Someone sets the clock a day on; a second passes.
+    t.now = t.now + Duration::from_mins(24 * 60);
+    mono = mono + Duration::from_secs(1);
+    let now = t.now;
+    t.machine.observe_clock(now, mono);
+    right(&mut t);
+    assert!(t.machine.cashier().is_none(), "still locked");
+    // Five minutes really pass: the lock-out is over.
+    t.now = t.now + till_core::staff::PIN_LOCKOUT;
+    let now = t.now;
+    t.machine
+        .observe_clock(now, mono + till_core::staff::PIN_LOCKOUT);
+    right(&mut t);
+    assert_eq!(t.machine.cashier().unwrap().name, "Alex");
+
+    // Locked again (one wrong PIN after a lock-out locks for 15 minutes);
+    // the clock moved a day on, then a reload.
+    t.act(Action::SignOut);
+    for _ in 0..5 {
+        wrong(&mut t);
+    }
+    t.now = t.now + Duration::from_mins(24 * 60);
+    let mut t = t.reload(3);
+    right(&mut t);
+    assert!(t.machine.cashier().is_none(), "a reload starts it over");
+    assert!(t
+        .ui
+        .iter()
+        .any(|u| matches!(u, UiEvent::SignInRefused(s) if s.contains("locked for 5 more minute"))));
+}
+
 /// The idle lock signs the cashier out, never while a card payment is on
 /// screen; someone taken off the staff list is signed out at the next download.
 #[test]

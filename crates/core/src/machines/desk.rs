@@ -192,6 +192,21 @@ impl Desk {
         self.record != before
     }
 
+    /// The clock was moved forward by `by`: lock-outs end that much later.
+    pub fn clock_jumped_forward(&mut self, by: Duration) {
+        for lock in self.record.locks.values_mut() {
+            lock.clock_jumped_forward(by);
+        }
+    }
+
+    /// Read back at start: each lock-out in force starts over from `now`
+    /// ([`PinLock::restart`]).
+    pub fn restart_locks(&mut self, now: Timestamp) {
+        for lock in self.record.locks.values_mut() {
+            lock.restart(now);
+        }
+    }
+
     /// The clock stepped back: lock-outs and the idle lock count from now.
     pub fn clock_stepped_back(&mut self, now: Timestamp) {
         for lock in self.record.locks.values_mut() {

@@ -422,6 +422,25 @@ impl PinLock {
         }
     }
 
+    /// The clock was moved forward by `by` (the register's monotonic clock
+    /// says less time passed): the lock-out ends that much later.
+    pub fn clock_jumped_forward(&mut self, by: Duration) {
+        if let Some(until) = &mut self.locked_until {
+            *until = *until + by;
+        }
+    }
+
+    /// The register starts again (a reload) with this lock-out stored: it
+    /// starts over from `now`. Only a running register's monotonic clock
+    /// tells time passed from a clock moved forward; across a reload there
+    /// is none, so a lock-out counts only while the register runs, and
+    /// never ends early.
+    pub fn restart(&mut self, now: Timestamp) {
+        if self.locked_until.is_some() {
+            self.locked_until = Some(now + lockout_for(self.lockouts.max(1)));
+        }
+    }
+
     /// The clock stepped back (it was wrong, and was corrected): a lock-out
     /// set from it would last that much longer. It ends at most its own
     /// length ([`lockout_for`]) from now.
@@ -597,5 +616,43 @@ mod tests {
         }
         lock.clock_stepped_back(now);
         assert_eq!(lock.poll_timeout(), Some(now + PIN_LOCKOUT));
+    }
+
+    fn locked_at(now: Timestamp) -> PinLock {
+        let mut lock = PinLock::default();
+        for _ in 0..PIN_TRIES_MAX {
+            let _ = lock.entered(false, now);
+        }
+        lock
+    }
+
+    #[test]
+    fn a_clock_moved_forward_moves_the_lock_outs_end_with_it() {
+        let now = Timestamp::from_millis(1_000_000);
+        let mut lock = locked_at(now);
+        let hour = Duration::from_mins(60);
+        lock.clock_jumped_forward(hour);
+        // An hour later by the moved clock, a minute later in truth.
+        let later = now + hour + Duration::from_mins(1);
+        assert!(matches!(
+            lock.check(later),
+            Err(PinError::Locked { minutes: 4, .. })
+        ));
+        assert_eq!(lock.check(now + hour + PIN_LOCKOUT), Ok(()));
+    }
+
+    #[test]
+    fn a_lock_out_read_back_at_start_starts_over_whatever_the_clock_says() {
+        let now = Timestamp::from_millis(1_000_000);
+        let mut lock = locked_at(now);
+        // Stored, then read back after the clock was moved a day on.
+        let day_on = now + Duration::from_mins(24 * 60);
+        lock.restart(day_on);
+        assert!(lock.check(day_on).is_err());
+        assert_eq!(lock.poll_timeout(), Some(day_on + PIN_LOCKOUT));
+        // Nobody locked: nothing starts.
+        let mut free = PinLock::default();
+        free.restart(day_on);
+        assert_eq!(free, PinLock::default());
     }
 }

@@ -13,6 +13,7 @@ impl Register {
     ) {
         let fresher = (!self.desk.staff().is_empty()).then(|| self.desk.staff().to_vec());
         self.desk = Desk::new(stored.unwrap_or_default());
+        self.desk.restart_locks(now);
         self.desk.set_idle_lock(self.config.idle_lock, now);
         if let Some(staff) = fresher {
             self.desk.set_staff(staff);

@@ -101,6 +101,9 @@ pub const RETURNS_NOT_ALLOWED: &str = "Returns without a receipt are not allowed
 /// How far back the clock may step before the register treats it as a
 /// corrected wrong clock: NTP's small corrections are not.
 pub const CLOCK_STEP_BACK: Duration = Duration::from_mins(1);
+/// How much more the wall clock may move than the monotonic one between
+/// two readings before the register calls it a jump forward.
+pub const CLOCK_JUMP: Duration = Duration::from_secs(2);
 
 /// What a storage operation in flight was for.
 #[derive(Debug, Clone)]
@@ -261,6 +264,9 @@ pub struct Register {
     downloads: BTreeSet<OrderId>,
     /// The latest time seen, to notice a clock that stepped back.
     latest: Option<Timestamp>,
+    /// The last wall time and monotonic reading the shell gave
+    /// ([`Register::observe_clock`]), to notice a clock moved forward.
+    clock: Option<(Timestamp, Duration)>,
     /// When the staff list and the catalog are downloaded again.
     refresh: crate::refresh::Refresh,
 }
@@ -298,6 +304,7 @@ impl Register {
             lookups: BTreeSet::new(),
             downloads: BTreeSet::new(),
             latest: None,
+            clock: None,
             refresh: crate::refresh::Refresh::default(),
         }
     }
@@ -341,6 +348,23 @@ impl Register {
     }
 
     /// The tablet's zone changed (daylight saving time, travel).
+    /// The wall time the next input comes with, and the tablet's monotonic
+    /// clock (time since the page started, which nobody can set). When the
+    /// wall clock moved on more than the monotonic one, it was moved
+    /// forward: lock-outs end that much later, so moving the clock never
+    /// ends one early.
+    pub fn observe_clock(&mut self, now: Timestamp, monotonic: Duration) {
+        if let Some((wall, mono)) = self.clock {
+            let wall_moved = now.saturating_since(wall).as_millis();
+            let mono_moved = monotonic.as_millis().saturating_sub(mono.as_millis());
+            let jump = wall_moved.saturating_sub(mono_moved);
+            if jump > CLOCK_JUMP.as_millis() {
+                self.desk.clock_jumped_forward(Duration::from_millis(jump));
+            }
+        }
+        self.clock = Some((now, monotonic));
+    }
+
     pub fn set_utc_offset(&mut self, utc_offset_min: i32) {
         self.config.utc_offset_min = utc_offset_min;
     }

@@ -54,10 +54,15 @@ impl TestTill {
 
     /// A register started on `store`, its ids drawn from `seed`.
     pub fn with_store(store: MemStore, seed: u8) -> TestTill {
+        TestTill::started_at(store, seed, T0)
+    }
+
+    /// A register started on `store` at `now`.
+    fn started_at(store: MemStore, seed: u8, now: Timestamp) -> TestTill {
         let mut reg = Register::new(register_config(60), [seed; 32]);
-        let first = reg.start(T0);
+        let first = reg.start(now);
         let mut t = TestTill {
-            driver: Driver::new(reg, T0, first.clone()),
+            driver: Driver::new(reg, now, first.clone()),
             store,
             bridge: VecDeque::new(),
             oms: VecDeque::new(),
@@ -80,9 +85,7 @@ impl TestTill {
     /// A reload: the register starts again from what the store holds.
     pub fn reload(self, seed: u8) -> TestTill {
         let now = self.now;
-        let mut t = TestTill::with_store(self.store, seed);
-        t.now = now;
-        t
+        TestTill::started_at(self.store, seed, now)
     }
 
     /// Performs the register's effects: storage at once (or held), the
