@@ -4,7 +4,7 @@
 // the back office removes (`till-oms registers revoke`) says so.
 import { test, expect } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { env, signIn, openShift, exactCashSale, stored, MANAGER_PIN } from "./helpers.mjs";
+import { env, signIn, openShift, exactCashSale, stored, ringUp, goPay, latestAttempt, backOnTheRegister, MANAGER_PIN } from "./helpers.mjs";
 
 const base = process.env.TILL_BASE_URL;
 
@@ -113,4 +113,60 @@ test("a register the back office removed is refused, says so, and keeps its sale
   expect((await stored(page, "orders")).length).toBe(1);
   expect(oms("registers", "list")).toMatch(new RegExp(`^${id}\\s+removed `, "m"));
   await context.close();
+});
+
+/// What one tablet's pairing gets from the bridge about `path`, asked
+/// from that tablet's page (its own origin, its own token).
+async function askBridge(page, path, method = "GET", body) {
+  const [settings] = await stored(page, "settings");
+  return page.evaluate(
+    async ({ url, token, method, body }) => {
+      const r = await fetch(url, {
+        method,
+        headers: { "X-Pairing-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: r.status, body: await r.json() };
+    },
+    { url: `${env.bridge}${path}`, token: settings.pairing_token, method, body },
+  );
+}
+
+test("a pairing made for one register cannot ask about, cancel or refund another register's payment", async ({ browser }) => {
+  const tablets = [];
+  for (let i = 0; i < 2; i++) {
+    const tablet = await newTablet(browser, setupLink().link);
+    await signIn(tablet.page, "Dana", MANAGER_PIN);
+    await openShift(tablet.page, "100.00");
+    await expect(tablet.page.getByRole("status", { name: "Status" })).toContainText("Bridge: connected", { timeout: 30_000 });
+    tablets.push(tablet);
+  }
+  const [mine, theirs] = tablets.map((t) => t.page);
+  // The other register takes a card payment (the terminal approves it).
+  await ringUp(theirs, "Test: card approved (…00)");
+  await goPay(theirs);
+  await theirs.getByRole("button", { name: "Card (mPOS)" }).click();
+  await backOnTheRegister(theirs);
+  const paid = await latestAttempt(theirs);
+  const own = await askBridge(theirs, `/v1/payments/${paid.reference}`);
+  expect(own.status).toBe(200);
+  expect(own.body.status).toBe("approved");
+  // This register's pairing is refused, before anything reaches the terminal.
+  const status = await askBridge(mine, `/v1/payments/${paid.reference}`);
+  expect(status.status).toBe(403);
+  expect(status.body.error).toBe("forbidden");
+  const cancel = await askBridge(mine, `/v1/payments/${paid.reference}/cancel`, "POST");
+  expect(cancel.status).toBe(403);
+  const refund = await askBridge(mine, "/v1/refunds", "POST", {
+    reference: crypto.randomUUID(),
+    original: paid.reference,
+    order_id: paid.order_id,
+    amount: own.body.amount,
+    currency: own.body.currency,
+  });
+  expect(refund.status).toBe(403);
+  expect(refund.body.error).toBe("forbidden");
+  // Still approved, and refunded by nobody.
+  expect((await askBridge(theirs, `/v1/payments/${paid.reference}`)).body.status).toBe("approved");
+  for (const { context } of tablets) await context.close();
 });
