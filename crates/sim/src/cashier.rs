@@ -72,6 +72,7 @@ pub fn act(w: &mut World) {
         900..915 => move_cash(w),
         915..920 => w.input(Input::Cashier(Action::NoSale)),
         920..930 => close_shift(w),
+        930..936 => guess_pins(w),
         _ => {}
     }
 }
@@ -373,6 +374,26 @@ fn switch_cashier(w: &mut World) {
         person,
         pin: pin.into(),
     }));
+}
+
+/// Someone at the register guesses a person's PIN until locked out (five
+/// wrong in a row; one after a lock-out already locks again).
+fn guess_pins(w: &mut World) {
+    if w.reg.cashier().is_some() {
+        w.input(Input::Cashier(Action::SignOut));
+    }
+    let ids: Vec<StaffId> = w.reg.desk().staff().iter().map(|m| m.id.clone()).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let person = ids[w.below(ids.len() as u64) as usize].clone();
+    w.note(|| format!("someone guesses {person}'s PIN"));
+    for _ in 0..till_core::staff::PIN_TRIES_MAX {
+        w.input(Input::Cashier(Action::SignIn {
+            person: person.clone(),
+            pin: "0000".into(),
+        }));
+    }
 }
 
 /// The cashier parks the cart for a customer who went back for something,

@@ -41,7 +41,11 @@
 //!     every payment it refused as busy reached the cashier as "not
 //!     started", nothing charged;
 //! (o) the bridge's report and the terminal vendor's notification of one
-//!     operation tell the back office the same (it never parks a conflict).
+//!     operation tell the back office the same (it never parks a conflict);
+//! (p) a PIN lock-out lasts its whole length in true time: nobody it locked
+//!     signs in before it ends, whatever the tablet's clock does (moved
+//!     forward or back, or a reload), unless a crash lost it before it was
+//!     stored.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +55,7 @@ use till_core::order::{Order, OrderId, OrderStatus, Tender, UnpaidReason};
 use till_core::payment::{AttemptState, PaymentRef};
 use till_core::refund::{refundable, CardRefundState, Refund, RefundTender};
 use till_core::register::{StoreFailure, StoreTx, Stored};
+use till_core::time::Timestamp;
 use till_core::update::Sale;
 use till_oms::store::Store;
 
@@ -282,6 +287,41 @@ pub fn step_checks(w: &mut World) -> Result<(), Violation> {
         charged_never_failed(w)?;
     }
     Ok(())
+}
+
+/// When `person`'s lock-out ends by the register's clock, if one is in
+/// force by it.
+pub fn lock_of(w: &World, person: &till_core::staff::StaffId) -> Option<Timestamp> {
+    let until = w.reg.desk().record().locks.get(person)?.poll_timeout()?;
+    (until > w.reg_now()).then_some(until)
+}
+
+/// (p) after a sign-in try: a lock-out that began with it is noted with its
+/// end in true time; signing in before a noted end is a violation.
+pub fn pin_locks(w: &mut World, person: &till_core::staff::StaffId, before: Option<Timestamp>) {
+    if w.reg.cashier().is_some_and(|c| &c.id == person) {
+        if let Some(end) = w.lock_ends.remove(person) {
+            if w.now < end {
+                let early = end.saturating_since(w.now).as_millis();
+                let detail = format!("{person} signed in {early} ms before their lock-out ended");
+                w.found
+                    .get_or_insert(broken(w, "(p) a lock-out lasts its length", detail));
+            }
+        }
+        return;
+    }
+    if let (None, Some(until)) = (before, lock_of(w, person)) {
+        let lasts = until.saturating_since(w.reg_now());
+        w.lock_ends.insert(person.clone(), w.now + lasts);
+        w.note(|| format!("{person} is locked out for {} ms", lasts.as_millis()));
+    }
+}
+
+/// (p) after a reload: a lock-out the crash lost before it was stored is
+/// gone (nothing on the tablet knew it); the others still hold.
+pub fn locks_after_reload(w: &mut World) {
+    let known: Vec<_> = w.reg.desk().record().locks.keys().cloned().collect();
+    w.lock_ends.retain(|p, _| known.contains(p));
 }
 
 /// One operation the terminal made on a card, as the checks read it.

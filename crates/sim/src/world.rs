@@ -169,6 +169,11 @@ pub struct World {
     pub now: Timestamp,
     /// The tablet's clock minus the true time.
     pub skew_ms: i64,
+    /// When the page started (true time): its monotonic clock counts from
+    /// here, and starts again at a reload.
+    pub page_started: Timestamp,
+    /// When each PIN lock-out in force ends, in true time ((p) in [`check`]).
+    pub lock_ends: BTreeMap<till_core::staff::StaffId, Timestamp>,
     pub reg: Register,
     pub epoch: u64,
     pub store: MemStore,
@@ -250,6 +255,8 @@ impl World {
             rng,
             now: START,
             skew_ms: 0,
+            page_started: START,
+            lock_ends: BTreeMap::new(),
             reg,
             epoch: 0,
             // The staff list is there; the cashier signs in first.
@@ -418,7 +425,19 @@ impl World {
     /// Feeds the register, carries out what it asks, re-arms its timer.
     pub fn input(&mut self, input: Input) {
         self.note(|| format!("register <- {}", crate::trace::input(&input)));
+        // The page's monotonic clock: true time since it started.
+        let monotonic = self.now.saturating_since(self.page_started);
+        self.reg.observe_clock(self.reg_now(), monotonic);
+        let signing_in = match &input {
+            Input::Cashier(till_core::register::Action::SignIn { person, .. }) => {
+                Some((person.clone(), check::lock_of(self, person)))
+            }
+            _ => None,
+        };
         let cmds = self.reg.handle(input, self.reg_now());
+        if let Some((person, before)) = signing_in {
+            check::pin_locks(self, &person, before);
+        }
         self.dispatch(cmds);
         check::observe_screen(self);
     }
@@ -578,7 +597,9 @@ impl World {
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         self.reg = Register::new(register_config(self.seed), seed);
+        self.page_started = self.now;
         let first = self.reg.start(self.reg_now());
         self.dispatch(first);
+        check::locks_after_reload(self);
     }
 }

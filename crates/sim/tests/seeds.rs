@@ -193,3 +193,13 @@ fn seed_136_a_failed_write_of_a_live_attempt_is_tried_again() {
 fn seed_49_a_refund_of_a_tipped_payment_is_reported_as_the_terminal_notifies_it() {
     must_pass(49, Config::default().actions);
 }
+
+/// Found by seed 1003687 (when the sim began guessing PINs): the tablet's
+/// clock moved on while Dana was locked out, and she signed in 167 s
+/// before her lock-out's five minutes had passed. The register now reads its monotonic clock, and a clock
+/// moved forward moves the lock-out's end with it (scenario:
+/// `register_flow::moving_the_clock_forward_never_ends_a_lock_out`).
+#[test]
+fn seed_1003687_a_clock_moved_forward_never_ends_a_lock_out() {
+    must_pass(1_003_687, Config::default().actions);
+}
