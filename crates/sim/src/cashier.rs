@@ -355,15 +355,9 @@ fn manager_answers(w: &mut World) {
 /// "Switch cashier", then someone signs in: mostly with their PIN, now and
 /// then with a wrong one (five in a row lock them out for five minutes).
 fn switch_cashier(w: &mut World) {
-    if w.reg.cashier().is_some() {
-        w.input(Input::Cashier(Action::SignOut));
-    }
-    // The people on the register's own list (not hashed again).
-    let ids: Vec<StaffId> = w.reg.desk().staff().iter().map(|m| m.id.clone()).collect();
-    if ids.is_empty() {
+    let Some(person) = someone_at_the_keypad(w) else {
         return;
-    }
-    let person = ids[w.below(ids.len() as u64) as usize].clone();
+    };
     let pin = match (w.chance(200), person.as_str()) {
         (true, _) => "0000",
         (false, "dana") => till_core::testing::MANAGER_PIN,
@@ -376,17 +370,25 @@ fn switch_cashier(w: &mut World) {
     }));
 }
 
-/// Someone at the register guesses a person's PIN until locked out (five
-/// wrong in a row; one after a lock-out already locks again).
-fn guess_pins(w: &mut World) {
+/// "Switch cashier" (if anyone is signed in), and a person on the
+/// register's own staff list (not hashed again) at the sign-in keypad.
+fn someone_at_the_keypad(w: &mut World) -> Option<StaffId> {
     if w.reg.cashier().is_some() {
         w.input(Input::Cashier(Action::SignOut));
     }
     let ids: Vec<StaffId> = w.reg.desk().staff().iter().map(|m| m.id.clone()).collect();
     if ids.is_empty() {
-        return;
+        return None;
     }
-    let person = ids[w.below(ids.len() as u64) as usize].clone();
+    Some(ids[w.below(ids.len() as u64) as usize].clone())
+}
+
+/// Someone at the register guesses a person's PIN until locked out (five
+/// wrong in a row; one after a lock-out already locks again).
+fn guess_pins(w: &mut World) {
+    let Some(person) = someone_at_the_keypad(w) else {
+        return;
+    };
     w.note(|| format!("someone guesses {person}'s PIN"));
     for _ in 0..till_core::staff::PIN_TRIES_MAX {
         w.input(Input::Cashier(Action::SignIn {
