@@ -191,14 +191,7 @@ fn check_shared_token(token: &str, oms: Option<&reporter::OmsTarget>) -> Result<
     Ok(())
 }
 
-/// A random token of `len` characters a person can read without confusing
-/// 1, l and I or 0 and O.
-pub fn made_up_token(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    (0..len)
-        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
-        .collect()
-}
+pub use till_http::secret::made_up_token;
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 

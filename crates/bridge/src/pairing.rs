@@ -22,7 +22,6 @@
 //! a token's SHA-256 is kept.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 use till_core::time::{Duration, Timestamp};
@@ -253,7 +252,7 @@ impl Pairings {
             .and_then(|_| {
                 tx.execute(
                     "INSERT INTO pairings (id, register, token_hash, paired_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, register, token_hash(&token), now.as_millis()],
+                    params![id, register, till_http::secret::sha256_hex(&token), now.as_millis()],
                 )
             })
             .map_err(pair_storage)?;
@@ -268,7 +267,7 @@ impl Pairings {
             .conn()
             .query_row(
                 "SELECT id, register, revoked_at FROM pairings WHERE token_hash = ?1",
-                [token_hash(token)],
+                [till_http::secret::sha256_hex(token)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
@@ -393,13 +392,6 @@ fn wrong_try(
         withdrawn,
         cooling_until,
     })
-}
-
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@
 //! - gives handlers the peer's address (`ConnectInfo<SocketAddr>`).
 
 pub mod exposure;
+pub mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;

@@ -174,7 +174,7 @@ async fn identify(state: &AppState, token: &str) -> Result<Caller, AppError> {
     let caller = match state.tokens.find(token) {
         Some(caller) => caller,
         None => {
-            let sha = crate::enrol::sha256_hex(token);
+            let sha = till_http::secret::sha256_hex(token);
             let owner = crate::api::blocking(&state.store, move |s| s.token_owner(&sha)).await?;
             return match owner {
                 Some(o) if o.revoked => Err(removed()),

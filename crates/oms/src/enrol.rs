@@ -14,33 +14,16 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use till_core::api::{EnrolRequest, Enrolled};
 use till_core::order::RegisterId;
 use till_core::time::Timestamp;
+use till_http::secret::{made_up_token, sha256_hex};
 
 /// Characters of a secret: 26 of 31 letters and digits, 128 bits.
 pub const SECRET_LEN: usize = 26;
 /// Characters of a register's token: 43, 213 bits.
 pub const REGISTER_TOKEN_LEN: usize = 43;
-
-/// Random text a person can read aloud without confusing 1, l and I or
-/// 0 and O (from the operating system's generator, through `rand`).
-pub fn random_text(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    (0..len)
-        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
-        .collect()
-}
-
-/// A secret's or token's SHA-256 in hex: what the OMS keeps of it.
-pub fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A new enrolment secret, kept (hashed) until `now` + 10 minutes, for
 /// `register` or the next free id. Returns the secret and its expiry.
@@ -49,7 +32,7 @@ pub fn make_enrolment(
     register: Option<&RegisterId>,
     now: Timestamp,
 ) -> Result<(String, Timestamp), crate::store::StoreError> {
-    let secret = random_text(SECRET_LEN);
+    let secret = made_up_token(SECRET_LEN);
     let expires = now + ENROLMENT_LIFE;
     store.add_enrolment(&sha256_hex(&secret), register, now, expires)?;
     Ok((secret, expires))
@@ -61,7 +44,7 @@ pub async fn post_enrol(
     Peer(peer): Peer,
     AppJson(req): AppJson<EnrolRequest>,
 ) -> Result<(StatusCode, Json<Enrolled>), AppError> {
-    let token = random_text(REGISTER_TOKEN_LEN);
+    let token = made_up_token(REGISTER_TOKEN_LEN);
     let new = NewRegister {
         secret_sha256: sha256_hex(req.secret.trim()),
         token_sha256: sha256_hex(&token),
