@@ -625,6 +625,38 @@ fn a_refund_survives_a_json_round_trip() {
     assert_eq!(serde_json::from_str::<Refund>(&json).unwrap(), r);
 }
 
+#[test]
+fn a_later_version_of_a_refund_keeps_its_order_its_numbers_and_its_kind() {
+    let order = paid(&cart(&[(1000, 2, vat_standard())], None), 2000, 0);
+    let first = refund(&order, &[], &whole(&order), 2).unwrap();
+    let mut next = first.clone();
+    next.version += 1;
+    assert_eq!(first.check_next(&next), Ok(()));
+    let moved = |f: fn(&mut Refund)| {
+        let mut r = next.clone();
+        f(&mut r);
+        first.check_next(&r)
+    };
+    assert_eq!(
+        moved(|r| r.order_id = Some(OrderId::from_uuid(v7(77)).unwrap())),
+        Err(RefundError::Moved("order_id"))
+    );
+    assert_eq!(
+        moved(|r| r.order_id = None),
+        Err(RefundError::Moved("order_id")),
+        "a refund never becomes a return without a receipt"
+    );
+    assert_eq!(
+        moved(|r| r.order_number = Some(number(9))),
+        Err(RefundError::Moved("order_number"))
+    );
+    assert_eq!(
+        moved(|r| r.number = number(9)),
+        Err(RefundError::Moved("number"))
+    );
+    assert_eq!(RefundError::Moved("number").field(), Some("number"));
+}
+
 fn arb_rate() -> impl Strategy<Value = TaxRate> {
     (0u32..=3, 0u32..=2500, any::<bool>()).prop_map(|(i, bp, inclusive)| TaxRate {
         id: TaxRateId::new(format!("r{i}-{bp}-{inclusive}")).unwrap(),

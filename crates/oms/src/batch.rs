@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use till_core::api::{BatchResult, StoredOrder, ORDER_NOT_SYNCED_CODE};
 use till_core::order::{Order, RegisterId};
 use till_core::refund::{Refund, RefundError};
-use till_core::shift::Shift;
+use till_core::shift::{Shift, ShiftError};
 use till_core::time::Timestamp;
 
 /// One record of a batch: parsed, or refused on its own with its answer
@@ -215,6 +215,20 @@ pub fn store_shift(
         )));
     }
     let result = store.upsert_shift(shift, now).map_err(AppError::internal)?;
+    if let Some(e) = result.refused {
+        let code = match e {
+            ShiftError::Closed => "shift_closed",
+            _ => "shift_rewritten",
+        };
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            code,
+            format!(
+                "shift {} version {}: {e}; nothing was changed",
+                shift.id, shift.version
+            ),
+        ));
+    }
     match result.outcome {
         Upsert::Conflict => Err(AppError::conflict(format!(
             "shift {} version {} is already stored with different content; send a new version",
@@ -269,6 +283,7 @@ pub fn refund_refusal_code(e: &RefundError) -> (StatusCode, &'static str) {
             (StatusCode::CONFLICT, ORDER_NOT_SYNCED_CODE)
         }
         RefundError::Voided => (StatusCode::CONFLICT, "order_not_refundable"),
+        RefundError::Moved(_) => (StatusCode::CONFLICT, "refund_moved"),
         RefundError::TooMany { .. }
         | RefundError::TenderTooHigh { .. }
         | RefundError::TendersDoNotAddUp { .. }

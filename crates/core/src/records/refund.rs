@@ -94,6 +94,11 @@ pub enum RefundError {
     Invalid { field: String, message: String },
     #[error("not a refund id (a UUID version 7): {0}")]
     BadId(String),
+    /// A later version names another order, order number, number or kind
+    /// than the version stored: a refund moved off its order would free
+    /// that order to be refunded in full again.
+    #[error("a refund keeps its {0}: this version names another one than the version stored")]
+    Moved(&'static str),
     #[error(transparent)]
     Money(#[from] MoneyError),
 }
@@ -126,6 +131,7 @@ impl RefundError {
             | RefundError::OneCardAtATime => Some("tenders"),
             RefundError::OtherOrder => Some("order_id"),
             RefundError::BadId(_) => Some("id"),
+            RefundError::Moved(field) => Some(field),
             _ => None,
         }
     }
@@ -927,6 +933,22 @@ pub fn void_refusal<'a>(
 }
 
 impl Refund {
+    /// Whether `next`, a later version of this refund, keeps what a refund
+    /// never changes: its order (and so its kind: with or without a
+    /// receipt), the order's number and its own number.
+    pub fn check_next(&self, next: &Refund) -> Result<(), RefundError> {
+        let moved = if next.order_id != self.order_id {
+            Some("order_id")
+        } else if next.order_number != self.order_number {
+            Some("order_number")
+        } else if next.number != self.number {
+            Some("number")
+        } else {
+            None
+        };
+        moved.map_or(Ok(()), |field| Err(RefundError::Moved(field)))
+    }
+
     /// The cash the cashier hands back for this refund; `None` when no
     /// part of it is cash.
     pub fn cash_back(&self) -> Option<Money> {

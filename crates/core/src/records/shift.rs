@@ -31,6 +31,10 @@ pub enum ShiftError {
     BadId(String),
     #[error("this shift is closed: nothing changes it")]
     Closed,
+    /// A later version changes what a shift only ever adds to: how it was
+    /// opened, or a cash movement or no-sale already recorded.
+    #[error("a shift's {0} never changes once recorded: this version rewrites it")]
+    Rewritten(&'static str),
     #[error("a shift is already open on this register: close it first")]
     AlreadyOpen,
     #[error("no shift is open on this register: open one first")]
@@ -220,6 +224,29 @@ impl Shift {
         };
         self.version += 1;
         Ok(self.close.insert(close))
+    }
+
+    /// Whether `next`, a later version of this shift, only adds to it: a
+    /// closed shift takes no new version, and how it was opened, its cash
+    /// movements and its no-sales stay as recorded (new ones are appended).
+    pub fn check_next(&self, next: &Shift) -> Result<(), ShiftError> {
+        if !self.is_open() {
+            return Err(ShiftError::Closed);
+        }
+        let rewritten = if (next.opened_at, &next.opened_by) != (self.opened_at, &self.opened_by) {
+            Some("opening")
+        } else if (next.currency, &next.float_count, next.float)
+            != (self.currency, &self.float_count, self.float)
+        {
+            Some("float")
+        } else if !next.movements.starts_with(&self.movements) {
+            Some("cash movements")
+        } else if !next.no_sales.starts_with(&self.no_sales) {
+            Some("no-sales")
+        } else {
+            None
+        };
+        rewritten.map_or(Ok(()), |what| Err(ShiftError::Rewritten(what)))
     }
 
     /// Checks a shift received from elsewhere (the back office's batch):
@@ -635,5 +662,59 @@ mod tests {
             s.close(count, &x, who("dana"), T0),
             Err(ShiftError::Closed)
         ));
+    }
+
+    #[test]
+    fn a_later_version_only_adds_to_an_open_shift_and_nothing_follows_a_closed_one() {
+        let first = shift();
+        let mut next = first.clone();
+        let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", T0, who("alex"));
+        next.move_cash(out.unwrap()).unwrap();
+        next.no_sale(DrawerOpen {
+            at: T0,
+            by: who("alex"),
+            approval: None,
+        })
+        .unwrap();
+        assert_eq!(first.check_next(&next), Ok(()), "appended");
+        let mut skimmed = next.clone();
+        skimmed.movements.clear();
+        skimmed.version += 1;
+        let rewritten = |what| Err(ShiftError::Rewritten(what));
+        assert_eq!(next.check_next(&skimmed), rewritten("cash movements"));
+        let mut hidden = next.clone();
+        hidden.no_sales.clear();
+        assert_eq!(next.check_next(&hidden), rewritten("no-sales"));
+        let mut float = next.clone();
+        float.float = eur(1);
+        float.float_count = CashCount::Total { amount: eur(1) };
+        assert_eq!(next.check_next(&float), rewritten("float"));
+        let mut opened = next.clone();
+        opened.opened_by = who("dana");
+        assert_eq!(next.check_next(&opened), rewritten("opening"));
+        let x = shift_report(
+            &next,
+            BusinessDate::new(2026, 11, 27).unwrap(),
+            &[],
+            &[],
+            Pending::default(),
+        )
+        .unwrap();
+        let mut closed = next.clone();
+        closed
+            .close(
+                CashCount::Total {
+                    amount: eur(13_500),
+                },
+                &x,
+                who("dana"),
+                T0,
+            )
+            .unwrap();
+        assert_eq!(next.check_next(&closed), Ok(()), "the close itself");
+        let mut recount = closed.clone();
+        recount.version += 1;
+        recount.close.as_mut().unwrap().counted = eur(14_000);
+        assert_eq!(closed.check_next(&recount), Err(ShiftError::Closed));
     }
 }

@@ -38,7 +38,7 @@ use till_core::catalog::{Category, Product, TaxRate};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::refund::{Refund, RefundError};
-use till_core::shift::{Shift, ShiftId};
+use till_core::shift::{Shift, ShiftError, ShiftId};
 use till_core::staff::{Role, StaffId, StaffMember};
 use till_core::time::Timestamp;
 
@@ -373,6 +373,12 @@ pub(crate) fn decide_refund(
         refund.version,
         body,
     );
+    if let (Upsert::Replaced, Some(row)) = (outcome, stored) {
+        let before: Refund = serde_json::from_str(&row.body)?;
+        if let Err(e) = before.check_next(refund) {
+            return kept(RefundOutcome::Refused(e));
+        }
+    }
     match outcome {
         Upsert::Created | Upsert::Replaced => match validate_refund(refund, order, others) {
             Ok(()) => Ok(RefundResult {
@@ -394,16 +400,19 @@ pub(crate) fn decide_refund(
 pub struct ShiftResult {
     pub outcome: Upsert,
     pub stored: Option<Shift>,
+    /// A newer version that rewrites the stored one ([`Shift::check_next`]):
+    /// nothing is written.
+    pub refused: Option<ShiftError>,
 }
 
 impl ShiftResult {
     pub(crate) fn writes(&self) -> bool {
-        matches!(self.outcome, Upsert::Created | Upsert::Replaced)
+        self.refused.is_none() && matches!(self.outcome, Upsert::Created | Upsert::Replaced)
     }
 }
 
 /// The rule of a shift's upsert: the orders' ([`decide`]), given its
-/// stored row.
+/// stored row; a newer version may only add to the stored one.
 pub(crate) fn decide_shift(
     shift: &Shift,
     body: &str,
@@ -416,12 +425,26 @@ pub(crate) fn decide_shift(
         shift.version,
         body,
     );
+    if let (Upsert::Replaced, Some(row)) = (outcome, stored) {
+        let before: Shift = serde_json::from_str(&row.body)?;
+        if let Err(e) = before.check_next(shift) {
+            return Ok(ShiftResult {
+                outcome,
+                stored: Some(before),
+                refused: Some(e),
+            });
+        }
+    }
     let stored = match (outcome, stored) {
         (Upsert::Created | Upsert::Replaced | Upsert::Unchanged, _) => Some(shift.clone()),
         (_, Some(row)) => Some(serde_json::from_str(&row.body)?),
         (_, None) => None,
     };
-    Ok(ShiftResult { outcome, stored })
+    Ok(ShiftResult {
+        outcome,
+        stored,
+        refused: None,
+    })
 }
 
 pub trait Store: Send + Sync + 'static {

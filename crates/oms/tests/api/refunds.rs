@@ -158,6 +158,38 @@ async fn a_refund_is_stored_once_by_its_version_and_shown_with_its_order() {
 }
 
 #[tokio::test]
+async fn a_refund_never_moves_to_another_order() {
+    let app = spawn_app().await;
+    let first = paid(1);
+    let second = paid(2);
+    for o in [&first, &second] {
+        assert_eq!(app.put_order(o).await.status(), 200);
+    }
+    let r = refund(1, &first, &[], &whole(&first));
+    assert_eq!(put_refund(&app, &r).await.status(), 200);
+    // A later version naming the other order, which would free the first
+    // to be refunded in full again.
+    let mut moved = r.clone();
+    moved.order_id = Some(second.id);
+    moved.order_number = Some(second.number.clone());
+    moved.version += 1;
+    assert_error(put_refund(&app, &moved).await, 409, "refund_moved").await;
+    let mut unreceipted = r.clone();
+    unreceipted.order_id = None;
+    unreceipted.order_number = None;
+    unreceipted.version += 1;
+    assert_error(put_refund(&app, &unreceipted).await, 409, "refund_moved").await;
+    let again = refund(2, &first, &[], &whole(&first));
+    assert_error(put_refund(&app, &again).await, 409, "refund_exceeds_order").await;
+    assert_eq!(
+        stored(&app, &first).await["refunds"],
+        serde_json::to_value([&r]).unwrap()
+    );
+    let theirs = stored(&app, &second).await;
+    assert!(theirs.get("refunds").is_none(), "{theirs}");
+}
+
+#[tokio::test]
 async fn a_refund_beyond_what_was_paid_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
     let order = paid(2);

@@ -144,3 +144,55 @@ async fn a_shift_whose_figures_do_not_add_up_or_of_another_register_is_refused()
     assert_eq!(send(&app, REGISTER_TOKEN, taken).await["status"], 403);
     assert_eq!(app.count("SELECT COUNT(*) FROM shifts"), 1);
 }
+
+#[tokio::test]
+async fn a_closed_shift_takes_no_new_version_and_an_open_one_only_grows() {
+    let app = spawn_app().await;
+    let open = shift_of("R1", 5, false);
+    let closed = shift_of("R1", 5, true);
+    let r = send(&app, REGISTER_TOKEN, serde_json::to_value(&open).unwrap()).await;
+    assert_eq!(r["status"], 200, "{r}");
+    // The paid out taken back out of an open shift's record.
+    let mut skimmed = open.clone();
+    skimmed.movements.clear();
+    skimmed.version += 1;
+    let r = send(
+        &app,
+        REGISTER_TOKEN,
+        serde_json::to_value(&skimmed).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (r["status"].as_u64(), r["error"]["error"].as_str()),
+        (Some(409), Some("shift_rewritten")),
+        "{r}"
+    );
+    let r = send(&app, REGISTER_TOKEN, serde_json::to_value(&closed).unwrap()).await;
+    assert_eq!(r["status"], 200, "the close itself: {r}");
+    // A later version of the closed shift: another count, another Z report.
+    let mut recount = closed.clone();
+    recount.version += 1;
+    let close = recount.close.as_mut().unwrap();
+    close.count = CashCount::Total {
+        amount: eur(10_500),
+    };
+    close.counted = eur(10_500);
+    close.over_short = till_core::drawer::over_short(&close.report.expected, eur(10_500)).unwrap();
+    let r = send(
+        &app,
+        REGISTER_TOKEN,
+        serde_json::to_value(&recount).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (r["status"].as_u64(), r["error"]["error"].as_str()),
+        (Some(409), Some("shift_closed")),
+        "{r}"
+    );
+    // The same close sent again is still fine, and the close stays as counted.
+    let r = send(&app, REGISTER_TOKEN, serde_json::to_value(&closed).unwrap()).await;
+    assert_eq!(r["status"], 200, "{r}");
+    let r = app.get(&format!("/api/v1/shifts/{}", closed.id)).await;
+    let stored: Shift = serde_json::from_value(body_as(r, "Shift").await).unwrap();
+    assert_eq!(stored, closed);
+}
