@@ -66,7 +66,7 @@ pub mod testing;
 
 pub use machines::{desk, edge, lan, payment, refresh, sync};
 pub use plans::{park, shift_plan, update};
-pub use records::{card, cart, drawer, order, refund, report, shift, staff};
+pub use records::{audit, card, cart, drawer, order, refund, report, shift, staff};
 pub use values::{catalog, money, search, time};
 pub use wire::{api, download, outbox};
 

@@ -25,6 +25,7 @@ pub mod batch;
 pub mod demo;
 pub mod enrol;
 pub mod error;
+pub mod exceptions;
 pub mod faults;
 pub mod notifications;
 pub mod schema;
@@ -294,6 +295,7 @@ fn router(config: &Config, state: AppState) -> Router {
         )
         .route("/refunds/{id}", put(api::put_refund))
         .route("/shifts/{id}", get(api::get_shift))
+        .route("/exceptions", get(exceptions::get_exceptions))
         .fallback(api::api_not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));

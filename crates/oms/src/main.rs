@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use till_core::money::Currency;
-use till_core::order::RegisterId;
+use till_core::order::{BusinessDate, RegisterId};
 use till_core::staff::{check_pin, Role, StaffId};
 use till_oms::auth::Tokens;
 use till_oms::enrol::make_enrolment;
+use till_oms::exceptions;
 use till_oms::store::registers::Revocation;
 use till_oms::store::Store;
 use till_oms::store::DEFAULT_POOL_SIZE;
@@ -105,6 +106,18 @@ enum Command {
     /// The store's registers: enrol a new tablet, list them, remove one.
     #[command(subcommand)]
     Registers(RegistersCommand),
+    /// A day's exceptions: records the staff list does not bear out (a
+    /// sale by someone unknown or disabled, an approval by someone who is
+    /// not a manager, a void, refund or no-sale by a cashier with no
+    /// manager's approval).
+    Exceptions {
+        /// The business date, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// Only this store's registers (a store of `--store`).
+        #[arg(long = "of-store")]
+        of_store: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +244,11 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         Some(Command::Registers(cmd)) => {
             let store = open_store(&database, &args.data).await?;
             return Ok(registers_command(&store, cmd).await?);
+        }
+        Some(Command::Exceptions { date, of_store }) => {
+            let store = open_store(&database, &args.data).await?;
+            let stores = Stores::parse(&args.stores)?;
+            return Ok(exceptions_command(&store, &stores, &date, of_store).await?);
         }
         None => {}
     }
@@ -391,6 +409,55 @@ async fn list_registers(store: &Arc<dyn Store>) -> Result<(), String> {
     Ok(())
 }
 
+async fn exceptions_command(
+    store: &Arc<dyn Store>,
+    stores: &Stores,
+    date: &str,
+    of_store: Option<String>,
+) -> Result<(), String> {
+    let date: BusinessDate = date.parse().map_err(|e| format!("--date {date}: {e}"))?;
+    let registers = match &of_store {
+        Some(s) => Some(
+            stores
+                .registers(s)
+                .ok_or_else(|| format!("--of-store {s}: no such store in --store"))?
+                .to_vec(),
+        ),
+        None => None,
+    };
+    let (checked, found) = with_store(store, move |s| {
+        let registers = match registers {
+            Some(r) => r,
+            None => exceptions::all_registers(s)?,
+        };
+        exceptions::exceptions_of_day(s, &registers, date)
+    })
+    .await?;
+    for e in &found {
+        let r = &e.record;
+        let name = r.number.clone().unwrap_or_else(|| r.id.clone());
+        let kind = serde_json::to_value(r.kind).unwrap_or_default();
+        let finding = serde_json::to_value(e.finding).unwrap_or_default();
+        println!(
+            "{}  {} {} v{}  {}: {}",
+            clock(e.at),
+            kind.as_str().unwrap_or_default(),
+            name,
+            r.version,
+            finding.as_str().unwrap_or_default(),
+            e.message
+        );
+    }
+    println!(
+        "{date}: {} exception(s) in {} orders, {} refunds and {} shifts checked",
+        found.len(),
+        checked.orders,
+        checked.refunds,
+        checked.shifts
+    );
+    Ok(())
+}
+
 /// `YYYY-MM-DD HH:MM` in UTC.
 fn clock(t: till_core::time::Timestamp) -> String {
     let (y, m, d) = till_core::time::civil_date(t, 0);
@@ -404,7 +471,11 @@ fn clock(t: till_core::time::Timestamp) -> String {
 
 async fn set_active(store: &Arc<dyn Store>, id: String, active: bool) -> Result<(), String> {
     let staff_id = StaffId::new(id.clone()).map_err(|e| format!("staff id {id:?}: {e}"))?;
-    if !with_store(store, move |s| s.set_staff_active(&staff_id, active)).await? {
+    if !with_store(store, move |s| {
+        s.set_staff_active(&staff_id, active, till_oms::api::now())
+    })
+    .await?
+    {
         return Err(format!(
             "nobody has the staff id {id:?} (see `till-oms staff list`)"
         ));

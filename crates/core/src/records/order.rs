@@ -183,6 +183,11 @@ impl BusinessDate {
         BusinessDate::new(year, month, day).map_err(|_| wrong())
     }
 
+    /// Midnight UTC at the start of this date.
+    pub fn midnight_utc(&self) -> Timestamp {
+        crate::time::midnight_utc(i64::from(self.year), self.month, self.day)
+    }
+
     /// `yyyymmdd`, as in order numbers.
     pub fn compact(&self) -> String {
         format!("{:04}{:02}{:02}", self.year, self.month, self.day)

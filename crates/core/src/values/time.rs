@@ -108,6 +108,19 @@ pub fn civil_date(t: Timestamp, utc_offset_min: i32) -> (i64, u8, u8) {
     (year, month, day)
 }
 
+/// Midnight UTC starting the calendar date `(year, month, day)` (Howard
+/// Hinnant's `days_from_civil`, the inverse of [`civil_date`]).
+pub fn midnight_utc(year: i64, month: u8, day: u8) -> Timestamp {
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Timestamp(days.saturating_mul(86_400_000))
+}
+
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_multiple_of(1000) {
@@ -121,6 +134,22 @@ impl fmt::Display for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn midnight_utc_is_the_first_millisecond_of_its_date() {
+        for (y, m, d) in [
+            (2000, 1, 1),
+            (2024, 2, 29),
+            (2026, 12, 7),
+            (2100, 3, 1),
+            (9999, 12, 31),
+        ] {
+            let t = midnight_utc(y, m, d);
+            assert_eq!(civil_date(t, 0), (y, m, d));
+            assert_ne!(civil_date(Timestamp(t.0 - 1), 0), (y, m, d));
+        }
+        assert_eq!(midnight_utc(1970, 1, 1), Timestamp(0));
+    }
 
     #[test]
     fn deadlines_saturate_instead_of_overflowing() {

@@ -34,6 +34,7 @@ use crate::auth::Writer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
+use till_core::audit::{StaffList, Standing};
 use till_core::catalog::{Category, Product, TaxRate};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
@@ -498,7 +499,31 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a person; an id already taken is refused (with its owner's name).
     fn add_staff(&self, member: &StaffMember, now: Timestamp) -> Result<(), StoreError>;
     /// Enables or disables a person; `false` when there is no such id.
-    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError>;
+    /// Enables or disables a person; a person disabled is kept with the
+    /// time (`now`), which the exceptions report judges records by.
+    fn set_staff_active(
+        &self,
+        id: &StaffId,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Everyone on the staff list, with their role and since when they
+    /// are disabled: the exceptions report's staff list.
+    fn staff_standing(&self) -> Result<StaffList, StoreError>;
+    /// These registers' refunds of a business date (returns without a
+    /// receipt included), in the order they were made.
+    fn refunds_of_day(
+        &self,
+        registers: &[RegisterId],
+        date: BusinessDate,
+    ) -> Result<Vec<Refund>, StoreError>;
+    /// These registers' shifts opened at or after `from` and before `to`.
+    fn shifts_opened(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Shift>, StoreError>;
     /// Keeps a new enrolment secret (its SHA-256), good until `expires`.
     fn add_enrolment(
         &self,
@@ -535,6 +560,34 @@ pub trait Store: Send + Sync + 'static {
 pub struct StaffRow {
     pub member: StaffMember,
     pub active: bool,
+}
+
+/// A `staff` row as the exceptions report reads it; a person disabled
+/// before the time was kept counts as disabled since the epoch.
+pub(crate) fn standing_row(
+    id: String,
+    role: &str,
+    active: bool,
+    inactive_since: Option<i64>,
+) -> Result<(StaffId, Standing), StoreError> {
+    let bad = |what: String| StoreError(format!("staff row {id:?}: {what}"));
+    let role = match role {
+        "cashier" => Role::Cashier,
+        "manager" => Role::Manager,
+        other => return Err(bad(format!("unknown role {other:?}"))),
+    };
+    let inactive_since = match active {
+        true => None,
+        false => Some(Timestamp::from_millis(inactive_since.unwrap_or(0))),
+    };
+    let staff_id = StaffId::new(id.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok((
+        staff_id,
+        Standing {
+            role,
+            inactive_since,
+        },
+    ))
 }
 
 /// A role as the `staff` table spells it.

@@ -208,6 +208,19 @@ impl PgStore {
         }
     }
 
+    /// The bodies a query selects, parsed, in its order.
+    async fn bodies<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<T>, StoreError> {
+        let conn = self.conn().await?;
+        let rows = conn.query(sql, params).await?;
+        rows.iter()
+            .map(|row| Ok(serde_json::from_str(row.get(0))?))
+            .collect()
+    }
+
     /// Runs `f` to completion on this blocking thread.
     fn wait<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.runtime.block_on(f)
@@ -1019,17 +1032,63 @@ impl Store for PgStore {
         })
     }
 
-    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError> {
+    fn set_staff_active(
+        &self,
+        id: &StaffId,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         self.wait(async {
             let conn = self.conn().await?;
             let n = conn
                 .execute(
-                    "UPDATE staff SET active = $2 WHERE id = $1",
-                    &[&id.as_str(), &active],
+                    "UPDATE staff SET active = $2, inactive_since = CASE
+                         WHEN $2 THEN NULL WHEN active THEN $3 ELSE inactive_since END
+                     WHERE id = $1",
+                    &[&id.as_str(), &active, &millis(now)],
                 )
                 .await?;
             Ok(n == 1)
         })
+    }
+
+    fn staff_standing(&self) -> Result<StaffList, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query("SELECT id, role, active, inactive_since FROM staff", &[])
+                .await?;
+            rows.into_iter()
+                .map(|r| standing_row(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect()
+        })
+    }
+
+    fn refunds_of_day(
+        &self,
+        registers: &[RegisterId],
+        date: BusinessDate,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let registers: Vec<&str> = registers.iter().map(RegisterId::as_str).collect();
+        self.wait(self.bodies(
+            "SELECT body FROM refunds WHERE register = ANY($1) AND business_date = $2
+             ORDER BY created_at, id",
+            &[&registers, &date.to_string()],
+        ))
+    }
+
+    fn shifts_opened(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Shift>, StoreError> {
+        let registers: Vec<&str> = registers.iter().map(RegisterId::as_str).collect();
+        self.wait(self.bodies(
+            "SELECT body FROM shifts WHERE register = ANY($1) AND opened_at >= $2 AND opened_at < $3
+             ORDER BY opened_at, id",
+            &[&registers, &millis(from), &millis(to)],
+        ))
     }
 
     fn add_enrolment(

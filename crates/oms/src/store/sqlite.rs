@@ -141,8 +141,19 @@ impl SqliteStore {
         sql: &str,
         order_id: &str,
     ) -> Result<Vec<T>, StoreError> {
+        Self::bodies_in(conn, sql, vec![order_id.to_owned().into()])
+    }
+
+    /// The bodies a query of `values` selects, parsed, in its order.
+    fn bodies_in<T: serde::de::DeserializeOwned>(
+        conn: &Connection,
+        sql: &str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([order_id], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+            r.get::<_, String>(0)
+        })?;
         let mut out = Vec::new();
         for body in rows {
             out.push(serde_json::from_str(&body?)?);
@@ -231,6 +242,21 @@ impl SqliteStore {
         ])?;
         Ok(())
     }
+}
+
+/// `?, ?, …`, one per register (at least one: `NULL` matches none).
+fn marks(registers: &[RegisterId]) -> String {
+    match registers.len() {
+        0 => "NULL".to_owned(),
+        n => vec!["?"; n].join(", "),
+    }
+}
+
+fn register_values(registers: &[RegisterId]) -> Vec<rusqlite::types::Value> {
+    registers
+        .iter()
+        .map(|r| r.as_str().to_owned().into())
+        .collect()
 }
 
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
@@ -467,13 +493,71 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn set_staff_active(&self, id: &StaffId, active: bool) -> Result<bool, StoreError> {
+    fn set_staff_active(
+        &self,
+        id: &StaffId,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let conn = self.conn();
         let n = conn.execute(
-            "UPDATE staff SET active = ?2 WHERE id = ?1",
-            params![id.as_str(), active],
+            "UPDATE staff SET active = ?2, inactive_since = CASE
+                 WHEN ?2 THEN NULL WHEN active = 1 THEN ?3 ELSE inactive_since END
+             WHERE id = ?1",
+            params![id.as_str(), active, now.as_millis()],
         )?;
         Ok(n == 1)
+    }
+
+    fn staff_standing(&self) -> Result<StaffList, StoreError> {
+        self.read(|conn| {
+            let mut q =
+                conn.prepare_cached("SELECT id, role, active, inactive_since FROM staff")?;
+            let rows = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, role, active, since)| standing_row(id, &role, active, since))
+                .collect()
+        })
+    }
+
+    fn refunds_of_day(
+        &self,
+        registers: &[RegisterId],
+        date: BusinessDate,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let mut values = register_values(registers);
+        values.push(date.to_string().into());
+        let sql = format!(
+            "SELECT body FROM refunds WHERE register IN ({}) AND business_date = ?
+             ORDER BY created_at, id",
+            marks(registers)
+        );
+        self.read(|conn| Self::bodies_in(conn, &sql, values))
+    }
+
+    fn shifts_opened(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Shift>, StoreError> {
+        let mut values = register_values(registers);
+        values.extend([from.as_millis().into(), to.as_millis().into()]);
+        let sql = format!(
+            "SELECT body FROM shifts WHERE register IN ({}) AND opened_at >= ? AND opened_at < ?
+             ORDER BY opened_at, id",
+            marks(registers)
+        );
+        self.read(|conn| Self::bodies_in(conn, &sql, values))
     }
 
     fn add_enrolment(

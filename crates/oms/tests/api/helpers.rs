@@ -312,3 +312,31 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(v["error"], code, "{v}");
     v
 }
+
+/// Runs `f` on the app's store off the async threads, as the server does
+/// (the PostgreSQL store waits on its own client).
+pub async fn on_store<T: Send + 'static>(
+    app: &TestApp,
+    f: impl FnOnce(&dyn till_oms::store::Store) -> Result<T, till_oms::store::StoreError>
+        + Send
+        + 'static,
+) -> Result<T, String> {
+    let store = till_oms::open_store(&app.database, &app.data).await?;
+    till_oms::with_store(&store, f).await
+}
+
+/// The `till-oms` binary with the app's data folder and database, for its
+/// commands (`staff`, `registers`, `exceptions`).
+pub fn oms_command(app: &TestApp) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_till-oms"));
+    cmd.arg("--data").arg(&app.data).env_remove("RUST_LOG");
+    cmd.env_remove("TILL_DATABASE_URL")
+        .env_remove("TILL_DATABASE_CA");
+    if let till_oms::Database::Postgres { url, ca, .. } = &app.database {
+        cmd.env("TILL_DATABASE_URL", url);
+        if let Some(ca) = ca {
+            cmd.env("TILL_DATABASE_CA", ca);
+        }
+    }
+    cmd
+}

@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod catalog;
 mod connections;
+mod exceptions;
 mod faults;
 mod lanes;
 mod orders;

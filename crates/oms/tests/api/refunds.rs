@@ -17,7 +17,7 @@ use uuid::Uuid;
 const T: i64 = 1_795_766_600_000;
 
 /// Order `n` of `register`, paid: in cash, or by card.
-fn paid_of(register: &str, n: u128, by_card: bool) -> Order {
+pub(crate) fn paid_of(register: &str, n: u128, by_card: bool) -> Order {
     let mut o = order_of(register, n);
     let at = Timestamp::from_millis(T);
     let due = o.due().unwrap();
@@ -50,7 +50,7 @@ fn refund_id(n: u128) -> RefundId {
 
 /// Refund `n` by `register` of `returns` of `order`, after `earlier`, back
 /// to the order's tenders (cash first); card parts pending.
-fn refund_by(
+pub(crate) fn refund_by(
     register: &str,
     n: u128,
     order: &Order,
@@ -81,7 +81,7 @@ fn refund(n: u128, order: &Order, earlier: &[Refund], returns: &[Returned]) -> R
     refund_by("R1", n, order, earlier, returns)
 }
 
-fn whole(order: &Order) -> Vec<Returned> {
+pub(crate) fn whole(order: &Order) -> Vec<Returned> {
     (0..order.lines.len())
         .map(|line| Returned {
             line,

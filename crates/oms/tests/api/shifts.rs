@@ -23,7 +23,7 @@ fn dana() -> StaffRef {
 
 /// Shift `n` of `register`: €100.00 float, €5.00 paid out, a cash sale of
 /// order 1; closed with €100.00 counted when `closed`.
-fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
+pub(crate) fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
     let id = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 | n);
     let at = Timestamp::from_millis(T);
     let mut s = Shift::open(
@@ -62,7 +62,7 @@ fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
     s
 }
 
-async fn send(app: &TestApp, token: &str, shift: Value) -> Value {
+pub(crate) async fn send(app: &TestApp, token: &str, shift: Value) -> Value {
     let r = app
         .post_json(
             "/api/v1/orders:batch",

@@ -5,7 +5,6 @@
 use crate::helpers::*;
 use serde_json::Value;
 use till_core::staff::{hash_pin_with, Role, StaffId, StaffMember};
-use till_oms::store::{Store, StoreError};
 
 async fn staff_sent(app: &TestApp) -> Vec<StaffMember> {
     let r = app.get("/api/v1/staff").await;
@@ -52,16 +51,6 @@ async fn only_registers_read_the_staff_list() {
     assert_eq!(r.status(), 401);
 }
 
-/// Runs `f` on the store off the async threads, as the server does (the
-/// PostgreSQL store waits on its own client).
-async fn on_store<T: Send + 'static>(
-    app: &TestApp,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, String> {
-    let store = till_oms::open_store(&app.database, &app.data).await?;
-    till_oms::with_store(&store, f).await
-}
-
 #[tokio::test]
 async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
     let app = spawn_app().await;
@@ -83,7 +72,7 @@ async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
     assert!(again.unwrap_err().contains("already taken (by Sam)"));
     let flip = |id: &'static str, active: bool| {
         on_store(&app, move |s| {
-            s.set_staff_active(&StaffId::new(id).unwrap(), active)
+            s.set_staff_active(&StaffId::new(id).unwrap(), active, now)
         })
     };
     assert!(flip("alex", false).await.unwrap());

@@ -1,0 +1,459 @@
+//! What the back office checks of a record a register sent, against the
+//! staff list as it stood at the record's time: whoever did it was on the
+//! staff and active; an approval names an active manager and was given
+//! before the record was made; an action a cashier may not do alone
+//! carries a manager's approval. A record that fails is still stored (an
+//! offline register's records must land): it is listed as an exception.
+//!
+//! Discounts and paid outs are guarded by thresholds the register's
+//! Settings hold ([`crate::staff::Policy`]); the back office does not hold
+//! them, so for those it checks the approvals a record carries, not
+//! whether one was needed.
+
+use crate::order::{Order, OrderStatus, RegisterId};
+use crate::refund::Refund;
+use crate::shift::Shift;
+use crate::staff::{Approval, Guarded, Role, StaffId, StaffRef};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One person on the back office's staff list, as the checks need them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    /// Since when they are disabled; `None` while active.
+    pub inactive_since: Option<Timestamp>,
+}
+
+/// The staff list, by id.
+pub type StaffList = BTreeMap<StaffId, Standing>;
+
+/// Which kind of record an exception is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Order,
+    Refund,
+    Shift,
+}
+
+/// The record an exception is about, as a person looks it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub kind: RecordKind,
+    pub id: String,
+    /// The order's or refund's number (a shift has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    pub register: RegisterId,
+    pub version: u32,
+}
+
+/// What is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// The person named is not on the staff list.
+    UnknownStaff,
+    /// The person named was disabled before the record's time.
+    InactiveStaff,
+    /// An approval names someone who is not a manager.
+    ApproverNotManager,
+    /// An approval given after what it approved.
+    ApprovalAfterTheFact,
+    /// An action a cashier may not do alone, with no manager's approval.
+    Unapproved,
+}
+
+/// One exception: a record, a finding, and a sentence a store owner reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exception {
+    pub record: RecordKey,
+    /// When what is wrong happened, by the register's clock.
+    pub at: Timestamp,
+    pub finding: Finding,
+    /// Who it names (the person, or the approver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffId>,
+    pub message: String,
+}
+
+/// Collects one record's findings.
+struct Audit<'a> {
+    staff: &'a StaffList,
+    record: RecordKey,
+    found: Vec<Exception>,
+}
+
+impl<'a> Audit<'a> {
+    fn new(staff: &'a StaffList, record: RecordKey) -> Audit<'a> {
+        Audit {
+            staff,
+            record,
+            found: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, at: Timestamp, finding: Finding, who: Option<&StaffRef>, message: String) {
+        self.found.push(Exception {
+            record: self.record.clone(),
+            at,
+            finding,
+            staff: who.map(|w| w.id.clone()),
+            message,
+        });
+    }
+
+    /// `who` did `what` at `at`: they must be on the staff and active then.
+    /// Their role, when they are on the staff.
+    fn person(&mut self, who: &StaffRef, at: Timestamp, what: &str) -> Option<Role> {
+        let Some(standing) = self.staff.get(&who.id).copied() else {
+            let message = format!(
+                "{what} by {} ({}), who is not on the staff list",
+                who.name, who.id
+            );
+            self.add(at, Finding::UnknownStaff, Some(who), message);
+            return None;
+        };
+        if standing.inactive_since.is_some_and(|since| since <= at) {
+            let message = format!(
+                "{what} by {} ({}), who was disabled by then",
+                who.name, who.id
+            );
+            self.add(at, Finding::InactiveStaff, Some(who), message);
+        }
+        Some(standing.role)
+    }
+
+    /// An approval must name a manager, active when they gave it, and be
+    /// given no later than what it approved (`done`).
+    fn approval(&mut self, a: &Approval, done: Timestamp) {
+        let what = format!("{} approved", a.what.label());
+        if let Some(role) = self.person(&a.by, a.at, &what) {
+            if role != Role::Manager {
+                let message = format!(
+                    "{what} by {} ({}), who is not a manager",
+                    a.by.name, a.by.id
+                );
+                self.add(a.at, Finding::ApproverNotManager, Some(&a.by), message);
+            }
+        }
+        if a.at > done {
+            let message = format!("{what} by {} after it was done", a.by.name);
+            self.add(a.at, Finding::ApprovalAfterTheFact, Some(&a.by), message);
+        }
+    }
+
+    /// `who` did `what` at `at`, which a cashier may not do alone: when
+    /// they are a cashier, `approval` must be one of `what`, checked like
+    /// any approval.
+    fn guarded(
+        &mut self,
+        who: &StaffRef,
+        at: Timestamp,
+        what: Guarded,
+        approval: Option<&Approval>,
+    ) {
+        let role = self.person(who, at, &what.label());
+        match approval {
+            Some(a) if a.what == what => self.approval(a, at),
+            Some(_) | None if role == Some(Role::Cashier) => {
+                let message = format!(
+                    "{} by {}, a cashier, with no manager's approval",
+                    what.label(),
+                    who.name
+                );
+                self.add(at, Finding::Unapproved, Some(who), message);
+            }
+            Some(a) => self.approval(a, at),
+            None => {}
+        }
+    }
+}
+
+/// An order's exceptions: its cashier, its void, its price overrides and
+/// every approval it carries.
+pub fn audit_order(order: &Order, staff: &StaffList) -> Vec<Exception> {
+    let mut audit = Audit::new(
+        staff,
+        RecordKey {
+            kind: RecordKind::Order,
+            id: order.id.to_string(),
+            number: Some(order.number.to_string()),
+            register: order.register().clone(),
+            version: order.version,
+        },
+    );
+    if let Some(cashier) = &order.cashier {
+        audit.person(cashier, order.created_at, "A sale rung up");
+    }
+    let of = |what: Guarded| order.approvals.iter().find(|a| a.what == what);
+    if let (OrderStatus::Voided, Some(by)) = (&order.status, &order.voided_by) {
+        audit.guarded(by, order.updated_at, Guarded::Void, of(Guarded::Void));
+    }
+    let overridden = order.lines.iter().any(|l| l.list_price.is_some());
+    if overridden && of(Guarded::PriceOverride).is_none() {
+        let message = "A price override with no manager's approval".to_string();
+        audit.add(
+            order.updated_at,
+            Finding::Unapproved,
+            order.cashier.as_ref(),
+            message,
+        );
+    }
+    for a in &order.approvals {
+        if !matches!(a.what, Guarded::Void) {
+            audit.approval(a, order.updated_at);
+        }
+    }
+    audit.found
+}
+
+/// A refund's exceptions: who gave the money back, and their approval.
+pub fn audit_refund(refund: &Refund, staff: &StaffList) -> Vec<Exception> {
+    let mut audit = Audit::new(
+        staff,
+        RecordKey {
+            kind: RecordKind::Refund,
+            id: refund.id.to_string(),
+            number: Some(refund.number.to_string()),
+            register: refund.number.register().clone(),
+            version: refund.version,
+        },
+    );
+    let what = match refund.order_id {
+        Some(_) => Guarded::Refund,
+        None => Guarded::ReturnWithoutReceipt,
+    };
+    match &refund.cashier {
+        Some(by) => audit.guarded(by, refund.created_at, what, refund.approved_by.as_ref()),
+        None => {
+            if let Some(a) = &refund.approved_by {
+                audit.approval(a, refund.created_at);
+            }
+        }
+    }
+    audit.found
+}
+
+/// A shift's exceptions: who opened and closed it, each no-sale (which a
+/// cashier may not do alone) and each approval of a cash movement.
+pub fn audit_shift(shift: &Shift, staff: &StaffList) -> Vec<Exception> {
+    let mut audit = Audit::new(
+        staff,
+        RecordKey {
+            kind: RecordKind::Shift,
+            id: shift.id.to_string(),
+            number: None,
+            register: shift.register.clone(),
+            version: shift.version,
+        },
+    );
+    audit.person(&shift.opened_by, shift.opened_at, "A shift opened");
+    for open in &shift.no_sales {
+        audit.guarded(&open.by, open.at, Guarded::NoSale, open.approval.as_ref());
+    }
+    for m in &shift.movements {
+        audit.person(&m.by, m.at, "Cash paid in or out");
+        if let Some(a) = &m.approval {
+            audit.approval(a, m.at);
+        }
+    }
+    if let Some(close) = &shift.close {
+        audit.person(&close.by, close.at, "A shift closed");
+    }
+    audit.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::Cart;
+    use crate::catalog::fixtures::small;
+    use crate::catalog::ProductId;
+    use crate::money::{Currency, Money};
+    use crate::order::{BusinessDate, OrderId, OrderNumber};
+    use crate::shift::{CashCount, DrawerOpen, ShiftId};
+    use uuid::Uuid;
+
+    const T0: Timestamp = Timestamp::from_millis(1_795_766_400_000);
+
+    fn who(id: &str) -> StaffRef {
+        StaffRef {
+            id: StaffId::new(id).unwrap(),
+            name: id.to_uppercase(),
+        }
+    }
+
+    /// Alex the cashier, Dana the manager, Sam a cashier who left at T0.
+    fn staff() -> StaffList {
+        let on = |role| Standing {
+            role,
+            inactive_since: None,
+        };
+        let gone = Standing {
+            role: Role::Cashier,
+            inactive_since: Some(T0),
+        };
+        [
+            ("alex", on(Role::Cashier)),
+            ("dana", on(Role::Manager)),
+            ("sam", gone),
+        ]
+        .into_iter()
+        .map(|(id, s)| (StaffId::new(id).unwrap(), s))
+        .collect()
+    }
+
+    fn approval(by: &str, what: Guarded, at: Timestamp) -> Approval {
+        Approval {
+            by: who(by),
+            at,
+            what,
+            lines: Vec::new(),
+        }
+    }
+
+    fn uuid7(n: u128) -> Uuid {
+        Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000u128 | n)
+    }
+
+    fn sale(cashier: &str) -> Order {
+        let mut cart = Cart::new(Currency::EUR);
+        cart.add_by_id(&small(), &ProductId::new("coffee").unwrap())
+            .unwrap();
+        let r = RegisterId::new("R1").unwrap();
+        let number = OrderNumber::new(r, BusinessDate::new(2026, 11, 27).unwrap(), 1).unwrap();
+        let mut o =
+            Order::from_cart(OrderId::from_uuid(uuid7(1)).unwrap(), number, &cart, T0).unwrap();
+        o.cashier = Some(who(cashier));
+        o
+    }
+
+    fn findings(found: &[Exception]) -> Vec<(Finding, Option<&str>)> {
+        found
+            .iter()
+            .map(|e| (e.finding, e.staff.as_ref().map(StaffId::as_str)))
+            .collect()
+    }
+
+    #[test]
+    fn a_void_by_a_cashier_needs_an_active_manager_before_the_fact() {
+        let staff = staff();
+        let mut o = sale("alex");
+        o.void([], Some(who("alex")), None, T0).unwrap();
+        let found = audit_order(&o, &staff);
+        assert_eq!(findings(&found), [(Finding::Unapproved, Some("alex"))]);
+        assert_eq!(found[0].record.kind, RecordKind::Order);
+        assert!(
+            found[0]
+                .message
+                .contains("Void the order by ALEX, a cashier"),
+            "{}",
+            found[0].message
+        );
+        // Approved by a cashier: forged.
+        let mut forged = sale("alex");
+        forged
+            .void(
+                [],
+                Some(who("alex")),
+                Some(approval("alex", Guarded::Void, T0)),
+                T0,
+            )
+            .unwrap();
+        assert_eq!(
+            findings(&audit_order(&forged, &staff)),
+            [(Finding::ApproverNotManager, Some("alex"))]
+        );
+        // Approved by someone the back office never heard of.
+        let mut ghost = sale("alex");
+        ghost
+            .void(
+                [],
+                Some(who("alex")),
+                Some(approval("zed", Guarded::Void, T0)),
+                T0,
+            )
+            .unwrap();
+        assert_eq!(
+            findings(&audit_order(&ghost, &staff)),
+            [(Finding::UnknownStaff, Some("zed"))]
+        );
+        // Approved after the fact.
+        let mut late = sale("alex");
+        let later = T0 + crate::time::Duration::from_secs(60);
+        late.void(
+            [],
+            Some(who("alex")),
+            Some(approval("dana", Guarded::Void, later)),
+            T0,
+        )
+        .unwrap();
+        assert_eq!(
+            findings(&audit_order(&late, &staff)),
+            [(Finding::ApprovalAfterTheFact, Some("dana"))]
+        );
+        // By Dana herself, or approved by her in time: nothing to say.
+        let mut own = sale("dana");
+        own.void([], Some(who("dana")), None, T0).unwrap();
+        assert_eq!(audit_order(&own, &staff), []);
+        let mut fine = sale("alex");
+        fine.void(
+            [],
+            Some(who("alex")),
+            Some(approval("dana", Guarded::Void, T0)),
+            T0,
+        )
+        .unwrap();
+        assert_eq!(audit_order(&fine, &staff), []);
+    }
+
+    #[test]
+    fn a_sale_by_someone_disabled_or_unknown_and_an_unapproved_override_are_exceptions() {
+        let staff = staff();
+        assert_eq!(
+            findings(&audit_order(&sale("sam"), &staff)),
+            [(Finding::InactiveStaff, Some("sam"))]
+        );
+        assert_eq!(
+            findings(&audit_order(&sale("kim"), &staff)),
+            [(Finding::UnknownStaff, Some("kim"))]
+        );
+        let mut o = sale("alex");
+        o.lines[0].list_price = Some(o.lines[0].unit_price);
+        o.lines[0].unit_price = Money::new(1, Currency::EUR).unwrap();
+        assert_eq!(
+            findings(&audit_order(&o, &staff)),
+            [(Finding::Unapproved, Some("alex"))]
+        );
+        o.approvals
+            .push(approval("dana", Guarded::PriceOverride, T0));
+        assert_eq!(audit_order(&o, &staff), []);
+    }
+
+    #[test]
+    fn a_no_sale_by_a_cashier_needs_a_manager_and_the_shift_names_its_people() {
+        let staff = staff();
+        let count = CashCount::Total {
+            amount: Money::new(10_000, Currency::EUR).unwrap(),
+        };
+        let id = ShiftId::from_uuid(uuid7(9)).unwrap();
+        let r = RegisterId::new("R1").unwrap();
+        let mut s = Shift::open(id, r, Currency::EUR, who("dana"), count, T0).unwrap();
+        assert_eq!(audit_shift(&s, &staff), []);
+        let open = |by: &str, approval| DrawerOpen {
+            at: T0,
+            by: who(by),
+            approval,
+        };
+        s.no_sale(open("alex", None)).unwrap();
+        s.no_sale(open("alex", Some(approval("dana", Guarded::NoSale, T0))))
+            .unwrap();
+        s.no_sale(open("dana", None)).unwrap();
+        let found = audit_shift(&s, &staff);
+        assert_eq!(findings(&found), [(Finding::Unapproved, Some("alex"))]);
+        assert_eq!(found[0].record.kind, RecordKind::Shift);
+    }
+}
