@@ -41,7 +41,7 @@
 //! |---|---|---|
 //! | 0 [`ids`] | `ids` | every record's id, so that no record imports another for its id |
 //! | 1 [`values`] | `money`, `time`, `catalog`, `search` | amounts, instants, products and finding them |
-//! | 2 [`records`] | `staff`, `cart`, `card`, `order`, `refund`, `report`, `drawer`, `shift` | what the register stores, with the rules of each record |
+//! | 2 [`records`] | `staff`, `cart`, `card`, `order`, `refund`, `report`, `drawer`, `shift`, `audit` | what the register stores, with the rules of each record, and what the back office checks of them |
 //! | 3 [`wire`] | `api`, `outbox`, `download` | what crosses HTTP, and what waits to |
 //! | 4 [`plans`] | `update`, `park`, `shift_plan` | one write each, decided inside the storage transaction |
 //! | 5 [`machines`] | `payment`, `sync`, `desk`, `lan`, `refresh`, `edge` | the sans-IO parts the register drives |

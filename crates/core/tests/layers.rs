@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "records",
         &[
-            "staff", "cart", "card", "order", "refund", "report", "drawer", "shift",
+            "staff", "cart", "card", "order", "refund", "report", "drawer", "shift", "audit",
         ],
     ),
     ("wire", &["api", "outbox", "download"]),

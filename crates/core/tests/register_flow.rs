@@ -1857,6 +1857,37 @@ fn a_shift_opens_sells_pays_out_and_closes_short_and_its_z_is_synced() {
     assert_eq!(t.machine.shift().unwrap().float, eur(5_000));
 }
 
+/// A cash sale's money was counted when its shift closed: in the next
+/// shift it goes back as a refund (which that shift counts), never as a
+/// void, which would take it from a drawer that never held it. Found by
+/// the simulator's invariant (q), seed 1000027.
+#[test]
+fn a_cash_sale_of_a_closed_shift_is_refunded_never_voided() {
+    let mut t = no_shift();
+    t.act(Action::OpenShift {
+        float: float(10_000),
+    });
+    ring_up(&mut t);
+    let id = t.sale_id();
+    t.act(Action::PayCash {
+        received: eur(1_000),
+    });
+    t.act(Action::CloseShift {
+        count: float(10_545),
+    });
+    t.act(Action::OpenShift {
+        float: float(10_545),
+    });
+    t.act(Action::Void { order_id: id });
+    assert_eq!(t.order(id).status, OrderStatus::Paid);
+    assert!(
+        t.ui.iter().any(|u| matches!(u, UiEvent::OrderMessage { text, .. }
+            if text == "this sale's cash was counted when its shift closed: give the money back as a refund")),
+        "{:?}",
+        t.ui
+    );
+}
+
 /// A cashier opens the drawer with no sale only with a manager's PIN; the
 /// shift records both.
 #[test]

@@ -1,7 +1,8 @@
 //! The exceptions report: the records of a day a register sent that the
 //! staff list does not bear out ([`till_core::audit`]): a sale by someone
 //! unknown or disabled, an approval by someone who is not a manager, a
-//! void, refund or no-sale by a cashier with no approval. Each record is
+//! void, refund or no-sale by a cashier with no approval, a Z report whose
+//! cash figures the records naming its shift do not give. Each record is
 //! stored all the same (an offline register's records must land); the
 //! report is read by `GET /api/v1/exceptions` (back-office token) and
 //! `till-oms exceptions`.
@@ -18,10 +19,11 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use till_core::audit::{audit_order, audit_refund, audit_shift, Exception};
-use till_core::order::{BusinessDate, RegisterId};
+use till_core::audit::{audit_close, audit_order, audit_refund, audit_shift, Exception};
+use till_core::order::{BusinessDate, Order, RegisterId};
+use till_core::refund::Refund;
 use till_core::shift::Shift;
-use till_core::time::Duration;
+use till_core::time::{Duration, Timestamp};
 
 /// `?date=&store=`.
 #[derive(Debug, Deserialize)]
@@ -67,6 +69,10 @@ pub fn exceptions_of_day(
     }
     for s in &shifts {
         found.extend(audit_shift(s, &staff));
+        if s.close.is_some() {
+            let (orders, refunds) = records_of_shift(store, s)?;
+            found.extend(audit_close(s, &orders, &refunds));
+        }
     }
     found.sort_by_key(|e| e.at);
     let checked = Checked {
@@ -98,6 +104,30 @@ fn shifts_of_day(
         shifts.extend(store.shift(&id)?);
     }
     Ok(shifts)
+}
+
+/// The orders and refunds that may name a closed `shift`: its register's,
+/// of the dates (UTC) from the day before it opened to the day after it
+/// closed, at most nine days.
+fn records_of_shift(
+    store: &dyn Store,
+    shift: &Shift,
+) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
+    const DAY_MS: i64 = 86_400_000;
+    let register = std::slice::from_ref(&shift.register);
+    let closed = shift.close.as_ref().map_or(shift.opened_at, |c| c.at);
+    let first = shift.opened_at.as_millis() - DAY_MS;
+    let last = closed.as_millis().min(first + 8 * DAY_MS) + DAY_MS;
+    let (mut orders, mut refunds) = (Vec::new(), Vec::new());
+    for day in (first..=last).step_by(DAY_MS as usize) {
+        let Ok(date) = BusinessDate::at(Timestamp::from_millis(day), 0) else {
+            continue;
+        };
+        let held = store.orders_of_day(register, date, None, usize::MAX - 1)?;
+        orders.extend(held.into_iter().map(|s| s.order));
+        refunds.extend(store.refunds_of_day(register, date)?);
+    }
+    Ok((orders, refunds))
 }
 
 /// `GET /exceptions?date=&store=`: a day's exceptions, of a store's
@@ -135,7 +165,7 @@ pub async fn get_exceptions(
     }))
 }
 
-/// Every register the back office knows.
+/// Every register the back office has heard of.
 pub fn all_registers(store: &dyn Store) -> Result<Vec<RegisterId>, StoreError> {
-    Ok(store.registers()?.into_iter().map(|r| r.id).collect())
+    store.known_registers()
 }

@@ -45,7 +45,11 @@
 //! (p) a PIN lock-out lasts its whole length in true time: nobody it locked
 //!     signs in before it ends, whatever the tablet's clock does (moved
 //!     forward or back, or a reload), unless a crash lost it before it was
-//!     stored.
+//!     stored;
+//! (q) the back office's exceptions report finds nothing in an honest
+//!     register's days: everyone it names is on the staff list, every
+//!     approval is a manager's, and every closed shift's Z report gives the
+//!     cash the records naming the shift give.
 
 use crate::world::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -515,7 +519,44 @@ pub fn final_checks(w: &World) -> Result<(), Violation> {
     charged_never_failed(w)?;
     terminal_saw_each_once_and_busy_surfaced(w)?;
     reports_agree(w)?;
+    honest_days_raise_no_exceptions(w)?;
     numbers_are_unique(w)
+}
+
+/// (q) every day the register sold, refunded or opened a shift on.
+fn honest_days_raise_no_exceptions(w: &World) -> Result<(), Violation> {
+    let register = crate::world::register_config(w.seed).register;
+    let opened = w
+        .store
+        .shifts
+        .values()
+        .filter_map(|s| till_core::order::BusinessDate::at(s.opened_at, 0).ok());
+    let dates: BTreeSet<_> = w
+        .store
+        .orders
+        .values()
+        .map(|o| o.number.date())
+        .chain(w.store.refunds.values().map(|r| r.number.date()))
+        .chain(opened)
+        .collect();
+    for date in dates {
+        let found = till_oms::exceptions::exceptions_of_day(
+            &w.oms.store,
+            std::slice::from_ref(&register),
+            date,
+        );
+        let detail = match found {
+            Ok((_, found)) if found.is_empty() => continue,
+            Ok((_, found)) => format!("{date}: {:?}", found[0]),
+            Err(e) => format!("{date}: the report failed: {e}"),
+        };
+        return Err(broken(
+            w,
+            "(q) an honest register raises no exceptions",
+            detail,
+        ));
+    }
+    Ok(())
 }
 
 /// (o) the bridge's report and the terminal vendor's notification of one

@@ -86,6 +86,9 @@ pub enum Change {
     Void {
         by: Option<StaffRef>,
         approval: Option<Approval>,
+        /// The register's open shift: cash taken in another shift was
+        /// counted at its close, so it goes back as a refund, not a void.
+        shift: Option<crate::shift::ShiftId>,
     },
 }
 
@@ -207,6 +210,8 @@ pub enum UpdateError {
     Refund(#[from] RefundError),
     #[error("this order has refunds: it cannot be voided")]
     HasRefunds,
+    #[error("this sale's cash was counted when its shift closed: give the money back as a refund")]
+    ShiftCounted,
     #[error("refund {0} is not on this register")]
     NoRefund(crate::refund::RefundId),
     #[error("card payment {0} is not a refund")]
@@ -251,7 +256,18 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             card = settle(&mut order, attempt, settlement, now)?;
             Some(attempt.clone())
         }
-        Change::Void { by, approval } => {
+        Change::Void {
+            by,
+            approval,
+            shift,
+        } => {
+            let took_cash = order
+                .tenders
+                .iter()
+                .any(|t| matches!(t, Tender::Cash { .. }));
+            if took_cash && order.shift != *shift {
+                return Err(UpdateError::ShiftCounted);
+            }
             if snap
                 .refunds
                 .iter()

@@ -794,6 +794,15 @@ impl Order {
         Money::sum(self.currency, tips)
     }
 
+    /// The cash its tenders took (change never left the drawer).
+    pub fn cash_taken(&self) -> Result<Money, MoneyError> {
+        let cash = self.tenders.iter().filter_map(|t| match t {
+            Tender::Cash { amount, .. } => Some(*amount),
+            Tender::Card { .. } => None,
+        });
+        Money::sum(self.currency, cash)
+    }
+
     /// What is owed back to the customer: the sum of the refunds due (each
     /// what its card was charged, a tip included).
     pub fn refund_due_total(&self) -> Result<Money, MoneyError> {

@@ -27,7 +27,10 @@ pub struct ZReport {
     pub sales_total: Money,
     pub cash: Money,
     pub card: Money,
-    /// Cash tenders less change: what should be in the drawer from sales.
+    /// Cash tenders less change: what should be in the drawer from sales,
+    /// with the cash already taken on orders not paid in full yet (a split
+    /// payment whose card part is in doubt, or closed as unpaid): that cash
+    /// is in the drawer too.
     pub cash_net: Money,
     pub taxes: Vec<TaxTotal>,
     pub voids_count: u32,
@@ -134,6 +137,7 @@ pub fn report_of(
         provisional: unsynced > 0 || in_doubt > 0,
     };
     orders.sort_by_key(|o| (o.number.date(), o.number.seq()));
+    let mut cash_held = zero;
     for o in orders {
         r.refund_due = r.refund_due.checked_add(o.refund_due_total()?)?;
         match &o.status {
@@ -153,11 +157,14 @@ pub fn report_of(
                 r.voids_count += 1;
                 r.voids_total = r.voids_total.checked_add(o.totals.total)?;
             }
-            OrderStatus::Unpaid { .. } | OrderStatus::Open => r.unpaid.push(o.number.to_string()),
+            OrderStatus::Unpaid { .. } | OrderStatus::Open => {
+                r.unpaid.push(o.number.to_string());
+                cash_held = cash_held.checked_add(o.cash_taken()?)?;
+            }
         }
     }
     // Cash tenders count what went towards orders; change never left the drawer.
-    r.cash_net = r.cash;
+    r.cash_net = r.cash.checked_add(cash_held)?;
     add_refunds(&mut r, refunds)?;
     let goods_refunded = r
         .refunds_total

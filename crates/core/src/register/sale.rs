@@ -136,6 +136,7 @@ impl Register {
             change: Change::Void {
                 by: self.desk.cashier_ref(),
                 approval: self.approval.clone(),
+                shift: self.shift.as_ref().map(|s| s.id),
             },
             origin: None,
             next_sale: self.new_order_id(now),

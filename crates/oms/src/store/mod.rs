@@ -510,6 +510,9 @@ pub trait Store: Send + Sync + 'static {
     /// Everyone on the staff list, with their role and since when they
     /// are disabled: the exceptions report's staff list.
     fn staff_standing(&self) -> Result<StaffList, StoreError>;
+    /// Every register the back office has heard of: enrolled or removed,
+    /// or named by an order, refund or shift it holds.
+    fn known_registers(&self) -> Result<Vec<RegisterId>, StoreError>;
     /// These registers' refunds of a business date (returns without a
     /// receipt included), in the order they were made.
     fn refunds_of_day(

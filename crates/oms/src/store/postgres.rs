@@ -1052,6 +1052,16 @@ impl Store for PgStore {
         })
     }
 
+    fn known_registers(&self) -> Result<Vec<RegisterId>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let rows = conn.query(registers::TAKEN_IDS, &[]).await?;
+            rows.into_iter()
+                .map(|r| registers::stored_register(r.get(0)))
+                .collect()
+        })
+    }
+
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.wait(async {
             let conn = self.conn().await?;

@@ -191,6 +191,7 @@ pub(crate) fn stored_register_row(
 /// orders and shifts (configured registers write them).
 pub(crate) const TAKEN_IDS: &str = "SELECT id FROM registers
      UNION SELECT DISTINCT register FROM orders
+     UNION SELECT DISTINCT register FROM refunds
      UNION SELECT DISTINCT register FROM shifts";
 
 /// Marks a register removed (a row for a configured one); 1 row changed

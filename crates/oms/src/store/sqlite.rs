@@ -509,6 +509,16 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    fn known_registers(&self) -> Result<Vec<RegisterId>, StoreError> {
+        self.read(|conn| {
+            let mut q = conn.prepare_cached(registers::TAKEN_IDS)?;
+            let ids = q
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.into_iter().map(registers::stored_register).collect()
+        })
+    }
+
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.read(|conn| {
             let mut q =

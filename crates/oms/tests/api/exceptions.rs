@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use crate::refunds::{paid_of, refund_by, whole};
-use crate::shifts::{send, shift_of};
+use crate::shifts::{send, shift_of, shift_sale};
 use serde_json::Value;
 use till_core::order::Order;
 use till_core::shift::DrawerOpen;
@@ -163,4 +163,39 @@ async fn a_sale_is_judged_by_the_staff_list_as_it_stood_and_the_command_lists_it
         said.contains("2026-11-27: 1 exception(s) in 2 orders, 0 refunds and 0 shifts checked"),
         "{said}"
     );
+}
+
+#[tokio::test]
+async fn a_z_report_whose_cash_the_records_do_not_give_is_flagged() {
+    let app = spawn_app().await;
+    let shift = shift_of("R1", 1, true);
+    let sent = send(&app, REGISTER_TOKEN, serde_json::to_value(&shift).unwrap()).await;
+    assert_eq!(sent["status"], 200);
+    // The Z counts a cash sale the back office has no record of.
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    let id = shift.id.to_string();
+    assert_eq!(
+        found(&report),
+        [
+            row("shift", &id, "z_report_differs", "dana"),
+            row("shift", &id, "z_report_differs", "dana"),
+        ]
+    );
+    let said = &shift.close.as_ref().unwrap().expected();
+    let message = report["exceptions"][0]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        format!(
+            "The Z report says cash sales {}; the records that name the shift say €0.00",
+            said.cash_sales
+        )
+    );
+    assert!(report["exceptions"][1]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("The Z report says expected cash "));
+    // Once the sale is there, the Z report and the records agree.
+    assert_eq!(app.put_order(&shift_sale(&shift)).await.status(), 200);
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(found(&report), []);
 }

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use serde_json::{json, Value};
 use till_core::drawer::{CashMovement, MovementKind};
 use till_core::money::Currency;
-use till_core::order::{BusinessDate, RegisterId, Tender};
+use till_core::order::{BusinessDate, Order, RegisterId, Tender};
 use till_core::shift::{shift_report, CashCount, Shift, ShiftId};
 use till_core::staff::{StaffId, StaffRef};
 use till_core::time::Timestamp;
@@ -40,11 +40,7 @@ pub(crate) fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
     let out = CashMovement::new(MovementKind::PaidOut, eur(500), "milk", at, dana()).unwrap();
     s.move_cash(out).unwrap();
     if closed {
-        let mut sale = order_of(register, 1);
-        let due = sale.due().unwrap();
-        sale.add_tender(Tender::cash(due, due).unwrap(), at)
-            .unwrap();
-        sale.shift = Some(s.id);
+        let sale = shift_sale(&s);
         let date = BusinessDate::new(2026, 11, 27).unwrap();
         let x = shift_report(
             &s,
@@ -60,6 +56,17 @@ pub(crate) fn shift_of(register: &str, n: u128, closed: bool) -> Shift {
         s.close(count, &x, dana(), at).unwrap();
     }
     s
+}
+
+/// The cash sale a closed [`shift_of`] counts: its register's order 1.
+pub(crate) fn shift_sale(shift: &Shift) -> Order {
+    let mut sale = order_of(shift.register.as_str(), 1);
+    let due = sale.due().unwrap();
+    let at = Timestamp::from_millis(T);
+    sale.add_tender(Tender::cash(due, due).unwrap(), at)
+        .unwrap();
+    sale.shift = Some(shift.id);
+    sale
 }
 
 pub(crate) async fn send(app: &TestApp, token: &str, shift: Value) -> Value {
