@@ -20,10 +20,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use till_core::audit::{audit_close, audit_order, audit_refund, audit_shift, Exception};
-use till_core::order::{BusinessDate, Order, RegisterId};
-use till_core::refund::Refund;
+use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
-use till_core::time::{Duration, Timestamp};
+use till_core::time::Duration;
 
 /// `?date=&store=`.
 #[derive(Debug, Deserialize)]
@@ -70,7 +69,7 @@ pub fn exceptions_of_day(
     for s in &shifts {
         found.extend(audit_shift(s, &staff));
         if s.close.is_some() {
-            let (orders, refunds) = records_of_shift(store, s)?;
+            let (orders, refunds) = store.records_of_shift(&s.id)?;
             found.extend(audit_close(s, &orders, &refunds));
         }
     }
@@ -104,30 +103,6 @@ fn shifts_of_day(
         shifts.extend(store.shift(&id)?);
     }
     Ok(shifts)
-}
-
-/// The orders and refunds that may name a closed `shift`: its register's,
-/// of the dates (UTC) from the day before it opened to the day after it
-/// closed, at most nine days.
-fn records_of_shift(
-    store: &dyn Store,
-    shift: &Shift,
-) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
-    const DAY_MS: i64 = 86_400_000;
-    let register = std::slice::from_ref(&shift.register);
-    let closed = shift.close.as_ref().map_or(shift.opened_at, |c| c.at);
-    let first = shift.opened_at.as_millis() - DAY_MS;
-    let last = closed.as_millis().min(first + 8 * DAY_MS) + DAY_MS;
-    let (mut orders, mut refunds) = (Vec::new(), Vec::new());
-    for day in (first..=last).step_by(DAY_MS as usize) {
-        let Ok(date) = BusinessDate::at(Timestamp::from_millis(day), 0) else {
-            continue;
-        };
-        let held = store.orders_of_day(register, date, None, usize::MAX - 1)?;
-        orders.extend(held.into_iter().map(|s| s.order));
-        refunds.extend(store.refunds_of_day(register, date)?);
-    }
-    Ok((orders, refunds))
 }
 
 /// `GET /exceptions?date=&store=`: a day's exceptions, of a store's

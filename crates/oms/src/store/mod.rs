@@ -510,6 +510,8 @@ pub trait Store: Send + Sync + 'static {
     /// Everyone on the staff list, with their role and since when they
     /// are disabled: the exceptions report's staff list.
     fn staff_standing(&self) -> Result<StaffList, StoreError>;
+    /// The orders and refunds that name a shift, as stored.
+    fn records_of_shift(&self, shift: &ShiftId) -> Result<(Vec<Order>, Vec<Refund>), StoreError>;
     /// Every register the back office has heard of: enrolled or removed,
     /// or named by an order, refund or shift it holds.
     fn known_registers(&self) -> Result<Vec<RegisterId>, StoreError>;

@@ -504,10 +504,10 @@ async fn refund_attempt(
     let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
     if result.writes() {
         tx.execute(
-            "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body, shift)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version,
-                 received_at = excluded.received_at, body = excluded.body",
+                 received_at = excluded.received_at, body = excluded.body, shift = excluded.shift",
             &[
                 &id,
                 &order_id,
@@ -517,6 +517,7 @@ async fn refund_attempt(
                 &millis(refund.created_at),
                 &millis(now),
                 &body,
+                &refund.shift.map(|s| s.to_string()),
             ],
         )
         .await?;
@@ -576,6 +577,7 @@ struct OrderColumns<'a> {
     version: Vec<i64>,
     created_at: Vec<i64>,
     body: Vec<&'a str>,
+    shift: Vec<Option<String>>,
 }
 
 impl<'a> OrderColumns<'a> {
@@ -591,6 +593,10 @@ impl<'a> OrderColumns<'a> {
             version: rows.iter().map(|a| i64::from(a.order.version)).collect(),
             created_at: rows.iter().map(|a| millis(a.order.created_at)).collect(),
             body: rows.iter().map(|a| a.body.as_str()).collect(),
+            shift: rows
+                .iter()
+                .map(|a| a.order.shift.map(|s| s.to_string()))
+                .collect(),
         }
     }
 }
@@ -608,12 +614,12 @@ async fn write_batch(
     let c = OrderColumns::of(&new);
     let inserted = tx
         .execute(
-            "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body)
-             SELECT i, r, d, n, v, c, $8, b
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[])
-                 AS t(i, r, d, n, v, c, b)
+            "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body, shift)
+             SELECT i, r, d, n, v, c, $8, b, s
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $9::text[])
+                 AS t(i, r, d, n, v, c, b, s)
              ON CONFLICT (id) DO NOTHING",
-            &[&c.id, &c.register, &c.date, &c.number, &c.version, &c.created_at, &c.body, &now],
+            &[&c.id, &c.register, &c.date, &c.number, &c.version, &c.created_at, &c.body, &now, &c.shift],
         )
         .await?;
     if inserted as usize != new.len() {
@@ -622,9 +628,9 @@ async fn write_batch(
     let c = OrderColumns::of(&stored);
     tx.execute(
         "UPDATE orders o SET business_date = t.d, number = t.n, version = t.v,
-             created_at = t.c, received_at = $7, body = t.b
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[])
-             AS t(i, d, n, v, c, b)
+             created_at = t.c, received_at = $7, body = t.b, shift = t.s
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $8::text[])
+             AS t(i, d, n, v, c, b, s)
          WHERE o.id = t.i",
         &[
             &c.id,
@@ -634,6 +640,7 @@ async fn write_batch(
             &c.created_at,
             &c.body,
             &now,
+            &c.shift,
         ],
     )
     .await?;
@@ -1049,6 +1056,19 @@ impl Store for PgStore {
                 )
                 .await?;
             Ok(n == 1)
+        })
+    }
+
+    fn records_of_shift(&self, shift: &ShiftId) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
+        let id = shift.to_string();
+        self.wait(async {
+            let orders = self
+                .bodies("SELECT body FROM orders WHERE shift = $1", &[&id])
+                .await?;
+            let refunds = self
+                .bodies("SELECT body FROM refunds WHERE shift = $1", &[&id])
+                .await?;
+            Ok((orders, refunds))
         })
     }
 

@@ -212,10 +212,10 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let id = order.id.to_string();
         tx.prepare_cached(
-            "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO orders (id, register, business_date, number, version, created_at, received_at, body, shift)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at,
-                 body = excluded.body, number = excluded.number,
+                 body = excluded.body, number = excluded.number, shift = excluded.shift,
                  business_date = excluded.business_date, created_at = excluded.created_at",
         )?
         .execute(params![
@@ -226,7 +226,8 @@ impl SqliteStore {
             order.version,
             order.created_at.as_millis(),
             now.as_millis(),
-            body
+            body,
+            order.shift.map(|s| s.to_string())
         ])?;
         tx.prepare_cached(
             "INSERT INTO order_history (order_id, version, received_at, register, token, body)
@@ -507,6 +508,15 @@ impl Store for SqliteStore {
             params![id.as_str(), active, now.as_millis()],
         )?;
         Ok(n == 1)
+    }
+
+    fn records_of_shift(&self, shift: &ShiftId) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
+        let id = || vec![shift.to_string().into()];
+        self.read(|conn| {
+            let orders = Self::bodies_in(conn, "SELECT body FROM orders WHERE shift = ?", id())?;
+            let refunds = Self::bodies_in(conn, "SELECT body FROM refunds WHERE shift = ?", id())?;
+            Ok((orders, refunds))
+        })
     }
 
     fn known_registers(&self) -> Result<Vec<RegisterId>, StoreError> {
@@ -871,10 +881,10 @@ impl Store for SqliteStore {
         let result = decide_refund(refund, &body, stored.as_ref(), order.as_ref(), &others)?;
         if result.writes() {
             tx.prepare_cached(
-                "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO refunds (id, order_id, register, business_date, version, created_at, received_at, body, shift)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET version = excluded.version,
-                     received_at = excluded.received_at, body = excluded.body",
+                     received_at = excluded.received_at, body = excluded.body, shift = excluded.shift",
             )?
             .execute(params![
                 refund.id.to_string(),
@@ -884,7 +894,8 @@ impl Store for SqliteStore {
                 refund.version,
                 refund.created_at.as_millis(),
                 now.as_millis(),
-                body
+                body,
+                refund.shift.map(|s| s.to_string())
             ])?;
         }
         tx.commit()?;
@@ -907,15 +918,29 @@ mod tests {
         .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute(
-            "INSERT INTO orders VALUES ('o1', 'R1', '2026-11-27', 'R1-20261127-0001', 3, 1, 2, '{}')",
+            "INSERT INTO orders VALUES ('o1', 'R1', '2026-11-27', 'R1-20261127-0001', 3, 1, 2, '{}'),
+                 ('o2', 'R1', '2026-11-27', 'R1-20261127-0002', 1, 1, 2, '{\"shift\":\"s1\"}')",
             [],
         )
         .unwrap();
         let store = SqliteStore::setup(conn).unwrap();
+        // The shift an order names became a column.
+        let shifts: Vec<(String, Option<String>)> = store
+            .conn()
+            .prepare("SELECT id, shift FROM orders ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            shifts,
+            [("o1".into(), None), ("o2".into(), Some("s1".into()))]
+        );
         let row: (String, u32, String) = store
             .conn()
             .query_row(
-                "SELECT order_id, version, token FROM order_history",
+                "SELECT order_id, version, token FROM order_history WHERE order_id = 'o1'",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
