@@ -13,10 +13,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "records",
         &[
-            "staff", "cart", "card", "order", "refund", "report", "drawer", "shift", "audit",
+            "staff", "cart", "card", "order", "refund", "report", "drawer", "shift",
         ],
     ),
-    ("wire", &["api", "outbox", "download"]),
+    ("wire", &["api", "outbox", "download", "audit"]),
     ("plans", &["update", "park", "shift_plan"]),
     (
         "machines",

@@ -1,11 +1,12 @@
 //! The exceptions report: the records of a day a register sent that the
-//! staff list does not bear out ([`till_core::audit`]): a sale by someone
+//! back office cannot bear out ([`till_core::audit`]): a sale by someone
 //! unknown or disabled, an approval by someone who is not a manager, a
 //! void, refund or no-sale by a cashier with no approval, a Z report whose
-//! cash figures the records naming its shift do not give. Each record is
-//! stored all the same (an offline register's records must land); the
-//! report is read by `GET /api/v1/exceptions` (back-office token) and
-//! `till-oms exceptions`.
+//! cash figures the records naming its shift do not give, a card payment
+//! no terminal report confirms, a card refund no refund record gives. Each
+//! record is stored all the same (an offline register's records must
+//! land); the report is read by `GET /api/v1/exceptions` (back-office
+//! token) and `till-oms exceptions`.
 //!
 //! A day is a business date: its orders and refunds, and the shifts they
 //! name or that opened on that date (UTC).
@@ -19,7 +20,9 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use till_core::audit::{audit_close, audit_order, audit_refund, audit_shift, Exception};
+use till_core::audit::{
+    audit_card_reports, audit_close, audit_order, audit_refund, audit_shift, Exception,
+};
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
 use till_core::time::Duration;
@@ -62,6 +65,7 @@ pub fn exceptions_of_day(
     let mut found = Vec::new();
     for o in &orders {
         found.extend(audit_order(&o.order, &staff));
+        found.extend(audit_card_reports(o));
     }
     for r in &refunds {
         found.extend(audit_refund(r, &staff));

@@ -2,7 +2,6 @@
 //! attempts, orders, refunds, the drawer and the shift, the day-end report),
 //! each with the rules that keep it whole.
 
-pub mod audit;
 pub mod card;
 pub mod cart;
 pub mod drawer;

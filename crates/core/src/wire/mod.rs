@@ -2,5 +2,6 @@
 //! the outbox of what still has to, and a catalog download judged as a whole.
 
 pub mod api;
+pub mod audit;
 pub mod download;
 pub mod outbox;

@@ -199,3 +199,42 @@ async fn a_z_report_whose_cash_the_records_do_not_give_is_flagged() {
     let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
     assert_eq!(found(&report), []);
 }
+
+#[tokio::test]
+async fn a_card_payment_no_terminal_confirmed_and_a_card_refund_no_record_gives_are_listed() {
+    let app = spawn_app().await;
+    let sale = paid_of("R1", 1, true);
+    assert_eq!(app.put_order(&sale).await.status(), 200);
+    let number = sale.number.to_string();
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(
+        found(&report),
+        [row("order", &number, "card_unreported", "")]
+    );
+    // The bridge's report of the charge arrives: nothing to say.
+    let charge = crate::helpers::report(&sale, 901);
+    let post = |body| app.post_json("/api/v1/payments", BRIDGE_TOKEN, body);
+    let body = serde_json::to_value(&charge).unwrap();
+    assert_eq!(post(&body).await.status(), 200);
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(found(&report), []);
+    // The terminal gives the payment back, and no refund record says so.
+    let back = till_core::api::PaymentReport {
+        reference: reference(950),
+        status: till_core::api::ReportedStatus::Refunded,
+        original: Some(charge.reference),
+        approved_at: Timestamp::from_millis(T + 60_000),
+        ..charge
+    };
+    let body = serde_json::to_value(&back).unwrap();
+    assert_eq!(post(&body).await.status(), 200);
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(
+        found(&report),
+        [row("order", &number, "refund_unrecorded", "")]
+    );
+    assert!(report["exceptions"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("The terminal gave €"));
+}

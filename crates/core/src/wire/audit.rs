@@ -10,13 +10,15 @@
 //! them, so for those it checks the approvals a record carries, not
 //! whether one was needed.
 
-use crate::order::{Order, OrderStatus, RegisterId};
-use crate::refund::Refund;
+use crate::api::{ReportedStatus, StoredOrder};
+use crate::ids::PaymentRef;
+use crate::order::{Order, OrderStatus, RegisterId, Tender};
+use crate::refund::{Refund, RefundTender};
 use crate::shift::Shift;
 use crate::staff::{Approval, Guarded, Role, StaffId, StaffRef};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One person on the back office's staff list, as the checks need them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,10 @@ pub enum Finding {
     /// A closed shift's Z report gives other cash figures than the orders
     /// and refunds that name the shift.
     ZReportDiffers,
+    /// A card tender no terminal report confirms (or for another amount).
+    CardUnreported,
+    /// A refund the terminal reported that no refund record gives.
+    RefundUnrecorded,
 }
 
 /// One exception: a record, a finding, and a sentence a store owner reads.
@@ -208,6 +214,81 @@ pub fn audit_close(shift: &Shift, orders: &[Order], refunds: &[Refund]) -> Vec<E
         .collect()
 }
 
+fn order_key(order: &Order) -> RecordKey {
+    RecordKey {
+        kind: RecordKind::Order,
+        id: order.id.to_string(),
+        number: Some(order.number.to_string()),
+        register: order.register().clone(),
+        version: order.version,
+    }
+}
+
+/// An order's card parts against the reports the back office holds of it
+/// (the bridge's, or the terminal vendor's notification): every card
+/// tender has a charge reported under its reference, for its amount; every
+/// refund the terminal reported for the order is a card part of one of its
+/// refunds. A report still on its way shows as missing until it arrives.
+pub fn audit_card_reports(stored: &StoredOrder) -> Vec<Exception> {
+    let order = &stored.order;
+    let exception = |at, finding, message| Exception {
+        record: order_key(order),
+        at,
+        finding,
+        staff: order.cashier.as_ref().map(|c| c.id.clone()),
+        message,
+    };
+    let mut found = Vec::new();
+    for t in &order.tenders {
+        let Tender::Card {
+            amount, reference, ..
+        } = t
+        else {
+            continue;
+        };
+        let charge = stored
+            .payments
+            .iter()
+            .find(|p| p.reference == *reference && p.is_charge());
+        let message = match charge {
+            None => {
+                format!("A card payment of {amount} ({reference}) that no terminal report confirms")
+            }
+            Some(p) if p.amount != *amount => {
+                format!(
+                    "A card payment recorded as {amount}; the terminal reported {} ({reference})",
+                    p.amount
+                )
+            }
+            Some(_) => continue,
+        };
+        found.push(exception(
+            order.updated_at,
+            Finding::CardUnreported,
+            message,
+        ));
+    }
+    let parts: BTreeSet<PaymentRef> = stored
+        .refunds
+        .iter()
+        .flat_map(|r| &r.tenders)
+        .filter_map(|t| match t {
+            RefundTender::Card { reference, .. } => Some(*reference),
+            RefundTender::Cash { .. } => None,
+        })
+        .collect();
+    for p in &stored.payments {
+        if p.status == ReportedStatus::Refunded && !parts.contains(&p.reference) {
+            let message = format!(
+                "The terminal gave {} back to a card ({}) with no refund record",
+                p.amount, p.reference
+            );
+            found.push(exception(p.approved_at, Finding::RefundUnrecorded, message));
+        }
+    }
+    found
+}
+
 fn shift_key(shift: &Shift) -> RecordKey {
     RecordKey {
         kind: RecordKind::Shift,
@@ -221,16 +302,7 @@ fn shift_key(shift: &Shift) -> RecordKey {
 /// An order's exceptions: its cashier, its void, its price overrides and
 /// every approval it carries.
 pub fn audit_order(order: &Order, staff: &StaffList) -> Vec<Exception> {
-    let mut audit = Audit::new(
-        staff,
-        RecordKey {
-            kind: RecordKind::Order,
-            id: order.id.to_string(),
-            number: Some(order.number.to_string()),
-            register: order.register().clone(),
-            version: order.version,
-        },
-    );
+    let mut audit = Audit::new(staff, order_key(order));
     if let Some(cashier) = &order.cashier {
         audit.person(cashier, order.created_at, "A sale rung up");
     }
