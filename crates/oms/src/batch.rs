@@ -214,7 +214,9 @@ pub fn store_shift(
             writer.register, shift.id, shift.register
         )));
     }
-    let result = store.upsert_shift(shift, now).map_err(AppError::internal)?;
+    let result = store
+        .upsert_shift(shift, writer, now)
+        .map_err(AppError::internal)?;
     if let Some(e) = result.refused {
         let code = match e {
             ShiftError::Closed => "shift_closed",
@@ -266,7 +268,7 @@ pub fn store_refund(
         check_refund_order(stores, &writer.register, found.order.as_ref())?;
     }
     let result = store
-        .upsert_refund(refund, now)
+        .upsert_refund(refund, writer, now)
         .map_err(AppError::internal)?;
     refund_answer(result, refund)
 }

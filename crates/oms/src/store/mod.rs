@@ -396,6 +396,16 @@ pub(crate) fn decide_refund(
     }
 }
 
+/// Appends a stored version of a refund to its history: id, version,
+/// received at, register, token fingerprint, body (both engines).
+pub(crate) const REFUND_HISTORY: &str =
+    "INSERT INTO refund_history (refund_id, version, received_at, register, token, body)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+/// Appends a stored version of a shift to its history, likewise.
+pub(crate) const SHIFT_HISTORY: &str =
+    "INSERT INTO shift_history (shift_id, version, received_at, register, token, body)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// What storing a shift did, and the shift as stored after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShiftResult {
@@ -486,12 +496,25 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a refund by [`decide_refund`], in one transaction that also
     /// reads its order and the order's refunds (and, on PostgreSQL, locks
     /// the order, so refunds of one order are decided one at a time).
-    fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError>;
+    /// Each version stored is appended to the refund's history with its
+    /// writer.
+    fn upsert_refund(
+        &self,
+        refund: &Refund,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<RefundResult, StoreError>;
     /// One refund as stored (a return without a receipt has no order to
     /// find it by).
     fn refund(&self, id: &till_core::refund::RefundId) -> Result<Option<Refund>, StoreError>;
-    /// Stores a shift by [`decide_shift`].
-    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError>;
+    /// Stores a shift by [`decide_shift`]; each version stored is appended
+    /// to the shift's history with its writer.
+    fn upsert_shift(
+        &self,
+        shift: &Shift,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<ShiftResult, StoreError>;
     /// One shift as stored.
     fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError>;
     /// The staff list by name (then id); disabled people too when `all`.

@@ -444,6 +444,7 @@ async fn stored_row(
 async fn shift_attempt(
     tx: &Transaction<'_>,
     shift: &Shift,
+    writer: &Writer,
     now: Timestamp,
 ) -> Result<ShiftResult, Attempt> {
     let body = serde_json::to_string(shift)?;
@@ -468,13 +469,36 @@ async fn shift_attempt(
             ],
         )
         .await?;
+        let version = i64::from(shift.version);
+        write_history(tx, SHIFT_HISTORY, &id, version, writer, now, &body).await?;
     }
     Ok(result)
+}
+
+/// Appends one stored version of a refund or shift to its history (`sql`:
+/// [`REFUND_HISTORY`] or [`SHIFT_HISTORY`]).
+async fn write_history(
+    tx: &Transaction<'_>,
+    sql: &str,
+    id: &str,
+    version: i64,
+    writer: &Writer,
+    now: Timestamp,
+    body: &str,
+) -> Result<(), StoreError> {
+    let register = writer.register.as_str();
+    tx.execute(
+        sql,
+        &[&id, &version, &millis(now), &register, &writer.token, &body],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn refund_attempt(
     tx: &Transaction<'_>,
     refund: &Refund,
+    writer: &Writer,
     now: Timestamp,
 ) -> Result<RefundResult, Attempt> {
     let body = serde_json::to_string(refund)?;
@@ -521,6 +545,8 @@ async fn refund_attempt(
             ],
         )
         .await?;
+        let version = i64::from(refund.version);
+        write_history(tx, REFUND_HISTORY, &id, version, writer, now, &body).await?;
     }
     Ok(result)
 }
@@ -1261,12 +1287,26 @@ impl Store for PgStore {
         self.wait(self.record_payment_async(report, now))
     }
 
-    fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError> {
-        self.wait(self.retrying("a refund", async |tx| refund_attempt(tx, refund, now).await))
+    fn upsert_refund(
+        &self,
+        refund: &Refund,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<RefundResult, StoreError> {
+        self.wait(self.retrying("a refund", async |tx| {
+            refund_attempt(tx, refund, writer, now).await
+        }))
     }
 
-    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError> {
-        self.wait(self.retrying("a shift", async |tx| shift_attempt(tx, shift, now).await))
+    fn upsert_shift(
+        &self,
+        shift: &Shift,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<ShiftResult, StoreError> {
+        self.wait(self.retrying("a shift", async |tx| {
+            shift_attempt(tx, shift, writer, now).await
+        }))
     }
 
     fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError> {

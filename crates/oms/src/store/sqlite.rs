@@ -202,6 +202,28 @@ impl SqliteStore {
         Self::stored_row(conn, "orders", id)
     }
 
+    /// Appends one stored version of a refund or shift to its history
+    /// (`sql`: [`REFUND_HISTORY`] or [`SHIFT_HISTORY`]).
+    fn write_history(
+        tx: &Connection,
+        sql: &str,
+        id: &str,
+        version: u32,
+        writer: &Writer,
+        now: Timestamp,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        tx.prepare_cached(sql)?.execute(params![
+            id,
+            version,
+            now.as_millis(),
+            writer.register.as_str(),
+            writer.token,
+            body
+        ])?;
+        Ok(())
+    }
+
     /// Writes one accepted version: the order's row and its history entry.
     fn write_version(
         tx: &Connection,
@@ -824,7 +846,12 @@ impl Store for SqliteStore {
         Ok(result)
     }
 
-    fn upsert_shift(&self, shift: &Shift, now: Timestamp) -> Result<ShiftResult, StoreError> {
+    fn upsert_shift(
+        &self,
+        shift: &Shift,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<ShiftResult, StoreError> {
         let body = serde_json::to_string(shift)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -847,6 +874,8 @@ impl Store for SqliteStore {
                 now.as_millis(),
                 body
             ])?;
+            let id = shift.id.to_string();
+            Self::write_history(&tx, SHIFT_HISTORY, &id, shift.version, writer, now, &body)?;
         }
         tx.commit()?;
         Ok(result)
@@ -861,7 +890,12 @@ impl Store for SqliteStore {
         )
     }
 
-    fn upsert_refund(&self, refund: &Refund, now: Timestamp) -> Result<RefundResult, StoreError> {
+    fn upsert_refund(
+        &self,
+        refund: &Refund,
+        writer: &Writer,
+        now: Timestamp,
+    ) -> Result<RefundResult, StoreError> {
         let body = serde_json::to_string(refund)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -897,6 +931,8 @@ impl Store for SqliteStore {
                 body,
                 refund.shift.map(|s| s.to_string())
             ])?;
+            let id = refund.id.to_string();
+            Self::write_history(&tx, REFUND_HISTORY, &id, refund.version, writer, now, &body)?;
         }
         tx.commit()?;
         Ok(result)

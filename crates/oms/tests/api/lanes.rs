@@ -145,6 +145,68 @@ async fn the_history_cannot_be_rewritten() {
     assert_eq!(app.count("SELECT count(*) FROM order_history"), 1);
 }
 
+/// Refunds and shifts keep every version stored too, with the register
+/// and token fingerprint that wrote it, and those histories cannot be
+/// rewritten either.
+#[tokio::test]
+async fn refund_and_shift_histories_keep_each_version_and_its_writer() {
+    let app = spawn_app().await;
+    let sale = crate::refunds::paid_of("R1", 7, true);
+    assert_eq!(app.put_order(&sale).await.status(), 200);
+    let mut refund = crate::refunds::refund_by("R1", 7, &sale, &[], &crate::refunds::whole(&sale));
+    let put = |r: &till_core::refund::Refund| {
+        app.client
+            .put(app.url(&format!("/api/v1/refunds/{}", r.id)))
+            .bearer_auth(REGISTER_TOKEN)
+            .json(r)
+            .send()
+    };
+    assert_eq!(put(&refund).await.unwrap().status(), 200);
+    let card = refund.pending_cards().next().unwrap();
+    assert!(refund.settle_card(card, true, Timestamp::from_millis(1_795_766_700_000)));
+    assert_eq!(put(&refund).await.unwrap().status(), 200);
+    assert_eq!(
+        put(&refund).await.unwrap().status(),
+        200,
+        "the same version again"
+    );
+    let open = crate::shifts::shift_of("R1", 7, false);
+    let closed = crate::shifts::shift_of("R1", 7, true);
+    for s in [&open, &closed] {
+        let r = crate::shifts::send(&app, REGISTER_TOKEN, serde_json::to_value(s).unwrap()).await;
+        assert_eq!(r["status"], 200);
+    }
+    let fingerprint = till_oms::auth::fingerprint(REGISTER_TOKEN);
+    for (table, id, versions) in [
+        ("refund_history", "refund_id", "1,2"),
+        ("shift_history", "shift_id", "2,3"),
+    ] {
+        let row = app.row(&format!(
+            "SELECT count(*), min(register), min(token), max(token), min(version), max(version) FROM {table} WHERE {id} IS NOT NULL"
+        ));
+        let expected: Vec<&str> = versions.split(',').collect();
+        assert_eq!(
+            row,
+            [
+                "2".to_string(),
+                "R1".into(),
+                fingerprint.clone(),
+                fingerprint.clone(),
+                expected[0].into(),
+                expected[1].into()
+            ],
+            "{table}"
+        );
+        for sql in [
+            format!("UPDATE {table} SET body = '{{}}'"),
+            format!("DELETE FROM {table}"),
+        ] {
+            let e = app.execute(&sql).unwrap_err();
+            assert!(e.contains("append-only"), "{sql}: {e}");
+        }
+    }
+}
+
 /// A change to an order's JSON.
 type Change = Box<dyn Fn(&mut Value)>;
 
