@@ -310,6 +310,28 @@ pub fn staff_member(id: &str, name: &str, role: Role, pin: &str) -> Result<Staff
     })
 }
 
+/// The active people of `staff` who are demo staff still signing in with
+/// the PIN this file (and the README) publishes: `(id, name)`.
+pub fn with_published_pins(staff: &[crate::store::StaffRow]) -> Vec<(String, String)> {
+    DEMO_STAFF
+        .iter()
+        .filter_map(|(id, _, _, pin)| {
+            let row = staff
+                .iter()
+                .find(|r| r.active && r.member.id.as_str() == *id)?;
+            let published = row.member.pin_matches(pin).unwrap_or(false);
+            published.then(|| (id.to_string(), row.member.name.clone()))
+        })
+        .collect()
+}
+
+/// Whether `id` is a demo manager.
+pub fn is_manager(id: &str) -> bool {
+    DEMO_STAFF
+        .iter()
+        .any(|(demo, _, role, _)| *demo == id && *role == Role::Manager)
+}
+
 /// The demo staff, hashed.
 pub fn demo_staff() -> Vec<StaffMember> {
     DEMO_STAFF
@@ -324,6 +346,23 @@ pub fn demo_staff() -> Vec<StaffMember> {
 mod tests {
     use super::*;
     use till_core::catalog::Catalog;
+
+    #[test]
+    fn the_demo_staff_with_the_published_pins_are_found_until_they_change_them() {
+        let row = |m: StaffMember, active| crate::store::StaffRow { member: m, active };
+        let mut staff: Vec<_> = demo_staff().into_iter().map(|m| row(m, true)).collect();
+        let ids = |staff: &[crate::store::StaffRow]| -> Vec<String> {
+            with_published_pins(staff)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        };
+        assert_eq!(ids(&staff), ["dana", "alex", "jo"]);
+        staff[0].member = staff_member("dana", "Dana", Role::Manager, "97531").unwrap();
+        staff[2].active = false;
+        assert_eq!(ids(&staff), ["alex"], "a new PIN, or disabled");
+        assert!(is_manager("dana") && !is_manager("alex") && !is_manager("sam"));
+    }
 
     #[test]
     fn ean13_check_digits_are_valid() {

@@ -181,6 +181,12 @@ async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), 
             "no active staff: nobody can sign in on a register; add someone with `till-oms staff add`"
         );
     }
+    for (id, name) in demo::with_published_pins(&with_store(store, |s| s.staff(false)).await?) {
+        tracing::warn!(
+            "{name} ({id}) still has the demo PIN the README publishes: anyone can sign in as them{}; give them a PIN of their own with `till-oms staff set-pin {id}`, or `till-oms staff disable {id}`",
+            if demo::is_manager(&id) { " and approve refunds and voids" } else { "" }
+        );
+    }
     Ok(())
 }
 

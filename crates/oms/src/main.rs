@@ -167,6 +167,10 @@ enum StaffCommand {
     Disable { id: String },
     /// Enable a disabled person again.
     Enable { id: String },
+    /// Give a person a new PIN (4 to 8 digits), read like `add`'s: from
+    /// TILL_STAFF_PIN, or else the first line of standard input. Registers
+    /// take it at their next download.
+    SetPin { id: String },
     /// Add the demo staff to an empty staff list (for trying Till).
     Demo,
 }
@@ -320,6 +324,19 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
             }
         }
         StaffCommand::Disable { id } => set_active(store, id, false).await?,
+        StaffCommand::SetPin { id } => {
+            let staff_id = StaffId::new(id.clone()).map_err(|e| format!("staff id {id:?}: {e}"))?;
+            let pin = read_pin()?;
+            let salt: [u8; 16] = rand::random();
+            let hash =
+                till_core::staff::hash_pin(&pin, salt).map_err(|e| format!("the PIN: {e}"))?;
+            if !with_store(store, move |s| s.set_staff_pin(&staff_id, &hash)).await? {
+                return Err(format!(
+                    "nobody has the staff id {id:?} (see `till-oms staff list`)"
+                ));
+            }
+            println!("set a new PIN for {id}; registers take it at their next catalog check");
+        }
         StaffCommand::Enable { id } => set_active(store, id, true).await?,
         StaffCommand::Demo => {
             if add_demo_staff(store).await? {

@@ -530,6 +530,8 @@ pub trait Store: Send + Sync + 'static {
         active: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Replaces a person's PIN hash; `false` when nobody has the id.
+    fn set_staff_pin(&self, id: &StaffId, pin_hash: &str) -> Result<bool, StoreError>;
     /// Everyone on the staff list, with their role and since when they
     /// are disabled: the exceptions report's staff list.
     fn staff_standing(&self) -> Result<StaffList, StoreError>;

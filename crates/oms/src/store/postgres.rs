@@ -1108,6 +1108,19 @@ impl Store for PgStore {
         })
     }
 
+    fn set_staff_pin(&self, id: &StaffId, pin_hash: &str) -> Result<bool, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            let n = conn
+                .execute(
+                    "UPDATE staff SET pin_hash = $2 WHERE id = $1",
+                    &[&id.as_str(), &pin_hash],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.wait(async {
             let conn = self.conn().await?;

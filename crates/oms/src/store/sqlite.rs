@@ -551,6 +551,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn set_staff_pin(&self, id: &StaffId, pin_hash: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE staff SET pin_hash = ?2 WHERE id = ?1",
+            params![id.as_str(), pin_hash],
+        )?;
+        Ok(n == 1)
+    }
+
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.read(|conn| {
             let mut q =

@@ -97,3 +97,39 @@ async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
     flip("alex", true).await.unwrap();
     assert_eq!(staff_sent(&app).await.len(), 4);
 }
+
+#[tokio::test]
+async fn a_new_pin_is_set_from_the_environment_and_the_old_one_no_longer_signs_in() {
+    let app = spawn_app().await;
+    let set = |id: &str, pin: &str| {
+        oms_command(&app)
+            .args(["staff", "set-pin", id])
+            .env("TILL_STAFF_PIN", pin)
+            .output()
+            .unwrap()
+    };
+    let out = set("dana", "97531");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dana = staff_sent(&app)
+        .await
+        .into_iter()
+        .find(|m| m.id.as_str() == "dana")
+        .unwrap();
+    assert_eq!(dana.pin_matches("97531"), Ok(true));
+    assert_eq!(
+        dana.pin_matches("2468"),
+        Ok(false),
+        "the published PIN no longer works"
+    );
+    let said = |out: std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let nobody = set("nobody", "97531");
+    assert!(!nobody.status.success());
+    assert!(said(nobody).contains("nobody has the staff id \"nobody\""));
+    let short = set("dana", "12");
+    assert!(!short.status.success());
+    assert!(said(short).contains("the PIN"));
+}
