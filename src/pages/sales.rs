@@ -384,6 +384,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
     } = detail;
     let id = o.id;
     let status = status_text(&o, &attempts, &refunds);
+    let open_shift = app.register(|r| r.shift().map(|s| s.id)).flatten();
     let message = move || {
         app.answer(Answer::OrderMessage, |e| match e {
             UiEvent::OrderMessage { order_id, text } if *order_id == id => Some(text.clone()),
@@ -397,7 +398,7 @@ fn OrderDetail(detail: Detail) -> impl IntoView {
         {o.voided_by.as_ref().map(|c| view! { <p>"Voided by " {c.name.clone()}</p> })}
         {o.approvals.iter().map(|a| view! { <p>{format!("Approved by {}: {}", a.by.name, a.what.label())}</p> }).collect_view()}
         {move || message().map(|m| view! { <p role="status" class="message">{m}</p> })}
-        <OrderOptions void_block=void_refusal(&o, &attempts, &refunds) refund_block=refund_block(&o, &refunds) id/>
+        <OrderOptions void_block=void_refusal(&o, &attempts, &refunds, open_shift) refund_block=refund_block(&o, &refunds) id/>
         <h2>"Lines"</h2>
         <ul>{o.lines.iter().map(|l| view! { <li>{format!("{} × {} — {}", l.quantity, l.name, l.unit_price)}</li> }).collect_view()}</ul>
         <p>"Total: " {o.totals.total.to_string()}</p>

@@ -899,7 +899,7 @@ proptest! {
 fn the_counter_rules_the_pages_show_come_from_here() {
     let c = cart(&[(500, 2, vat_standard())], None);
     let order = paid(&c, 1000, 0);
-    assert_eq!(void_refusal(&order, &[], &[]), None);
+    assert_eq!(void_refusal(&order, &[], &[], None), None);
     let returns = [Returned {
         line: 0,
         quantity: 1,
@@ -907,12 +907,27 @@ fn the_counter_rules_the_pages_show_come_from_here() {
     let one = refund(&order, &[], &returns, 2).unwrap();
     assert_eq!(one.cash_back(), Some(eur(500)));
     assert_eq!(
-        void_refusal(&order, &[], std::slice::from_ref(&one)).as_deref(),
+        void_refusal(&order, &[], std::slice::from_ref(&one), None).as_deref(),
         Some("This order has refunds: it cannot be voided.")
     );
     let by_card = paid(&c, 0, 1);
-    let refusal = void_refusal(&by_card, &[], &[]).unwrap();
+    let refusal = void_refusal(&by_card, &[], &[], None).unwrap();
     assert_eq!(refusal, OrderError::VoidNeedsRefund.to_string());
+    // Cash a closed shift counted goes back as a refund, never a void.
+    let mut counted = order.clone();
+    counted.shift = Some(till_core::shift::ShiftId::from_uuid(v7(900)).unwrap());
+    let open = Some(till_core::shift::ShiftId::from_uuid(v7(901)).unwrap());
+    assert_eq!(
+        void_refusal(&counted, &[], &[], open).as_deref(),
+        Some(
+            "This sale's cash was counted when its shift closed: give the money back as a refund."
+        )
+    );
+    assert_eq!(
+        void_refusal(&counted, &[], &[], counted.shift),
+        None,
+        "its own shift"
+    );
     let card_back = refund(&by_card, &[], &returns, 3).unwrap();
     assert_eq!(card_back.cash_back(), None);
 

@@ -261,11 +261,7 @@ pub fn plan(req: &UpdateRequest, snap: &Snapshot, now: Timestamp) -> Result<Plan
             approval,
             shift,
         } => {
-            let took_cash = order
-                .tenders
-                .iter()
-                .any(|t| matches!(t, Tender::Cash { .. }));
-            if took_cash && order.shift != *shift {
+            if order.cash_counted_elsewhere(*shift) {
                 return Err(UpdateError::ShiftCounted);
             }
             if snap

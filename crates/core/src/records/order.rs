@@ -794,6 +794,18 @@ impl Order {
         Money::sum(self.currency, tips)
     }
 
+    /// Whether cash it took was counted when its shift closed: `open` (the
+    /// register's open shift) is another. That cash goes back as a refund,
+    /// which the open shift counts; a void would take it from a drawer
+    /// that never held it.
+    pub fn cash_counted_elsewhere(&self, open: Option<crate::ids::ShiftId>) -> bool {
+        let took_cash = self
+            .tenders
+            .iter()
+            .any(|t| matches!(t, Tender::Cash { .. }));
+        took_cash && self.shift != open
+    }
+
     /// The cash its tenders took (change never left the drawer).
     pub fn cash_taken(&self) -> Result<Money, MoneyError> {
         let cash = self.tenders.iter().filter_map(|t| match t {

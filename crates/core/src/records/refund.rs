@@ -916,15 +916,21 @@ pub struct NewRefund {
 
 /// Why the order cannot be voided now, in the cashier's words; `None`
 /// when it can. Besides the order's own rules ([`Order::can_void`]), an
-/// order with a refund that did not fail is never voided: money already
-/// went back for it.
+/// order with a refund that did not fail is never voided (money already
+/// went back for it), nor one whose cash another shift than `open_shift`
+/// counted ([`Order::cash_counted_elsewhere`]).
 pub fn void_refusal<'a>(
     order: &Order,
     attempts: impl IntoIterator<Item = &'a crate::card::Attempt>,
     refunds: &[Refund],
+    open_shift: Option<crate::ids::ShiftId>,
 ) -> Option<String> {
     match order.can_void(attempts) {
         Err(e) => Some(e.to_string()),
+        Ok(()) if order.cash_counted_elsewhere(open_shift) => Some(
+            "This sale's cash was counted when its shift closed: give the money back as a refund."
+                .into(),
+        ),
         Ok(()) if refunds.iter().any(|r| r.status() != RefundStatus::Failed) => {
             Some("This order has refunds: it cannot be voided.".into())
         }
