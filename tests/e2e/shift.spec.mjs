@@ -4,7 +4,7 @@
 // sales, and closes with a count: the Z report shows the shortage and the
 // back office holds the shift once, offline or not.
 import { test, expect } from "@playwright/test";
-import { env, fillSetup, cart, stored, signIn, typePin, exactCashSale, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
+import { env, fillSetup, cart, stored, signIn, typePin, exactCashSale, openShift, CASHIER_PIN, MANAGER_PIN } from "./helpers.mjs";
 
 function shiftLink(page) {
   return page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Shift", exact: true });
@@ -84,6 +84,29 @@ test("nobody sells without a shift; open, sell, pay out, X equals the sales, clo
   await expect(page.getByLabel("Day state")).toHaveText(/^Day closed/);
   await toRegister(page);
   await expect(page.getByRole("alert").filter({ hasText: "No shift is open" })).toBeVisible();
+});
+
+test("a cash sale of a closed shift is not voided: Register Sales says to refund it instead", async ({ page }) => {
+  await fillSetup(page);
+  await signIn(page, "Dana", MANAGER_PIN);
+  await openShift(page, "100.00");
+  await exactCashSale(page, "Espresso", "€2.40");
+  const [order] = await stored(page, "orders");
+  // The drawer is counted with the sale's cash in it, and the next shift opens.
+  await shiftLink(page).click();
+  await page.getByLabel("Counted total").fill("102.40");
+  await page.getByRole("button", { name: "Close shift" }).click();
+  await expect(page.getByRole("article", { name: "Shift Z report" }).getByLabel("Over or short")).toHaveText("Even");
+  await page.getByLabel("Float total").fill("102.40");
+  await page.getByRole("button", { name: "Open shift" }).click();
+  await expect(page.getByText(/^Open since \d\d:\d\d by Dana/)).toBeVisible();
+  // Voiding it would take €2.40 from a drawer that never held it.
+  await page.goto(`/sales/${order.id}`);
+  await page.getByRole("button", { name: "Options" }).click();
+  await expect(page.getByRole("menuitem", { name: "Void" })).toBeDisabled();
+  await expect(page.getByText("This sale's cash was counted when its shift closed: give the money back as a refund.")).toBeVisible();
+  await page.getByRole("menuitem", { name: "Refund" }).click();
+  await expect(page.getByRole("heading", { name: /^Refund order / })).toBeVisible();
 });
 
 test("offline: a shift opened, sold and closed while the back office is down reaches it once when it is back", async ({ page, request }) => {
