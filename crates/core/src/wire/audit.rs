@@ -447,62 +447,46 @@ mod tests {
             .collect()
     }
 
+    /// A sale by `cashier`, voided by them with `approver`'s approval.
+    fn voided(cashier: &str, approver: Option<&str>) -> Order {
+        let mut o = sale(cashier);
+        let approval = approver.map(|by| approval(by, Guarded::Void, T0));
+        o.void([], Some(who(cashier)), approval, T0).unwrap();
+        o
+    }
+
     #[test]
     fn a_void_by_a_cashier_needs_an_active_manager() {
         let staff = staff();
-        let mut o = sale("alex");
-        o.void([], Some(who("alex")), None, T0).unwrap();
-        let found = audit_order(&o, &staff);
-        assert_eq!(findings(&found), [(Finding::Unapproved, Some("alex"))]);
-        assert_eq!(found[0].record.kind, RecordKind::Order);
+        let alone = audit_order(&voided("alex", None), &staff);
+        assert_eq!(findings(&alone), [(Finding::Unapproved, Some("alex"))]);
+        assert_eq!(alone[0].record.kind, RecordKind::Order);
+        let message = &alone[0].message;
         assert!(
-            found[0]
-                .message
-                .contains("Void the order by ALEX, a cashier"),
-            "{}",
-            found[0].message
+            message.contains("Void the order by ALEX, a cashier"),
+            "{message}"
         );
-        // Approved by a cashier: forged.
-        let mut forged = sale("alex");
-        forged
-            .void(
-                [],
-                Some(who("alex")),
-                Some(approval("alex", Guarded::Void, T0)),
-                T0,
-            )
-            .unwrap();
+        let judged = |approver| audit_order(&voided("alex", Some(approver)), &staff);
         assert_eq!(
-            findings(&audit_order(&forged, &staff)),
-            [(Finding::ApproverNotManager, Some("alex"))]
+            findings(&judged("alex")),
+            [(Finding::ApproverNotManager, Some("alex"))],
+            "forged"
         );
-        // Approved by someone the back office never heard of.
-        let mut ghost = sale("alex");
-        ghost
-            .void(
-                [],
-                Some(who("alex")),
-                Some(approval("zed", Guarded::Void, T0)),
-                T0,
-            )
-            .unwrap();
         assert_eq!(
-            findings(&audit_order(&ghost, &staff)),
-            [(Finding::UnknownStaff, Some("zed"))]
+            findings(&judged("zed")),
+            [(Finding::UnknownStaff, Some("zed"))],
+            "never heard of"
         );
-        // By Dana herself, or approved by her in time: nothing to say.
-        let mut own = sale("dana");
-        own.void([], Some(who("dana")), None, T0).unwrap();
-        assert_eq!(audit_order(&own, &staff), []);
-        let mut fine = sale("alex");
-        fine.void(
-            [],
-            Some(who("alex")),
-            Some(approval("dana", Guarded::Void, T0)),
-            T0,
-        )
-        .unwrap();
-        assert_eq!(audit_order(&fine, &staff), []);
+        assert_eq!(
+            findings(&judged("sam")),
+            [
+                (Finding::InactiveStaff, Some("sam")),
+                (Finding::ApproverNotManager, Some("sam"))
+            ]
+        );
+        // By Dana herself, or approved by her: nothing to say.
+        assert_eq!(audit_order(&voided("dana", None), &staff), []);
+        assert_eq!(findings(&judged("dana")), []);
     }
 
     #[test]

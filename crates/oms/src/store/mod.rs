@@ -396,6 +396,11 @@ pub(crate) fn decide_refund(
     }
 }
 
+/// Appends a stored version of an order to its history: id, version,
+/// received at, register, token fingerprint, body.
+pub(crate) const ORDER_HISTORY: &str =
+    "INSERT INTO order_history (order_id, version, received_at, register, token, body)
+     VALUES ($1, $2, $3, $4, $5, $6)";
 /// Appends a stored version of a refund to its history: id, version,
 /// received at, register, token fingerprint, body (both engines).
 pub(crate) const REFUND_HISTORY: &str =

@@ -202,8 +202,8 @@ impl SqliteStore {
         Self::stored_row(conn, "orders", id)
     }
 
-    /// Appends one stored version of a refund or shift to its history
-    /// (`sql`: [`REFUND_HISTORY`] or [`SHIFT_HISTORY`]).
+    /// Appends one stored version of a record to its history (`sql`:
+    /// [`ORDER_HISTORY`], [`REFUND_HISTORY`] or [`SHIFT_HISTORY`]).
     fn write_history(
         tx: &Connection,
         sql: &str,
@@ -251,19 +251,7 @@ impl SqliteStore {
             body,
             order.shift.map(|s| s.to_string())
         ])?;
-        tx.prepare_cached(
-            "INSERT INTO order_history (order_id, version, received_at, register, token, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            id,
-            order.version,
-            now.as_millis(),
-            writer.register.as_str(),
-            writer.token,
-            body
-        ])?;
-        Ok(())
+        Self::write_history(tx, ORDER_HISTORY, &id, order.version, writer, now, body)
     }
 }
 
