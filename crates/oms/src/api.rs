@@ -57,15 +57,27 @@ struct StaffOut {
 }
 
 /// The people a register may sign in: the store's active staff.
+/// The active staff a register of `of_store` gets
+/// ([`crate::store::StaffRow::works_in`]).
 pub fn active_staff<S: Store + ?Sized>(
     store: &S,
+    of_store: Option<&str>,
 ) -> Result<Vec<till_core::staff::StaffMember>, StoreError> {
-    Ok(store.staff(false)?.into_iter().map(|r| r.member).collect())
+    let rows = store.staff(false)?.into_iter();
+    Ok(rows
+        .filter(|r| r.works_in(of_store))
+        .map(|r| r.member)
+        .collect())
 }
 
+/// `GET /staff`: the active staff of the register's own store.
 pub async fn staff(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
     caller.register()?;
-    let staff = blocking(&state.store, active_staff).await?;
+    let of_store = match &caller {
+        Caller::Register(register, _) => state.stores.store_of(register).map(str::to_owned),
+        _ => None,
+    };
+    let staff = blocking(&state.store, move |s| active_staff(s, of_store.as_deref())).await?;
     let mut response = Json(StaffOut { staff }).into_response();
     // PIN hashes: never kept by a shared cache.
     response

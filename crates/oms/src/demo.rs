@@ -349,7 +349,11 @@ mod tests {
 
     #[test]
     fn the_demo_staff_with_the_published_pins_are_found_until_they_change_them() {
-        let row = |m: StaffMember, active| crate::store::StaffRow { member: m, active };
+        let row = |m: StaffMember, active| crate::store::StaffRow {
+            member: m,
+            active,
+            stores: Vec::new(),
+        };
         let mut staff: Vec<_> = demo_staff().into_iter().map(|m| row(m, true)).collect();
         let ids = |staff: &[crate::store::StaffRow]| -> Vec<String> {
             with_published_pins(staff)

@@ -215,7 +215,7 @@ pub async fn add_demo_staff(store: &Arc<dyn Store>) -> Result<bool, String> {
 async fn write_demo_staff(store: &Arc<dyn Store>) -> Result<(), String> {
     let now = api::now();
     for m in demo::demo_staff() {
-        with_store(store, move |s| s.add_staff(&m, now)).await?;
+        with_store(store, move |s| s.add_staff(&m, &[], now)).await?;
     }
     Ok(())
 }

@@ -159,6 +159,10 @@ enum StaffCommand {
         name: String,
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// A store they work in (repeat, or separate with commas): only
+        /// that store's registers get them. Without it, every store's.
+        #[arg(long = "store", value_delimiter = ',')]
+        stores: Vec<String>,
     },
     /// List everyone, disabled people too.
     List,
@@ -291,7 +295,15 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
 
 async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), String> {
     match cmd {
-        StaffCommand::Add { id, name, role } => {
+        StaffCommand::Add {
+            id,
+            name,
+            role,
+            stores,
+        } => {
+            for s in &stores {
+                till_oms::stores::check_store_id(s).map_err(|e| format!("--store: {e}"))?;
+            }
             let role = match role {
                 RoleArg::Cashier => Role::Cashier,
                 RoleArg::Manager => Role::Manager,
@@ -304,7 +316,8 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
                 member.id,
                 role.label().to_lowercase()
             );
-            with_store(store, move |s| s.add_staff(&member, till_oms::api::now())).await?;
+            let now = till_oms::api::now();
+            with_store(store, move |s| s.add_staff(&member, &stores, now)).await?;
             println!("added {shown}; registers get them at their next catalog check");
         }
         StaffCommand::List => {
@@ -315,8 +328,12 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
             for r in rows {
                 let m = r.member;
                 let state = if r.active { "active" } else { "disabled" };
+                let stores = match r.stores.is_empty() {
+                    true => "every store".to_owned(),
+                    false => r.stores.join(","),
+                };
                 println!(
-                    "{:<20} {:<24} {:<8} {state}",
+                    "{:<20} {:<24} {:<8} {state:<9} {stores}",
                     m.id.as_str(),
                     m.name,
                     m.role.label().to_lowercase()

@@ -16,7 +16,8 @@ pub struct Stores {
     registers: BTreeMap<String, Vec<RegisterId>>,
 }
 
-fn check_store_id(id: &str) -> Result<(), String> {
+/// A store id as `--store` names them: 1 to 32 letters, digits or `_`.
+pub fn check_store_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= STORE_ID_LEN_MAX
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');

@@ -204,7 +204,7 @@ impl OmsSide {
         let store = SqliteStore::in_memory().expect("an in-memory back office");
         for member in till_core::testing::staff() {
             store
-                .add_staff(&member, Timestamp::from_millis(0))
+                .add_staff(&member, &[], Timestamp::from_millis(0))
                 .expect("the store's staff");
         }
         OmsSide { store, register }
@@ -251,9 +251,11 @@ impl OmsSide {
                     }),
             },
             OmsCall::Staff => OmsReply::Staff {
-                result: till_oms::api::active_staff(&self.store).map_err(|e| NetFailure::Refused {
-                    status: 500,
-                    message: e.to_string(),
+                result: till_oms::api::active_staff(&self.store, None).map_err(|e| {
+                    NetFailure::Refused {
+                        status: 500,
+                        message: e.to_string(),
+                    }
                 }),
             },
             // The simulated store's catalog does not change during a run:

@@ -524,11 +524,17 @@ pub trait Store: Send + Sync + 'static {
     fn shift(&self, id: &ShiftId) -> Result<Option<Shift>, StoreError>;
     /// The staff list by name (then id); disabled people too when `all`.
     fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError>;
-    /// Adds a person; an id already taken is refused (with its owner's name).
-    fn add_staff(&self, member: &StaffMember, now: Timestamp) -> Result<(), StoreError>;
-    /// Enables or disables a person; `false` when there is no such id.
-    /// Enables or disables a person; a person disabled is kept with the
-    /// time (`now`), which the exceptions report judges records by.
+    /// Adds a person working in `stores` (empty: every store); an id
+    /// already taken is refused (with its owner's name).
+    fn add_staff(
+        &self,
+        member: &StaffMember,
+        stores: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Enables or disables a person (`false` when there is no such id); a
+    /// person disabled is kept with the time (`now`), which the exceptions
+    /// report judges records by.
     fn set_staff_active(
         &self,
         id: &StaffId,
@@ -595,6 +601,22 @@ pub trait Store: Send + Sync + 'static {
 pub struct StaffRow {
     pub member: StaffMember,
     pub active: bool,
+    /// The stores they work in; empty: every store.
+    pub stores: Vec<String>,
+}
+
+impl StaffRow {
+    /// Whether a register of `store` (`None`: of no configured store) gets
+    /// this person: those of every store go to every register, the others
+    /// only to their stores' registers.
+    pub fn works_in(&self, store: Option<&str>) -> bool {
+        self.stores.is_empty() || store.is_some_and(|s| self.stores.iter().any(|w| w == s))
+    }
+}
+
+/// The `stores` column of a person of these stores (`NULL`: every store).
+pub(crate) fn stores_column(stores: &[String]) -> Option<String> {
+    (!stores.is_empty()).then(|| stores.join(","))
 }
 
 /// A `staff` row as the exceptions report reads it; a person disabled
@@ -641,6 +663,7 @@ pub(crate) fn staff_row(
     role: &str,
     pin_hash: String,
     active: bool,
+    stores: Option<String>,
 ) -> Result<StaffRow, StoreError> {
     let bad = |what: &str| StoreError(format!("staff row {id:?}: {what}"));
     let role = match role {
@@ -654,7 +677,14 @@ pub(crate) fn staff_row(
         role,
         pin_hash,
     };
-    Ok(StaffRow { member, active })
+    let stores = stores
+        .map(|s| s.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    Ok(StaffRow {
+        member,
+        active,
+        stores,
+    })
 }
 
 pub(crate) fn staff_taken(id: &StaffId, name: &str) -> StoreError {

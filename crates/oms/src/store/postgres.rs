@@ -1026,31 +1026,37 @@ impl Store for PgStore {
             let conn = self.conn().await?;
             let rows = conn
                 .query(
-                    "SELECT id, name, role, pin_hash, active FROM staff
+                    "SELECT id, name, role, pin_hash, active, stores FROM staff
                      WHERE active OR $1 ORDER BY name, id",
                     &[&all],
                 )
                 .await?;
             rows.into_iter()
-                .map(|r| staff_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .map(|r| staff_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
                 .collect()
         })
     }
 
-    fn add_staff(&self, m: &StaffMember, now: Timestamp) -> Result<(), StoreError> {
+    fn add_staff(
+        &self,
+        m: &StaffMember,
+        stores: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.wait(async {
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await?;
             let inserted = tx
                 .execute(
-                    "INSERT INTO staff (id, name, role, pin_hash, active, created_at)
-                     VALUES ($1, $2, $3, $4, TRUE, $5) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO staff (id, name, role, pin_hash, active, created_at, stores)
+                     VALUES ($1, $2, $3, $4, TRUE, $5, $6) ON CONFLICT (id) DO NOTHING",
                     &[
                         &m.id.as_str(),
                         &m.name,
                         &role_column(m.role),
                         &m.pin_hash,
                         &millis(now),
+                        &stores_column(stores),
                     ],
                 )
                 .await?;

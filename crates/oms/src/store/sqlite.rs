@@ -462,7 +462,7 @@ impl Store for SqliteStore {
     fn staff(&self, all: bool) -> Result<Vec<StaffRow>, StoreError> {
         self.read(|conn| {
             let mut q = conn.prepare_cached(
-                "SELECT id, name, role, pin_hash, active FROM staff
+                "SELECT id, name, role, pin_hash, active, stores FROM staff
                  WHERE active = 1 OR ?1 ORDER BY name, id",
             )?;
             let rows = q.query_map(params![all], |r| {
@@ -472,18 +472,24 @@ impl Store for SqliteStore {
                     r.get::<_, String>(2)?,
                     r.get(3)?,
                     r.get(4)?,
+                    r.get(5)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, name, role, hash, active) = row?;
-                out.push(staff_row(id, name, &role, hash, active)?);
+                let (id, name, role, hash, active, stores) = row?;
+                out.push(staff_row(id, name, &role, hash, active, stores)?);
             }
             Ok(out)
         })
     }
 
-    fn add_staff(&self, m: &StaffMember, now: Timestamp) -> Result<(), StoreError> {
+    fn add_staff(
+        &self,
+        m: &StaffMember,
+        stores: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let taken: Option<String> = tx
@@ -497,8 +503,16 @@ impl Store for SqliteStore {
             return Err(staff_taken(&m.id, &name));
         }
         tx.execute(
-            "INSERT INTO staff (id, name, role, pin_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
-            params![m.id.as_str(), m.name, role_column(m.role), m.pin_hash, now.as_millis()],
+            "INSERT INTO staff (id, name, role, pin_hash, active, created_at, stores)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+            params![
+                m.id.as_str(),
+                m.name,
+                role_column(m.role),
+                m.pin_hash,
+                now.as_millis(),
+                stores_column(stores)
+            ],
         )?;
         tx.commit()?;
         Ok(())

@@ -65,10 +65,10 @@ async fn a_disabled_person_is_not_sent_and_an_id_is_never_reused() {
         name: "Other".into(),
         ..sam.clone()
     };
-    on_store(&app, move |s| s.add_staff(&sam, now))
+    on_store(&app, move |s| s.add_staff(&sam, &[], now))
         .await
         .unwrap();
-    let again = on_store(&app, move |s| s.add_staff(&other, now)).await;
+    let again = on_store(&app, move |s| s.add_staff(&other, &[], now)).await;
     assert!(again.unwrap_err().contains("already taken (by Sam)"));
     let flip = |id: &'static str, active: bool| {
         on_store(&app, move |s| {
@@ -132,4 +132,51 @@ async fn a_new_pin_is_set_from_the_environment_and_the_old_one_no_longer_signs_i
     let short = set("dana", "12");
     assert!(!short.status.success());
     assert!(said(short).contains("the PIN"));
+}
+
+#[tokio::test]
+async fn a_register_gets_only_the_staff_of_its_own_store() {
+    let app = spawn_app().await;
+    let add = |id: &str, store: &str| {
+        oms_command(&app)
+            .args([
+                "staff", "add", "--id", id, "--name", id, "--role", "manager", "--store", store,
+            ])
+            .env("TILL_STAFF_PIN", "97531")
+            .output()
+            .unwrap()
+    };
+    // R1 is in store S01 (`--store S01=R1+R2`).
+    for (id, store) in [("kim", "S01"), ("sam", "S02")] {
+        let out = add(id, store);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let sent: Vec<String> = staff_sent(&app)
+        .await
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        ["alex", "dana", "jo", "kim"],
+        "S02's manager is not sent to S01"
+    );
+    let bad = add("lee", "S 03");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a store id"));
+    let listed = oms_command(&app).args(["staff", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let line = |id: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(line("sam").ends_with("active    S02"), "{listed}");
+    assert!(line("dana").ends_with("every store"), "{listed}");
 }
