@@ -15,6 +15,7 @@ use crate::api::blocking;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::store::{Store, StoreError};
+use crate::stores::Stores;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -52,9 +53,11 @@ pub struct ExceptionReport {
     pub exceptions: Vec<Exception>,
 }
 
-/// Checks these registers' records of `date` against the staff list.
+/// Checks these registers' records of `date` against the staff list,
+/// each person judged for the store its register is in (`stores`).
 pub fn exceptions_of_day(
     store: &dyn Store,
+    stores: &Stores,
     registers: &[RegisterId],
     date: BusinessDate,
 ) -> Result<(Checked, Vec<Exception>), StoreError> {
@@ -62,16 +65,17 @@ pub fn exceptions_of_day(
     let orders = store.orders_of_day(registers, date, None, usize::MAX - 1)?;
     let refunds = store.refunds_of_day(registers, date)?;
     let shifts = shifts_of_day(store, registers, date, &orders, &refunds)?;
+    let of = |register: &RegisterId| stores.store_of(register);
     let mut found = Vec::new();
     for o in &orders {
-        found.extend(audit_order(&o.order, &staff));
+        found.extend(audit_order(&o.order, &staff, of(o.order.register())));
         found.extend(audit_card_reports(o));
     }
     for r in &refunds {
-        found.extend(audit_refund(r, &staff));
+        found.extend(audit_refund(r, &staff, of(r.number.register())));
     }
     for s in &shifts {
-        found.extend(audit_shift(s, &staff));
+        found.extend(audit_shift(s, &staff, of(&s.register)));
         if s.close.is_some() {
             let (orders, refunds) = store.records_of_shift(&s.id)?;
             found.extend(audit_close(s, &orders, &refunds));
@@ -132,8 +136,9 @@ pub async fn get_exceptions(
             .to_vec(),
         None => blocking(&state.store, all_registers).await?,
     };
+    let stores = state.stores.clone();
     let (checked, exceptions) = blocking(&state.store, move |s| {
-        exceptions_of_day(s, &registers, date)
+        exceptions_of_day(s, &stores, &registers, date)
     })
     .await?;
     Ok(Json(ExceptionReport {

@@ -459,12 +459,13 @@ async fn exceptions_command(
         ),
         None => None,
     };
+    let stores = stores.clone();
     let (checked, found) = with_store(store, move |s| {
         let registers = match registers {
             Some(r) => r,
             None => exceptions::all_registers(s)?,
         };
-        exceptions::exceptions_of_day(s, &registers, date)
+        exceptions::exceptions_of_day(s, &stores, &registers, date)
     })
     .await?;
     for e in &found {

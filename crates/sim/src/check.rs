@@ -542,6 +542,7 @@ fn honest_days_raise_no_exceptions(w: &World) -> Result<(), Violation> {
     for date in dates {
         let found = till_oms::exceptions::exceptions_of_day(
             &w.oms.store,
+            &till_oms::stores::Stores::default(),
             std::slice::from_ref(&register),
             date,
         );

@@ -21,11 +21,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One person on the back office's staff list, as the checks need them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     pub role: Role,
     /// Since when they are disabled; `None` while active.
     pub inactive_since: Option<Timestamp>,
+    /// The stores they work in; empty: every store.
+    pub stores: Vec<String>,
+}
+
+impl Standing {
+    /// Whether they work in `store` (`None`: a register of no store,
+    /// which only those of every store serve).
+    pub fn works_in(&self, store: Option<&str>) -> bool {
+        self.stores.is_empty() || store.is_some_and(|s| self.stores.iter().any(|w| w == s))
+    }
 }
 
 /// The staff list, by id.
@@ -64,6 +74,8 @@ pub enum Finding {
     ApproverNotManager,
     /// An action a cashier may not do alone, with no manager's approval.
     Unapproved,
+    /// The person named works only in other stores than the register's.
+    OtherStore,
     /// A closed shift's Z report gives other cash figures than the orders
     /// and refunds that name the shift.
     ZReportDiffers,
@@ -89,14 +101,17 @@ pub struct Exception {
 /// Collects one record's findings.
 struct Audit<'a> {
     staff: &'a StaffList,
+    /// The store of the record's register (`None`: of no store).
+    store: Option<&'a str>,
     record: RecordKey,
     found: Vec<Exception>,
 }
 
 impl<'a> Audit<'a> {
-    fn new(staff: &'a StaffList, record: RecordKey) -> Audit<'a> {
+    fn new(staff: &'a StaffList, store: Option<&'a str>, record: RecordKey) -> Audit<'a> {
         Audit {
             staff,
+            store,
             record,
             found: Vec::new(),
         }
@@ -115,7 +130,7 @@ impl<'a> Audit<'a> {
     /// `who` did `what` at `at`: they must be on the staff and active then.
     /// Their role, when they are on the staff.
     fn person(&mut self, who: &StaffRef, at: Timestamp, what: &str) -> Option<Role> {
-        let Some(standing) = self.staff.get(&who.id).copied() else {
+        let Some(standing) = self.staff.get(&who.id) else {
             let message = format!(
                 "{what} by {} ({}), who is not on the staff list",
                 who.name, who.id
@@ -129,6 +144,15 @@ impl<'a> Audit<'a> {
                 who.name, who.id
             );
             self.add(at, Finding::InactiveStaff, Some(who), message);
+        }
+        if !standing.works_in(self.store) {
+            let message = format!(
+                "{what} by {} ({}), who works only in {}",
+                who.name,
+                who.id,
+                standing.stores.join(", ")
+            );
+            self.add(at, Finding::OtherStore, Some(who), message);
         }
         Some(standing.role)
     }
@@ -301,8 +325,8 @@ fn shift_key(shift: &Shift) -> RecordKey {
 
 /// An order's exceptions: its cashier, its void, its price overrides and
 /// every approval it carries.
-pub fn audit_order(order: &Order, staff: &StaffList) -> Vec<Exception> {
-    let mut audit = Audit::new(staff, order_key(order));
+pub fn audit_order(order: &Order, staff: &StaffList, store: Option<&str>) -> Vec<Exception> {
+    let mut audit = Audit::new(staff, store, order_key(order));
     if let Some(cashier) = &order.cashier {
         audit.person(cashier, order.created_at, "A sale rung up");
     }
@@ -329,9 +353,10 @@ pub fn audit_order(order: &Order, staff: &StaffList) -> Vec<Exception> {
 }
 
 /// A refund's exceptions: who gave the money back, and their approval.
-pub fn audit_refund(refund: &Refund, staff: &StaffList) -> Vec<Exception> {
+pub fn audit_refund(refund: &Refund, staff: &StaffList, store: Option<&str>) -> Vec<Exception> {
     let mut audit = Audit::new(
         staff,
+        store,
         RecordKey {
             kind: RecordKind::Refund,
             id: refund.id.to_string(),
@@ -357,8 +382,8 @@ pub fn audit_refund(refund: &Refund, staff: &StaffList) -> Vec<Exception> {
 
 /// A shift's exceptions: who opened and closed it, each no-sale (which a
 /// cashier may not do alone) and each approval of a cash movement.
-pub fn audit_shift(shift: &Shift, staff: &StaffList) -> Vec<Exception> {
-    let mut audit = Audit::new(staff, shift_key(shift));
+pub fn audit_shift(shift: &Shift, staff: &StaffList, store: Option<&str>) -> Vec<Exception> {
+    let mut audit = Audit::new(staff, store, shift_key(shift));
     audit.person(&shift.opened_by, shift.opened_at, "A shift opened");
     for open in &shift.no_sales {
         audit.guarded(&open.by, open.at, Guarded::NoSale, open.approval.as_ref());
@@ -400,10 +425,12 @@ mod tests {
         let on = |role| Standing {
             role,
             inactive_since: None,
+            stores: Vec::new(),
         };
         let gone = Standing {
             role: Role::Cashier,
             inactive_since: Some(T0),
+            stores: Vec::new(),
         };
         [
             ("alex", on(Role::Cashier)),
@@ -458,7 +485,7 @@ mod tests {
     #[test]
     fn a_void_by_a_cashier_needs_an_active_manager() {
         let staff = staff();
-        let alone = audit_order(&voided("alex", None), &staff);
+        let alone = audit_order(&voided("alex", None), &staff, None);
         assert_eq!(findings(&alone), [(Finding::Unapproved, Some("alex"))]);
         assert_eq!(alone[0].record.kind, RecordKind::Order);
         let message = &alone[0].message;
@@ -466,7 +493,7 @@ mod tests {
             message.contains("Void the order by ALEX, a cashier"),
             "{message}"
         );
-        let judged = |approver| audit_order(&voided("alex", Some(approver)), &staff);
+        let judged = |approver| audit_order(&voided("alex", Some(approver)), &staff, None);
         assert_eq!(
             findings(&judged("alex")),
             [(Finding::ApproverNotManager, Some("alex"))],
@@ -485,7 +512,7 @@ mod tests {
             ]
         );
         // By Dana herself, or approved by her: nothing to say.
-        assert_eq!(audit_order(&voided("dana", None), &staff), []);
+        assert_eq!(audit_order(&voided("dana", None), &staff, None), []);
         assert_eq!(findings(&judged("dana")), []);
     }
 
@@ -493,23 +520,49 @@ mod tests {
     fn a_sale_by_someone_disabled_or_unknown_and_an_unapproved_override_are_exceptions() {
         let staff = staff();
         assert_eq!(
-            findings(&audit_order(&sale("sam"), &staff)),
+            findings(&audit_order(&sale("sam"), &staff, None)),
             [(Finding::InactiveStaff, Some("sam"))]
         );
         assert_eq!(
-            findings(&audit_order(&sale("kim"), &staff)),
+            findings(&audit_order(&sale("kim"), &staff, None)),
             [(Finding::UnknownStaff, Some("kim"))]
         );
         let mut o = sale("alex");
         o.lines[0].list_price = Some(o.lines[0].unit_price);
         o.lines[0].unit_price = Money::new(1, Currency::EUR).unwrap();
         assert_eq!(
-            findings(&audit_order(&o, &staff)),
+            findings(&audit_order(&o, &staff, None)),
             [(Finding::Unapproved, Some("alex"))]
         );
         o.approvals
             .push(approval("dana", Guarded::PriceOverride, T0));
-        assert_eq!(audit_order(&o, &staff), []);
+        assert_eq!(audit_order(&o, &staff, None), []);
+    }
+
+    #[test]
+    fn someone_of_another_store_is_an_exception_at_this_stores_registers() {
+        let mut staff = staff();
+        let lee = Standing {
+            role: Role::Manager,
+            inactive_since: None,
+            stores: vec!["S02".into()],
+        };
+        staff.insert(StaffId::new("lee").unwrap(), lee);
+        let approved = voided("alex", Some("lee"));
+        assert_eq!(audit_order(&approved, &staff, Some("S02")), []);
+        let found = audit_order(&approved, &staff, Some("S01"));
+        assert_eq!(findings(&found), [(Finding::OtherStore, Some("lee"))]);
+        assert!(
+            found[0].message.ends_with("who works only in S02"),
+            "{}",
+            found[0].message
+        );
+        let nowhere = audit_order(&approved, &staff, None);
+        assert_eq!(findings(&nowhere), [(Finding::OtherStore, Some("lee"))]);
+        assert_eq!(
+            audit_order(&voided("alex", Some("dana")), &staff, Some("S01")),
+            []
+        );
     }
 
     #[test]
@@ -521,7 +574,7 @@ mod tests {
         let id = ShiftId::from_uuid(uuid7(9)).unwrap();
         let r = RegisterId::new("R1").unwrap();
         let mut s = Shift::open(id, r, Currency::EUR, who("dana"), count, T0).unwrap();
-        assert_eq!(audit_shift(&s, &staff), []);
+        assert_eq!(audit_shift(&s, &staff, None), []);
         let open = |by: &str, approval| DrawerOpen {
             at: T0,
             by: who(by),
@@ -531,7 +584,7 @@ mod tests {
         s.no_sale(open("alex", Some(approval("dana", Guarded::NoSale, T0))))
             .unwrap();
         s.no_sale(open("dana", None)).unwrap();
-        let found = audit_shift(&s, &staff);
+        let found = audit_shift(&s, &staff, None);
         assert_eq!(findings(&found), [(Finding::Unapproved, Some("alex"))]);
         assert_eq!(found[0].record.kind, RecordKind::Shift);
     }

@@ -626,25 +626,37 @@ pub(crate) fn standing_row(
     role: &str,
     active: bool,
     inactive_since: Option<i64>,
+    stores: Option<String>,
 ) -> Result<(StaffId, Standing), StoreError> {
     let bad = |what: String| StoreError(format!("staff row {id:?}: {what}"));
-    let role = match role {
-        "cashier" => Role::Cashier,
-        "manager" => Role::Manager,
-        other => return Err(bad(format!("unknown role {other:?}"))),
-    };
+    let role = role_of(role).ok_or_else(|| bad(format!("unknown role {role:?}")))?;
     let inactive_since = match active {
         true => None,
         false => Some(Timestamp::from_millis(inactive_since.unwrap_or(0))),
     };
     let staff_id = StaffId::new(id.clone()).map_err(|e| bad(e.to_string()))?;
-    Ok((
-        staff_id,
-        Standing {
-            role,
-            inactive_since,
-        },
-    ))
+    let standing = Standing {
+        role,
+        inactive_since,
+        stores: stores_of(stores),
+    };
+    Ok((staff_id, standing))
+}
+
+/// A role as the `staff` table spells it, read back.
+fn role_of(column: &str) -> Option<Role> {
+    match column {
+        "cashier" => Some(Role::Cashier),
+        "manager" => Some(Role::Manager),
+        _ => None,
+    }
+}
+
+/// The `stores` column read back: empty for every store.
+fn stores_of(column: Option<String>) -> Vec<String> {
+    column
+        .map(|s| s.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// A role as the `staff` table spells it.
@@ -666,24 +678,17 @@ pub(crate) fn staff_row(
     stores: Option<String>,
 ) -> Result<StaffRow, StoreError> {
     let bad = |what: &str| StoreError(format!("staff row {id:?}: {what}"));
-    let role = match role {
-        "cashier" => Role::Cashier,
-        "manager" => Role::Manager,
-        _ => return Err(bad("unknown role")),
-    };
+    let role = role_of(role).ok_or_else(|| bad("unknown role"))?;
     let member = StaffMember {
         id: StaffId::new(id.clone()).map_err(|e| bad(&e.to_string()))?,
         name,
         role,
         pin_hash,
     };
-    let stores = stores
-        .map(|s| s.split(',').map(str::to_owned).collect())
-        .unwrap_or_default();
     Ok(StaffRow {
         member,
         active,
-        stores,
+        stores: stores_of(stores),
     })
 }
 

@@ -1131,10 +1131,13 @@ impl Store for PgStore {
         self.wait(async {
             let conn = self.conn().await?;
             let rows = conn
-                .query("SELECT id, role, active, inactive_since FROM staff", &[])
+                .query(
+                    "SELECT id, role, active, inactive_since, stores FROM staff",
+                    &[],
+                )
                 .await?;
             rows.into_iter()
-                .map(|r| standing_row(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .map(|r| standing_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
                 .collect()
         })
     }

@@ -564,7 +564,7 @@ impl Store for SqliteStore {
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.read(|conn| {
             let mut q =
-                conn.prepare_cached("SELECT id, role, active, inactive_since FROM staff")?;
+                conn.prepare_cached("SELECT id, role, active, inactive_since, stores FROM staff")?;
             let rows = q
                 .query_map([], |r| {
                     Ok((
@@ -572,11 +572,14 @@ impl Store for SqliteStore {
                         r.get::<_, String>(1)?,
                         r.get::<_, bool>(2)?,
                         r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
-                .map(|(id, role, active, since)| standing_row(id, &role, active, since))
+                .map(|(id, role, active, since, stores)| {
+                    standing_row(id, &role, active, since, stores)
+                })
                 .collect()
         })
     }

@@ -238,3 +238,24 @@ async fn a_card_payment_no_terminal_confirmed_and_a_card_refund_no_record_gives_
         .unwrap()
         .starts_with("The terminal gave €"));
 }
+
+#[tokio::test]
+async fn an_approval_by_a_manager_of_another_store_is_listed() {
+    let app = spawn_app().await;
+    // Lee manages store S02; R1 is in S01.
+    let lee = till_oms::demo::staff_member("lee", "Lee", till_core::staff::Role::Manager, "97531")
+        .unwrap();
+    let now = till_oms::api::now();
+    on_store(&app, move |s| s.add_staff(&lee, &["S02".to_owned()], now))
+        .await
+        .unwrap();
+    let o = voided(1, "alex", Some(approval("lee", Guarded::Void)));
+    assert_eq!(app.put_order(&o).await.status(), 200);
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(
+        found(&report),
+        [row("order", "R1-20261127-0001", "other_store", "lee")]
+    );
+    let message = report["exceptions"][0]["message"].as_str().unwrap();
+    assert!(message.ends_with("who works only in S02"), "{message}");
+}
