@@ -34,8 +34,14 @@ impl Standing {
     /// Whether they work in `store` (`None`: a register of no store,
     /// which only those of every store serve).
     pub fn works_in(&self, store: Option<&str>) -> bool {
-        self.stores.is_empty() || store.is_some_and(|s| self.stores.iter().any(|w| w == s))
+        works_in(&self.stores, store)
     }
+}
+
+/// Whether someone of `stores` (empty: every store) works in `store`
+/// (`None`: a register of no store, which only those of every store serve).
+pub fn works_in(stores: &[String], store: Option<&str>) -> bool {
+    stores.is_empty() || store.is_some_and(|s| stores.iter().any(|w| w == s))
 }
 
 /// The staff list, by id.

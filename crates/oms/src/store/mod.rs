@@ -610,7 +610,7 @@ impl StaffRow {
     /// this person: those of every store go to every register, the others
     /// only to their stores' registers.
     pub fn works_in(&self, store: Option<&str>) -> bool {
-        self.stores.is_empty() || store.is_some_and(|s| self.stores.iter().any(|w| w == s))
+        till_core::audit::works_in(&self.stores, store)
     }
 }
 

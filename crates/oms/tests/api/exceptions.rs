@@ -71,14 +71,7 @@ async fn a_forged_approval_and_what_a_cashier_did_alone_land_in_the_exceptions_r
     let mut refund = refund_by("R1", 1, &sold, &[], &whole(&sold));
     refund.cashier = Some(who("alex"));
     refund.approved_by = Some(approval("zed", Guarded::Refund));
-    let put = app
-        .client
-        .put(app.url(&format!("/api/v1/refunds/{}", refund.id)))
-        .bearer_auth(REGISTER_TOKEN)
-        .json(&refund)
-        .send()
-        .await
-        .unwrap();
+    let put = crate::refunds::put_refund(&app, &refund).await;
     assert_eq!(put.status(), 200);
     let mut shift = shift_of("R1", 1, false);
     shift

@@ -3,6 +3,7 @@
 //! with who wrote it.
 
 use crate::helpers::*;
+use crate::refunds::put_refund;
 use serde_json::{json, Value};
 use till_core::order::{Order, Tender};
 use till_core::time::Timestamp;
@@ -154,19 +155,12 @@ async fn refund_and_shift_histories_keep_each_version_and_its_writer() {
     let sale = crate::refunds::paid_of("R1", 7, true);
     assert_eq!(app.put_order(&sale).await.status(), 200);
     let mut refund = crate::refunds::refund_by("R1", 7, &sale, &[], &crate::refunds::whole(&sale));
-    let put = |r: &till_core::refund::Refund| {
-        app.client
-            .put(app.url(&format!("/api/v1/refunds/{}", r.id)))
-            .bearer_auth(REGISTER_TOKEN)
-            .json(r)
-            .send()
-    };
-    assert_eq!(put(&refund).await.unwrap().status(), 200);
+    assert_eq!(put_refund(&app, &refund).await.status(), 200);
     let card = refund.pending_cards().next().unwrap();
     assert!(refund.settle_card(card, true, Timestamp::from_millis(1_795_766_700_000)));
-    assert_eq!(put(&refund).await.unwrap().status(), 200);
+    assert_eq!(put_refund(&app, &refund).await.status(), 200);
     assert_eq!(
-        put(&refund).await.unwrap().status(),
+        put_refund(&app, &refund).await.status(),
         200,
         "the same version again"
     );

@@ -100,7 +100,7 @@ async fn put_refund_as(app: &TestApp, token: &str, refund: &Refund) -> reqwest::
         .unwrap()
 }
 
-async fn put_refund(app: &TestApp, refund: &Refund) -> reqwest::Response {
+pub(crate) async fn put_refund(app: &TestApp, refund: &Refund) -> reqwest::Response {
     put_refund_as(app, REGISTER_TOKEN, refund).await
 }
 
