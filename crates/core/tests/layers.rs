@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "staff", "cart", "card", "order", "refund", "report", "drawer", "shift",
         ],
     ),
-    ("wire", &["api", "outbox", "download", "audit"]),
+    ("wire", &["api", "outbox", "download", "audit", "journal"]),
     ("plans", &["update", "park", "shift_plan"]),
     (
         "machines",

@@ -4,6 +4,7 @@
 //! machines' tests ([`Driver`]; the whole register on it: [`TestTill`]).
 
 pub mod driver;
+pub mod journal;
 pub mod till;
 
 pub use crate::memstore::{Fault, MemStore};
