@@ -133,6 +133,8 @@ impl Oms {
                 orders: orders.iter().collect::<Vec<_>>(),
                 refunds: refunds.iter().collect::<Vec<_>>(),
                 shifts: shifts.iter().collect::<Vec<_>>(),
+                // The register keeps no journal yet: none is sent.
+                journal: Vec::<()>::new(),
             })
             .map_err(unreadable)?;
         let r = req.send().await.map_err(|_| NetFailure::Unreachable)?;

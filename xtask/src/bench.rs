@@ -5,6 +5,10 @@
 //!   durable commits next to raw SQLite inserts of the same rows; download
 //!   of a 100,000-product catalog (time and bytes, plain and gzip) next to
 //!   reading the same rows from SQLite.
+//! - Journal (`crates/oms/examples/journal.rs`): the back office verifying
+//!   100,000 stored journal entries (read, parse, chain, signature) next to
+//!   bare ES256 verifications of the same hashes; their verified ingest;
+//!   the native cost of signing one entry.
 //! - Card (`crates/bridge/examples/card.rs`): a card payment from the
 //!   register's start to an approval it can read, through the bridge's API
 //!   and nexo over HTTPS to `till-terminal` (p50/p95), next to the same
@@ -59,6 +63,7 @@ const BENCH_PRODUCTS: [usize; 2] = [100_000, 300_000];
 /// sync register` runs only those.
 const PARTS: &[&str] = &[
     "oms",
+    "journal",
     "card",
     "chain",
     "commit",
@@ -91,6 +96,7 @@ pub fn run(args: &[String]) -> Result {
         }
     };
     part("oms", &mut oms);
+    part("journal", &mut journal);
     part("card", &mut card);
     tools::ensure_all()?;
     tools::build_app()?;
@@ -127,6 +133,23 @@ fn oms() -> Result {
                 "till-oms",
                 "--example",
                 "bench",
+            ])
+            .current_dir(root()),
+    )
+}
+
+fn journal() -> Result {
+    step("Journal: verify 100,000 stored entries next to bare ES256 verifications (release build; about two minutes)");
+    proc::run(
+        Command::new("cargo")
+            .args([
+                "run",
+                "--release",
+                "--locked",
+                "-p",
+                "till-oms",
+                "--example",
+                "journal",
             ])
             .current_dir(root()),
     )

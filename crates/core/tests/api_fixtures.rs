@@ -280,6 +280,28 @@ fn closed_shift() -> Shift {
     shift
 }
 
+/// The first entry of R1's journal: the sale of [`order`], signed by the
+/// test key of seed 1 (ES256 signatures here are deterministic, RFC 6979).
+fn journal_entry() -> till_core::journal::Entry {
+    use till_core::journal::{record_digest, Draft, EntryKind, Head, RecordKind, RecordRef};
+    let o = order();
+    let draft = Draft {
+        register: o.register().clone(),
+        time: o.created_at,
+        kind: EntryKind::SalePaid,
+        record: Some(RecordRef {
+            kind: RecordKind::Order,
+            id: o.id.to_string(),
+            version: o.version,
+            sha256: record_digest(&o).unwrap(),
+        }),
+        actor: o.cashier.as_ref().map(|c| c.id.clone()),
+        approver: None,
+        amount: Some(o.totals.total),
+    };
+    till_core::testing::journal::signer(1).append(&Head::genesis(), draft)
+}
+
 #[test]
 fn oms_batch() {
     golden(
@@ -288,6 +310,7 @@ fn oms_batch() {
             orders: vec![order()],
             refunds: vec![],
             shifts: vec![],
+            journal: vec![],
         },
     );
     golden(
@@ -296,6 +319,7 @@ fn oms_batch() {
             orders: vec![order()],
             refunds: vec![refund()],
             shifts: vec![],
+            journal: vec![],
         },
     );
     golden(
@@ -304,6 +328,16 @@ fn oms_batch() {
             orders: vec![],
             refunds: vec![],
             shifts: vec![closed_shift()],
+            journal: vec![],
+        },
+    );
+    golden(
+        "batch_request_with_journal",
+        &BatchRequest::<Order, Refund> {
+            orders: vec![order()],
+            refunds: vec![],
+            shifts: vec![],
+            journal: vec![journal_entry()],
         },
     );
     golden(

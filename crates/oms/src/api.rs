@@ -238,10 +238,11 @@ struct IdOnly {
 /// What the document says of a batch as a whole: at most 500 items, each a
 /// JSON object. An item that is an object is then judged alone.
 fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
-    if batch.orders.len() + batch.refunds.len() + batch.shifts.len() > BATCH_MAX {
+    let items = batch.orders.len() + batch.refunds.len() + batch.shifts.len() + batch.journal.len();
+    if items > BATCH_MAX {
         return Err(AppError::invalid(
             "batch_too_large",
-            format!("at most {BATCH_MAX} orders, refunds and shifts per batch"),
+            format!("at most {BATCH_MAX} orders, refunds, shifts and journal entries per batch"),
         )
         .with_field("orders"));
     }
@@ -249,6 +250,7 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
         ("orders", &batch.orders),
         ("refunds", &batch.refunds),
         ("shifts", &batch.shifts),
+        ("journal", &batch.journal),
     ];
     for (name, items) in all {
         if let Some(i) = items.iter().position(|raw| !raw.get().starts_with('{')) {
@@ -262,7 +264,7 @@ fn check_batch_shape(batch: &RawBatch) -> Result<(), AppError> {
     Ok(())
 }
 
-type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>>;
+type RawBatch = BatchRequest<Box<RawValue>, Box<RawValue>, Box<RawValue>, Box<RawValue>>;
 
 fn parse_shift(schemas: &Schemas, text: &str) -> Result<Shift, AppError> {
     parse_record(text, |v| schemas.check_shift(v), "invalid_shift")
@@ -311,7 +313,31 @@ fn parse_batch(schemas: &Schemas, raw: &RawBatch) -> batch::Batch {
         orders: each(&raw.orders, |t| parse_order(schemas, t)),
         refunds: each(&raw.refunds, |t| parse_refund(schemas, t)),
         shifts: each(&raw.shifts, |t| parse_shift(schemas, t)),
+        journal: raw
+            .journal
+            .iter()
+            .map(|raw| parse_entry(raw.get()))
+            .collect(),
     }
+}
+
+/// A journal entry of a batch, refused alone when it does not parse (its
+/// id, `R1/12`, read when it can be).
+fn parse_entry(text: &str) -> batch::Item<till_core::journal::Entry> {
+    #[derive(serde::Deserialize)]
+    struct Where {
+        register: Option<String>,
+        seq: Option<u64>,
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let id = serde_json::from_str::<Where>(text)
+            .ok()
+            .and_then(|w| Some(format!("{}/{}", w.register?, w.seq?)));
+        batch::Refused {
+            id,
+            error: AppError::invalid("invalid_journal_entry", format!("a journal entry: {e}")),
+        }
+    })
 }
 
 /// `POST /orders:batch`: the records parsed here, answered by
@@ -328,6 +354,7 @@ pub async fn post_batch(
         orders,
         refunds,
         shifts,
+        journal,
     } = parse_batch(&state.schemas, &raw);
     let now = now();
     let w = writer.clone();
@@ -343,6 +370,7 @@ pub async fn post_batch(
         faults::drop_connection();
     }
     let stores = state.stores.clone();
+    let journal_writer = writer.clone();
     let rest = blocking(&state.store, move |s| {
         Ok(batch::answer_rest(
             s, &stores, &writer, refunds, shifts, now,
@@ -350,6 +378,16 @@ pub async fn post_batch(
     })
     .await?;
     results.extend(rest);
+    let entries = blocking(&state.store, move |s| {
+        Ok(crate::journal::answer_journal(
+            s,
+            &journal_writer,
+            journal,
+            now,
+        ))
+    })
+    .await?;
+    results.extend(entries);
     Ok(Json(BatchResponse { results }))
 }
 

@@ -15,6 +15,7 @@ use crate::store::{RefundOutcome, RefundResult, Store, Upsert, UpsertResult};
 use crate::stores::Stores;
 use axum::http::StatusCode;
 use till_core::api::{BatchResult, StoredOrder, ORDER_NOT_SYNCED_CODE};
+use till_core::journal::Entry;
 use till_core::order::{Order, RegisterId};
 use till_core::refund::{Refund, RefundError};
 use till_core::shift::{Shift, ShiftError};
@@ -37,10 +38,11 @@ pub struct Batch {
     pub orders: Vec<Item<Order>>,
     pub refunds: Vec<Item<Refund>>,
     pub shifts: Vec<Item<Shift>>,
+    pub journal: Vec<Item<Entry>>,
 }
 
 /// Answers a whole batch: one result per record, orders first, then
-/// refunds, then shifts. `Err` only when the store fails the orders'
+/// refunds, then shifts, then the journal's entries. `Err` only when the store fails the orders'
 /// transaction (the batch is then answered 500 as a whole).
 pub fn answer(
     store: &dyn Store,
@@ -56,6 +58,12 @@ pub fn answer(
         writer,
         batch.refunds,
         batch.shifts,
+        now,
+    ));
+    results.extend(crate::journal::answer_journal(
+        store,
+        writer,
+        batch.journal,
         now,
     ));
     Ok(results)

@@ -3,7 +3,8 @@
 //! unknown or disabled, an approval by someone who is not a manager, a
 //! void, refund or no-sale by a cashier with no approval, a Z report whose
 //! cash figures the records naming its shift do not give, a card payment
-//! no terminal report confirms, a card refund no refund record gives. Each
+//! no terminal report confirms, a card refund no refund record gives, a
+//! journal entry refused (received that day, UTC). Each
 //! record is stored all the same (an offline register's records must
 //! land); the report is read by `GET /api/v1/exceptions` (back-office
 //! token) and `till-oms exceptions`.
@@ -22,7 +23,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use till_core::audit::{
-    audit_card_reports, audit_close, audit_order, audit_refund, audit_shift, Exception,
+    audit_card_reports, audit_close, audit_order, audit_refund, audit_shift, journal_break,
+    Exception,
 };
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
@@ -79,6 +81,17 @@ pub fn exceptions_of_day(
         if s.close.is_some() {
             let (orders, refunds) = store.records_of_shift(&s.id)?;
             found.extend(audit_close(s, &orders, &refunds));
+        }
+    }
+    let from = date.midnight_utc();
+    for r in store.journal_refusals(from, from + Duration::from_secs(86_400))? {
+        if registers.contains(&r.register) {
+            found.push(journal_break(
+                &r.register,
+                r.at_seq,
+                &r.reason,
+                r.received_at,
+            ));
         }
     }
     found.sort_by_key(|e| e.at);
@@ -151,5 +164,11 @@ pub async fn get_exceptions(
 
 /// Every register the back office has heard of.
 pub fn all_registers(store: &dyn Store) -> Result<Vec<RegisterId>, StoreError> {
-    store.known_registers()
+    let mut all = store.known_registers()?;
+    for r in store.journal_registers()? {
+        if !all.contains(&r) {
+            all.push(r);
+        }
+    }
+    Ok(all)
 }

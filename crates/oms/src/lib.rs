@@ -27,6 +27,7 @@ pub mod enrol;
 pub mod error;
 pub mod exceptions;
 pub mod faults;
+pub mod journal;
 pub mod notifications;
 pub mod schema;
 pub mod statics;
@@ -302,6 +303,8 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/refunds/{id}", put(api::put_refund))
         .route("/shifts/{id}", get(api::get_shift))
         .route("/exceptions", get(exceptions::get_exceptions))
+        .route("/journal/key", put(journal::put_key))
+        .route("/registers/{register}/journal", get(journal::get_head))
         .fallback(api::api_not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::staff::{check_pin, Role, StaffId};
+use till_core::time::{Duration, Timestamp};
 use till_oms::auth::Tokens;
 use till_oms::enrol::make_enrolment;
 use till_oms::exceptions;
+use till_oms::journal;
 use till_oms::store::registers::Revocation;
 use till_oms::store::Store;
 use till_oms::store::DEFAULT_POOL_SIZE;
@@ -117,6 +119,42 @@ enum Command {
         /// Only this store's registers (a store of `--store`).
         #[arg(long = "of-store")]
         of_store: Option<String>,
+    },
+    /// The registers' signed journals: verify what is stored, or export it
+    /// for an auditor.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCommand {
+    /// Verify every stored chain again from its first entry (seq, prev,
+    /// hash, signature) and print each register's head or first break.
+    /// Exits with status 1 when a chain breaks.
+    Verify {
+        /// Only this register.
+        #[arg(long)]
+        register: Option<String>,
+        /// Only this store's registers (a store of `--store`).
+        #[arg(long = "of-store")]
+        of_store: Option<String>,
+        /// Also count each register's entries of this UTC day, YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Write the entries of the UTC days FROM to TO (inclusive) as JSON
+    /// lines (PREFIX.jsonl, each entry as signed) and CSV (PREFIX.csv).
+    Export {
+        /// Only this store's registers (a store of `--store`).
+        #[arg(long = "of-store")]
+        of_store: Option<String>,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// The files' path without extension; `journal-FROM-TO` by default.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -252,6 +290,11 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         Some(Command::Registers(cmd)) => {
             let store = open_store(&database, &args.data).await?;
             return Ok(registers_command(&store, cmd).await?);
+        }
+        Some(Command::Journal(cmd)) => {
+            let store = open_store(&database, &args.data).await?;
+            let stores = Stores::parse(&args.stores)?;
+            return Ok(journal_command(&store, &stores, cmd).await?);
         }
         Some(Command::Exceptions { date, of_store }) => {
             let store = open_store(&database, &args.data).await?;
@@ -441,6 +484,87 @@ async fn list_registers(store: &Arc<dyn Store>) -> Result<(), String> {
         println!("{:<10} {state:<30} {last:<32} {token}", r.id.as_str());
     }
     Ok(())
+}
+
+/// The registers a command names: one, a store's, or every one.
+fn chosen_registers(
+    stores: &Stores,
+    register: Option<String>,
+    of_store: Option<String>,
+) -> Result<Option<Vec<RegisterId>>, String> {
+    if let Some(r) = register {
+        return RegisterId::new(r.as_str())
+            .map(|r| Some(vec![r]))
+            .map_err(|e| format!("--register {r}: {e}"));
+    }
+    match &of_store {
+        Some(s) => Ok(Some(
+            stores
+                .registers(s)
+                .ok_or_else(|| format!("--of-store {s}: no such store in --store"))?
+                .to_vec(),
+        )),
+        None => Ok(None),
+    }
+}
+
+fn utc_day(flag: &str, text: &str) -> Result<Timestamp, String> {
+    let date: BusinessDate = text.parse().map_err(|e| format!("{flag} {text}: {e}"))?;
+    Ok(date.midnight_utc())
+}
+
+async fn journal_command(
+    store: &Arc<dyn Store>,
+    stores: &Stores,
+    cmd: JournalCommand,
+) -> Result<(), String> {
+    match cmd {
+        JournalCommand::Verify {
+            register,
+            of_store,
+            date,
+        } => {
+            let registers = chosen_registers(stores, register, of_store)?;
+            let day = date.map(|d| utc_day("--date", &d)).transpose()?;
+            let verified =
+                with_store(store, move |s| journal::verify_all(s, registers, day)).await?;
+            let mut broken = false;
+            for v in &verified {
+                println!("{}", journal::verified_line(v));
+                broken |= v.broken.is_some();
+            }
+            if verified.is_empty() {
+                println!("no register has a journal here yet");
+            }
+            if broken {
+                return Err("a journal does not verify (see above)".into());
+            }
+            Ok(())
+        }
+        JournalCommand::Export {
+            of_store,
+            from,
+            to,
+            out,
+        } => {
+            let registers = chosen_registers(stores, None, of_store)?;
+            let span = (
+                utc_day("--from", &from)?,
+                utc_day("--to", &to)? + Duration::from_mins(24 * 60),
+            );
+            let out = out.unwrap_or_else(|| format!("journal-{from}-{to}").into());
+            let (n, jsonl, csv) = with_store(store, move |s| {
+                journal::export_files(s, registers, span, &out)
+            })
+            .await?;
+            println!(
+                "{n} entries written to {} and {}",
+                jsonl.display(),
+                csv.display()
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn exceptions_command(

@@ -280,6 +280,7 @@ impl OmsSide {
             orders: orders.iter().cloned().map(Ok).collect(),
             refunds: refunds.iter().cloned().map(Ok).collect(),
             shifts: shifts.iter().cloned().map(Ok).collect(),
+            journal: Vec::new(),
         };
         till_oms::batch::answer(&self.store, &Stores::default(), &writer, batch, now).map_err(|e| {
             NetFailure::Refused {

@@ -23,7 +23,7 @@ use crate::card::CardDetails;
 use crate::catalog::{Category, Product, TaxRate};
 use crate::ids::PaymentRef;
 use crate::money::{Currency, Money};
-use crate::order::{Order, OrderId};
+use crate::order::{Order, OrderId, RegisterId};
 use crate::refund::Refund;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -195,7 +195,7 @@ pub struct OrderList {
 /// not sink the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest<T = Order, R = Refund, S = crate::shift::Shift> {
+pub struct BatchRequest<T = Order, R = Refund, S = crate::shift::Shift, J = crate::journal::Entry> {
     pub orders: Vec<T>,
     /// Refunds, stored after the batch's orders; their results follow the
     /// orders' (absent when there are none).
@@ -205,10 +205,14 @@ pub struct BatchRequest<T = Order, R = Refund, S = crate::shift::Shift> {
     /// stored last; their results follow the refunds'.
     #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
     pub shifts: Vec<S>,
+    /// The register's journal entries, oldest first, after the records
+    /// they name; their results (id `R1/12`) follow the shifts'.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub journal: Vec<J>,
 }
 
 /// One result per order of a batch, in the request's order, then one per
-/// refund, then one per shift.
+/// refund, then one per shift, then one per journal entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchResponse {
     pub results: Vec<BatchResult>,
@@ -226,6 +230,26 @@ pub struct BatchResult {
     pub version: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiError>,
+}
+
+/// `PUT /api/v1/journal/key`: the register's journal public key (its SEC1
+/// point, base64url), registered once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalKey {
+    pub public_key: String,
+}
+
+/// `GET /api/v1/registers/{register}/journal`: the head of the chain the
+/// back office holds for a register (what it has confirmed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalHead {
+    pub register: RegisterId,
+    /// 0 before the first entry.
+    pub seq: u64,
+    pub hash: String,
+    /// Whether the register's public key is registered.
+    pub key_registered: bool,
 }
 
 /// `POST /v1/pairings` on the bridge: the code the bridge shows, and the

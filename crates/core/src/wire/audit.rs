@@ -54,6 +54,8 @@ pub enum RecordKind {
     Order,
     Refund,
     Shift,
+    /// A register's journal, at the entry where it breaks (`R1/12`).
+    Journal,
 }
 
 /// The record an exception is about, as a person looks it up.
@@ -89,6 +91,9 @@ pub enum Finding {
     CardUnreported,
     /// A refund the terminal reported that no refund record gives.
     RefundUnrecorded,
+    /// A register's journal entry the back office refused: a gap, a fork,
+    /// an edited entry or a signature not the register's.
+    JournalBreak,
 }
 
 /// One exception: a record, a finding, and a sentence a store owner reads.
@@ -251,6 +256,27 @@ fn order_key(order: &Order) -> RecordKey {
         number: Some(order.number.to_string()),
         register: order.register().clone(),
         version: order.version,
+    }
+}
+
+/// A register's journal refused at `seq` (`reason` names it, as
+/// [`crate::journal::ChainError`] says it): the back office holds the
+/// chain up to the entry before and keeps the refused one for inspection.
+pub fn journal_break(register: &RegisterId, seq: u64, reason: &str, at: Timestamp) -> Exception {
+    Exception {
+        record: RecordKey {
+            kind: RecordKind::Journal,
+            id: format!("{register}/{seq}"),
+            number: None,
+            register: register.clone(),
+            version: 1,
+        },
+        at,
+        finding: Finding::JournalBreak,
+        staff: None,
+        message: format!(
+            "Register {register}'s journal does not verify at {reason}; the entry is kept for inspection and nothing after it is taken"
+        ),
     }
 }
 

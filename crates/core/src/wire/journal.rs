@@ -324,6 +324,8 @@ pub enum Break {
     Gap { found: u64 },
     /// The entry's `prev` is not the hash of the entry before it.
     Fork,
+    /// Another entry is already held for this seq.
+    Taken,
     /// The entry's `hash` is not the hash of what it says.
     Edited,
     /// The signature is not the register key's.
@@ -336,7 +338,7 @@ impl Break {
         match self {
             Break::Register(_) => "other_register",
             Break::Gap { .. } => "gap",
-            Break::Fork => "fork",
+            Break::Fork | Break::Taken => "fork",
             Break::Edited => "edited",
             Break::Signature => "bad_signature",
         }
@@ -360,6 +362,10 @@ impl fmt::Display for ChainError {
                 f,
                 "seq {seq}: its prev is not the hash of seq {} (a fork or a reordering)",
                 seq.saturating_sub(1)
+            ),
+            Break::Taken => write!(
+                f,
+                "seq {seq}: another entry is already held for this seq (a fork)"
             ),
             Break::Edited => write!(f, "seq {seq}: its hash does not match its content (edited)"),
             Break::Signature => write!(f, "seq {seq}: the signature is not the register's key's"),

@@ -23,6 +23,7 @@
 //! in the binary and applied on start by refinery, the same tool for both
 //! engines. Never edit a file that shipped: add the next.
 
+pub mod journal;
 mod postgres;
 pub mod registers;
 mod sqlite;
@@ -463,7 +464,7 @@ pub(crate) fn decide_shift(
     })
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait Store: journal::JournalStore + Send + Sync + 'static {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
     /// Products with ids after `cursor`, in id order, at most `limit`.
     fn catalog_page(

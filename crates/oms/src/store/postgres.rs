@@ -37,6 +37,9 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
+#[path = "postgres_journal.rs"]
+mod journal_part;
+
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }

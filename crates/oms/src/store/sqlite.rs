@@ -14,6 +14,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use till_core::api::OrderLookup;
 
+#[path = "sqlite_journal.rs"]
+mod journal_part;
+
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }

@@ -11,6 +11,7 @@ mod catalog;
 mod connections;
 mod exceptions;
 mod faults;
+mod journal;
 mod lanes;
 mod orders;
 mod payments;
