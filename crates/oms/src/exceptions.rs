@@ -23,9 +23,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use till_core::audit::{
-    audit_card_reports, audit_close, audit_order, audit_refund, audit_shift, journal_break,
-    Exception,
+    audit_card_reports, audit_close, audit_journal_record, audit_order, audit_refund, audit_shift,
+    journal_break, Exception,
 };
+use till_core::journal::{record_digest, RecordKind as JournalRecord};
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
 use till_core::time::Duration;
@@ -83,8 +84,28 @@ pub fn exceptions_of_day(
             found.extend(audit_close(s, &orders, &refunds));
         }
     }
+    found.extend(journal_findings(store, registers, date)?);
+    found.sort_by_key(|e| e.at);
+    let checked = Checked {
+        orders: orders.len(),
+        refunds: refunds.len(),
+        shifts: shifts.len(),
+    };
+    Ok((checked, found))
+}
+
+/// The journal's part of a day (UTC): the entries refused that day, and
+/// each entry of the day whose record the back office holds at another
+/// digest than the entry pinned.
+fn journal_findings(
+    store: &dyn Store,
+    registers: &[RegisterId],
+    date: BusinessDate,
+) -> Result<Vec<Exception>, StoreError> {
     let from = date.midnight_utc();
-    for r in store.journal_refusals(from, from + Duration::from_secs(86_400))? {
+    let to = from + Duration::from_secs(86_400);
+    let mut found = Vec::new();
+    for r in store.journal_refusals(from, to)? {
         if registers.contains(&r.register) {
             found.push(journal_break(
                 &r.register,
@@ -94,13 +115,34 @@ pub fn exceptions_of_day(
             ));
         }
     }
-    found.sort_by_key(|e| e.at);
-    let checked = Checked {
-        orders: orders.len(),
-        refunds: refunds.len(),
-        shifts: shifts.len(),
-    };
-    Ok((checked, found))
+    for entry in store.journal_between(registers, from, to)? {
+        let Some(pinned) = &entry.record else {
+            continue;
+        };
+        let Some(body) = store.record_version(pinned.kind, &pinned.id, pinned.version)? else {
+            continue;
+        };
+        let digest = stored_digest(pinned.kind, &body)?;
+        found.extend(audit_journal_record(&entry, digest.as_deref()));
+    }
+    Ok(found)
+}
+
+/// The digest of a stored record's body, as the register computed it of
+/// its own copy (the record parsed, then serialized as Till does).
+fn stored_digest(kind: JournalRecord, body: &str) -> Result<Option<String>, StoreError> {
+    fn digest<T: serde::de::DeserializeOwned + Serialize>(
+        body: &str,
+    ) -> Result<String, StoreError> {
+        let record: T = serde_json::from_str(body)?;
+        Ok(record_digest(&record)?)
+    }
+    Ok(Some(match kind {
+        JournalRecord::Order => digest::<till_core::order::Order>(body)?,
+        JournalRecord::Refund => digest::<till_core::refund::Refund>(body)?,
+        JournalRecord::Shift => digest::<Shift>(body)?,
+        JournalRecord::Settings | JournalRecord::Catalog => return Ok(None),
+    }))
 }
 
 /// The shifts the day's records name, and those opened on its date (UTC).

@@ -12,6 +12,7 @@
 
 use crate::api::{ReportedStatus, StoredOrder};
 use crate::ids::PaymentRef;
+use crate::journal::{Entry as JournalEntry, RecordKind as JournalRecord};
 use crate::order::{Order, OrderStatus, RegisterId, Tender};
 use crate::refund::{Refund, RefundTender};
 use crate::shift::Shift;
@@ -94,6 +95,9 @@ pub enum Finding {
     /// A register's journal entry the back office refused: a gap, a fork,
     /// an edited entry or a signature not the register's.
     JournalBreak,
+    /// A record whose version the back office holds is not the one the
+    /// register's journal pinned (its digest differs).
+    RecordDiffers,
 }
 
 /// One exception: a record, a finding, and a sentence a store owner reads.
@@ -257,6 +261,43 @@ fn order_key(order: &Order) -> RecordKey {
         register: order.register().clone(),
         version: order.version,
     }
+}
+
+/// A journal entry pins its record at a version by its digest: the
+/// version the back office holds must have that digest. `stored` is the
+/// held version's [`crate::journal::record_digest`] (`None` while the
+/// record is on its way: nothing to say yet).
+pub fn audit_journal_record(entry: &JournalEntry, stored: Option<&str>) -> Option<Exception> {
+    let pinned = entry.record.as_ref()?;
+    let kind = match pinned.kind {
+        JournalRecord::Order => RecordKind::Order,
+        JournalRecord::Refund => RecordKind::Refund,
+        JournalRecord::Shift => RecordKind::Shift,
+        JournalRecord::Settings | JournalRecord::Catalog => return None,
+    };
+    let stored = stored?;
+    if stored == pinned.sha256 {
+        return None;
+    }
+    Some(Exception {
+        record: RecordKey {
+            kind,
+            id: pinned.id.clone(),
+            number: None,
+            register: entry.register.clone(),
+            version: pinned.version,
+        },
+        at: entry.time,
+        finding: Finding::RecordDiffers,
+        staff: entry.actor.clone(),
+        message: format!(
+            "The {} version {} held here is not the one register {}'s journal signed at seq {}: it was written otherwise than the register recorded it",
+            pinned.kind.as_str(),
+            pinned.version,
+            entry.register,
+            entry.seq
+        ),
+    })
 }
 
 /// A register's journal refused at `seq` (`reason` names it, as

@@ -7,7 +7,7 @@
 
 use super::StoreError;
 use crate::auth::Writer;
-use till_core::journal::{check_next, hex, Break, ChainError, Entry, Head, PublicKey};
+use till_core::journal::{check_next, hex, Break, ChainError, Entry, Head, PublicKey, RecordKind};
 use till_core::order::RegisterId;
 use till_core::time::Timestamp;
 
@@ -88,6 +88,24 @@ pub trait JournalStore {
     /// The registers with a key or a stored entry, in order.
     fn journal_registers(&self) -> Result<Vec<RegisterId>, StoreError>;
 
+    /// The stored entries of `registers` whose time is in `[from, to)`, by
+    /// register and seq.
+    fn journal_between(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Entry>, StoreError>;
+
+    /// A record's body at one version, from its history (orders, refunds
+    /// and shifts; `None` for other kinds, or a version not stored).
+    fn record_version(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<String>, StoreError>;
+
     /// The entries refused between `from` (inclusive) and `to`.
     fn journal_refusals(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Refusal>, StoreError>;
 }
@@ -135,6 +153,16 @@ pub fn decide_journal(
         verdicts.push(verdict);
     }
     Ok(verdicts)
+}
+
+/// The query of a record's body at a version, by its kind.
+pub(crate) fn history_of(kind: RecordKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        RecordKind::Order => Some(("order_history", "order_id")),
+        RecordKind::Refund => Some(("refund_history", "refund_id")),
+        RecordKind::Shift => Some(("shift_history", "shift_id")),
+        RecordKind::Settings | RecordKind::Catalog => None,
+    }
 }
 
 /// The head a register's last stored row gives.

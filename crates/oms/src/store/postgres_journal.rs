@@ -2,6 +2,7 @@
 
 use super::{millis, Attempt, PgStore};
 use crate::auth::Writer;
+use crate::store::journal::history_of;
 use crate::store::journal::{
     decide_journal, head_of, JournalStore, KeyOutcome, Refusal, StoredEntry, Verdict,
 };
@@ -9,7 +10,7 @@ use crate::store::registers::stored_register;
 use crate::store::StoreError;
 use deadpool_postgres::{GenericClient, Transaction};
 use std::collections::HashMap;
-use till_core::journal::{Entry, Head, PublicKey};
+use till_core::journal::{Entry, Head, PublicKey, RecordKind};
 use till_core::order::RegisterId;
 use till_core::time::Timestamp;
 
@@ -202,6 +203,37 @@ impl JournalStore for PgStore {
             rows.into_iter()
                 .map(|r| stored_register(r.get(0)))
                 .collect()
+        })
+    }
+
+    fn journal_between(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let registers: Vec<&str> = registers.iter().map(RegisterId::as_str).collect();
+        self.wait(self.bodies(
+            "SELECT body FROM journal WHERE register = ANY($1) AND time >= $2 AND time < $3
+             ORDER BY register, seq",
+            &[&registers, &millis(from), &millis(to)],
+        ))
+    }
+
+    fn record_version(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let Some((table, column)) = history_of(kind) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT body FROM {table} WHERE {column} = $1 AND version = $2");
+        self.wait(async {
+            let conn = self.conn().await?;
+            let row = conn.query_opt(&sql, &[&id, &i64::from(version)]).await?;
+            Ok(row.map(|r| r.get(0)))
         })
     }
 

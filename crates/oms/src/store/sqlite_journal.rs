@@ -2,13 +2,14 @@
 
 use super::SqliteStore;
 use crate::auth::Writer;
+use crate::store::journal::history_of;
 use crate::store::journal::{
     decide_journal, head_of, JournalStore, KeyOutcome, Refusal, StoredEntry, Verdict,
 };
 use crate::store::registers::stored_register;
 use crate::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use till_core::journal::{Entry, Head, PublicKey};
+use till_core::journal::{Entry, Head, PublicKey, RecordKind};
 use till_core::order::RegisterId;
 use till_core::time::Timestamp;
 
@@ -154,6 +155,39 @@ impl JournalStore for SqliteStore {
             )?;
             let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
             ids.map(|id| stored_register(id?)).collect()
+        })
+    }
+
+    fn journal_between(
+        &self,
+        registers: &[RegisterId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut values = super::register_values(registers);
+        values.extend([from.as_millis().into(), to.as_millis().into()]);
+        let sql = format!(
+            "SELECT body FROM journal WHERE register IN ({}) AND time >= ? AND time < ?
+             ORDER BY register, seq",
+            super::marks(registers)
+        );
+        self.read(|conn| Self::bodies_in(conn, &sql, values))
+    }
+
+    fn record_version(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let Some((table, column)) = history_of(kind) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT body FROM {table} WHERE {column} = ?1 AND version = ?2");
+        self.read(|c| {
+            Ok(c.prepare_cached(&sql)?
+                .query_row(params![id, version], |r| r.get(0))
+                .optional()?)
         })
     }
 

@@ -381,3 +381,72 @@ fn utc_today() -> String {
     let (y, m, d) = till_core::time::civil_date(Timestamp::from_millis(now), 0);
     format!("{y:04}-{m:02}-{d:02}")
 }
+
+#[tokio::test]
+async fn a_record_stored_otherwise_than_its_journal_entry_pinned_it_is_flagged() {
+    use till_core::journal::record_digest;
+    let app = spawn_app().await;
+    let s = signer(1);
+    register_key(&app, REGISTER_TOKEN, &s).await;
+    let (kept, changed) = (order(1), order(2));
+    let r = app
+        .post_json(
+            "/api/v1/orders:batch",
+            REGISTER_TOKEN,
+            &json!({"orders": [kept, changed]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The register journaled order 1 as sent, and order 2 as it was
+    // before someone with the token sent another content at version 1.
+    let mut journaled = changed.clone();
+    journaled.lines.truncate(1);
+    let mut head = Head::genesis();
+    let pins = [
+        (&kept, record_digest(&kept).unwrap()),
+        (&changed, record_digest(&journaled).unwrap()),
+    ];
+    let mut signed = Vec::new();
+    for (o, sha256) in pins {
+        let e = s.append(
+            &head,
+            Draft {
+                register: o.register().clone(),
+                time: Timestamp::from_millis(T),
+                kind: EntryKind::SalePaid,
+                record: Some(RecordRef {
+                    kind: RecordKind::Order,
+                    id: o.id.to_string(),
+                    version: o.version,
+                    sha256,
+                }),
+                actor: None,
+                approver: None,
+                amount: None,
+            },
+        );
+        head = e.head();
+        signed.push(e);
+    }
+    assert_eq!(
+        statuses(&send(&app, REGISTER_TOKEN, &signed).await),
+        [200, 200]
+    );
+    let r = app
+        .get_as(ADMIN_TOKEN, "/api/v1/exceptions?date=2026-11-27&store=S01")
+        .await;
+    let v = body_as(r, "ExceptionReport").await;
+    let found: Vec<&Value> = v["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["finding"] == "record_differs")
+        .collect();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["record"]["id"], changed.id.to_string());
+    let said = found[0]["message"].as_str().unwrap();
+    assert!(
+        said.contains("is not the one register R1's journal signed at seq 2"),
+        "{said}"
+    );
+}
