@@ -299,6 +299,19 @@ pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
     ("jo", "Jo", Role::Cashier, "8024"),
 ];
 
+/// The PINs the demo staff have and the README publishes: never given to
+/// anyone by `till-oms staff`.
+pub fn published_pins() -> Vec<&'static str> {
+    DEMO_STAFF.iter().map(|(.., pin)| *pin).collect()
+}
+
+/// Whether `pin` may be given to someone of `role` (till-core's rule, with
+/// the demo PINs as the published ones), said for the command line.
+pub fn check_chosen_pin(pin: &str, role: Role) -> Result<(), String> {
+    till_core::staff::check_new_pin(pin, role, &published_pins())
+        .map_err(|e| format!("the PIN is refused: {e}; choose another"))
+}
+
 /// A person with their PIN hashed (argon2id, a fresh random salt).
 pub fn staff_member(id: &str, name: &str, role: Role, pin: &str) -> Result<StaffMember, String> {
     let salt: [u8; 16] = rand::random();

@@ -185,7 +185,9 @@ enum RegistersCommand {
 
 #[derive(Debug, Subcommand)]
 enum StaffCommand {
-    /// Add a person. The PIN (4 to 8 digits) is read from TILL_STAFF_PIN,
+    /// Add a person. The PIN (4 to 8 digits; a manager's at least 6; not
+    /// one digit repeated, a run such as 123456, or a demo PIN) is read
+    /// from TILL_STAFF_PIN,
     /// or else from the first line of standard input, never from the
     /// command line (which every user of the machine can see).
     Add {
@@ -209,7 +211,7 @@ enum StaffCommand {
     Disable { id: String },
     /// Enable a disabled person again.
     Enable { id: String },
-    /// Give a person a new PIN (4 to 8 digits), read like `add`'s: from
+    /// Give a person a new PIN (by `add`'s rules), read like `add`'s: from
     /// TILL_STAFF_PIN, or else the first line of standard input. Registers
     /// take it at their next download.
     SetPin { id: String },
@@ -352,6 +354,7 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
                 RoleArg::Manager => Role::Manager,
             };
             let pin = read_pin()?;
+            demo::check_chosen_pin(&pin, role)?;
             let member = demo::staff_member(&id, &name, role, &pin)?;
             let shown = format!(
                 "{} ({}, {})",
@@ -387,6 +390,13 @@ async fn staff_command(store: &Arc<dyn Store>, cmd: StaffCommand) -> Result<(), 
         StaffCommand::SetPin { id } => {
             let staff_id = StaffId::new(id.clone()).map_err(|e| format!("staff id {id:?}: {e}"))?;
             let pin = read_pin()?;
+            let all = with_store(store, |s| s.staff(true)).await?;
+            let Some(person) = all.iter().find(|r| r.member.id == staff_id) else {
+                return Err(format!(
+                    "nobody has the staff id {id:?} (see `till-oms staff list`)"
+                ));
+            };
+            demo::check_chosen_pin(&pin, person.member.role)?;
             let salt: [u8; 16] = rand::random();
             let hash =
                 till_core::staff::hash_pin(&pin, salt).map_err(|e| format!("the PIN: {e}"))?;
@@ -650,7 +660,7 @@ fn read_pin() -> Result<String, String> {
         Ok(pin) => pin,
         Err(_) => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                eprint!("PIN (4 to 8 digits): ");
+                eprint!("PIN (4 to 8 digits; a manager's at least 6): ");
             }
             let mut line = String::new();
             std::io::stdin()
@@ -659,7 +669,7 @@ fn read_pin() -> Result<String, String> {
             line.trim().to_owned()
         }
     };
-    check_pin(&pin).map_err(|e| format!("the PIN: {e}"))?;
+    check_pin(&pin).map_err(|e| format!("the PIN is refused: {e}"))?;
     Ok(pin)
 }
 

@@ -154,6 +154,49 @@ pub fn check_pin(pin: &str) -> Result<(), StaffError> {
     }
 }
 
+/// The shortest PIN a manager may be given: a manager's PIN approves
+/// refunds and voids, and a lost tablet's copy of its hash can be
+/// searched offline (a million 6-digit PINs against ten thousand).
+pub const MANAGER_PIN_MIN: usize = 6;
+
+/// Why a PIN chosen for someone is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WeakPin {
+    #[error("a PIN is 4 to 8 digits")]
+    Format,
+    #[error("a manager's PIN is at least {MANAGER_PIN_MIN} digits: it approves refunds and voids")]
+    ShortForManager,
+    #[error("one digit repeated is among the first PINs anyone tries")]
+    OneDigit,
+    #[error("a run of digits (such as 123456 or 654321) is among the first PINs anyone tries")]
+    Run,
+    #[error("this PIN is published (a demo PIN): anyone can sign in with it")]
+    Published,
+}
+
+/// Whether `pin` may be given to someone of `role`: 4 to 8 digits (a
+/// manager's at least [`MANAGER_PIN_MIN`]), not one digit repeated, not a
+/// run up or down (wrapping 9 to 0), and none of `published` (PINs anyone
+/// knows, such as the demo staff's).
+pub fn check_new_pin(pin: &str, role: Role, published: &[&str]) -> Result<(), WeakPin> {
+    check_pin(pin).map_err(|_| WeakPin::Format)?;
+    if role == Role::Manager && pin.len() < MANAGER_PIN_MIN {
+        return Err(WeakPin::ShortForManager);
+    }
+    let digits: Vec<u8> = pin.bytes().map(|b| b - b'0').collect();
+    let steps: Vec<u8> = digits.windows(2).map(|w| (w[1] + 10 - w[0]) % 10).collect();
+    if steps.iter().all(|&s| s == 0) {
+        return Err(WeakPin::OneDigit);
+    }
+    if steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == 9) {
+        return Err(WeakPin::Run);
+    }
+    if published.contains(&pin) {
+        return Err(WeakPin::Published);
+    }
+    Ok(())
+}
+
 fn pin_hasher(memory_kib: u32, passes: u32) -> Argon2<'static> {
     let params =
         Params::new(memory_kib, passes, 1, None).expect("the PIN hash's parameters are valid");
@@ -455,6 +498,27 @@ impl PinLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_pin_is_refused_with_its_reason_when_it_is_guessed_first() {
+        let demo = ["2468", "1357"];
+        let check = |pin, role| check_new_pin(pin, role, &demo);
+        use Role::{Cashier, Manager};
+        assert_eq!(check("4829", Cashier), Ok(()));
+        assert_eq!(check("4829", Manager), Err(WeakPin::ShortForManager));
+        assert_eq!(check("482913", Manager), Ok(()));
+        assert_eq!(check("12a4", Cashier), Err(WeakPin::Format));
+        assert_eq!(check("123456789", Manager), Err(WeakPin::Format));
+        assert_eq!(check("777777", Manager), Err(WeakPin::OneDigit));
+        for run in ["123456", "654321", "890123", "3210"] {
+            assert_eq!(check(run, Cashier), Err(WeakPin::Run), "{run}");
+        }
+        assert_eq!(check("1357", Cashier), Err(WeakPin::Published));
+        assert_eq!(
+            WeakPin::ShortForManager.to_string(),
+            "a manager's PIN is at least 6 digits: it approves refunds and voids"
+        );
+    }
 
     fn member(pin: &str) -> StaffMember {
         StaffMember {

@@ -108,7 +108,7 @@ async fn a_new_pin_is_set_from_the_environment_and_the_old_one_no_longer_signs_i
             .output()
             .unwrap()
     };
-    let out = set("dana", "97531");
+    let out = set("dana", "975318");
     assert!(
         out.status.success(),
         "{}",
@@ -119,19 +119,40 @@ async fn a_new_pin_is_set_from_the_environment_and_the_old_one_no_longer_signs_i
         .into_iter()
         .find(|m| m.id.as_str() == "dana")
         .unwrap();
-    assert_eq!(dana.pin_matches("97531"), Ok(true));
+    assert_eq!(dana.pin_matches("975318"), Ok(true));
     assert_eq!(
         dana.pin_matches("2468"),
         Ok(false),
         "the published PIN no longer works"
     );
     let said = |out: std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
-    let nobody = set("nobody", "97531");
+    let nobody = set("nobody", "975318");
     assert!(!nobody.status.success());
     assert!(said(nobody).contains("nobody has the staff id \"nobody\""));
     let short = set("dana", "12");
     assert!(!short.status.success());
-    assert!(said(short).contains("the PIN"));
+    assert!(said(short).contains("the PIN is refused: a PIN is 4 to 8 digits"));
+    // A manager's PIN: 6 digits at least, nothing guessed first.
+    for (pin, why) in [
+        ("9753", "a manager's PIN is at least 6 digits"),
+        ("654321", "a run of digits"),
+        ("000000", "one digit repeated"),
+    ] {
+        let out = set("dana", pin);
+        assert!(!out.status.success(), "{pin}");
+        assert!(said(out).contains(why), "{pin}");
+    }
+    let out = set("alex", "2468");
+    assert!(!out.status.success());
+    assert!(
+        said(out).contains("this PIN is published (a demo PIN)"),
+        "a cashier may not take the demo manager's PIN either"
+    );
+    assert_eq!(
+        set("alex", "4829").status.code(),
+        Some(0),
+        "a cashier's 4 digits"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +163,7 @@ async fn a_register_gets_only_the_staff_of_its_own_store() {
             .args([
                 "staff", "add", "--id", id, "--name", id, "--role", "manager", "--store", store,
             ])
-            .env("TILL_STAFF_PIN", "97531")
+            .env("TILL_STAFF_PIN", "975318")
             .output()
             .unwrap()
     };
