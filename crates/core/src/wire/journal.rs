@@ -288,9 +288,15 @@ impl PublicKey {
         let bytes = URL_SAFE_NO_PAD
             .decode(text.trim())
             .map_err(|e| format!("the public key is not base64url: {e}"))?;
+        if bytes.len() != 65 || bytes[0] != 4 {
+            return Err(
+                "the public key is not an uncompressed P-256 point (65 bytes, WebCrypto's raw export)"
+                    .to_owned(),
+            );
+        }
         VerifyingKey::from_sec1_bytes(&bytes)
             .map(PublicKey)
-            .map_err(|_| "the public key is not a P-256 point".to_owned())
+            .map_err(|_| "the public key is not a point on the P-256 curve".to_owned())
     }
 
     pub fn from_verifying(key: VerifyingKey) -> PublicKey {
