@@ -33,6 +33,7 @@ pub mod schema;
 pub mod statics;
 pub mod store;
 pub mod stores;
+pub mod verify;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -289,6 +290,7 @@ fn router(config: &Config, state: AppState) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/catalog", get(api::catalog))
         .route("/staff", get(api::staff))
+        .route("/staff/verify", post(verify::post_verify))
         .route("/registers:enrol", post(enrol::post_enrol))
         .route("/registers/{register}/orders", get(api::register_day))
         .route("/stores/{store}/orders", get(api::store_day))

@@ -24,6 +24,7 @@
 //! engines. Never edit a file that shipped: add the next.
 
 pub mod journal;
+pub mod pins;
 mod postgres;
 pub mod registers;
 mod sqlite;
@@ -464,7 +465,7 @@ pub(crate) fn decide_shift(
     })
 }
 
-pub trait Store: journal::JournalStore + Send + Sync + 'static {
+pub trait Store: journal::JournalStore + pins::PinStore + Send + Sync + 'static {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
     /// Products with ids after `cursor`, in id order, at most `limit`.
     fn catalog_page(

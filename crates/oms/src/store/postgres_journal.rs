@@ -262,3 +262,71 @@ impl JournalStore for PgStore {
         })
     }
 }
+
+async fn lock_of(
+    conn: &impl GenericClient,
+    subject: &str,
+) -> Result<till_core::staff::PinLock, Attempt> {
+    let row = conn
+        .query_opt(
+            "SELECT state FROM pin_locks WHERE subject = $1 FOR UPDATE",
+            &[&subject],
+        )
+        .await?;
+    Ok(crate::store::pins::parse_lock(row.map(|r| r.get(0)))?)
+}
+
+async fn pin_attempt(
+    tx: &Transaction<'_>,
+    subjects: &[String],
+    right: bool,
+    now: Timestamp,
+) -> Result<Result<(), till_core::staff::PinError>, Attempt> {
+    let mut locks = Vec::new();
+    for s in subjects {
+        locks.push(lock_of(tx, s).await?);
+    }
+    let answer = crate::store::pins::enter_all(&mut locks, right, now);
+    for (s, lock) in subjects.iter().zip(&locks) {
+        tx.execute(
+            "INSERT INTO pin_locks (subject, state, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (subject) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            &[s, &serde_json::to_string(lock)?, &millis(now)],
+        )
+        .await?;
+    }
+    Ok(answer)
+}
+
+impl crate::store::pins::PinStore for PgStore {
+    fn pin_locked(
+        &self,
+        subjects: &[String],
+        now: Timestamp,
+    ) -> Result<Result<(), till_core::staff::PinError>, StoreError> {
+        self.wait(async {
+            let conn = self.conn().await?;
+            for s in subjects {
+                let row = conn
+                    .query_opt("SELECT state FROM pin_locks WHERE subject = $1", &[s])
+                    .await?;
+                let lock = crate::store::pins::parse_lock(row.map(|r| r.get(0)))?;
+                if let Err(e) = lock.check(now) {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn pin_entered(
+        &self,
+        subjects: &[String],
+        right: bool,
+        now: Timestamp,
+    ) -> Result<Result<(), till_core::staff::PinError>, StoreError> {
+        self.wait(self.retrying("a PIN try", async |tx| {
+            pin_attempt(tx, subjects, right, now).await
+        }))
+    }
+}

@@ -222,3 +222,52 @@ impl JournalStore for SqliteStore {
         })
     }
 }
+
+impl crate::store::pins::PinStore for SqliteStore {
+    fn pin_locked(
+        &self,
+        subjects: &[String],
+        now: Timestamp,
+    ) -> Result<Result<(), till_core::staff::PinError>, StoreError> {
+        self.read(|c| {
+            for s in subjects {
+                if let Err(e) = lock_of(c, s)?.check(now) {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn pin_entered(
+        &self,
+        subjects: &[String],
+        right: bool,
+        now: Timestamp,
+    ) -> Result<Result<(), till_core::staff::PinError>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut locks = subjects
+            .iter()
+            .map(|s| lock_of(&tx, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = crate::store::pins::enter_all(&mut locks, right, now);
+        for (s, lock) in subjects.iter().zip(&locks) {
+            tx.prepare_cached(
+                "INSERT INTO pin_locks (subject, state, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (subject) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            )?
+            .execute(params![s, serde_json::to_string(lock)?, now.as_millis()])?;
+        }
+        tx.commit()?;
+        Ok(answer)
+    }
+}
+
+fn lock_of(c: &Connection, subject: &str) -> Result<till_core::staff::PinLock, StoreError> {
+    let state = c
+        .prepare_cached("SELECT state FROM pin_locks WHERE subject = ?1")?
+        .query_row([subject], |r| r.get(0))
+        .optional()?;
+    crate::store::pins::parse_lock(state)
+}

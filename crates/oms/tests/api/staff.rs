@@ -201,3 +201,92 @@ async fn a_register_gets_only_the_staff_of_its_own_store() {
     assert!(line("sam").ends_with("active    S02"), "{listed}");
     assert!(line("dana").ends_with("every store"), "{listed}");
 }
+
+async fn verify(app: &TestApp, token: &str, staff: &str, pin: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/staff/verify",
+        token,
+        &serde_json::json!({"staff": staff, "pin": pin}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_back_office_checks_a_pin_and_locks_out_the_person_and_the_register() {
+    let app = spawn_app().await;
+    let r = verify(&app, REGISTER_TOKEN, "dana", "2468").await;
+    assert_eq!(r.status(), 200);
+    let v = body_as(r, "StaffVerified").await;
+    assert_eq!(
+        (v["staff"].as_str(), v["role"].as_str()),
+        (Some("dana"), Some("manager"))
+    );
+
+    let wrong = verify(&app, REGISTER_TOKEN, "dana", "1111").await;
+    let said = assert_error(wrong, 403, "pin_wrong").await;
+    assert_eq!(
+        said["message"],
+        "wrong PIN: 4 tries left before a 5-minute lock"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            verify(&app, REGISTER_TOKEN, "dana", "1111").await.status(),
+            403
+        );
+    }
+    let locked = verify(&app, REGISTER_TOKEN, "dana", "1111").await;
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    assert_error(locked, 429, "pin_locked").await;
+    // Locked: the right PIN does not get through, on this register for
+    // anyone, nor for Dana on another register.
+    assert_error(
+        verify(&app, REGISTER_TOKEN, "dana", "2468").await,
+        429,
+        "pin_locked",
+    )
+    .await;
+    assert_error(
+        verify(&app, REGISTER_TOKEN, "alex", "1357").await,
+        429,
+        "pin_locked",
+    )
+    .await;
+    assert_error(
+        verify(&app, OTHER_REGISTER_TOKEN, "dana", "2468").await,
+        429,
+        "pin_locked",
+    )
+    .await;
+    // Someone else on another register is not locked.
+    assert_eq!(
+        verify(&app, OTHER_REGISTER_TOKEN, "alex", "1357")
+            .await
+            .status(),
+        200
+    );
+    // Nobody, a disabled person, the back office's token.
+    assert_error(
+        verify(&app, OTHER_REGISTER_TOKEN, "nobody", "2468").await,
+        403,
+        "pin_wrong",
+    )
+    .await;
+    assert_error(
+        verify(&app, ADMIN_TOKEN, "dana", "2468").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        verify(&app, OTHER_REGISTER_TOKEN, "no one", "2468").await,
+        422,
+        "invalid_staff",
+    )
+    .await;
+}
