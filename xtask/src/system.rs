@@ -597,6 +597,8 @@ fn start_oms(
     if opts.faults {
         oms.arg("--faults");
     }
+    // The tests sign in as the demo staff.
+    oms.arg("--demo");
     if insecure_lan(opts, tls) {
         oms.arg("--insecure-lan");
     }

@@ -113,6 +113,7 @@ async fn start_server(data: &std::path::Path) -> String {
         bridge_origin: None,
         currency: Currency::EUR,
         faults: false,
+        demo: true,
         webhook_key: None,
     })
     .await

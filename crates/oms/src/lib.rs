@@ -73,6 +73,9 @@ pub struct Config {
     pub currency: Currency,
     /// Enables `/_faults` (tests only).
     pub faults: bool,
+    /// Writes the demo staff, with the PINs the README publishes, on a
+    /// first start with the demo catalog (`--demo`: for trying Till).
+    pub demo: bool,
     /// The key the card terminal's vendor signs its notifications with
     /// (`POST /api/v1/notifications/terminal`); without it they are refused.
     pub webhook_key: Option<till_nexo::notification::WebhookKey>,
@@ -160,12 +163,16 @@ async fn ensure_catalog(store: &Arc<dyn Store>, currency: Currency) -> Result<()
     Ok(())
 }
 
-/// The demo store gets the demo staff: a database whose catalog is still
-/// the demo one and whose staff list was never written. A store with
-/// nobody active is told so: no register can sign anyone in.
-async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), String> {
+/// With `--demo`, the demo store gets the demo staff: a database whose
+/// catalog is still the demo one and whose staff list was never written.
+/// A store with nobody active is told so: no register can sign anyone in.
+async fn ensure_staff(
+    store: &Arc<dyn Store>,
+    currency: Currency,
+    demo: bool,
+) -> Result<(), String> {
     let all = with_store(store, |s| s.staff(true)).await?;
-    if all.is_empty() && is_demo_catalog(store, currency).await? {
+    if all.is_empty() && demo && is_demo_catalog(store, currency).await? {
         write_demo_staff(store).await?;
         tracing::info!(
             "first start: wrote the demo staff ({})",
@@ -177,6 +184,10 @@ async fn ensure_staff(store: &Arc<dyn Store>, currency: Currency) -> Result<(), 
                 ))
                 .collect::<Vec<_>>()
                 .join("; ")
+        );
+    } else if all.is_empty() {
+        tracing::warn!(
+            "no staff yet: nobody can sign in on a register; add someone with `till-oms staff add` (or start with --demo to try Till with the demo staff)"
         );
     } else if !all.iter().any(|r| r.active) {
         tracing::warn!(
@@ -252,7 +263,7 @@ impl Application {
         }
         let store = open_store(&config.database, &config.data).await?;
         ensure_catalog(&store, config.currency).await?;
-        ensure_staff(&store, config.currency).await?;
+        ensure_staff(&store, config.currency, config.demo).await?;
         let state = AppState {
             store,
             schemas: Arc::new(schema::Schemas::load()?),

@@ -81,6 +81,11 @@ struct Args {
     /// Enable the /_faults controls (for tests; never in a store).
     #[arg(long)]
     faults: bool,
+    /// Try Till: on a first start with the demo catalog, write the demo
+    /// staff with the PINs the README publishes (never in a real store;
+    /// `cargo xtask serve` passes it).
+    #[arg(long)]
+    demo: bool,
     /// Serve plain HTTP on a LAN address anyway (refused without it:
     /// tokens and PIN hashes would cross the network in clear).
     #[arg(long, env = "TILL_INSECURE_LAN")]
@@ -327,6 +332,7 @@ async fn run(args: Args, on_argv: Vec<&str>) -> Result<(), till_http::ServerErro
         bridge_origin: args.bridge_origin,
         currency,
         faults: args.faults,
+        demo: args.demo,
         webhook_key: webhook_key()?,
     };
     let mut app = Application::build(config).await?;

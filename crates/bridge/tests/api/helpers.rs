@@ -341,6 +341,7 @@ async fn spawn_oms_on(tls: Option<till_http::tls::TlsAcceptor>) -> TestOms {
         bridge_origin: None,
         currency: till_core::money::Currency::EUR,
         faults: true,
+        demo: false,
         webhook_key: Some(till_nexo::notification::WebhookKey::from_hex(WEBHOOK_KEY).unwrap()),
     };
     let mut app = till_oms::Application::build(config).await.unwrap();

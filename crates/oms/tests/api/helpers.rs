@@ -92,6 +92,7 @@ pub fn config(data: PathBuf) -> Config {
         bridge_origin: Some(BRIDGE_ORIGIN.into()),
         currency: Currency::EUR,
         faults: true,
+        demo: true,
         webhook_key: None,
     }
 }
