@@ -121,8 +121,8 @@ pub fn run(args: &[String]) -> Result {
     }
 }
 
-fn oms() -> Result {
-    step("OMS: batch ingest and catalog download (release build; about a minute)");
+/// Runs one of the OMS's examples, built for release.
+fn oms_example(name: &str) -> Result {
     proc::run(
         Command::new("cargo")
             .args([
@@ -132,27 +132,20 @@ fn oms() -> Result {
                 "-p",
                 "till-oms",
                 "--example",
-                "bench",
+                name,
             ])
             .current_dir(root()),
     )
 }
 
+fn oms() -> Result {
+    step("OMS: batch ingest and catalog download (release build; about a minute)");
+    oms_example("bench")
+}
+
 fn journal() -> Result {
     step("Journal: verify 100,000 stored entries next to bare ES256 verifications (release build; about two minutes)");
-    proc::run(
-        Command::new("cargo")
-            .args([
-                "run",
-                "--release",
-                "--locked",
-                "-p",
-                "till-oms",
-                "--example",
-                "journal",
-            ])
-            .current_dir(root()),
-    )
+    oms_example("journal")
 }
 
 fn card() -> Result {

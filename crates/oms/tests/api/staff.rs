@@ -45,7 +45,10 @@ async fn without_demo_a_first_start_has_nobody_with_a_published_pin() {
     let mut c = config(temp_dir("oms-no-demo"));
     c.demo = false;
     let app = spawn_with(c).await;
-    assert!(staff_sent(&app).await.is_empty(), "no demo staff unless asked");
+    assert!(
+        staff_sent(&app).await.is_empty(),
+        "no demo staff unless asked"
+    );
     let listed = oms_command(&app).args(["staff", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("no staff yet"));
 }
