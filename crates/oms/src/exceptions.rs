@@ -26,7 +26,6 @@ use till_core::audit::{
     audit_card_reports, audit_close, audit_journal_record, audit_order, audit_refund, audit_shift,
     journal_break, Exception,
 };
-use till_core::journal::{record_digest, RecordKind as JournalRecord};
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
 use till_core::time::Duration;
@@ -119,30 +118,10 @@ fn journal_findings(
         let Some(pinned) = &entry.record else {
             continue;
         };
-        let Some(body) = store.record_version(pinned.kind, &pinned.id, pinned.version)? else {
-            continue;
-        };
-        let digest = stored_digest(pinned.kind, &body)?;
-        found.extend(audit_journal_record(&entry, digest.as_deref()));
+        let held = crate::journal::held_digest(store, pinned)?;
+        found.extend(audit_journal_record(&entry, held.as_deref()));
     }
     Ok(found)
-}
-
-/// The digest of a stored record's body, as the register computed it of
-/// its own copy (the record parsed, then serialized as Till does).
-fn stored_digest(kind: JournalRecord, body: &str) -> Result<Option<String>, StoreError> {
-    fn digest<T: serde::de::DeserializeOwned + Serialize>(
-        body: &str,
-    ) -> Result<String, StoreError> {
-        let record: T = serde_json::from_str(body)?;
-        Ok(record_digest(&record)?)
-    }
-    Ok(Some(match kind {
-        JournalRecord::Order => digest::<till_core::order::Order>(body)?,
-        JournalRecord::Refund => digest::<till_core::refund::Refund>(body)?,
-        JournalRecord::Shift => digest::<Shift>(body)?,
-        JournalRecord::Settings | JournalRecord::Catalog => return Ok(None),
-    }))
 }
 
 /// The shifts the day's records name, and those opened on its date (UTC).

@@ -21,7 +21,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use till_core::api::{BatchResult, JournalHead, JournalKey};
-use till_core::journal::{verify_chain, ChainError, Entry, Head, PublicKey};
+use till_core::journal::{
+    record_digest, verify_chain, ChainError, Entry, Head, PublicKey, RecordKind, RecordRef,
+};
 use till_core::order::RegisterId;
 use till_core::time::Timestamp;
 
@@ -229,6 +231,49 @@ pub struct Verified {
     pub head: Head,
     /// The first break, if the chain has one.
     pub broken: Option<String>,
+    /// Verified entries whose record the back office holds at another
+    /// digest than the entry pinned (`seq N: order … version V`).
+    pub records_differ: Vec<String>,
+}
+
+/// The digest of the version of a record an entry pins, as held here: the
+/// stored body parsed and serialized as the register does
+/// ([`till_core::journal::record_digest`]). `None` while that version has
+/// not arrived, or for a kind the back office keeps no history of.
+pub fn held_digest(store: &dyn Store, pinned: &RecordRef) -> Result<Option<String>, StoreError> {
+    fn digest<T: serde::de::DeserializeOwned + serde::Serialize>(
+        body: &str,
+    ) -> Result<String, StoreError> {
+        let record: T = serde_json::from_str(body)?;
+        Ok(record_digest(&record)?)
+    }
+    let Some(body) = store.record_version(pinned.kind, &pinned.id, pinned.version)? else {
+        return Ok(None);
+    };
+    Ok(Some(match pinned.kind {
+        RecordKind::Order => digest::<till_core::order::Order>(&body)?,
+        RecordKind::Refund => digest::<till_core::refund::Refund>(&body)?,
+        RecordKind::Shift => digest::<till_core::shift::Shift>(&body)?,
+        RecordKind::Settings | RecordKind::Catalog => return Ok(None),
+    }))
+}
+
+/// The verified entries whose pinned record is held at another digest.
+fn records_differing(store: &dyn Store, entries: &[Entry]) -> Result<Vec<String>, StoreError> {
+    let mut differ = Vec::new();
+    for e in entries {
+        let Some(pinned) = &e.record else { continue };
+        if held_digest(store, pinned)?.is_some_and(|d| d != pinned.sha256) {
+            differ.push(format!(
+                "seq {}: {} {} version {}",
+                e.seq,
+                pinned.kind.as_str(),
+                pinned.id,
+                pinned.version
+            ));
+        }
+    }
+    Ok(differ)
 }
 
 /// Verifies a register's stored chain: its key, every row's seq against its
@@ -240,6 +285,7 @@ pub fn verify_register(store: &dyn Store, register: &RegisterId) -> Result<Verif
         entries: rows.len() as u64,
         head: Head::genesis(),
         broken: None,
+        records_differ: Vec::new(),
     };
     let key = match store.register_key(register)?.map(|k| PublicKey::parse(&k)) {
         Some(Ok(k)) => k,
@@ -272,6 +318,8 @@ pub fn verify_register(store: &dyn Store, register: &RegisterId) -> Result<Verif
             verified.broken = Some(e.to_string());
         }
     }
+    let good = entries.iter().take_while(|e| e.seq <= verified.head.seq);
+    verified.records_differ = records_differing(store, &good.cloned().collect::<Vec<_>>())?;
     Ok(verified)
 }
 
@@ -421,9 +469,16 @@ pub fn verified_line(v: &Verified) -> String {
         v.head.seq,
         &v.head.hash[..16.min(v.head.hash.len())]
     );
-    match &v.broken {
+    let chain = match &v.broken {
         None => format!("{}: {} entries, verified; {head}", v.register, v.entries),
         Some(why) => format!("{}: BREAKS at {why}; verified up to {head}", v.register),
+    };
+    match v.records_differ.as_slice() {
+        [] => chain,
+        [first, ..] => format!(
+            "{chain}; {} record(s) held otherwise than the journal pinned them (first: {first})",
+            v.records_differ.len()
+        ),
     }
 }
 

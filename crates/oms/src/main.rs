@@ -547,7 +547,7 @@ async fn journal_command(
             let mut broken = false;
             for v in &verified {
                 println!("{}", journal::verified_line(v));
-                broken |= v.broken.is_some();
+                broken |= v.broken.is_some() || !v.records_differ.is_empty();
             }
             if verified.is_empty() {
                 println!("no register has a journal here yet");

@@ -449,4 +449,16 @@ async fn a_record_stored_otherwise_than_its_journal_entry_pinned_it_is_flagged()
         said.contains("is not the one register R1's journal signed at seq 2"),
         "{said}"
     );
+    let out = oms_command(&app)
+        .args(["journal", "verify"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    let expected = format!(
+        "R1: 2 entries, verified; head seq 2 {}; 1 record(s) held otherwise than the journal pinned them (first: seq 2: order {} version 1)",
+        &signed[1].hash[..16],
+        changed.id
+    );
+    assert!(said.contains(&expected), "{said}");
 }
