@@ -4,7 +4,9 @@
 //! void, refund or no-sale by a cashier with no approval, a Z report whose
 //! cash figures the records naming its shift do not give, a card payment
 //! no terminal report confirms, a card refund no refund record gives, a
-//! journal entry refused (received that day, UTC). Each
+//! return without a receipt priced away from the catalog, a journal entry
+//! refused (received that day, UTC) or a record held otherwise than its
+//! journal entry pinned it. Each
 //! record is stored all the same (an offline register's records must
 //! land); the report is read by `GET /api/v1/exceptions` (back-office
 //! token) and `till-oms exceptions`.
@@ -23,8 +25,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use till_core::audit::{
-    audit_card_reports, audit_close, audit_journal_record, audit_order, audit_refund, audit_shift,
-    journal_break, Exception,
+    audit_card_reports, audit_close, audit_journal_record, audit_order, audit_refund,
+    audit_return_prices, audit_shift, journal_break, Exception,
 };
 use till_core::order::{BusinessDate, RegisterId};
 use till_core::shift::Shift;
@@ -75,6 +77,7 @@ pub fn exceptions_of_day(
     }
     for r in &refunds {
         found.extend(audit_refund(r, &staff, of(r.number.register())));
+        found.extend(return_prices(store, r)?);
     }
     for s in &shifts {
         found.extend(audit_shift(s, &staff, of(&s.register)));
@@ -91,6 +94,24 @@ pub fn exceptions_of_day(
         shifts: shifts.len(),
     };
     Ok((checked, found))
+}
+
+/// A return without a receipt's items against the catalog in force.
+fn return_prices(
+    store: &dyn Store,
+    refund: &till_core::refund::Refund,
+) -> Result<Vec<Exception>, StoreError> {
+    if refund.order_id.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut prices = std::collections::BTreeMap::new();
+    for item in &refund.items {
+        let price = store.product(&item.product_id)?.map(|p| p.price);
+        prices.insert(item.product_id.clone(), price);
+    }
+    Ok(audit_return_prices(refund, |id| {
+        prices.get(id).copied().flatten()
+    }))
 }
 
 /// The journal's part of a day (UTC): the entries refused that day, and

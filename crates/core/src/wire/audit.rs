@@ -11,8 +11,10 @@
 //! whether one was needed.
 
 use crate::api::{ReportedStatus, StoredOrder};
+use crate::catalog::ProductId;
 use crate::ids::PaymentRef;
 use crate::journal::{Entry as JournalEntry, RecordKind as JournalRecord};
+use crate::money::Money;
 use crate::order::{Order, OrderStatus, RegisterId, Tender};
 use crate::refund::{Refund, RefundTender};
 use crate::shift::Shift;
@@ -98,6 +100,9 @@ pub enum Finding {
     /// A record whose version the back office holds is not the one the
     /// register's journal pinned (its digest differs).
     RecordDiffers,
+    /// A return without a receipt that rang an item up at another price
+    /// than the catalog's, or an item the catalog does not have.
+    PriceOffCatalog,
 }
 
 /// One exception: a record, a finding, and a sentence a store owner reads.
@@ -451,6 +456,51 @@ pub fn audit_refund(refund: &Refund, staff: &StaffList, store: Option<&str>) -> 
         }
     }
     audit.found
+}
+
+/// A return without a receipt rings its items up at the catalog's prices
+/// (a price override keeps the catalog's as `list_price`, and is judged as
+/// an approval): each item whose catalog price is not the one the back
+/// office holds (`catalog_price`: `None` for a product it does not have)
+/// is an exception. A refund of an order is priced by its order: nothing
+/// to say.
+pub fn audit_return_prices(
+    refund: &Refund,
+    catalog_price: impl Fn(&ProductId) -> Option<Money>,
+) -> Vec<Exception> {
+    if refund.order_id.is_some() {
+        return Vec::new();
+    }
+    let key = || RecordKey {
+        kind: RecordKind::Refund,
+        id: refund.id.to_string(),
+        number: Some(refund.number.to_string()),
+        register: refund.number.register().clone(),
+        version: refund.version,
+    };
+    let mut found = Vec::new();
+    for item in &refund.items {
+        let rung = item.list_price.unwrap_or(item.unit_price);
+        let message = match catalog_price(&item.product_id) {
+            Some(price) if price == rung => continue,
+            Some(price) => format!(
+                "A return without a receipt took back {} at {rung}; the catalog's price is {price}",
+                item.name
+            ),
+            None => format!(
+                "A return without a receipt took back {} ({}), which the catalog does not have",
+                item.name, item.product_id
+            ),
+        };
+        found.push(Exception {
+            record: key(),
+            at: refund.created_at,
+            finding: Finding::PriceOffCatalog,
+            staff: refund.cashier.as_ref().map(|c| c.id.clone()),
+            message,
+        });
+    }
+    found
 }
 
 /// A shift's exceptions: who opened and closed it, each no-sale (which a

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::audit::{StaffList, Standing};
-use till_core::catalog::{Category, Product, TaxRate};
+use till_core::catalog::{Category, Product, ProductId, TaxRate};
 use till_core::money::Currency;
 use till_core::order::{BusinessDate, Order, OrderId, RegisterId};
 use till_core::refund::{Refund, RefundError};
@@ -467,6 +467,8 @@ pub(crate) fn decide_shift(
 
 pub trait Store: journal::JournalStore + pins::PinStore + Send + Sync + 'static {
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError>;
+    /// One product of the catalog in force, if it has it.
+    fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError>;
     /// Products with ids after `cursor`, in id order, at most `limit`.
     fn catalog_page(
         &self,

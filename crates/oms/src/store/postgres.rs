@@ -972,6 +972,10 @@ impl PgStore {
 }
 
 impl Store for PgStore {
+    fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        self.wait(self.body_of("products", id.as_str()))
+    }
+
     fn catalog_meta(&self) -> Result<Option<CatalogMeta>, StoreError> {
         self.wait(async {
             let mut conn = self.conn().await?;

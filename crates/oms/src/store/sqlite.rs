@@ -346,6 +346,15 @@ impl Store for SqliteStore {
         self.read(catalog_meta_in)
     }
 
+    fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let body: Option<String> = self.read(|c| {
+            Ok(c.prepare_cached("SELECT body FROM products WHERE id = ?1")?
+                .query_row([id.as_str()], |r| r.get(0))
+                .optional()?)
+        })?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
     fn catalog_page(
         &self,
         cursor: Option<&str>,

@@ -533,3 +533,70 @@ async fn a_return_without_a_receipt_is_stored_on_its_own_and_checked_against_its
     assert_eq!(v["field"], "items");
     assert_eq!(app.count("SELECT count(*) FROM refunds"), 1);
 }
+
+#[tokio::test]
+async fn a_return_without_a_receipt_priced_away_from_the_catalog_is_in_the_report() {
+    use till_core::catalog::{fixtures::small, ProductId};
+    let app = spawn_app().await;
+    let catalog = small();
+    let mut tax_rates: Vec<_> = catalog
+        .products()
+        .filter_map(|p| catalog.tax_rate(&p.tax_rate).cloned())
+        .collect();
+    tax_rates.sort_by(|a, b| a.id.cmp(&b.id));
+    tax_rates.dedup();
+    let data = till_oms::store::CatalogData {
+        currency: catalog.currency(),
+        categories: catalog.categories().to_vec(),
+        tax_rates,
+        products: catalog.products().cloned().collect(),
+    };
+    on_store(&app, move |s| s.replace_catalog(&data))
+        .await
+        .unwrap();
+    // One at the catalog's price, one rung up dearer, one the catalog
+    // does not have.
+    let mut cart = till_core::cart::Cart::new(till_core::money::Currency::EUR);
+    for p in ["mug", "coffee"] {
+        cart.add_by_id(&catalog, &ProductId::new(p).unwrap())
+            .unwrap();
+    }
+    cart.lines[1].unit_price = eur(990);
+    let mut ghost = cart.lines[1].clone();
+    ghost.product_id = ProductId::new("ghost").unwrap();
+    ghost.name = "Ghost".into();
+    cart.lines.push(ghost);
+    let mut r = return_without_receipt(50);
+    let new = NewRefund {
+        id: r.id,
+        number: r.number.clone(),
+        reason: r.reason,
+        cashier: None,
+        approval: None,
+        shift: None,
+        tip: false,
+        now: r.created_at,
+    };
+    r = Refund::without_receipt(new, &cart).unwrap();
+    assert_eq!(put_refund(&app, &r).await.status(), 200);
+    let report = app
+        .get_as(ADMIN_TOKEN, "/api/v1/exceptions?date=2026-11-27&store=S01")
+        .await;
+    let v = body_as(report, "ExceptionReport").await;
+    let found: Vec<String> = v["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["finding"] == "price_off_catalog")
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(found.len(), 2, "{v}");
+    assert!(
+        found[0].contains("at €9.90; the catalog's price is"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].contains("(ghost), which the catalog does not have"),
+        "{found:?}"
+    );
+}
