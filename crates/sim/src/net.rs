@@ -202,6 +202,12 @@ pub struct OmsSide {
 impl OmsSide {
     pub fn new(register: RegisterId) -> OmsSide {
         let store = SqliteStore::in_memory().expect("an in-memory back office");
+        // The catalog the cashier rings up from: a return without a
+        // receipt is judged against it.
+        let catalog = till_oms::store::CatalogData::from(&till_core::catalog::fixtures::small());
+        store
+            .replace_catalog(&catalog)
+            .expect("the store's catalog");
         for member in till_core::testing::staff() {
             store
                 .add_staff(&member, &[], Timestamp::from_millis(0))

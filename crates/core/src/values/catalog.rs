@@ -326,6 +326,13 @@ impl Catalog {
         self.tax_rates.get(id)
     }
 
+    /// Every tax rate, by id.
+    pub fn tax_rates(&self) -> Vec<&TaxRate> {
+        let mut rates: Vec<&TaxRate> = self.tax_rates.values().collect();
+        rates.sort_by(|a, b| a.id.cmp(&b.id));
+        rates
+    }
+
     pub fn products(&self) -> impl Iterator<Item = &Product> {
         self.products.values()
     }

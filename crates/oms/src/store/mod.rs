@@ -83,6 +83,20 @@ pub struct CatalogData {
     pub products: Vec<Product>,
 }
 
+impl From<&till_core::catalog::Catalog> for CatalogData {
+    /// The catalog a register holds, as the back office writes it.
+    fn from(c: &till_core::catalog::Catalog) -> CatalogData {
+        let mut products: Vec<Product> = c.products().cloned().collect();
+        products.sort_by(|a, b| a.id.cmp(&b.id));
+        CatalogData {
+            currency: c.currency(),
+            categories: c.categories().to_vec(),
+            tax_rates: c.tax_rates().into_iter().cloned().collect(),
+            products,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogMeta {
     /// Changes whenever the catalog does; the ETag of `GET /catalog`.

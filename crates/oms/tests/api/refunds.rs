@@ -539,18 +539,7 @@ async fn a_return_without_a_receipt_priced_away_from_the_catalog_is_in_the_repor
     use till_core::catalog::{fixtures::small, ProductId};
     let app = spawn_app().await;
     let catalog = small();
-    let mut tax_rates: Vec<_> = catalog
-        .products()
-        .filter_map(|p| catalog.tax_rate(&p.tax_rate).cloned())
-        .collect();
-    tax_rates.sort_by(|a, b| a.id.cmp(&b.id));
-    tax_rates.dedup();
-    let data = till_oms::store::CatalogData {
-        currency: catalog.currency(),
-        categories: catalog.categories().to_vec(),
-        tax_rates,
-        products: catalog.products().cloned().collect(),
-    };
+    let data = till_oms::store::CatalogData::from(&catalog);
     on_store(&app, move |s| s.replace_catalog(&data))
         .await
         .unwrap();
