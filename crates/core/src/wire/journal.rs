@@ -30,7 +30,9 @@ use crate::staff::StaffId;
 use crate::time::Timestamp;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+#[cfg(feature = "signatures")]
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
+#[cfg(feature = "signatures")]
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -278,10 +280,13 @@ pub fn chain(head: &Head, draft: Draft) -> Unsigned {
     Unsigned(entry)
 }
 
-/// A register's public key, as registered with the back office.
+/// A register's public key, as registered with the back office (feature
+/// `signatures`: the register signs with WebCrypto and never checks).
+#[cfg(feature = "signatures")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey(VerifyingKey);
 
+#[cfg(feature = "signatures")]
 impl PublicKey {
     /// From the SEC1 point, base64url (WebCrypto's `"raw"` export).
     pub fn parse(text: &str) -> Result<PublicKey, String> {
@@ -384,6 +389,7 @@ impl std::error::Error for ChainError {}
 /// Checks the entry that should follow `head` on `register`'s chain:
 /// gapless seq, `prev`, the hash recomputed and the signature. Returns the
 /// new head.
+#[cfg(feature = "signatures")]
 pub fn check_next(
     register: &RegisterId,
     head: &Head,
@@ -412,6 +418,7 @@ pub fn check_next(
 }
 
 /// Checks entries in order after `from`; the first break is the error.
+#[cfg(feature = "signatures")]
 pub fn verify_chain<'a>(
     register: &RegisterId,
     from: Head,
