@@ -59,7 +59,7 @@ async fn main() {
     let rows = [
         Row::new("oms_batch_ingest", per_sec(order_count, ingest), "orders/s")
             .next_to("raw_sqlite_insert", per_sec(order_count, raw_ingest))
-            .goal("ratio >= 0.25"),
+            .goal("ratio >= 0.5"),
         Row::new(
             "oms_ingest_while_downloading",
             per_sec(order_count, busy.ingest),

@@ -56,6 +56,11 @@ impl Schemas {
 }
 
 fn check(validator: &Validator, value: &Value, code: &str) -> Result<(), AppError> {
+    // The valid record, the common case, takes the validator's fast path;
+    // collecting errors (paths, messages) is for the one it refuses.
+    if validator.is_valid(value) {
+        return Ok(());
+    }
     match validator.iter_errors(value).next() {
         None => Ok(()),
         Some(e) => {
