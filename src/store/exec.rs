@@ -488,7 +488,7 @@ async fn refund_snapshot(
     let outbox = outbox_of(tx, &req.id.record_id())?;
     let seq = tx.object_store(META)?.get(seq_key(req.date))?.into_future();
     let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
-    refunds.sort_by_key(|r| (r.created_at, r.id));
+    till_core::sorted::sort_by_key(&mut refunds, |r| (r.created_at, r.id));
     Ok(RefundSnapshot {
         order: parse(order.await?)?,
         refunds,
@@ -545,7 +545,7 @@ async fn give_owed(db: &Db, attempt: &Attempt) -> Result<Stored, StoreFailure> {
         let key = attempt.refund.map(|l| l.refund_id.record_id());
         let outbox = key.map(|k| outbox_of(tx, &k)).transpose()?;
         let mut refunds: Vec<Refund> = parse_all(refunds.await?)?;
-        refunds.sort_by_key(|r| (r.created_at, r.id));
+        till_core::sorted::sort_by_key(&mut refunds, |r| (r.created_at, r.id));
         let snap = RefundSnapshot {
             order: parse(order.await?)?,
             refunds,
@@ -721,7 +721,7 @@ async fn apply_changes(
         }
     }
     let mut doomed: Vec<(RecordId, u32)> = last_delete.into_keys().collect();
-    doomed.sort();
+    till_core::sorted::sort_by(&mut doomed, Ord::cmp);
     delete_entries(&store, &doomed).await?;
     let mut there = Vec::with_capacity(checks.len());
     for c in checks {

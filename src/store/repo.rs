@@ -258,7 +258,7 @@ impl Db {
     /// The refunds of one order, oldest first (the `order` index).
     pub async fn refunds_of(&self, order_id: &OrderId) -> Result<Vec<Refund>, StoreError> {
         let mut refunds: Vec<Refund> = self.of_order(REFUNDS, order_id).await?;
-        refunds.sort_by_key(|r| (r.created_at, r.id));
+        till_core::sorted::sort_by_key(&mut refunds, |r| (r.created_at, r.id));
         Ok(refunds)
     }
 
@@ -318,7 +318,7 @@ impl Db {
     /// Every shift on this register, oldest first.
     pub async fn shifts(&self) -> Result<Vec<till_core::shift::Shift>, StoreError> {
         let mut all: Vec<till_core::shift::Shift> = self.all(super::schema::SHIFTS).await?;
-        all.sort_by_key(|s| (s.opened_at, s.id));
+        till_core::sorted::sort_by_key(&mut all, |s| (s.opened_at, s.id));
         Ok(all)
     }
 }

@@ -40,7 +40,7 @@
 //! | layer | modules | what it holds |
 //! |---|---|---|
 //! | 0 [`ids`] | `ids` | every record's id, so that no record imports another for its id |
-//! | 1 [`values`] | `money`, `time`, `catalog`, `search` | amounts, instants, products and finding them |
+//! | 1 [`values`] | `money`, `time`, `catalog`, `search`, `sorted` | amounts, instants, products and finding them, and the one sort for lists of records |
 //! | 2 [`records`] | `staff`, `cart`, `card`, `order`, `refund`, `report`, `drawer`, `shift` | what the register stores, with the rules of each record |
 //! | 3 [`wire`] | `api`, `outbox`, `download`, `audit`, `journal` | what crosses HTTP, what waits to, what the back office checks of what arrives, and the register's signed journal |
 //! | 4 [`plans`] | `update`, `park`, `shift_plan` | one write each, decided inside the storage transaction |
@@ -67,7 +67,7 @@ pub mod testing;
 pub use machines::{desk, edge, lan, payment, refresh, sync};
 pub use plans::{park, shift_plan, update};
 pub use records::{card, cart, drawer, order, refund, report, shift, staff};
-pub use values::{catalog, money, search, time};
+pub use values::{catalog, money, search, sorted, time};
 pub use wire::{api, audit, download, journal, outbox};
 
 pub use money::{Currency, Money};

@@ -9,7 +9,7 @@ use std::path::Path;
 /// The layers, lowest first, as `src/lib.rs` has them.
 const LAYERS: &[(&str, &[&str])] = &[
     ("ids", &["ids"]),
-    ("values", &["money", "time", "catalog", "search"]),
+    ("values", &["money", "time", "catalog", "search", "sorted"]),
     (
         "records",
         &[

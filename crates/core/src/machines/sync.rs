@@ -474,7 +474,7 @@ fn gather(
         .into_iter()
         .zip(sent_refunds)
         .collect();
-    paired.sort_by_key(|(r, _)| r.id);
+    crate::sorted::sort_by_key(&mut paired, |(r, _)| r.id);
     let (refunds, sent_refunds): (Vec<Refund>, Vec<Sent>) = paired.into_iter().unzip();
     g.refunds = refunds;
     g.sent.extend(sent_refunds);

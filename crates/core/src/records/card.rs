@@ -317,7 +317,9 @@ pub fn in_doubt<'a>(
             note: a.note.clone(),
         })
         .collect();
-    out.sort_by(|a, b| b.age.cmp(&a.age).then(a.reference.cmp(&b.reference)));
+    crate::sorted::sort_by(&mut out, |a, b| {
+        b.age.cmp(&a.age).then(a.reference.cmp(&b.reference))
+    });
     out
 }
 

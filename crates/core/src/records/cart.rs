@@ -766,7 +766,7 @@ fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
         remainders.push((exact % total, i));
     }
     let mut left = i128::from(amount) - parts.iter().sum::<i128>();
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    crate::sorted::sort_by(&mut remainders, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, i) in remainders {
         if left == 0 {
             break;

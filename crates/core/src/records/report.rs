@@ -136,7 +136,7 @@ pub fn report_of(
         in_doubt,
         provisional: unsynced > 0 || in_doubt > 0,
     };
-    orders.sort_by_key(|o| (o.number.date(), o.number.seq()));
+    crate::sorted::sort_by_key(&mut orders, |o| (o.number.date(), o.number.seq()));
     let mut cash_held = zero;
     for o in orders {
         r.refund_due = r.refund_due.checked_add(o.refund_due_total()?)?;
@@ -274,7 +274,7 @@ pub fn register_sales(
             })
         })
         .collect();
-    rows.sort_by(|a, b| {
+    crate::sorted::sort_by(&mut rows, |a, b| {
         b.order
             .created_at
             .cmp(&a.order.created_at)

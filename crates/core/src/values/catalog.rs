@@ -329,7 +329,7 @@ impl Catalog {
     /// Every tax rate, by id.
     pub fn tax_rates(&self) -> Vec<&TaxRate> {
         let mut rates: Vec<&TaxRate> = self.tax_rates.values().collect();
-        rates.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::sorted::sort_by(&mut rates, |a, b| a.id.cmp(&b.id));
         rates
     }
 

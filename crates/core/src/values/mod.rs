@@ -4,4 +4,5 @@
 pub mod catalog;
 pub mod money;
 pub mod search;
+pub mod sorted;
 pub mod time;

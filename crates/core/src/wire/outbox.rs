@@ -176,7 +176,7 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(mut entries: Vec<OutboxEntry>) -> Outbox {
-        entries.sort_by_key(|e| (e.enqueued_at, e.record_id, e.version));
+        crate::sorted::sort_by_key(&mut entries, |e| (e.enqueued_at, e.record_id, e.version));
         Outbox { entries }
     }
 
@@ -261,7 +261,7 @@ impl Outbox {
             .iter()
             .filter(|e| !e.is_parked() && e.next_attempt_at <= now)
             .collect();
-        due.sort_by_key(|e| (e.next_attempt_at, e.record_id, e.version));
+        crate::sorted::sort_by_key(&mut due, |e| (e.next_attempt_at, e.record_id, e.version));
         due.truncate(limit.min(BATCH_MAX));
         due
     }
