@@ -91,10 +91,42 @@ async fn unsynced_json(app: AppState) -> Result<(String, String), StoreError> {
         refunds.len(),
         shifts.len()
     );
-    let body = serde_json::json!({ "exported_at": platform::now(), "orders": orders, "refunds": refunds, "shifts": shifts });
-    let json = serde_json::to_string_pretty(&body)
+    let body = Unsynced {
+        exported_at: platform::now(),
+        orders: &orders,
+        refunds: &refunds,
+        shifts: &shifts,
+    };
+    let json = serde_json::to_string(&body)
         .map_err(|e| StoreError::Corrupt(format!("a record does not write out as JSON: {e}")))?;
-    Ok((json, said))
+    Ok((indented(&json), said))
+}
+
+/// The export file's contents. Written by the serializer the records are
+/// stored with (a `serde_json::Value` or a pretty printer would compile
+/// every record's serializer a second and third time into the wasm).
+#[derive(serde::Serialize)]
+struct Unsynced<'a> {
+    exported_at: till_core::time::Timestamp,
+    orders: &'a [till_core::order::Order],
+    refunds: &'a [till_core::refund::Refund],
+    shifts: &'a [till_core::shift::Shift],
+}
+
+/// `json` indented by two spaces for a person to read, by the browser's
+/// own JSON; as it is if the browser cannot.
+fn indented(json: &str) -> String {
+    js_sys::JSON::parse(json)
+        .and_then(|v| {
+            js_sys::JSON::stringify_with_replacer_and_space(
+                &v,
+                &wasm_bindgen::JsValue::NULL,
+                &2.into(),
+            )
+        })
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| json.to_owned())
 }
 
 /// Exports the unsynced records to a file; what happened, for the page.

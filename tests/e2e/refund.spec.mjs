@@ -132,7 +132,10 @@ test("a cash refund made while the back office is down reaches it exactly once w
   await expect(page.getByLabel("Unsynced orders and refunds")).toHaveText("1");
   const download = page.waitForEvent("download");
   await page.getByRole("button", { name: "Export unsynced orders and refunds" }).click();
-  const exported = JSON.parse(await (await import("node:fs/promises")).readFile(await (await download).path(), "utf8"));
+  const text = await (await import("node:fs/promises")).readFile(await (await download).path(), "utf8");
+  // Indented for a person to read.
+  expect(text).toContain('\n  "refunds": [');
+  const exported = JSON.parse(text);
   const [refund] = await stored(page, "refunds");
   expect(exported.orders).toHaveLength(0);
   expect(exported.refunds.map((r) => r.id)).toEqual([refund.id]);
