@@ -27,13 +27,48 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     pub role: Role,
-    /// Since when they are disabled; `None` while active.
-    pub inactive_since: Option<Timestamp>,
+    /// Every time they were disabled, oldest first: a person disabled for
+    /// a week and enabled again did nothing in that week.
+    pub disabled: Vec<Disabled>,
     /// The stores they work in; empty: every store.
     pub stores: Vec<String>,
 }
 
+/// A time someone was disabled: from `since` until `until` (`None`: they
+/// still are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disabled {
+    pub since: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+/// The times disabled that a person's changes of standing give:
+/// `(at, active)` oldest first, as the back office records each enable
+/// and disable. A change to what they already were changes nothing.
+pub fn disabled_periods(changes: &[(Timestamp, bool)]) -> Vec<Disabled> {
+    let mut periods: Vec<Disabled> = Vec::new();
+    for &(at, active) in changes {
+        let open = periods.last_mut().filter(|p| p.until.is_none());
+        match (open, active) {
+            (Some(p), true) => p.until = Some(at),
+            (None, false) => periods.push(Disabled {
+                since: at,
+                until: None,
+            }),
+            _ => {}
+        }
+    }
+    periods
+}
+
 impl Standing {
+    /// Whether they were disabled at `at`.
+    pub fn disabled_at(&self, at: Timestamp) -> bool {
+        self.disabled
+            .iter()
+            .any(|d| d.since <= at && d.until.is_none_or(|until| at < until))
+    }
+
     /// Whether they work in `store` (`None`: a register of no store,
     /// which only those of every store serve).
     pub fn works_in(&self, store: Option<&str>) -> bool {
@@ -158,7 +193,7 @@ impl<'a> Audit<'a> {
             self.add(at, Finding::UnknownStaff, Some(who), message);
             return None;
         };
-        if standing.inactive_since.is_some_and(|since| since <= at) {
+        if standing.disabled_at(at) {
             let message = format!(
                 "{what} by {} ({}), who was disabled by then",
                 who.name, who.id
@@ -547,12 +582,15 @@ mod tests {
     fn staff() -> StaffList {
         let on = |role| Standing {
             role,
-            inactive_since: None,
+            disabled: Vec::new(),
             stores: Vec::new(),
         };
         let gone = Standing {
             role: Role::Cashier,
-            inactive_since: Some(T0),
+            disabled: vec![Disabled {
+                since: T0,
+                until: None,
+            }],
             stores: Vec::new(),
         };
         [
@@ -663,11 +701,48 @@ mod tests {
     }
 
     #[test]
+    fn a_sale_while_someone_was_disabled_stays_an_exception_once_they_are_enabled_again() {
+        let at = |ms: i64| Timestamp::from_millis(T0.as_millis() + ms);
+        // Disabled an hour before the sale, enabled an hour after it, and
+        // disabled again a day later; a repeated disable changes nothing.
+        let changes = [
+            (at(-3_600_000), false),
+            (at(-1_800_000), false),
+            (at(3_600_000), true),
+            (at(86_400_000), false),
+        ];
+        let periods = disabled_periods(&changes);
+        assert_eq!(
+            periods,
+            [
+                Disabled {
+                    since: at(-3_600_000),
+                    until: Some(at(3_600_000)),
+                },
+                Disabled {
+                    since: at(86_400_000),
+                    until: None,
+                },
+            ]
+        );
+        let mut staff = staff();
+        let sam = staff.get_mut(&StaffId::new("sam").unwrap()).unwrap();
+        sam.disabled = periods;
+        let found = audit_order(&sale("sam"), &staff, None);
+        assert_eq!(findings(&found), [(Finding::InactiveStaff, Some("sam"))]);
+        // Enabled again: the same sale an hour later is theirs to make.
+        let mut later = sale("sam");
+        later.created_at = at(3_600_000);
+        assert_eq!(audit_order(&later, &staff, None), []);
+        assert_eq!(disabled_periods(&[(T0, true)]), []);
+    }
+
+    #[test]
     fn someone_of_another_store_is_an_exception_at_this_stores_registers() {
         let mut staff = staff();
         let lee = Standing {
             role: Role::Manager,
-            inactive_since: None,
+            disabled: Vec::new(),
             stores: vec!["S02".into()],
         };
         staff.insert(StaffId::new("lee").unwrap(), lee);

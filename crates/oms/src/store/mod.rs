@@ -35,6 +35,7 @@ pub use sqlite::SqliteStore;
 use crate::auth::Writer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use till_core::api::{OrderLookup, PaymentReport, StoredOrder};
 use till_core::audit::{StaffList, Standing};
 use till_core::catalog::{Category, Product, ProductId, TaxRate};
@@ -561,8 +562,8 @@ pub trait Store: journal::JournalStore + pins::PinStore + Send + Sync + 'static 
     ) -> Result<bool, StoreError>;
     /// Replaces a person's PIN hash; `false` when nobody has the id.
     fn set_staff_pin(&self, id: &StaffId, pin_hash: &str) -> Result<bool, StoreError>;
-    /// Everyone on the staff list, with their role and since when they
-    /// are disabled: the exceptions report's staff list.
+    /// Everyone on the staff list, with their role and every time they
+    /// were disabled: the exceptions report's staff list.
     fn staff_standing(&self) -> Result<StaffList, StoreError>;
     /// The orders and refunds that name a shift, as stored.
     fn records_of_shift(&self, shift: &ShiftId) -> Result<(Vec<Order>, Vec<Refund>), StoreError>;
@@ -637,28 +638,49 @@ pub(crate) fn stores_column(stores: &[String]) -> Option<String> {
     (!stores.is_empty()).then(|| stores.join(","))
 }
 
-/// A `staff` row as the exceptions report reads it; a person disabled
-/// before the time was kept counts as disabled since the epoch.
+/// A `staff` row as the exceptions report reads it, with every enable and
+/// disable `staff_changes` holds of them (`(at, active)`, oldest first).
+/// One disabled with no change recorded counts as disabled since the
+/// epoch.
 pub(crate) fn standing_row(
     id: String,
     role: &str,
     active: bool,
-    inactive_since: Option<i64>,
+    changes: &[(i64, bool)],
     stores: Option<String>,
 ) -> Result<(StaffId, Standing), StoreError> {
     let bad = |what: String| StoreError(format!("staff row {id:?}: {what}"));
     let role = role_of(role).ok_or_else(|| bad(format!("unknown role {role:?}")))?;
-    let inactive_since = match active {
-        true => None,
-        false => Some(Timestamp::from_millis(inactive_since.unwrap_or(0))),
-    };
+    let changes: Vec<(Timestamp, bool)> = changes
+        .iter()
+        .map(|&(at, active)| (Timestamp::from_millis(at), active))
+        .collect();
+    let mut disabled = till_core::audit::disabled_periods(&changes);
+    if !active && disabled.last().is_none_or(|d| d.until.is_some()) {
+        disabled.push(till_core::audit::Disabled {
+            since: Timestamp::from_millis(0),
+            until: None,
+        });
+    }
     let staff_id = StaffId::new(id.clone()).map_err(|e| bad(e.to_string()))?;
     let standing = Standing {
         role,
-        inactive_since,
+        disabled,
         stores: stores_of(stores),
     };
     Ok((staff_id, standing))
+}
+
+/// Each person's changes of standing, `(at, active)` oldest first, from
+/// rows of `staff_changes` (`staff_id, at, active`) in that order.
+pub(crate) fn changes_by_staff(
+    rows: impl IntoIterator<Item = (String, i64, bool)>,
+) -> BTreeMap<String, Vec<(i64, bool)>> {
+    let mut by_staff: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+    for (id, at, active) in rows {
+        by_staff.entry(id).or_default().push((at, active));
+    }
+    by_staff
 }
 
 /// A role as the `staff` table spells it, read back.

@@ -1085,16 +1085,31 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.wait(async {
-            let conn = self.conn().await?;
-            let n = conn
-                .execute(
-                    "UPDATE staff SET active = $2, inactive_since = CASE
-                         WHEN $2 THEN NULL WHEN active THEN $3 ELSE inactive_since END
-                     WHERE id = $1",
-                    &[&id.as_str(), &active, &millis(now)],
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await?;
+            let was = tx
+                .query_opt(
+                    "SELECT active FROM staff WHERE id = $1 FOR UPDATE",
+                    &[&id.as_str()],
                 )
                 .await?;
-            Ok(n == 1)
+            let Some(was) = was.map(|r| r.get::<_, bool>(0)) else {
+                return Ok(false);
+            };
+            if was != active {
+                tx.execute(
+                    "UPDATE staff SET active = $2, inactive_since = $3 WHERE id = $1",
+                    &[&id.as_str(), &active, &(!active).then(|| millis(now))],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO staff_changes (staff_id, at, active) VALUES ($1, $2, $3)",
+                    &[&id.as_str(), &millis(now), &active],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -1137,14 +1152,22 @@ impl Store for PgStore {
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.wait(async {
             let conn = self.conn().await?;
-            let rows = conn
+            let changes = conn
                 .query(
-                    "SELECT id, role, active, inactive_since, stores FROM staff",
+                    "SELECT staff_id, at, active FROM staff_changes ORDER BY staff_id, at, seq",
                     &[],
                 )
                 .await?;
+            let changes = changes_by_staff(changes.iter().map(|r| (r.get(0), r.get(1), r.get(2))));
+            let rows = conn
+                .query("SELECT id, role, active, stores FROM staff", &[])
+                .await?;
             rows.into_iter()
-                .map(|r| standing_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .map(|r| {
+                    let id: String = r.get(0);
+                    let of = changes.get(&id).map_or(&[][..], Vec::as_slice);
+                    standing_row(id, r.get(1), r.get(2), of, r.get(3))
+                })
                 .collect()
         })
     }

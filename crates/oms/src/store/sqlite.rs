@@ -536,14 +536,30 @@ impl Store for SqliteStore {
         active: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let conn = self.conn();
-        let n = conn.execute(
-            "UPDATE staff SET active = ?2, inactive_since = CASE
-                 WHEN ?2 THEN NULL WHEN active = 1 THEN ?3 ELSE inactive_since END
-             WHERE id = ?1",
-            params![id.as_str(), active, now.as_millis()],
-        )?;
-        Ok(n == 1)
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let was: Option<bool> = tx
+            .query_row(
+                "SELECT active FROM staff WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(was) = was else {
+            return Ok(false);
+        };
+        if was != active {
+            tx.execute(
+                "UPDATE staff SET active = ?2, inactive_since = ?3 WHERE id = ?1",
+                params![id.as_str(), active, (!active).then(|| now.as_millis())],
+            )?;
+            tx.execute(
+                "INSERT INTO staff_changes (staff_id, at, active) VALUES (?1, ?2, ?3)",
+                params![id.as_str(), now.as_millis(), active],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     fn records_of_shift(&self, shift: &ShiftId) -> Result<(Vec<Order>, Vec<Refund>), StoreError> {
@@ -575,22 +591,28 @@ impl Store for SqliteStore {
 
     fn staff_standing(&self) -> Result<StaffList, StoreError> {
         self.read(|conn| {
-            let mut q =
-                conn.prepare_cached("SELECT id, role, active, inactive_since, stores FROM staff")?;
+            let changes = conn
+                .prepare_cached(
+                    "SELECT staff_id, at, active FROM staff_changes ORDER BY staff_id, at, rowid",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<(String, i64, bool)>, _>>()?;
+            let changes = changes_by_staff(changes);
+            let mut q = conn.prepare_cached("SELECT id, role, active, stores FROM staff")?;
             let rows = q
                 .query_map([], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, bool>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(3)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
-                .map(|(id, role, active, since, stores)| {
-                    standing_row(id, &role, active, since, stores)
+                .map(|(id, role, active, stores)| {
+                    let of = changes.get(&id).map_or(&[][..], Vec::as_slice);
+                    standing_row(id, &role, active, of, stores)
                 })
                 .collect()
         })

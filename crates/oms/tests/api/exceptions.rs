@@ -115,6 +115,48 @@ async fn a_forged_approval_and_what_a_cashier_did_alone_land_in_the_exceptions_r
     assert_error(app.get_as(ADMIN_TOKEN, &unknown).await, 404, "not_found").await;
 }
 
+/// Disabled for a while and enabled again: what they rang up meanwhile
+/// stays an exception, what they rang up after does not, and the changes
+/// of standing cannot be rewritten.
+#[tokio::test]
+async fn a_sale_while_someone_was_disabled_stays_an_exception_once_they_are_enabled_again() {
+    let app = spawn_app().await;
+    let now = till_oms::api::now();
+    let minutes = |n: u64| now + Duration::from_secs(60 * n);
+    let jo = || StaffId::new("jo").unwrap();
+    for (active, at) in [(false, now), (false, minutes(1)), (true, minutes(5))] {
+        assert!(
+            on_store(&app, move |s| s.set_staff_active(&jo(), active, at))
+                .await
+                .unwrap()
+        );
+    }
+    for (n, at) in [(1, minutes(2)), (2, minutes(6))] {
+        let mut o = order_of("R1", n);
+        o.created_at = at;
+        o.updated_at = at;
+        o.cashier = Some(who("jo"));
+        assert_eq!(app.put_order(&o).await.status(), 200);
+    }
+    let report = body_as(app.get_as(ADMIN_TOKEN, DAY).await, "ExceptionReport").await;
+    assert_eq!(
+        found(&report),
+        [row("order", "R1-20261127-0001", "inactive_staff", "jo")]
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM staff_changes WHERE staff_id = 'jo'"),
+        2,
+        "a disable of someone disabled changes nothing"
+    );
+    for sql in [
+        "UPDATE staff_changes SET active = TRUE",
+        "DELETE FROM staff_changes",
+    ] {
+        let e = app.execute(sql).unwrap_err();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+}
+
 #[tokio::test]
 async fn a_sale_is_judged_by_the_staff_list_as_it_stood_and_the_command_lists_it() {
     let app = spawn_app().await;
