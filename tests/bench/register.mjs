@@ -22,7 +22,8 @@ const percentile = (xs, p) => {
 };
 const median = (xs) => percentile(xs, 50);
 const results = [];
-const record = (name, value, unit, baseline) => results.push({ name, value, unit, baseline });
+// `runs`: every run's value, when the figure is their median.
+const record = (name, value, unit, baseline, runs) => results.push({ name, value, unit, baseline, runs });
 
 // 1. The app shell's transfer size: wasm + JS + CSS as the OMS sends them
 // to a browser that takes brotli (the build's .br files), next to gzip.
@@ -44,12 +45,18 @@ const browser = await chromium.launch({
   executablePath: process.env.TILL_CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-precise-memory-info"],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-// Trunk announces the app's WebAssembly exports (its memory among them).
-await page.addInitScript(() => addEventListener("TrunkApplicationStarted", (e) => (window.__tillWasm = e.detail.wasm)));
+// A fresh register: a browser context of its own, so an IndexedDB of its own.
+async function freshPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  // Trunk announces the app's WebAssembly exports (its memory among them).
+  await page.addInitScript(() => addEventListener("TrunkApplicationStarted", (e) => (window.__tillWasm = e.detail.wasm)));
+  await page.addInitScript(storedCatalog);
+  return page;
+}
 // The stored catalog's records, raw, from the product store its meta names
 // (a download fills the other one), and whether they are pages.
-await page.addInitScript(() => {
+function storedCatalog() {
   const request = (r) => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
   window.__tillStoredCatalog = async () => {
     const db = await request(indexedDB.open("till"));
@@ -59,7 +66,7 @@ await page.addInitScript(() => {
     db.close();
     return { records, paged: Boolean(meta?.paged) };
   };
-});
+}
 
 // The sign-in screen: the demo cashier (PINs printed by `cargo xtask serve`).
 async function signIn(page) {
@@ -68,29 +75,47 @@ async function signIn(page) {
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
-// 2. First catalog download of all products, from "Start selling" to tiles.
-await page.goto(base + "/");
-await page.getByLabel("Register id").fill(env.registerId);
-await page.getByLabel("Register token").fill(env.registerToken);
-await page.getByLabel("Bridge URL").fill("http://127.0.0.1:9");
-await page.getByLabel("Pairing token").fill(env.pairingToken);
-const t0 = Date.now();
-await page.getByRole("button", { name: "Start selling" }).click();
-await signIn(page);
-await page.getByText(/Showing 200 of/).waitFor({ timeout: 300_000 });
-const download = Date.now() - t0;
-// Baseline: the same pages fetched and parsed, stored nowhere.
-const fetchOnly = await page.evaluate(async (token) => {
-  const t = performance.now();
-  let cursor = null;
-  do {
-    const r = await fetch("/api/v1/catalog" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""), { headers: { Authorization: `Bearer ${token}` } });
-    const page = await r.json();
-    cursor = page.next_cursor ?? null;
-  } while (cursor);
-  return performance.now() - t;
-}, env.registerToken);
-record("first_catalog_download_ms", download, "ms", { name: "fetch_and_parse_only_ms", value: fetchOnly });
+// 2. First catalog download of all products, from "Start selling" to
+// tiles, by four fresh registers: the goal (≤ 2× fetch and parse) holds
+// in every run, not in one.
+async function firstDownload(page) {
+  await page.goto(base + "/");
+  await page.getByLabel("Register id").fill(env.registerId);
+  await page.getByLabel("Register token").fill(env.registerToken);
+  await page.getByLabel("Bridge URL").fill("http://127.0.0.1:9");
+  await page.getByLabel("Pairing token").fill(env.pairingToken);
+  const t0 = Date.now();
+  await page.getByRole("button", { name: "Start selling" }).click();
+  await signIn(page);
+  await page.getByText(/Showing 200 of/).waitFor({ timeout: 300_000 });
+  const download = Date.now() - t0;
+  // Baseline: the same pages fetched and parsed, stored nowhere.
+  const fetchOnly = await page.evaluate(async (token) => {
+    const t = performance.now();
+    let cursor = null;
+    do {
+      const r = await fetch("/api/v1/catalog" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""), { headers: { Authorization: `Bearer ${token}` } });
+      const page = await r.json();
+      cursor = page.next_cursor ?? null;
+    } while (cursor);
+    return performance.now() - t;
+  }, env.registerToken);
+  return { download, fetchOnly };
+}
+const DOWNLOAD_RUNS = 4;
+const downloads = [];
+let page;
+for (let run = 0; run < DOWNLOAD_RUNS; run++) {
+  if (page) await page.context().close();
+  page = await freshPage();
+  downloads.push(await firstDownload(page));
+}
+const downloadMs = downloads.map((d) => d.download);
+const fetchMs = downloads.map((d) => d.fetchOnly);
+record("first_catalog_download_ms", median(downloadMs), "ms", { name: "fetch_and_parse_only_ms", value: median(fetchMs) }, downloadMs);
+// The worst run's own ratio: the goal is ≤ 2 in every run.
+const ratios = downloads.map((d) => d.download / d.fetchOnly);
+record("download_ratio_worst_run", Math.max(...ratios), "x", undefined, ratios);
 
 // 3. From navigation to a usable register, with every product in IndexedDB.
 const usable = [];
@@ -104,7 +129,17 @@ const rawRead = await page.evaluate(async () => {
   await window.__tillStoredCatalog();
   return performance.now() - t;
 });
-record("time_to_usable_register_ms", median(usable), "ms", { name: "raw_indexeddb_getall_ms", value: rawRead });
+// The baseline the goal (usable ≤ 2×) is measured against: the same work
+// in plain JS, the stored pages read and each page's products parsed.
+const rawReadParse = await page.evaluate(async () => {
+  const t = performance.now();
+  const { records, paged } = await window.__tillStoredCatalog();
+  const products = paged ? records.flatMap((page) => page.products ?? JSON.parse(page.json)) : records;
+  if (products.length === 0) throw new Error("no stored products to read");
+  return performance.now() - t;
+});
+record("time_to_usable_register_ms", median(usable), "ms", { name: "raw_getall_and_parse_ms", value: rawReadParse }, usable);
+record("raw_indexeddb_getall_ms", rawRead, "ms");
 
 // 4. Search: one keystroke to updated tiles, typed letter by letter, once
 // the search index is built (the tiles show before it).
@@ -164,9 +199,11 @@ await browser.close();
 console.log(`Register benchmarks (${products.toLocaleString("en-US")} products; headless Chromium; targets: shell ≤ 200 KB (brotli), usable ≤ 1.5 s, search p95 ≤ 16 ms, download ≤ 10 s)`);
 const pad = (s, n) => String(s).padEnd(n);
 const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1)).padStart(12);
-console.log(pad("benchmark", 30) + pad("value", 13) + pad("unit", 7) + pad("baseline", 26) + "baseline".padStart(12) + "   ratio");
+console.log(pad("benchmark", 30) + pad("value", 13) + pad("unit", 7) + pad("baseline", 26) + "baseline".padStart(12) + "   ratio   runs: min / median / max");
 for (const r of results) {
   const b = r.baseline;
-  console.log(pad(r.name, 30) + num(r.value) + " " + pad(r.unit, 7) + (b ? pad(b.name, 26) + num(b.value) + "   " + (r.value / b.value).toFixed(2) : ""));
+  const ratio = b ? pad(b.name, 26) + num(b.value) + "   " + (r.value / b.value).toFixed(2).padStart(5) : " ".repeat(46);
+  const runs = r.runs ? `   ${r.runs.length}: ${[Math.min(...r.runs), median(r.runs), Math.max(...r.runs)].map((x) => x.toFixed(1)).join(" / ")}` : "";
+  console.log(pad(r.name, 30) + num(r.value) + " " + pad(r.unit, 7) + ratio + runs);
 }
 console.log(JSON.stringify({ suite: "register", products, results }));

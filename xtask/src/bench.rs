@@ -21,9 +21,11 @@
 //!   statements.
 //! - Register (`tests/bench/register.mjs`, headless Chromium against the
 //!   release build and a real OMS with 100,000, then 300,000 products): the
-//!   app shell's brotli and gzip size; the first catalog download next to
-//!   fetching the same pages without storing them; navigation to a usable
-//!   register next to a raw IndexedDB read of the stored catalog; search
+//!   app shell's brotli and gzip size; the first catalog download by four
+//!   fresh registers next to fetching the same pages without storing them
+//!   (the median, and the worst run's own ratio); navigation to a usable
+//!   register next to reading the stored pages and parsing them in plain
+//!   JS (each figure of several runs with its min / median / max); search
 //!   keystroke latency p50/p95 next to a naive scan of the names; the JS
 //!   heap and WebAssembly memory with the catalog loaded.
 //! - Lighthouse (`tests/bench/lighthouse.mjs`; Lighthouse from npm, installed
